@@ -1,0 +1,42 @@
+# The two commands of the README: `make run` and `make test`.
+# Both create .venv if it is missing and install exactly what uv.lock pins.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+VENV := .venv
+UV := $(VENV)/bin/uv
+
+.PHONY: install run test lint typecheck pytest ui clean
+
+$(UV):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ylai needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(UV)
+	$(UV) sync --frozen --quiet
+
+# Builds every UI project under plugins/ that has a package.json (none may exist yet).
+ui:
+	@for pkg in $$(find plugins -name package.json -not -path '*/node_modules/*'); do \
+		dir=$$(dirname $$pkg); echo "building UI in $$dir"; \
+		(cd $$dir && npm ci --no-audit --no-fund && npm run build) || exit 1; \
+	done
+
+run: install ui
+	$(VENV)/bin/ylai run
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+pytest: install ui
+	$(VENV)/bin/pytest -v
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .airflow .pytest_cache .mypy_cache .ruff_cache

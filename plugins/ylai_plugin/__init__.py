@@ -1,0 +1,1 @@
+"""ylai Airflow plugin."""

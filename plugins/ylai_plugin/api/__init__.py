@@ -1,0 +1,1 @@
+"""ylai's REST API, mounted on Airflow's api-server at ``/ylai``."""

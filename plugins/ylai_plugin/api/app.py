@@ -1,0 +1,41 @@
+"""Factory for the FastAPI app that Airflow's api-server mounts at ``/ylai``.
+
+Airflow mounts plugin apps without any authentication (see
+``../shared/airflow3-notes.md`` §2), so every router added here carries an auth
+dependency; the test suite checks that no route is left open.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from ylai_plugin.version import ylai_version
+
+
+def create_app() -> FastAPI:
+    """Build the ylai FastAPI app with every route behind Airflow's auth manager."""
+    from airflow.api_fastapi.core_api.security import requires_authenticated
+
+    from ylai_plugin.api import health, pages
+
+    app = FastAPI(
+        title="ylai API",
+        version=ylai_version(),
+        description="Scripts, pipelines, presets and monitoring on top of Airflow.",
+        # The docs pages would be served unauthenticated; the schema is still
+        # reachable, behind auth, at /ylai/api/v1/openapi.json.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    authenticated = [Depends(requires_authenticated())]
+    v1 = APIRouter(prefix="/api/v1", dependencies=authenticated)
+    v1.include_router(health.router)
+
+    @v1.get("/openapi.json", include_in_schema=False)
+    def openapi() -> dict[str, object]:
+        return app.openapi()
+
+    app.include_router(v1)
+    app.include_router(pages.router, dependencies=authenticated)
+    return app

@@ -1,0 +1,77 @@
+"""``GET /ylai/api/v1/health``: ylai's version and the state of the metadata DB and broker."""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from ylai_plugin.version import ylai_version
+
+State = Literal["healthy", "unhealthy", "not_configured"]
+
+
+class ComponentHealth(BaseModel):
+    """Health of one dependency."""
+
+    status: State
+    detail: str | None = None
+    latency_ms: float | None = None
+
+
+class HealthResponse(BaseModel):
+    """The answer of the health route."""
+
+    version: str
+    executor: str
+    metadata_db: ComponentHealth
+    broker: ComponentHealth
+
+
+router = APIRouter(tags=["health"])
+
+
+def check_metadata_db() -> ComponentHealth:
+    """Run ``SELECT 1`` on the metadata database."""
+    from airflow.utils.session import create_session
+    from sqlalchemy import text
+
+    started = time.perf_counter()
+    try:
+        with create_session() as session:
+            session.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means "unhealthy", never a 500
+        return ComponentHealth(status="unhealthy", detail=type(exc).__name__)
+    return ComponentHealth(status="healthy", latency_ms=round((time.perf_counter() - started) * 1000, 2))
+
+
+def check_broker(executor: str) -> ComponentHealth:
+    """Connect to the Celery broker, when the CeleryExecutor is configured."""
+    if "CeleryExecutor" not in executor:
+        return ComponentHealth(status="not_configured", detail=f"executor is {executor}")
+    from airflow.configuration import conf
+    from kombu import Connection
+
+    started = time.perf_counter()
+    try:
+        with Connection(conf.get("celery", "broker_url"), connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:  # the URL carries a password: report only the error type
+        return ComponentHealth(status="unhealthy", detail=type(exc).__name__)
+    return ComponentHealth(status="healthy", latency_ms=round((time.perf_counter() - started) * 1000, 2))
+
+
+@router.get("/health", response_model=HealthResponse)
+def health() -> HealthResponse:
+    """Return ylai's version and whether the metadata DB and the broker answer."""
+    from airflow.configuration import conf
+
+    executor = conf.get("core", "executor")
+    return HealthResponse(
+        version=ylai_version(),
+        executor=executor,
+        metadata_db=check_metadata_db(),
+        broker=check_broker(executor),
+    )

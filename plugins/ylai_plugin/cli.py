@@ -1,0 +1,50 @@
+"""The ``ylai`` command line: ``ylai run`` and ``ylai env``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+
+def _env_command(root: Path) -> int:
+    from ylai_plugin.platform_env import PlatformConfigError, airflow_environment, resolve_settings
+
+    try:
+        settings = resolve_settings(dict(os.environ), root)
+    except PlatformConfigError as exc:
+        print(f"ylai: configuration error: {exc}", file=sys.stderr)
+        return 2
+    env = airflow_environment(settings, {})
+    for key in sorted(env):
+        print(f"export {key}={shlex.quote(env[key])}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``ylai`` console script."""
+    parser = argparse.ArgumentParser(prog="ylai", description="Run and manage the ylai platform.")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=Path.cwd(),
+        help="the ylai checkout (its dags/ folder is the DAGs folder); default: current directory",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="migrate, create the admin user and run every Airflow component")
+    sub.add_parser(
+        "env",
+        help="print the AIRFLOW_* exports the platform uses, for `eval $(ylai env)` before `airflow ...`",
+    )
+    args = parser.parse_args(argv)
+    if args.command == "env":
+        return _env_command(args.root)
+    from ylai_plugin.run_platform import run
+
+    return run(args.root)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

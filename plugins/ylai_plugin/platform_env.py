@@ -1,0 +1,166 @@
+"""Compute the Airflow environment the ylai platform runs with.
+
+Everything the run command configures is expressed as ``AIRFLOW__*`` environment
+variables, so every component (api-server, scheduler, dag-processor, triggerer,
+Celery worker) and every ``airflow`` CLI call sees exactly the same settings.
+Values the caller already set win: an operator can override any of them.
+
+This module must stay free of Airflow imports: it runs before Airflow is configured.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+SECRETS_FILE = "ylai-secrets.json"
+DEFAULT_PORT = 8080
+
+
+class PlatformConfigError(ValueError):
+    """The environment asks for a combination the platform cannot run."""
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """What the run command decided, derived from the environment."""
+
+    root: Path
+    airflow_home: Path
+    port: int
+    database_url: str
+    broker_url: str | None
+
+    @property
+    def celery(self) -> bool:
+        """Whether the CeleryExecutor (and a worker) is used."""
+        return self.broker_url is not None
+
+    @property
+    def executor(self) -> str:
+        """The Airflow executor class name."""
+        return "CeleryExecutor" if self.celery else "LocalExecutor"
+
+    @property
+    def base_url(self) -> str:
+        """Where the api-server answers on this host."""
+        return f"http://localhost:{self.port}"
+
+
+def _parse_port(raw: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        raise PlatformConfigError(f"YLAI_PORT must be an integer, got {raw!r}") from None
+    if not 1 <= port <= 65535:
+        raise PlatformConfigError(f"YLAI_PORT must be between 1 and 65535, got {port}")
+    return port
+
+
+def _check_database_url(url: str) -> str:
+    scheme = urlsplit(url).scheme
+    if not scheme.startswith("postgresql"):
+        raise PlatformConfigError(f"YLAI_DATABASE_URL must be a postgresql:// URL, got scheme {scheme or '(none)'!r}")
+    return url
+
+
+def _check_broker_url(url: str) -> str:
+    scheme = urlsplit(url).scheme
+    if scheme not in {"redis", "rediss", "amqp", "pyamqp"}:
+        raise PlatformConfigError(
+            f"YLAI_BROKER_URL must be a redis:// (or amqp://) URL, got scheme {scheme or '(none)'!r}"
+        )
+    return url
+
+
+def resolve_settings(env: dict[str, str], root: Path) -> PlatformSettings:
+    """Derive the platform settings from ``env`` for a checkout at ``root``.
+
+    :raises PlatformConfigError: on an invalid port, URL or combination.
+    """
+    root = root.resolve()
+    home = Path(env.get("AIRFLOW_HOME") or root / ".airflow").resolve()
+    port = _parse_port(env.get("YLAI_PORT", str(DEFAULT_PORT)))
+    db_url = env.get("YLAI_DATABASE_URL", "").strip()
+    broker = env.get("YLAI_BROKER_URL", "").strip()
+    if broker and not db_url:
+        # Celery keeps task state in the metadata DB; SQLite cannot take
+        # concurrent writers from several worker processes.
+        raise PlatformConfigError(
+            "YLAI_BROKER_URL is set but YLAI_DATABASE_URL is not: the CeleryExecutor needs a Postgres metadata database"
+        )
+    database_url = _check_database_url(db_url) if db_url else f"sqlite:///{home / 'airflow.db'}"
+    return PlatformSettings(
+        root=root,
+        airflow_home=home,
+        port=port,
+        database_url=database_url,
+        broker_url=_check_broker_url(broker) if broker else None,
+    )
+
+
+def load_or_create_secrets(home: Path) -> dict[str, str]:
+    """Return the instance's Fernet key and signing secrets, creating them once.
+
+    Every component must share these (JWTs minted by the api-server are checked
+    by the execution API; the Fernet key decrypts connections), so they are
+    generated on the first run and kept in a private file in ``AIRFLOW_HOME``.
+    """
+    path = home / SECRETS_FILE
+    if path.exists():
+        data: dict[str, str] = json.loads(path.read_text())
+        return data
+    data = {
+        "fernet_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "api_secret_key": secrets.token_urlsafe(32),
+        "jwt_secret": secrets.token_urlsafe(32),
+    }
+    home.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh)
+    return data
+
+
+def airflow_environment(settings: PlatformSettings, env: dict[str, str]) -> dict[str, str]:
+    """Return ``env`` completed with the Airflow settings of the platform."""
+    secrets_ = load_or_create_secrets(settings.airflow_home)
+    defaults = {
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.root / "dags"),
+        "AIRFLOW__CORE__AUTH_MANAGER": FAB_AUTH_MANAGER,
+        "AIRFLOW__CORE__EXECUTOR": settings.executor,
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # Script DAGs have no schedule; a paused one would leave triggered runs
+        # queued forever, which surprises every new user.
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__CORE__FERNET_KEY": secrets_["fernet_key"],
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{settings.base_url}/execution/",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": settings.database_url,
+        "AIRFLOW__API__SECRET_KEY": secrets_["api_secret_key"],
+        "AIRFLOW__API__PORT": str(settings.port),
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets_["jwt_secret"],
+        # New scripts and pipelines should show up within seconds, not 5 minutes.
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "20",
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.2",
+    }
+    if settings.celery:
+        assert settings.broker_url is not None
+        defaults |= {
+            "AIRFLOW__CELERY__BROKER_URL": settings.broker_url,
+            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + settings.database_url,
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
+        }
+    else:
+        defaults["AIRFLOW__CORE__PARALLELISM"] = "8"
+    result = dict(env)
+    result["AIRFLOW_HOME"] = str(settings.airflow_home)
+    for key, value in defaults.items():
+        result.setdefault(key, value)
+    return result

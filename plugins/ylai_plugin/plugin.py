@@ -1,0 +1,42 @@
+"""The ``AirflowPlugin`` that registers ylai with Airflow (entry point ``airflow.plugins``)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from airflow.plugins_manager import AirflowPlugin
+
+URL_PREFIX = "/ylai"
+
+
+@cache
+def _fastapi_app() -> Any:
+    # Built on first access only: importing FastAPI and Airflow's security
+    # module costs seconds, and the scheduler, dag-processor and task runners
+    # load plugins too but never mount apps.
+    from ylai_plugin.api.app import create_app
+
+    return create_app()
+
+
+class YlaiPlugin(AirflowPlugin):
+    """Mounts ylai's API and pages on the api-server and adds the "ylai" nav entry."""
+
+    name = "ylai"
+    external_views: list[Any] = [
+        {
+            "name": "ylai",
+            # Relative href: same origin as the UI, so the _token cookie flows into the iframe.
+            "href": URL_PREFIX.lstrip("/") + "/",
+            "url_route": "ylai",
+            "destination": "nav",
+            "nav_top_level": True,
+        }
+    ]
+
+    # A lazy, read-only stand-in for the class attribute Airflow reads.
+    @property
+    def fastapi_apps(self) -> list[Any]:  # type: ignore[override]
+        """The ylai FastAPI app, mounted at ``/ylai``."""
+        return [{"app": _fastapi_app(), "url_prefix": URL_PREFIX, "name": "ylai"}]

@@ -1,0 +1,51 @@
+"""Session-wide test setup.
+
+Unit tests get a private, throw-away ``AIRFLOW_HOME`` (SQLite) configured
+*before* Airflow is imported, so they never touch a developer's ``.airflow``.
+Integration tests start their own platforms with their own homes.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_HOME = Path(tempfile.mkdtemp(prefix="ylai-test-home-"))
+
+os.environ["AIRFLOW_HOME"] = str(_HOME)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "dags")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflow.db'}"
+os.environ["AIRFLOW__CORE__AUTH_MANAGER"] = (
+    "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+)
+# Values from a developer's shell must not leak into unit tests.
+for _key in ("YLAI_DATABASE_URL", "YLAI_BROKER_URL", "YLAI_PORT", "YLAI_ADMIN_PASSWORD"):
+    os.environ.pop(_key, None)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI, a skipped test is a failure: real services must be there."""
+    if os.environ.get("CI", "").lower() != "true":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        names = ", ".join(r.nodeid for r in skipped)
+        if reporter:
+            reporter.write_line(f"CI=true: skipped tests count as failures: {names}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Migrate the unit tests' SQLite metadata DB once per session; return its path."""
+    from airflow.utils.db import initdb
+
+    initdb()
+    return _HOME / "airflow.db"

@@ -1,0 +1,215 @@
+"""Drive a real ``ylai run`` process from tests: start, wait, call its APIs, stop."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from tests.conftest import REPO_ROOT
+
+YLAI_CLI = [sys.executable, "-m", "ylai_plugin.cli", "--root", str(REPO_ROOT), "run"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class HTTPResult:
+    """Status, headers and body of one HTTP call."""
+
+    def __init__(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class RunningPlatform:
+    """One ``ylai run`` process with its own AIRFLOW_HOME and ports."""
+
+    def __init__(self, home: Path, extra_env: dict[str, str]) -> None:
+        self.home = home
+        self.port = free_port()
+        self.log_path = home.parent / f"{home.name}-ylai-run.log"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "YLAI_"))},
+            "AIRFLOW_HOME": str(home),
+            "YLAI_PORT": str(self.port),
+            # Free ports for the log servers, so a platform left running on this
+            # machine (8793/8794) never clashes with the one under test.
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+            **extra_env,
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._token: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # -- lifecycle ----------------------------------------------------------
+    def start(self) -> None:
+        self._token = None
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            YLAI_CLI,
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def tail(self, lines: int = 80) -> str:
+        return "\n".join(self.output().splitlines()[-lines:])
+
+    def wait_ready(self, timeout: float = 300) -> None:
+        """Wait until the api-server answers and the banner with the credentials is printed."""
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"ylai run exited with {self.proc.returncode}:\n{self.tail()}")
+            if "ylai is up:" in self.output().split("ylai          | stopped")[-1]:
+                return
+            time.sleep(1)
+        raise AssertionError(f"platform not ready after {timeout}s:\n{self.tail()}")
+
+    def descendants(self) -> list[psutil.Process]:
+        assert self.proc is not None
+        try:
+            return psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 90) -> tuple[int, list[int]]:
+        """Signal ``ylai run``; return its exit code and the pids that outlived it."""
+        assert self.proc is not None
+        pids = [p.pid for p in self.descendants()]
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            rc = -1
+        time.sleep(0.5)
+        survivors = [pid for pid in pids if _alive(pid)]
+        return rc, survivors
+
+    def kill(self) -> None:
+        """Last-resort cleanup for fixtures: nothing this platform started may survive the tests."""
+        if self.proc is None:
+            return
+        procs = [*self.descendants(), *([psutil.Process(self.proc.pid)] if _alive(self.proc.pid) else [])]
+        for proc in procs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()
+        psutil.wait_procs(procs, timeout=10)
+
+    # -- HTTP ---------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        cookie: str | None = None,
+        auth: bool = True,
+    ) -> HTTPResult:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if auth and cookie is None:
+            headers["Authorization"] = f"Bearer {token or self.token()}"
+        if cookie is not None:
+            headers["Cookie"] = f"_token={cookie}"
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base_url + path, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return HTTPResult(resp.status, resp.read(), dict(resp.headers))
+        except urllib.error.HTTPError as err:
+            return HTTPResult(err.code, err.read(), dict(err.headers))
+
+    def login(self, username: str, password: str) -> HTTPResult:
+        return self.request("POST", "/auth/token", {"username": username, "password": password}, auth=False)
+
+    def token(self) -> str:
+        if self._token is None:
+            resp = self.login(self.username, self.password)
+            assert resp.status in (200, 201), f"login failed: {resp.status} {resp.body[:300]!r}"
+            self._token = str(resp.json()["access_token"])
+        return self._token
+
+    @property
+    def username(self) -> str:
+        return self.env.get("YLAI_ADMIN_USERNAME", "admin")
+
+    @property
+    def password(self) -> str:
+        if "YLAI_ADMIN_PASSWORD" in self.env:
+            return self.env["YLAI_ADMIN_PASSWORD"]
+        return self.banner_password()
+
+    def banner_password(self) -> str:
+        found = re.findall(r"password:\s+(\S+)\s+\((?:generated|saved)", self.output())
+        assert found, f"no password in the banner:\n{self.tail()}"
+        return str(found[-1])
+
+    # -- Airflow helpers ----------------------------------------------------
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        resp = self.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf or {}})
+        assert resp.status == 200, f"trigger failed: {resp.status} {resp.body[:500]!r}"
+        return str(resp.json()["dag_run_id"])
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 240) -> str:
+        quoted = urllib.parse.quote(run_id, safe="")
+        return wait_until(
+            lambda: _final_state(self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{quoted}").json()),
+            timeout,
+            lambda: f"run {run_id} did not finish:\n{self.tail()}",
+        )
+
+
+def _final_state(run: dict[str, Any]) -> str | None:
+    state = run.get("state")
+    return str(state) if state in ("success", "failed") else None
+
+
+def wait_until(check: Callable[[], str | None], timeout: float, message: Callable[[], str]) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result is not None:
+            return result
+        time.sleep(1)
+    raise AssertionError(message())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
