@@ -8,18 +8,14 @@ and prefixed with the component's name.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
-import psutil
+from ylai_operators.process_tree import stop_processes
 
 
 @dataclass
@@ -128,42 +124,3 @@ class Supervisor:
         stop_processes(procs, timeout=timeout)
         for pump in self._pumps:
             pump.join(2)
-
-
-def _descendants(pids: Iterable[int]) -> list[psutil.Process]:
-    found: dict[int, psutil.Process] = {}
-    for pid in pids:
-        try:
-            root = psutil.Process(pid)
-            for proc in [root, *root.children(recursive=True)]:
-                found[proc.pid] = proc
-        except psutil.NoSuchProcess:
-            continue
-    return list(found.values())
-
-
-def stop_processes(procs: Sequence[subprocess.Popen[bytes]], timeout: float = 30.0) -> None:
-    """SIGTERM each process group and every descendant; SIGKILL what survives ``timeout``.
-
-    Descendants are collected *before* signalling: once a parent dies its
-    children are re-parented and could no longer be found from it.
-    """
-    tree = _descendants(p.pid for p in procs if p.poll() is None)
-    for proc in procs:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGTERM)
-    for member in tree:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            member.terminate()
-    deadline = time.monotonic() + timeout
-    _, alive = psutil.wait_procs(tree, timeout=max(0.0, deadline - time.monotonic()))
-    for member in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            member.kill()
-    for proc in procs:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-    psutil.wait_procs(alive, timeout=5)
-    for proc in procs:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=5)

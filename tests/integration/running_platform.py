@@ -184,6 +184,29 @@ class RunningPlatform:
         assert resp.status == 200, f"trigger failed: {resp.status} {resp.body[:500]!r}"
         return str(resp.json()["dag_run_id"])
 
+    def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:
+        """Wait until the dag-processor has parsed ``dag_id``."""
+        wait_until(
+            lambda: "ok" if self.request("GET", f"/api/v2/dags/{dag_id}").status == 200 else None,
+            timeout,
+            lambda: f"DAG {dag_id} never appeared:\n{self.tail()}",
+        )
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
+        """The task's log as text (one event per line)."""
+        quoted = urllib.parse.quote(run_id, safe="")
+        resp = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{quoted}/taskInstances/{task_id}/logs/{try_number}")
+        assert resp.status == 200, resp.body[:300]
+        content = resp.json()["content"]
+        return "\n".join(str(e.get("event", "")) if isinstance(e, dict) else str(e) for e in content)
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str) -> Any:
+        quoted = urllib.parse.quote(run_id, safe="")
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{quoted}/taskInstances/{task_id}/xcomEntries/return_value"
+        resp = self.request("GET", path + "?deserialize=true")
+        assert resp.status == 200, resp.body[:300]
+        return resp.json()["value"]
+
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 240) -> str:
         quoted = urllib.parse.quote(run_id, safe="")
         return wait_until(

@@ -113,6 +113,78 @@ def test_dag_triggered_through_the_rest_api_succeeds_on_the_celery_worker(
     assert "from celery" in json.dumps(xcom["value"])
 
 
+# -- scripts and pipelines on Celery (issue 3) -----------------------------------------
+
+
+def test_script_dag_exposes_typed_params_in_the_trigger_form(platform: RunningPlatform) -> None:
+    platform.wait_for_dag("script__data_generator")
+    params = platform.request("GET", "/api/v2/dags/script__data_generator/details").json()["params"]
+    assert params["rows"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 1000000}
+    assert params["rows"]["value"] == 1000
+    assert params["start_date"]["schema"]["format"] == "date"
+    assert params["output_format"]["schema"]["enum"] == ["csv", "jsonl"]
+    assert params["output_format"]["schema"]["values_display"] == {"csv": "CSV", "jsonl": "JSON lines"}
+    assert params["notes"]["schema"]["format"] == "multiline"
+    assert params["columns"]["schema"]["type"] == "array"
+    assert params["columns"]["schema"]["examples"] == ["id", "day", "amount", "category"]
+    assert params["options"]["schema"]["type"] == "object"
+    assert "secret" in params["api_token"]["description"]
+
+
+def test_invalid_conf_is_rejected_with_the_reason_and_creates_no_run(platform: RunningPlatform) -> None:
+    platform.wait_for_dag("script__data_generator")
+    before = platform.request("GET", "/api/v2/dags/script__data_generator/dagRuns").json()["total_entries"]
+    for conf, reason in [
+        ({"rows": 0}, "0 is less than the minimum of 1"),
+        ({"rows": "many"}, "'many' is not of type 'integer'"),
+        ({"start_date": "2024-02-31"}, "is not a 'date'"),
+        ({"output_format": "xml"}, "'xml' is not one of"),
+    ]:
+        resp = platform.request(
+            "POST", "/api/v2/dags/script__data_generator/dagRuns", {"logical_date": None, "conf": conf}
+        )
+        assert resp.status == 400, (conf, resp.status, resp.body[:300])
+        assert reason in resp.json()["detail"], resp.json()
+    after = platform.request("GET", "/api/v2/dags/script__data_generator/dagRuns").json()["total_entries"]
+    assert after == before
+
+
+def test_script_run_returns_outputs_and_masks_secrets_in_the_log(platform: RunningPlatform) -> None:
+    token = "tok-6f1d2c9a-never-logged"
+    run_id = platform.trigger(
+        "script__data_generator", {"rows": 25, "api_token": token, "notes": "first line\n$(whoami)"}
+    )
+    assert platform.wait_for_run("script__data_generator", run_id) == "success", platform.tail()
+    result = platform.xcom("script__data_generator", run_id, "data_generator")
+    assert result["outputs"]["rows"] == 25
+    assert result["exit_code"] == 0
+    assert result["peak_rss_bytes"] > 0
+    assert result["artifacts"] == ["generated.csv"]
+    log = platform.task_log("script__data_generator", run_id, "data_generator")
+    assert "wrote 25 rows" in log
+    assert "notes: first line" in log
+    assert "using api token ***" in log
+    assert token not in log
+
+
+def test_fan_out_pipeline_passes_outputs_downstream_on_celery(platform: RunningPlatform) -> None:
+    dag_id = "pipeline__data_quality_fanout"
+    platform.wait_for_dag(dag_id)
+    run_id = platform.trigger(dag_id, {"rows": 321})
+    assert platform.wait_for_run(dag_id, run_id, timeout=300) == "success", platform.tail()
+    generate = platform.xcom(dag_id, run_id, "generate")["outputs"]
+    profile = platform.xcom(dag_id, run_id, "profile")["outputs"]
+    gate = platform.xcom(dag_id, run_id, "gate")["outputs"]
+    assert generate["rows"] == 321
+    assert profile["rows"] == 321  # profile read the file generate wrote
+    assert gate["rows"] == 321  # gate got profile.rows through the binding
+    disk = platform.xcom(dag_id, run_id, "disk")["outputs"]
+    assert gate["disk_bytes"] == disk["total_bytes"]
+    collected = platform.xcom(dag_id, run_id, "collect_outputs")
+    assert collected["outputs"] == {"gate": gate}
+    assert set(collected["nodes"]) == {"generate", "profile", "disk", "gate"}
+
+
 def test_sigterm_stops_every_component_without_orphans(platform: RunningPlatform) -> None:
     assert len(platform.descendants()) >= 5
     rc, survivors = platform.stop(signal.SIGTERM)

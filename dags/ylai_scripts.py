@@ -1,0 +1,13 @@
+"""ylai script DAGs: one Airflow DAG, ``script__<name>``, per manifest in ``scripts/``.
+
+Each manifest's parameters become the DAG's Params, so Airflow's trigger form is typed
+and validated. Broken manifests are skipped here and reported by ``ylai_spec_errors.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ylai_operators.dag_factory import script_dags
+
+globals().update(script_dags(Path(__file__).resolve().parent))

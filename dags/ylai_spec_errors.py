@@ -1,0 +1,17 @@
+"""Surfaces broken ylai specs as an Airflow DAG import error.
+
+This file defines no DAG. When a script manifest or pipeline spec is invalid, importing
+it fails with one message per problem (file, field or node, reason), which Airflow shows
+under "DAG Import Errors"; the valid scripts and pipelines keep loading from
+``ylai_scripts.py`` and ``ylai_pipelines.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ylai_operators.dag_factory import SpecErrors, spec_errors
+
+_errors = spec_errors(Path(__file__).resolve().parent)
+if _errors:
+    raise SpecErrors(_errors)

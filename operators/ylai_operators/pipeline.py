@@ -1,0 +1,373 @@
+"""YAML pipelines: chain registered scripts into an Airflow DAG, ``pipeline__<name>``.
+
+.. code-block:: yaml
+
+    name: generate_and_profile
+    params:
+      rows: {type: integer, default: 1000, minimum: 1}
+    nodes:
+      generate:
+        script: data_generator
+        params: {rows: {param: rows}, seed: 7}
+      profile:
+        script: csv_profiler
+        params: {path: {from: generate.path}}
+
+A node parameter is a literal, ``{param: <pipeline param>}`` or
+``{from: <node>.<output>}``; a binding also orders the nodes. ``depends_on``
+adds ordering without data. Every problem is reported with the file and node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ylai_operators.manifest import SLUG, ParamSpec, parse_duration
+from ylai_operators.param_schema import json_type, to_param, validate_value
+from ylai_operators.registry import Registry, SpecError, pydantic_errors, read_yaml
+
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+    from airflow.sdk import DAG
+
+PIPELINE_DAG_PREFIX = "pipeline__"
+COLLECT_TASK_ID = "collect_outputs"
+NODE_ID = r"^[A-Za-z][A-Za-z0-9_]{0,62}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NodeSpec(_Strict):
+    """One step of a pipeline."""
+
+    script: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    depends_on: list[str] = Field(default_factory=list)
+    retries: int | None = Field(default=None, ge=0, le=20)
+    timeout: Any = None
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: Any) -> timedelta | None:
+        return None if value is None else parse_duration(value)
+
+
+class PipelineSpec(_Strict):
+    """A validated pipeline file (before checking it against the script registry)."""
+
+    name: str = Field(pattern=SLUG)
+    title: str | None = None
+    description: str = ""
+    owner: str = "ylai"
+    tags: list[str] = Field(default_factory=list)
+    schedule: str | None = None
+    retries: int = Field(default=1, ge=0, le=20)
+    params: dict[str, ParamSpec] = Field(default_factory=dict)
+    nodes: dict[str, NodeSpec] = Field(min_length=1)
+    edges: list[tuple[str, str]] = Field(default_factory=list)
+    alerts: dict[str, Any] | None = None
+
+    @field_validator("nodes")
+    @classmethod
+    def _node_ids(cls, value: dict[str, NodeSpec]) -> dict[str, NodeSpec]:
+        import re
+
+        for key in value:
+            if not re.match(NODE_ID, key):
+                raise ValueError(f"node id {key!r} must start with a letter and use letters, digits, underscores")
+            if key == COLLECT_TASK_ID:
+                raise ValueError(f"node id {COLLECT_TASK_ID!r} is reserved")
+        return value
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A node parameter fed from an upstream node's output."""
+
+    node: str
+    output: str
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    """A node parameter fed from a pipeline-level param."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A pipeline checked against the registry, ready to become a DAG."""
+
+    spec: PipelineSpec
+    path: Path
+    order: list[str]  # a topological order of the nodes
+    upstream: dict[str, set[str]]
+
+    @property
+    def name(self) -> str:
+        """The pipeline's slug."""
+        return self.spec.name
+
+    @property
+    def leaves(self) -> list[str]:
+        """Nodes nothing depends on: their outputs are the pipeline's result."""
+        used = {u for ups in self.upstream.values() for u in ups}
+        return [n for n in self.order if n not in used]
+
+
+def _parse_value(raw: Any) -> Any:
+    if isinstance(raw, dict) and len(raw) == 1:
+        if "from" in raw and isinstance(raw["from"], str):
+            node, _, output = raw["from"].partition(".")
+            return Binding(node, output)
+        if "param" in raw and isinstance(raw["param"], str):
+            return ParamRef(raw["param"])
+    return raw
+
+
+_COMPATIBLE = {("integer", "number")}
+
+
+def _types_compatible(source: str | None, target: str | None) -> bool:
+    if source in (None, "any") or target is None:
+        return True
+    return source == target or (source, target) in _COMPATIBLE
+
+
+def _find_cycle(upstream: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for up in sorted(upstream[node]):
+            if state.get(up) == 1:
+                return [*stack[stack.index(up) :], up]
+            if up not in state and (cycle := visit(up)):
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(upstream):
+        if node not in state and (cycle := visit(node)):
+            return list(reversed(cycle))
+    return None
+
+
+def _topological(upstream: dict[str, set[str]], declared: list[str]) -> list[str]:
+    order: list[str] = []
+    done: set[str] = set()
+    while len(order) < len(declared):
+        for node in declared:
+            if node not in done and upstream[node] <= done:
+                order.append(node)
+                done.add(node)
+    return order
+
+
+def check_pipeline(spec: PipelineSpec, path: Path, registry: Registry) -> Pipeline | list[SpecError]:
+    """Check a pipeline against the registry: scripts, params, bindings, types, cycles."""
+    errors: list[SpecError] = []
+
+    def err(node: str | None, where: str, reason: str) -> None:
+        prefix = f"node {node!r}" if node else ""
+        errors.append(SpecError(path, f"{prefix}: {where}" if prefix and where else prefix or where, reason))
+
+    upstream: dict[str, set[str]] = {n: set() for n in spec.nodes}
+    for node_id, node in spec.nodes.items():
+        script = registry.scripts.get(node.script)
+        if script is None:
+            known = ", ".join(sorted(registry.scripts)) or "none"
+            err(node_id, "script", f"unknown script {node.script!r} (known: {known})")
+            continue
+        declared = script.manifest.params
+        for name in node.params:
+            if name not in declared:
+                err(node_id, f"params.{name}", f"script {node.script!r} has no parameter {name!r}")
+        for name, pspec in declared.items():
+            if pspec.required and name not in node.params:
+                err(node_id, f"params.{name}", f"required parameter of script {node.script!r} is not set")
+        for name, raw in node.params.items():
+            if name not in declared:
+                continue
+            target = declared[name]
+            value = _parse_value(raw)
+            if isinstance(value, Binding):
+                src = spec.nodes.get(value.node)
+                if src is None or value.node == node_id:
+                    err(node_id, f"params.{name}", f"'from: {value.node}.{value.output}' names no other node")
+                    continue
+                src_script = registry.scripts.get(src.script)
+                if src_script is None:
+                    continue  # reported on that node
+                outputs = src_script.manifest.outputs
+                if value.output not in outputs:
+                    have = ", ".join(outputs) or "none"
+                    err(
+                        node_id,
+                        f"params.{name}",
+                        f"node {value.node!r} (script {src.script!r}) has no output {value.output!r} "
+                        f"(declared: {have})",
+                    )
+                    continue
+                out_type = outputs[value.output].type
+                if not _types_compatible(out_type, json_type(target)):
+                    err(
+                        node_id,
+                        f"params.{name}",
+                        f"type mismatch: {value.node}.{value.output} is {out_type} but parameter "
+                        f"{name!r} expects {json_type(target)}",
+                    )
+                upstream[node_id].add(value.node)
+            elif isinstance(value, ParamRef):
+                pparam = spec.params.get(value.name)
+                if pparam is None:
+                    err(node_id, f"params.{name}", f"'param: {value.name}' is not a pipeline param")
+                elif not _types_compatible(json_type(pparam), json_type(target)):
+                    err(
+                        node_id,
+                        f"params.{name}",
+                        f"type mismatch: pipeline param {value.name!r} is {json_type(pparam)} but parameter "
+                        f"{name!r} expects {json_type(target)}",
+                    )
+            elif (problem := validate_value(target, value)) is not None:
+                err(node_id, f"params.{name}", problem)
+        for dep in node.depends_on:
+            if dep not in spec.nodes or dep == node_id:
+                err(node_id, "depends_on", f"{dep!r} is not another node of this pipeline")
+            else:
+                upstream[node_id].add(dep)
+    for i, (a, b) in enumerate(spec.edges):
+        bad = [n for n in (a, b) if n not in spec.nodes]
+        if bad:
+            err(None, f"edges.{i}", f"unknown node {bad[0]!r}")
+        elif a == b:
+            err(None, f"edges.{i}", f"node {a!r} cannot depend on itself")
+        else:
+            upstream[b].add(a)
+    if errors:
+        return errors
+    cycle = _find_cycle(upstream)
+    if cycle:
+        return [SpecError(path, "nodes", "cycle: " + " -> ".join(cycle))]
+    return Pipeline(spec=spec, path=path, order=_topological(upstream, list(spec.nodes)), upstream=upstream)
+
+
+def load_pipeline(path: Path, registry: Registry) -> Pipeline | list[SpecError]:
+    """Parse, validate and check one pipeline file."""
+    data, error = read_yaml(path)
+    if error:
+        return [error]
+    if not isinstance(data, dict):
+        return [SpecError(path, "", "a pipeline must be a YAML mapping")]
+    try:
+        spec = PipelineSpec.model_validate(data)
+    except ValidationError as exc:
+        return pydantic_errors(path, exc)
+    return check_pipeline(spec, path, registry)
+
+
+def load_pipelines(folder: Path, registry: Registry) -> tuple[dict[str, Pipeline], list[SpecError]]:
+    """Load every pipeline under ``folder``; broken ones become errors, the rest load."""
+    pipelines: dict[str, Pipeline] = {}
+    errors: list[SpecError] = []
+    if not folder.is_dir():
+        return pipelines, errors
+    for path in sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()):
+        loaded = load_pipeline(path, registry)
+        if isinstance(loaded, list):
+            errors.extend(loaded)
+        elif loaded.name in pipelines:
+            other = pipelines[loaded.name].path.name
+            errors.append(SpecError(path, "name", f"{loaded.name!r} is already used by {other}"))
+        else:
+            pipelines[loaded.name] = loaded
+    return pipelines, errors
+
+
+def collect_outputs(nodes: list[str], leaves: list[str], **context: Any) -> dict[str, Any]:
+    """Gather every node's outputs into the pipeline's single result (the last task's XCom)."""
+    ti = context["ti"]
+    results = {node: ti.xcom_pull(task_ids=node) or {} for node in nodes}
+    return {
+        "outputs": {node: results[node].get("outputs", {}) for node in leaves},
+        "nodes": {
+            node: {k: v for k, v in result.items() if k not in ("artifacts",)} for node, result in results.items()
+        },
+    }
+
+
+def build_pipeline_dag(pipeline: Pipeline, registry: Registry) -> DAG:
+    """Return the ``pipeline__<name>`` DAG of a checked pipeline."""
+    from airflow.providers.standard.operators.python import PythonOperator
+    from airflow.sdk import DAG
+
+    from ylai_operators.script_dags import START_DATE, script_operator_kwargs
+    from ylai_operators.script_operator import ScriptOperator
+
+    spec = pipeline.spec
+    doc = [f"### {spec.title or spec.name}", "", spec.description or "_No description._", ""]
+    doc += ["| node | script | after |", "|---|---|---|"]
+    doc += [
+        f"| `{n}` | `{spec.nodes[n].script}` | {', '.join(sorted(pipeline.upstream[n])) or '-'} |"
+        for n in pipeline.order
+    ]
+    doc += ["", f"Spec: `{pipeline.path.name}`."]
+    with DAG(
+        dag_id=PIPELINE_DAG_PREFIX + spec.name,
+        dag_display_name=spec.title or spec.name,
+        description=(spec.description.strip().splitlines() or [spec.name])[0][:200],
+        doc_md="\n".join(doc),
+        schedule=spec.schedule,
+        start_date=START_DATE,
+        catchup=False,
+        tags=sorted({"ylai", "pipeline", *spec.tags}),
+        default_args={"owner": spec.owner, "retries": spec.retries},
+        params={name: to_param(p) for name, p in spec.params.items()},
+    ) as dag:
+        tasks = {}
+        for node_id in pipeline.order:
+            node = spec.nodes[node_id]
+            script = registry.scripts[node.script]
+            literal: dict[str, Any] = {}
+            refs: dict[str, str] = {}
+            bindings: dict[str, str] = {}
+            for pname, raw in node.params.items():
+                value = _parse_value(raw)
+                if isinstance(value, Binding):
+                    bindings[pname] = f"{value.node}.{value.output}"
+                elif isinstance(value, ParamRef):
+                    refs[pname] = value.name
+                else:
+                    literal[pname] = value
+            kwargs = script_operator_kwargs(script) | {"owner": spec.owner, "retries": spec.retries}
+            if node.retries is not None:
+                kwargs["retries"] = node.retries
+            if node.timeout is not None:
+                kwargs["execution_timeout"] = node.timeout
+            tasks[node_id] = ScriptOperator(
+                task_id=node_id, param_values=literal, param_refs=refs, bindings=bindings, **kwargs
+            )
+        for node_id, ups in pipeline.upstream.items():
+            for up in sorted(ups):
+                tasks[up] >> tasks[node_id]
+        collect = PythonOperator(
+            task_id=COLLECT_TASK_ID,
+            python_callable=collect_outputs,
+            op_kwargs={"nodes": pipeline.order, "leaves": pipeline.leaves},
+            owner=spec.owner,
+            retries=max(spec.retries, 1),
+        )
+        for leaf in pipeline.leaves:
+            tasks[leaf] >> collect
+    return dag

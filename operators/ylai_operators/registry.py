@@ -1,0 +1,150 @@
+"""Load every script manifest from a folder, keeping going past broken ones.
+
+A broken manifest never hides the others: the loader returns the valid scripts
+plus one :class:`SpecError` per problem, each naming the file and the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ylai_operators.manifest import Runtime, ScriptManifest
+
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+_RUNTIME_BY_SUFFIX: dict[str, Runtime] = {".py": "python", ".sh": "bash", ".bash": "bash"}
+
+
+@dataclass(frozen=True)
+class SpecError:
+    """One problem in one spec file: ``<file>[:line]: <where>: <reason>``."""
+
+    path: Path
+    where: str
+    reason: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        loc = f"{self.path}:{self.line}" if self.line else str(self.path)
+        return f"{loc}: {self.where}: {self.reason}" if self.where else f"{loc}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Script:
+    """A registered script: its manifest and where its files are."""
+
+    manifest: ScriptManifest
+    path: Path
+    manifest_path: Path
+
+    @property
+    def name(self) -> str:
+        """The script's slug."""
+        return self.manifest.name
+
+    @property
+    def runtime(self) -> Runtime:
+        """How the script is started."""
+        assert self.manifest.runtime is not None
+        return self.manifest.runtime
+
+
+@dataclass
+class Registry:
+    """The scripts of a folder and the errors found while loading it."""
+
+    scripts: dict[str, Script] = field(default_factory=dict)
+    errors: list[SpecError] = field(default_factory=list)
+
+
+def read_yaml(path: Path) -> tuple[Any, SpecError | None]:
+    """Parse a YAML file; on a syntax error return a :class:`SpecError` with the line."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader parses ~10x faster
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader), None  # noqa: S506 - SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        return None, SpecError(path, "", f"invalid YAML: {exc.problem or exc}", line)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        return None, SpecError(path, "", f"cannot read: {exc}")
+
+
+def pydantic_errors(path: Path, exc: Any, prefix: str = "") -> list[SpecError]:
+    """Turn a pydantic ``ValidationError`` into one :class:`SpecError` per field."""
+    errors = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        errors.append(SpecError(path, f"{prefix}{loc}" if loc else prefix.rstrip("."), msg))
+    return errors
+
+
+def _find_entrypoint(manifest_path: Path, entrypoint: str | None) -> Path | SpecError:
+    folder = manifest_path.parent
+    if entrypoint:
+        candidate = (folder / entrypoint).resolve()
+        if not candidate.is_relative_to(folder.resolve()):
+            return SpecError(manifest_path, "entrypoint", "must stay inside the scripts folder")
+        if not candidate.is_file():
+            return SpecError(manifest_path, "entrypoint", f"file {entrypoint!r} does not exist")
+        return candidate
+    siblings = [
+        p
+        for p in folder.iterdir()
+        if p.stem == manifest_path.stem and p.suffix not in MANIFEST_SUFFIXES and p.is_file()
+    ]
+    if len(siblings) != 1:
+        found = ", ".join(sorted(p.name for p in siblings)) or "none"
+        return SpecError(
+            manifest_path,
+            "entrypoint",
+            f"expected exactly one script named {manifest_path.stem}.* beside the manifest (found: {found}); "
+            "or set 'entrypoint'",
+        )
+    return siblings[0]
+
+
+def load_manifest(manifest_path: Path) -> Script | list[SpecError]:
+    """Load and validate one manifest and locate its script."""
+    from pydantic import ValidationError
+
+    data, error = read_yaml(manifest_path)
+    if error:
+        return [error]
+    if not isinstance(data, dict):
+        return [SpecError(manifest_path, "", "a manifest must be a YAML mapping")]
+    try:
+        manifest = ScriptManifest.model_validate(data)
+    except ValidationError as exc:
+        return pydantic_errors(manifest_path, exc)
+    script_path = _find_entrypoint(manifest_path, manifest.entrypoint)
+    if isinstance(script_path, SpecError):
+        return [script_path]
+    if manifest.runtime is None:
+        runtime = _RUNTIME_BY_SUFFIX.get(script_path.suffix, "executable")
+        manifest = manifest.model_copy(update={"runtime": runtime})
+    return Script(manifest=manifest, path=script_path, manifest_path=manifest_path)
+
+
+def load_registry(folder: Path) -> Registry:
+    """Load every manifest under ``folder``; broken ones become errors, the rest load."""
+    registry = Registry()
+    if not folder.is_dir():
+        return registry
+    manifests = sorted(p for p in folder.rglob("*") if p.suffix in MANIFEST_SUFFIXES and p.is_file())
+    for manifest_path in manifests:
+        loaded = load_manifest(manifest_path)
+        if isinstance(loaded, list):
+            registry.errors.extend(loaded)
+            continue
+        if loaded.name in registry.scripts:
+            other = registry.scripts[loaded.name].manifest_path.name
+            registry.errors.append(SpecError(manifest_path, "name", f"{loaded.name!r} is already used by {other}"))
+            continue
+        registry.scripts[loaded.name] = loaded
+    return registry
