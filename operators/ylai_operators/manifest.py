@@ -12,7 +12,7 @@ the loader turns into ``<file>: params.rows.maximum: <reason>``.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -26,9 +26,20 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 
+def iso_dates(value: Any) -> Any:
+    """Replace YAML ``date``/``datetime`` values (also nested) with ISO 8601 strings."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [iso_dates(v) for v in value]
+    if isinstance(value, dict):
+        return {k: iso_dates(v) for k, v in value.items()}
+    return value
+
+
 def parse_duration(value: int | float | str) -> timedelta:
     """Parse ``90``, ``"90s"``, ``"15m"``, ``"2h"`` into a timedelta."""
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError("expected a duration such as 300, '90s', '15m' or '2h'")
     if isinstance(value, int | float):
         seconds = float(value)
@@ -66,6 +77,31 @@ class ParamSpec(_Strict):
     min_items: int | None = Field(default=None, alias="minItems", ge=0)
     max_items: int | None = Field(default=None, alias="maxItems", ge=0)
     secret: bool = False
+
+    @field_validator("default", mode="before")
+    @classmethod
+    def _yaml_dates(cls, value: Any) -> Any:
+        # YAML reads an unquoted 2024-01-01 as a date; params carry ISO strings.
+        return iso_dates(value)
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _label_keys(cls, value: Any) -> Any:
+        # Labels of an integer enum ({1: one}) are keyed by the value's text, as Airflow's form expects.
+        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
+
+    @field_validator("items")
+    @classmethod
+    def _items_schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            from jsonschema import Draft7Validator, FormatChecker
+            from jsonschema.exceptions import SchemaError
+
+            try:
+                Draft7Validator.check_schema(value, format_checker=FormatChecker())
+            except SchemaError as exc:
+                raise ValueError(f"not a valid JSON Schema: {exc.message}") from None
+        return value
 
     @field_validator("pattern")
     @classmethod

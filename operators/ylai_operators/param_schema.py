@@ -7,6 +7,7 @@ so a value is accepted or refused for the same reason everywhere.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -50,6 +51,12 @@ def to_json_schema(spec: ParamSpec, *, nullable: bool | None = None) -> dict[str
         schema["format"] = spec.format
     if spec.enum is not None:
         schema["enum"] = [*spec.enum, None] if nullable else list(spec.enum)
+    if spec.type == "integer":
+        # An integer parameter with minimum 1.5 must refuse 1: round bounds inwards.
+        bounds = {"minimum": spec.minimum, "maximum": spec.maximum}
+        for key, bound in bounds.items():
+            if bound is not None:
+                schema[key] = math.ceil(bound) if key == "minimum" else math.floor(bound)
     for key, value in (
         ("minimum", spec.minimum),
         ("maximum", spec.maximum),
@@ -60,7 +67,7 @@ def to_json_schema(spec: ParamSpec, *, nullable: bool | None = None) -> dict[str
         ("maxItems", spec.max_items),
     ):
         if value is not None:
-            schema[key] = int(value) if spec.type == "integer" and key in ("minimum", "maximum") else value
+            schema.setdefault(key, value)
     if spec.type == "array":
         items = dict(spec.items or {"type": "string"})
         schema["items"] = items

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ylai_operators.manifest import SLUG, ParamSpec, parse_duration
+from ylai_operators.manifest import SLUG, ParamSpec, iso_dates, parse_duration
 from ylai_operators.param_schema import json_type, to_param, validate_value
 from ylai_operators.registry import Registry, SpecError, pydantic_errors, read_yaml
 
@@ -124,6 +124,7 @@ class Pipeline:
 
 
 def _parse_value(raw: Any) -> Any:
+    raw = iso_dates(raw)
     if isinstance(raw, dict) and len(raw) == 1:
         if "from" in raw and isinstance(raw["from"], str):
             node, _, output = raw["from"].partition(".")
@@ -131,6 +132,27 @@ def _parse_value(raw: Any) -> Any:
         if "param" in raw and isinstance(raw["param"], str):
             return ParamRef(raw["param"])
     return raw
+
+
+SCHEDULE_PRESETS = {
+    "@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", "@annually",
+    "@midnight",
+}  # fmt: skip
+
+
+def check_schedule(schedule: str | None) -> str | None:
+    """Return why Airflow would refuse ``schedule``, or ``None``.
+
+    Airflow builds the DAG happily and only refuses a bad cron expression when
+    the DAG is bagged, far from the spec file; checking here names the file.
+    """
+    if schedule is None or schedule in SCHEDULE_PRESETS:
+        return None
+    from croniter import croniter
+
+    if croniter.is_valid(schedule):
+        return None
+    return f"{schedule!r} is neither a cron expression nor one of {', '.join(sorted(SCHEDULE_PRESETS))}"
 
 
 _COMPATIBLE = {("integer", "number")}
@@ -183,6 +205,13 @@ def check_pipeline(spec: PipelineSpec, path: Path, registry: Registry) -> Pipeli
         prefix = f"node {node!r}" if node else ""
         errors.append(SpecError(path, f"{prefix}: {where}" if prefix and where else prefix or where, reason))
 
+    schedule_problem = check_schedule(spec.schedule)
+    if schedule_problem:
+        err(None, "schedule", schedule_problem)
+    if spec.schedule is not None:
+        for name, declared_param in spec.params.items():
+            if declared_param.required:
+                err(None, f"params.{name}", "a scheduled pipeline cannot require a value: give it a default")
     upstream: dict[str, set[str]] = {n: set() for n in spec.nodes}
     for node_id, node in spec.nodes.items():
         script = registry.scripts.get(node.script)
@@ -233,6 +262,13 @@ def check_pipeline(spec: PipelineSpec, path: Path, registry: Registry) -> Pipeli
                 pparam = spec.params.get(value.name)
                 if pparam is None:
                     err(node_id, f"params.{name}", f"'param: {value.name}' is not a pipeline param")
+                elif target.required and not pparam.required and pparam.default is None:
+                    err(
+                        node_id,
+                        f"params.{name}",
+                        f"required parameter is fed from pipeline param {value.name!r}, "
+                        "which is optional and has no default",
+                    )
                 elif not _types_compatible(json_type(pparam), json_type(target)):
                     err(
                         node_id,

@@ -84,11 +84,11 @@ def pydantic_errors(path: Path, exc: Any, prefix: str = "") -> list[SpecError]:
     return errors
 
 
-def _find_entrypoint(manifest_path: Path, entrypoint: str | None) -> Path | SpecError:
+def _find_entrypoint(manifest_path: Path, entrypoint: str | None, root: Path) -> Path | SpecError:
     folder = manifest_path.parent
     if entrypoint:
         candidate = (folder / entrypoint).resolve()
-        if not candidate.is_relative_to(folder.resolve()):
+        if not candidate.is_relative_to(root.resolve()):
             return SpecError(manifest_path, "entrypoint", "must stay inside the scripts folder")
         if not candidate.is_file():
             return SpecError(manifest_path, "entrypoint", f"file {entrypoint!r} does not exist")
@@ -106,11 +106,14 @@ def _find_entrypoint(manifest_path: Path, entrypoint: str | None) -> Path | Spec
             f"expected exactly one script named {manifest_path.stem}.* beside the manifest (found: {found}); "
             "or set 'entrypoint'",
         )
+    if not siblings[0].resolve().is_relative_to(root.resolve()):
+        # A symlink to a file elsewhere would run code nobody reviews with the DAGs.
+        return SpecError(manifest_path, "entrypoint", f"{siblings[0].name} points outside the scripts folder")
     return siblings[0]
 
 
-def load_manifest(manifest_path: Path) -> Script | list[SpecError]:
-    """Load and validate one manifest and locate its script."""
+def load_manifest(manifest_path: Path, root: Path | None = None) -> Script | list[SpecError]:
+    """Load and validate one manifest and locate its script inside ``root`` (default: its folder)."""
     from pydantic import ValidationError
 
     data, error = read_yaml(manifest_path)
@@ -122,7 +125,7 @@ def load_manifest(manifest_path: Path) -> Script | list[SpecError]:
         manifest = ScriptManifest.model_validate(data)
     except ValidationError as exc:
         return pydantic_errors(manifest_path, exc)
-    script_path = _find_entrypoint(manifest_path, manifest.entrypoint)
+    script_path = _find_entrypoint(manifest_path, manifest.entrypoint, root or manifest_path.parent)
     if isinstance(script_path, SpecError):
         return [script_path]
     if manifest.runtime is None:
@@ -138,7 +141,7 @@ def load_registry(folder: Path) -> Registry:
         return registry
     manifests = sorted(p for p in folder.rglob("*") if p.suffix in MANIFEST_SUFFIXES and p.is_file())
     for manifest_path in manifests:
-        loaded = load_manifest(manifest_path)
+        loaded = load_manifest(manifest_path, folder)
         if isinstance(loaded, list):
             registry.errors.extend(loaded)
             continue

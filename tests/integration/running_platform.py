@@ -193,12 +193,12 @@ class RunningPlatform:
         )
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
-        """The task's log as text (one event per line)."""
+        """The task's log as text: one JSON object per line (event, level, error details, ...)."""
         quoted = urllib.parse.quote(run_id, safe="")
         resp = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{quoted}/taskInstances/{task_id}/logs/{try_number}")
         assert resp.status == 200, resp.body[:300]
         content = resp.json()["content"]
-        return "\n".join(str(e.get("event", "")) if isinstance(e, dict) else str(e) for e in content)
+        return "\n".join(json.dumps(e, ensure_ascii=False) if isinstance(e, dict) else str(e) for e in content)
 
     def xcom(self, dag_id: str, run_id: str, task_id: str) -> Any:
         quoted = urllib.parse.quote(run_id, safe="")

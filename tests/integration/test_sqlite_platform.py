@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,6 +53,50 @@ def test_health_requires_authentication(platform: RunningPlatform) -> None:
 def test_dag_triggered_through_the_rest_api_succeeds_on_local_executor(platform: RunningPlatform) -> None:
     run_id = platform.trigger("ylai_example_hello", {"greeting": "from sqlite"})
     assert platform.wait_for_run("ylai_example_hello", run_id) == "success"
+
+
+def test_every_example_script_and_pipeline_succeeds(platform: RunningPlatform, tmp_path: Path) -> None:
+    csv = tmp_path / "people.csv"
+    csv.write_text("name,age\nada,36\nalan,\ngrace,85\n")
+    health_url = f"{platform.base_url}/api/v2/monitor/health"
+    runs: dict[str, dict[str, Any]] = {
+        "script__csv_profiler": {"path": str(csv)},
+        "script__http_check": {"url": health_url, "expected_status": 200},
+        "script__disk_usage": {"path": str(tmp_path), "top": 3},
+        "script__quality_gate": {"rows": 10, "null_cells": 0},
+        "script__data_generator": {"rows": 10, "output_format": "jsonl", "columns": ["id", "amount"]},
+        "pipeline__generate_and_profile": {"rows": 50},
+    }
+    run_ids = {}
+    for dag_id, conf in runs.items():
+        platform.wait_for_dag(dag_id)
+        run_ids[dag_id] = platform.trigger(dag_id, conf)
+    for dag_id, run_id in run_ids.items():
+        assert platform.wait_for_run(dag_id, run_id) == "success", (dag_id, platform.tail())
+
+    profile = platform.xcom("script__csv_profiler", run_ids["script__csv_profiler"], "csv_profiler")["outputs"]
+    assert (profile["rows"], profile["columns"], profile["null_cells"]) == (3, 2, 1)
+    assert profile["column_stats"]["age"]["max"] == 85.0
+    check = platform.xcom("script__http_check", run_ids["script__http_check"], "http_check")["outputs"]
+    assert check["status"] == 200
+    assert check["ok"] is True
+    assert check["latency_ms"] > 0
+    disk = platform.xcom("script__disk_usage", run_ids["script__disk_usage"], "disk_usage")["outputs"]
+    assert disk["total_bytes"] >= csv.stat().st_size
+    log = platform.task_log("script__disk_usage", run_ids["script__disk_usage"], "disk_usage")
+    assert "people.csv" in log
+    pipeline = platform.xcom(
+        "pipeline__generate_and_profile", run_ids["pipeline__generate_and_profile"], "collect_outputs"
+    )
+    assert pipeline["outputs"]["profile"]["rows"] == 50
+
+
+def test_failing_script_reports_exit_code_and_stderr(platform: RunningPlatform, tmp_path: Path) -> None:
+    run_id = platform.trigger("script__csv_profiler", {"path": str(tmp_path / "missing.csv")})
+    assert platform.wait_for_run("script__csv_profiler", run_id, timeout=300) == "failed"
+    log = platform.task_log("script__csv_profiler", run_id, "csv_profiler", try_number=1)
+    assert "exited with code 2" in log
+    assert "no such file" in log
 
 
 def test_restart_is_idempotent_and_keeps_data(platform: RunningPlatform) -> None:
