@@ -102,6 +102,8 @@ def to_param(spec: ParamSpec) -> Param:
     description = schema.pop("description", None)
     if spec.secret:
         description = ((description or "") + " (secret: masked in task logs)").strip()
+        # Unknown keywords are ignored by JSON Schema validation; ylai's API masks these values.
+        schema["x-ylai-secret"] = True
     if spec.required:
         return Param(description=description, **schema)
     return Param(spec.default, description=description, **schema)

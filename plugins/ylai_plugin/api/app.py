@@ -16,7 +16,9 @@ def create_app() -> FastAPI:
     """Build the ylai FastAPI app with every route behind Airflow's auth manager."""
     from airflow.api_fastapi.core_api.security import requires_authenticated
 
-    from ylai_plugin.api import health, pages
+    from ylai_plugin.api import health, pages, tasks
+    from ylai_plugin.api.errors import install_error_handlers
+    from ylai_plugin.api.middleware import CorrelationIdMiddleware
 
     app = FastAPI(
         title="ylai API",
@@ -31,11 +33,14 @@ def create_app() -> FastAPI:
     authenticated = [Depends(requires_authenticated())]
     v1 = APIRouter(prefix="/api/v1", dependencies=authenticated)
     v1.include_router(health.router)
+    v1.include_router(tasks.router)
 
     @v1.get("/openapi.json", include_in_schema=False)
     def openapi() -> dict[str, object]:
         return app.openapi()
 
+    install_error_handlers(app)
+    app.add_middleware(CorrelationIdMiddleware)
     app.include_router(v1)
     app.include_router(pages.router, dependencies=authenticated)
     return app

@@ -1,0 +1,39 @@
+"""Per-request plumbing for ylai's API: correlation ids."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HEADER = "X-Request-ID"
+_VALID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+class CorrelationIdMiddleware:
+    """Echo the caller's ``X-Request-ID`` (or a new one) and bind it to every log line of the request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI call."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(HEADER.lower().encode(), b"").decode("latin-1")
+        # Only ids that cannot smuggle anything into logs or headers are reused.
+        request_id = incoming if _VALID.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((HEADER.lower().encode(), request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            await self.app(scope, receive, send_with_id)

@@ -1,0 +1,335 @@
+"""``/tasks``: saved, named, parameterised jobs (a script, a pipeline or any DAG with params)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from airflow.api_fastapi.common.db.common import SessionDep
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from ylai_plugin.api.errors import ApiError, ErrorResponse, not_found
+from ylai_plugin.api.listing import Page, order_clause
+from ylai_plugin.api.security import (
+    RESOURCE_TASKS,
+    UserDep,
+    ensure_dag_access,
+    readable_dag_ids,
+    requires,
+)
+from ylai_plugin.db.models import Task, TaskRun
+from ylai_plugin.services import dags as dag_service
+
+router = APIRouter(prefix="/tasks", tags=["tasks"], responses={404: {"model": ErrorResponse}})
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$"
+
+
+class RunOut(BaseModel):
+    """A DAG run, as ylai shows it."""
+
+    dag_id: str
+    run_id: str
+    state: str | None
+    queued_at: datetime | None = None
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    duration_seconds: float | None = None
+    triggered_by: str | None = None
+    conf: dict[str, Any] = Field(default_factory=dict)
+    result: Any = Field(default=None, description="The script's or pipeline's result (its XCom), when finished.")
+
+
+class TaskIn(BaseModel):
+    """A new task: exactly one of ``script``, ``pipeline`` or ``dag_id``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "nightly profile", "script": "csv_profiler", "params": {"path": "/data/x.csv"}}]
+        },
+    )
+
+    name: str = Field(pattern=NAME_PATTERN, description="Unique name.")
+    description: str = Field(default="", max_length=4000)
+    script: str | None = Field(default=None, description="A script's name (its DAG is script__<name>).")
+    pipeline: str | None = Field(default=None, description="A pipeline's name (its DAG is pipeline__<name>).")
+    dag_id: str | None = Field(default=None, max_length=250, description="Any DAG with params.")
+    params: dict[str, Any] = Field(default_factory=dict)
+    schedule: str | None = Field(default=None, max_length=128, description="Cron expression or preset.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TaskIn:
+        if sum(x is not None for x in (self.script, self.pipeline, self.dag_id)) != 1:
+            raise ValueError("give exactly one of 'script', 'pipeline' or 'dag_id'")
+        return self
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        from ylai_operators.pipeline import check_schedule
+
+        if value is not None and (problem := check_schedule(value)):
+            raise ValueError(problem)
+        return value
+
+    def target_dag_id(self) -> str:
+        """The DAG this task runs."""
+        if self.script is not None:
+            return f"script__{self.script}"
+        if self.pipeline is not None:
+            return f"pipeline__{self.pipeline}"
+        assert self.dag_id is not None
+        return self.dag_id
+
+
+class TaskPatch(BaseModel):
+    """Fields to change; the target DAG cannot change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, pattern=NAME_PATTERN)
+    description: str | None = Field(default=None, max_length=4000)
+    params: dict[str, Any] | None = None
+    schedule: str | None = Field(default=None, max_length=128)
+
+    _schedule = field_validator("schedule")(TaskIn._schedule.__func__)  # type: ignore[attr-defined]
+
+
+class TaskOut(BaseModel):
+    """A task with its last run."""
+
+    id: int
+    name: str
+    description: str
+    kind: Literal["script", "pipeline", "dag"]
+    dag_id: str
+    params: dict[str, Any]
+    schedule: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    last_run: RunOut | None = None
+
+
+class RunRequest(BaseModel):
+    """Optional overrides for one run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    params: dict[str, Any] = Field(default_factory=dict, description="Merged over the task's saved params.")
+    note: str | None = Field(default=None, max_length=1000)
+
+
+def _runs(session: Any, keys: list[tuple[str, str]]) -> dict[tuple[str, str], RunOut]:
+    from airflow.models import DagRun
+    from sqlalchemy import tuple_
+
+    if not keys:
+        return {}
+    rows = session.scalars(select(DagRun).where(tuple_(DagRun.dag_id, DagRun.run_id).in_(keys))).all()
+    results = dag_service.run_results(keys, session)
+    out = {}
+    for run in rows:
+        summary = dag_service.run_summary(run)
+        summary["conf"] = dag_service.mask(summary["conf"], _secrets(run.dag_id, session))
+        out[(run.dag_id, run.run_id)] = RunOut(**summary, result=results.get((run.dag_id, run.run_id)))
+    return out
+
+
+def _secrets(dag_id: str, session: Any) -> set[str]:
+    try:
+        return dag_service.secret_param_names(dag_service.get_dag(dag_id, session))
+    except ApiError:
+        return set()
+
+
+def _to_out(task: Task, last: RunOut | None, secret: set[str]) -> TaskOut:
+    return TaskOut(
+        id=task.id,
+        name=task.name,
+        description=task.description,
+        kind=task.kind,  # type: ignore[arg-type]
+        dag_id=task.dag_id,
+        params=dag_service.mask(task.params, secret),
+        schedule=task.schedule,
+        created_by=task.created_by,
+        created_at=task.created_at,
+        updated_at=task.updated_at,
+        last_run=last,
+    )
+
+
+def _with_last_runs(tasks: list[Task], session: Any) -> list[TaskOut]:
+    ids = [t.id for t in tasks]
+    latest: dict[int, tuple[str, str]] = {}
+    if ids:
+        newest = (
+            select(TaskRun.task_id, func.max(TaskRun.id).label("max_id"))
+            .where(TaskRun.task_id.in_(ids))
+            .group_by(TaskRun.task_id)
+            .subquery()
+        )
+        for row in session.execute(
+            select(TaskRun.task_id, TaskRun.dag_id, TaskRun.run_id).join(newest, TaskRun.id == newest.c.max_id)
+        ):
+            latest[row.task_id] = (row.dag_id, row.run_id)
+    runs = _runs(session, list(latest.values()))
+    secrets = {dag_id: _secrets(dag_id, session) for dag_id in {t.dag_id for t in tasks}}
+    return [_to_out(t, runs.get(latest.get(t.id, ("", ""))), secrets[t.dag_id]) for t in tasks]
+
+
+def _get_task(task_id: int, user: Any, session: Any) -> Task:
+    task: Task | None = session.get(Task, task_id)
+    if task is None:
+        raise not_found("Task", task_id)
+    ensure_dag_access(user, task.dag_id)
+    return task
+
+
+def _flush(session: Any, what: str) -> None:
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise ApiError(409, f"{what} already exists") from None
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=TaskOut,
+    dependencies=[Depends(requires(RESOURCE_TASKS, "POST"))],
+    responses={409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+)
+def create_task(body: TaskIn, user: UserDep, session: SessionDep) -> TaskOut:
+    """Save a task. Its params are validated against the DAG's params now and again at each run."""
+    dag_id = body.target_dag_id()
+    ensure_dag_access(user, dag_id)
+    dag_service.validate_params(dag_service.get_dag(dag_id, session), body.params)
+    task = Task(
+        name=body.name,
+        description=body.description,
+        kind=dag_service.kind_of(dag_id),
+        dag_id=dag_id,
+        params=body.params,
+        schedule=body.schedule,
+        created_by=user.get_name(),
+    )
+    session.add(task)
+    _flush(session, f"A task named {body.name!r}")
+    return _to_out(task, None, _secrets(dag_id, session))
+
+
+SortField = Literal["name", "-name", "created_at", "-created_at", "updated_at", "-updated_at", "id", "-id"]
+
+
+@router.get("", response_model=Page[TaskOut], dependencies=[Depends(requires(RESOURCE_TASKS))])
+def list_tasks(
+    user: UserDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    order_by: SortField = "-updated_at",
+    kind: Literal["script", "pipeline", "dag"] | None = None,
+    dag_id: str | None = None,
+    q: Annotated[str | None, Query(max_length=128, description="Name contains (case-insensitive).")] = None,
+    created_by: str | None = None,
+) -> Page[TaskOut]:
+    """List the tasks whose DAG the caller may read."""
+    where: list[ColumnElement[bool]] = [Task.dag_id.in_(readable_dag_ids(user))]
+    if kind:
+        where.append(Task.kind == kind)
+    if dag_id:
+        where.append(Task.dag_id == dag_id)
+    if q:
+        where.append(func.lower(Task.name).contains(q.lower(), autoescape=True))
+    if created_by:
+        where.append(Task.created_by == created_by)
+    total = session.scalar(select(func.count()).select_from(Task).where(*where)) or 0
+    rows = session.scalars(
+        select(Task).where(*where).order_by(*order_clause(Task, order_by)).limit(limit).offset(offset)
+    ).all()
+    return Page[TaskOut](items=_with_last_runs(list(rows), session), total=total, limit=limit, offset=offset)
+
+
+@router.get("/{task_id}", response_model=TaskOut, dependencies=[Depends(requires(RESOURCE_TASKS))])
+def get_task(task_id: int, user: UserDep, session: SessionDep) -> TaskOut:
+    """One task with its last run's state, duration and result."""
+    return _with_last_runs([_get_task(task_id, user, session)], session)[0]
+
+
+@router.patch(
+    "/{task_id}",
+    response_model=TaskOut,
+    dependencies=[Depends(requires(RESOURCE_TASKS, "PATCH"))],
+    responses={409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+)
+def update_task(task_id: int, body: TaskPatch, user: UserDep, session: SessionDep) -> TaskOut:
+    """Change a task's name, description, params or schedule."""
+    task = _get_task(task_id, user, session)
+    changes = body.model_dump(exclude_unset=True)
+    if "params" in changes:
+        if changes["params"] is None:
+            raise ApiError(422, "Invalid input", [{"field": "body.params", "reason": "must be an object"}])
+        dag_service.validate_params(dag_service.get_dag(task.dag_id, session), changes["params"])
+    if "name" in changes and changes["name"] is None:
+        raise ApiError(422, "Invalid input", [{"field": "body.name", "reason": "cannot be null"}])
+    for key, value in changes.items():
+        setattr(task, key, value if key != "description" or value is not None else "")
+    _flush(session, f"A task named {task.name!r}")
+    return _with_last_runs([task], session)[0]
+
+
+@router.delete("/{task_id}", status_code=204, dependencies=[Depends(requires(RESOURCE_TASKS, "DELETE"))])
+def delete_task(task_id: int, user: UserDep, session: SessionDep) -> Response:
+    """Delete a task (its DAG runs stay in Airflow)."""
+    task = _get_task(task_id, user, session)
+    session.execute(delete(TaskRun).where(TaskRun.task_id == task.id))
+    session.delete(task)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{task_id}/run",
+    status_code=201,
+    response_model=RunOut,
+    dependencies=[Depends(requires(RESOURCE_TASKS, "POST"))],
+    responses={403: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+)
+def run_task(task_id: int, user: UserDep, session: SessionDep, body: RunRequest | None = None) -> RunOut:
+    """Validate the params against the script's schema and trigger a DAG run."""
+    task = _get_task(task_id, user, session)
+    ensure_dag_access(user, task.dag_id, "POST", "RUN")
+    params = {**task.params, **(body.params if body else {})}
+    run = dag_service.trigger(task.dag_id, params, user, session, note=body.note if body else None)
+    session.add(TaskRun(task_id=task.id, dag_id=run.dag_id, run_id=run.run_id, triggered_by=user.get_name()))
+    session.flush()
+    summary = dag_service.run_summary(run)
+    summary["conf"] = dag_service.mask(summary["conf"], _secrets(task.dag_id, session))
+    return RunOut(**summary)
+
+
+@router.get("/{task_id}/runs", response_model=Page[RunOut], dependencies=[Depends(requires(RESOURCE_TASKS))])
+def list_task_runs(
+    task_id: int,
+    user: UserDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[RunOut]:
+    """The runs started from this task, newest first."""
+    task = _get_task(task_id, user, session)
+    where = [TaskRun.task_id == task.id]
+    total = session.scalar(select(func.count()).select_from(TaskRun).where(*where)) or 0
+    keys = [
+        (r.dag_id, r.run_id)
+        for r in session.execute(
+            select(TaskRun.dag_id, TaskRun.run_id).where(*where).order_by(TaskRun.id.desc()).limit(limit).offset(offset)
+        )
+    ]
+    runs = _runs(session, keys)
+    return Page[RunOut](items=[runs[k] for k in keys if k in runs], total=total, limit=limit, offset=offset)

@@ -1,0 +1,1 @@
+"""ylai's tables in the Airflow metadata database, and their Alembic migrations."""

@@ -1,0 +1,21 @@
+"""``YlaiDBManager``: Airflow runs it on ``airflow db migrate`` (discovered via provider info)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from airflow.utils.db_manager import BaseDBManager
+
+from ylai_plugin.db.models import metadata
+
+_HERE = Path(__file__).parent
+
+
+class YlaiDBManager(BaseDBManager):
+    """Creates and migrates ylai's tables in the Airflow metadata database."""
+
+    metadata = metadata
+    version_table_name = "ylai_alembic_version"
+    migration_dir = (_HERE / "migrations").as_posix()
+    alembic_file = (_HERE / "alembic.ini").as_posix()
+    supports_table_dropping = True

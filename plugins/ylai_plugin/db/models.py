@@ -1,0 +1,76 @@
+"""ylai's tables. They live in Airflow's metadata DB under their own MetaData and version table."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, stored as UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base bound to ylai's own MetaData (not Airflow's)."""
+
+    metadata = metadata
+
+
+class Task(Base):
+    """A saved, named, parameterised job: a script, a pipeline or any DAG, with its params."""
+
+    __tablename__ = "ylai_task"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(16))  # script | pipeline | dag
+    dag_id: Mapped[str] = mapped_column(String(250), index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    schedule: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class TaskRun(Base):
+    """A DAG run started from a task."""
+
+    __tablename__ = "ylai_task_run"
+    __table_args__ = (
+        UniqueConstraint("dag_id", "run_id"),
+        Index("ix_ylai_task_run_task_created", "task_id", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("ylai_task.id", ondelete="CASCADE"))
+    dag_id: Mapped[str] = mapped_column(String(250))
+    run_id: Mapped[str] = mapped_column(String(250))
+    triggered_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Preset(Base):
+    """A saved parameter set for a DAG with params; private to its owner or shared with a role."""
+
+    __tablename__ = "ylai_preset"
+    __table_args__ = (UniqueConstraint("dag_id", "owner", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    dag_id: Mapped[str] = mapped_column(String(250), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    owner: Mapped[str] = mapped_column(String(256))
+    shared_with_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -1,0 +1,43 @@
+"""Provider metadata: lets Airflow discover ylai's DB manager and ``[ylai]`` config section.
+
+Registered through the ``apache_airflow_provider`` entry point, the same way the FAB
+provider gets its tables created by ``airflow db migrate``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return ylai's provider info (read by Airflow's ProvidersManager)."""
+    from ylai_plugin.version import ylai_version
+
+    return {
+        "package-name": "ylai",
+        "name": "ylai",
+        "description": "Scripts, pipelines, presets and monitoring on Airflow.",
+        "versions": [ylai_version()],
+        "db-managers": ["ylai_plugin.db.manager.YlaiDBManager"],
+        "config": {
+            "ylai": {
+                "description": "ylai platform settings.",
+                "options": {
+                    "rate_limit_per_minute": {
+                        "description": "Requests per minute each user may make to ylai's API (token bucket).",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": None,
+                        "default": "600",
+                    },
+                    "rate_limit_burst": {
+                        "description": "Requests a user may make in a burst above the steady rate.",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": None,
+                        "default": "120",
+                    },
+                },
+            }
+        },
+    }

@@ -1,0 +1,156 @@
+"""Read serialized DAGs, validate run params and trigger runs, as Airflow's own API does."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from ylai_plugin.api.errors import ApiError
+
+if TYPE_CHECKING:
+    from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
+    from airflow.models.dagrun import DagRun
+    from sqlalchemy.orm import Session
+
+_PARAM_ERROR = re.compile(r"^Invalid input for param (?P<name>[^:]+): (?P<reason>.*)$", re.S)
+
+
+@cache
+def _dag_bag() -> Any:
+    from airflow.models.dagbag import DBDagBag
+
+    return DBDagBag()
+
+
+def kind_of(dag_id: str) -> str:
+    """``script``, ``pipeline`` or ``dag``, from ylai's DAG id prefixes."""
+    if dag_id.startswith("script__"):
+        return "script"
+    if dag_id.startswith("pipeline__"):
+        return "pipeline"
+    return "dag"
+
+
+def get_dag(dag_id: str, session: Session) -> Any:
+    """The latest serialized version of ``dag_id``; 404 when it does not exist."""
+    from airflow.models import DagModel
+    from sqlalchemy import select
+
+    exists = session.scalar(select(DagModel.dag_id).where(DagModel.dag_id == dag_id, ~DagModel.is_stale))
+    dag = _dag_bag().get_latest_version_of_dag(dag_id, session=session) if exists else None
+    if dag is None:
+        raise ApiError(404, f"DAG {dag_id!r} not found")
+    return dag
+
+
+def validate_params(dag: Any, params: dict[str, Any]) -> None:
+    """Validate ``params`` against the DAG's Params; 422 naming the param on failure."""
+    from airflow.exceptions import ParamValidationError
+
+    unknown = sorted(set(params) - set(dag.params.keys()))
+    if unknown:
+        details = [{"field": f"params.{name}", "reason": "not a parameter of this DAG"} for name in unknown]
+        raise ApiError(422, "Invalid params", details)
+    try:
+        dag.params.deep_merge(params).validate()
+    except ParamValidationError as exc:
+        match = _PARAM_ERROR.match(str(exc))
+        field = f"params.{match['name']}" if match else "params"
+        # jsonschema appends the whole schema and instance after a blank line: keep the sentence.
+        reason = (match["reason"] if match else str(exc)).split("\n\n")[0].strip()
+        raise ApiError(422, "Invalid params", [{"field": field, "reason": reason}]) from None
+
+
+def trigger(dag_id: str, params: dict[str, Any], user: BaseUser, session: Session, note: str | None = None) -> DagRun:
+    """Create a manual DAG run with ``params`` as conf, like ``POST /api/v2/dags/{id}/dagRuns``."""
+    from airflow.exceptions import ParamValidationError
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunTriggeredByType, DagRunType
+
+    dag = get_dag(dag_id, session)
+    validate_params(dag, params)
+    run_after = datetime.now(UTC)
+    run_id = dag.timetable.generate_run_id(run_type=DagRunType.MANUAL, run_after=run_after, data_interval=None)
+    try:
+        run = dag.create_dagrun(
+            run_id=run_id,
+            logical_date=None,
+            data_interval=None,
+            run_after=run_after,
+            conf=params,
+            run_type=DagRunType.MANUAL,
+            triggered_by=DagRunTriggeredByType.REST_API,
+            triggering_user_name=user.get_name(),
+            state=DagRunState.QUEUED,
+            partition_key=None,
+            partition_date=None,
+            session=session,
+        )
+    except (ParamValidationError, ValueError) as exc:
+        raise ApiError(422, str(exc)) from None
+    if note:
+        run.note = (note, user.get_id())
+    session.flush()
+    created: DagRun = run
+    return created
+
+
+def run_summary(run: Any) -> dict[str, Any]:
+    """The fields of a DagRun ylai returns."""
+    start, end = run.start_date, run.end_date
+    return {
+        "dag_id": run.dag_id,
+        "run_id": run.run_id,
+        "state": str(run.state) if run.state is not None else None,
+        "queued_at": run.queued_at,
+        "start_date": start,
+        "end_date": end,
+        "duration_seconds": (end - start).total_seconds() if start and end else None,
+        "triggered_by": getattr(run, "triggering_user_name", None),
+        "conf": run.conf or {},
+    }
+
+
+def result_task_id(dag_id: str) -> str | None:
+    """The task whose XCom is a ylai DAG's result: the script's task, or ``collect_outputs``."""
+    kind = kind_of(dag_id)
+    if kind == "script":
+        return dag_id.removeprefix("script__")
+    if kind == "pipeline":
+        return "collect_outputs"
+    return None
+
+
+def run_results(keys: list[tuple[str, str]], session: Session) -> dict[tuple[str, str], Any]:
+    """The ylai result (``return_value`` XCom of the result task) of each (dag_id, run_id)."""
+    from airflow.models.xcom import XComModel
+    from sqlalchemy import and_, or_, select
+
+    wanted = [(d, r, t) for d, r in keys if (t := result_task_id(d))]
+    if not wanted:
+        return {}
+    clauses = [and_(XComModel.dag_id == d, XComModel.run_id == r, XComModel.task_id == t) for d, r, t in wanted]
+    rows = session.execute(
+        select(XComModel.dag_id, XComModel.run_id, XComModel.value).where(
+            XComModel.key == "return_value", XComModel.map_index == -1, or_(*clauses)
+        )
+    ).all()
+    return {(row.dag_id, row.run_id): XComModel.deserialize_value(row) for row in rows}
+
+
+def secret_param_names(dag: Any) -> set[str]:
+    """Params flagged secret in their schema (ylai sets ``x-ylai-secret`` on them)."""
+    names = set()
+    for name in dag.params:
+        param = dag.params.get_param(name) if hasattr(dag.params, "get_param") else None
+        schema = getattr(param, "schema", None) or {}
+        if schema.get("x-ylai-secret"):
+            names.add(name)
+    return names
+
+
+def mask(values: dict[str, Any] | None, secret: set[str]) -> dict[str, Any]:
+    """Replace secret values with ``***`` for API responses."""
+    return {k: ("***" if k in secret and v not in (None, "") else v) for k, v in (values or {}).items()}

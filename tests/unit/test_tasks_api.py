@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.unit.api_client import headers, sync_repo_dags
+from ylai_plugin.api.app import create_app
+
+
+@pytest.fixture(scope="module")
+def client(airflow_db: object) -> Iterator[TestClient]:
+    sync_repo_dags()
+    with TestClient(create_app(), headers=headers()) as c:
+        yield c
+
+
+def make_task(client: TestClient, **body: Any) -> dict[str, Any]:
+    resp = client.post("/api/v1/tasks", json=body)
+    assert resp.status_code == 201, resp.text
+    return dict(resp.json())
+
+
+def test_create_get_update_delete(client: TestClient) -> None:
+    task = make_task(client, name="disk report", script="disk_usage", params={"path": "/var", "top": 3})
+    assert task["kind"] == "script"
+    assert task["dag_id"] == "script__disk_usage"
+    assert task["created_by"] == "alice"
+    assert task["last_run"] is None
+
+    got = client.get(f"/api/v1/tasks/{task['id']}").json()
+    assert got["params"] == {"path": "/var", "top": 3}
+
+    patched = client.patch(f"/api/v1/tasks/{task['id']}", json={"description": "weekly", "params": {"top": 5}})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["description"] == "weekly"
+    assert patched.json()["params"] == {"top": 5}
+
+    assert client.delete(f"/api/v1/tasks/{task['id']}").status_code == 204
+    missing = client.get(f"/api/v1/tasks/{task['id']}")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+
+
+def test_invalid_params_are_rejected_with_the_field(client: TestClient) -> None:
+    resp = client.post("/api/v1/tasks", json={"name": "bad", "script": "disk_usage", "params": {"top": 0}})
+    assert resp.status_code == 422
+    err = resp.json()["error"]
+    assert err["code"] == "invalid_input"
+    assert err["details"] == [{"field": "params.top", "reason": "0 is less than the minimum of 1"}]
+
+    resp = client.post("/api/v1/tasks", json={"name": "bad", "script": "disk_usage", "params": {"nope": 1}})
+    assert resp.status_code == 422
+    assert resp.json()["error"]["details"] == [{"field": "params.nope", "reason": "not a parameter of this DAG"}]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param({"script": "disk_usage"}, "body.name", id="missing-name"),
+        pytest.param({"name": "x"}, "body", id="no-target"),
+        pytest.param({"name": "x", "script": "a", "dag_id": "b"}, "body", id="two-targets"),
+        pytest.param({"name": "x", "script": "disk_usage", "schedule": "every day"}, "body.schedule", id="cron"),
+        pytest.param({"name": "x", "script": "disk_usage", "extra": 1}, "body.extra", id="unknown-field"),
+        pytest.param({"name": "", "script": "disk_usage"}, "body.name", id="empty-name"),
+    ],
+)
+def test_malformed_bodies_get_422_with_field_paths(client: TestClient, body: dict[str, Any], field: str) -> None:
+    resp = client.post("/api/v1/tasks", json=body)
+    assert resp.status_code == 422, resp.text
+    assert field in [d["field"] for d in resp.json()["error"]["details"]]
+
+
+def test_unknown_dag_is_404_and_duplicate_name_is_409(client: TestClient) -> None:
+    resp = client.post("/api/v1/tasks", json={"name": "ghost", "script": "does_not_exist"})
+    assert resp.status_code == 404
+    assert "script__does_not_exist" in resp.json()["error"]["message"]
+    make_task(client, name="unique one", script="quality_gate", params={"rows": 1})
+    again = client.post("/api/v1/tasks", json={"name": "unique one", "script": "quality_gate", "params": {"rows": 1}})
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "conflict"
+
+
+def test_run_creates_a_dag_run_and_the_task_shows_it(client: TestClient) -> None:
+    task = make_task(client, name="gate run", script="quality_gate", params={"rows": 10})
+    run = client.post(f"/api/v1/tasks/{task['id']}/run", json={"params": {"null_cells": 2}})
+    assert run.status_code == 201, run.text
+    body = run.json()
+    assert body["dag_id"] == "script__quality_gate"
+    assert body["state"] == "queued"
+    assert body["conf"] == {"rows": 10, "null_cells": 2}
+    assert body["triggered_by"] == "alice"
+
+    shown = client.get(f"/api/v1/tasks/{task['id']}").json()
+    assert shown["last_run"]["run_id"] == body["run_id"]
+    assert shown["last_run"]["state"] == "queued"
+    runs = client.get(f"/api/v1/tasks/{task['id']}/runs").json()
+    assert runs["total"] == 1
+    assert [r["run_id"] for r in runs["items"]] == [body["run_id"]]
+
+    bad = client.post(f"/api/v1/tasks/{task['id']}/run", json={"params": {"rows": -1}})
+    assert bad.status_code == 422
+    assert client.get(f"/api/v1/tasks/{task['id']}/runs").json()["total"] == 1
+
+
+def test_secret_params_are_masked_in_responses(client: TestClient) -> None:
+    task = make_task(client, name="with secret", script="data_generator", params={"api_token": "abc-123-secret"})
+    assert task["params"]["api_token"] == "***"
+    run = client.post(f"/api/v1/tasks/{task['id']}/run").json()
+    assert run["conf"]["api_token"] == "***"
+    assert "abc-123-secret" not in client.get(f"/api/v1/tasks/{task['id']}").text
+
+
+def test_list_paginates_sorts_and_filters(client: TestClient) -> None:
+    for i in range(3):
+        make_task(client, name=f"list-{i}", pipeline="generate_and_profile", params={"rows": i + 1})
+    page = client.get("/api/v1/tasks", params={"kind": "pipeline", "order_by": "name", "limit": 2}).json()
+    assert page["total"] == 3
+    assert [t["name"] for t in page["items"]] == ["list-0", "list-1"]
+    page2 = client.get("/api/v1/tasks", params={"kind": "pipeline", "order_by": "name", "limit": 2, "offset": 2})
+    assert [t["name"] for t in page2.json()["items"]] == ["list-2"]
+    found = client.get("/api/v1/tasks", params={"q": "LIST-1"}).json()
+    assert [t["name"] for t in found["items"]] == ["list-1"]
+    bad = client.get("/api/v1/tasks", params={"order_by": "password"})
+    assert bad.status_code == 422
+
+
+def test_responses_carry_a_correlation_id(client: TestClient) -> None:
+    mine = client.get("/api/v1/tasks", headers={"X-Request-ID": "abc-123"})
+    assert mine.headers["X-Request-ID"] == "abc-123"
+    generated = client.get("/api/v1/tasks", headers={"X-Request-ID": "bad id\r\n"})
+    assert len(generated.headers["X-Request-ID"]) == 32
