@@ -94,13 +94,16 @@ def validate_value(spec: ParamSpec, value: Any) -> str | None:
     return errors[0].message if errors else None
 
 
-def to_param(spec: ParamSpec) -> Param:
-    """Build the Airflow ``Param`` shown in the trigger form."""
+def to_param(spec: ParamSpec, *, secret: bool | None = None) -> Param:
+    """Build the Airflow ``Param`` shown in the trigger form.
+
+    :param secret: mask the value (defaults to the spec's ``secret`` flag; a sensitive script masks all).
+    """
     from airflow.sdk import Param
 
     schema = to_json_schema(spec)
     description = schema.pop("description", None)
-    if spec.secret:
+    if spec.secret if secret is None else secret:
         description = ((description or "") + " (secret: masked in task logs)").strip()
         # Unknown keywords are ignored by JSON Schema validation; ylai's API masks these values.
         schema["x-ylai-secret"] = True

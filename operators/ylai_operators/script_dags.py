@@ -80,7 +80,7 @@ def build_script_dag(script: Script) -> DAG:
         catchup=False,
         tags=sorted({"ylai", "script", *m.tags}),
         default_args={"owner": m.owner, "retries": m.retries},
-        params={name: to_param(p) for name, p in m.params.items()},
+        params={name: to_param(p, secret=p.secret or m.sensitive) for name, p in m.params.items()},
     ) as dag:
         ScriptOperator(
             task_id=m.name,

@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="migrate, create the admin user and run every Airflow component")
+    sub.add_parser("sync-perms", help="create ylai's FAB resources and grant them to the default roles")
     sub.add_parser(
         "env",
         help="print the AIRFLOW_* exports the platform uses, for `eval $(ylai env)` before `airflow ...`",
@@ -41,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "env":
         return _env_command(args.root)
+    if args.command == "sync-perms":
+        from ylai_plugin.permissions import main as sync_main
+
+        sync_main()
+        return 0
     from ylai_plugin.run_platform import run
 
     return run(args.root)

@@ -157,6 +157,10 @@ def run(root: Path, env: dict[str, str] | None = None) -> int:
         sup.say("ylai", f"creating the admin user failed (exit {rc})" if rc else "stopped")
         return rc or 130
     created = any(line.startswith('{"created": true}') for line in lines)
+    rc, _ = sup.run_once("permissions", [sys.executable, "-m", "ylai_plugin.permissions"])
+    if rc != 0 or sup.stopping.is_set():
+        sup.say("ylai", f"syncing ylai's permissions failed (exit {rc})" if rc else "stopped")
+        return rc or 130
     if created and source == "generated":
         saved = _save_password(settings, password)
         pw_note = f"{password}   (generated, saved in {saved})"

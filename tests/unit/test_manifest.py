@@ -282,6 +282,8 @@ class TestValidManifest:
     def test_param_with_default(self, all_types: Script, name: str) -> None:
         p = to_param(all_types.manifest.params[name])
         expected_schema = {k: v for k, v in EXPECTED_SCHEMAS[name].items() if k != "description"}
+        if all_types.manifest.params[name].secret:
+            expected_schema["x-ylai-secret"] = True  # read by ylai's API to mask the value
         assert p.schema == expected_schema
         assert p.value == EXPECTED_DEFAULTS[name]
         dumped = p.dump()

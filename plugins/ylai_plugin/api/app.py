@@ -16,7 +16,7 @@ def create_app() -> FastAPI:
     """Build the ylai FastAPI app with every route behind Airflow's auth manager."""
     from airflow.api_fastapi.core_api.security import requires_authenticated
 
-    from ylai_plugin.api import health, pages, tasks
+    from ylai_plugin.api import health, monitor, pages, presets, runs, scripts, tasks
     from ylai_plugin.api.errors import install_error_handlers
     from ylai_plugin.api.middleware import CorrelationIdMiddleware
 
@@ -34,6 +34,10 @@ def create_app() -> FastAPI:
     v1 = APIRouter(prefix="/api/v1", dependencies=authenticated)
     v1.include_router(health.router)
     v1.include_router(tasks.router)
+    v1.include_router(presets.router)
+    v1.include_router(scripts.router)
+    v1.include_router(runs.router)
+    v1.include_router(monitor.router)
 
     @v1.get("/openapi.json", include_in_schema=False)
     def openapi() -> dict[str, object]:

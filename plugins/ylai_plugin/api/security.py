@@ -19,12 +19,6 @@ from fastapi import Depends
 
 from ylai_plugin.api.errors import ApiError
 
-RESOURCE_TASKS = "ylai Tasks"
-RESOURCE_SCRIPTS = "ylai Scripts"
-RESOURCE_PRESETS = "ylai Presets"
-RESOURCE_MONITOR = "ylai Monitor"
-RESOURCES = (RESOURCE_TASKS, RESOURCE_SCRIPTS, RESOURCE_PRESETS, RESOURCE_MONITOR)
-
 
 def _auth_manager() -> Any:
     from airflow.api_fastapi.app import get_auth_manager

@@ -14,13 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from ylai_plugin.api.errors import ApiError, ErrorResponse, not_found
 from ylai_plugin.api.listing import Page, order_clause
 from ylai_plugin.api.security import (
-    RESOURCE_TASKS,
     UserDep,
     ensure_dag_access,
     readable_dag_ids,
     requires,
 )
 from ylai_plugin.db.models import Task, TaskRun
+from ylai_plugin.permissions import RESOURCE_TASKS
 from ylai_plugin.services import dags as dag_service
 
 router = APIRouter(prefix="/tasks", tags=["tasks"], responses={404: {"model": ErrorResponse}})

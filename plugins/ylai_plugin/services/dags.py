@@ -45,8 +45,11 @@ def get_dag(dag_id: str, session: Session) -> Any:
     return dag
 
 
-def validate_params(dag: Any, params: dict[str, Any]) -> None:
-    """Validate ``params`` against the DAG's Params; 422 naming the param on failure."""
+def validate_params(dag: Any, params: dict[str, Any], *, partial: bool = False) -> None:
+    """Validate ``params`` against the DAG's Params; 422 naming the param on failure.
+
+    :param partial: only check the params given (a preset may leave required ones to the run).
+    """
     from airflow.exceptions import ParamValidationError
 
     unknown = sorted(set(params) - set(dag.params.keys()))
@@ -54,7 +57,14 @@ def validate_params(dag: Any, params: dict[str, Any]) -> None:
         details = [{"field": f"params.{name}", "reason": "not a parameter of this DAG"} for name in unknown]
         raise ApiError(422, "Invalid params", details)
     try:
-        dag.params.deep_merge(params).validate()
+        merged = dag.params.deep_merge(params)
+        if not partial:
+            merged.validate()
+        for name in params:
+            try:
+                merged.get_param(name).resolve(raises=True)
+            except Exception as exc:
+                raise ParamValidationError(f"Invalid input for param {name}: {exc}") from None
     except ParamValidationError as exc:
         match = _PARAM_ERROR.match(str(exc))
         field = f"params.{match['name']}" if match else "params"

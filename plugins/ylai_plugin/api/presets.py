@@ -1,0 +1,201 @@
+"""``/presets``: saved parameter sets for any DAG with params, private or shared with a role."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
+from airflow.api_fastapi.common.db.common import SessionDep
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from ylai_plugin.api.errors import ApiError, ErrorResponse, not_found
+from ylai_plugin.api.listing import Page, order_clause
+from ylai_plugin.api.security import (
+    UserDep,
+    ensure_dag_access,
+    readable_dag_ids,
+    requires,
+    user_roles,
+)
+from ylai_plugin.db.models import Preset
+from ylai_plugin.permissions import RESOURCE_PRESETS
+from ylai_plugin.services import dags as dag_service
+
+router = APIRouter(prefix="/presets", tags=["presets"], responses={404: {"model": ErrorResponse}})
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.()-]{0,127}$"
+
+
+class PresetIn(BaseModel):
+    """A new preset. ``shared_with_role`` null keeps it private."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "small sample", "dag_id": "script__data_generator", "params": {"rows": 10}}]
+        },
+    )
+
+    name: str = Field(pattern=NAME_PATTERN)
+    dag_id: str = Field(min_length=1, max_length=250)
+    description: str = Field(default="", max_length=4000)
+    params: dict[str, Any] = Field(default_factory=dict)
+    shared_with_role: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class PresetPatch(BaseModel):
+    """Fields to change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, pattern=NAME_PATTERN)
+    description: str | None = Field(default=None, max_length=4000)
+    params: dict[str, Any] | None = None
+    shared_with_role: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class PresetOut(BaseModel):
+    """A preset as its readers see it."""
+
+    id: int
+    name: str
+    dag_id: str
+    description: str
+    params: dict[str, Any]
+    owner: str
+    shared_with_role: str | None
+    visibility: Literal["private", "shared"]
+    editable: bool = Field(description="Whether the caller may change or delete it (owner or Admin).")
+    created_at: datetime
+    updated_at: datetime
+
+
+def _is_admin(user: BaseUser) -> bool:
+    return "Admin" in user_roles(user) or "admin" in user_roles(user)
+
+
+def _visible(user: BaseUser) -> ColumnElement[bool]:
+    roles = user_roles(user)
+    return or_(Preset.owner == user.get_name(), Preset.shared_with_role.in_(roles))
+
+
+def _to_out(preset: Preset, user: BaseUser, session: Any) -> PresetOut:
+    secret = dag_service.secret_param_names(dag_service.get_dag(preset.dag_id, session))
+    return PresetOut(
+        id=preset.id,
+        name=preset.name,
+        dag_id=preset.dag_id,
+        description=preset.description,
+        params=dag_service.mask(preset.params, secret),
+        owner=preset.owner,
+        shared_with_role=preset.shared_with_role,
+        visibility="shared" if preset.shared_with_role else "private",
+        editable=preset.owner == user.get_name() or _is_admin(user),
+        created_at=preset.created_at,
+        updated_at=preset.updated_at,
+    )
+
+
+def _get(preset_id: int, user: BaseUser, session: Any, *, write: bool = False) -> Preset:
+    preset: Preset | None = session.get(Preset, preset_id)
+    roles = user_roles(user)
+    if preset is None or (preset.owner != user.get_name() and preset.shared_with_role not in roles):
+        raise not_found("Preset", preset_id)  # another user's private preset does not exist for you
+    ensure_dag_access(user, preset.dag_id)
+    if write and preset.owner != user.get_name() and not _is_admin(user):
+        raise ApiError(403, "Only the owner (or an Admin) may change this preset")
+    return preset
+
+
+def _flush(session: Any, name: str) -> None:
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise ApiError(409, f"You already have a preset named {name!r} for this DAG") from None
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=PresetOut,
+    dependencies=[Depends(requires(RESOURCE_PRESETS, "POST"))],
+    responses={409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+)
+def create_preset(body: PresetIn, user: UserDep, session: SessionDep) -> PresetOut:
+    """Save a parameter set; values are validated against the DAG's params."""
+    ensure_dag_access(user, body.dag_id)
+    dag_service.validate_params(dag_service.get_dag(body.dag_id, session), body.params, partial=True)
+    if body.shared_with_role and body.shared_with_role not in user_roles(user) and not _is_admin(user):
+        raise ApiError(
+            422, "Invalid input", [{"field": "body.shared_with_role", "reason": "you can only share with your roles"}]
+        )
+    preset = Preset(**body.model_dump(), owner=user.get_name())
+    session.add(preset)
+    _flush(session, body.name)
+    return _to_out(preset, user, session)
+
+
+@router.get("", response_model=Page[PresetOut], dependencies=[Depends(requires(RESOURCE_PRESETS))])
+def list_presets(
+    user: UserDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    order_by: Literal["name", "-name", "updated_at", "-updated_at", "id", "-id"] = "name",
+    dag_id: str | None = None,
+    visibility: Literal["private", "shared"] | None = None,
+    q: Annotated[str | None, Query(max_length=128)] = None,
+) -> Page[PresetOut]:
+    """Your presets and those shared with one of your roles, for DAGs you may read."""
+    where = [_visible(user), Preset.dag_id.in_(readable_dag_ids(user))]
+    if dag_id:
+        where.append(Preset.dag_id == dag_id)
+    if visibility == "private":
+        where.append(Preset.shared_with_role.is_(None))
+    elif visibility == "shared":
+        where.append(Preset.shared_with_role.is_not(None))
+    if q:
+        where.append(func.lower(Preset.name).contains(q.lower(), autoescape=True))
+    total = session.scalar(select(func.count()).select_from(Preset).where(*where)) or 0
+    rows = session.scalars(
+        select(Preset).where(*where).order_by(*order_clause(Preset, order_by)).limit(limit).offset(offset)
+    ).all()
+    return Page[PresetOut](items=[_to_out(p, user, session) for p in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{preset_id}", response_model=PresetOut, dependencies=[Depends(requires(RESOURCE_PRESETS))])
+def get_preset(preset_id: int, user: UserDep, session: SessionDep) -> PresetOut:
+    """One preset."""
+    return _to_out(_get(preset_id, user, session), user, session)
+
+
+@router.patch(
+    "/{preset_id}",
+    response_model=PresetOut,
+    dependencies=[Depends(requires(RESOURCE_PRESETS, "PATCH"))],
+    responses={403: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+)
+def update_preset(preset_id: int, body: PresetPatch, user: UserDep, session: SessionDep) -> PresetOut:
+    """Change a preset you own."""
+    preset = _get(preset_id, user, session, write=True)
+    changes = body.model_dump(exclude_unset=True)
+    for key in ("name", "params"):
+        if key in changes and changes[key] is None:
+            raise ApiError(422, "Invalid input", [{"field": f"body.{key}", "reason": "cannot be null"}])
+    if "params" in changes:
+        dag_service.validate_params(dag_service.get_dag(preset.dag_id, session), changes["params"], partial=True)
+    for key, value in changes.items():
+        setattr(preset, key, "" if key == "description" and value is None else value)
+    _flush(session, preset.name)
+    return _to_out(preset, user, session)
+
+
+@router.delete("/{preset_id}", status_code=204, dependencies=[Depends(requires(RESOURCE_PRESETS, "DELETE"))])
+def delete_preset(preset_id: int, user: UserDep, session: SessionDep) -> Response:
+    """Delete a preset you own."""
+    session.delete(_get(preset_id, user, session, write=True))
+    return Response(status_code=204)

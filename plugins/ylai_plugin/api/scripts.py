@@ -1,0 +1,267 @@
+"""``/scripts``: the script registry with params schema, recent runs, success rate and resource use."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from airflow.api_fastapi.common.db.common import SessionDep
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+
+from ylai_plugin.api.errors import ErrorResponse, not_found
+from ylai_plugin.api.listing import Page
+from ylai_plugin.api.security import UserDep, ensure_dag_access, readable_dag_ids, requires
+from ylai_plugin.api.tasks import RunOut, RunRequest
+from ylai_plugin.permissions import RESOURCE_SCRIPTS
+from ylai_plugin.services import dags as dag_service
+
+router = APIRouter(prefix="/scripts", tags=["scripts"], responses={404: {"model": ErrorResponse}})
+
+
+class OutputOut(BaseModel):
+    """A declared output."""
+
+    type: str
+    description: str | None = None
+
+
+class RunStats(BaseModel):
+    """How a script's runs went."""
+
+    runs: int = Field(description="Finished runs counted (success + failed).")
+    succeeded: int
+    failed: int
+    success_rate: float | None = Field(description="succeeded / runs, null without finished runs.")
+    last_run_state: str | None = None
+    last_run_at: datetime | None = None
+
+
+class ResourceUse(BaseModel):
+    """Resource use of one run, measured by the ScriptOperator over the script's process tree."""
+
+    run_id: str
+    state: str | None
+    start_date: datetime | None
+    duration_seconds: float | None
+    exit_code: int | None = None
+    peak_rss_bytes: int | None = None
+    cpu_seconds: float | None = None
+
+
+class ScriptOut(BaseModel):
+    """A script of the registry."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "disk_usage", "dag_id": "script__disk_usage"}]})
+
+    name: str
+    dag_id: str
+    title: str
+    description: str
+    owner: str
+    tags: list[str]
+    runtime: str
+    source: Literal["repository"] = "repository"
+    params_schema: dict[str, Any] = Field(description="JSON Schema (object) of the script's parameters.")
+    outputs: dict[str, OutputOut]
+    timeout_seconds: float
+    retries: int
+    sensitive: bool
+    stats: RunStats
+
+
+class ScriptDetail(ScriptOut):
+    """A script with its recent runs."""
+
+    recent_runs: list[ResourceUse]
+
+
+@lru_cache(maxsize=4)
+def _registry_for(folder: str, stamp: float) -> Any:
+    from ylai_operators.registry import load_registry
+
+    return load_registry(Path(folder))
+
+
+def _registry() -> Any:
+    from airflow.configuration import conf
+
+    folder = Path(conf.get("core", "dags_folder")) / "scripts"
+    # Reload only when a manifest or script changed: stat is cheap, parsing is not.
+    stamp = max((os.stat(p).st_mtime for p in folder.rglob("*")), default=0.0) if folder.is_dir() else 0.0
+    return _registry_for(str(folder), stamp)
+
+
+def params_schema(manifest: Any) -> dict[str, Any]:
+    """The object schema of all parameters, as a form generator needs it."""
+    from ylai_operators.param_schema import to_json_schema
+
+    properties = {}
+    for name, spec in manifest.params.items():
+        prop = to_json_schema(spec)
+        if spec.default is not None:
+            prop["default"] = spec.default
+        if spec.secret or manifest.sensitive:
+            prop["x-ylai-secret"] = True
+        properties[name] = prop
+    required = [n for n, p in manifest.params.items() if p.required]
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+
+
+def _stats(dag_ids: list[str], session: Any) -> dict[str, RunStats]:
+    from airflow.models import DagRun
+
+    counts: dict[str, dict[str, int]] = {d: {} for d in dag_ids}
+    rows = session.execute(
+        select(DagRun.dag_id, DagRun.state, func.count())
+        .where(DagRun.dag_id.in_(dag_ids))
+        .group_by(DagRun.dag_id, DagRun.state)
+    )
+    for dag_id, state, n in rows:
+        counts[dag_id][str(state)] = n
+    last = {
+        r.dag_id: r
+        for r in session.execute(
+            select(DagRun.dag_id, DagRun.state, DagRun.run_after).where(
+                DagRun.id.in_(select(func.max(DagRun.id)).where(DagRun.dag_id.in_(dag_ids)).group_by(DagRun.dag_id))
+            )
+        )
+    }
+    out = {}
+    for dag_id in dag_ids:
+        ok, bad = counts[dag_id].get("success", 0), counts[dag_id].get("failed", 0)
+        lr = last.get(dag_id)
+        out[dag_id] = RunStats(
+            runs=ok + bad,
+            succeeded=ok,
+            failed=bad,
+            success_rate=round(ok / (ok + bad), 4) if ok + bad else None,
+            last_run_state=str(lr.state) if lr else None,
+            last_run_at=lr.run_after if lr else None,
+        )
+    return out
+
+
+def _to_out(script: Any, stats: RunStats) -> dict[str, Any]:
+    m = script.manifest
+    return {
+        "name": m.name,
+        "dag_id": f"script__{m.name}",
+        "title": m.display_title,
+        "description": m.description,
+        "owner": m.owner,
+        "tags": list(m.tags),
+        "runtime": script.runtime,
+        "params_schema": params_schema(m),
+        "outputs": {n: OutputOut(type=o.type, description=o.description) for n, o in m.outputs.items()},
+        "timeout_seconds": m.timeout.total_seconds(),
+        "retries": m.retries,
+        "sensitive": m.sensitive,
+        "stats": stats,
+    }
+
+
+@router.get("", response_model=Page[ScriptOut], dependencies=[Depends(requires(RESOURCE_SCRIPTS))])
+def list_scripts(
+    user: UserDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    order_by: Literal["name", "-name", "owner", "-owner"] = "name",
+    q: Annotated[str | None, Query(max_length=128, description="Name, title or description contains.")] = None,
+    tag: str | None = None,
+    owner: str | None = None,
+    runtime: Literal["python", "bash", "executable"] | None = None,
+) -> Page[ScriptOut]:
+    """Scripts whose DAG the caller may read, with their success rate."""
+    readable = readable_dag_ids(user)
+    scripts = [s for s in _registry().scripts.values() if f"script__{s.name}" in readable]
+    if q:
+        needle = q.lower()
+        scripts = [
+            s
+            for s in scripts
+            if needle in s.name.lower()
+            or needle in s.manifest.display_title.lower()
+            or needle in s.manifest.description.lower()
+        ]
+    if tag:
+        scripts = [s for s in scripts if tag in s.manifest.tags]
+    if owner:
+        scripts = [s for s in scripts if s.manifest.owner == owner]
+    if runtime:
+        scripts = [s for s in scripts if s.runtime == runtime]
+    key = order_by.lstrip("-")
+    scripts.sort(key=lambda s: (getattr(s.manifest, key), s.name), reverse=order_by.startswith("-"))
+    page = scripts[offset : offset + limit]
+    stats = _stats([f"script__{s.name}" for s in page], session)
+    items = [ScriptOut(**_to_out(s, stats[f"script__{s.name}"])) for s in page]
+    return Page[ScriptOut](items=items, total=len(scripts), limit=limit, offset=offset)
+
+
+def _script(name: str, user: Any) -> Any:
+    script = _registry().scripts.get(name)
+    if script is None:
+        raise not_found("Script", name)
+    ensure_dag_access(user, f"script__{name}")
+    return script
+
+
+@router.get("/{name}", response_model=ScriptDetail, dependencies=[Depends(requires(RESOURCE_SCRIPTS))])
+def get_script(
+    name: str, user: UserDep, session: SessionDep, runs: Annotated[int, Query(ge=1, le=200)] = 20
+) -> ScriptDetail:
+    """A script's manifest, params schema, success rate, and resource use of its recent runs."""
+    from airflow.models import DagRun
+
+    script = _script(name, user)
+    dag_id = f"script__{name}"
+    recent = session.execute(
+        select(DagRun.run_id, DagRun.state, DagRun.start_date, DagRun.end_date)
+        .where(DagRun.dag_id == dag_id)
+        .order_by(DagRun.id.desc())
+        .limit(runs)
+    ).all()
+    results = dag_service.run_results([(dag_id, r.run_id) for r in recent], session)
+    recent_runs = []
+    for r in recent:
+        result = results.get((dag_id, r.run_id))
+        meta = result if isinstance(result, dict) else {}
+        duration = (r.end_date - r.start_date).total_seconds() if r.start_date and r.end_date else None
+        recent_runs.append(
+            ResourceUse(
+                run_id=r.run_id,
+                state=str(r.state) if r.state else None,
+                start_date=r.start_date,
+                duration_seconds=meta.get("duration_seconds", duration),
+                exit_code=meta.get("exit_code"),
+                peak_rss_bytes=meta.get("peak_rss_bytes"),
+                cpu_seconds=meta.get("cpu_seconds"),
+            )
+        )
+    stats = _stats([dag_id], session)[dag_id]
+    return ScriptDetail(**_to_out(script, stats), recent_runs=recent_runs)
+
+
+@router.post(
+    "/{name}/run",
+    status_code=201,
+    response_model=RunOut,
+    dependencies=[Depends(requires(RESOURCE_SCRIPTS))],
+    responses={403: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+)
+def run_script(name: str, user: UserDep, session: SessionDep, body: RunRequest | None = None) -> RunOut:
+    """Trigger ``script__<name>`` with the given params (validated against the manifest)."""
+    _script(name, user)
+    dag_id = f"script__{name}"
+    ensure_dag_access(user, dag_id, "POST", "RUN")
+    run = dag_service.trigger(dag_id, body.params if body else {}, user, session, note=body.note if body else None)
+    summary = dag_service.run_summary(run)
+    summary["conf"] = dag_service.mask(
+        summary["conf"], dag_service.secret_param_names(dag_service.get_dag(dag_id, session))
+    )
+    return RunOut(**summary)
