@@ -18,9 +18,14 @@ if [[ ! -d "$path" ]]; then
   exit 2
 fi
 
-total=$(du -sb -- "$path" 2>/dev/null | cut -f1)
+# du exits 1 when some entries are unreadable; the sizes it printed are still right.
+total=$( (du -sb -- "$path" 2>/dev/null || true) | cut -f1)
 report="${YLAI_ARTIFACTS_DIR:-.}/disk_usage.txt"
-du -ab --max-depth=1 -- "$path" 2>/dev/null | sort -rn | head -n "$((top + 1))" | tee "$report"
+sizes=$(mktemp)
+trap 'rm -f "$sizes"' EXIT
+(du -ab --max-depth=1 -- "$path" 2>/dev/null || true) | sort -rn > "$sizes"
+# head on a file, not a pipe: an early close would SIGPIPE sort and fail under pipefail.
+head -n "$((top + 1))" "$sizes" | tee "$report"
 entries=$(find "$path" -mindepth 1 -maxdepth 1 | wc -l)
 free=$(df -B1 --output=avail -- "$path" | tail -n 1 | tr -d ' ')
 

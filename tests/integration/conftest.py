@@ -16,6 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from tests.integration.running_platform import RunningPlatform
+
 POSTGRES_URL = os.environ.get("YLAI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("YLAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -63,6 +65,18 @@ def fresh_postgres_url() -> Iterator[str]:
         with admin.cursor() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    """``ylai run`` with nothing configured (SQLite + LocalExecutor), shared by the modules that need it."""
+    p = RunningPlatform(tmp_path_factory.mktemp("sqlite") / "home", {})
+    p.start()
+    try:
+        p.wait_ready()
+        yield p
+    finally:
+        p.kill()
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +13,9 @@ from ylai_plugin.run_platform import PASSWORD_FILE
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
-    p = RunningPlatform(tmp_path_factory.mktemp("sqlite") / "home", {})
-    p.start()
-    try:
-        p.wait_ready()
-        yield p
-    finally:
-        p.kill()
+def platform(sqlite_platform: RunningPlatform) -> RunningPlatform:
+    # Shared with test_api_on_platform.py; this module's last test restarts it and stops it.
+    return sqlite_platform
 
 
 def test_first_run_generates_prints_and_saves_the_admin_password(platform: RunningPlatform) -> None:
@@ -103,6 +97,8 @@ def test_restart_is_idempotent_and_keeps_data(platform: RunningPlatform) -> None
     password = platform.banner_password()
     runs_before = platform.request("GET", "/api/v2/dags/ylai_example_hello/dagRuns").json()["total_entries"]
     assert runs_before >= 1
+    users_before = sorted(u["username"] for u in platform.request("GET", "/auth/fab/v1/users").json()["users"])
+    assert users_before.count("admin") == 1
 
     rc, survivors = platform.stop(signal.SIGINT)  # what Ctrl-C sends
     assert rc == 0, platform.tail()
@@ -113,8 +109,8 @@ def test_restart_is_idempotent_and_keeps_data(platform: RunningPlatform) -> None
     second_banner = platform.output().split("ylai          | stopped")[-1]
     assert f"password:  {password}   (saved in" in second_banner
     assert platform.login("admin", password).status in (200, 201)
-    users = platform.request("GET", "/auth/fab/v1/users").json()
-    assert [u["username"] for u in users["users"]] == ["admin"]
+    users_after = sorted(u["username"] for u in platform.request("GET", "/auth/fab/v1/users").json()["users"])
+    assert users_after == users_before  # no duplicate admin, no lost users
     runs_after = platform.request("GET", "/api/v2/dags/ylai_example_hello/dagRuns").json()["total_entries"]
     assert runs_after == runs_before
 

@@ -115,8 +115,15 @@ def _snapshot(dag_id: str, run_id: str) -> tuple[str | None, list[tuple[str, str
 
     with create_session() as session:
         run, tis = _run_and_tis(dag_id, run_id, session)
+        # Only records with a timestamp: the reader adds untimed headers ("Log message source
+        # details") that change as a log moves from the worker's log server to the log folder,
+        # which would shift the line offsets that Last-Event-ID resumes from.
         logs = [
-            (f"{ti.task_id}:{ti.map_index}:{ti.try_number}", str(ti.state) if ti.state else None, _read(ti))
+            (
+                f"{ti.task_id}:{ti.map_index}:{ti.try_number}",
+                str(ti.state) if ti.state else None,
+                [line for line in _read(ti) if line.get("timestamp")],
+            )
             for ti in tis
         ]
         return (str(run.state) if run.state else None), logs

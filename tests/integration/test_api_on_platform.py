@@ -1,0 +1,253 @@
+"""ylai's REST API on a real platform: FAB RBAC on every route, DAG-level permissions, logs and SSE."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+import urllib.request
+from typing import Any
+
+import pytest
+
+from tests.integration.running_platform import RunningPlatform
+
+PASSWORD = "Rbac-test-pw-1"
+WRITE_METHODS = {"post", "patch", "put", "delete"}
+
+
+@pytest.fixture(scope="module")
+def platform(sqlite_platform: RunningPlatform) -> RunningPlatform:
+    return sqlite_platform
+
+
+def _create_user(p: RunningPlatform, username: str, role: str) -> str:
+    resp = p.request(
+        "POST",
+        "/auth/fab/v1/users",
+        {
+            "username": username,
+            "password": PASSWORD,
+            "first_name": username,
+            "last_name": "test",
+            "email": f"{username}@example.com",
+            "roles": [{"name": role}],
+        },
+    )
+    assert resp.status in (200, 409), resp.body[:300]
+    login = p.login(username, PASSWORD)
+    assert login.status in (200, 201), login.body[:300]
+    return str(login.json()["access_token"])
+
+
+@pytest.fixture(scope="module")
+def tokens(platform: RunningPlatform) -> dict[str, str]:
+    restricted = platform.request(
+        "POST",
+        "/auth/fab/v1/roles",
+        {
+            "name": "DiskOnly",
+            "actions": [
+                *({"action": {"name": "can_read"}, "resource": {"name": r}} for r in ("ylai Tasks", "ylai Presets")),
+                {"action": {"name": "can_read"}, "resource": {"name": "DAG:script__disk_usage"}},
+                {"action": {"name": "can_read"}, "resource": {"name": "DAG Runs"}},
+                {"action": {"name": "can_read"}, "resource": {"name": "Task Logs"}},
+            ],
+        },
+    )
+    assert restricted.status in (200, 409), restricted.body[:500]
+    return {
+        "admin": platform.token(),
+        "viewer": _create_user(platform, "vera", "Viewer"),
+        "user": _create_user(platform, "ursula", "User"),
+        "op": _create_user(platform, "otto", "Op"),
+        "diskonly": _create_user(platform, "dora", "DiskOnly"),
+    }
+
+
+@pytest.fixture(scope="module")
+def fixtures(platform: RunningPlatform, tokens: dict[str, str]) -> dict[str, str]:
+    """Objects the route walk can point its path parameters at."""
+    platform.wait_for_dag("script__disk_usage")
+    platform.wait_for_dag("script__http_check")
+    admin = tokens["admin"]
+    task = platform.request(
+        "POST", "/ylai/api/v1/tasks", {"name": "rbac task", "script": "disk_usage", "params": {"top": 2}}, token=admin
+    )
+    assert task.status == 201, task.body[:300]
+    other = platform.request(
+        "POST",
+        "/ylai/api/v1/tasks",
+        {"name": "rbac other", "script": "http_check", "params": {"url": "http://127.0.0.1:1/"}},
+        token=admin,
+    )
+    assert other.status == 201, other.body[:300]
+    preset = platform.request(
+        "POST",
+        "/ylai/api/v1/presets",
+        {"name": "rbac preset", "dag_id": "script__disk_usage", "params": {"top": 3}, "shared_with_role": "Viewer"},
+        token=admin,
+    )
+    assert preset.status == 201, preset.body[:300]
+    run = platform.request("POST", f"/ylai/api/v1/tasks/{task.json()['id']}/run", {}, token=admin)
+    assert run.status == 201, run.body[:300]
+    return {
+        "task_id": str(task.json()["id"]),
+        "other_task_id": str(other.json()["id"]),
+        "preset_id": str(preset.json()["id"]),
+        "name": "disk_usage",
+        "dag_id": "script__disk_usage",
+        "run_id": run.json()["run_id"],
+    }
+
+
+def _routes(platform: RunningPlatform, token: str) -> list[tuple[str, str]]:
+    spec = platform.request("GET", "/ylai/api/v1/openapi.json", token=token)
+    assert spec.status == 200
+    routes = [(m, path) for path, ops in spec.json()["paths"].items() for m in ops]
+    assert len(routes) >= 15, routes
+    return routes
+
+
+def _fill(path: str, values: dict[str, str]) -> str:
+    return "/ylai" + re.sub(r"\{(\w+)\}", lambda m: urllib.parse.quote(values[m.group(1)], safe=""), path)
+
+
+def test_every_route_requires_authentication(
+    platform: RunningPlatform, tokens: dict[str, str], fixtures: dict[str, str]
+) -> None:
+    for method, path in _routes(platform, tokens["admin"]):
+        body = {} if method in WRITE_METHODS else None
+        resp = platform.request(method.upper(), _fill(path, fixtures), body, auth=False)
+        assert resp.status == 401, (method, path, resp.status)
+        assert resp.json()["error"]["code"] == "unauthenticated"
+    assert platform.request("GET", "/ylai/api/v1/openapi.json", auth=False).status == 401
+
+
+def test_viewer_may_read_but_every_write_is_forbidden(
+    platform: RunningPlatform, tokens: dict[str, str], fixtures: dict[str, str]
+) -> None:
+    for method, path in _routes(platform, tokens["admin"]):
+        url = _fill(path, fixtures)
+        if method in WRITE_METHODS:
+            resp = platform.request(method.upper(), url, {}, token=tokens["viewer"])
+            assert resp.status == 403, (method, path, resp.status, resp.body[:200])
+            assert resp.json()["error"]["code"] == "forbidden"
+        elif not path.endswith("/stream"):
+            resp = platform.request("GET", url, token=tokens["viewer"])
+            assert resp.status == 200, (path, resp.status, resp.body[:200])
+    shared = platform.request("GET", f"/ylai/api/v1/presets/{fixtures['preset_id']}", token=tokens["viewer"])
+    assert shared.json()["editable"] is False
+
+
+def test_user_and_op_run_and_manage_tasks_and_presets(platform: RunningPlatform, tokens: dict[str, str]) -> None:
+    for role in ("user", "op"):
+        token = tokens[role]
+        task = platform.request(
+            "POST", "/ylai/api/v1/tasks", {"name": f"{role} task", "script": "disk_usage", "params": {}}, token=token
+        )
+        assert task.status == 201, task.body[:300]
+        run = platform.request("POST", f"/ylai/api/v1/tasks/{task.json()['id']}/run", {}, token=token)
+        assert run.status == 201, run.body[:300]
+        preset = platform.request(
+            "POST", "/ylai/api/v1/presets", {"name": f"{role} p", "dag_id": "script__disk_usage"}, token=token
+        )
+        assert preset.status == 201
+        assert platform.request("DELETE", f"/ylai/api/v1/presets/{preset.json()['id']}", token=token).status == 204
+        assert platform.request("DELETE", f"/ylai/api/v1/tasks/{task.json()['id']}", token=token).status == 204
+
+
+def test_dag_level_permissions_hide_tasks_presets_and_logs(
+    platform: RunningPlatform, tokens: dict[str, str], fixtures: dict[str, str]
+) -> None:
+    token = tokens["diskonly"]
+    listed = platform.request("GET", "/ylai/api/v1/tasks", token=token).json()
+    assert {t["dag_id"] for t in listed["items"]} == {"script__disk_usage"}
+    assert platform.request("GET", f"/ylai/api/v1/tasks/{fixtures['other_task_id']}", token=token).status == 404
+    assert platform.request("GET", f"/ylai/api/v1/tasks/{fixtures['task_id']}", token=token).status == 200
+    denied_run = platform.request("POST", f"/ylai/api/v1/tasks/{fixtures['task_id']}/run", {}, token=token)
+    assert denied_run.status == 403
+    logs = platform.request(
+        "GET", f"/ylai/api/v1/runs/script__disk_usage/{urllib.parse.quote(fixtures['run_id'])}/logs", token=token
+    )
+    assert logs.status == 200
+    hidden = platform.request("GET", "/ylai/api/v1/runs/script__http_check/whatever/logs", token=token)
+    assert hidden.status == 404
+
+
+def _sse_events(
+    platform: RunningPlatform, path: str, token: str, last_event_id: str | None = None
+) -> list[dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+    if last_event_id:
+        headers["Last-Event-ID"] = last_event_id
+    req = urllib.request.Request(platform.base_url + path, headers=headers)
+    events: list[dict[str, Any]] = []
+    current: dict[str, Any] = {}
+    with urllib.request.urlopen(req, timeout=240) as resp:
+        assert resp.headers["Content-Type"].startswith("text/event-stream")
+        for raw in resp:
+            line = raw.decode().rstrip("\n")
+            if not line:
+                if "event" in current:
+                    events.append(current)
+                current = {}
+                continue
+            field, _, value = line.partition(": ")
+            current[field] = json.loads(value) if field == "data" else value
+    return events
+
+
+def test_run_logs_json_and_sse_stream_with_resume(platform: RunningPlatform, tokens: dict[str, str]) -> None:
+    token = tokens["user"]
+    run = platform.request(
+        "POST", "/ylai/api/v1/scripts/disk_usage/run", {"params": {"path": "/tmp", "top": 2}}, token=token
+    )
+    assert run.status == 201, run.body[:300]
+    run_id = run.json()["run_id"]
+    path = f"/ylai/api/v1/runs/script__disk_usage/{urllib.parse.quote(run_id, safe='')}/logs/stream?poll=0.5"
+    events = _sse_events(platform, path, token)  # follows the run from queued to the end
+    assert events[-1]["event"] == "end"
+    assert events[-1]["data"]["state"] == "success"
+    states = [e["data"]["state"] for e in events if e["event"] == "state"]
+    assert "success" in states
+    logs = [e for e in events if e["event"] == "log"]
+    assert any("bytes free" in e["data"].get("event", "") for e in logs)
+    assert len(logs) >= 3
+
+    resumed = _sse_events(platform, path, token, last_event_id=logs[1]["id"])
+    resumed_logs = [e for e in resumed if e["event"] == "log"]
+    assert [e["data"] for e in resumed_logs] == [e["data"] for e in logs[2:]]
+
+    body = platform.request(
+        "GET", f"/ylai/api/v1/runs/script__disk_usage/{urllib.parse.quote(run_id, safe='')}/logs", token=token
+    )
+    assert body.status == 200
+    task = body.json()["tasks"][0]
+    assert task["task_id"] == "disk_usage"
+    assert any("bytes free" in line.get("event", "") for line in task["lines"])
+
+    detail = platform.request("GET", "/ylai/api/v1/scripts/disk_usage", token=token).json()
+    mine = next(r for r in detail["recent_runs"] if r["run_id"] == run_id)
+    assert mine["state"] == "success"
+    assert mine["exit_code"] == 0
+    assert mine["peak_rss_bytes"] > 0
+
+
+def test_task_shows_last_run_result_and_monitor_counts_it(platform: RunningPlatform, tokens: dict[str, str]) -> None:
+    token = tokens["op"]
+    task = platform.request(
+        "POST",
+        "/ylai/api/v1/tasks",
+        {"name": "result task", "script": "quality_gate", "params": {"rows": 4}},
+        token=token,
+    ).json()
+    run_id = platform.request("POST", f"/ylai/api/v1/tasks/{task['id']}/run", {}, token=token).json()["run_id"]
+    assert platform.wait_for_run("script__quality_gate", run_id) == "success"
+    shown = platform.request("GET", f"/ylai/api/v1/tasks/{task['id']}", token=token).json()
+    assert shown["last_run"]["state"] == "success"
+    assert shown["last_run"]["duration_seconds"] > 0
+    assert shown["last_run"]["result"]["outputs"]["verdict"] == "pass"
+    monitor = platform.request("GET", "/ylai/api/v1/monitor/tasks?window_hours=1", token=token).json()
+    gate = next(d for d in monitor["per_dag"] if d["dag_id"] == "script__quality_gate")
+    assert gate["succeeded"] >= 1
