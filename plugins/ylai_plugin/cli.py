@@ -23,6 +23,22 @@ def _env_command(root: Path) -> int:
     return 0
 
 
+def openapi_document() -> str:
+    """Ylai's OpenAPI document as stable, pretty-printed JSON."""
+    import json
+
+    from ylai_plugin.api.app import create_app
+
+    return json.dumps(create_app().openapi(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _openapi_command(output: Path) -> int:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(openapi_document())
+    print(f"wrote {output}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ylai`` console script."""
     parser = argparse.ArgumentParser(prog="ylai", description="Run and manage the ylai platform.")
@@ -35,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="migrate, create the admin user and run every Airflow component")
     sub.add_parser("sync-perms", help="create ylai's FAB resources and grant them to the default roles")
+    openapi = sub.add_parser("openapi", help="write ylai's OpenAPI document (default: docs/api/openapi.json)")
+    openapi.add_argument("--output", type=Path, default=None)
     sub.add_parser(
         "env",
         help="print the AIRFLOW_* exports the platform uses, for `eval $(ylai env)` before `airflow ...`",
@@ -42,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "env":
         return _env_command(args.root)
+    if args.command == "openapi":
+        return _openapi_command(args.output or args.root / "docs" / "api" / "openapi.json")
     if args.command == "sync-perms":
         from ylai_plugin.permissions import main as sync_main
 

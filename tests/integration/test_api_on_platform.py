@@ -117,7 +117,7 @@ def test_every_route_requires_authentication(
     platform: RunningPlatform, tokens: dict[str, str], fixtures: dict[str, str]
 ) -> None:
     for method, path in _routes(platform, tokens["admin"]):
-        body = {} if method in WRITE_METHODS else None
+        body: dict[str, Any] | None = {} if method in WRITE_METHODS else None
         resp = platform.request(method.upper(), _fill(path, fixtures), body, auth=False)
         assert resp.status == 401, (method, path, resp.status)
         assert resp.json()["error"]["code"] == "unauthenticated"

@@ -8,17 +8,18 @@ dependency; the test suite checks that no route is left open.
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import HTMLResponse
 
+from ylai_plugin.api.reference import render_reference
 from ylai_plugin.version import ylai_version
 
 
 def create_app() -> FastAPI:
     """Build the ylai FastAPI app with every route behind Airflow's auth manager."""
-    from airflow.api_fastapi.core_api.security import requires_authenticated
-
     from ylai_plugin.api import health, monitor, pages, presets, runs, scripts, tasks
     from ylai_plugin.api.errors import install_error_handlers
     from ylai_plugin.api.middleware import CorrelationIdMiddleware
+    from ylai_plugin.api.security import rate_limited_user
 
     app = FastAPI(
         title="ylai API",
@@ -30,7 +31,10 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url=None,
     )
-    authenticated = [Depends(requires_authenticated())]
+
+    # Authenticates (401 otherwise) and takes a token from the caller's rate-limit bucket;
+    # FastAPI caches it per request, so routes asking for the user do not pay twice.
+    authenticated = [Depends(rate_limited_user)]
     v1 = APIRouter(prefix="/api/v1", dependencies=authenticated)
     v1.include_router(health.router)
     v1.include_router(tasks.router)
@@ -42,6 +46,11 @@ def create_app() -> FastAPI:
     @v1.get("/openapi.json", include_in_schema=False)
     def openapi() -> dict[str, object]:
         return app.openapi()
+
+    @v1.get("/docs", include_in_schema=False, response_class=HTMLResponse)
+    def docs() -> str:
+        # Self-contained: Swagger UI's assets live on a CDN this deployment may not reach.
+        return render_reference(app.openapi())
 
     install_error_handlers(app)
     app.add_middleware(CorrelationIdMiddleware)
