@@ -31,8 +31,8 @@ def upgrade_with_migration_files(url: str) -> list[Any]:
                 opts={
                     "version_table": YlaiDBManager.version_table_name,
                     "compare_type": True,
-                    "include_object": lambda obj, name, type_, *a: not (
-                        type_ == "table" and name not in metadata.tables
+                    "include_object": lambda obj, name, type_, *a: (
+                        not (type_ == "table" and name not in metadata.tables)
                     ),
                 },
             )
@@ -53,7 +53,7 @@ def test_manager_is_discovered_by_airflow_and_valid() -> None:
     from airflow.providers_manager import ProvidersManager
     from airflow.utils.db_manager import RunDBManager
 
-    assert "ylai_plugin.db.manager.YlaiDBManager" in ProvidersManager().db_managers
+    assert "ylai_plugin.db.manager.YlaiDBManager" in ProvidersManager().db_managers  # type: ignore[no-untyped-call]
     RunDBManager._validate(YlaiDBManager)  # type: ignore[arg-type]  # raises on a broken env.py or a table clash
 
 
