@@ -156,6 +156,8 @@ def airflow_environment(settings: PlatformSettings, env: dict[str, str]) -> dict
             "AIRFLOW__CELERY__BROKER_URL": settings.broker_url,
             "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + settings.database_url,
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
+            # Airflow's Celery defaults plus a resource sampler in each worker (/monitor/system).
+            "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "ylai_plugin.monitoring.celery_config.CELERY_CONFIG",
         }
     else:
         defaults["AIRFLOW__CORE__PARALLELISM"] = "8"

@@ -7,6 +7,8 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
+from ylai_plugin.monitoring import listener
+
 URL_PREFIX = "/ylai"
 
 
@@ -21,9 +23,14 @@ def _fastapi_app() -> Any:
 
 
 class YlaiPlugin(AirflowPlugin):
-    """Mounts ylai's API and pages on the api-server and adds the "ylai" nav entry."""
+    """Mounts ylai's API and pages on the api-server and adds the "ylai" nav entry.
+
+    Also counts every ``/api/v2`` and ``/ylai`` request (a root middleware) and, through a
+    lifecycle listener, samples the scheduler's host when it runs tasks itself.
+    """
 
     name = "ylai"
+    listeners: list[Any] = [listener]
     external_views: list[Any] = [
         {
             "name": "ylai",
@@ -34,6 +41,13 @@ class YlaiPlugin(AirflowPlugin):
             "nav_top_level": True,
         }
     ]
+
+    @property
+    def fastapi_root_middlewares(self) -> list[Any]:  # type: ignore[override]
+        """Request statistics for ``/monitor/apis``, shared by all api-server workers via the DB."""
+        from ylai_plugin.monitoring.api_stats import ApiStatsMiddleware
+
+        return [{"middleware": ApiStatsMiddleware, "args": [], "kwargs": {}, "name": "ylai API statistics"}]
 
     # A lazy, read-only stand-in for the class attribute Airflow reads.
     @property

@@ -30,6 +30,14 @@ def get_provider_info() -> dict[str, Any]:
                         "example": None,
                         "default": "600",
                     },
+                    "sample_resources": {
+                        "description": "Whether api-servers, Celery workers and local schedulers record "
+                        "CPU, memory, disk and load samples for /monitor/system.",
+                        "version_added": "0.1.0",
+                        "type": "boolean",
+                        "example": None,
+                        "default": "True",
+                    },
                     "rate_limit_burst": {
                         "description": "Requests a user may make in a burst above the steady rate.",
                         "version_added": "0.1.0",

@@ -185,6 +185,36 @@ def test_fan_out_pipeline_passes_outputs_downstream_on_celery(platform: RunningP
     assert set(collected["nodes"]) == {"generate", "profile", "disk", "gate"}
 
 
+def test_monitor_system_has_samples_from_the_celery_worker_and_api_server(platform: RunningPlatform) -> None:
+    from tests.integration.running_platform import wait_until
+
+    def kinds() -> str | None:
+        body = platform.request("GET", "/ylai/api/v1/monitor/system?window_minutes=15").json()
+        found = {k for h in body["hosts"] if h["alive"] for k in h["kinds"]}
+        return "ok" if {"celery-worker", "api-server"} <= found else None
+
+    wait_until(kinds, 90, lambda: f"no samples from the worker and api-server:\n{platform.tail()}")
+    body = platform.request("GET", "/ylai/api/v1/monitor/system?window_minutes=15").json()
+    assert body["workers_alive"] >= 1
+    host = body["hosts"][0]
+    assert host["history"]
+    assert 0 <= host["latest"]["cpu_percent"] <= 100
+    assert 0 < host["latest"]["mem_percent"] < 100
+
+
+def test_monitor_apis_counts_airflow_and_ylai_routes(platform: RunningPlatform) -> None:
+    platform.request("GET", "/api/v2/dags/ylai_example_hello")
+    platform.request("GET", "/ylai/api/v1/tasks")
+    body = platform.request("GET", "/ylai/api/v1/monitor/apis?window_minutes=60").json()
+    routes = {(r["method"], r["route"]): r for r in body["routes"]}
+    assert routes[("POST", "/api/v2/dags/{dag_id}/dagRuns")]["requests"] >= 1
+    assert routes[("GET", "/api/v2/dags/{dag_id}")]["requests"] >= 1
+    assert any(route.startswith("/ylai/api/v1/") for _, route in routes)
+    assert all("ylai_example_hello" not in route for _, route in routes), "raw ids must not become routes"
+    assert body["total_requests"] >= 3
+    assert body["cache"]["ttl_seconds"] > 0
+
+
 def test_sigterm_stops_every_component_without_orphans(platform: RunningPlatform) -> None:
     assert len(platform.descendants()) >= 5
     rc, survivors = platform.stop(signal.SIGTERM)

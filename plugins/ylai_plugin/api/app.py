@@ -7,11 +7,26 @@ dependency; the test suite checks that no route is left open.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import HTMLResponse
 
 from ylai_plugin.api.reference import render_reference
 from ylai_plugin.version import ylai_version
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Each api-server worker samples its host for /monitor/system.
+    from airflow.configuration import conf
+
+    if conf.getboolean("ylai", "sample_resources", fallback=True):
+        from ylai_plugin.monitoring.sampler import start_sampler
+
+        start_sampler("api-server")
+    yield
 
 
 def create_app() -> FastAPI:
@@ -22,6 +37,7 @@ def create_app() -> FastAPI:
     from ylai_plugin.api.security import rate_limited_user
 
     app = FastAPI(
+        lifespan=_lifespan,
         title="ylai API",
         version=ylai_version(),
         description="Scripts, pipelines, presets and monitoring on top of Airflow.",

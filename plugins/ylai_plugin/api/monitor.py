@@ -196,3 +196,182 @@ def task_monitor(
     return cache.get_or_compute(
         ("tasks", dag_ids, window_hours), lambda: compute_task_monitor(session, dag_ids, window_hours)
     )
+
+
+class RouteStats(BaseModel):
+    """Requests to one route template, summed over every api-server worker."""
+
+    method: str
+    route: str = Field(examples=["/api/v2/dags/{dag_id}/dagRuns"])
+    requests: int
+    error_rate: float = Field(description="Share of 5xx answers.")
+    client_error_rate: float = Field(description="Share of 4xx answers.")
+    mean_ms: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+
+class CacheStats(BaseModel):
+    """The monitor cache of this api-server worker."""
+
+    hits: int
+    misses: int
+    hit_rate: float | None
+    ttl_seconds: float
+
+
+class ApiMonitor(BaseModel):
+    """API statistics of the last ``window_minutes``."""
+
+    window_minutes: int
+    generated_at: datetime
+    workers: int = Field(description="api-server worker processes that reported in the window.")
+    total_requests: int
+    error_rate: float
+    routes: list[RouteStats]
+    cache: CacheStats
+
+
+def compute_api_monitor(session: Any, window_minutes: int) -> ApiMonitor:
+    """Sum ``ylai_api_stat`` rows of the window."""
+    from ylai_plugin.db.models import ApiStat
+    from ylai_plugin.monitoring.api_stats import recorder, summarize
+
+    recorder.flush()  # this worker's latest figures, so a caller sees its own requests
+    now = datetime.now(UTC)
+    since = (now - timedelta(minutes=window_minutes)).replace(second=0, microsecond=0)
+    rows = session.scalars(select(ApiStat).where(ApiStat.minute >= since)).all()
+    routes = [RouteStats(**r) for r in summarize(list(rows))]
+    total = sum(r.requests for r in routes)
+    errors = sum(r.error_rate * r.requests for r in routes)
+    return ApiMonitor(
+        window_minutes=window_minutes,
+        generated_at=now,
+        workers=len({r.worker for r in rows}),
+        total_requests=total,
+        error_rate=round(errors / total, 4) if total else 0.0,
+        routes=routes,
+        cache=_cache_stats(),
+    )
+
+
+def _cache_stats() -> CacheStats:
+    lookups = cache.hits + cache.misses
+    return CacheStats(
+        hits=cache.hits,
+        misses=cache.misses,
+        hit_rate=round(cache.hits / lookups, 4) if lookups else None,
+        ttl_seconds=cache.ttl,
+    )
+
+
+@router.get("/apis", response_model=ApiMonitor, dependencies=[Depends(requires(RESOURCE_MONITOR))])
+def api_monitor(
+    user: UserDep,
+    session: SessionDep,
+    window_minutes: Annotated[int, Query(ge=1, le=24 * 60)] = 60,
+) -> ApiMonitor:
+    """Request count, error rate and p50/p95/p99 latency per route of ``/api/v2`` and ``/ylai``."""
+    result = cache.get_or_compute(("apis", window_minutes), lambda: compute_api_monitor(session, window_minutes))
+    return result.model_copy(update={"cache": _cache_stats()})
+
+
+class Sample(BaseModel):
+    """One resource sample."""
+
+    ts: datetime
+    cpu_percent: float
+    mem_percent: float
+    disk_percent: float
+    load1: float
+    running_tasks: int
+
+
+class HostMonitor(BaseModel):
+    """A host running a Celery worker, an api-server or a scheduler, with its history."""
+
+    host: str
+    kinds: list[str]
+    last_heartbeat: datetime
+    alive: bool = Field(description="Reported within the last 3 sampling intervals.")
+    cpu_count: int
+    mem_total_bytes: int
+    disk_free_bytes: int
+    latest: Sample
+    history: list[Sample]
+
+
+class SystemMonitor(BaseModel):
+    """Every host that reported in the window."""
+
+    window_minutes: int
+    resolution_seconds: int
+    generated_at: datetime
+    workers_alive: int
+    hosts: list[HostMonitor]
+
+
+def compute_system_monitor(session: Any, window_minutes: int) -> SystemMonitor:
+    """Group samples per host; downsample so a chart gets at most ~360 points per host."""
+    from ylai_plugin.db.models import WorkerSample
+    from ylai_plugin.monitoring.sampler import INTERVAL_SECONDS
+
+    now = datetime.now(UTC)
+    since = now - timedelta(minutes=window_minutes)
+    rows = session.scalars(
+        select(WorkerSample).where(WorkerSample.ts >= since).order_by(WorkerSample.host, WorkerSample.ts)
+    ).all()
+    resolution = max(int(INTERVAL_SECONDS), window_minutes * 60 // 360)
+    per_host: dict[str, list[Any]] = defaultdict(list)
+    for row in rows:
+        per_host[row.host].append(row)
+    hosts = []
+    for host, samples in sorted(per_host.items()):
+        buckets: dict[int, Any] = {}
+        for s in samples:
+            ts = s.ts if s.ts.tzinfo else s.ts.replace(tzinfo=UTC)
+            buckets[int(ts.timestamp()) // resolution] = s  # the last sample of each bucket
+        last = samples[-1]
+        last_ts = last.ts if last.ts.tzinfo else last.ts.replace(tzinfo=UTC)
+
+        def as_sample(s: Any) -> Sample:
+            return Sample(
+                ts=s.ts,
+                cpu_percent=s.cpu_percent,
+                mem_percent=s.mem_percent,
+                disk_percent=s.disk_percent,
+                load1=s.load1,
+                running_tasks=s.running_tasks,
+            )
+
+        hosts.append(
+            HostMonitor(
+                host=host,
+                kinds=sorted({s.kind for s in samples}),
+                last_heartbeat=last_ts,
+                alive=(now - last_ts).total_seconds() <= 3 * INTERVAL_SECONDS,
+                cpu_count=last.cpu_count,
+                mem_total_bytes=last.mem_total_bytes,
+                disk_free_bytes=last.disk_free_bytes,
+                latest=as_sample(last),
+                history=[as_sample(s) for _, s in sorted(buckets.items())],
+            )
+        )
+    return SystemMonitor(
+        window_minutes=window_minutes,
+        resolution_seconds=resolution,
+        generated_at=now,
+        workers_alive=sum(1 for h in hosts if h.alive),
+        hosts=hosts,
+    )
+
+
+@router.get("/system", response_model=SystemMonitor, dependencies=[Depends(requires(RESOURCE_MONITOR))])
+def system_monitor(
+    user: UserDep,
+    session: SessionDep,
+    window_minutes: Annotated[int, Query(ge=1, le=25 * 60)] = 60,
+) -> SystemMonitor:
+    """CPU, memory, disk, load, running tasks and heartbeat per host, with history."""
+    return cache.get_or_compute(("system", window_minutes), lambda: compute_system_monitor(session, window_minutes))

@@ -5,7 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -74,3 +86,46 @@ class Preset(Base):
     shared_with_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class ApiStat(Base):
+    """Requests of one api-server worker, per minute, method and route template."""
+
+    __tablename__ = "ylai_api_stat"
+    __table_args__ = (
+        UniqueConstraint("worker", "minute", "method", "route"),
+        Index("ix_ylai_api_stat_minute", "minute"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    worker: Mapped[str] = mapped_column(String(128))
+    minute: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    method: Mapped[str] = mapped_column(String(10))
+    route: Mapped[str] = mapped_column(String(250))
+    count: Mapped[int] = mapped_column(Integer)
+    server_errors: Mapped[int] = mapped_column(Integer)
+    client_errors: Mapped[int] = mapped_column(Integer)
+    total_ms: Mapped[float] = mapped_column(Float)
+    histogram: Mapped[dict[str, int]] = mapped_column(JSON)
+
+
+class WorkerSample(Base):
+    """One resource sample of a host running a Celery worker, an api-server or a scheduler."""
+
+    __tablename__ = "ylai_worker_sample"
+    __table_args__ = (Index("ix_ylai_worker_sample_ts", "ts"), Index("ix_ylai_worker_sample_host_ts", "host", "ts"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host: Mapped[str] = mapped_column(String(250))
+    kind: Mapped[str] = mapped_column(String(32))
+    pid: Mapped[int] = mapped_column(Integer)
+    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cpu_percent: Mapped[float] = mapped_column(Float)
+    cpu_count: Mapped[int] = mapped_column(Integer)
+    mem_percent: Mapped[float] = mapped_column(Float)
+    mem_used_bytes: Mapped[int] = mapped_column(BigInteger)
+    mem_total_bytes: Mapped[int] = mapped_column(BigInteger)
+    disk_percent: Mapped[float] = mapped_column(Float)
+    disk_free_bytes: Mapped[int] = mapped_column(BigInteger)
+    load1: Mapped[float] = mapped_column(Float)
+    load5: Mapped[float] = mapped_column(Float)
+    load15: Mapped[float] = mapped_column(Float)
+    running_tasks: Mapped[int] = mapped_column(Integer)

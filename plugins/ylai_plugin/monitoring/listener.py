@@ -1,0 +1,24 @@
+"""Lifecycle listener: with a local executor the scheduler runs the tasks, so it samples its host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.listeners import hookimpl
+
+
+@hookimpl
+def on_starting(component: Any) -> None:
+    """Start the sampler in the scheduler when it executes tasks itself."""
+    import sys
+
+    # Called from Job.__init__, before the job type is set: the command line tells the component.
+    if sys.argv[1:2] != ["scheduler"]:
+        return
+    from airflow.configuration import conf
+
+    if "Celery" in conf.get("core", "executor"):
+        return  # Celery workers sample themselves
+    from ylai_plugin.monitoring.sampler import start_sampler
+
+    start_sampler("scheduler")
