@@ -61,10 +61,17 @@ def load_catalog(dags_folder: Path, *, with_pipelines: bool = True) -> Catalog:
 
 
 def script_dags(dags_folder: Path) -> dict[str, DAG]:
-    """One DAG per valid script."""
+    """One DAG per valid script: the repository's, then those created through the API."""
+    from ylai_operators.db_scripts import load_db_scripts
+
     catalog = load_catalog(dags_folder, with_pipelines=False)
+    db_scripts, db_errors = load_db_scripts()
+    for error in db_errors:
+        warnings.warn(str(error), stacklevel=1)
+    # A repository script keeps its name: the API refuses such names, this guards races.
+    extra = [s for s in db_scripts if s.name not in catalog.registry.scripts]
     dags = {}
-    for script in catalog.registry.scripts.values():
+    for script in [*catalog.registry.scripts.values(), *extra]:
         try:
             dag = build_script_dag(script)
         except Exception as exc:  # one bad script must not hide the others

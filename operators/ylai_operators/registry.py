@@ -37,6 +37,8 @@ class Script:
     manifest: ScriptManifest
     path: Path
     manifest_path: Path
+    content: str | None = None  # set for scripts stored in the database (POST /scripts)
+    version: int | None = None
 
     @property
     def name(self) -> str:

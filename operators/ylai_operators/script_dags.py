@@ -40,7 +40,10 @@ def script_doc(script: Script) -> str:
         lines += ["| output | type | description |", "|---|---|---|"]
         lines += [f"| `{n}` | {o.type} | {o.description or ''} |" for n, o in m.outputs.items()]
         lines.append("")
-    lines.append(f"Script: `{script.path.name}` ({script.runtime}), manifest: `{script.manifest_path.name}`.")
+    if script.content is not None:
+        lines.append(f"Script stored in the database, version {script.version} ({script.runtime}).")
+    else:
+        lines.append(f"Script: `{script.path.name}` ({script.runtime}), manifest: `{script.manifest_path.name}`.")
     return "\n".join(lines)
 
 
@@ -49,6 +52,7 @@ def script_operator_kwargs(script: Script) -> dict[str, Any]:
     m = script.manifest
     kwargs: dict[str, Any] = {
         "script_path": str(script.path),
+        "script_content": script.content,
         "runtime": script.runtime,
         "script_name": m.name,
         "secret_params": m.secret_params,

@@ -109,7 +109,9 @@ class ScriptOperator(BaseOperator):
             outputs={"rows": "integer"},
         )
 
-    :param script_path: path of the script file.
+    :param script_path: path of the script file (for ``script_content``, only its name is used).
+    :param script_content: the script itself, for scripts stored in the database; written to a
+        private temporary file before each run.
     :param runtime: ``python`` (this interpreter), ``bash`` or ``executable`` (run directly).
     :param script_name: the registry name, used in messages.
     :param param_values: literal parameter values.
@@ -131,6 +133,7 @@ class ScriptOperator(BaseOperator):
         self,
         *,
         script_path: str,
+        script_content: str | None = None,
         runtime: str = "python",
         script_name: str | None = None,
         param_values: Mapping[str, Any] | None = None,
@@ -149,6 +152,7 @@ class ScriptOperator(BaseOperator):
         kwargs.setdefault("max_retry_delay", timedelta(minutes=30))
         super().__init__(**kwargs)
         self.script_path = script_path
+        self.script_content = script_content
         self.runtime = runtime
         self.script_name = script_name or Path(script_path).stem
         self.param_values = dict(param_values or {})
@@ -226,7 +230,13 @@ class ScriptOperator(BaseOperator):
             params_file = workdir / "params.json"
             result_file = workdir / "result.json"
             params_file.write_text(json.dumps(values, ensure_ascii=False, default=str))
-            argv = build_command(self.runtime, self.script_path, values)
+            script = self.script_path
+            if self.script_content is not None:
+                path = workdir / (Path(self.script_path).name or "script")
+                path.write_text(self.script_content, encoding="utf-8")
+                path.chmod(0o700)
+                script = str(path)
+            argv = build_command(self.runtime, script, values)
             self.log.info("Running script %s (%s) with parameters: %s", self.script_name, self.runtime, sorted(values))
             run = self._run(argv, self._script_env(params_file, result_file, artifacts), self.cwd or str(workdir))
             return self._finish(run, result_file, artifacts)

@@ -42,20 +42,24 @@ def _create_user(p: RunningPlatform, username: str, role: str) -> str:
 
 @pytest.fixture(scope="module")
 def tokens(platform: RunningPlatform) -> dict[str, str]:
-    restricted = platform.request(
-        "POST",
-        "/auth/fab/v1/roles",
-        {
-            "name": "DiskOnly",
-            "actions": [
-                *({"action": {"name": "can_read"}, "resource": {"name": r}} for r in ("ylai Tasks", "ylai Presets")),
-                {"action": {"name": "can_read"}, "resource": {"name": "DAG:script__disk_usage"}},
-                {"action": {"name": "can_read"}, "resource": {"name": "DAG Runs"}},
-                {"action": {"name": "can_read"}, "resource": {"name": "Task Logs"}},
-            ],
-        },
+    from tests.integration.running_platform import wait_until
+
+    # The DAG's FAB resource ("DAG:script__disk_usage") exists once the dag-processor synced it.
+    platform.wait_for_dag("script__disk_usage")
+    role = {
+        "name": "DiskOnly",
+        "actions": [
+            *({"action": {"name": "can_read"}, "resource": {"name": r}} for r in ("ylai Tasks", "ylai Presets")),
+            {"action": {"name": "can_read"}, "resource": {"name": "DAG:script__disk_usage"}},
+            {"action": {"name": "can_read"}, "resource": {"name": "DAG Runs"}},
+            {"action": {"name": "can_read"}, "resource": {"name": "Task Logs"}},
+        ],
+    }
+    wait_until(
+        lambda: "ok" if platform.request("POST", "/auth/fab/v1/roles", role).status in (200, 409) else None,
+        60,
+        lambda: "could not create the DiskOnly role",
     )
-    assert restricted.status in (200, 409), restricted.body[:500]
     return {
         "admin": platform.token(),
         "viewer": _create_user(platform, "vera", "Viewer"),
@@ -251,3 +255,39 @@ def test_task_shows_last_run_result_and_monitor_counts_it(platform: RunningPlatf
     monitor = platform.request("GET", "/ylai/api/v1/monitor/tasks?window_hours=1", token=token).json()
     gate = next(d for d in monitor["per_dag"] if d["dag_id"] == "script__quality_gate")
     assert gate["succeeded"] >= 1
+
+
+def test_script_created_through_the_api_becomes_a_runnable_dag(
+    platform: RunningPlatform, tokens: dict[str, str]
+) -> None:
+    content = (
+        "import json, os, sys\n"
+        "who = sys.argv[sys.argv.index('--who') + 1]\n"
+        "print('greeting', who)\n"
+        "open(os.environ['YLAI_RESULT_FILE'], 'w').write(json.dumps({'greeting': 'hi ' + who}))\n"
+    )
+    body = {
+        "name": "api_greeter",
+        "runtime": "python",
+        "content": content,
+        "manifest": {
+            "params": {"who": {"type": "string", "default": "world"}},
+            "outputs": {"greeting": {"type": "string"}},
+        },
+    }
+    for role in ("user", "op"):  # creating scripts is Admin-only
+        assert platform.request("POST", "/ylai/api/v1/scripts", body, token=tokens[role]).status == 403
+    created = platform.request("POST", "/ylai/api/v1/scripts", body, token=tokens["admin"])
+    assert created.status == 201, created.body[:300]
+    platform.wait_for_dag("script__api_greeter", timeout=120)
+    params = platform.request("GET", "/api/v2/dags/script__api_greeter/details").json()["params"]
+    assert params["who"]["value"] == "world"
+    run = platform.request(
+        "POST", "/ylai/api/v1/scripts/api_greeter/run", {"params": {"who": "ylai"}}, token=tokens["user"]
+    )
+    assert run.status == 201, run.body[:300]
+    run_id = run.json()["run_id"]
+    assert platform.wait_for_run("script__api_greeter", run_id) == "success", platform.tail()
+    assert platform.xcom("script__api_greeter", run_id, "api_greeter")["outputs"] == {"greeting": "hi ylai"}
+    events = platform.request("GET", "/api/v2/eventLogs?event=ylai.script.create").json()["event_logs"]
+    assert [e["owner"] for e in events] == ["admin"]

@@ -10,7 +10,12 @@ from tests.conftest import REPO_ROOT
 
 @cache
 def sync_repo_dags() -> None:
-    """Serialize the repository's DAGs into the metadata DB, as the dag-processor would."""
+    """Serialize the repository's DAGs into the metadata DB once per session."""
+    parse_and_sync_dags()
+
+
+def parse_and_sync_dags() -> None:
+    """Parse the repository's DAGs and serialize them into the metadata DB, as the dag-processor would."""
     from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
     from airflow.models.dagbundle import DagBundleModel
     from airflow.utils.session import create_session

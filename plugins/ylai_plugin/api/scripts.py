@@ -13,7 +13,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
-from ylai_plugin.api.errors import ErrorResponse, not_found
+from ylai_operators.registry import SpecError
+from ylai_plugin.api.errors import ApiError, ErrorResponse, not_found
 from ylai_plugin.api.listing import Page
 from ylai_plugin.api.security import UserDep, ensure_dag_access, readable_dag_ids, requires
 from ylai_plugin.api.tasks import RunOut, RunRequest
@@ -65,7 +66,8 @@ class ScriptOut(BaseModel):
     owner: str
     tags: list[str]
     runtime: str
-    source: Literal["repository"] = "repository"
+    source: Literal["repository", "database"] = "repository"
+    version: int | None = Field(default=None, description="Current version, for scripts stored in the database.")
     params_schema: dict[str, Any] = Field(description="JSON Schema (object) of the script's parameters.")
     outputs: dict[str, OutputOut]
     timeout_seconds: float
@@ -87,13 +89,26 @@ def _registry_for(folder: str, stamp: float) -> Any:
     return load_registry(Path(folder))
 
 
-def _registry() -> Any:
+def _repository() -> Any:
     from airflow.configuration import conf
 
     folder = Path(conf.get("core", "dags_folder")) / "scripts"
     # Reload only when a manifest or script changed: stat is cheap, parsing is not.
     stamp = max((os.stat(p).st_mtime for p in folder.rglob("*")), default=0.0) if folder.is_dir() else 0.0
     return _registry_for(str(folder), stamp)
+
+
+def _all_scripts(session: Any) -> dict[str, Any]:
+    """Repository scripts, plus the current version of every database script."""
+    from ylai_operators.db_scripts import script_from_record
+    from ylai_plugin.services.db_scripts import current_records
+
+    scripts = dict(_repository().scripts)
+    for name, record in current_records(session).items():
+        loaded = script_from_record(name, record)
+        if not isinstance(loaded, SpecError) and name not in scripts:
+            scripts[name] = loaded
+    return scripts
 
 
 def params_schema(manifest: Any) -> dict[str, Any]:
@@ -162,6 +177,8 @@ def _to_out(script: Any, stats: RunStats) -> dict[str, Any]:
         "retries": m.retries,
         "sensitive": m.sensitive,
         "stats": stats,
+        "source": "database" if script.content is not None else "repository",
+        "version": script.version,
     }
 
 
@@ -179,7 +196,7 @@ def list_scripts(
 ) -> Page[ScriptOut]:
     """Scripts whose DAG the caller may read, with their success rate."""
     readable = readable_dag_ids(user)
-    scripts = [s for s in _registry().scripts.values() if f"script__{s.name}" in readable]
+    scripts = [s for s in _all_scripts(session).values() if f"script__{s.name}" in readable]
     if q:
         needle = q.lower()
         scripts = [
@@ -203,8 +220,8 @@ def list_scripts(
     return Page[ScriptOut](items=items, total=len(scripts), limit=limit, offset=offset)
 
 
-def _script(name: str, user: Any) -> Any:
-    script = _registry().scripts.get(name)
+def _script(name: str, user: Any, session: Any) -> Any:
+    script = _all_scripts(session).get(name)
     if script is None:
         raise not_found("Script", name)
     ensure_dag_access(user, f"script__{name}")
@@ -218,7 +235,7 @@ def get_script(
     """A script's manifest, params schema, success rate, and resource use of its recent runs."""
     from airflow.models import DagRun
 
-    script = _script(name, user)
+    script = _script(name, user, session)
     dag_id = f"script__{name}"
     recent = session.execute(
         select(DagRun.run_id, DagRun.state, DagRun.start_date, DagRun.end_date)
@@ -256,7 +273,7 @@ def get_script(
 )
 def run_script(name: str, user: UserDep, session: SessionDep, body: RunRequest | None = None) -> RunOut:
     """Trigger ``script__<name>`` with the given params (validated against the manifest)."""
-    _script(name, user)
+    _script(name, user, session)
     dag_id = f"script__{name}"
     ensure_dag_access(user, dag_id, "POST", "RUN")
     run = dag_service.trigger(dag_id, body.params if body else {}, user, session, note=body.note if body else None)
@@ -265,3 +282,125 @@ def run_script(name: str, user: UserDep, session: SessionDep, body: RunRequest |
         summary["conf"], dag_service.secret_param_names(dag_service.get_dag(dag_id, session))
     )
     return RunOut(**summary)
+
+
+class ScriptIn(BaseModel):
+    """A script to store in the database: it becomes ``script__<name>`` like a repository script."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "hello_api",
+                    "runtime": "python",
+                    "content": "import json, os\nopen(os.environ['YLAI_RESULT_FILE'], 'w')"
+                    ".write(json.dumps({'ok': True}))\n",
+                    "manifest": {"title": "Hello", "params": {"who": {"type": "string", "default": "world"}},
+                                 "outputs": {"ok": {"type": "boolean"}}},
+                }
+            ]
+        },
+    )  # fmt: skip
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    runtime: Literal["python", "bash", "executable"]
+    content: str = Field(min_length=1, max_length=1_000_000)
+    manifest: dict[str, Any] = Field(default_factory=dict, description="The YAML manifest's fields, as JSON.")
+    comment: str = Field(default="", max_length=2000, description="What this version changes.")
+
+
+class ScriptVersionIn(BaseModel):
+    """A new version of a database script."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"content": "print('v2')\n", "manifest": {}, "comment": "simpler"}]},
+    )
+
+    content: str = Field(min_length=1, max_length=1_000_000)
+    manifest: dict[str, Any] = Field(default_factory=dict)
+    comment: str = Field(default="", max_length=2000)
+
+
+class VersionOut(BaseModel):
+    """One stored version."""
+
+    version: int
+    comment: str
+    created_by: str
+    created_at: datetime
+
+
+class DbScriptOut(BaseModel):
+    """A database script after a change."""
+
+    name: str
+    dag_id: str
+    runtime: str
+    current_version: int
+    versions: list[VersionOut]
+
+
+def _versions_out(session: Any, script: Any) -> DbScriptOut:
+    from ylai_plugin.db.models import DbScriptVersion
+
+    versions = session.scalars(
+        select(DbScriptVersion).where(DbScriptVersion.script_id == script.id).order_by(DbScriptVersion.version)
+    ).all()
+    return DbScriptOut(
+        name=script.name,
+        dag_id=f"script__{script.name}",
+        runtime=script.runtime,
+        current_version=script.current_version,
+        versions=[
+            VersionOut(version=v.version, comment=v.comment, created_by=v.created_by, created_at=v.created_at)
+            for v in versions
+        ],
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=DbScriptOut,
+    dependencies=[Depends(requires(RESOURCE_SCRIPTS, "POST"))],
+    responses={409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+)
+def create_script(body: ScriptIn, user: UserDep, session: SessionDep) -> DbScriptOut:
+    """Store a new script (version 1); it appears as ``script__<name>`` within about 20 s. Audited."""
+    from ylai_plugin.db.models import DbScript
+    from ylai_plugin.services import db_scripts
+
+    manifest = db_scripts.validate_manifest(body.name, body.runtime, body.manifest)
+    if body.name in _repository().scripts or db_scripts.get(session, body.name) is not None:
+        raise ApiError(409, f"A script named {body.name!r} already exists")
+    script = DbScript(name=body.name, runtime=body.runtime, current_version=0, created_by=user.get_name())
+    session.add(script)
+    session.flush()
+    db_scripts.add_version(session, user, script, body.content, manifest, body.comment)
+    db_scripts.publish(session)
+    db_scripts.audit(session, user, "ylai.script.create", {"name": body.name, "version": 1, "runtime": body.runtime})
+    return _versions_out(session, script)
+
+
+@router.post(
+    "/{name}/versions",
+    status_code=201,
+    response_model=DbScriptOut,
+    dependencies=[Depends(requires(RESOURCE_SCRIPTS, "PATCH"))],
+    responses={422: {"model": ErrorResponse}},
+)
+def add_script_version(name: str, body: ScriptVersionIn, user: UserDep, session: SessionDep) -> DbScriptOut:
+    """Store a new version of a database script and make it current. Audited."""
+    from ylai_plugin.services import db_scripts
+
+    script = db_scripts.get(session, name)
+    if script is None:
+        raise not_found("Database script", name)
+    ensure_dag_access(user, f"script__{name}")
+    manifest = db_scripts.validate_manifest(name, script.runtime, body.manifest)
+    version = db_scripts.add_version(session, user, script, body.content, manifest, body.comment)
+    db_scripts.publish(session)
+    db_scripts.audit(session, user, "ylai.script.version", {"name": name, "version": version.version})
+    return _versions_out(session, script)

@@ -129,3 +129,31 @@ class WorkerSample(Base):
     load5: Mapped[float] = mapped_column(Float)
     load15: Mapped[float] = mapped_column(Float)
     running_tasks: Mapped[int] = mapped_column(Integer)
+
+
+class DbScript(Base):
+    """A script created through the API (``POST /scripts``); its content lives in versions."""
+
+    __tablename__ = "ylai_script"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    runtime: Mapped[str] = mapped_column(String(16))
+    current_version: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class DbScriptVersion(Base):
+    """One immutable version of an API-created script."""
+
+    __tablename__ = "ylai_script_version"
+    __table_args__ = (UniqueConstraint("script_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    script_id: Mapped[int] = mapped_column(ForeignKey("ylai_script.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)
+    manifest: Mapped[dict[str, Any]] = mapped_column(JSON)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

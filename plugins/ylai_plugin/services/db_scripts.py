@@ -1,0 +1,99 @@
+"""Create and version scripts stored in the database, and publish them for the DAG generator."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from ylai_plugin.api.errors import ApiError
+from ylai_plugin.db.models import DbScript, DbScriptVersion
+
+if TYPE_CHECKING:
+    from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
+    from sqlalchemy.orm import Session
+
+
+def validate_manifest(name: str, runtime: str, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Validate like a YAML manifest; 422 with ``body.manifest.<field>`` paths."""
+    from pydantic import ValidationError
+
+    from ylai_operators.manifest import ScriptManifest
+
+    clashes = [k for k in ("name", "runtime", "entrypoint") if k in manifest]
+    if clashes:
+        details = [
+            {"field": f"body.manifest.{k}", "reason": "set at the top level, not in the manifest"} for k in clashes
+        ]
+        raise ApiError(422, "Invalid manifest", details)
+    try:
+        ScriptManifest.model_validate({**manifest, "name": name, "runtime": runtime})
+    except ValidationError as exc:
+        details = [
+            {
+                "field": "body.manifest." + ".".join(str(p) for p in err["loc"]),
+                "reason": str(err["msg"]).removeprefix("Value error, "),
+            }
+            for err in exc.errors()
+        ]
+        raise ApiError(422, "Invalid manifest", details) from None
+    return manifest
+
+
+def current_records(session: Session) -> dict[str, dict[str, Any]]:
+    """The current version of every database script, as published records."""
+    current = (DbScriptVersion.script_id == DbScript.id) & (DbScriptVersion.version == DbScript.current_version)
+    rows = session.execute(
+        select(
+            DbScript.name, DbScript.runtime, DbScriptVersion.version, DbScriptVersion.content, DbScriptVersion.manifest
+        ).join(DbScriptVersion, current)
+    ).all()
+    return {
+        r.name: {"runtime": r.runtime, "version": r.version, "content": r.content, "manifest": r.manifest} for r in rows
+    }
+
+
+def publish(session: Session) -> None:
+    """Write the current version of every database script to the ``ylai_db_scripts`` Variable."""
+    from airflow.models.variable import Variable
+
+    from ylai_operators.db_scripts import VARIABLE
+
+    Variable.set(
+        VARIABLE,
+        json.dumps(current_records(session), sort_keys=True),
+        description="Managed by ylai: scripts created through POST /ylai/api/v1/scripts. Do not edit.",
+        session=session,
+    )
+
+
+def audit(session: Session, user: BaseUser, event: str, extra: dict[str, Any]) -> None:
+    """Add an entry to Airflow's audit log (Browse > Audit Log, ``GET /api/v2/eventLogs``)."""
+    from airflow.models.log import Log
+
+    session.add(Log(event=event, owner=user.get_name(), extra=json.dumps(extra, sort_keys=True)))
+
+
+def add_version(
+    session: Session, user: BaseUser, script: DbScript, content: str, manifest: dict[str, Any], comment: str
+) -> DbScriptVersion:
+    """Store a new version and make it current."""
+    version = DbScriptVersion(
+        script_id=script.id,
+        version=script.current_version + 1 if script.id else 1,
+        content=content,
+        manifest=manifest,
+        comment=comment,
+        created_by=user.get_name(),
+    )
+    script.current_version = version.version
+    session.add(version)
+    session.flush()
+    return version
+
+
+def get(session: Session, name: str) -> DbScript | None:
+    """The database script called ``name``."""
+    row: DbScript | None = session.scalar(select(DbScript).where(DbScript.name == name))
+    return row
