@@ -158,6 +158,8 @@ def airflow_environment(settings: PlatformSettings, env: dict[str, str]) -> dict
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
             # Airflow's Celery defaults plus a resource sampler in each worker (/monitor/system).
             "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "ylai_plugin.monitoring.celery_config.CELERY_CONFIG",
+            # Monitor aggregates cached in Redis are shared by every api-server worker.
+            "AIRFLOW__YLAI__CACHE_URL": settings.broker_url if settings.broker_url.startswith("redis") else "",
         }
     else:
         defaults["AIRFLOW__CORE__PARALLELISM"] = "8"

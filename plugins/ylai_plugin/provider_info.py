@@ -38,6 +38,14 @@ def get_provider_info() -> dict[str, Any]:
                         "example": None,
                         "default": "True",
                     },
+                    "cache_url": {
+                        "description": "Redis URL for the monitor cache shared by api-server workers; "
+                        "empty keeps a per-process cache.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "redis://redis:6379/1",
+                        "default": "",
+                    },
                     "rate_limit_burst": {
                         "description": "Requests a user may make in a burst above the steady rate.",
                         "version_added": "0.1.0",

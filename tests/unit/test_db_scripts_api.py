@@ -33,6 +33,17 @@ def client(airflow_db: object) -> Iterator[TestClient]:
     sync_repo_dags()
     with TestClient(create_app(), headers=headers("admin", "root")) as c:
         yield c
+    # Other modules parse DAGs from the same DB: leave no database scripts behind.
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+    from sqlalchemy import delete
+
+    from ylai_plugin.db.models import DbScript, DbScriptVersion
+
+    with create_session() as session:
+        session.execute(delete(DbScriptVersion))
+        session.execute(delete(DbScript))
+    Variable.delete("ylai_db_scripts")
 
 
 def test_create_version_list_and_audit(client: TestClient) -> None:

@@ -111,7 +111,7 @@ def test_middleware_records_route_templates_not_raw_paths() -> None:
 def test_system_monitor_reports_hosts_with_history(clean_stats: None) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from ylai_plugin.api import monitor
+    from ylai_plugin.monitoring.cache import get_cache
     from ylai_plugin.monitoring.sampler import store_sample, take_sample
 
     for age in (50, 30, 10):
@@ -119,7 +119,7 @@ def test_system_monitor_reports_hosts_with_history(clean_stats: None) -> None:
         store_sample({**sample, "host": "worker-a", "ts": datetime.now(UTC) - timedelta(seconds=age)})
     old = take_sample("celery-worker")
     store_sample({**old, "host": "worker-b", "ts": datetime.now(UTC) - timedelta(minutes=10)})
-    monitor.cache._data.clear()
+    get_cache().clear()
     with TestClient(create_app(), headers=headers("viewer", "watcher")) as client:
         body = client.get("/api/v1/monitor/system", params={"window_minutes": 60}).json()
     hosts = {h["host"]: h for h in body["hosts"]}
@@ -134,11 +134,11 @@ def test_system_monitor_reports_hosts_with_history(clean_stats: None) -> None:
 
 
 def test_api_monitor_endpoint_and_cache_hit_rate(clean_stats: None) -> None:
-    from ylai_plugin.api import monitor
     from ylai_plugin.monitoring.api_stats import recorder
+    from ylai_plugin.monitoring.cache import get_cache
 
     recorder.record("POST", "/api/v2/dags/{dag_id}/dagRuns", 200, 30.0)
-    monitor.cache._data.clear()
+    get_cache().clear()
     with TestClient(create_app(), headers=headers("viewer", "watcher")) as client:
         first = client.get("/api/v1/monitor/apis").json()
         second = client.get("/api/v1/monitor/apis").json()
@@ -147,3 +147,55 @@ def test_api_monitor_endpoint_and_cache_hit_rate(clean_stats: None) -> None:
     assert route["method"] == "POST"
     assert second["cache"]["hits"] >= first["cache"]["hits"] + 1
     assert 0 < second["cache"]["hit_rate"] <= 1
+
+
+def test_monitor_cache_in_redis_is_shared_between_processes() -> None:
+    import os
+    import uuid
+
+    from pydantic import BaseModel
+
+    from ylai_plugin.monitoring.cache import MonitorCache
+
+    url = os.environ.get("YLAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Redis is not reachable at {url}; CI=true requires it")
+        pytest.skip(f"Redis is not reachable at {url}")
+
+    class Value(BaseModel):
+        n: int
+
+    key = uuid.uuid4().hex
+    first, second = MonitorCache(30, url), MonitorCache(30, url)  # two api-server workers
+    calls: list[int] = []
+
+    def compute() -> Value:
+        calls.append(1)
+        return Value(n=len(calls))
+
+    before_hits, before_misses = first.counters()
+    assert first.get_or_compute(key, Value, compute) == Value(n=1)
+    assert second.get_or_compute(key, Value, compute) == Value(n=1)  # served from Redis
+    assert calls == [1]
+    hits, misses = second.counters()
+    assert hits >= before_hits + 1
+    assert misses >= before_misses + 1
+    assert first.backend == "redis"
+
+
+def test_monitor_cache_falls_back_to_memory_when_redis_is_down() -> None:
+    from pydantic import BaseModel
+
+    from ylai_plugin.monitoring.cache import MonitorCache
+
+    class Value(BaseModel):
+        n: int
+
+    cache = MonitorCache(30, "redis://127.0.0.1:1/0")
+    assert cache.get_or_compute("k", Value, lambda: Value(n=1)) == Value(n=1)
+    assert cache.get_or_compute("k", Value, lambda: Value(n=2)) == Value(n=1)

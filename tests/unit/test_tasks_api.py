@@ -132,3 +132,16 @@ def test_responses_carry_a_correlation_id(client: TestClient) -> None:
     assert mine.headers["X-Request-ID"] == "abc-123"
     generated = client.get("/api/v1/tasks", headers={"X-Request-ID": "bad id\r\n"})
     assert len(generated.headers["X-Request-ID"]) == 32
+
+
+def test_field_selection_on_lists(client: TestClient) -> None:
+    make_task(client, name="fields-demo", script="disk_usage", params={"top": 2})
+    page = client.get("/api/v1/tasks", params={"fields": "id,name", "q": "fields-demo"}).json()
+    assert page["total"] == 1
+    assert set(page["items"][0]) == {"id", "name"}
+    scripts = client.get("/api/v1/scripts", params={"fields": "name,runtime", "runtime": "bash"}).json()
+    assert scripts["items"] == [{"name": "disk_usage", "runtime": "bash"}]
+    bad = client.get("/api/v1/tasks", params={"fields": "id,password"})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["details"][0]["field"] == "query.fields"
+    assert "password" in bad.json()["error"]["details"][0]["reason"]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+
+from ylai_plugin.api.errors import ApiError
 
 T = TypeVar("T")
 
@@ -23,3 +26,29 @@ def order_clause(model: Any, order_by: str) -> list[Any]:
     column = getattr(model, order_by.lstrip("-"))
     primary = column.desc() if order_by.startswith("-") else column.asc()
     return [primary, model.id.desc() if order_by.startswith("-") else model.id.asc()]
+
+
+class PartialPage(BaseModel):
+    """A page whose items hold only the fields asked for with ``fields=``."""
+
+    items: list[dict[str, Any]]
+    total: int
+    limit: int
+    offset: int
+
+
+FIELDS_DESCRIPTION = "Comma-separated item fields to return, e.g. `id,name`; default: all fields."
+
+
+def select_fields(page: Page[Any], fields: str | None, model: type[BaseModel]) -> Page[Any] | JSONResponse:
+    """Return ``page`` unchanged, or only the requested item fields (422 on an unknown one)."""
+    if not fields:
+        return page
+    wanted = [f.strip() for f in fields.split(",") if f.strip()]
+    unknown = sorted(set(wanted) - set(model.model_fields))
+    if unknown or not wanted:
+        allowed = ", ".join(model.model_fields)
+        reason = f"unknown field(s): {', '.join(unknown)}" if unknown else "no field named"
+        raise ApiError(422, "Invalid input", [{"field": "query.fields", "reason": f"{reason}; choose from {allowed}"}])
+    items = [item.model_dump(mode="json", include=set(wanted)) for item in page.items]
+    return JSONResponse({"items": items, "total": page.total, "limit": page.limit, "offset": page.offset})

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal
 
 from airflow.api_fastapi.common.db.common import SessionDep
 from fastapi import APIRouter, Depends, Query
@@ -15,44 +12,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, or_, select
 
 from ylai_plugin.api.security import UserDep, readable_dag_ids, requires
+from ylai_plugin.monitoring.cache import cache_key, get_cache
 from ylai_plugin.permissions import RESOURCE_MONITOR
 from ylai_plugin.services.dags import kind_of
 
 router = APIRouter(prefix="/monitor", tags=["monitor"])
 CACHE_TTL_SECONDS = 10.0
-T = TypeVar("T")
-
-
-class TTLCache:
-    """A tiny in-process cache with hit/miss counters."""
-
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self.hits = 0
-        self.misses = 0
-        self._data: dict[Any, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
-
-    def get_or_compute(self, key: Any, compute: Callable[[], T]) -> T:
-        """Return the cached value for ``key`` or compute and store it."""
-        now = time.monotonic()
-        with self._lock:
-            hit = self._data.get(key)
-            if hit and now - hit[0] < self.ttl:
-                self.hits += 1
-                value: T = hit[1]
-                return value
-            self.misses += 1
-        value = compute()
-        with self._lock:
-            self._data[key] = (now, value)
-            if len(self._data) > 256:  # bound memory: drop the oldest entries
-                for old in sorted(self._data, key=lambda k: self._data[k][0])[:128]:
-                    del self._data[old]
-        return value
-
-
-cache = TTLCache(CACHE_TTL_SECONDS)
 
 
 class Percentiles(BaseModel):
@@ -193,8 +158,10 @@ def task_monitor(
 ) -> TaskMonitor:
     """Counts by state, success rate, p50/p95 duration per DAG, queue wait, top failing, runs per hour."""
     dag_ids = frozenset(readable_dag_ids(user))
-    return cache.get_or_compute(
-        ("tasks", dag_ids, window_hours), lambda: compute_task_monitor(session, dag_ids, window_hours)
+    return get_cache(CACHE_TTL_SECONDS).get_or_compute(
+        cache_key("tasks", dag_ids, window_hours),
+        TaskMonitor,
+        lambda: compute_task_monitor(session, dag_ids, window_hours),
     )
 
 
@@ -213,8 +180,9 @@ class RouteStats(BaseModel):
 
 
 class CacheStats(BaseModel):
-    """The monitor cache of this api-server worker."""
+    """The monitor cache: shared by all api-server workers with Redis, per worker in memory."""
 
+    backend: Literal["redis", "memory"]
     hits: int
     misses: int
     hit_rate: float | None
@@ -257,11 +225,13 @@ def compute_api_monitor(session: Any, window_minutes: int) -> ApiMonitor:
 
 
 def _cache_stats() -> CacheStats:
-    lookups = cache.hits + cache.misses
+    cache = get_cache(CACHE_TTL_SECONDS)
+    hits, misses = cache.counters()
     return CacheStats(
-        hits=cache.hits,
-        misses=cache.misses,
-        hit_rate=round(cache.hits / lookups, 4) if lookups else None,
+        backend=cache.backend,
+        hits=hits,
+        misses=misses,
+        hit_rate=round(hits / (hits + misses), 4) if hits + misses else None,
         ttl_seconds=cache.ttl,
     )
 
@@ -273,7 +243,9 @@ def api_monitor(
     window_minutes: Annotated[int, Query(ge=1, le=24 * 60)] = 60,
 ) -> ApiMonitor:
     """Request count, error rate and p50/p95/p99 latency per route of ``/api/v2`` and ``/ylai``."""
-    result = cache.get_or_compute(("apis", window_minutes), lambda: compute_api_monitor(session, window_minutes))
+    result = get_cache(CACHE_TTL_SECONDS).get_or_compute(
+        cache_key("apis", window_minutes), ApiMonitor, lambda: compute_api_monitor(session, window_minutes)
+    )
     return result.model_copy(update={"cache": _cache_stats()})
 
 
@@ -374,4 +346,6 @@ def system_monitor(
     window_minutes: Annotated[int, Query(ge=1, le=25 * 60)] = 60,
 ) -> SystemMonitor:
     """CPU, memory, disk, load, running tasks and heartbeat per host, with history."""
-    return cache.get_or_compute(("system", window_minutes), lambda: compute_system_monitor(session, window_minutes))
+    return get_cache(CACHE_TTL_SECONDS).get_or_compute(
+        cache_key("system", window_minutes), SystemMonitor, lambda: compute_system_monitor(session, window_minutes)
+    )

@@ -8,12 +8,13 @@ from typing import Annotated, Any, Literal
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 from airflow.api_fastapi.common.db.common import SessionDep
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ylai_plugin.api.errors import ApiError, ErrorResponse, not_found
-from ylai_plugin.api.listing import Page, order_clause
+from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Page, PartialPage, order_clause, select_fields
 from ylai_plugin.api.security import (
     UserDep,
     ensure_dag_access,
@@ -139,7 +140,7 @@ def create_preset(body: PresetIn, user: UserDep, session: SessionDep) -> PresetO
     return _to_out(preset, user, session)
 
 
-@router.get("", response_model=Page[PresetOut], dependencies=[Depends(requires(RESOURCE_PRESETS))])
+@router.get("", response_model=Page[PresetOut] | PartialPage, dependencies=[Depends(requires(RESOURCE_PRESETS))])
 def list_presets(
     user: UserDep,
     session: SessionDep,
@@ -149,7 +150,8 @@ def list_presets(
     dag_id: str | None = None,
     visibility: Literal["private", "shared"] | None = None,
     q: Annotated[str | None, Query(max_length=128)] = None,
-) -> Page[PresetOut]:
+    fields: Annotated[str | None, Query(description=FIELDS_DESCRIPTION)] = None,
+) -> Page[PresetOut] | JSONResponse:
     """Your presets and those shared with one of your roles, for DAGs you may read."""
     where = [_visible(user), Preset.dag_id.in_(readable_dag_ids(user))]
     if dag_id:
@@ -164,7 +166,8 @@ def list_presets(
     rows = session.scalars(
         select(Preset).where(*where).order_by(*order_clause(Preset, order_by)).limit(limit).offset(offset)
     ).all()
-    return Page[PresetOut](items=[_to_out(p, user, session) for p in rows], total=total, limit=limit, offset=offset)
+    page = Page[PresetOut](items=[_to_out(p, user, session) for p in rows], total=total, limit=limit, offset=offset)
+    return select_fields(page, fields, PresetOut)
 
 
 @router.get("/{preset_id}", response_model=PresetOut, dependencies=[Depends(requires(RESOURCE_PRESETS))])

@@ -10,12 +10,13 @@ from typing import Annotated, Any, Literal
 
 from airflow.api_fastapi.common.db.common import SessionDep
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from ylai_operators.registry import SpecError
 from ylai_plugin.api.errors import ApiError, ErrorResponse, not_found
-from ylai_plugin.api.listing import Page
+from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Page, PartialPage, select_fields
 from ylai_plugin.api.security import UserDep, ensure_dag_access, readable_dag_ids, requires
 from ylai_plugin.api.tasks import RunOut, RunRequest
 from ylai_plugin.permissions import RESOURCE_SCRIPTS
@@ -182,7 +183,7 @@ def _to_out(script: Any, stats: RunStats) -> dict[str, Any]:
     }
 
 
-@router.get("", response_model=Page[ScriptOut], dependencies=[Depends(requires(RESOURCE_SCRIPTS))])
+@router.get("", response_model=Page[ScriptOut] | PartialPage, dependencies=[Depends(requires(RESOURCE_SCRIPTS))])
 def list_scripts(
     user: UserDep,
     session: SessionDep,
@@ -193,7 +194,8 @@ def list_scripts(
     tag: str | None = None,
     owner: str | None = None,
     runtime: Literal["python", "bash", "executable"] | None = None,
-) -> Page[ScriptOut]:
+    fields: Annotated[str | None, Query(description=FIELDS_DESCRIPTION)] = None,
+) -> Page[ScriptOut] | JSONResponse:
     """Scripts whose DAG the caller may read, with their success rate."""
     readable = readable_dag_ids(user)
     scripts = [s for s in _all_scripts(session).values() if f"script__{s.name}" in readable]
@@ -217,7 +219,9 @@ def list_scripts(
     page = scripts[offset : offset + limit]
     stats = _stats([f"script__{s.name}" for s in page], session)
     items = [ScriptOut(**_to_out(s, stats[f"script__{s.name}"])) for s in page]
-    return Page[ScriptOut](items=items, total=len(scripts), limit=limit, offset=offset)
+    return select_fields(
+        Page[ScriptOut](items=items, total=len(scripts), limit=limit, offset=offset), fields, ScriptOut
+    )
 
 
 def _script(name: str, user: Any, session: Any) -> Any:

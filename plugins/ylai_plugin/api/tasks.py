@@ -7,12 +7,13 @@ from typing import Annotated, Any, Literal
 
 from airflow.api_fastapi.common.db.common import SessionDep
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ylai_plugin.api.errors import ApiError, ErrorResponse, not_found
-from ylai_plugin.api.listing import Page, order_clause
+from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Page, PartialPage, order_clause, select_fields
 from ylai_plugin.api.security import (
     UserDep,
     ensure_dag_access,
@@ -227,7 +228,7 @@ def create_task(body: TaskIn, user: UserDep, session: SessionDep) -> TaskOut:
 SortField = Literal["name", "-name", "created_at", "-created_at", "updated_at", "-updated_at", "id", "-id"]
 
 
-@router.get("", response_model=Page[TaskOut], dependencies=[Depends(requires(RESOURCE_TASKS))])
+@router.get("", response_model=Page[TaskOut] | PartialPage, dependencies=[Depends(requires(RESOURCE_TASKS))])
 def list_tasks(
     user: UserDep,
     session: SessionDep,
@@ -238,7 +239,8 @@ def list_tasks(
     dag_id: str | None = None,
     q: Annotated[str | None, Query(max_length=128, description="Name contains (case-insensitive).")] = None,
     created_by: str | None = None,
-) -> Page[TaskOut]:
+    fields: Annotated[str | None, Query(description=FIELDS_DESCRIPTION)] = None,
+) -> Page[TaskOut] | JSONResponse:
     """List the tasks whose DAG the caller may read."""
     where: list[ColumnElement[bool]] = [Task.dag_id.in_(readable_dag_ids(user))]
     if kind:
@@ -253,7 +255,8 @@ def list_tasks(
     rows = session.scalars(
         select(Task).where(*where).order_by(*order_clause(Task, order_by)).limit(limit).offset(offset)
     ).all()
-    return Page[TaskOut](items=_with_last_runs(list(rows), session), total=total, limit=limit, offset=offset)
+    page = Page[TaskOut](items=_with_last_runs(list(rows), session), total=total, limit=limit, offset=offset)
+    return select_fields(page, fields, TaskOut)
 
 
 @router.get("/{task_id}", response_model=TaskOut, dependencies=[Depends(requires(RESOURCE_TASKS))])
