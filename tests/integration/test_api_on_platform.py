@@ -291,3 +291,27 @@ def test_script_created_through_the_api_becomes_a_runnable_dag(
     assert platform.xcom("script__api_greeter", run_id, "api_greeter")["outputs"] == {"greeting": "hi ylai"}
     events = platform.request("GET", "/api/v2/eventLogs?event=ylai.script.create").json()["event_logs"]
     assert [e["owner"] for e in events] == ["admin"]
+
+
+def test_correlation_id_is_echoed_and_logged(platform: RunningPlatform, tokens: dict[str, str]) -> None:
+    import urllib.request
+
+    from tests.integration.running_platform import wait_until
+
+    req = urllib.request.Request(
+        platform.base_url + "/ylai/api/v1/tasks/987654321",
+        headers={"Authorization": f"Bearer {tokens['admin']}", "X-Request-ID": "corr-4711-abc"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(req, timeout=30)
+    assert info.value.code == 404
+    assert info.value.headers["X-Request-ID"] == "corr-4711-abc"
+    assert json.loads(info.value.read())["error"]["code"] == "not_found"
+    wait_until(
+        lambda: "ok" if "corr-4711-abc" in platform.output() else None,
+        20,
+        lambda: "the request id never reached the api-server log",
+    )
+    line = next(line for line in platform.output().splitlines() if "corr-4711-abc" in line)
+    assert line.startswith("api-server")
+    assert "/ylai/api/v1/tasks/987654321" in line

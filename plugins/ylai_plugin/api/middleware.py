@@ -35,5 +35,7 @@ class CorrelationIdMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            await self.app(scope, receive, send_with_id)
+        # Bound, deliberately not reset: uvicorn runs each request in its own task (its own
+        # context), so the id also reaches the access log Airflow writes after we return.
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        await self.app(scope, receive, send_with_id)
