@@ -39,7 +39,8 @@ def script_from_record(name: str, record: dict[str, Any]) -> Script | SpecError:
     )
 
 
-def _read_published() -> Any:
+def read_json_variable(key: str) -> Any:
+    """A JSON Variable, read the way the current process can (``None`` when unset)."""
     from airflow.sdk.execution_time import task_runner
 
     if getattr(task_runner, "SUPERVISOR_COMMS", None) is None:
@@ -47,16 +48,16 @@ def _read_published() -> Any:
         # has no supervisor to ask for Variables, so read the metadata DB directly.
         from airflow.models.variable import Variable as CoreVariable
 
-        return CoreVariable.get(VARIABLE, default_var=None, deserialize_json=True)
+        return CoreVariable.get(key, default_var=None, deserialize_json=True)
     from airflow.sdk import Variable
 
-    return Variable.get(VARIABLE, default=None, deserialize_json=True)
+    return Variable.get(key, default=None, deserialize_json=True)
 
 
 def load_db_scripts() -> tuple[list[Script], list[SpecError]]:
     """The current API-created scripts (empty when none were ever created)."""
     try:
-        published = _read_published()
+        published = read_json_variable(VARIABLE)
     except Exception as exc:  # no metadata DB reachable while parsing: keep the repository scripts
         return [], [SpecError(Path("database"), VARIABLE, f"cannot read the Variable: {exc}")]
     scripts: list[Script] = []

@@ -315,3 +315,28 @@ def test_correlation_id_is_echoed_and_logged(platform: RunningPlatform, tokens: 
     line = next(line for line in platform.output().splitlines() if "corr-4711-abc" in line)
     assert line.startswith("api-server")
     assert "/ylai/api/v1/tasks/987654321" in line
+
+
+def test_scheduled_task_runs_on_its_schedule(platform: RunningPlatform, tokens: dict[str, str]) -> None:
+    from tests.integration.running_platform import wait_until
+
+    token = tokens["op"]
+    task = platform.request(
+        "POST",
+        "/ylai/api/v1/tasks",
+        {"name": "every minute", "script": "quality_gate", "params": {"rows": 7}, "schedule": "* * * * *"},
+        token=token,
+    )
+    assert task.status == 201, task.body[:300]
+    task_id = task.json()["id"]
+    platform.wait_for_dag(f"task__{task_id}", timeout=120)
+
+    def scheduled_run() -> str | None:
+        runs = platform.request("GET", f"/ylai/api/v1/tasks/{task_id}/runs", token=token).json()["items"]
+        done = [r for r in runs if r["run_id"].startswith(f"ylai-task-{task_id}-") and r["state"] == "success"]
+        return done[0]["run_id"] if done else None
+
+    run_id = wait_until(scheduled_run, 240, lambda: f"no scheduled run succeeded:\n{platform.tail()}")
+    result = platform.xcom("script__quality_gate", run_id, "quality_gate")
+    assert result["outputs"]["rows"] == 7
+    platform.request("DELETE", f"/ylai/api/v1/tasks/{task_id}", token=token)

@@ -145,3 +145,62 @@ def test_field_selection_on_lists(client: TestClient) -> None:
     assert bad.status_code == 422
     assert bad.json()["error"]["details"][0]["field"] == "query.fields"
     assert "password" in bad.json()["error"]["details"][0]["reason"]
+
+
+def test_scheduled_task_becomes_a_dag_that_triggers_the_target(client: TestClient) -> None:
+    from airflow.models.variable import Variable
+
+    from tests.unit.api_client import parse_and_sync_dags
+    from ylai_operators.scheduled_tasks import scheduled_task_dags
+
+    task = make_task(
+        client,
+        name="hourly gate",
+        script="quality_gate",
+        params={"rows": 3, "min_rows": 1},
+        schedule="0 * * * *",
+    )
+    published = Variable.get("ylai_scheduled_tasks", deserialize_json=True)
+    assert published[str(task["id"])]["schedule"] == "0 * * * *"
+    dags = scheduled_task_dags()
+    dag = dags[f"task__{task['id']}"]
+    (trigger,) = dag.tasks
+    from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+
+    assert isinstance(trigger, TriggerDagRunOperator)
+    assert trigger.trigger_dag_id == "script__quality_gate"
+    assert trigger.conf == {"rows": 3, "min_rows": 1}
+    assert "conf" not in trigger.template_fields  # saved params are never rendered by Jinja
+    assert str(dag.schedule) == "0 * * * *"
+
+    # A run the schedule started (run id prefix) is listed with the task's runs.
+    parse_and_sync_dags()
+    from airflow.utils.session import create_session
+
+    from ylai_plugin.services.dags import get_dag
+
+    with create_session() as session:
+        from datetime import UTC, datetime
+
+        from airflow.utils.state import DagRunState
+        from airflow.utils.types import DagRunTriggeredByType, DagRunType
+
+        get_dag("script__quality_gate", session).create_dagrun(
+            run_id=f"ylai-task-{task['id']}-20260101T000000",
+            logical_date=None,
+            data_interval=None,
+            run_after=datetime.now(UTC),
+            conf={"rows": 3},
+            run_type=DagRunType.MANUAL,
+            triggered_by=DagRunTriggeredByType.TEST,
+            state=DagRunState.QUEUED,
+            session=session,
+        )
+    runs = client.get(f"/api/v1/tasks/{task['id']}/runs").json()
+    assert runs["total"] == 1
+    assert runs["items"][0]["run_id"] == f"ylai-task-{task['id']}-20260101T000000"
+    assert client.get(f"/api/v1/tasks/{task['id']}").json()["last_run"]["run_id"].startswith("ylai-task-")
+
+    client.patch(f"/api/v1/tasks/{task['id']}", json={"schedule": None})
+    assert str(task["id"]) not in Variable.get("ylai_scheduled_tasks", deserialize_json=True)
+    assert f"task__{task['id']}" not in scheduled_task_dags()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from airflow.api_fastapi.common.db.common import SessionDep
@@ -165,8 +165,11 @@ def _to_out(task: Task, last: RunOut | None, secret: set[str]) -> TaskOut:
 
 
 def _with_last_runs(tasks: list[Task], session: Any) -> list[TaskOut]:
-    ids = [t.id for t in tasks]
+    ids = [t.id for t in tasks if t.schedule is None]
     latest: dict[int, tuple[str, str]] = {}
+    for task in tasks:
+        if task.schedule is not None and (keys := _run_keys(task, session, 1)):
+            latest[task.id] = keys[0][1:]
     if ids:
         newest = (
             select(TaskRun.task_id, func.max(TaskRun.id).label("max_id"))
@@ -181,6 +184,64 @@ def _with_last_runs(tasks: list[Task], session: Any) -> list[TaskOut]:
     runs = _runs(session, list(latest.values()))
     secrets = {dag_id: _secrets(dag_id, session) for dag_id in {t.dag_id for t in tasks}}
     return [_to_out(t, runs.get(latest.get(t.id, ("", ""))), secrets[t.dag_id]) for t in tasks]
+
+
+def publish_schedules(session: Any) -> None:
+    """Publish every scheduled task to the Variable the ``task__<id>`` DAGs are generated from."""
+    import json
+
+    from airflow.models.variable import Variable
+
+    from ylai_operators.scheduled_tasks import VARIABLE
+
+    rows = session.scalars(select(Task).where(Task.schedule.is_not(None))).all()
+    payload = {
+        str(t.id): {
+            "name": t.name,
+            "dag_id": t.dag_id,
+            "params": t.params,
+            "schedule": t.schedule,
+            "owner": t.created_by,
+        }
+        for t in rows
+    }
+    Variable.set(
+        VARIABLE,
+        json.dumps(payload, sort_keys=True),
+        description="Managed by ylai: tasks with a schedule (edit them through /ylai/api/v1/tasks).",
+        session=session,
+    )
+
+
+def _run_keys(task: Task, session: Any, limit: int) -> list[tuple[datetime, str, str]]:
+    """The newest runs of a task: started through the API (TaskRun) or by its schedule (run id prefix)."""
+    from airflow.models import DagRun
+
+    from ylai_operators.scheduled_tasks import run_id_prefix
+
+    started = [
+        (r.created_at, r.dag_id, r.run_id)
+        for r in session.execute(
+            select(TaskRun.created_at, TaskRun.dag_id, TaskRun.run_id)
+            .where(TaskRun.task_id == task.id)
+            .order_by(TaskRun.id.desc())
+            .limit(limit)
+        )
+    ]
+    scheduled = [
+        (r.run_after, r.dag_id, r.run_id)
+        for r in session.execute(
+            select(DagRun.run_after, DagRun.dag_id, DagRun.run_id)
+            .where(DagRun.dag_id == task.dag_id, DagRun.run_id.startswith(run_id_prefix(task.id), autoescape=True))
+            .order_by(DagRun.id.desc())
+            .limit(limit)
+        )
+    ]
+
+    def when(item: tuple[datetime, str, str]) -> datetime:
+        return item[0] if item[0].tzinfo else item[0].replace(tzinfo=UTC)
+
+    return sorted(started + scheduled, key=when, reverse=True)[:limit]
 
 
 def _get_task(task_id: int, user: Any, session: Any) -> Task:
@@ -222,6 +283,8 @@ def create_task(body: TaskIn, user: UserDep, session: SessionDep) -> TaskOut:
     )
     session.add(task)
     _flush(session, f"A task named {body.name!r}")
+    if task.schedule:
+        publish_schedules(session)
     return _to_out(task, None, _secrets(dag_id, session))
 
 
@@ -281,9 +344,12 @@ def update_task(task_id: int, body: TaskPatch, user: UserDep, session: SessionDe
         dag_service.validate_params(dag_service.get_dag(task.dag_id, session), changes["params"])
     if "name" in changes and changes["name"] is None:
         raise ApiError(422, "Invalid input", [{"field": "body.name", "reason": "cannot be null"}])
+    was_scheduled = task.schedule is not None
     for key, value in changes.items():
         setattr(task, key, value if key != "description" or value is not None else "")
     _flush(session, f"A task named {task.name!r}")
+    if was_scheduled or task.schedule is not None:
+        publish_schedules(session)
     return _with_last_runs([task], session)[0]
 
 
@@ -292,7 +358,11 @@ def delete_task(task_id: int, user: UserDep, session: SessionDep) -> Response:
     """Delete a task (its DAG runs stay in Airflow)."""
     task = _get_task(task_id, user, session)
     session.execute(delete(TaskRun).where(TaskRun.task_id == task.id))
+    scheduled = task.schedule is not None
     session.delete(task)
+    session.flush()
+    if scheduled:
+        publish_schedules(session)
     return Response(status_code=204)
 
 
@@ -325,14 +395,20 @@ def list_task_runs(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[RunOut]:
     """The runs started from this task, newest first."""
+    from airflow.models import DagRun
+
+    from ylai_operators.scheduled_tasks import run_id_prefix
+
     task = _get_task(task_id, user, session)
-    where = [TaskRun.task_id == task.id]
-    total = session.scalar(select(func.count()).select_from(TaskRun).where(*where)) or 0
-    keys = [
-        (r.dag_id, r.run_id)
-        for r in session.execute(
-            select(TaskRun.dag_id, TaskRun.run_id).where(*where).order_by(TaskRun.id.desc()).limit(limit).offset(offset)
+    total = session.scalar(select(func.count()).select_from(TaskRun).where(TaskRun.task_id == task.id)) or 0
+    total += (
+        session.scalar(
+            select(func.count()).where(
+                DagRun.dag_id == task.dag_id, DagRun.run_id.startswith(run_id_prefix(task.id), autoescape=True)
+            )
         )
-    ]
+        or 0
+    )
+    keys = [(d, r) for _, d, r in _run_keys(task, session, offset + limit)[offset:]]
     runs = _runs(session, keys)
     return Page[RunOut](items=[runs[k] for k in keys if k in runs], total=total, limit=limit, offset=offset)

@@ -1,0 +1,11 @@
+"""ylai scheduled tasks: one Airflow DAG, ``task__<id>``, per saved task with a schedule.
+
+Each DAG triggers the task's script, pipeline or DAG with the task's saved params.
+Tasks are edited through ylai's API (``/ylai/api/v1/tasks``), never here.
+"""
+
+from __future__ import annotations
+
+from ylai_operators.scheduled_tasks import scheduled_task_dags
+
+globals().update(scheduled_task_dags())

@@ -1,0 +1,79 @@
+"""Scheduled ylai tasks: each task with a ``schedule`` becomes a small DAG, ``task__<id>``.
+
+The API publishes the scheduled tasks to the ``ylai_scheduled_tasks`` Variable (read
+while parsing, as for database scripts). Each DAG has one step that triggers the
+task's target DAG with its saved params, under a run id ``ylai-task-<id>-<time>`` by
+which ylai lists the task's scheduled runs. Airflow's scheduler does the timing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow.sdk import DAG
+
+VARIABLE = "ylai_scheduled_tasks"
+DAG_PREFIX = "task__"
+
+
+def run_id_prefix(task_id: int) -> str:
+    """Run ids of a task's scheduled runs start with this."""
+    return f"ylai-task-{task_id}-"
+
+
+def build_task_dag(task_id: int, task: dict[str, Any]) -> DAG:
+    """The DAG that triggers one scheduled task."""
+    from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+    from airflow.sdk import DAG
+
+    class LiteralConfTrigger(TriggerDagRunOperator):
+        # Saved params are data: a value containing "{{ ... }}" must not be rendered by Jinja.
+        template_fields = tuple(f for f in TriggerDagRunOperator.template_fields if f != "conf")
+
+    with DAG(
+        dag_id=f"{DAG_PREFIX}{task_id}",
+        dag_display_name=f"Task: {task['name']}",
+        description=f"Runs ylai task {task['name']!r} ({task['dag_id']}) on schedule {task['schedule']}.",
+        doc_md=(
+            f"### Scheduled ylai task `{task['name']}`\n\nTriggers `{task['dag_id']}` with the task's saved "
+            f"params on `{task['schedule']}`. Managed by ylai: edit the task, not this DAG."
+        ),
+        schedule=task["schedule"],
+        start_date=datetime(2024, 1, 1, tzinfo=UTC),
+        catchup=False,
+        max_active_runs=1,
+        tags=["ylai", "task"],
+        default_args={"owner": task.get("owner") or "ylai", "retries": 1},
+    ) as dag:
+        LiteralConfTrigger(
+            task_id="trigger",
+            trigger_dag_id=task["dag_id"],
+            trigger_run_id=run_id_prefix(task_id) + "{{ ts_nodash }}",
+            conf=dict(task.get("params") or {}),
+            wait_for_completion=False,
+        )
+    return dag
+
+
+def scheduled_task_dags() -> dict[str, DAG]:
+    """One DAG per scheduled task."""
+    import warnings
+
+    try:
+        from ylai_operators.db_scripts import read_json_variable
+
+        published = read_json_variable(VARIABLE) or {}
+    except Exception as exc:  # no metadata DB while parsing: no scheduled tasks, not an import error
+        warnings.warn(f"ylai: cannot read {VARIABLE}: {exc}", stacklevel=1)
+        return {}
+    dags = {}
+    for key, task in sorted(published.items(), key=lambda kv: int(kv[0])):
+        try:
+            dag = build_task_dag(int(key), task)
+        except Exception as exc:
+            warnings.warn(f"ylai: scheduled task {key} cannot become a DAG: {exc}", stacklevel=1)
+            continue
+        dags[dag.dag_id] = dag
+    return dags
