@@ -12,6 +12,34 @@ from ylai_plugin.monitoring import listener
 URL_PREFIX = "/ylai"
 
 
+UI_PAGES = (
+    ("ylai Overview", "ylai-overview"),
+    ("ylai Run", "ylai-run"),
+    ("ylai Monitor", "ylai-monitor"),
+    ("ylai Scripts", "ylai-scripts"),
+    ("ylai Tasks", "ylai-tasks"),
+)
+
+
+def ui_pages() -> list[dict[str, Any]]:
+    """One ``react_apps`` entry per page, all served by the same bundle (empty when not built)."""
+    from ylai_plugin.ui_bundle import BUNDLE, bundle_exists
+
+    if not bundle_exists():
+        return []
+    return [
+        {
+            "name": name,
+            # Relative to the UI's base URL, so it works behind any [api] base_url.
+            "bundle_url": f"{URL_PREFIX.lstrip('/')}/static/{BUNDLE}",
+            "url_route": route,
+            "destination": "nav",
+            "category": "ylai",
+        }
+        for name, route in UI_PAGES
+    ]
+
+
 @cache
 def _fastapi_app() -> Any:
     # Built on first access only: importing FastAPI and Airflow's security
@@ -31,16 +59,27 @@ class YlaiPlugin(AirflowPlugin):
 
     name = "ylai"
     listeners: list[Any] = [listener]
-    external_views: list[Any] = [
-        {
-            "name": "ylai",
-            # Relative href: same origin as the UI, so the _token cookie flows into the iframe.
-            "href": URL_PREFIX.lstrip("/") + "/",
-            "url_route": "ylai",
-            "destination": "nav",
-            "nav_top_level": True,
-        }
-    ]
+
+    @property
+    def external_views(self) -> list[Any]:  # type: ignore[override]
+        """Without a built UI, one "ylai" entry with a status page (an iframe)."""
+        if ui_pages():
+            return []
+        return [
+            {
+                "name": "ylai",
+                # Relative href: same origin as the UI, so the _token cookie flows into the iframe.
+                "href": URL_PREFIX.lstrip("/") + "/",
+                "url_route": "ylai",
+                "destination": "nav",
+                "nav_top_level": True,
+            }
+        ]
+
+    @property
+    def react_apps(self) -> list[Any]:  # type: ignore[override]
+        """Ylai's pages, rendered inside Airflow's UI shell, grouped under a "ylai" menu."""
+        return ui_pages()
 
     @property
     def fastapi_root_middlewares(self) -> list[Any]:  # type: ignore[override]

@@ -35,6 +35,6 @@ def test_nav_entry_passes_airflow_ui_validation() -> None:
     # GET /api/v2/plugins silently drops a plugin whose views fail this model.
     from airflow.api_fastapi.core_api.datamodels.plugins import ExternalViewResponse
 
-    views = [ExternalViewResponse.model_validate(v) for v in YlaiPlugin.external_views]
+    views = [ExternalViewResponse.model_validate(v) for v in YlaiPlugin().external_views]
     assert [(v.name, v.destination, v.url_route) for v in views] == [("ylai", "nav", "ylai")]
     assert not views[0].href.startswith("/"), "relative href keeps the iframe same-origin"

@@ -31,7 +31,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app() -> FastAPI:
     """Build the ylai FastAPI app with every route behind Airflow's auth manager."""
-    from ylai_plugin.api import health, monitor, pages, presets, runs, scripts, tasks
+    from ylai_plugin.api import health, monitor, pages, presets, runs, scripts, static, tasks
     from ylai_plugin.api.errors import install_error_handlers
     from ylai_plugin.api.middleware import CorrelationIdMiddleware
     from ylai_plugin.api.security import rate_limited_user
@@ -72,4 +72,5 @@ def create_app() -> FastAPI:
     app.add_middleware(CorrelationIdMiddleware)
     app.include_router(v1)
     app.include_router(pages.router, dependencies=authenticated)
+    app.include_router(static.router, dependencies=authenticated)
     return app
