@@ -340,3 +340,17 @@ def test_scheduled_task_runs_on_its_schedule(platform: RunningPlatform, tokens: 
     result = platform.xcom("script__quality_gate", run_id, "quality_gate")
     assert result["outputs"]["rows"] == 7
     platform.request("DELETE", f"/ylai/api/v1/tasks/{task_id}", token=token)
+
+
+def test_me_reports_roles_and_permissions(platform: RunningPlatform, tokens: dict[str, str]) -> None:
+    viewer = platform.request("GET", "/ylai/api/v1/me?dag_id=script__disk_usage", token=tokens["viewer"]).json()
+    assert viewer["username"] == "vera"
+    assert viewer["roles"] == ["Viewer"]
+    assert viewer["permissions"] == {"tasks": ["read"], "scripts": ["read"], "presets": ["read"], "monitor": ["read"]}
+    assert viewer["dags"]["script__disk_usage"] == {"read": True, "run": False, "logs": True}
+    user = platform.request("GET", "/ylai/api/v1/me?dag_id=script__disk_usage", token=tokens["user"]).json()
+    assert user["permissions"]["tasks"] == ["read", "create", "edit", "delete"]
+    assert user["permissions"]["scripts"] == ["read"]
+    assert user["dags"]["script__disk_usage"]["run"] is True
+    admin = platform.request("GET", "/ylai/api/v1/me", token=tokens["admin"]).json()
+    assert admin["permissions"]["scripts"] == ["read", "create", "edit", "delete"]

@@ -31,7 +31,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app() -> FastAPI:
     """Build the ylai FastAPI app with every route behind Airflow's auth manager."""
-    from ylai_plugin.api import health, monitor, pages, presets, runs, scripts, static, tasks
+    from ylai_plugin.api import health, me, monitor, pages, presets, runs, scripts, static, tasks
     from ylai_plugin.api.errors import install_error_handlers
     from ylai_plugin.api.middleware import CorrelationIdMiddleware
     from ylai_plugin.api.security import rate_limited_user
@@ -53,6 +53,7 @@ def create_app() -> FastAPI:
     authenticated = [Depends(rate_limited_user)]
     v1 = APIRouter(prefix="/api/v1", dependencies=authenticated)
     v1.include_router(health.router)
+    v1.include_router(me.router)
     v1.include_router(tasks.router)
     v1.include_router(presets.router)
     v1.include_router(scripts.router)
