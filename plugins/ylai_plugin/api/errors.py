@@ -69,6 +69,17 @@ def not_found(kind: str, key: object) -> ApiError:
     return ApiError(404, f"{kind} {key!r} not found")
 
 
+def flush_or_conflict(session: Any, message: str) -> None:
+    """Flush pending writes; a unique-constraint violation becomes a 409 with ``message``."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise ApiError(409, message) from None
+
+
 def envelope(status: int, message: str, details: Any = None, code: str | None = None) -> JSONResponse:
     """Build the JSON response for an error."""
     body = {"error": {"code": code or CODES.get(status, "error"), "message": message, "details": details}}

@@ -11,9 +11,8 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.exc import IntegrityError
 
-from ylai_plugin.api.errors import ApiError, ErrorResponse, not_found
+from ylai_plugin.api.errors import ApiError, ErrorResponse, flush_or_conflict, not_found
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Page, PartialPage, order_clause, select_fields
 from ylai_plugin.api.security import (
     UserDep,
@@ -111,14 +110,6 @@ def _get(preset_id: int, user: BaseUser, session: Any, *, write: bool = False) -
     return preset
 
 
-def _flush(session: Any, name: str) -> None:
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise ApiError(409, f"You already have a preset named {name!r} for this DAG") from None
-
-
 @router.post(
     "",
     status_code=201,
@@ -136,7 +127,7 @@ def create_preset(body: PresetIn, user: UserDep, session: SessionDep) -> PresetO
         )
     preset = Preset(**body.model_dump(), owner=user.get_name())
     session.add(preset)
-    _flush(session, body.name)
+    flush_or_conflict(session, f"You already have a preset named {body.name!r} for this DAG")
     return _to_out(preset, user, session)
 
 
@@ -193,7 +184,7 @@ def update_preset(preset_id: int, body: PresetPatch, user: UserDep, session: Ses
         dag_service.validate_params(dag_service.get_dag(preset.dag_id, session), changes["params"], partial=True)
     for key, value in changes.items():
         setattr(preset, key, "" if key == "description" and value is None else value)
-    _flush(session, preset.name)
+    flush_or_conflict(session, f"You already have a preset named {preset.name!r} for this DAG")
     return _to_out(preset, user, session)
 
 

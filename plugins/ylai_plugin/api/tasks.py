@@ -10,9 +10,8 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import ColumnElement, delete, func, select
-from sqlalchemy.exc import IntegrityError
 
-from ylai_plugin.api.errors import ApiError, ErrorResponse, not_found
+from ylai_plugin.api.errors import ApiError, ErrorResponse, flush_or_conflict, not_found
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Page, PartialPage, order_clause, select_fields
 from ylai_plugin.api.security import (
     UserDep,
@@ -252,14 +251,6 @@ def _get_task(task_id: int, user: Any, session: Any) -> Task:
     return task
 
 
-def _flush(session: Any, what: str) -> None:
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise ApiError(409, f"{what} already exists") from None
-
-
 @router.post(
     "",
     status_code=201,
@@ -282,7 +273,7 @@ def create_task(body: TaskIn, user: UserDep, session: SessionDep) -> TaskOut:
         created_by=user.get_name(),
     )
     session.add(task)
-    _flush(session, f"A task named {body.name!r}")
+    flush_or_conflict(session, f"A task named {body.name!r} already exists")
     if task.schedule:
         publish_schedules(session)
     return _to_out(task, None, _secrets(dag_id, session))
@@ -347,7 +338,7 @@ def update_task(task_id: int, body: TaskPatch, user: UserDep, session: SessionDe
     was_scheduled = task.schedule is not None
     for key, value in changes.items():
         setattr(task, key, value if key != "description" or value is not None else "")
-    _flush(session, f"A task named {task.name!r}")
+    flush_or_conflict(session, f"A task named {task.name!r} already exists")
     if was_scheduled or task.schedule is not None:
         publish_schedules(session)
     return _with_last_runs([task], session)[0]
