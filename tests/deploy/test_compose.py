@@ -1,0 +1,243 @@
+"""docker-compose.yml and .env.example: `docker-compose config` plus the stack's contract."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.deploy.tools import REPO_ROOT, TUNED_SETTINGS, load_yaml, minimal_env, platform_defaults, run, tool
+
+COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+ENV_EXAMPLE = REPO_ROOT / ".env.example"
+INIT_ENV = REPO_ROOT / "docker" / "init-env.sh"
+
+AIRFLOW_SERVICES = {
+    "airflow-init",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "worker",
+    "flower",
+}
+LONG_RUNNING = AIRFLOW_SERVICES - {"airflow-init"}
+SECRET_KEYS = (
+    "AIRFLOW__CORE__FERNET_KEY",
+    "AIRFLOW__API__SECRET_KEY",
+    "AIRFLOW__API_AUTH__JWT_SECRET",
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+    "AIRFLOW__CELERY__RESULT_BACKEND",
+    "POSTGRES_PASSWORD",
+    "YLAI_ADMIN_PASSWORD",
+)
+
+
+def compose(*args: str, cwd: Path = REPO_ROOT, env_file: Path | None = None) -> tuple[int, str]:
+    """Run docker-compose (the standalone Compose v2 binary, no engine needed) on a file.
+
+    Compose reads `.env` from the project directory (the compose file's directory) for
+    variable interpolation; ``env_file`` replaces it. The session's environment is left out:
+    its variables would win over the env file.
+    """
+    argv = [tool("docker-compose")]
+    if env_file is not None:
+        argv += ["--env-file", str(env_file)]
+    result = run([*argv, "-f", "docker-compose.yml", *args], cwd=cwd, env=minimal_env())
+    return result.returncode, result.stdout
+
+
+@pytest.fixture(scope="module")
+def env_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The .env a user gets from docker/init-env.sh."""
+    target = tmp_path_factory.mktemp("compose") / ".env"
+    result = run([str(INIT_ENV), str(target)], env=minimal_env())
+    assert result.returncode == 0, result.stdout
+    return target
+
+
+@pytest.fixture(scope="module")
+def model(env_file: Path) -> dict[str, Any]:
+    """The resolved Compose model, flower profile included."""
+    rc, out = compose("--profile", "flower", "config", "--format", "json", env_file=env_file)
+    assert rc == 0, out
+    parsed: dict[str, Any] = json.loads(out)
+    return parsed
+
+
+@pytest.fixture(scope="module")
+def services(model: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = model["services"]
+    return result
+
+
+class TestComposeConfig:
+    def test_config_is_valid(self, env_file: Path) -> None:
+        rc, out = compose("config", "-q", env_file=env_file)
+        assert rc == 0, out
+
+    def test_dot_env_in_the_project_directory_is_picked_up(self, tmp_path: Path, env_file: Path) -> None:
+        shutil.copy(COMPOSE_FILE, tmp_path / "docker-compose.yml")
+        shutil.copy(env_file, tmp_path / ".env")
+        rc, out = compose("config", "-q", cwd=tmp_path)
+        assert rc == 0, out
+
+    def test_secrets_are_required(self) -> None:
+        # .env.example as it stands has empty secrets: Compose must refuse, not start with blanks.
+        rc, out = compose("config", "-q", env_file=ENV_EXAMPLE)
+        assert rc != 0
+        for key in ("POSTGRES_PASSWORD", "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"):
+            assert f"required variable {key} is missing a value" in out
+
+    @pytest.mark.parametrize(
+        ("old", "new", "message"),
+        [
+            (
+                "condition: service_completed_successfully",
+                "condition: service_finished",
+                "condition value must be one of",
+            ),
+            ("    healthcheck:\n", "    healthcheck:\n      tests: [CMD, 'true']\n", "additional properties 'tests'"),
+            ("  airflow-init:\n", "  airflow-init:\n    restarts: always\n", "services.airflow-init.restarts"),
+        ],
+    )
+    def test_broken_copy_fails(self, tmp_path: Path, env_file: Path, old: str, new: str, message: str) -> None:
+        text = COMPOSE_FILE.read_text()
+        assert old in text
+        (tmp_path / "docker-compose.yml").write_text(text.replace(old, new, 1))
+        shutil.copy(env_file, tmp_path / ".env")
+        rc, out = compose("config", "-q", cwd=tmp_path)
+        assert rc != 0
+        assert message in out
+
+
+class TestServices:
+    def test_service_set(self, services: dict[str, Any]) -> None:
+        assert set(services) == AIRFLOW_SERVICES | {"postgres", "redis"}
+
+    def test_common_settings_come_from_an_anchor(self) -> None:
+        raw = load_yaml(COMPOSE_FILE)
+        assert "x-airflow-common" in raw
+        assert "<<: *airflow-common" in COMPOSE_FILE.read_text()
+
+    @pytest.mark.parametrize("name", sorted(LONG_RUNNING | {"postgres", "redis"}))
+    def test_healthcheck(self, services: dict[str, Any], name: str) -> None:
+        check = services[name].get("healthcheck", {})
+        assert not check.get("disable"), f"{name} has its healthcheck disabled"
+        assert check.get("test"), f"{name} has no healthcheck"
+        assert check["test"][0] in {"CMD", "CMD-SHELL"}
+
+    @pytest.mark.parametrize("name", sorted(AIRFLOW_SERVICES))
+    def test_waits_for_healthy_postgres_and_redis(self, services: dict[str, Any], name: str) -> None:
+        depends = services[name]["depends_on"]
+        for dependency in ("postgres", "redis"):
+            assert depends[dependency]["condition"] == "service_healthy"
+
+    @pytest.mark.parametrize("name", sorted(LONG_RUNNING))
+    def test_waits_for_init(self, services: dict[str, Any], name: str) -> None:
+        assert services[name]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+
+    @pytest.mark.parametrize("name", ["worker", "airflow-triggerer"])
+    def test_task_runners_wait_for_the_execution_api(self, services: dict[str, Any], name: str) -> None:
+        assert services[name]["depends_on"]["airflow-apiserver"]["condition"] == "service_healthy"
+
+    def test_init_migrates_creates_admin_and_syncs_permissions(self, services: dict[str, Any]) -> None:
+        init = services["airflow-init"]
+        script = " ".join(init["command"])
+        assert (
+            script.index("airflow db migrate")
+            < script.index("ylai_plugin.admin_user")
+            < script.index("ylai sync-perms")
+        )
+        assert "YLAI_ADMIN_PASSWORD" not in re.sub(r'os\.environ\["YLAI_ADMIN_PASSWORD"\]', "", script), (
+            "the password must reach admin_user on stdin, not on a command line"
+        )
+        assert init["restart"] == "no"
+
+    def test_worker_scales(self, services: dict[str, Any]) -> None:
+        worker = services["worker"]
+        assert worker["command"] == ["celery", "worker"]
+        # --scale worker=N needs generated container names and no fixed host ports.
+        assert "container_name" not in worker
+        assert not worker.get("ports")
+        assert worker["environment"]["DUMB_INIT_SETSID"] == "0"
+
+    def test_flower_is_behind_a_profile(self, services: dict[str, Any]) -> None:
+        assert services["flower"]["profiles"] == ["flower"]
+        assert all("profiles" not in s for name, s in services.items() if name != "flower")
+        assert all(p["host_ip"] == "127.0.0.1" for p in services["flower"]["ports"])
+
+    def test_api_server_is_published(self, services: dict[str, Any]) -> None:
+        (port,) = services["airflow-apiserver"]["ports"]
+        assert port["target"] == 8080
+        assert port["published"] == "8080"
+
+    def test_only_named_volumes(self, model: dict[str, Any], services: dict[str, Any]) -> None:
+        for name, service in services.items():
+            for volume in service.get("volumes", []):
+                assert volume["type"] == "volume", f"{name} mounts a {volume['type']}: {volume}"
+                assert volume["source"] in model["volumes"]
+        postgres_mounts = {v["target"]: v["source"] for v in services["postgres"]["volumes"]}
+        assert postgres_mounts == {"/var/lib/postgresql/data": "postgres-data"}
+
+
+class TestAirflowSettings:
+    @pytest.mark.parametrize("name", sorted(AIRFLOW_SERVICES))
+    def test_multi_container_settings(self, services: dict[str, Any], name: str) -> None:
+        env = services[name]["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+        assert env["AIRFLOW__CORE__AUTH_MANAGER"] == (
+            "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+        )
+        assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
+        assert env["AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS"] == "ylai_plugin.monitoring.celery_config.CELERY_CONFIG"
+        assert env["AIRFLOW__YLAI__CACHE_URL"] == "redis://redis:6379/1"
+        assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
+        assert env["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"] == "True"
+
+    def test_secrets_are_shared_and_come_from_the_env_file(self, services: dict[str, Any], env_file: Path) -> None:
+        generated = dict(
+            line.split("=", 1) for line in env_file.read_text().splitlines() if line and not line.startswith("#")
+        )
+        for key in ("AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"):
+            values = {services[name]["environment"][key] for name in AIRFLOW_SERVICES}
+            assert values == {generated[key]}, key
+
+    @pytest.mark.parametrize("key", TUNED_SETTINGS)
+    def test_same_tuning_as_ylai_run(self, services: dict[str, Any], tmp_path: Path, key: str) -> None:
+        expected = platform_defaults(tmp_path)[key]
+        for name in AIRFLOW_SERVICES:
+            assert services[name]["environment"][key] == expected, f"{name}: {key}"
+
+
+class TestSecretsHandling:
+    def test_no_hard_coded_secrets(self) -> None:
+        raw = load_yaml(COMPOSE_FILE)
+        blocks = [raw["x-airflow-common"]["environment"]]
+        blocks += [s.get("environment", {}) for s in raw["services"].values()]
+        for block in blocks:
+            for key in SECRET_KEYS:
+                if key in block:
+                    assert "${" in str(block[key]), f"{key} is hard-coded"
+
+    def test_env_example_has_no_secret_values(self) -> None:
+        values = dict(
+            line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if line and not line.startswith("#")
+        )
+        for key in ("POSTGRES_PASSWORD", "YLAI_ADMIN_PASSWORD", *SECRET_KEYS[:3]):
+            assert values[key] == "", f"{key} has a value in .env.example"
+
+    def test_env_example_documents_every_variable(self) -> None:
+        used = set(re.findall(r"(?<!\$)\$\{(\w+)", COMPOSE_FILE.read_text()))  # $${X} is escaped
+        documented = {
+            line.split("=", 1)[0] for line in ENV_EXAMPLE.read_text().splitlines() if "=" in line and line[0] != "#"
+        }
+        assert used - documented == set()
+
+    def test_env_stays_out_of_the_image(self) -> None:
+        assert "**/.env" in (REPO_ROOT / ".dockerignore").read_text().splitlines()

@@ -1,0 +1,107 @@
+"""Helpers for the static checks of the deployment files (no Docker engine, cluster or helm)."""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARED = REPO_ROOT.parent / "shared"
+# The official chart's values.yaml and values.schema.json: the copies in ../shared/helm, or an
+# unpacked chart (`helm pull airflow --repo https://airflow.apache.org --untar`), as GitHub CI does.
+_CHART_DIR = os.environ.get("YLAI_AIRFLOW_CHART_DIR")
+CHART_SCHEMA = (
+    Path(_CHART_DIR) / "values.schema.json" if _CHART_DIR else SHARED / "helm" / "airflow-chart-1.20-values.schema.json"
+)
+CHART_DEFAULTS = Path(_CHART_DIR) / "values.yaml" if _CHART_DIR else SHARED / "helm" / "airflow-chart-1.20-values.yaml"
+HELM_VALUES = REPO_ROOT / "helm-values"
+WORKFLOWS = REPO_ROOT / ".github" / "workflows"
+
+
+def tool(name: str) -> str:
+    """Path of a validation tool from the dev dependencies; fails (never skips) when missing."""
+    candidate = Path(sys.executable).with_name(name)
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is not installed; it comes with the dev dependencies: run `make install`")
+    return found
+
+
+def run(
+    argv: list[str], *, cwd: Path = REPO_ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a tool and capture its output (stdout and stderr together)."""
+    return subprocess.run(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def minimal_env() -> dict[str, str]:
+    """An environment without the test session's AIRFLOW__* and YLAI_* variables."""
+    return {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
+
+
+def load_yaml(path: Path) -> Any:
+    """Parse one YAML document."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the chart's defaults are 3,500 lines
+    return yaml.load(path.read_text(), Loader=loader)  # noqa: S506 - a safe loader
+
+
+def helm_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` over ``base`` the way Helm coalesces values files.
+
+    Maps merge key by key, recursively; any other value (lists included) replaces the
+    base value; ``null`` removes the key.
+    """
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = helm_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def platform_defaults(home: Path) -> dict[str, str]:
+    """The Airflow settings `ylai run` uses with Postgres and Redis (CeleryExecutor)."""
+    from ylai_plugin.platform_env import airflow_environment, resolve_settings
+
+    env = {
+        "AIRFLOW_HOME": str(home),
+        "YLAI_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/ylai",
+        "YLAI_BROKER_URL": "redis://127.0.0.1:6379/0",
+    }
+    return airflow_environment(resolve_settings(env, REPO_ROOT), env)
+
+
+# Settings the deployments must share with `ylai run`: behaviour users rely on (unpaused
+# script DAGs, fast pick-up of new scripts, the tuned scheduler loop) and ylai's own wiring.
+TUNED_SETTINGS = (
+    "AIRFLOW__CORE__EXECUTOR",
+    "AIRFLOW__CORE__AUTH_MANAGER",
+    "AIRFLOW__CORE__LOAD_EXAMPLES",
+    "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION",
+    "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL",
+    "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL",
+    "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME",
+    "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS",
+)
