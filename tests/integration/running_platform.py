@@ -16,12 +16,13 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psutil
 
 from tests.conftest import REPO_ROOT
 
+T = TypeVar("T")
 YLAI_CLI = [sys.executable, "-m", "ylai_plugin.cli", "--root", str(REPO_ROOT), "run"]
 
 
@@ -148,7 +149,8 @@ class RunningPlatform:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.base_url + path, data=data, headers=headers, method=method)
         try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
+            # Generous: the machine may be busy; tests assert behaviour, never timings.
+            with urllib.request.urlopen(req, timeout=120) as resp:
                 return HTTPResult(resp.status, resp.read(), dict(resp.headers))
         except urllib.error.HTTPError as err:
             return HTTPResult(err.code, err.read(), dict(err.headers))
@@ -221,7 +223,7 @@ def _final_state(run: dict[str, Any]) -> str | None:
     return str(state) if state in ("success", "failed") else None
 
 
-def wait_until(check: Callable[[], str | None], timeout: float, message: Callable[[], str]) -> str:
+def wait_until(check: Callable[[], T | None], timeout: float, message: Callable[[], str]) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = check()

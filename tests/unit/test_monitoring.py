@@ -138,6 +138,7 @@ def test_api_monitor_endpoint_and_cache_hit_rate(clean_stats: None) -> None:
     from ylai_plugin.monitoring.cache import get_cache
 
     recorder.record("POST", "/api/v2/dags/{dag_id}/dagRuns", 200, 30.0)
+    recorder.flush()  # what the flusher thread does every few seconds
     get_cache().clear()
     with TestClient(create_app(), headers=headers("viewer", "watcher")) as client:
         first = client.get("/api/v1/monitor/apis").json()

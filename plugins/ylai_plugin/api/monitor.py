@@ -204,9 +204,10 @@ class ApiMonitor(BaseModel):
 def compute_api_monitor(session: Any, window_minutes: int) -> ApiMonitor:
     """Sum ``ylai_api_stat`` rows of the window."""
     from ylai_plugin.db.models import ApiStat
-    from ylai_plugin.monitoring.api_stats import recorder, summarize
+    from ylai_plugin.monitoring.api_stats import summarize
 
-    recorder.flush()  # this worker's latest figures, so a caller sees its own requests
+    # No synchronous flush here: a write on the request path would queue behind SQLite's
+    # single writer; the flusher thread lands every worker's figures within a few seconds.
     now = datetime.now(UTC)
     since = (now - timedelta(minutes=window_minutes)).replace(second=0, microsecond=0)
     rows = session.scalars(select(ApiStat).where(ApiStat.minute >= since)).all()
