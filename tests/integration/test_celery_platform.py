@@ -225,6 +225,36 @@ def test_monitor_apis_counts_airflow_and_ylai_routes(platform: RunningPlatform) 
     assert body["cache"]["ttl_seconds"] > 0
 
 
+def test_tasks_presets_and_scripts_api_on_postgres(platform: RunningPlatform) -> None:
+    platform.wait_for_dag("script__quality_gate")
+    task = platform.request(
+        "POST", "/ylai/api/v1/tasks", {"name": "pg task", "script": "quality_gate", "params": {"rows": 5}}
+    )
+    assert task.status == 201, task.body[:300]
+    again = platform.request(
+        "POST", "/ylai/api/v1/tasks", {"name": "pg task", "script": "quality_gate", "params": {"rows": 5}}
+    )
+    assert again.status == 409
+    bad = platform.request("PATCH", f"/ylai/api/v1/tasks/{task.json()['id']}", {"params": {"rows": -1}})
+    assert bad.status == 422
+    assert bad.json()["error"]["details"][0]["field"] == "params.rows"
+    run = platform.request("POST", f"/ylai/api/v1/tasks/{task.json()['id']}/run", {})
+    assert run.status == 201
+    assert platform.wait_for_run("script__quality_gate", run.json()["run_id"]) == "success"
+    shown = platform.request("GET", f"/ylai/api/v1/tasks/{task.json()['id']}").json()
+    assert shown["last_run"]["result"]["outputs"]["rows"] == 5
+    preset = platform.request(
+        "POST", "/ylai/api/v1/presets", {"name": "pg preset", "dag_id": "script__quality_gate", "params": {"rows": 9}}
+    )
+    assert preset.status == 201, preset.body[:300]
+    listed = platform.request("GET", "/ylai/api/v1/presets?dag_id=script__quality_gate&fields=name,params").json()
+    assert listed["items"] == [{"name": "pg preset", "params": {"rows": 9}}]
+    detail = platform.request("GET", "/ylai/api/v1/scripts/quality_gate").json()
+    assert detail["stats"]["succeeded"] >= 1
+    monitor = platform.request("GET", "/ylai/api/v1/monitor/tasks?window_hours=1").json()
+    assert monitor["run_states"].get("success", 0) >= 1
+
+
 def test_sigterm_stops_every_component_without_orphans(platform: RunningPlatform) -> None:
     assert len(platform.descendants()) >= 5
     rc, survivors = platform.stop(signal.SIGTERM)
