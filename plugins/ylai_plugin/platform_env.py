@@ -23,6 +23,11 @@ SECRETS_FILE = "ylai-secrets.json"
 DEFAULT_PORT = 8080
 
 
+# SQLite has a single writer; its default 5 s lock wait makes busy components (the triggerer,
+# the scheduler) crash with "database is locked" on a loaded machine. Wait longer instead.
+SQLITE_CONNECT_ARGS: dict[str, object] = {"timeout": 60}
+
+
 class PlatformConfigError(ValueError):
     """The environment asks for a combination the platform cannot run."""
 
@@ -163,6 +168,9 @@ def airflow_environment(settings: PlatformSettings, env: dict[str, str]) -> dict
         }
     else:
         defaults["AIRFLOW__CORE__PARALLELISM"] = "8"
+    if settings.database_url.startswith("sqlite"):
+        defaults["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"] = "ylai_plugin.platform_env.SQLITE_CONNECT_ARGS"
+        defaults["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC"] = "ylai_plugin.platform_env.SQLITE_CONNECT_ARGS"
     result = dict(env)
     result["AIRFLOW_HOME"] = str(settings.airflow_home)
     for key, value in defaults.items():

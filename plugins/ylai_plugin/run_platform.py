@@ -28,6 +28,8 @@ from ylai_plugin.platform_env import (
 )
 from ylai_plugin.supervisor import Supervisor
 
+MAX_RESTARTS = 3  # crashes of any component within RESTART_WINDOW_SECONDS before giving up
+RESTART_WINDOW_SECONDS = 600.0
 PASSWORD_FILE = "ylai-admin-password"  # noqa: S105 - a file name, not a password
 
 
@@ -178,10 +180,18 @@ def run(root: Path, env: dict[str, str] | None = None) -> int:
         sup.start(name, argv)
     threading.Thread(target=_announce_when_ready, args=(sup, settings, username, pw_note), daemon=True).start()
 
-    exited = sup.wait()
-    if exited is not None:
+    # A component that crashes (e.g. SQLite "database is locked" on a busy machine) is
+    # restarted; one that keeps crashing takes the platform down rather than flapping forever.
+    crashes: list[float] = []
+    while (exited := sup.wait()) is not None:
         assert exited.process is not None
-        sup.say("ylai", f"{exited.name} exited with code {exited.process.returncode}; stopping everything")
+        now = time.monotonic()
+        crashes = [t for t in crashes if now - t < RESTART_WINDOW_SECONDS] + [now]
+        if len(crashes) > MAX_RESTARTS:
+            sup.say("ylai", f"{exited.name} exited with code {exited.process.returncode}; too many crashes, stopping")
+            break
+        sup.say("ylai", f"{exited.name} exited with code {exited.process.returncode}; restarting it")
+        sup.restart(exited)
     else:
         sup.say("ylai", "stopping all components")
     sup.stop()

@@ -106,6 +106,17 @@ class Supervisor:
         self._pumps.append(pump)
         return component
 
+    def restart(self, component: Component) -> Component:
+        """Start a component that exited again, under the same name.
+
+        Whatever the dead process left in its process group (a log server, executor
+        workers) is stopped first, so restarts never leave orphans behind.
+        """
+        if component.process is not None:
+            stop_processes([component.process], timeout=10)
+        self.components.remove(component)
+        return self.start(component.name, component.argv)
+
     def request_stop(self) -> None:
         """Ask :meth:`wait` and :meth:`run_once` to return; safe from signal handlers."""
         self.stopping.set()

@@ -74,6 +74,10 @@ class TestAirflowEnvironment:
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite:////")
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://localhost:8080/execution/"
         assert "AIRFLOW__CELERY__BROKER_URL" not in env
+        from airflow.utils.module_loading import import_string
+
+        connect_args = import_string(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"])
+        assert connect_args["timeout"] >= 30  # SQLite waits for its single writer instead of failing
 
     def test_celery(self, tmp_path: Path) -> None:
         s = resolve_settings({"YLAI_DATABASE_URL": PG, "YLAI_BROKER_URL": REDIS, "YLAI_PORT": "9001"}, tmp_path)
@@ -82,6 +86,7 @@ class TestAirflowEnvironment:
         assert env["AIRFLOW__CELERY__BROKER_URL"] == REDIS
         assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+" + PG
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://localhost:9001/execution/"
+        assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS" not in env
 
     def test_caller_settings_win(self, tmp_path: Path) -> None:
         s = resolve_settings({}, tmp_path)

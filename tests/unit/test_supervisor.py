@@ -116,3 +116,25 @@ def test_stop_kills_processes_that_ignore_sigterm(sup: Supervisor) -> None:
     sup.stop(timeout=1)
     assert comp.process.poll() is not None
     assert time.monotonic() - started < 10
+
+
+def test_restart_starts_a_new_process_and_reaps_the_old_group(sup: Supervisor, tmp_path: Path) -> None:
+    pid_file = tmp_path / "child"
+    code = (
+        "import subprocess, sys; "
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)']); "
+        f"open({str(pid_file)!r}, 'w').write(str(p.pid)); sys.exit(3)"
+    )
+    first = sup.start("flaky", [PY, "-c", code])
+    exited = sup.wait()
+    assert exited is first
+    leftover = int(pid_file.read_text())
+    assert _alive(leftover)  # the crashed component left a child in its process group
+    second = sup.restart(exited)
+    assert second.name == "flaky"
+    assert second.process is not None
+    assert first.process is not None
+    assert second.process.pid != first.process.pid
+    assert first not in sup.components
+    assert second in sup.components
+    _wait_for(lambda: not _alive(leftover))

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ylai_plugin.api.errors import ApiError
 
 T = TypeVar("T")
+
+
+# Ids and offsets beyond a signed 32-bit integer would overflow SQLite's INTEGER (a 500).
+MAX_INT = 2**31 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_INT, description="The numeric id.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_INT, description="Items to skip.")]
 
 
 class Page(BaseModel, Generic[T]):

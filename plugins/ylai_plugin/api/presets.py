@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, func, or_, select
 
 from ylai_plugin.api.errors import ApiError, ErrorResponse, flush_or_conflict, not_found
-from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Page, PartialPage, order_clause, select_fields
+from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, Page, PartialPage, order_clause, select_fields
 from ylai_plugin.api.security import (
     UserDep,
     ensure_dag_access,
@@ -136,7 +136,7 @@ def list_presets(
     user: UserDep,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     order_by: Literal["name", "-name", "updated_at", "-updated_at", "id", "-id"] = "name",
     dag_id: str | None = None,
     visibility: Literal["private", "shared"] | None = None,
@@ -162,7 +162,7 @@ def list_presets(
 
 
 @router.get("/{preset_id}", response_model=PresetOut, dependencies=[Depends(requires(RESOURCE_PRESETS))])
-def get_preset(preset_id: int, user: UserDep, session: SessionDep) -> PresetOut:
+def get_preset(preset_id: IdPath, user: UserDep, session: SessionDep) -> PresetOut:
     """One preset."""
     return _to_out(_get(preset_id, user, session), user, session)
 
@@ -173,7 +173,7 @@ def get_preset(preset_id: int, user: UserDep, session: SessionDep) -> PresetOut:
     dependencies=[Depends(requires(RESOURCE_PRESETS, "PATCH"))],
     responses={403: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
 )
-def update_preset(preset_id: int, body: PresetPatch, user: UserDep, session: SessionDep) -> PresetOut:
+def update_preset(preset_id: IdPath, body: PresetPatch, user: UserDep, session: SessionDep) -> PresetOut:
     """Change a preset you own."""
     preset = _get(preset_id, user, session, write=True)
     changes = body.model_dump(exclude_unset=True)
@@ -189,7 +189,7 @@ def update_preset(preset_id: int, body: PresetPatch, user: UserDep, session: Ses
 
 
 @router.delete("/{preset_id}", status_code=204, dependencies=[Depends(requires(RESOURCE_PRESETS, "DELETE"))])
-def delete_preset(preset_id: int, user: UserDep, session: SessionDep) -> Response:
+def delete_preset(preset_id: IdPath, user: UserDep, session: SessionDep) -> Response:
     """Delete a preset you own."""
     session.delete(_get(preset_id, user, session, write=True))
     return Response(status_code=204)

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from ylai_operators.registry import SpecError
 from ylai_plugin.api.errors import ApiError, ErrorResponse, not_found
-from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Page, PartialPage, select_fields
+from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, Page, PartialPage, select_fields
 from ylai_plugin.api.security import UserDep, ensure_dag_access, readable_dag_ids, requires
 from ylai_plugin.api.tasks import RunOut, RunRequest
 from ylai_plugin.permissions import RESOURCE_SCRIPTS
@@ -188,7 +188,7 @@ def list_scripts(
     user: UserDep,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     order_by: Literal["name", "-name", "owner", "-owner"] = "name",
     q: Annotated[str | None, Query(max_length=128, description="Name, title or description contains.")] = None,
     tag: str | None = None,

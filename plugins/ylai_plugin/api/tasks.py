@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import ColumnElement, delete, func, select
 
 from ylai_plugin.api.errors import ApiError, ErrorResponse, flush_or_conflict, not_found
-from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Page, PartialPage, order_clause, select_fields
+from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, Page, PartialPage, order_clause, select_fields
 from ylai_plugin.api.security import (
     UserDep,
     ensure_dag_access,
@@ -287,7 +287,7 @@ def list_tasks(
     user: UserDep,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     order_by: SortField = "-updated_at",
     kind: Literal["script", "pipeline", "dag"] | None = None,
     dag_id: str | None = None,
@@ -314,7 +314,7 @@ def list_tasks(
 
 
 @router.get("/{task_id}", response_model=TaskOut, dependencies=[Depends(requires(RESOURCE_TASKS))])
-def get_task(task_id: int, user: UserDep, session: SessionDep) -> TaskOut:
+def get_task(task_id: IdPath, user: UserDep, session: SessionDep) -> TaskOut:
     """One task with its last run's state, duration and result."""
     return _with_last_runs([_get_task(task_id, user, session)], session)[0]
 
@@ -325,7 +325,7 @@ def get_task(task_id: int, user: UserDep, session: SessionDep) -> TaskOut:
     dependencies=[Depends(requires(RESOURCE_TASKS, "PATCH"))],
     responses={409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
 )
-def update_task(task_id: int, body: TaskPatch, user: UserDep, session: SessionDep) -> TaskOut:
+def update_task(task_id: IdPath, body: TaskPatch, user: UserDep, session: SessionDep) -> TaskOut:
     """Change a task's name, description, params or schedule."""
     task = _get_task(task_id, user, session)
     changes = body.model_dump(exclude_unset=True)
@@ -345,7 +345,7 @@ def update_task(task_id: int, body: TaskPatch, user: UserDep, session: SessionDe
 
 
 @router.delete("/{task_id}", status_code=204, dependencies=[Depends(requires(RESOURCE_TASKS, "DELETE"))])
-def delete_task(task_id: int, user: UserDep, session: SessionDep) -> Response:
+def delete_task(task_id: IdPath, user: UserDep, session: SessionDep) -> Response:
     """Delete a task (its DAG runs stay in Airflow)."""
     task = _get_task(task_id, user, session)
     session.execute(delete(TaskRun).where(TaskRun.task_id == task.id))
@@ -364,7 +364,7 @@ def delete_task(task_id: int, user: UserDep, session: SessionDep) -> Response:
     dependencies=[Depends(requires(RESOURCE_TASKS, "POST"))],
     responses={403: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
 )
-def run_task(task_id: int, user: UserDep, session: SessionDep, body: RunRequest | None = None) -> RunOut:
+def run_task(task_id: IdPath, user: UserDep, session: SessionDep, body: RunRequest | None = None) -> RunOut:
     """Validate the params against the script's schema and trigger a DAG run."""
     task = _get_task(task_id, user, session)
     ensure_dag_access(user, task.dag_id, "POST", "RUN")
@@ -379,11 +379,11 @@ def run_task(task_id: int, user: UserDep, session: SessionDep, body: RunRequest 
 
 @router.get("/{task_id}/runs", response_model=Page[RunOut], dependencies=[Depends(requires(RESOURCE_TASKS))])
 def list_task_runs(
-    task_id: int,
+    task_id: IdPath,
     user: UserDep,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[RunOut]:
     """The runs started from this task, newest first."""
     from airflow.models import DagRun

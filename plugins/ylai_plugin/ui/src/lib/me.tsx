@@ -1,0 +1,98 @@
+import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
+import { ApiError, get } from "./api";
+
+export type Resource = "tasks" | "scripts" | "presets" | "monitor";
+export type Action = "read" | "create" | "edit" | "delete";
+
+export interface DagRights {
+  read: boolean;
+  run: boolean;
+  logs: boolean;
+}
+
+/** GET /ylai/api/v1/me[?dag_id=...]: the caller, ylai permissions and rights on the DAGs asked for. */
+export interface MeResponse {
+  username: string;
+  roles: string[];
+  permissions: Partial<Record<Resource, Action[]>>;
+  dags?: Record<string, DagRights>;
+}
+
+export interface Me {
+  loaded: boolean;
+  /** True when the server has no /me: everything is enabled and the server's 403 decides. */
+  assumed: boolean;
+  username: string | null;
+  roles: string[];
+  can: (resource: Resource, action: Action) => boolean;
+}
+
+const FULL: Me = { loaded: false, assumed: true, username: null, roles: [], can: () => true };
+
+let cached: Promise<Me> | null = null;
+
+export function loadMe(): Promise<Me> {
+  cached ??= get<MeResponse>("ylai/api/v1/me").then(
+    (me) => ({
+      loaded: true,
+      assumed: false,
+      username: me.username,
+      roles: me.roles ?? [],
+      can: (r: Resource, a: Action) => (me.permissions?.[r] ?? []).includes(a),
+    }),
+    (err: unknown) => {
+      if (err instanceof ApiError && err.status === 401) cached = null;
+      return { ...FULL, loaded: true };
+    },
+  );
+  return cached;
+}
+
+export function resetMeCache(): void {
+  cached = null;
+  dagCache.clear();
+}
+
+const MeContext = createContext<Me>(FULL);
+
+export function MeProvider({ children }: { children: ReactNode }) {
+  const [me, setMe] = useState<Me>(FULL);
+  useEffect(() => {
+    let live = true;
+    void loadMe().then((m) => live && setMe(m));
+    return () => {
+      live = false;
+    };
+  }, []);
+  return <MeContext.Provider value={me}>{children}</MeContext.Provider>;
+}
+
+export const useMe = () => useContext(MeContext);
+
+const ALL: DagRights = { read: true, run: true, logs: true };
+const dagCache = new Map<string, Promise<DagRights>>();
+
+/** What the caller may do with one DAG; undefined while unknown. Without /me: everything. */
+export function useDagRights(dagId: string | null | undefined): DagRights | undefined {
+  const me = useMe();
+  const [rights, setRights] = useState<{ dagId: string; rights: DagRights } | null>(null);
+  useEffect(() => {
+    if (!dagId || !me.loaded || me.assumed) return undefined;
+    let live = true;
+    let pending = dagCache.get(dagId);
+    if (!pending) {
+      pending = get<MeResponse>(`ylai/api/v1/me?dag_id=${encodeURIComponent(dagId)}`).then(
+        (r) => r.dags?.[dagId] ?? { read: true, run: false, logs: false },
+        () => ALL,
+      );
+      dagCache.set(dagId, pending);
+    }
+    void pending.then((r) => live && setRights({ dagId, rights: r }));
+    return () => {
+      live = false;
+    };
+  }, [dagId, me.loaded, me.assumed]);
+  if (!dagId) return undefined;
+  if (me.loaded && me.assumed) return ALL;
+  return rights?.dagId === dagId ? rights.rights : undefined;
+}

@@ -1,0 +1,233 @@
+import { useMemo, useRef, useState } from "react";
+import type { EChartsCoreOption } from "echarts/core";
+import { get } from "../lib/api";
+import { usePoll } from "../lib/hooks";
+import type { ApiMonitor, HostMonitor, SystemMonitor, TaskMonitor } from "../lib/types";
+import { useI18n, type I18n } from "../i18n";
+import { Chart } from "../components/Chart";
+import { Card, Empty, ErrorBox, PageHeader, RefreshBar } from "../components/ui";
+
+export const RANGES = [
+  { id: "15m", minutes: 15 },
+  { id: "1h", minutes: 60 },
+  { id: "24h", minutes: 1440 },
+] as const;
+type RangeId = (typeof RANGES)[number]["id"];
+
+interface MonitorData {
+  system: SystemMonitor;
+  tasks: TaskMonitor;
+  apis: ApiMonitor;
+}
+
+const REFRESH_MS = 10_000;
+const STATE_COLORS: Record<string, string> = {
+  success: "#16a34a",
+  failed: "#dc2626",
+  running: "#0891b2",
+  queued: "#71717a",
+  scheduled: "#a1a1aa",
+  up_for_retry: "#d97706",
+  upstream_failed: "#ea580c",
+  skipped: "#c084fc",
+  deferred: "#7c3aed",
+};
+
+const zoom = [
+  { type: "inside", filterMode: "none" },
+  { type: "slider", height: 18, bottom: 4, filterMode: "none" },
+];
+
+function hostSeries(hosts: HostMonitor[], key: "cpu_percent" | "mem_percent" | "disk_percent") {
+  return hosts.map((h) => ({
+    name: h.host,
+    type: "line",
+    showSymbol: false,
+    smooth: true,
+    data: h.history.map((s) => [s.ts, Math.round(s[key] * 10) / 10]),
+  }));
+}
+
+function percentChart(hosts: HostMonitor[], key: "cpu_percent" | "mem_percent" | "disk_percent"): EChartsCoreOption {
+  return {
+    tooltip: { trigger: "axis", valueFormatter: (v: number) => `${v}%` },
+    legend: { top: 0, type: "scroll" },
+    grid: { left: 44, right: 16, top: 32, bottom: 48 },
+    xAxis: { type: "time" },
+    yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
+    dataZoom: zoom,
+    series: hostSeries(hosts, key),
+  };
+}
+
+export interface StateSnapshot {
+  ts: string;
+  states: Record<string, number>;
+}
+
+export function Monitor() {
+  const i = useI18n();
+  const { t } = i;
+  const [range, setRange] = useState<RangeId>("1h");
+  const [paused, setPaused] = useState(false);
+  const minutes = RANGES.find((r) => r.id === range)?.minutes ?? 60;
+  const snapshots = useRef<StateSnapshot[]>([]);
+  const data = usePoll(
+    async (signal): Promise<MonitorData> => {
+      const [system, tasks, apis] = await Promise.all([
+        get<SystemMonitor>(`ylai/api/v1/monitor/system?window_minutes=${minutes}`, signal),
+        get<TaskMonitor>(`ylai/api/v1/monitor/tasks?window_hours=${Math.max(1, Math.ceil(minutes / 60))}`, signal),
+        get<ApiMonitor>(`ylai/api/v1/monitor/apis?window_minutes=${minutes}`, signal),
+      ]);
+      const snap = { ts: tasks.generated_at, states: tasks.task_states };
+      const last = snapshots.current[snapshots.current.length - 1];
+      if (!last || last.ts !== snap.ts) snapshots.current = [...snapshots.current.slice(-359), snap];
+      return { system, tasks, apis };
+    },
+    [minutes],
+    REFRESH_MS,
+    paused,
+  );
+
+  const charts = useMemo(() => (data.data ? buildCharts(data.data, snapshots.current, i) : null), [data.data, i]);
+  const d = data.data;
+
+  return (
+    <div data-testid="page-monitor">
+      <PageHeader
+        title={t("monitor.title")}
+        subtitle={t("monitor.subtitle")}
+        actions={
+          <>
+            <div className="y-seg" role="group" aria-label={t("monitor.range")}>
+              {RANGES.map((r) => (
+                <button key={r.id} type="button" className={r.id === range ? "y-btn y-btn-on" : "y-btn"} aria-pressed={r.id === range} onClick={() => setRange(r.id)} data-testid={`range-${r.id}`}>
+                  {t(`monitor.range.${r.id}`)}
+                </button>
+              ))}
+            </div>
+            <RefreshBar updatedAt={data.updatedAt} paused={paused} onPause={setPaused} onRefresh={data.refresh} />
+          </>
+        }
+      />
+      {data.error ? <ErrorBox error={data.error} /> : null}
+      {charts && d ? (
+        <div className="y-chart-grid">
+          <Card title={t("monitor.cpu")} testId="chart-cpu">
+            {d.system.hosts.length ? <Chart option={charts.cpu} label={t("monitor.cpu")} /> : <Empty>{t("monitor.noHosts")}</Empty>}
+          </Card>
+          <Card title={t("monitor.memory")} testId="chart-memory">
+            {d.system.hosts.length ? <Chart option={charts.mem} label={t("monitor.memory")} /> : <Empty>{t("monitor.noHosts")}</Empty>}
+          </Card>
+          <Card title={t("monitor.disk")} testId="chart-disk">
+            {d.system.hosts.length ? <Chart option={charts.disk} label={t("monitor.disk")} /> : <Empty>{t("monitor.noHosts")}</Empty>}
+          </Card>
+          <Card title={t("monitor.taskStates")} testId="chart-task-states">
+            <Chart option={charts.states} label={t("monitor.taskStates")} />
+            <p className="y-muted y-small">{t("monitor.taskStatesNote")}</p>
+          </Card>
+          <Card title={t("monitor.runsPerHour")} testId="chart-runs-per-hour">
+            {d.tasks.runs_per_hour.length ? <Chart option={charts.perHour} label={t("monitor.runsPerHour")} /> : <Empty>{t("monitor.noRuns")}</Empty>}
+          </Card>
+          <Card title={t("monitor.durations")} testId="chart-durations">
+            {charts.hasDurations ? <Chart option={charts.durations} label={t("monitor.durations")} height={Math.max(220, 28 * d.tasks.per_dag.length + 60)} /> : <Empty>{t("monitor.noRuns")}</Empty>}
+          </Card>
+          <Card title={t("monitor.apiLatency")} testId="chart-api" className="y-span-2">
+            {d.apis.routes.length ? (
+              <Chart option={charts.api} label={t("monitor.apiLatency")} height={Math.max(240, 26 * Math.min(20, d.apis.routes.length) + 70)} />
+            ) : (
+              <Empty>{t("monitor.noApi")}</Empty>
+            )}
+            <p className="y-muted y-small">{t("monitor.apiNote", { n: i.number(d.apis.total_requests), workers: d.apis.workers })}</p>
+          </Card>
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+export function buildCharts(d: MonitorData, snaps: StateSnapshot[], i: I18n) {
+  const { t, tx } = i;
+  const stateNames = [...new Set(snaps.flatMap((s) => Object.keys(s.states)))].sort();
+  const running = d.system.hosts.map((h) => ({
+    name: t("monitor.runningOn", { host: h.host }),
+    type: "line",
+    step: "end",
+    showSymbol: false,
+    lineStyle: { type: "dashed" },
+    data: h.history.map((s) => [s.ts, s.running_tasks]),
+  }));
+  const states: EChartsCoreOption = {
+    tooltip: { trigger: "axis" },
+    legend: { top: 0, type: "scroll" },
+    grid: { left: 44, right: 16, top: 32, bottom: 48 },
+    xAxis: { type: "time" },
+    yAxis: { type: "value", minInterval: 1 },
+    dataZoom: zoom,
+    series: [
+      ...stateNames.map((s) => ({
+        name: tx(`state.${s}`, s),
+        type: "line",
+        stack: "states",
+        areaStyle: { opacity: 0.35 },
+        showSymbol: snaps.length < 3,
+        itemStyle: { color: STATE_COLORS[s] },
+        data: snaps.map((x) => [x.ts, x.states[s] ?? 0]),
+      })),
+      ...running,
+    ],
+  };
+  const hours = d.tasks.runs_per_hour;
+  const perHour: EChartsCoreOption = {
+    tooltip: { trigger: "axis" },
+    legend: { top: 0 },
+    grid: { left: 44, right: 16, top: 32, bottom: 48 },
+    xAxis: { type: "time" },
+    yAxis: { type: "value", minInterval: 1 },
+    dataZoom: zoom,
+    series: [
+      { name: t("monitor.notFailed"), type: "bar", stack: "runs", itemStyle: { color: STATE_COLORS.success }, data: hours.map((h) => [h.hour, h.runs - h.failed]) },
+      { name: t("state.failed"), type: "bar", stack: "runs", itemStyle: { color: STATE_COLORS.failed }, data: hours.map((h) => [h.hour, h.failed]) },
+    ],
+  };
+  const perDag = d.tasks.per_dag.filter((x) => x.duration.count > 0);
+  const durations: EChartsCoreOption = {
+    tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: (v: number) => i.duration(v) },
+    legend: { top: 0 },
+    grid: { left: 8, right: 24, top: 32, bottom: 8, containLabel: true },
+    xAxis: { type: "value", name: t("monitor.seconds") },
+    yAxis: { type: "category", data: perDag.map((x) => x.dag_id.replace(/^(script|pipeline)__/, "")), inverse: true },
+    series: [
+      { name: "p50", type: "bar", data: perDag.map((x) => x.duration.p50) },
+      { name: "p95", type: "bar", data: perDag.map((x) => x.duration.p95) },
+    ],
+  };
+  const routes = [...d.apis.routes].sort((a, b) => b.requests - a.requests).slice(0, 20);
+  const api: EChartsCoreOption = {
+    tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: (v: number) => `${i.number(v, 1)} ms` },
+    legend: { top: 0 },
+    grid: { left: 8, right: 24, top: 32, bottom: 8, containLabel: true },
+    xAxis: { type: "value", name: "ms" },
+    yAxis: {
+      type: "category",
+      inverse: true,
+      data: routes.map((r) => `${r.method} ${r.route}`),
+      axisLabel: { width: 320, overflow: "truncate" },
+    },
+    series: [
+      { name: "p50", type: "bar", data: routes.map((r) => r.p50_ms) },
+      { name: "p95", type: "bar", data: routes.map((r) => r.p95_ms) },
+      { name: "p99", type: "bar", data: routes.map((r) => r.p99_ms) },
+    ],
+  };
+  return {
+    cpu: percentChart(d.system.hosts, "cpu_percent"),
+    mem: percentChart(d.system.hosts, "mem_percent"),
+    disk: percentChart(d.system.hosts, "disk_percent"),
+    states,
+    perHour,
+    durations,
+    hasDurations: perDag.length > 0,
+    api,
+  };
+}

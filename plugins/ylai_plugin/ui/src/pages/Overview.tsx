@@ -1,0 +1,203 @@
+import { useState } from "react";
+import { get, qs } from "../lib/api";
+import { usePoll } from "../lib/hooks";
+import { Link, pagePath } from "../lib/nav";
+import type { ApiMonitor, DagRunList, Page, Script, SystemMonitor, TaskMonitor } from "../lib/types";
+import { useI18n } from "../i18n";
+import { Card, Empty, ErrorBox, PageHeader, RefreshBar, StateBadge, Stat } from "../components/ui";
+
+const REFRESH_MS = 10_000;
+
+interface OverviewData {
+  tasks: TaskMonitor | null;
+  apis: ApiMonitor | null;
+  system: SystemMonitor | null;
+  errors: unknown[];
+}
+
+function settled<T>(p: PromiseSettledResult<T>, errors: unknown[]): T | null {
+  if (p.status === "fulfilled") return p.value;
+  errors.push(p.reason);
+  return null;
+}
+
+async function loadOverview(signal: AbortSignal): Promise<OverviewData> {
+  const [tasks, apis, system] = await Promise.allSettled([
+    get<TaskMonitor>("ylai/api/v1/monitor/tasks?window_hours=24", signal),
+    get<ApiMonitor>("ylai/api/v1/monitor/apis?window_minutes=60", signal),
+    get<SystemMonitor>("ylai/api/v1/monitor/system?window_minutes=15", signal),
+  ]);
+  const errors: unknown[] = [];
+  return { tasks: settled(tasks, errors), apis: settled(apis, errors), system: settled(system, errors), errors };
+}
+
+function median(values: number[]): number | null {
+  if (!values.length) return null;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.ceil(0.5 * s.length) - 1];
+}
+
+/** p95 over routes, weighted by their request counts (an approximation of the overall p95). */
+export function overallP95(apis: ApiMonitor): number | null {
+  const routes = apis.routes.filter((r) => r.p95_ms !== null && r.requests > 0).sort((a, b) => (a.p95_ms ?? 0) - (b.p95_ms ?? 0));
+  const total = routes.reduce((n, r) => n + r.requests, 0);
+  if (!total) return null;
+  let seen = 0;
+  for (const r of routes) {
+    seen += r.requests;
+    if (seen >= 0.95 * total) return r.p95_ms;
+  }
+  return routes[routes.length - 1].p95_ms;
+}
+
+/** A short "key=value, ..." of a run's conf, with secrets masked. */
+export function paramsSummary(conf: Record<string, unknown> | null | undefined, secret: Set<string>, max = 80): string {
+  const parts = Object.entries(conf ?? {}).map(([k, v]) => `${k}=${secret.has(k) && v !== null && v !== "" ? "***" : typeof v === "string" ? v : JSON.stringify(v)}`);
+  const text = parts.join(", ");
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+export function Overview() {
+  const i = useI18n();
+  const { t } = i;
+  const [paused, setPaused] = useState(false);
+  const [scope, setScope] = useState<"ylai" | "all">("ylai");
+  const data = usePoll(loadOverview, [], REFRESH_MS, paused);
+  const runs = usePoll(
+    (signal) =>
+      get<DagRunList>(
+        `api/v2/dags/~/dagRuns${qs({ order_by: "-run_after", limit: 20, dag_id_prefix_pattern: scope === "ylai" ? "script__|pipeline__" : undefined })}`,
+        signal,
+      ),
+    [scope],
+    REFRESH_MS,
+    paused,
+  );
+  const scripts = usePoll((signal) => get<Page<Script>>("ylai/api/v1/scripts?limit=500", signal), []);
+  const secret = new Map<string, Set<string>>();
+  for (const s of scripts.data?.items ?? []) {
+    const props = s.params_schema.properties ?? {};
+    secret.set(s.dag_id, new Set(Object.keys(props).filter((k) => s.sensitive || props[k]["x-ylai-secret"])));
+  }
+
+  const d = data.data;
+  const ts = d?.tasks?.task_states ?? {};
+  const rs = d?.tasks?.run_states ?? {};
+  const busiest = d?.system?.hosts.filter((h) => h.alive).sort((a, b) => b.latest.cpu_percent - a.latest.cpu_percent)[0];
+  const medianRun = median((d?.tasks?.per_dag ?? []).filter((x) => x.duration.p50 !== null).map((x) => x.duration.p50 as number));
+  const refresh = () => {
+    data.refresh();
+    runs.refresh();
+  };
+
+  return (
+    <div data-testid="page-overview">
+      <PageHeader
+        title={t("overview.title")}
+        subtitle={t("overview.subtitle")}
+        actions={<RefreshBar updatedAt={data.updatedAt} paused={paused} onPause={setPaused} onRefresh={refresh} />}
+      />
+      {d?.errors.map((e, n) => <ErrorBox key={n} error={e} />)}
+      {data.error ? <ErrorBox error={data.error} /> : null}
+      <div className="y-cards">
+        <Card title={t("overview.tasks")} testId="card-tasks">
+          <div className="y-stats">
+            <Stat label={t("state.running")} value={i.number(ts.running ?? 0)} tone="run" testId="stat-running" />
+            <Stat label={t("state.queued")} value={i.number((ts.queued ?? 0) + (ts.scheduled ?? 0))} tone="wait" testId="stat-queued" />
+            <Stat label={t("overview.succeededToday")} value={i.number(rs.success ?? 0)} tone="ok" testId="stat-succeeded" />
+            <Stat label={t("overview.failedToday")} value={i.number(rs.failed ?? 0)} tone="bad" testId="stat-failed" />
+          </div>
+          <p className="y-muted y-small">{t("overview.tasksNote")}</p>
+        </Card>
+        <Card title={t("overview.apis")} testId="card-apis">
+          <div className="y-stats">
+            <Stat label={t("overview.calls1h")} value={d?.apis ? i.number(d.apis.total_requests) : "—"} testId="stat-calls" />
+            <Stat label={t("overview.errorRate")} value={d?.apis ? i.percent(d.apis.error_rate) : "—"} tone={d?.apis && d.apis.error_rate > 0.01 ? "bad" : undefined} />
+            <Stat label={t("overview.p95")} value={d?.apis ? i.duration((overallP95(d.apis) ?? NaN) / 1000) : "—"} />
+          </div>
+        </Card>
+        <Card title={t("overview.system")} testId="card-system">
+          <div className="y-stats">
+            <Stat label={t("overview.workersAlive")} value={d?.system ? i.number(d.system.workers_alive) : "—"} testId="stat-workers" />
+            <Stat label={t("overview.cpu")} value={busiest ? `${i.number(busiest.latest.cpu_percent, 0)}%` : "—"} />
+            <Stat label={t("overview.memory")} value={busiest ? `${i.number(busiest.latest.mem_percent, 0)}%` : "—"} />
+            <Stat label={t("overview.disk")} value={busiest ? `${i.number(busiest.latest.disk_percent, 0)}%` : "—"} />
+          </div>
+          <p className="y-muted y-small">{busiest ? t("overview.busiestHost", { host: busiest.host }) : t("overview.noHosts")}</p>
+        </Card>
+        <Card title={t("overview.performance")} testId="card-performance">
+          <div className="y-stats">
+            <Stat label={t("overview.queueWait")} value={i.duration(d?.tasks?.queue_wait.p50 ?? null)} />
+            <Stat label={t("overview.runDuration")} value={i.duration(medianRun)} />
+            <Stat label={t("overview.successRate")} value={i.percent(d?.tasks?.success_rate ?? null)} />
+          </div>
+        </Card>
+      </div>
+
+      <Card
+        title={
+          <div className="y-row">
+            <span>{t("overview.recentRuns")}</span>
+            <div className="y-seg y-push" role="group" aria-label={t("overview.scope")}>
+              <button type="button" className={scope === "ylai" ? "y-btn y-btn-on" : "y-btn"} aria-pressed={scope === "ylai"} onClick={() => setScope("ylai")} data-testid="scope-ylai">
+                {t("overview.scopeYlai")}
+              </button>
+              <button type="button" className={scope === "all" ? "y-btn y-btn-on" : "y-btn"} aria-pressed={scope === "all"} onClick={() => setScope("all")} data-testid="scope-all">
+                {t("overview.scopeAll")}
+              </button>
+            </div>
+          </div>
+        }
+        testId="recent-runs"
+      >
+        {runs.error ? <ErrorBox error={runs.error} /> : null}
+        {runs.data && runs.data.dag_runs.length === 0 ? (
+          <Empty>
+            {t("overview.noRuns")} <Link to={pagePath("run")}>{t("overview.startOne")}</Link>
+          </Empty>
+        ) : null}
+        {runs.data && runs.data.dag_runs.length > 0 ? (
+          <div className="y-table-wrap">
+            <table className="y-table" data-testid="runs-table">
+              <thead>
+                <tr>
+                  <th>{t("col.target")}</th>
+                  <th>{t("col.by")}</th>
+                  <th>{t("col.params")}</th>
+                  <th>{t("col.state")}</th>
+                  <th>{t("col.started")}</th>
+                  <th>{t("col.duration")}</th>
+                  <th>{t("col.links")}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {runs.data.dag_runs.map((r) => (
+                  <tr key={`${r.dag_id}/${r.dag_run_id}`}>
+                    <td>
+                      <span className="y-kind">{r.dag_id.startsWith("script__") ? t("kind.script") : r.dag_id.startsWith("pipeline__") ? t("kind.pipeline") : t("kind.dag")}</span>{" "}
+                      <code>{r.dag_id.replace(/^(script|pipeline)__/, "")}</code>
+                    </td>
+                    <td>{r.triggering_user_name ?? <span className="y-muted">{t("overview.scheduler")}</span>}</td>
+                    <td className="y-mono y-small y-ellipsis" title={paramsSummary(r.conf, secret.get(r.dag_id) ?? new Set(), 2000)}>
+                      {paramsSummary(r.conf, secret.get(r.dag_id) ?? new Set()) || <span className="y-muted">—</span>}
+                    </td>
+                    <td>
+                      <StateBadge state={r.state} />
+                    </td>
+                    <td className="y-nowrap">{i.dateTime(r.start_date ?? r.run_after)}</td>
+                    <td className="y-nowrap">{i.duration(r.duration)}</td>
+                    <td className="y-nowrap">
+                      <Link to={`dags/${encodeURIComponent(r.dag_id)}/runs/${encodeURIComponent(r.dag_run_id)}`}>{t("overview.openRun")}</Link>
+                      {" · "}
+                      <Link to={pagePath("run", qs({ dag_id: r.dag_id, run_id: r.dag_run_id }))}>{t("overview.logs")}</Link>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : null}
+      </Card>
+    </div>
+  );
+}

@@ -1,0 +1,478 @@
+import { useEffect, useMemo, useState } from "react";
+import { ApiError, del, enc, get, patch, post, qs } from "../lib/api";
+import { useDebounced, usePoll } from "../lib/hooks";
+import { useDagRights, useMe } from "../lib/me";
+import { Link, pagePath, useNav } from "../lib/nav";
+import { confOf, schemaFromDagParams, validateParams, type Problem, type Schema } from "../lib/schema";
+import type { Dag, DagDetails, Page, RunOut, Script, Task } from "../lib/types";
+import { useI18n } from "../i18n";
+import { ParamForm, loadableValues, problemText, type Values } from "../components/ParamForm";
+import { Card, DisabledNote, Empty, ErrorBox, FieldError, Json, Loading, PageHeader, StateBadge } from "../components/ui";
+import { fieldErrors } from "./Run";
+
+export const TASK_NAME = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$/;
+
+export function Tasks() {
+  const nav = useNav();
+  const id = nav.search.get("id");
+  if (nav.search.get("new")) return <TaskEditor />;
+  if (id && nav.search.get("edit")) return <TaskEditor id={Number(id)} />;
+  if (id) return <TaskView id={Number(id)} />;
+  return <TaskList />;
+}
+
+function TaskList() {
+  const i = useI18n();
+  const { t, tx } = i;
+  const me = useMe();
+  const [q, setQ] = useState("");
+  const [kind, setKind] = useState("");
+  const query = useDebounced(q, 250);
+  const list = usePoll((signal) => get<Page<Task>>(`ylai/api/v1/tasks${qs({ q: query, kind, limit: 200 })}`, signal), [query, kind], 15_000);
+  const items = list.data?.items ?? [];
+  const canCreate = me.can("tasks", "create");
+  return (
+    <div data-testid="page-tasks">
+      <PageHeader
+        title={t("tasks.title")}
+        subtitle={t("tasks.subtitle")}
+        actions={
+          canCreate ? (
+            <Link to={pagePath("tasks", "?new=1")} className="y-btn y-btn-primary" testId="task-new">
+              {t("tasks.new")}
+            </Link>
+          ) : (
+            <button type="button" className="y-btn y-btn-primary" disabled title={t("perm.noTaskCreate")} data-testid="task-new">
+              {t("tasks.new")}
+            </button>
+          )
+        }
+      />
+      <DisabledNote show={!canCreate} text={t("perm.noTaskCreate")} />
+      <div className="y-row y-wrap y-filters">
+        <input className="y-input y-grow" type="search" placeholder={t("tasks.search")} aria-label={t("tasks.search")} value={q} onChange={(e) => setQ(e.target.value)} data-testid="task-search" />
+        <select className="y-input" aria-label={t("tasks.kind")} value={kind} onChange={(e) => setKind(e.target.value)} data-testid="kind-filter">
+          <option value="">{t("tasks.allKinds")}</option>
+          <option value="script">{t("kind.script")}</option>
+          <option value="pipeline">{t("kind.pipeline")}</option>
+          <option value="dag">{t("kind.dag")}</option>
+        </select>
+      </div>
+      {list.error ? <ErrorBox error={list.error} /> : null}
+      {list.loading && !list.data ? <Loading /> : null}
+      {list.data && items.length === 0 ? <Empty>{q || kind ? t("tasks.noMatch") : t("tasks.none")}</Empty> : null}
+      {items.length ? (
+        <div className="y-table-wrap">
+          <table className="y-table" data-testid="tasks-table">
+            <thead>
+              <tr>
+                <th>{t("col.name")}</th>
+                <th>{t("col.kind")}</th>
+                <th>{t("col.target")}</th>
+                <th>{t("col.schedule")}</th>
+                <th>{t("col.owner")}</th>
+                <th>{t("col.lastRun")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((task) => (
+                <tr key={task.id}>
+                  <td>
+                    <Link to={pagePath("tasks", qs({ id: task.id }))} testId={`task-${task.id}`}>
+                      {task.name}
+                    </Link>
+                    {task.description ? <div className="y-muted y-small">{task.description}</div> : null}
+                  </td>
+                  <td>{tx(`kind.${task.kind}`, task.kind)}</td>
+                  <td>
+                    <code>{task.dag_id}</code>
+                  </td>
+                  <td>{task.schedule ? <code>{task.schedule}</code> : <span className="y-muted">{t("tasks.manual")}</span>}</td>
+                  <td>{task.created_by}</td>
+                  <td>{task.last_run ? <StateBadge state={task.last_run.state} /> : <span className="y-muted">{t("scripts.never")}</span>}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+function TaskView({ id }: { id: number }) {
+  const i = useI18n();
+  const { t, tx } = i;
+  const nav = useNav();
+  const me = useMe();
+  const task = usePoll((signal) => get<Task>(`ylai/api/v1/tasks/${id}`, signal), [id], 10_000);
+  const runs = usePoll((signal) => get<Page<RunOut>>(`ylai/api/v1/tasks/${id}/runs?limit=10`, signal), [id], 10_000);
+  const [actionError, setActionError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const x = task.data;
+  const rights = useDagRights(x?.dag_id);
+  const canRun = me.can("tasks", "create") && (rights?.run ?? false);
+  const canEdit = me.can("tasks", "edit");
+  const canDelete = me.can("tasks", "delete");
+
+  const run = async () => {
+    setActionError(null);
+    setBusy(true);
+    try {
+      const r = await post<RunOut>(`ylai/api/v1/tasks/${id}/run`, {});
+      nav.go(pagePath("run", qs({ dag_id: r.dag_id, run_id: r.run_id })));
+    } catch (err) {
+      setActionError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const remove = async () => {
+    if (!window.confirm(t("tasks.confirmDelete", { name: x?.name ?? "" }))) return;
+    try {
+      await del(`ylai/api/v1/tasks/${id}`);
+      nav.go(pagePath("tasks"));
+    } catch (err) {
+      setActionError(err);
+    }
+  };
+
+  return (
+    <div data-testid="page-tasks">
+      <PageHeader
+        title={x?.name ?? t("tasks.title")}
+        subtitle={x?.description}
+        actions={
+          <>
+            <Link to={pagePath("tasks")} className="y-btn">
+              {t("common.back")}
+            </Link>
+            <button type="button" className="y-btn y-btn-primary" onClick={() => void run()} disabled={!x || busy || !canRun} title={canRun ? undefined : t("perm.noRun")} data-testid="task-run">
+              {t("run.run")}
+            </button>
+            {canEdit ? (
+              <Link to={pagePath("tasks", qs({ id, edit: 1 }))} className="y-btn" testId="task-edit">
+                {t("common.edit")}
+              </Link>
+            ) : (
+              <button type="button" className="y-btn" disabled title={t("perm.noTaskEdit")} data-testid="task-edit">
+                {t("common.edit")}
+              </button>
+            )}
+            <button type="button" className="y-btn y-btn-danger" onClick={() => void remove()} disabled={!x || !canDelete} title={canDelete ? undefined : t("perm.noTaskDelete")} data-testid="task-delete">
+              {t("common.delete")}
+            </button>
+          </>
+        }
+      />
+      <DisabledNote show={(rights !== undefined && !canRun) || !canEdit} text={!canEdit ? t("perm.noTaskEdit") : t("perm.noRun")} />
+      <ErrorBox error={actionError} testId="task-action-error" />
+      {task.error ? <ErrorBox error={task.error} /> : null}
+      {!x && !task.error ? <Loading /> : null}
+      {x ? (
+        <div className="y-split" data-testid="task-detail">
+          <div className="y-col">
+            <Card title={t("tasks.about")}>
+              <dl className="y-dl">
+                <dt>{t("col.kind")}</dt>
+                <dd>{tx(`kind.${x.kind}`, x.kind)}</dd>
+                <dt>{t("col.target")}</dt>
+                <dd>
+                  <Link to={`dags/${enc(x.dag_id)}`}>{x.dag_id}</Link>
+                </dd>
+                <dt>{t("col.schedule")}</dt>
+                <dd>{x.schedule ? <code>{x.schedule}</code> : t("tasks.manual")}</dd>
+                <dt>{t("col.owner")}</dt>
+                <dd>{x.created_by}</dd>
+                <dt>{t("tasks.updated")}</dt>
+                <dd>{i.dateTime(x.updated_at)}</dd>
+              </dl>
+            </Card>
+            <Card title={t("run.params")}>
+              <Json value={x.params} testId="task-params" />
+            </Card>
+          </div>
+          <div className="y-col">
+            <Card title={t("tasks.lastRun")} testId="task-last-run">
+              {x.last_run ? (
+                <>
+                  <dl className="y-dl">
+                    <dt>{t("col.state")}</dt>
+                    <dd>
+                      <StateBadge state={x.last_run.state} />
+                    </dd>
+                    <dt>{t("col.started")}</dt>
+                    <dd>{i.dateTime(x.last_run.start_date)}</dd>
+                    <dt>{t("col.duration")}</dt>
+                    <dd>{i.duration(x.last_run.duration_seconds)}</dd>
+                    <dt>{t("col.by")}</dt>
+                    <dd>{x.last_run.triggered_by ?? "—"}</dd>
+                  </dl>
+                  <p>
+                    <Link to={pagePath("run", qs({ dag_id: x.last_run.dag_id, run_id: x.last_run.run_id }))}>{t("overview.logs")}</Link>
+                    {" · "}
+                    <Link to={`dags/${enc(x.last_run.dag_id)}/runs/${enc(x.last_run.run_id)}`}>{t("overview.openRun")}</Link>
+                  </p>
+                  {x.last_run.result !== null && x.last_run.result !== undefined ? (
+                    <details className="y-details" open>
+                      <summary>{t("run.result")}</summary>
+                      <Json value={x.last_run.result} testId="task-result" />
+                    </details>
+                  ) : null}
+                </>
+              ) : (
+                <Empty>{t("tasks.noRuns")}</Empty>
+              )}
+            </Card>
+            <Card title={t("scripts.recentRuns")}>
+              {runs.data?.items.length ? (
+                <table className="y-table y-table-compact">
+                  <tbody>
+                    {runs.data.items.map((r) => (
+                      <tr key={r.run_id}>
+                        <td className="y-nowrap">{i.dateTime(r.start_date ?? r.queued_at)}</td>
+                        <td>
+                          <StateBadge state={r.state} />
+                        </td>
+                        <td>{i.duration(r.duration_seconds)}</td>
+                        <td>
+                          <Link to={pagePath("run", qs({ dag_id: r.dag_id, run_id: r.run_id }))}>{t("overview.logs")}</Link>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              ) : (
+                <p className="y-muted">{t("tasks.noRuns")}</p>
+              )}
+            </Card>
+          </div>
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+type Kind = "script" | "pipeline" | "dag";
+
+async function loadChoices(signal: AbortSignal): Promise<{ scripts: Script[]; dags: Dag[] }> {
+  const [scripts, dags] = await Promise.all([
+    get<Page<Script>>("ylai/api/v1/scripts?limit=500", signal),
+    get<{ dags: Dag[] }>("api/v2/dags?limit=500&exclude_stale=true&order_by=dag_id", signal).catch(() => ({ dags: [] as Dag[] })),
+  ]);
+  return { scripts: scripts.items, dags: dags.dags.filter((d) => !d.dag_id.startsWith("script__") && !d.dag_id.startsWith("task__")) };
+}
+
+/** Create (no id) or edit a task; the server's field errors are shown next to the fields. */
+function TaskEditor({ id }: { id?: number }) {
+  const { t } = useI18n();
+  const nav = useNav();
+  const me = useMe();
+  const editing = id !== undefined;
+  const existing = usePoll((signal) => (editing ? get<Task>(`ylai/api/v1/tasks/${id}`, signal) : Promise.resolve(null)), [id]);
+  const choices = usePoll(loadChoices, []);
+  const [name, setName] = useState("");
+  const [description, setDescription] = useState("");
+  const [kind, setKind] = useState<Kind>("script");
+  const [target, setTarget] = useState("");
+  const [schedule, setSchedule] = useState("");
+  const [values, setValues] = useState<Values>({});
+  const [parseProblems, setParseProblems] = useState<Record<string, Problem>>({});
+  const [paramsTouched, setParamsTouched] = useState(false);
+  const [attempted, setAttempted] = useState(false);
+  const [serverFields, setServerFields] = useState<Record<string, string>>({});
+  const [serverParams, setServerParams] = useState<Record<string, string>>({});
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [skipped, setSkipped] = useState<string[]>([]);
+
+  const dagId = editing ? (existing.data?.dag_id ?? "") : kind === "script" ? (target ? `script__${target}` : "") : kind === "pipeline" ? (target ? `pipeline__${target}` : "") : target;
+  const script = choices.data?.scripts.find((s) => s.dag_id === dagId);
+  const details = usePoll(
+    (signal) => (dagId && !dagId.startsWith("script__") ? get<DagDetails>(`api/v2/dags/${enc(dagId)}/details`, signal) : Promise.resolve(null)),
+    [dagId],
+  );
+  const schema: Schema | null = useMemo(() => {
+    if (!dagId) return null;
+    if (dagId.startsWith("script__")) return script?.params_schema ?? null;
+    return details.data ? schemaFromDagParams(details.data.params) : null;
+  }, [dagId, script, details.data]);
+
+  useEffect(() => {
+    const x = existing.data;
+    if (!x) return;
+    setName(x.name);
+    setDescription(x.description);
+    setSchedule(x.schedule ?? "");
+    setKind(x.kind);
+  }, [existing.data]);
+  useEffect(() => {
+    if (!schema) return;
+    if (editing && existing.data) {
+      const loaded = loadableValues(schema, existing.data.params);
+      setValues(loaded.values);
+      setSkipped(loaded.skippedSecrets);
+    } else if (!editing) {
+      setValues({});
+      setSkipped([]);
+    }
+    setParseProblems({});
+    setParamsTouched(false);
+  }, [schema, editing, existing.data]);
+
+  const paramProblems = useMemo(() => (schema ? { ...validateParams(schema, values), ...parseProblems } : {}), [schema, values, parseProblems]);
+  const nameProblem = !name.trim() ? t("validation.required") : TASK_NAME.test(name) ? null : t("tasks.nameRule");
+  const targetProblem = !editing && !dagId ? t("validation.required") : null;
+  const paramErrors: Record<string, string> = {};
+  if (attempted || paramsTouched) for (const [k, p] of Object.entries(paramProblems)) paramErrors[k] = problemText(t, p);
+  for (const [k, v] of Object.entries(serverParams)) paramErrors[k] ??= v;
+  const canSave = editing ? me.can("tasks", "edit") : me.can("tasks", "create");
+
+  const save = async () => {
+    setAttempted(true);
+    setError(null);
+    setServerFields({});
+    setServerParams({});
+    if (nameProblem || targetProblem || Object.keys(paramProblems).length) return;
+    setBusy(true);
+    const body: Record<string, unknown> = { name: name.trim(), description, schedule: schedule.trim() || null };
+    if (!editing || paramsTouched || !skipped.length) body.params = confOf(values);
+    try {
+      let saved: Task;
+      if (editing) {
+        saved = await patch<Task>(`ylai/api/v1/tasks/${id}`, body);
+      } else {
+        body[kind === "dag" ? "dag_id" : kind] = target;
+        saved = await post<Task>("ylai/api/v1/tasks", body);
+      }
+      nav.go(pagePath("tasks", qs({ id: saved.id })));
+    } catch (err) {
+      if (err instanceof ApiError && err.details.length) {
+        const { fields, rest } = fieldErrors(err.details, Object.keys(schema?.properties ?? {}));
+        setServerParams(fields);
+        const top: Record<string, string> = {};
+        const others = [];
+        for (const d of rest) {
+          const f = d.field.replace(/^body\./, "");
+          if (["name", "description", "schedule", "script", "pipeline", "dag_id"].includes(f)) top[f === "pipeline" || f === "dag_id" ? "script" : f] = d.reason;
+          else others.push(d);
+        }
+        setServerFields(top);
+        if (others.length || (!Object.keys(top).length && !Object.keys(fields).length)) setError(err);
+      } else {
+        setError(err);
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const change = (k: string, v: unknown, p?: Problem | null) => {
+    setParamsTouched(true);
+    setValues((old) => ({ ...old, [k]: v }));
+    setParseProblems((old) => {
+      const next = { ...old };
+      if (p) next[k] = p;
+      else delete next[k];
+      return next;
+    });
+    setServerParams((old) => {
+      const next = { ...old };
+      delete next[k];
+      return next;
+    });
+  };
+
+  const pipelines = (choices.data?.dags ?? []).filter((d) => d.dag_id.startsWith("pipeline__"));
+  const dags = (choices.data?.dags ?? []).filter((d) => !d.dag_id.startsWith("pipeline__"));
+
+  return (
+    <div data-testid="page-tasks">
+      <PageHeader
+        title={editing ? t("tasks.editTitle", { name: existing.data?.name ?? "" }) : t("tasks.newTitle")}
+        actions={
+          <Link to={editing ? pagePath("tasks", qs({ id })) : pagePath("tasks")} className="y-btn">
+            {t("common.cancel")}
+          </Link>
+        }
+      />
+      {existing.error ? <ErrorBox error={existing.error} /> : null}
+      <DisabledNote show={!canSave} text={editing ? t("perm.noTaskEdit") : t("perm.noTaskCreate")} />
+      <form
+        noValidate
+        className="y-split"
+        data-testid="task-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void save();
+        }}
+      >
+        <div className="y-col">
+          <Card title={t("tasks.about")}>
+            <div className="y-field">
+              <label className="y-label" htmlFor="t-name">
+                {t("col.name")} <span className="y-required">*</span>
+              </label>
+              <input id="t-name" className="y-input" value={name} onChange={(e) => setName(e.target.value)} aria-invalid={!!((attempted && nameProblem) || serverFields.name)} data-testid="task-name" />
+              <FieldError text={serverFields.name ?? (attempted ? nameProblem : null)} testId="task-name-error" />
+            </div>
+            <div className="y-field">
+              <label className="y-label" htmlFor="t-desc">
+                {t("tasks.description")}
+              </label>
+              <textarea id="t-desc" className="y-input y-textarea" rows={2} value={description} onChange={(e) => setDescription(e.target.value)} data-testid="task-description" />
+              <FieldError text={serverFields.description} />
+            </div>
+            {!editing ? (
+              <div className="y-field">
+                <label className="y-label" htmlFor="t-target">
+                  {t("col.target")} <span className="y-required">*</span>
+                </label>
+                <div className="y-row">
+                  <select className="y-input" aria-label={t("col.kind")} value={kind} onChange={(e) => { setKind(e.target.value as Kind); setTarget(""); }} data-testid="task-kind">
+                    <option value="script">{t("kind.script")}</option>
+                    <option value="pipeline">{t("kind.pipeline")}</option>
+                    <option value="dag">{t("kind.dag")}</option>
+                  </select>
+                  <select id="t-target" className="y-input y-grow" value={target} onChange={(e) => setTarget(e.target.value)} data-testid="task-target">
+                    <option value="">{t("run.pickPlaceholder")}</option>
+                    {kind === "script" ? (choices.data?.scripts ?? []).map((s) => <option key={s.name} value={s.name}>{s.title && s.title !== s.name ? `${s.title} (${s.name})` : s.name}</option>) : null}
+                    {kind === "pipeline" ? pipelines.map((d) => <option key={d.dag_id} value={d.dag_id.slice("pipeline__".length)}>{d.dag_id.slice("pipeline__".length)}</option>) : null}
+                    {kind === "dag" ? dags.map((d) => <option key={d.dag_id} value={d.dag_id}>{d.dag_id}</option>) : null}
+                  </select>
+                </div>
+                <FieldError text={serverFields.script ?? (attempted ? targetProblem : null)} testId="task-target-error" />
+              </div>
+            ) : (
+              <p className="y-muted">
+                {t("col.target")}: <code>{dagId}</code>
+              </p>
+            )}
+            <div className="y-field">
+              <label className="y-label" htmlFor="t-schedule">
+                {t("col.schedule")}
+              </label>
+              <input id="t-schedule" className="y-input y-mono" placeholder={t("tasks.schedulePlaceholder")} value={schedule} onChange={(e) => setSchedule(e.target.value)} aria-invalid={!!serverFields.schedule} data-testid="task-schedule" />
+              <div className="y-help">{t("tasks.scheduleHelp")}</div>
+              <FieldError text={serverFields.schedule} testId="task-schedule-error" />
+            </div>
+          </Card>
+        </div>
+        <div className="y-col">
+          <Card title={t("run.params")}>
+            {!dagId ? <p className="y-muted">{t("run.pickFirst")}</p> : null}
+            {dagId && !schema ? details.error ? <ErrorBox error={details.error} /> : <Loading /> : null}
+            {skipped.length ? <p className="y-note">{t("tasks.secretsKept", { names: skipped.join(", ") })}</p> : null}
+            {schema ? <ParamForm schema={schema} values={values} onChange={change} errors={paramErrors} idPrefix="tp" /> : null}
+            <ErrorBox error={error} testId="task-save-error" />
+            <div className="y-row">
+              <button type="submit" className="y-btn y-btn-primary" disabled={busy || !canSave} data-testid="task-save">
+                {busy ? t("common.saving") : t("common.save")}
+              </button>
+            </div>
+          </Card>
+        </div>
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,39 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from "vite";
+
+// Airflow's UI imports the bundle with import(bundle_url) and reads globalThis.AirflowPlugin:
+// a single UMD file whose React (and router) come from the globals the host sets.
+const globals = {
+  react: "React",
+  "react-dom": "ReactDOM",
+  "react-router-dom": "ReactRouterDOM",
+  "react/jsx-runtime": "ReactJSXRuntime",
+};
+
+export default defineConfig(({ command }) => ({
+  esbuild: { jsx: "automatic", legalComments: "none" },
+  // The bundle runs in a browser: no `process` there (the tests keep React's development build).
+  define: command === "build" ? { "process.env.NODE_ENV": JSON.stringify("production") } : {},
+  build: {
+    target: "es2020",
+    sourcemap: false,
+    emptyOutDir: true,
+    cssCodeSplit: false,
+    reportCompressedSize: true,
+    lib: {
+      entry: "src/main.tsx",
+      name: "AirflowPlugin",
+      formats: ["umd"],
+      fileName: () => "main.umd.cjs",
+    },
+    rollupOptions: {
+      external: Object.keys(globals),
+      output: { globals, exports: "default" },
+    },
+  },
+  test: {
+    environment: "jsdom",
+    include: ["src/**/*.test.{ts,tsx}"],
+    restoreMocks: true,
+  },
+}));
