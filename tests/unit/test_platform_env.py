@@ -74,9 +74,10 @@ class TestAirflowEnvironment:
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite:////")
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://localhost:8080/execution/"
         assert "AIRFLOW__CELERY__BROKER_URL" not in env
-        from airflow.utils.module_loading import import_string
+        import importlib
 
-        connect_args = import_string(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"])
+        module, _, name = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"].rpartition(".")
+        connect_args = getattr(importlib.import_module(module), name)
         assert connect_args["timeout"] >= 30  # SQLite waits for its single writer instead of failing
 
     def test_celery(self, tmp_path: Path) -> None:
