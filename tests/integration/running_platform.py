@@ -88,7 +88,7 @@ class RunningPlatform:
     def tail(self, lines: int = 80) -> str:
         return "\n".join(self.output().splitlines()[-lines:])
 
-    def wait_ready(self, timeout: float = 300) -> None:
+    def wait_ready(self, timeout: float = 480) -> None:
         """Wait until the api-server answers and the banner with the credentials is printed."""
         assert self.proc is not None
         deadline = time.monotonic() + timeout
