@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 VENV := .venv
 UV := $(VENV)/bin/uv
 
-.PHONY: install run test lint typecheck pytest ui clean
+.PHONY: install run test lint typecheck pytest ui ui-test clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ylai needs Python 3.11 or newer")'
@@ -23,6 +23,12 @@ ui:
 		(cd $$dir && npm ci --no-audit --no-fund && npm run build) || exit 1; \
 	done
 
+# Component tests (vitest) of the same UI projects.
+ui-test: ui
+	@for pkg in $$(find plugins -name package.json -not -path '*/node_modules/*'); do \
+		(cd $$(dirname $$pkg) && npm test) || exit 1; \
+	done
+
 run: install ui
 	$(VENV)/bin/ylai run
 
@@ -36,7 +42,7 @@ typecheck: install
 pytest: install ui
 	$(VENV)/bin/pytest -v
 
-test: lint typecheck pytest
+test: lint typecheck ui-test pytest
 
 clean:
 	rm -rf $(VENV) .airflow .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from importlib.metadata import entry_points
+from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 
 from ylai_plugin.plugin import YlaiPlugin
@@ -31,9 +33,13 @@ def test_mounts_a_fastapi_app_at_ylai() -> None:
     assert YlaiPlugin().fastapi_apps[0]["app"] is apps[0]["app"]
 
 
-def test_nav_entry_passes_airflow_ui_validation() -> None:
+def test_nav_entry_passes_airflow_ui_validation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # GET /api/v2/plugins silently drops a plugin whose views fail this model.
     from airflow.api_fastapi.core_api.datamodels.plugins import ExternalViewResponse
+
+    from ylai_plugin import ui_bundle
+
+    monkeypatch.setattr(ui_bundle, "UI_DIST", tmp_path / "not-built")  # the status page is the fallback
 
     views = [ExternalViewResponse.model_validate(v) for v in YlaiPlugin().external_views]
     assert [(v.name, v.destination, v.url_route) for v in views] == [("ylai", "nav", "ylai")]

@@ -27,7 +27,10 @@ export interface Me {
   can: (resource: Resource, action: Action) => boolean;
 }
 
-const FULL: Me = { loaded: false, assumed: true, username: null, roles: [], can: () => true };
+// Until /me answers nothing is allowed (no control flashes enabled for a Viewer); without a
+// /me endpoint everything is, and the server's 403 decides.
+const PENDING: Me = { loaded: false, assumed: false, username: null, roles: [], can: () => false };
+const FULL: Me = { loaded: true, assumed: true, username: null, roles: [], can: () => true };
 
 let cached: Promise<Me> | null = null;
 
@@ -42,7 +45,7 @@ export function loadMe(): Promise<Me> {
     }),
     (err: unknown) => {
       if (err instanceof ApiError && err.status === 401) cached = null;
-      return { ...FULL, loaded: true };
+      return FULL;
     },
   );
   return cached;
@@ -53,10 +56,10 @@ export function resetMeCache(): void {
   dagCache.clear();
 }
 
-const MeContext = createContext<Me>(FULL);
+const MeContext = createContext<Me>(PENDING);
 
 export function MeProvider({ children }: { children: ReactNode }) {
-  const [me, setMe] = useState<Me>(FULL);
+  const [me, setMe] = useState<Me>(PENDING);
   useEffect(() => {
     let live = true;
     void loadMe().then((m) => live && setMe(m));

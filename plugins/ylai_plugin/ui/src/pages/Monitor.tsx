@@ -53,7 +53,7 @@ function percentChart(hosts: HostMonitor[], key: "cpu_percent" | "mem_percent" |
     tooltip: { trigger: "axis", valueFormatter: (v: number) => `${v}%` },
     legend: { top: 0, type: "scroll" },
     grid: { left: 44, right: 16, top: 32, bottom: 48 },
-    xAxis: { type: "time" },
+    xAxis: { type: "time", axisLabel: { hideOverlap: true } },
     yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
     dataZoom: zoom,
     series: hostSeries(hosts, key),
@@ -161,7 +161,7 @@ export function buildCharts(d: MonitorData, snaps: StateSnapshot[], i: I18n) {
     tooltip: { trigger: "axis" },
     legend: { top: 0, type: "scroll" },
     grid: { left: 44, right: 16, top: 32, bottom: 48 },
-    xAxis: { type: "time" },
+    xAxis: { type: "time", axisLabel: { hideOverlap: true } },
     yAxis: { type: "value", minInterval: 1 },
     dataZoom: zoom,
     series: [
@@ -182,12 +182,12 @@ export function buildCharts(d: MonitorData, snaps: StateSnapshot[], i: I18n) {
     tooltip: { trigger: "axis" },
     legend: { top: 0 },
     grid: { left: 44, right: 16, top: 32, bottom: 48 },
-    xAxis: { type: "time" },
+    xAxis: { type: "time", axisLabel: { hideOverlap: true } },
     yAxis: { type: "value", minInterval: 1 },
     dataZoom: zoom,
     series: [
-      { name: t("monitor.notFailed"), type: "bar", stack: "runs", itemStyle: { color: STATE_COLORS.success }, data: hours.map((h) => [h.hour, h.runs - h.failed]) },
-      { name: t("state.failed"), type: "bar", stack: "runs", itemStyle: { color: STATE_COLORS.failed }, data: hours.map((h) => [h.hour, h.failed]) },
+      { name: t("monitor.notFailed"), type: "bar", barMaxWidth: 28, stack: "runs", itemStyle: { color: STATE_COLORS.success }, data: hours.map((h) => [h.hour, h.runs - h.failed]) },
+      { name: t("state.failed"), type: "bar", barMaxWidth: 28, stack: "runs", itemStyle: { color: STATE_COLORS.failed }, data: hours.map((h) => [h.hour, h.failed]) },
     ],
   };
   const perDag = d.tasks.per_dag.filter((x) => x.duration.count > 0);

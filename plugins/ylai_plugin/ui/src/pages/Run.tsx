@@ -359,7 +359,7 @@ function Helpers({ dagId, schema, conf, onFill }: { dagId: string; schema: Schem
         </div>
         <FieldError text={nameError} testId="preset-name-error" />
         <ErrorBox error={saveError} />
-        <DisabledNote show={!canSave} text={t("perm.noPreset")} testId="preset-permission" />
+        <DisabledNote show={me.loaded && !canSave} text={t("perm.noPreset")} testId="preset-permission" />
         {saved ? <p className="y-note">{saved}</p> : null}
         {schema.properties && Object.values(schema.properties).some((p) => p["x-ylai-secret"]) ? <p className="y-muted y-small">{t("preset.secretNote")}</p> : null}
       </details>

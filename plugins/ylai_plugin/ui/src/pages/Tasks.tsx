@@ -48,7 +48,7 @@ function TaskList() {
           )
         }
       />
-      <DisabledNote show={!canCreate} text={t("perm.noTaskCreate")} />
+      <DisabledNote show={me.loaded && !canCreate} text={t("perm.noTaskCreate")} />
       <div className="y-row y-wrap y-filters">
         <input className="y-input y-grow" type="search" placeholder={t("tasks.search")} aria-label={t("tasks.search")} value={q} onChange={(e) => setQ(e.target.value)} data-testid="task-search" />
         <select className="y-input" aria-label={t("tasks.kind")} value={kind} onChange={(e) => setKind(e.target.value)} data-testid="kind-filter">
@@ -165,7 +165,7 @@ function TaskView({ id }: { id: number }) {
           </>
         }
       />
-      <DisabledNote show={(rights !== undefined && !canRun) || !canEdit} text={!canEdit ? t("perm.noTaskEdit") : t("perm.noRun")} />
+      <DisabledNote show={(rights !== undefined && !canRun) || (me.loaded && !canEdit)} text={!canEdit ? t("perm.noTaskEdit") : t("perm.noRun")} />
       <ErrorBox error={actionError} testId="task-action-error" />
       {task.error ? <ErrorBox error={task.error} /> : null}
       {!x && !task.error ? <Loading /> : null}
@@ -397,7 +397,7 @@ function TaskEditor({ id }: { id?: number }) {
         }
       />
       {existing.error ? <ErrorBox error={existing.error} /> : null}
-      <DisabledNote show={!canSave} text={editing ? t("perm.noTaskEdit") : t("perm.noTaskCreate")} />
+      <DisabledNote show={me.loaded && !canSave} text={editing ? t("perm.noTaskEdit") : t("perm.noTaskCreate")} />
       <form
         noValidate
         className="y-split"

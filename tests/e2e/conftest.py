@@ -1,0 +1,163 @@
+"""Browser tests of ylai's pages inside Airflow's UI, on a real ``ylai run`` platform.
+
+The platform decides at api-server start whether the UI bundle exists (five ``react_apps``
+pages) or not (one iframe page), so the bundle must be built before the platform starts:
+``cd plugins/ylai_plugin/ui && npm ci && npm run build`` (``make test`` does it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.integration.conftest import sqlite_platform  # noqa: F401  (the shared platform fixture)
+from tests.integration.running_platform import RunningPlatform, wait_until
+
+UI_DIR = REPO_ROOT / "plugins" / "ylai_plugin" / "ui"
+BUNDLE = UI_DIR / "dist" / "main.umd.cjs"
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "E2e-test-pw-1"
+PAGES = ("overview", "run", "monitor", "scripts", "tasks")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.integration)
+
+
+def dictionary(lang: str) -> dict[str, str]:
+    data: dict[str, str] = json.loads((UI_DIR / "src" / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture(scope="session")
+def ui_bundle() -> Path:
+    """The built UI; without it the platform would only show its iframe status page."""
+    if not BUNDLE.is_file():
+        pytest.fail(
+            f"{BUNDLE.relative_to(REPO_ROOT)} is missing: build the UI before the platform starts "
+            "(cd plugins/ylai_plugin/ui && npm ci && npm run build, or make ui)",
+            pytrace=False,
+        )
+    return BUNDLE
+
+
+@pytest.fixture(scope="session")
+def platform(ui_bundle: Path, sqlite_platform: RunningPlatform) -> RunningPlatform:  # noqa: F811
+    p = sqlite_platform
+    pages = p.request("GET", "/api/v2/plugins").json()["plugins"]
+    routes = {app.get("url_route") for plugin in pages for app in plugin.get("react_apps", [])}
+    assert {f"ylai-{page}" for page in PAGES} <= routes, (
+        f"the platform does not serve the UI pages ({routes}); was the bundle built before it started?"
+    )
+    for dag_id in ("script__disk_usage", "script__quality_gate"):
+        p.wait_for_dag(dag_id)
+    return p
+
+
+def create_user(p: RunningPlatform, username: str, role: str) -> None:
+    body = {
+        "username": username,
+        "password": PASSWORD,
+        "first_name": username,
+        "last_name": "e2e",
+        "email": f"{username}@example.com",
+        "roles": [{"name": role}],
+    }
+    wait_until(
+        lambda: "ok" if p.request("POST", "/auth/fab/v1/users", body).status in (200, 409) else None,
+        60,
+        lambda: f"could not create {username}",
+    )
+
+
+@dataclass
+class Session:
+    """A logged-in browser context plus the console errors of its pages."""
+
+    context: Any
+    base_url: str
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def page(self) -> Any:
+        page = self.context.new_page()
+
+        def on_console(msg: Any) -> None:
+            if msg.type == "error":
+                loc = msg.location or {}
+                self.errors.append({"text": msg.text, "url": str(loc.get("url", "")), "page": page.url})
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: self.errors.append({"text": f"pageerror: {exc}", "url": "", "page": page.url}))
+        return page
+
+    def goto(self, page: Any, ui_page: str, query: str = "") -> None:
+        page.goto(f"{self.base_url}/plugin/ylai-{ui_page}{query}")
+        page.wait_for_selector(f'[data-testid="page-{ui_page}"]', timeout=60_000)
+
+    def own_errors(self, ignore: Callable[[dict[str, str]], bool] = lambda e: False) -> list[dict[str, str]]:
+        """Console errors that come from ylai's pages (see ``is_airflow_own``)."""
+        return [e for e in self.errors if not is_airflow_own(e) and not ignore(e)]
+
+
+def is_airflow_own(error: dict[str, str]) -> bool:
+    """Errors of requests only Airflow's own UI makes: its private ``/ui`` API, which ylai never calls."""
+    return bool(re.search(r"/ui/", error["url"])) and "/ylai/" not in error["url"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+def login(browser: Any, p: RunningPlatform, username: str, password: str, init_script: str | None = None) -> Session:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    if init_script:
+        context.add_init_script(init_script)
+    session = Session(context, p.base_url)
+    # Not session.page(): FAB's own login page logs a script error ("reading 'tz'") of its own.
+    page = context.new_page()
+    page.goto(f"{p.base_url}/auth/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_url(re.compile(r"^(?!.*/auth/login).*$"), timeout=60_000)
+    page.close()
+    return session
+
+
+@pytest.fixture(scope="session")
+def admin(browser: Any, platform: RunningPlatform) -> Iterator[Session]:
+    session = login(browser, platform, platform.username, platform.password, "localStorage.setItem('i18nextLng', 'en')")
+    yield session
+    session.context.close()
+
+
+def screenshot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
