@@ -1,0 +1,474 @@
+"""Trigger -> success wall time of a 20-node sequential pipeline: ylai defaults vs stock Airflow.
+
+Run from the repository root::
+
+    .venv/bin/python bench/pipeline_latency.py                 # ylai + stock, 3 runs each, ~6 min
+    .venv/bin/python bench/pipeline_latency.py --quick         # 1 run each, no warm-up, ~3 min
+    .venv/bin/python bench/pipeline_latency.py --candidates    # + 5 candidate tunings, ~15 min
+    .venv/bin/python bench/pipeline_latency.py --configs ylai,idle=0.1 --rounds 2 --runs 2
+
+Each configuration starts the real platform -- ``python -m ylai_plugin.cli run`` through
+``tests/integration/running_platform.RunningPlatform`` (own ``AIRFLOW_HOME``, free ports,
+SQLite + LocalExecutor) -- with ``AIRFLOW__CORE__DAGS_FOLDER`` pointing at a temporary folder
+(a caller's ``AIRFLOW__*`` wins over the platform's defaults). The folder mirrors ``dags/``:
+``ylai_scripts.py``, ``ylai_pipelines.py``, ``ylai_spec_errors.py``, ``.airflowignore``, one
+bash script ``chain_step`` (``value + 1``) and the pipeline ``chain20``: 20 nodes, each node's
+``value`` bound to the previous node's output (``{from: step_NN.value}``), plus ylai's final
+``collect_outputs`` task: 21 task instances in a strict chain. ``--big-catalog`` adds the 200
+scripts and 50 pipelines of ``bench/dag_parse_time.py`` to the folder (every task of the
+pipeline then re-parses a large ``ylai_pipelines.py`` when it starts).
+
+Configurations (each an environment overlay on top of the platform's defaults):
+
+* ``ylai``: the platform defaults (``platform_env.airflow_environment``).
+* ``stock``: every performance setting ylai changes put back to Airflow 3.3.2's default
+  (``config_templates/config.yml``): ``[scheduler] scheduler_idle_sleep_time=1``,
+  ``[dag_processor] refresh_interval=300``, ``min_file_process_interval=30``,
+  ``[core] parallelism=32``, ``dags_are_paused_at_creation=True`` (the DAG is then unpaused
+  through the REST API). ``load_examples`` stays ``False`` in both, so both parse the same DAGs.
+* candidates (``--candidates``, or by name in ``--configs``): see ``CANDIDATES``.
+
+Configurations run one after the other (never two platforms at once on 2 cores), sharing one
+``AIRFLOW_HOME`` so that only the first pays the fresh database migration. Per configuration:
+start, wait for the banner and the DAG, one warm-up run (not counted: the first task after a
+start waits seconds for the cold execution API), then ``--runs`` runs; ``--rounds 2`` goes
+through the configurations twice (A, B, A, B) to spread slow drifts of a shared machine.
+Each run is triggered with ``POST /api/v2/dags/{id}/dagRuns`` and polled every 0.25 s; the
+figures are the server's ``end_date - queued_at`` of the run (the client-side trigger -> seen
+successful time is printed too) and, from the task instances, the mean task duration
+(``start_date -> end_date``: task-runner start, DAG-file parse, script, state/XCom calls) and
+the mean gap between a task's upstream ending and the task starting (scheduler loop, queueing,
+executor hand-off, supervisor fork). After the runs it measures, over ``--idle-seconds``, the
+CPU each component uses while nothing runs (a shorter scheduler sleep is not free on 2 cores).
+Every platform is stopped with SIGTERM and, if anything survives, killed.
+
+Bytecode is cached in a temporary ``PYTHONPYCACHEPREFIX`` as in an installed venv, even if
+``PYTHONDONTWRITEBYTECODE`` is exported (``--no-bytecode-cache`` keeps it: every task process
+then compiles the modules it imports, ~0.1 s more per task).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from _common import (  # bench/ is sys.path[0]
+    REPO_ROOT,
+    bytecode_env,
+    bytecode_note,
+    machine_note,
+    median,
+    ratio,
+    table,
+    verdict,
+)
+
+sys.path.insert(0, str(REPO_ROOT))
+import tests.conftest  # imported by running_platform anyway; it makes a throw-away AIRFLOW_HOME
+from tests.integration.running_platform import RunningPlatform
+
+shutil.rmtree(tests.conftest._HOME, ignore_errors=True)  # not used here: each platform gets its own home
+
+TARGET_RATIO = 2.0
+DAG_ID = "pipeline__chain20"
+ADMIN_PASSWORD = "bench-admin-password"  # noqa: S105 - a throw-away platform on localhost
+
+_S = "AIRFLOW__SCHEDULER__"
+_DP = "AIRFLOW__DAG_PROCESSOR__"
+_CORE = "AIRFLOW__CORE__"
+
+STOCK = {
+    f"{_S}SCHEDULER_IDLE_SLEEP_TIME": "1",
+    f"{_DP}REFRESH_INTERVAL": "300",
+    f"{_DP}MIN_FILE_PROCESS_INTERVAL": "30",
+    f"{_CORE}PARALLELISM": "32",
+    f"{_CORE}DAGS_ARE_PAUSED_AT_CREATION": "True",
+}
+CANDIDATES: dict[str, dict[str, str]] = {
+    # The scheduler sleeps this long after a loop that neither queued a task nor saw one
+    # finish; in a chain almost every loop is idle while a task runs.
+    "idle=0.1": {f"{_S}SCHEDULER_IDLE_SLEEP_TIME": "0.1"},
+    "idle=0.05": {f"{_S}SCHEDULER_IDLE_SLEEP_TIME": "0.05"},
+    # Re-parsing the DAG files every 10 s costs CPU on 2 cores while tasks run.
+    "min_file=30": {f"{_DP}MIN_FILE_PROCESS_INTERVAL": "30"},
+    "idle=0.1,min_file=30": {f"{_S}SCHEDULER_IDLE_SLEEP_TIME": "0.1", f"{_DP}MIN_FILE_PROCESS_INTERVAL": "30"},
+    # One parsing process instead of two leaves a core for the task runner.
+    "idle=0.1,parsing_processes=1": {f"{_S}SCHEDULER_IDLE_SLEEP_TIME": "0.1", f"{_DP}PARSING_PROCESSES": "1"},
+}
+CONFIGS: dict[str, dict[str, str]] = {"ylai": {}, "stock": STOCK, **CANDIDATES}
+
+STEP_SCRIPT = """#!/usr/bin/env bash
+# Trivial pipeline step: writes {"value": <--value> + 1} as its result.
+value=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --value) value="$2"; shift 2 ;;
+    *) shift ;;
+  esac
+done
+printf '{"value": %d}' "$((value + 1))" > "$YLAI_RESULT_FILE"
+"""
+STEP_MANIFEST = {
+    "name": "chain_step",
+    "description": "Adds one to value (pipeline latency benchmark).",
+    "owner": "bench",
+    "tags": ["bench"],
+    "runtime": "bash",
+    "retries": 0,
+    "params": {"value": {"type": "integer", "default": 0, "minimum": 0}},
+    "outputs": {"value": {"type": "integer"}},
+}
+
+
+def chain_pipeline(nodes: int) -> dict[str, Any]:
+    """The ``chain20`` pipeline spec: ``step_01`` -> ... -> ``step_<nodes>``, bound by ``value``."""
+    spec: dict[str, Any] = {}
+    for k in range(1, nodes + 1):
+        value: Any = 0 if k == 1 else {"from": f"step_{k - 1:02d}.value"}
+        spec[f"step_{k:02d}"] = {"script": "chain_step", "params": {"value": value}}
+    return {
+        "name": "chain20",
+        "description": f"{nodes} trivial steps in a chain (pipeline latency benchmark).",
+        "owner": "bench",
+        "tags": ["bench"],
+        "retries": 0,
+        "nodes": spec,
+    }
+
+
+def write_dags_folder(dags: Path, nodes: int, big_catalog: bool) -> None:
+    """The benchmark's DAGs folder (see the module docstring)."""
+    if big_catalog:
+        from dag_parse_time import generate_dags_folder
+
+        generate_dags_folder(dags)
+    else:
+        (dags / "scripts").mkdir(parents=True)
+        (dags / "pipelines").mkdir()
+        for name in ("ylai_scripts.py", "ylai_pipelines.py", "ylai_spec_errors.py", ".airflowignore"):
+            shutil.copy(REPO_ROOT / "dags" / name, dags / name)
+    (dags / "scripts" / "chain_step.sh").write_text(STEP_SCRIPT)
+    (dags / "scripts" / "chain_step.sh").chmod(0o755)
+    (dags / "scripts" / "chain_step.yaml").write_text(yaml.safe_dump(STEP_MANIFEST, sort_keys=False))
+    (dags / "pipelines" / "chain20.yaml").write_text(yaml.safe_dump(chain_pipeline(nodes), sort_keys=False))
+
+
+@dataclass
+class RunResult:
+    """One measured run."""
+
+    server_seconds: float
+    client_seconds: float
+    task_count: int
+    mean_task_seconds: float
+    mean_gap_seconds: float
+    mean_react_seconds: float  # upstream end_date -> scheduled_when: the scheduler noticing
+    mean_queued_to_start: float
+
+
+@dataclass
+class ConfigResult:
+    """All runs of one configuration."""
+
+    name: str
+    overrides: dict[str, str]
+    runs: list[RunResult] = field(default_factory=list)
+    idle_cpu: list[dict[str, float]] = field(default_factory=list)  # component -> % of one core
+    error: str | None = None
+
+
+def _ts(value: str | None) -> float:
+    assert value, "missing timestamp"
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def _wait(check: Any, timeout: float, what: str, interval: float = 1.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def _run_once(platform: RunningPlatform, timeout: float) -> RunResult:
+    started = time.monotonic()
+    run_id = platform.trigger(DAG_ID)
+    quoted = urllib.parse.quote(run_id, safe="")
+
+    def final() -> dict[str, Any] | None:
+        run: dict[str, Any] = platform.request("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{quoted}").json()
+        return run if run.get("state") in ("success", "failed") else None
+
+    run = _wait(final, timeout, f"run {run_id}", interval=0.25)
+    client = time.monotonic() - started
+    if run["state"] != "success":
+        raise RuntimeError(f"run {run_id} ended {run['state']} (platform log below)")
+    tis = platform.request("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{quoted}/taskInstances?limit=200").json()
+    items = sorted(tis["task_instances"], key=lambda ti: _ts(ti["start_date"]))
+    durations = [_ts(ti["end_date"]) - _ts(ti["start_date"]) for ti in items]
+    gaps = [_ts(b["start_date"]) - _ts(a["end_date"]) for a, b in itertools.pairwise(items)]
+    react = [_ts(b["scheduled_when"]) - _ts(a["end_date"]) for a, b in itertools.pairwise(items)]
+    queued = [_ts(ti["start_date"]) - _ts(ti["queued_when"]) for ti in items if ti.get("queued_when")]
+    return RunResult(
+        server_seconds=_ts(run["end_date"]) - _ts(run["queued_at"]),
+        client_seconds=client,
+        task_count=len(items),
+        mean_task_seconds=sum(durations) / len(durations),
+        mean_gap_seconds=sum(gaps) / max(len(gaps), 1),
+        mean_react_seconds=sum(react) / max(len(react), 1),
+        mean_queued_to_start=sum(queued) / max(len(queued), 1),
+    )
+
+
+def _stop(platform: RunningPlatform) -> str:
+    try:
+        rc, survivors = platform.stop(signal.SIGTERM, timeout=90)
+    finally:
+        platform.kill()
+    return "" if rc == 0 and not survivors else f" (stop: exit {rc}, {len(survivors)} survivors killed)"
+
+
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def _component_cpu(platform: RunningPlatform) -> dict[str, float]:
+    """CPU seconds used so far by each component, including its live and reaped descendants."""
+    import psutil
+
+    assert platform.proc is not None
+    totals = dict.fromkeys(COMPONENTS, 0.0)
+    try:
+        components = psutil.Process(platform.proc.pid).children()
+    except psutil.NoSuchProcess:
+        return totals
+    for comp in components:
+        try:
+            cmdline = " ".join(comp.cmdline())
+            name = next((c for c in COMPONENTS if c in cmdline), None)
+            if name is None:
+                continue
+            t = comp.cpu_times()
+            seconds = t.user + t.system + t.children_user + t.children_system
+            for child in comp.children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    ct = child.cpu_times()
+                    seconds += ct.user + ct.system
+            totals[name] += seconds
+        except psutil.NoSuchProcess:
+            continue
+    return totals
+
+
+def _idle_cpu(platform: RunningPlatform, seconds: float) -> dict[str, float]:
+    """Percent of one core each component uses while nothing runs, over ``seconds``."""
+    before, started = _component_cpu(platform), time.monotonic()
+    time.sleep(seconds)
+    after, elapsed = _component_cpu(platform), time.monotonic() - started
+    usage = {name: 100 * max(0.0, after[name] - before[name]) / elapsed for name in COMPONENTS}
+    usage["all"] = sum(usage.values())
+    return usage
+
+
+def _measure_config(
+    result: ConfigResult,
+    home: Path,
+    dags: Path,
+    runs: int,
+    warmup: bool,
+    timeout: float,
+    bytecode_cache: bool,
+    idle_seconds: float,
+) -> None:
+    name, overrides = result.name, result.overrides
+    env = {
+        **bytecode_env(home.parent, bytecode_cache),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "YLAI_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "YLAI_ARTIFACTS_ROOT": str(home.parent / "artifacts"),
+        **overrides,
+    }
+    platform = RunningPlatform(home, env)
+    began = time.monotonic()
+    platform.start()
+    note = ""
+    try:
+        platform.wait_ready(timeout=300)
+        _wait(lambda: platform.request("GET", f"/api/v2/dags/{DAG_ID}").status == 200, 300, f"DAG {DAG_ID}")
+        dag = platform.request("GET", f"/api/v2/dags/{DAG_ID}").json()
+        if dag.get("is_paused"):
+            resp = platform.request("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
+            assert resp.status == 200, resp.body[:300]
+        print(f"  [{name}] platform up and DAG parsed after {time.monotonic() - began:.0f} s", flush=True)
+        for attempt in range(2 if warmup else 0):
+            try:
+                first = _run_once(platform, timeout)
+            except RuntimeError as exc:  # on a busy machine the cold first task can time out
+                print(f"  [{name}] warm-up run {attempt + 1} failed ({exc}); trying again", flush=True)
+                continue
+            print(f"  [{name}] warm-up run: {first.server_seconds:.1f} s (not counted)", flush=True)
+            break
+        for i in range(runs):
+            run = _run_once(platform, timeout)
+            result.runs.append(run)
+            print(
+                f"  [{name}] run {i + 1}/{runs}: {run.server_seconds:.1f} s "
+                f"({run.task_count} tasks, mean task {run.mean_task_seconds:.2f} s, "
+                f"mean gap {run.mean_gap_seconds:.2f} s)",
+                flush=True,
+            )
+        if idle_seconds > 0:
+            time.sleep(2)  # let the last run's processes exit
+            usage = _idle_cpu(platform, idle_seconds)
+            result.idle_cpu.append(usage)
+            print(f"  [{name}] idle CPU over {idle_seconds:.0f} s: {_fmt_cpu(usage)}", flush=True)
+    except Exception as exc:  # report and go on with the next configuration
+        result.error = f"{type(exc).__name__}: {exc}"
+        print(f"  [{name}] FAILED: {result.error}\n{platform.tail(30)}", flush=True)
+    finally:
+        note = _stop(platform)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"  [{name}] platform stopped{note}; load average {load}", flush=True)
+
+
+def _fmt_cpu(usage: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value:.0f}%" for name, value in usage.items())
+
+
+def _report(results: list[ConfigResult], nodes: int) -> None:
+    headers = [
+        "config",
+        "runs",
+        "median total",
+        "client",
+        "per task",
+        "task run",
+        "gap",
+        "of which react",
+        "queued->start",
+        "idle CPU sched",
+        "idle CPU all",
+    ]
+    rows = []
+    for r in results:
+        if not r.runs:
+            rows.append([r.name, "0", "failed", "", "", "", "", "", "", "", ""])
+            continue
+        total = median([x.server_seconds for x in r.runs])
+        tasks = r.runs[0].task_count
+        rows.append(
+            [
+                r.name,
+                str(len(r.runs)),
+                f"{total:.1f} s",
+                f"{median([x.client_seconds for x in r.runs]):.1f} s",
+                f"{total / tasks:.2f} s",
+                f"{median([x.mean_task_seconds for x in r.runs]):.2f} s",
+                f"{median([x.mean_gap_seconds for x in r.runs]):.2f} s",
+                f"{median([x.mean_react_seconds for x in r.runs]):.2f} s",
+                f"{median([x.mean_queued_to_start for x in r.runs]):.2f} s",
+                f"{median([u['scheduler'] for u in r.idle_cpu]):.0f}%" if r.idle_cpu else "-",
+                f"{median([u['all'] for u in r.idle_cpu]):.0f}%" if r.idle_cpu else "-",
+            ]
+        )
+    print(f"\n{nodes}-node chain + collect_outputs, trigger -> success (server: run end_date - queued_at):")
+    print(table(headers, rows))
+    print(
+        "(per task = total / task instances; task run = mean TI start->end; gap = mean upstream end -> "
+        "TI start; react = mean upstream end -> TI scheduled_when, the scheduler noticing (what "
+        "scheduler_idle_sleep_time drives); queued->start = mean TI queued_when -> start_date;\nidle CPU = % of "
+        "one core used by the scheduler / all components while no DAG runs)"
+    )
+    for r in results:
+        print(f"  {r.name}: {', '.join(f'{k}={v}' for k, v in r.overrides.items()) or 'platform defaults'}")
+    by_name = {r.name: r for r in results if r.runs}
+    if "ylai" in by_name and "stock" in by_name:
+        ylai = median([x.server_seconds for x in by_name["ylai"].runs])
+        stock = median([x.server_seconds for x in by_name["stock"].runs])
+        r = ratio(stock, ylai)
+        print(f"ratio stock/ylai: {r:.2f}  target >= {TARGET_RATIO:.1f}: {verdict(r >= TARGET_RATIO)}")
+    if "ylai" in by_name:
+        ylai = median([x.server_seconds for x in by_name["ylai"].runs])
+        for r in results:
+            if r.name not in ("ylai", "stock") and r.runs:
+                other = median([x.server_seconds for x in r.runs])
+                speed = ratio(ylai, other)
+                print(f"  {r.name}: {speed:.2f}x the speed of ylai defaults ({other:.1f} s vs {ylai:.1f} s)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1 run per configuration and no warm-up run")
+    parser.add_argument("--runs", type=int, help="measured runs per platform start (default 3, --quick 1)")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="go through the configurations this many times (A, B, A, B...)"
+    )
+    parser.add_argument("--no-warmup", action="store_true", help="skip the uncounted first run")
+    parser.add_argument("--configs", default="ylai,stock", help=f"comma-separated, from: {', '.join(CONFIGS)}")
+    parser.add_argument("--candidates", action="store_true", help="also run every candidate tuning")
+    parser.add_argument("--nodes", type=int, default=20, help="pipeline length (default 20)")
+    parser.add_argument("--big-catalog", action="store_true", help="add 200 scripts + 50 pipelines to the folder")
+    parser.add_argument("--run-timeout", type=float, default=600, help="seconds to wait for one run")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, DB)")
+    parser.add_argument("--no-bytecode-cache", action="store_true", help="keep the caller's PYTHONDONTWRITEBYTECODE")
+    parser.add_argument(
+        "--idle-seconds", type=float, default=20, help="measure idle CPU this long after the runs (0: skip)"
+    )
+    args = parser.parse_args(argv)
+    runs = args.runs or (1 if args.quick else 3)
+    names = [n.strip() for n in args.configs.split(",") if n.strip()]
+    if args.candidates:
+        names += [n for n in CANDIDATES if n not in names]
+    unknown = [n for n in names if n not in CONFIGS]
+    if unknown:
+        parser.error(f"unknown configuration(s) {unknown}; known: {', '.join(CONFIGS)}")
+
+    work = Path(tempfile.mkdtemp(prefix="ylai-bench-latency-"))
+    dags = work / "dags"
+    write_dags_folder(dags, args.nodes, args.big_catalog)
+    print(
+        f"{args.nodes}-node pipeline, configs {names} x {args.rounds} round(s), {runs} run(s) per start"
+        f"{'' if args.quick or args.no_warmup else ' after a warm-up run'}; "
+        f"{machine_note()}; "
+        f"{bytecode_note(not args.no_bytecode_cache)}; tmp: {work}",
+        flush=True,
+    )
+    results = {name: ConfigResult(name, CONFIGS[name]) for name in names}
+    began = time.monotonic()
+    try:
+        for _ in range(args.rounds):
+            for name in names:
+                warmup = not (args.quick or args.no_warmup)
+                bytecode = not args.no_bytecode_cache
+                _measure_config(
+                    results[name], work / "home", dags, runs, warmup, args.run_timeout, bytecode, args.idle_seconds
+                )
+        _report(list(results.values()), args.nodes)
+        print(
+            f"total wall time {time.monotonic() - began:.0f} s; load average now "
+            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        )
+    finally:
+        if args.keep:
+            print(f"kept {work} (platform log: {work / 'home-ylai-run.log'})")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0 if all(r.error is None for r in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
