@@ -301,7 +301,8 @@ class ScriptOperator(BaseOperator):
         cpu = tree_cpu
         if rusage is not None:
             cpu = max(cpu, rusage.ru_utime + rusage.ru_stime)
-            peak_rss = max(peak_rss, rusage.ru_maxrss * 1024)
+            # Not ru_maxrss: subprocess starts the child with vfork/posix_spawn, and the child's
+            # ru_maxrss then includes the parent's memory (bench/script_operator_overhead.py).
         return {
             "exit_code": proc.returncode,
             "duration_seconds": round(time.monotonic() - started, 3),
@@ -319,7 +320,9 @@ class ScriptOperator(BaseOperator):
             except queue.Empty:
                 return
             if line is None:
-                continue
+                # A stream reached EOF: the script is (about to be) gone, so hand back to the
+                # loop at once to reap it instead of idling out the rest of the timeout.
+                return
             if stream == "stderr":
                 tail.append(line)
                 self.log.warning("%s", line)
