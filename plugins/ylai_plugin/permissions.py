@@ -4,7 +4,8 @@ Run by ``ylai run`` (and ``ylai sync-perms`` for Docker/Helm init jobs): FAB ref
 to grant a permission on a resource that does not exist yet, so someone has to
 create "ylai Tasks" & co. first. Idempotent; it only ever adds permissions.
 
-Default mapping: Viewer reads; User and Op also run and manage tasks and presets;
+Default mapping: Viewer reads; User and Op also run and manage tasks, presets and alert
+rules, and start exports;
 Admin can do everything, including creating scripts. Viewer and User also get
 ``can_read`` on Plugins, without which Airflow's UI hides plugin menu entries.
 """
@@ -17,7 +18,16 @@ RESOURCE_TASKS = "ylai Tasks"
 RESOURCE_SCRIPTS = "ylai Scripts"
 RESOURCE_PRESETS = "ylai Presets"
 RESOURCE_MONITOR = "ylai Monitor"
-RESOURCES = (RESOURCE_TASKS, RESOURCE_SCRIPTS, RESOURCE_PRESETS, RESOURCE_MONITOR)
+RESOURCE_ALERTS = "ylai Alerts"
+RESOURCE_REPORTS = "ylai Reports"
+RESOURCES = (
+    RESOURCE_TASKS,
+    RESOURCE_SCRIPTS,
+    RESOURCE_PRESETS,
+    RESOURCE_MONITOR,
+    RESOURCE_ALERTS,
+    RESOURCE_REPORTS,
+)
 ACTIONS = ("can_read", "can_create", "can_edit", "can_delete")
 MANAGE = ("can_read", "can_create", "can_edit", "can_delete")
 
@@ -26,6 +36,9 @@ _USER_GRANTS: dict[str, tuple[str, ...]] = {
     RESOURCE_PRESETS: MANAGE,
     RESOURCE_SCRIPTS: ("can_read",),
     RESOURCE_MONITOR: ("can_read",),
+    # Alert rules and silences are managed like tasks; exports are "created" (an export job).
+    RESOURCE_ALERTS: MANAGE,
+    RESOURCE_REPORTS: ("can_read", "can_create"),
 }
 ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     "Viewer": {**dict.fromkeys(RESOURCES, ("can_read",)), "Plugins": ("can_read",)},

@@ -8,7 +8,14 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from ylai_plugin.api.security import UserDep, _auth_manager, can_access_dag, user_roles
-from ylai_plugin.permissions import RESOURCE_MONITOR, RESOURCE_PRESETS, RESOURCE_SCRIPTS, RESOURCE_TASKS
+from ylai_plugin.permissions import (
+    RESOURCE_ALERTS,
+    RESOURCE_MONITOR,
+    RESOURCE_PRESETS,
+    RESOURCE_REPORTS,
+    RESOURCE_SCRIPTS,
+    RESOURCE_TASKS,
+)
 
 router = APIRouter(tags=["me"])
 Action = Literal["read", "create", "edit", "delete"]
@@ -18,6 +25,8 @@ _RESOURCES = {
     "scripts": RESOURCE_SCRIPTS,
     "presets": RESOURCE_PRESETS,
     "monitor": RESOURCE_MONITOR,
+    "alerts": RESOURCE_ALERTS,
+    "reports": RESOURCE_REPORTS,
 }
 
 
@@ -38,7 +47,14 @@ class Me(BaseModel):
                 {
                     "username": "vera",
                     "roles": ["Viewer"],
-                    "permissions": {"tasks": ["read"], "scripts": ["read"], "presets": ["read"], "monitor": ["read"]},
+                    "permissions": {
+                        "tasks": ["read"],
+                        "scripts": ["read"],
+                        "presets": ["read"],
+                        "monitor": ["read"],
+                        "alerts": ["read"],
+                        "reports": ["read"],
+                    },
                     "dags": {"script__disk_usage": {"read": True, "run": False, "logs": True}},
                 }
             ]
