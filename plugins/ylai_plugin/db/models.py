@@ -157,3 +157,4 @@ class DbScriptVersion(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+from ylai_plugin.db import alert_models as alert_models  # noqa: E402  (registers the alert tables)

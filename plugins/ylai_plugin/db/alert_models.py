@@ -1,0 +1,158 @@
+"""Alerting tables: rules, silences, alerts (incidents), deliveries (an outbox) and attempts.
+
+They share ``Base``/``metadata`` with ``models.py`` so Airflow's ``db migrate`` (``YlaiDBManager``)
+creates them; the migration is ``0004_alerts.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from ylai_plugin.db.models import Base, utcnow
+
+
+class _UtcDateTime(TypeDecorator[datetime]):
+    """``DateTime(timezone=True)`` that gives back aware UTC datetimes on SQLite too (DDL unchanged)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class AlertRule(Base):
+    """What to watch (scope + condition), how loud (severity) and whom to tell (channels)."""
+
+    __tablename__ = "ylai_alert_rule"
+    __table_args__ = (
+        Index("ix_ylai_alert_rule_condition_type_enabled", "condition_type", "enabled"),
+        Index("ix_ylai_alert_rule_source", "source"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    severity: Mapped[str] = mapped_column(String(16))  # info | warning | critical
+    scope: Mapped[dict[str, Any]] = mapped_column(JSON)
+    condition_type: Mapped[str] = mapped_column(String(32))
+    condition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    channels: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    rate_limit: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    escalation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # "api", or "manifest" for rules created from an ``alerts:`` section (source_ref = script:NAME ...)
+    source: Mapped[str] = mapped_column(String(16), default="api")
+    source_ref: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(_UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(_UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class AlertSilence(Base):
+    """Mutes one rule, or every alert matching a scope, until ``ends_at``."""
+
+    __tablename__ = "ylai_alert_silence"
+    __table_args__ = (Index("ix_ylai_alert_silence_ends_at", "ends_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ylai_alert_rule.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    scope: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    starts_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    ends_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(_UtcDateTime(), default=utcnow)
+
+
+class Alert(Base):
+    """One incident of a rule: firing until resolved. ``open_key`` is unique while firing (dedup)."""
+
+    __tablename__ = "ylai_alert"
+    __table_args__ = (
+        Index("ix_ylai_alert_started_at", "started_at"),
+        Index("ix_ylai_alert_rule_started", "rule_id", "started_at"),
+        Index("ix_ylai_alert_state_started", "state", "started_at"),
+        Index("ix_ylai_alert_severity_started", "severity", "started_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("ylai_alert_rule.id", ondelete="SET NULL"), nullable=True)
+    rule_name: Mapped[str] = mapped_column(String(200))
+    condition_type: Mapped[str] = mapped_column(String(32))
+    dedup_key: Mapped[str] = mapped_column(String(500))
+    # "<rule_id>:<dedup_key>" while firing, NULL once resolved: a unique index makes dedup race-free.
+    open_key: Mapped[str | None] = mapped_column(String(520), nullable=True, unique=True)
+    state: Mapped[str] = mapped_column(String(16))  # firing | resolved
+    severity: Mapped[str] = mapped_column(String(16))
+    suppressed: Mapped[str | None] = mapped_column(String(32), nullable=True)  # silenced | rate_limited
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    dag_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(_UtcDateTime(), nullable=True)
+    last_notified_at: Mapped[datetime | None] = mapped_column(_UtcDateTime(), nullable=True)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(_UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class AlertDelivery(Base):
+    """One message to one channel (the outbox): retried with backoff until sent."""
+
+    __tablename__ = "ylai_alert_delivery"
+    __table_args__ = (
+        Index("ix_ylai_alert_delivery_status_next", "status", "next_attempt_at"),
+        Index("ix_ylai_alert_delivery_alert_id", "alert_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("ylai_alert.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # firing | resolved | escalation
+    channel_type: Mapped[str] = mapped_column(String(16))  # slack | email | webhook
+    target: Mapped[str] = mapped_column(String(1000))
+    connection_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | suppressed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(_UtcDateTime(), nullable=True)
+    # Whoever is sending holds the row until this time (listener and evaluator replicas may race).
+    claimed_until: Mapped[datetime | None] = mapped_column(_UtcDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(_UtcDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(_UtcDateTime(), nullable=True)
+
+
+class AlertDeliveryAttempt(Base):
+    """One try at sending a delivery, successful or not."""
+
+    __tablename__ = "ylai_alert_attempt"
+    __table_args__ = (Index("ix_ylai_alert_attempt_delivery_id", "delivery_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("ylai_alert_delivery.id", ondelete="CASCADE"))
+    attempted_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    ok: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    duration_ms: Mapped[float] = mapped_column(Float)
+    worker: Mapped[str] = mapped_column(String(250))
+
+
+class AlertLease(Base):
+    """A named lease (e.g. the evaluator's) so that one of several replicas does the work."""
+
+    __tablename__ = "ylai_alert_lease"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(250))
+    expires_at: Mapped[datetime] = mapped_column(_UtcDateTime())
