@@ -8,6 +8,7 @@ import type { Dag, DagDetails, DagRunList, Page, Preset, RunOut, Script } from "
 import { useI18n } from "../i18n";
 import { LogViewer } from "../components/LogViewer";
 import { ParamForm, loadableValues, problemText, type Values } from "../components/ParamForm";
+import { PresetManager } from "../components/PresetManager";
 import { Card, DisabledNote, Empty, ErrorBox, FieldError, Json, Loading, PageHeader, StateBadge } from "../components/ui";
 
 export function scriptName(dagId: string): string | null {
@@ -363,6 +364,7 @@ function Helpers({ dagId, schema, conf, onFill }: { dagId: string; schema: Schem
         {saved ? <p className="y-note">{saved}</p> : null}
         {schema.properties && Object.values(schema.properties).some((p) => p["x-ylai-secret"]) ? <p className="y-muted y-small">{t("preset.secretNote")}</p> : null}
       </details>
+      <PresetManager presets={items} schema={schema} conf={conf} onChanged={presets.refresh} />
     </div>
   );
 }

@@ -7,12 +7,15 @@ import { mainType, type Schema } from "../lib/schema";
 import type { Page, Script, ScriptDetail } from "../lib/types";
 import { useI18n } from "../i18n";
 import { Chart } from "../components/Chart";
-import { Card, Empty, ErrorBox, Loading, PageHeader, StateBadge, Stat } from "../components/ui";
+import { Card, DisabledNote, Empty, ErrorBox, Loading, PageHeader, StateBadge, Stat } from "../components/ui";
+import { useMe } from "../lib/me";
+import { ScriptCreate } from "./ScriptCreate";
 
 export function Scripts() {
   const nav = useNav();
   const name = nav.search.get("name");
-  return name ? <ScriptView name={name} /> : <ScriptList />;
+  if (nav.search.get("new")) return <ScriptCreate />;
+  return name ? <ScriptView name={name} created={nav.search.get("created") === "1"} /> : <ScriptList />;
 }
 
 function ScriptList() {
@@ -26,10 +29,27 @@ function ScriptList() {
   const all = usePoll((signal) => get<Page<Script>>("ylai/api/v1/scripts?limit=500&fields=name,tags", signal), []);
   const tags = useMemo(() => [...new Set((all.data?.items ?? []).flatMap((s) => s.tags ?? []))].sort(), [all.data]);
   const items = list.data?.items ?? [];
+  const me = useMe();
+  const canCreate = me.can("scripts", "create");
 
   return (
     <div data-testid="page-scripts">
-      <PageHeader title={t("scripts.title")} subtitle={t("scripts.subtitle")} />
+      <PageHeader
+        title={t("scripts.title")}
+        subtitle={t("scripts.subtitle")}
+        actions={
+          canCreate ? (
+            <Link to={pagePath("scripts", "?new=1")} className="y-btn y-btn-primary" testId="script-new">
+              {t("scriptNew.button")}
+            </Link>
+          ) : (
+            <button type="button" className="y-btn y-btn-primary" disabled title={t("perm.noScriptCreate")} data-testid="script-new">
+              {t("scriptNew.button")}
+            </button>
+          )
+        }
+      />
+      <DisabledNote show={me.loaded && !canCreate} text={t("perm.noScriptCreate")} testId="script-permission" />
       <div className="y-row y-wrap y-filters">
         <input className="y-input y-grow" type="search" placeholder={t("scripts.search")} aria-label={t("scripts.search")} value={q} onChange={(e) => setQ(e.target.value)} data-testid="script-search" />
         <select className="y-input" aria-label={t("scripts.runtime")} value={runtime} onChange={(e) => setRuntime(e.target.value)} data-testid="runtime-filter">
@@ -122,7 +142,7 @@ function constraints(s: Schema): string {
   return parts.join(", ");
 }
 
-function ScriptView({ name }: { name: string }) {
+function ScriptView({ name, created }: { name: string; created: boolean }) {
   const i = useI18n();
   const { t } = i;
   const detail = usePoll((signal) => get<ScriptDetail>(`ylai/api/v1/scripts/${enc(name)}?runs=30`, signal), [name], 15_000);
@@ -167,6 +187,11 @@ function ScriptView({ name }: { name: string }) {
           </>
         }
       />
+      {created ? (
+        <p className="y-note" data-testid="script-created">
+          {t("scriptNew.created", { name })}
+        </p>
+      ) : null}
       {detail.error ? <ErrorBox error={detail.error} /> : null}
       {!s && !detail.error ? <Loading /> : null}
       {s ? (
