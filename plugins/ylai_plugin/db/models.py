@@ -158,3 +158,4 @@ class DbScriptVersion(Base):
     created_by: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 from ylai_plugin.db import alert_models as alert_models  # noqa: E402  (registers the alert tables)
+from ylai_plugin.db import export_models as export_models  # noqa: E402  (registers the export job table)
