@@ -147,6 +147,10 @@ def airflow_environment(settings: PlatformSettings, env: dict[str, str]) -> dict
         "AIRFLOW__CORE__FERNET_KEY": secrets_["fernet_key"],
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{settings.base_url}/execution/",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": settings.database_url,
+        # Each api-server worker holds a DB connection per request in flight, and Airflow 3.3.2
+        # checks revoked tokens with a blocking query on another one: with 16 concurrent
+        # requests the default pool (5 + max_overflow 10) deadlocks until pool_timeout.
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_MAX_OVERFLOW": "60",
         "AIRFLOW__API__SECRET_KEY": secrets_["api_secret_key"],
         "AIRFLOW__API__PORT": str(settings.port),
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets_["jwt_secret"],

@@ -88,6 +88,8 @@ class TestAirflowEnvironment:
         assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+" + PG
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://localhost:9001/execution/"
         assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS" not in env
+        # 16 concurrent API requests deadlock the default pool (5 + 10) of an api-server worker.
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_MAX_OVERFLOW"] == "60"
 
     def test_caller_settings_win(self, tmp_path: Path) -> None:
         s = resolve_settings({}, tmp_path)

@@ -86,6 +86,9 @@ def envelope(status: int, message: str, details: Any = None, code: str | None = 
     return JSONResponse(status_code=status, content=body)
 
 
+BODY_UNREADABLE = "the request body could not be read: send JSON encoded in UTF-8"
+
+
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in loc)
 
@@ -109,6 +112,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's only 400: a body it could not even decode (not UTF-8, a broken form...).
+            # For the client that is invalid input like any other, so it gets the documented 422.
+            return envelope(422, "Invalid input", [{"field": "body", "reason": BODY_UNREADABLE}])
         detail = exc.detail
         message = detail if isinstance(detail, str) else HTTPStatus(exc.status_code).phrase
         response = envelope(exc.status_code, message, None if isinstance(detail, str) else detail)

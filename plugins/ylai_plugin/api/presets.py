@@ -82,8 +82,9 @@ def _visible(user: BaseUser) -> ColumnElement[bool]:
     return or_(Preset.owner == user.get_name(), Preset.shared_with_role.in_(roles))
 
 
-def _to_out(preset: Preset, user: BaseUser, session: Any) -> PresetOut:
-    secret = dag_service.secret_param_names(dag_service.get_dag(preset.dag_id, session))
+def _to_out(preset: Preset, user: BaseUser, session: Any, secret: frozenset[str] | None = None) -> PresetOut:
+    if secret is None:
+        secret = dag_service.secret_params([preset.dag_id], session)[preset.dag_id]
     return PresetOut(
         id=preset.id,
         name=preset.name,
@@ -157,7 +158,9 @@ def list_presets(
     rows = session.scalars(
         select(Preset).where(*where).order_by(*order_clause(Preset, order_by)).limit(limit).offset(offset)
     ).all()
-    page = Page[PresetOut](items=[_to_out(p, user, session) for p in rows], total=total, limit=limit, offset=offset)
+    secrets = dag_service.secret_params({p.dag_id for p in rows}, session)  # once per DAG, not per row
+    items = [_to_out(p, user, session, secrets[p.dag_id]) for p in rows]
+    page = Page[PresetOut](items=items, total=total, limit=limit, offset=offset)
     return select_fields(page, fields, PresetOut)
 
 

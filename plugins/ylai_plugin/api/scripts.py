@@ -162,6 +162,28 @@ def _stats(dag_ids: list[str], session: Any) -> dict[str, RunStats]:
     return out
 
 
+class _StatsByDag(BaseModel):
+    """What the monitor cache stores for a page of scripts."""
+
+    stats: dict[str, RunStats]
+
+
+def _cached_stats(dag_ids: list[str], session: Any) -> dict[str, RunStats]:
+    """:func:`_stats` through the monitor cache (same TTL as the monitor aggregates).
+
+    The counts scan every run of the page's DAGs; a list polled by dashboards shares one
+    computation per TTL (single flight per key), like ``/monitor/*``. ``GET /scripts/{name}``
+    stays uncached: it is the page a user opens to see the run they just started.
+    """
+    from ylai_plugin.api.monitor import CACHE_TTL_SECONDS
+    from ylai_plugin.monitoring.cache import cache_key, get_cache
+
+    cached = get_cache(CACHE_TTL_SECONDS).get_or_compute(
+        cache_key("script-stats", *dag_ids), _StatsByDag, lambda: _StatsByDag(stats=_stats(dag_ids, session))
+    )
+    return cached.stats
+
+
 def _to_out(script: Any, stats: RunStats) -> dict[str, Any]:
     m = script.manifest
     return {
@@ -217,7 +239,7 @@ def list_scripts(
     key = order_by.lstrip("-")
     scripts.sort(key=lambda s: (getattr(s.manifest, key), s.name), reverse=order_by.startswith("-"))
     page = scripts[offset : offset + limit]
-    stats = _stats([f"script__{s.name}" for s in page], session)
+    stats = _cached_stats([f"script__{s.name}" for s in page], session)
     items = [ScriptOut(**_to_out(s, stats[f"script__{s.name}"])) for s in page]
     return select_fields(
         Page[ScriptOut](items=items, total=len(scripts), limit=limit, offset=offset), fields, ScriptOut
@@ -282,9 +304,7 @@ def run_script(name: str, user: UserDep, session: SessionDep, body: RunRequest |
     ensure_dag_access(user, dag_id, "POST", "RUN")
     run = dag_service.trigger(dag_id, body.params if body else {}, user, session, note=body.note if body else None)
     summary = dag_service.run_summary(run)
-    summary["conf"] = dag_service.mask(
-        summary["conf"], dag_service.secret_param_names(dag_service.get_dag(dag_id, session))
-    )
+    summary["conf"] = dag_service.mask(summary["conf"], dag_service.secret_params([dag_id], session)[dag_id])
     return RunOut(**summary)
 
 

@@ -124,30 +124,31 @@ class RunRequest(BaseModel):
     note: str | None = Field(default=None, max_length=1000)
 
 
-def _runs(session: Any, keys: list[tuple[str, str]]) -> dict[tuple[str, str], RunOut]:
+def _runs(
+    session: Any, keys: list[tuple[str, str]], secrets: dict[str, frozenset[str]] | None = None
+) -> dict[tuple[str, str], RunOut]:
     from airflow.models import DagRun
     from sqlalchemy import tuple_
 
     if not keys:
         return {}
+    if secrets is None:
+        secrets = dag_service.secret_params({d for d, _ in keys}, session)
     rows = session.scalars(select(DagRun).where(tuple_(DagRun.dag_id, DagRun.run_id).in_(keys))).all()
     results = dag_service.run_results(keys, session)
     out = {}
     for run in rows:
         summary = dag_service.run_summary(run)
-        summary["conf"] = dag_service.mask(summary["conf"], _secrets(run.dag_id, session))
+        summary["conf"] = dag_service.mask(summary["conf"], secrets.get(run.dag_id, frozenset()))
         out[(run.dag_id, run.run_id)] = RunOut(**summary, result=results.get((run.dag_id, run.run_id)))
     return out
 
 
-def _secrets(dag_id: str, session: Any) -> set[str]:
-    try:
-        return dag_service.secret_param_names(dag_service.get_dag(dag_id, session))
-    except ApiError:
-        return set()
+def _secrets(dag_id: str, session: Any) -> frozenset[str]:
+    return dag_service.secret_params([dag_id], session)[dag_id]
 
 
-def _to_out(task: Task, last: RunOut | None, secret: set[str]) -> TaskOut:
+def _to_out(task: Task, last: RunOut | None, secret: frozenset[str]) -> TaskOut:
     return TaskOut(
         id=task.id,
         name=task.name,
@@ -180,8 +181,9 @@ def _with_last_runs(tasks: list[Task], session: Any) -> list[TaskOut]:
             select(TaskRun.task_id, TaskRun.dag_id, TaskRun.run_id).join(newest, TaskRun.id == newest.c.max_id)
         ):
             latest[row.task_id] = (row.dag_id, row.run_id)
-    runs = _runs(session, list(latest.values()))
-    secrets = {dag_id: _secrets(dag_id, session) for dag_id in {t.dag_id for t in tasks}}
+    # Secret params of every DAG involved, computed once per request (cached per DAG version).
+    secrets = dag_service.secret_params({t.dag_id for t in tasks} | {d for d, _ in latest.values()}, session)
+    runs = _runs(session, list(latest.values()), secrets)
     return [_to_out(t, runs.get(latest.get(t.id, ("", ""))), secrets[t.dag_id]) for t in tasks]
 
 

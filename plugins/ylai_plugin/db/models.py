@@ -18,7 +18,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -32,6 +34,33 @@ metadata = MetaData(naming_convention=NAMING)
 def utcnow() -> datetime:
     """Timezone-aware now, stored as UTC."""
     return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """``DateTime(timezone=True)`` that always gives back timezone-aware UTC datetimes.
+
+    SQLite has no time zone type: SQLAlchemy stores the wall-clock time and returns a naive
+    datetime. Values are converted to UTC on the way in (a naive one is taken as UTC) and
+    tagged UTC on the way out, so every backend answers ``...+00:00``. The column's DDL is
+    the plain ``DateTime(timezone=True)`` (``impl``), so migrations are unchanged.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """To UTC (a naive datetime is taken as UTC already)."""
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Timezone-aware UTC, whatever the backend returned."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -52,8 +81,8 @@ class Task(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     schedule: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_by: Mapped[str] = mapped_column(String(256))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class TaskRun(Base):
@@ -69,7 +98,7 @@ class TaskRun(Base):
     dag_id: Mapped[str] = mapped_column(String(250))
     run_id: Mapped[str] = mapped_column(String(250))
     triggered_by: Mapped[str] = mapped_column(String(256))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Preset(Base):
@@ -84,8 +113,8 @@ class Preset(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     owner: Mapped[str] = mapped_column(String(256))
     shared_with_role: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class ApiStat(Base):
@@ -98,7 +127,7 @@ class ApiStat(Base):
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     worker: Mapped[str] = mapped_column(String(128))
-    minute: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    minute: Mapped[datetime] = mapped_column(UtcDateTime())
     method: Mapped[str] = mapped_column(String(10))
     route: Mapped[str] = mapped_column(String(250))
     count: Mapped[int] = mapped_column(Integer)
@@ -117,7 +146,7 @@ class WorkerSample(Base):
     host: Mapped[str] = mapped_column(String(250))
     kind: Mapped[str] = mapped_column(String(32))
     pid: Mapped[int] = mapped_column(Integer)
-    ts: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ts: Mapped[datetime] = mapped_column(UtcDateTime())
     cpu_percent: Mapped[float] = mapped_column(Float)
     cpu_count: Mapped[int] = mapped_column(Integer)
     mem_percent: Mapped[float] = mapped_column(Float)
@@ -140,8 +169,8 @@ class DbScript(Base):
     runtime: Mapped[str] = mapped_column(String(16))
     current_version: Mapped[int] = mapped_column(Integer)
     created_by: Mapped[str] = mapped_column(String(256))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class DbScriptVersion(Base):
@@ -156,6 +185,8 @@ class DbScriptVersion(Base):
     manifest: Mapped[dict[str, Any]] = mapped_column(JSON)
     comment: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(256))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
 from ylai_plugin.db import alert_models as alert_models  # noqa: E402  (registers the alert tables)
 from ylai_plugin.db import export_models as export_models  # noqa: E402  (registers the export job table)

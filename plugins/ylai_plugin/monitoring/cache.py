@@ -6,6 +6,7 @@ With Redis, every api-server worker shares the entries and the hit/miss counters
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
@@ -27,14 +28,25 @@ def cache_key(*parts: Any) -> str:
 
 
 class MonitorCache:
-    """``get_or_compute`` with a TTL and hit/miss counters."""
+    """``get_or_compute`` with a TTL, single-flight computation and hit/miss counters.
 
-    def __init__(self, ttl: float, url: str | None = None) -> None:
+    Single flight: when a key is missing, one caller per process computes it and the others
+    wait for that result instead of running the same aggregate query in parallel (a stampede
+    when a dashboard's entry expires under load). Stale while revalidate: for ``grace``
+    seconds after the TTL an expired value is still served to everyone but the one caller
+    that refreshes it (with Redis, one caller per deployment, through a short lock key), so
+    only that caller waits for the query. Served values are thus at most ``ttl`` old, or
+    ``ttl`` plus one computation while a refresh runs.
+    """
+
+    def __init__(self, ttl: float, url: str | None = None, grace: float | None = None) -> None:
         self.ttl = ttl
+        self.grace = 6 * ttl if grace is None else grace
         self.url = url
         self._hits = 0
         self._misses = 0
         self._data: dict[str, tuple[float, BaseModel]] = {}
+        self._flights: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._redis: Any = None
 
@@ -50,6 +62,24 @@ class MonitorCache:
             self._redis = redis.Redis.from_url(self.url or "", socket_timeout=1, socket_connect_timeout=1)
         return self._redis
 
+    def _flight(self, key: str) -> threading.Lock:
+        """The lock that lets one thread of this process compute ``key``."""
+        with self._lock:
+            flight = self._flights.get(key)
+            if flight is None:
+                if len(self._flights) > 1024:  # bound memory: forget the locks nobody holds
+                    for old in [k for k, lock in self._flights.items() if not lock.locked()]:
+                        del self._flights[old]
+                flight = self._flights[key] = threading.Lock()
+            return flight
+
+    def _count(self, hit: bool) -> None:
+        with self._lock:
+            if hit:
+                self._hits += 1
+            else:
+                self._misses += 1
+
     def get_or_compute(self, key: str, model: type[M], compute: Callable[[], M]) -> M:
         """Return the cached value or compute, store and return it."""
         if self.url:
@@ -59,26 +89,86 @@ class MonitorCache:
                 log.warning("ylai: monitor cache in Redis unavailable; using memory", exc_info=True)
         return self._memory_get_or_compute(key, compute)
 
+    # --- Redis: the value lives ttl + grace, a "fresh" marker ttl; counters are shared ---
+
     def _redis_get_or_compute(self, key: str, model: type[M], compute: Callable[[], M]) -> M:
         client = self._client()
-        raw = client.get(PREFIX + key)
-        if raw is not None:
+        value_key, fresh_key = PREFIX + key, PREFIX + "fresh:" + key
+        raw, fresh = client.mget(value_key, fresh_key)
+        if raw is not None and (fresh is not None or not self._redis_may_refresh(key)):
             client.incr(PREFIX + "hits")
             return model.model_validate_json(raw)
+        if raw is not None:  # stale, and this caller holds both the process and the deployment lock
+            try:
+                return self._redis_compute(key, compute)
+            finally:
+                self._flight(key).release()
+                with contextlib.suppress(Exception):  # the lock key expires anyway
+                    client.delete(PREFIX + "lock:" + key)
+        with self._flight(key):
+            raw, fresh = client.mget(value_key, fresh_key)
+            if raw is not None and fresh is not None:  # computed while this caller waited
+                client.incr(PREFIX + "hits")
+                return model.model_validate_json(raw)
+            return self._redis_compute(key, compute)
+
+    def _redis_may_refresh(self, key: str) -> bool:
+        """Take the process's and the deployment's refresh lock of ``key``, without waiting."""
+        flight = self._flight(key)
+        if not flight.acquire(blocking=False):
+            return False
+        lock_ms = int(max(self.grace, 1.0) * 1000)
+        try:
+            if self._client().set(PREFIX + "lock:" + key, b"1", nx=True, px=lock_ms):
+                return True
+        except Exception:
+            flight.release()
+            raise
+        flight.release()
+        return False
+
+    def _redis_compute(self, key: str, compute: Callable[[], M]) -> M:
+        client = self._client()
         client.incr(PREFIX + "misses")
         value = compute()
-        client.set(PREFIX + key, value.model_dump_json(), px=int(self.ttl * 1000))
+        pipe = client.pipeline(transaction=False)
+        pipe.set(PREFIX + key, value.model_dump_json(), px=int((self.ttl + self.grace) * 1000))
+        pipe.set(PREFIX + "fresh:" + key, b"1", px=int(self.ttl * 1000))
+        pipe.execute()
         return value
 
-    def _memory_get_or_compute(self, key: str, compute: Callable[[], M]) -> M:
-        now = time.monotonic()
+    # --- in-process ---
+
+    def _lookup(self, key: str) -> tuple[float, BaseModel] | None:
         with self._lock:
-            hit = self._data.get(key)
-            if hit and now - hit[0] < self.ttl:
-                self._hits += 1
-                return hit[1]  # type: ignore[return-value]
-            self._misses += 1
+            return self._data.get(key)
+
+    def _memory_get_or_compute(self, key: str, compute: Callable[[], M]) -> M:
+        entry = self._lookup(key)
+        age = time.monotonic() - entry[0] if entry else None
+        if entry and age is not None and age < self.ttl:
+            self._count(hit=True)
+            return entry[1]  # type: ignore[return-value]
+        flight = self._flight(key)
+        if entry and age is not None and age < self.ttl + self.grace:
+            if not flight.acquire(blocking=False):  # someone is refreshing it: serve the stale value
+                self._count(hit=True)
+                return entry[1]  # type: ignore[return-value]
+            try:
+                return self._memory_compute(key, compute)
+            finally:
+                flight.release()
+        with flight:
+            entry = self._lookup(key)
+            if entry and time.monotonic() - entry[0] < self.ttl:  # computed while this caller waited
+                self._count(hit=True)
+                return entry[1]  # type: ignore[return-value]
+            return self._memory_compute(key, compute)
+
+    def _memory_compute(self, key: str, compute: Callable[[], M]) -> M:
+        self._count(hit=False)
         value = compute()
+        now = time.monotonic()
         with self._lock:
             self._data[key] = (now, value)
             if len(self._data) > 256:  # bound memory: drop the oldest half

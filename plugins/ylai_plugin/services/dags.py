@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -151,7 +154,7 @@ def run_results(keys: list[tuple[str, str]], session: Session) -> dict[tuple[str
 
 
 def secret_param_names(dag: Any) -> set[str]:
-    """Params flagged secret in their schema (ylai sets ``x-ylai-secret`` on them)."""
+    """Params flagged secret in their schema (ylai sets ``x-ylai-secret`` on them); see :func:`secret_params`."""
     names = set()
     for name in dag.params:
         param = dag.params.get_param(name) if hasattr(dag.params, "get_param") else None
@@ -161,6 +164,59 @@ def secret_param_names(dag: Any) -> set[str]:
     return names
 
 
-def mask(values: dict[str, Any] | None, secret: set[str]) -> dict[str, Any]:
+_SECRETS_MAX = 1024
+_secrets_lock = threading.Lock()
+# (dag_id, dag_hash of its latest serialized version) -> its secret param names; LRU-bounded.
+_secrets_cache: OrderedDict[tuple[str, str], frozenset[str]] = OrderedDict()
+
+
+def secret_params(dag_ids: Iterable[str], session: Session) -> dict[str, frozenset[str]]:
+    """The secret param names of each DAG (empty for a DAG that has no serialized version).
+
+    One query reads the ``dag_hash`` of every DAG's latest serialized version; a DAG is only
+    deserialized when that hash was not seen before, so list endpoints pay one small query per
+    request, never a deserialization per row. A changed DAG has a new hash, hence a new entry.
+    """
+    from airflow.models.dag_version import DagVersion
+    from airflow.models.serialized_dag import SerializedDagModel
+    from sqlalchemy import func, select
+
+    wanted = sorted(set(dag_ids))
+    if not wanted:
+        return {}
+    latest = (
+        select(DagVersion.dag_id, func.max(DagVersion.version_number).label("version_number"))
+        .join(SerializedDagModel, SerializedDagModel.dag_version_id == DagVersion.id)
+        .where(DagVersion.dag_id.in_(wanted))
+        .group_by(DagVersion.dag_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(SerializedDagModel.dag_id, SerializedDagModel.dag_version_id, SerializedDagModel.dag_hash)
+        .join(DagVersion, SerializedDagModel.dag_version_id == DagVersion.id)
+        .join(
+            latest,
+            (DagVersion.dag_id == latest.c.dag_id) & (DagVersion.version_number == latest.c.version_number),
+        )
+    ).all()
+    out: dict[str, frozenset[str]] = dict.fromkeys(wanted, frozenset())
+    for dag_id, version_id, dag_hash in rows:
+        key = (dag_id, dag_hash)
+        with _secrets_lock:
+            names = _secrets_cache.get(key)
+            if names is not None:
+                _secrets_cache.move_to_end(key)
+        if names is None:
+            dag = _dag_bag().get_dag(version_id, session)
+            names = frozenset(secret_param_names(dag)) if dag is not None else frozenset()
+            with _secrets_lock:
+                _secrets_cache[key] = names
+                while len(_secrets_cache) > _SECRETS_MAX:
+                    _secrets_cache.popitem(last=False)
+        out[dag_id] = names
+    return out
+
+
+def mask(values: dict[str, Any] | None, secret: set[str] | frozenset[str]) -> dict[str, Any]:
     """Replace secret values with ``***`` for API responses."""
     return {k: ("***" if k in secret and v not in (None, "") else v) for k, v in (values or {}).items()}

@@ -1,0 +1,106 @@
+"""Per-request costs the load benchmark exposed: secret-param masking and monitor cache stampedes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+
+from tests.unit.api_client import headers, sync_repo_dags
+from ylai_plugin.api.app import create_app
+from ylai_plugin.monitoring.cache import MonitorCache
+
+
+class Value(BaseModel):
+    n: int
+
+
+@pytest.fixture(scope="module")
+def client(airflow_db: object) -> Iterator[TestClient]:
+    sync_repo_dags()
+    with TestClient(create_app(), headers=headers("op", "masker")) as c:
+        yield c
+
+
+def test_secret_params_are_read_once_per_dag_version(client: TestClient) -> None:
+    from airflow.utils.session import create_session
+
+    from ylai_plugin.services import dags
+
+    with create_session() as session:
+        first = dags.secret_params(["script__data_generator", "script__disk_usage", "no_such_dag"], session)
+        cached = {key for key in dags._secrets_cache if key[0] == "script__data_generator"}
+        again = dags.secret_params(["script__data_generator"], session)
+    assert first == {
+        "script__data_generator": frozenset({"api_token"}),
+        "script__disk_usage": frozenset(),
+        "no_such_dag": frozenset(),
+    }
+    assert again == {"script__data_generator": frozenset({"api_token"})}
+    assert len(cached) == 1  # keyed by the serialized DAG's hash: a new version gets a new entry
+
+    for n in range(3):  # many rows of one DAG, masked with one lookup per request
+        resp = client.post(
+            "/api/v1/presets",
+            json={"name": f"masked {n}", "dag_id": "script__data_generator", "params": {"api_token": "s3cret"}},
+        )
+        assert resp.status_code == 201, resp.text
+    items = client.get("/api/v1/presets", params={"q": "masked"}).json()["items"]
+    assert len(items) == 3
+    assert all(p["params"] == {"api_token": "***"} for p in items)
+
+
+def test_concurrent_misses_compute_once_and_wait_for_the_result() -> None:
+    cache = MonitorCache(ttl=30)
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def compute() -> Value:
+        calls.append(1)
+        started.set()
+        release.wait(10)
+        return Value(n=len(calls))
+
+    results: list[Value] = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get_or_compute("k", Value, compute)))]
+    threads[0].start()
+    assert started.wait(10)
+    threads += [threading.Thread(target=lambda: results.append(cache.get_or_compute("k", Value, compute)))]
+    threads += [threading.Thread(target=lambda: results.append(cache.get_or_compute("k", Value, compute)))]
+    for t in threads[1:]:
+        t.start()
+    release.set()
+    for t in threads:
+        t.join(10)
+    assert calls == [1]
+    assert results == [Value(n=1)] * 3
+    assert cache.counters() == (2, 1)
+
+
+def test_an_expired_value_is_served_while_one_caller_refreshes_it() -> None:
+    cache = MonitorCache(ttl=0.0, grace=600)  # every value is expired at once, and stale for 10 min
+    assert cache.get_or_compute("k", Value, lambda: Value(n=1)) == Value(n=1)
+    refreshing, release = threading.Event(), threading.Event()
+
+    def slow_refresh() -> Value:
+        refreshing.set()
+        release.wait(10)
+        return Value(n=2)
+
+    refresher = threading.Thread(target=lambda: cache.get_or_compute("k", Value, slow_refresh))
+    refresher.start()
+    assert refreshing.wait(10)
+    # Another caller does not wait for the refresh: it gets the previous value at once.
+    assert cache.get_or_compute("k", Value, lambda: Value(n=99)) == Value(n=1)
+    release.set()
+    refresher.join(10)
+    assert cache.get_or_compute("k", Value, lambda: Value(n=3)) == Value(n=3)  # expired again: refreshed
+
+
+def test_without_a_usable_value_there_is_no_stale_answer() -> None:
+    cache = MonitorCache(ttl=0.0, grace=0.0)
+    assert cache.get_or_compute("k", Value, lambda: Value(n=1)) == Value(n=1)
+    assert cache.get_or_compute("k", Value, lambda: Value(n=2)) == Value(n=2)

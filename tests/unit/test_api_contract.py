@@ -1,0 +1,128 @@
+"""What the OpenAPI document promises about every response, checked on the unit tests' SQLite DB.
+
+- every ``date-time`` carries its UTC offset (SQLite has no time zone type);
+- a body that is not UTF-8 is invalid input (422 in the envelope), not an undocumented 400.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.unit.api_client import headers, sync_repo_dags
+from ylai_plugin.api.app import create_app
+
+ADMIN = headers("admin", "tz-admin")
+
+
+@pytest.fixture(scope="module")
+def client(airflow_db: object) -> Iterator[TestClient]:
+    sync_repo_dags()
+    with TestClient(create_app(), headers=ADMIN) as c:
+        yield c
+
+
+def _aware_utc(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    assert parsed.tzinfo is not None, f"{value!r} has no UTC offset"
+    assert parsed.utcoffset() == timedelta(0), f"{value!r} is not UTC"
+    return parsed
+
+
+def test_ylai_tables_give_back_aware_utc_datetimes_on_sqlite(airflow_db: object) -> None:
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    from ylai_plugin.db.models import WorkerSample
+
+    paris = timezone(timedelta(hours=1))
+    local = datetime(2026, 1, 2, 13, 0, 0, tzinfo=paris)
+    with create_session() as session:
+        assert session.get_bind().dialect.name == "sqlite"
+        for host, ts in (("tz-aware", local), ("tz-naive", datetime(2026, 1, 2, 12, 0, 0))):
+            session.add(
+                WorkerSample(
+                    host=host, kind="celery-worker", pid=1, ts=ts, cpu_percent=1.0, cpu_count=2, mem_percent=1.0,
+                    mem_used_bytes=1, mem_total_bytes=2, disk_percent=1.0, disk_free_bytes=1, load1=0.1,
+                    load5=0.1, load15=0.1, running_tasks=0,
+                )
+            )  # fmt: skip
+    with create_session() as session:
+        stored = dict(
+            session.execute(
+                select(WorkerSample.host, WorkerSample.ts).where(WorkerSample.host.in_(["tz-aware", "tz-naive"]))
+            ).all()
+        )
+        # A bound datetime is converted to UTC, so comparisons against UTC values hold on SQLite too.
+        later = session.scalars(
+            select(WorkerSample.host).where(
+                WorkerSample.host.in_(["tz-aware", "tz-naive"]),
+                WorkerSample.ts >= datetime(2026, 1, 2, 11, 30, tzinfo=UTC),
+            )
+        ).all()
+        session.query(WorkerSample).filter(WorkerSample.host.in_(["tz-aware", "tz-naive"])).delete()
+    assert stored["tz-aware"] == datetime(2026, 1, 2, 12, 0, 0, tzinfo=UTC)
+    assert stored["tz-aware"].tzinfo is UTC
+    assert stored["tz-naive"] == datetime(2026, 1, 2, 12, 0, 0, tzinfo=UTC)  # naive is taken as UTC
+    assert sorted(later) == ["tz-aware", "tz-naive"]
+
+
+def test_task_preset_and_script_version_timestamps_carry_utc_offsets(client: TestClient) -> None:
+    task = client.post("/api/v1/tasks", json={"name": "tz task", "script": "disk_usage", "params": {"top": 1}})
+    assert task.status_code == 201, task.text
+    for field in ("created_at", "updated_at"):
+        _aware_utc(task.json()[field])
+    listed = client.get("/api/v1/tasks", params={"q": "tz task"}).json()["items"][0]
+    _aware_utc(listed["created_at"])
+    _aware_utc(client.get(f"/api/v1/tasks/{task.json()['id']}").json()["updated_at"])
+
+    preset = client.post("/api/v1/presets", json={"name": "tz preset", "dag_id": "script__disk_usage"})
+    assert preset.status_code == 201, preset.text
+    _aware_utc(preset.json()["created_at"])
+    _aware_utc(client.get(f"/api/v1/presets/{preset.json()['id']}").json()["updated_at"])
+
+    script = client.post(
+        "/api/v1/scripts",
+        json={"name": "tz_script", "runtime": "bash", "content": "echo hi\n", "manifest": {}},
+    )
+    assert script.status_code == 201, script.text
+    _aware_utc(script.json()["versions"][0]["created_at"])
+
+
+def test_system_monitor_sample_timestamps_carry_utc_offsets(client: TestClient) -> None:
+    from ylai_plugin.monitoring.cache import get_cache
+    from ylai_plugin.monitoring.sampler import store_sample, take_sample
+
+    store_sample({**take_sample("celery-worker"), "host": "tz-worker", "ts": datetime.now(UTC)})
+    get_cache().clear()
+    body = client.get("/api/v1/monitor/system").json()
+    host = next(h for h in body["hosts"] if h["host"] == "tz-worker")
+    _aware_utc(host["last_heartbeat"])
+    _aware_utc(host["latest"]["ts"])
+    for sample in host["history"]:
+        _aware_utc(sample["ts"])
+    _aware_utc(body["generated_at"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/api/v1/tasks"), ("POST", "/api/v1/presets"), ("PATCH", "/api/v1/presets/1")],
+)
+def test_a_body_that_is_not_utf8_is_invalid_input(client: TestClient, method: str, path: str) -> None:
+    body = '{"name": "caf\u00e9", "dag_id": "script__disk_usage"}'.encode("latin-1")
+    resp = client.request(method, path, content=body, headers={"Content-Type": "application/json"})
+    assert resp.status_code == 422, resp.text
+    error = resp.json()["error"]
+    assert error["code"] == "invalid_input"
+    assert error["details"] == [
+        {"field": "body", "reason": "the request body could not be read: send JSON encoded in UTF-8"}
+    ]
+
+
+def test_broken_json_is_still_a_422_naming_the_body(client: TestClient) -> None:
+    resp = client.post("/api/v1/tasks", content=b'{"name": ', headers={"Content-Type": "application/json"})
+    assert resp.status_code == 422
+    assert resp.json()["error"]["details"][0]["field"].startswith("body")
