@@ -198,6 +198,19 @@ class TestResultContract:
         assert "err 29" in message
         assert "err 10" in message
         assert "err 9\n" not in message  # only the last 20 lines
+        assert message.count("err 29") == 1  # the tail is in the message once
+
+    def test_unterminated_last_lines_reach_the_message(self, tmp_path: Path) -> None:
+        script = write_script(tmp_path, "import sys; sys.stderr.write('first\\nlast, no newline'); sys.exit(2)")
+        with pytest.raises(ScriptFailedError) as info:
+            op(script).execute(context())
+        assert str(info.value).endswith("exited with code 2. Last stderr lines:\nfirst\nlast, no newline")
+
+    def test_a_run_shorter_than_the_first_tree_sample_reports_the_scripts_peak_rss(self, tmp_path: Path) -> None:
+        script = write_script(tmp_path, "echo started\nsleep 0.05\n", name="short.sh")
+        result = op(script, runtime="bash").execute(context())
+        assert result["exit_code"] == 0
+        assert 0 < result["peak_rss_bytes"] < 100 * 2**20  # bash's own VmHWM, not the worker's memory
 
 
 def test_retries_default_to_exponential_backoff(tmp_path: Path) -> None:
