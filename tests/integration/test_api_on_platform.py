@@ -95,7 +95,11 @@ def fixtures(platform: RunningPlatform, tokens: dict[str, str]) -> dict[str, str
     assert preset.status == 201, preset.body[:300]
     run = platform.request("POST", f"/ylai/api/v1/tasks/{task.json()['id']}/run", {}, token=admin)
     assert run.status == 201, run.body[:300]
+    job = platform.request("POST", "/ylai/api/v1/exports/jobs", {"kind": "runs"}, token=admin)
+    assert job.status == 202, job.body[:300]
     return {
+        "kind": "runs",
+        "job_id": str(job.json()["id"]),
         "task_id": str(task.json()["id"]),
         "other_task_id": str(other.json()["id"]),
         "preset_id": str(preset.json()["id"]),
@@ -137,6 +141,9 @@ def test_viewer_may_read_but_every_write_is_forbidden(
             resp = platform.request(method.upper(), url, {}, token=tokens["viewer"])
             assert resp.status == 403, (method, path, resp.status, resp.body[:200])
             assert resp.json()["error"]["code"] == "forbidden"
+        elif path.startswith("/api/v1/exports/jobs/{job_id}"):
+            # Export jobs are private to whoever started them (the admin here).
+            assert platform.request("GET", url, token=tokens["viewer"]).status == 404, path
         elif not path.endswith("/stream"):
             resp = platform.request("GET", url, token=tokens["viewer"])
             assert resp.status == 200, (path, resp.status, resp.body[:200])
@@ -289,8 +296,11 @@ def test_script_created_through_the_api_becomes_a_runnable_dag(
     run_id = run.json()["run_id"]
     assert platform.wait_for_run("script__api_greeter", run_id) == "success", platform.tail()
     assert platform.xcom("script__api_greeter", run_id, "api_greeter")["outputs"] == {"greeting": "hi ylai"}
-    events = platform.request("GET", "/api/v2/eventLogs?event=ylai.script.create").json()["event_logs"]
-    assert [e["owner"] for e in events] == ["admin"]
+    # Other tests on this shared platform (the schemathesis run) create scripts too: only this one's count.
+    events = platform.request("GET", "/api/v2/eventLogs?event=ylai.script.create&limit=100").json()["event_logs"]
+    ours = [e for e in events if json.loads(e["extra"] or "{}").get("name") == "api_greeter"]
+    assert [e["owner"] for e in ours] == ["admin"]
+    assert json.loads(ours[0]["extra"]) == {"name": "api_greeter", "runtime": "python", "version": 1}
 
 
 def test_correlation_id_is_echoed_and_logged(platform: RunningPlatform, tokens: dict[str, str]) -> None:

@@ -34,6 +34,7 @@ def create_app() -> FastAPI:
     from ylai_plugin.api import health, me, monitor, pages, presets, runs, scripts, static, tasks
     from ylai_plugin.api.errors import install_error_handlers
     from ylai_plugin.api.middleware import CorrelationIdMiddleware
+    from ylai_plugin.api.openapi import install_openapi
     from ylai_plugin.api.security import rate_limited_user
 
     app = FastAPI(
@@ -70,6 +71,7 @@ def create_app() -> FastAPI:
         return render_reference(app.openapi())
 
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(CorrelationIdMiddleware)
     app.include_router(v1)
     app.include_router(pages.router, dependencies=authenticated)

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,18 @@ CODES = {
 class ErrorBody(BaseModel):
     """What went wrong."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "invalid_input",
+                    "message": "Invalid input",
+                    "details": [{"field": "body.name", "reason": "Field required"}],
+                }
+            ]
+        }
+    )
+
     code: str = Field(examples=["invalid_input"])
     message: str = Field(examples=["Invalid input"])
     details: Any = Field(default=None, examples=[[{"field": "body.name", "reason": "Field required"}]])
@@ -43,6 +55,21 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     """The error envelope."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": {
+                        "code": "invalid_input",
+                        "message": "Invalid input",
+                        "details": [{"field": "body.name", "reason": "Field required"}],
+                    }
+                },
+                {"error": {"code": "not_found", "message": "Task 42 not found", "details": None}},
+            ]
+        }
+    )
 
     error: ErrorBody
 

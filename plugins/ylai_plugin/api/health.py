@@ -6,7 +6,7 @@ import time
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from ylai_plugin.version import ylai_version
 
@@ -16,6 +16,10 @@ State = Literal["healthy", "unhealthy", "not_configured"]
 class ComponentHealth(BaseModel):
     """Health of one dependency."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "healthy", "detail": None, "latency_ms": 1.2}]}
+    )
+
     status: State
     detail: str | None = None
     latency_ms: float | None = None
@@ -23,6 +27,19 @@ class ComponentHealth(BaseModel):
 
 class HealthResponse(BaseModel):
     """The answer of the health route."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": "0.1.0",
+                    "executor": "CeleryExecutor",
+                    "metadata_db": {"status": "healthy", "detail": None, "latency_ms": 1.2},
+                    "broker": {"status": "healthy", "detail": None, "latency_ms": 2.8},
+                }
+            ]
+        }
+    )
 
     version: str
     executor: str

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ylai_plugin.api.errors import ApiError
 
@@ -19,8 +19,18 @@ IdPath = Annotated[int, Path(ge=1, le=MAX_INT, description="The numeric id.")]
 Offset = Annotated[int, Query(ge=0, le=MAX_INT, description="Items to skip.")]
 
 
+def _page_example(schema: dict[str, Any], model: type[Any]) -> None:
+    """A page's example: one item, the item model's own example."""
+    item_type = getattr(model, "__pydantic_generic_metadata__", {}).get("args", ())
+    extra = getattr(item_type[0], "model_config", {}).get("json_schema_extra") if item_type else None
+    items = extra.get("examples", [])[:1] if isinstance(extra, dict) else []
+    schema["examples"] = [{"items": items, "total": 42 if items else 0, "limit": 50, "offset": 0}]
+
+
 class Page(BaseModel, Generic[T]):
     """One page of a list, with the total number of matching items."""
+
+    model_config = ConfigDict(json_schema_extra=_page_example)
 
     items: list[T]
     total: int = Field(description="Items matching the filters, across all pages.", examples=[42])
@@ -37,6 +47,12 @@ def order_clause(model: Any, order_by: str) -> list[Any]:
 
 class PartialPage(BaseModel):
     """A page whose items hold only the fields asked for with ``fields=``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"items": [{"id": 12, "name": "nightly profile"}], "total": 42, "limit": 50, "offset": 0}]
+        }
+    )
 
     items: list[dict[str, Any]]
     total: int

@@ -33,6 +33,8 @@ _RESOURCES = {
 class DagRights(BaseModel):
     """What the caller may do with one DAG."""
 
+    model_config = {"json_schema_extra": {"examples": [{"read": True, "run": False, "logs": True}]}}
+
     read: bool
     run: bool
     logs: bool

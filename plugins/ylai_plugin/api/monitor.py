@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from airflow.api_fastapi.common.db.common import SessionDep
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_, select
 
 from ylai_plugin.api.security import UserDep, readable_dag_ids, requires
@@ -19,9 +19,63 @@ from ylai_plugin.services.dags import kind_of
 router = APIRouter(prefix="/monitor", tags=["monitor"])
 CACHE_TTL_SECONDS = 10.0
 
+PERCENTILES_EXAMPLE: dict[str, Any] = {"count": 120, "p50": 3.2, "p95": 11.8}
+DAG_STATS_EXAMPLE: dict[str, Any] = {
+    "dag_id": "script__disk_usage",
+    "kind": "script",
+    "runs": 120,
+    "succeeded": 114,
+    "failed": 6,
+    "success_rate": 0.95,
+    "duration": PERCENTILES_EXAMPLE,
+}
+ROUTE_EXAMPLE: dict[str, Any] = {
+    "method": "GET",
+    "route": "/api/v2/dags/{dag_id}/dagRuns",
+    "requests": 5400,
+    "error_rate": 0.0,
+    "client_error_rate": 0.002,
+    "mean_ms": 18.4,
+    "p50_ms": 12.0,
+    "p95_ms": 45.0,
+    "p99_ms": 90.0,
+}
+CACHE_EXAMPLE: dict[str, Any] = {
+    "backend": "redis",
+    "hits": 9120,
+    "misses": 360,
+    "hit_rate": 0.962,
+    "ttl_seconds": 10.0,
+}
+SAMPLE_EXAMPLE: dict[str, Any] = {
+    "ts": "2026-11-27T09:30:00Z",
+    "cpu_percent": 37.5,
+    "mem_percent": 61.2,
+    "disk_percent": 48.0,
+    "load1": 1.4,
+    "running_tasks": 3,
+}
+HOST_EXAMPLE: dict[str, Any] = {
+    "host": "worker-1",
+    "kinds": ["celery-worker"],
+    "last_heartbeat": "2026-11-27T09:30:00Z",
+    "alive": True,
+    "cpu_count": 8,
+    "mem_total_bytes": 17179869184,
+    "disk_free_bytes": 53687091200,
+    "latest": SAMPLE_EXAMPLE,
+    "history": [{**SAMPLE_EXAMPLE, "ts": "2026-11-27T09:29:50Z", "cpu_percent": 35.0}, SAMPLE_EXAMPLE],
+}
+
+
+def _example(example: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [example]})
+
 
 class Percentiles(BaseModel):
     """Duration percentiles, in seconds."""
+
+    model_config = _example(PERCENTILES_EXAMPLE)
 
     count: int
     p50: float | None
@@ -30,6 +84,8 @@ class Percentiles(BaseModel):
 
 class DagStats(BaseModel):
     """Per DAG (script, pipeline or plain DAG) figures in the window."""
+
+    model_config = _example(DAG_STATS_EXAMPLE)
 
     dag_id: str
     kind: str
@@ -43,6 +99,8 @@ class DagStats(BaseModel):
 class HourBucket(BaseModel):
     """Runs started in one hour."""
 
+    model_config = _example({"hour": "2026-11-27T09:00:00Z", "runs": 14, "failed": 1})
+
     hour: datetime
     runs: int
     failed: int
@@ -50,6 +108,20 @@ class HourBucket(BaseModel):
 
 class TaskMonitor(BaseModel):
     """Task statistics of the last ``window_hours``."""
+
+    model_config = _example(
+        {
+            "window_hours": 24,
+            "generated_at": "2026-11-27T09:30:00Z",
+            "task_states": {"success": 1180, "failed": 9, "running": 2, "upstream_failed": 4},
+            "run_states": {"success": 114, "failed": 6, "running": 1},
+            "success_rate": 0.95,
+            "queue_wait": {"count": 1189, "p50": 0.8, "p95": 2.9},
+            "per_dag": [DAG_STATS_EXAMPLE],
+            "top_failing": [DAG_STATS_EXAMPLE],
+            "runs_per_hour": [{"hour": "2026-11-27T09:00:00Z", "runs": 14, "failed": 1}],
+        }
+    )
 
     window_hours: int
     generated_at: datetime
@@ -184,6 +256,8 @@ def task_monitor(
 class RouteStats(BaseModel):
     """Requests to one route template, summed over every api-server worker."""
 
+    model_config = _example(ROUTE_EXAMPLE)
+
     method: str
     route: str = Field(examples=["/api/v2/dags/{dag_id}/dagRuns"])
     requests: int
@@ -198,6 +272,8 @@ class RouteStats(BaseModel):
 class CacheStats(BaseModel):
     """The monitor cache: shared by all api-server workers with Redis, per worker in memory."""
 
+    model_config = _example(CACHE_EXAMPLE)
+
     backend: Literal["redis", "memory"]
     hits: int
     misses: int
@@ -207,6 +283,18 @@ class CacheStats(BaseModel):
 
 class ApiMonitor(BaseModel):
     """API statistics of the last ``window_minutes``."""
+
+    model_config = _example(
+        {
+            "window_minutes": 60,
+            "generated_at": "2026-11-27T09:30:00Z",
+            "workers": 4,
+            "total_requests": 5400,
+            "error_rate": 0.0,
+            "routes": [ROUTE_EXAMPLE],
+            "cache": CACHE_EXAMPLE,
+        }
+    )
 
     window_minutes: int
     generated_at: datetime
@@ -269,6 +357,8 @@ def api_monitor(
 class Sample(BaseModel):
     """One resource sample."""
 
+    model_config = _example(SAMPLE_EXAMPLE)
+
     ts: datetime
     cpu_percent: float
     mem_percent: float
@@ -279,6 +369,8 @@ class Sample(BaseModel):
 
 class HostMonitor(BaseModel):
     """A host running a Celery worker, an api-server or a scheduler, with its history."""
+
+    model_config = _example(HOST_EXAMPLE)
 
     host: str
     kinds: list[str]
@@ -293,6 +385,16 @@ class HostMonitor(BaseModel):
 
 class SystemMonitor(BaseModel):
     """Every host that reported in the window."""
+
+    model_config = _example(
+        {
+            "window_minutes": 60,
+            "resolution_seconds": 10,
+            "generated_at": "2026-11-27T09:30:05Z",
+            "workers_alive": 1,
+            "hosts": [HOST_EXAMPLE],
+        }
+    )
 
     window_minutes: int
     resolution_seconds: int

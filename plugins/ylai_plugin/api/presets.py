@@ -49,7 +49,9 @@ class PresetIn(BaseModel):
 class PresetPatch(BaseModel):
     """Fields to change."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"params": {"rows": 20}, "shared_with_role": "Op"}]}
+    )
 
     name: str | None = Field(default=None, pattern=NAME_PATTERN)
     description: str | None = Field(default=None, max_length=4000)
@@ -59,6 +61,26 @@ class PresetPatch(BaseModel):
 
 class PresetOut(BaseModel):
     """A preset as its readers see it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 3,
+                    "name": "small sample",
+                    "dag_id": "script__data_generator",
+                    "description": "Ten rows, for a smoke test",
+                    "params": {"rows": 10, "api_token": "***"},
+                    "owner": "alice",
+                    "shared_with_role": "Op",
+                    "visibility": "shared",
+                    "editable": True,
+                    "created_at": "2026-11-20T08:00:00Z",
+                    "updated_at": "2026-11-21T10:30:00Z",
+                }
+            ]
+        }
+    )
 
     id: int
     name: str

@@ -12,7 +12,7 @@ import anyio
 from airflow.api_fastapi.common.db.common import SessionDep
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from ylai_plugin.api.errors import ErrorResponse, not_found
@@ -23,8 +23,22 @@ FINISHED = {"success", "failed"}
 POLL_SECONDS = 1.0
 
 
+LOG_EXAMPLE: dict[str, Any] = {
+    "task_id": "disk_usage",
+    "map_index": -1,
+    "try_number": 1,
+    "state": "success",
+    "lines": [
+        {"timestamp": "2026-11-27T09:30:01.512000Z", "event": "ylai: running disk_usage.sh", "level": "info"},
+        {"timestamp": "2026-11-27T09:30:04.100000Z", "event": "exit code 0", "level": "info"},
+    ],
+}
+
+
 class TaskLog(BaseModel):
     """The log of one task instance's latest try."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [LOG_EXAMPLE]})
 
     task_id: str
     map_index: int
@@ -35,6 +49,19 @@ class TaskLog(BaseModel):
 
 class RunLogs(BaseModel):
     """Every task log of a run."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "dag_id": "script__disk_usage",
+                    "run_id": "manual__2026-11-27T09:30:00.123456+00:00",
+                    "state": "success",
+                    "tasks": [LOG_EXAMPLE],
+                }
+            ]
+        }
+    )
 
     dag_id: str
     run_id: str

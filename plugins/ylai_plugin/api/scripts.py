@@ -24,9 +24,59 @@ from ylai_plugin.services import dags as dag_service
 
 router = APIRouter(prefix="/scripts", tags=["scripts"], responses={404: {"model": ErrorResponse}})
 
+STATS_EXAMPLE: dict[str, Any] = {
+    "runs": 40,
+    "succeeded": 38,
+    "failed": 2,
+    "success_rate": 0.95,
+    "last_run_state": "success",
+    "last_run_at": "2026-11-27T09:30:00Z",
+}
+RESOURCE_EXAMPLE: dict[str, Any] = {
+    "run_id": "manual__2026-11-27T09:30:00.123456+00:00",
+    "state": "success",
+    "start_date": "2026-11-27T09:30:01Z",
+    "duration_seconds": 3.5,
+    "exit_code": 0,
+    "peak_rss_bytes": 5242880,
+    "cpu_seconds": 0.4,
+}
+SCRIPT_EXAMPLE: dict[str, Any] = {
+    "name": "disk_usage",
+    "dag_id": "script__disk_usage",
+    "title": "Disk usage",
+    "description": "The largest directories under a path.",
+    "owner": "ops",
+    "tags": ["monitoring"],
+    "runtime": "bash",
+    "source": "repository",
+    "version": None,
+    "params_schema": {
+        "type": "object",
+        "properties": {"top": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}},
+        "required": [],
+        "additionalProperties": False,
+    },
+    "outputs": {"largest": {"type": "string", "description": "The largest directory."}},
+    "timeout_seconds": 600.0,
+    "retries": 1,
+    "sensitive": False,
+    "stats": STATS_EXAMPLE,
+}
+VERSION_EXAMPLE: dict[str, Any] = {
+    "version": 2,
+    "comment": "simpler",
+    "created_by": "admin",
+    "created_at": "2026-11-27T09:30:00Z",
+}
+
 
 class OutputOut(BaseModel):
     """A declared output."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"type": "string", "description": "The largest directory."}]}
+    )
 
     type: str
     description: str | None = None
@@ -34,6 +84,8 @@ class OutputOut(BaseModel):
 
 class RunStats(BaseModel):
     """How a script's runs went."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [STATS_EXAMPLE]})
 
     runs: int = Field(description="Finished runs counted (success + failed).")
     succeeded: int
@@ -45,6 +97,8 @@ class RunStats(BaseModel):
 
 class ResourceUse(BaseModel):
     """Resource use of one run, measured by the ScriptOperator over the script's process tree."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [RESOURCE_EXAMPLE]})
 
     run_id: str
     state: str | None
@@ -58,7 +112,7 @@ class ResourceUse(BaseModel):
 class ScriptOut(BaseModel):
     """A script of the registry."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "disk_usage", "dag_id": "script__disk_usage"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [SCRIPT_EXAMPLE]})
 
     name: str
     dag_id: str
@@ -79,6 +133,8 @@ class ScriptOut(BaseModel):
 
 class ScriptDetail(ScriptOut):
     """A script with its recent runs."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{**SCRIPT_EXAMPLE, "recent_runs": [RESOURCE_EXAMPLE]}]})
 
     recent_runs: list[ResourceUse]
 
@@ -350,6 +406,8 @@ class ScriptVersionIn(BaseModel):
 class VersionOut(BaseModel):
     """One stored version."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [VERSION_EXAMPLE]})
+
     version: int
     comment: str
     created_by: str
@@ -358,6 +416,23 @@ class VersionOut(BaseModel):
 
 class DbScriptOut(BaseModel):
     """A database script after a change."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "hello_api",
+                    "dag_id": "script__hello_api",
+                    "runtime": "python",
+                    "current_version": 2,
+                    "versions": [
+                        {**VERSION_EXAMPLE, "version": 1, "comment": "", "created_at": "2026-11-26T16:00:00Z"},
+                        VERSION_EXAMPLE,
+                    ],
+                }
+            ]
+        }
+    )
 
     name: str
     dag_id: str

@@ -26,10 +26,24 @@ from ylai_plugin.services import dags as dag_service
 router = APIRouter(prefix="/tasks", tags=["tasks"], responses={404: {"model": ErrorResponse}})
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$"
+RUN_EXAMPLE: dict[str, Any] = {
+    "dag_id": "script__disk_usage",
+    "run_id": "manual__2026-11-27T09:30:00.123456+00:00",
+    "state": "success",
+    "queued_at": "2026-11-27T09:30:00.200000Z",
+    "start_date": "2026-11-27T09:30:01Z",
+    "end_date": "2026-11-27T09:30:04.500000Z",
+    "duration_seconds": 3.5,
+    "triggered_by": "alice",
+    "conf": {"top": 5},
+    "result": {"outputs": {"largest": "/var/log"}, "exit_code": 0, "peak_rss_bytes": 5242880, "cpu_seconds": 0.4},
+}
 
 
 class RunOut(BaseModel):
     """A DAG run, as ylai shows it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [RUN_EXAMPLE]})
 
     dag_id: str
     run_id: str
@@ -89,7 +103,12 @@ class TaskIn(BaseModel):
 class TaskPatch(BaseModel):
     """Fields to change; the target DAG cannot change."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"description": "Profile last night's export", "params": {"path": "/data/y.csv"}}]
+        },
+    )
 
     name: str | None = Field(default=None, pattern=NAME_PATTERN)
     description: str | None = Field(default=None, max_length=4000)
@@ -101,6 +120,26 @@ class TaskPatch(BaseModel):
 
 class TaskOut(BaseModel):
     """A task with its last run."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 12,
+                    "name": "nightly profile",
+                    "description": "Profile the nightly CSV export",
+                    "kind": "script",
+                    "dag_id": "script__csv_profiler",
+                    "params": {"path": "/data/x.csv"},
+                    "schedule": None,
+                    "created_by": "alice",
+                    "created_at": "2026-11-20T08:00:00Z",
+                    "updated_at": "2026-11-27T09:15:00Z",
+                    "last_run": {**RUN_EXAMPLE, "dag_id": "script__csv_profiler", "conf": {"path": "/data/x.csv"}},
+                }
+            ]
+        }
+    )
 
     id: int
     name: str
@@ -118,7 +157,9 @@ class TaskOut(BaseModel):
 class RunRequest(BaseModel):
     """Optional overrides for one run."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"params": {"top": 5}, "note": "after the clean-up"}]}
+    )
 
     params: dict[str, Any] = Field(default_factory=dict, description="Merged over the task's saved params.")
     note: str | None = Field(default=None, max_length=1000)
