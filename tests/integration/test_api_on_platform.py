@@ -95,7 +95,11 @@ def fixtures(platform: RunningPlatform, tokens: dict[str, str]) -> dict[str, str
     assert preset.status == 201, preset.body[:300]
     run = platform.request("POST", f"/ylai/api/v1/tasks/{task.json()['id']}/run", {}, token=admin)
     assert run.status == 201, run.body[:300]
+    job = platform.request("POST", "/ylai/api/v1/exports/jobs", {"kind": "runs"}, token=admin)
+    assert job.status == 202, job.body[:300]
     return {
+        "kind": "runs",
+        "job_id": str(job.json()["id"]),
         "task_id": str(task.json()["id"]),
         "other_task_id": str(other.json()["id"]),
         "preset_id": str(preset.json()["id"]),
@@ -137,6 +141,9 @@ def test_viewer_may_read_but_every_write_is_forbidden(
             resp = platform.request(method.upper(), url, {}, token=tokens["viewer"])
             assert resp.status == 403, (method, path, resp.status, resp.body[:200])
             assert resp.json()["error"]["code"] == "forbidden"
+        elif path.startswith("/api/v1/exports/jobs/{job_id}"):
+            # Export jobs are private to whoever started them (the admin here).
+            assert platform.request("GET", url, token=tokens["viewer"]).status == 404, path
         elif not path.endswith("/stream"):
             resp = platform.request("GET", url, token=tokens["viewer"])
             assert resp.status == 200, (path, resp.status, resp.body[:200])

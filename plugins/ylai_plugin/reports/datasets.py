@@ -1,0 +1,850 @@
+"""The exportable kinds: columns, streamed rows, a row count and a summary (tables and charts).
+
+Rows come from a server-side cursor (``yield_per``), so a million-row export holds only one
+batch at a time. Summaries are aggregates (or one streamed pass keeping counters and the
+durations needed for percentiles), never the rows themselves.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+
+from ylai_plugin.reports.filters import ExportSpec
+
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class Column:
+    """A details column: its label key (``col.*``), width in characters and value type."""
+
+    key: str
+    width: int
+    type: str = "text"  # text | datetime | int | float | percent
+
+
+@dataclass
+class Table:
+    """A small summary table; ``headers`` are label keys, cells are plain values."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[Any]]
+
+
+@dataclass
+class Chart:
+    """A chart for the PDF: ``bar`` (grouped), ``pie`` (first series) or ``line``."""
+
+    type: str
+    title: str
+    categories: list[str]
+    series: list[tuple[str, list[float]]]
+
+
+@dataclass
+class Summary:
+    """What the Summary sheet and the PDF's first pages show."""
+
+    tables: list[Table] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One exportable kind."""
+
+    kind: str
+    columns: tuple[Column, ...]
+    rows: Callable[[Any, ExportSpec], Iterator[tuple[Any, ...]]]
+    count: Callable[[Any, ExportSpec], int]
+    summary: Callable[[Any, ExportSpec], Summary]
+    resource: str | None = None  # an extra ylai resource the reader needs (besides "ylai Reports")
+
+
+def plain(value: Any) -> Any:
+    """Enums to their value, dicts to JSON; everything else as is."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+def seconds(start: datetime | None, end: datetime | None) -> float | None:
+    """``end - start`` in seconds, rounded to the millisecond."""
+    if start is None or end is None:
+        return None
+    return round((end - start).total_seconds(), 3)
+
+
+def percentile(ordered: Sequence[float], p: float) -> float | None:
+    """Nearest-rank percentile of sorted values."""
+    if not ordered:
+        return None
+    return round(ordered[min(len(ordered) - 1, max(0, int(p * len(ordered) + 0.999999) - 1))], 3)
+
+
+def rate(ok: int, bad: int) -> float | None:
+    """Succeeded / finished, or None without finished items."""
+    return round(ok / (ok + bad), 4) if ok + bad else None
+
+
+def stream(session: Any, stmt: Any, key: Any) -> Iterator[Any]:
+    """Rows of ``stmt`` in ``key`` order, fetched ``BATCH`` at a time (keyset pagination).
+
+    Each batch is a short query that ends its transaction, instead of one cursor held open
+    for the whole export: on SQLite an open read blocks every writer (the scheduler too) and
+    on Postgres it pins a snapshot for minutes. Memory stays at one batch either way. Rows
+    carry the key as an extra last column, which callers drop.
+    """
+    stmt = stmt.add_columns(key.label("_key")).order_by(key).limit(BATCH)
+    last: Any = None
+    while True:
+        batch = session.execute(stmt if last is None else stmt.where(key > last)).all()
+        session.rollback()
+        yield from batch
+        if len(batch) < BATCH:
+            return
+        last = batch[-1]._key
+
+
+def _days(since: datetime, until: datetime) -> list[date]:
+    first, last = since.date(), (until - timedelta(microseconds=1)).date()
+    if (last - first).days > 92:
+        return []
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _state_table(counts: Counter[str], total: int) -> Table:
+    rows: list[list[Any]] = [[state, n, round(n / total, 4) if total else None] for state, n in counts.most_common()]
+    return Table("section.by_state", ["col.state", "label.count", "label.share"], rows)
+
+
+# ---------------------------------------------------------------- runs
+RUN_COLUMNS = (
+    Column("col.dag_id", 32),
+    Column("col.run_id", 44),
+    Column("col.run_type", 14),
+    Column("col.state", 10),
+    Column("col.triggered_by", 14),
+    Column("col.user", 16),
+    Column("col.run_after", 20, "datetime"),
+    Column("col.queued_at", 20, "datetime"),
+    Column("col.start_date", 20, "datetime"),
+    Column("col.end_date", 20, "datetime"),
+    Column("col.duration", 12, "float"),
+)
+
+
+def _runs_where(spec: ExportSpec) -> list[Any]:
+    from airflow.models import DagRun
+
+    since, until = spec.filters.period()
+    where = [DagRun.dag_id.in_(sorted(spec.dag_ids)), DagRun.run_after >= since, DagRun.run_after < until]
+    if spec.filters.state:
+        where.append(DagRun.state.in_(spec.filters.state))
+    if spec.filters.user is not None:
+        where.append(DagRun.triggering_user_name == spec.filters.user)
+    return where
+
+
+def runs_rows(session: Any, spec: ExportSpec) -> Iterator[tuple[Any, ...]]:
+    """One row per DAG run whose ``run_after`` is in the period, in the order runs were created."""
+    from airflow.models import DagRun
+
+    stmt = (
+        select(
+            DagRun.dag_id,
+            DagRun.run_id,
+            DagRun.run_type,
+            DagRun.state,
+            DagRun.triggered_by,
+            DagRun.triggering_user_name,
+            DagRun.run_after,
+            DagRun.queued_at,
+            DagRun.start_date,
+            DagRun.end_date,
+        )
+    ).where(*_runs_where(spec))
+    for r in stream(session, stmt, DagRun.id):
+        yield (*(plain(v) for v in r[:-1]), seconds(r.start_date, r.end_date))
+
+
+def runs_count(session: Any, spec: ExportSpec) -> int:
+    """How many runs match."""
+    from airflow.models import DagRun
+
+    return int(session.scalar(select(func.count(DagRun.id)).where(*_runs_where(spec))) or 0)
+
+
+def _run_aggregates(session: Any, spec: ExportSpec) -> dict[str, Any]:
+    """One streamed pass over the matching runs: counters and durations only."""
+    from airflow.models import DagRun
+
+    states: Counter[str] = Counter()
+    per_dag: dict[str, Counter[str]] = defaultdict(Counter)
+    durations: dict[str, list[float]] = defaultdict(list)
+    per_day: dict[date, Counter[str]] = defaultdict(Counter)
+    stmt = select(DagRun.dag_id, DagRun.state, DagRun.start_date, DagRun.end_date, DagRun.run_after).where(
+        *_runs_where(spec)
+    )
+    for dag_id, state, start, end, run_after, _ in stream(session, stmt, DagRun.id):
+        state = str(plain(state))
+        states[state] += 1
+        per_dag[dag_id][state] += 1
+        if (d := seconds(start, end)) is not None:
+            durations[dag_id].append(d)
+        per_day[run_after.date()][state] += 1
+    for values in durations.values():
+        values.sort()
+    return {"states": states, "per_dag": per_dag, "durations": durations, "per_day": per_day}
+
+
+def _overview_rows(agg: dict[str, Any]) -> list[list[Any]]:
+    states: Counter[str] = agg["states"]
+    every = sorted(d for values in agg["durations"].values() for d in values)
+    return [
+        ["label.total_runs", sum(states.values())],
+        ["label.succeeded", states["success"]],
+        ["label.failed", states["failed"]],
+        ["label.success_rate", rate(states["success"], states["failed"])],
+        ["label.duration_p50", percentile(every, 0.5)],
+        ["label.duration_p95", percentile(every, 0.95)],
+    ]
+
+
+def _per_dag_rows(agg: dict[str, Any]) -> list[list[Any]]:
+    rows = []
+    for dag_id, counts in sorted(agg["per_dag"].items(), key=lambda kv: (-sum(kv[1].values()), kv[0])):
+        values = agg["durations"][dag_id]
+        ok, bad = counts["success"], counts["failed"]
+        rows.append(
+            [dag_id, sum(counts.values()), ok, bad, rate(ok, bad), percentile(values, 0.5), percentile(values, 0.95)]
+        )
+    return rows
+
+
+PER_DAG_HEADERS = ["col.dag_id", "col.runs", "col.succeeded", "col.failed", "col.success_rate", "col.p50", "col.p95"]
+
+
+def _run_charts(spec: ExportSpec, agg: dict[str, Any], per_dag: list[list[Any]]) -> list[Chart]:
+    charts = []
+    since, until = spec.filters.period()
+    days = _days(since, until)
+    if days:
+        per_day = agg["per_day"]
+        charts.append(
+            Chart(
+                "bar",
+                "chart.runs_per_day",
+                [d.strftime("%m-%d") for d in days],
+                [
+                    ("label.succeeded", [float(per_day[d]["success"]) for d in days]),
+                    ("label.failed", [float(per_day[d]["failed"]) for d in days]),
+                ],
+            )
+        )
+    states: Counter[str] = agg["states"]
+    if states:
+        top = states.most_common()
+        charts.append(
+            Chart("pie", "chart.runs_by_state", [s for s, _ in top], [("label.count", [float(n) for _, n in top])])
+        )
+    failing = sorted((r for r in per_dag if r[3]), key=lambda r: (-r[3], r[0]))[:10]
+    if failing:
+        charts.append(
+            Chart(
+                "bar", "chart.top_failing", [r[0] for r in failing], [("label.failed", [float(r[3]) for r in failing])]
+            )
+        )
+    return charts
+
+
+def runs_summary(session: Any, spec: ExportSpec) -> Summary:
+    """Totals, states, per-DAG figures; charts of runs per day, by state and the most failing DAGs."""
+    agg = _run_aggregates(session, spec)
+    per_dag = _per_dag_rows(agg)
+    total = sum(agg["states"].values())
+    return Summary(
+        tables=[
+            Table("section.overview", ["label.item", "label.value"], _overview_rows(agg)),
+            _state_table(agg["states"], total),
+            Table("section.by_dag", PER_DAG_HEADERS, per_dag[:50]),
+        ],
+        charts=_run_charts(spec, agg, per_dag),
+    )
+
+
+# ---------------------------------------------------------------- tasks
+TASK_COLUMNS = (
+    Column("col.dag_id", 32),
+    Column("col.run_id", 44),
+    Column("col.task_id", 28),
+    Column("col.map_index", 9, "int"),
+    Column("col.state", 14),
+    Column("col.try_number", 8, "int"),
+    Column("col.operator", 18),
+    Column("col.queue", 10),
+    Column("col.hostname", 18),
+    Column("col.user", 16),
+    Column("col.queued_at", 20, "datetime"),
+    Column("col.start_date", 20, "datetime"),
+    Column("col.end_date", 20, "datetime"),
+    Column("col.duration", 12, "float"),
+    Column("col.queue_wait", 12, "float"),
+)
+
+
+def _tasks_where(spec: ExportSpec) -> list[Any]:
+    from airflow.models import DagRun, TaskInstance
+
+    since, until = spec.filters.period()
+    where = [
+        TaskInstance.dag_id.in_(sorted(spec.dag_ids)),
+        DagRun.run_after >= since,
+        DagRun.run_after < until,
+    ]
+    if spec.filters.state:
+        named = [s for s in spec.filters.state if s != "none"]
+        clauses = [TaskInstance.state.in_(named)] if named else []
+        if "none" in spec.filters.state:
+            clauses.append(TaskInstance.state.is_(None))
+        where.append(or_(*clauses))
+    if spec.filters.user is not None:
+        where.append(DagRun.triggering_user_name == spec.filters.user)
+    return where
+
+
+def _ti_join() -> Any:
+    from airflow.models import DagRun, TaskInstance
+
+    return and_(DagRun.dag_id == TaskInstance.dag_id, DagRun.run_id == TaskInstance.run_id)
+
+
+def tasks_rows(session: Any, spec: ExportSpec) -> Iterator[tuple[Any, ...]]:
+    """One row per task instance of the runs in the period."""
+    from airflow.models import DagRun, TaskInstance
+
+    ti = TaskInstance
+    stmt = (
+        select(
+            ti.dag_id,
+            ti.run_id,
+            ti.task_id,
+            ti.map_index,
+            ti.state,
+            ti.try_number,
+            ti.operator,
+            ti.queue,
+            ti.hostname,
+            DagRun.triggering_user_name,
+            ti.queued_dttm,
+            ti.start_date,
+            ti.end_date,
+            ti.duration,
+        )
+        .join(DagRun, _ti_join())
+        .where(*_tasks_where(spec))
+    )
+    for r in stream(session, stmt, ti.id):
+        wait = seconds(r.queued_dttm, r.start_date)
+        yield (
+            *(plain(v) for v in r[:-2]),
+            round(r.duration, 3) if r.duration is not None else None,
+            wait if wait is None or wait >= 0 else None,
+        )
+
+
+def tasks_count(session: Any, spec: ExportSpec) -> int:
+    """How many task instances match."""
+    from airflow.models import DagRun, TaskInstance
+
+    stmt = select(func.count()).select_from(TaskInstance).join(DagRun, _ti_join()).where(*_tasks_where(spec))
+    return int(session.scalar(stmt) or 0)
+
+
+def _task_aggregates(session: Any, spec: ExportSpec) -> tuple[Counter[str], dict[str, Counter[str]], list[float]]:
+    from airflow.models import DagRun, TaskInstance
+
+    ti = TaskInstance
+    states: Counter[str] = Counter()
+    per_dag: dict[str, Counter[str]] = defaultdict(Counter)
+    stmt = (
+        select(ti.dag_id, ti.state, func.count())
+        .join(DagRun, _ti_join())
+        .where(*_tasks_where(spec))
+        .group_by(ti.dag_id, ti.state)
+    )
+    for dag_id, state, n in session.execute(stmt):
+        name = str(plain(state)) if state is not None else "none"
+        states[name] += n
+        per_dag[dag_id][name] += n
+    waits = sorted(
+        w
+        for queued, start in session.execute(
+            select(ti.queued_dttm, ti.start_date)
+            .join(DagRun, _ti_join())
+            .where(*_tasks_where(spec), ti.queued_dttm.is_not(None), ti.start_date.is_not(None))
+            .limit(200_000)
+        )
+        if (w := seconds(queued, start)) is not None and w >= 0
+    )
+    return states, per_dag, waits
+
+
+def tasks_summary(session: Any, spec: ExportSpec) -> Summary:
+    """Task instances by state and per DAG, queue wait percentiles."""
+    states, per_dag, waits = _task_aggregates(session, spec)
+    total = sum(states.values())
+    dag_rows = [
+        [dag_id, sum(c.values()), c["success"], c["failed"], rate(c["success"], c["failed"])]
+        for dag_id, c in sorted(per_dag.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+    ][:50]
+    overview: list[list[Any]] = [
+        ["label.total_tasks", total],
+        ["label.succeeded", states["success"]],
+        ["label.failed", states["failed"]],
+        ["label.success_rate", rate(states["success"], states["failed"])],
+        ["label.queue_wait_p50", percentile(waits, 0.5)],
+        ["label.queue_wait_p95", percentile(waits, 0.95)],
+    ]
+    charts = []
+    if states:
+        top = states.most_common()
+        charts.append(
+            Chart("pie", "section.task_states", [s for s, _ in top], [("label.count", [float(n) for _, n in top])])
+        )
+    return Summary(
+        tables=[
+            Table("section.overview", ["label.item", "label.value"], overview),
+            _state_table(states, total),
+            Table(
+                "section.by_dag",
+                ["col.dag_id", "col.runs", "col.succeeded", "col.failed", "col.success_rate"],
+                dag_rows,
+            ),
+        ],
+        charts=charts,
+    )
+
+
+# ---------------------------------------------------------------- scripts
+SCRIPT_COLUMNS = (
+    Column("col.name", 24),
+    Column("col.title", 32),
+    Column("col.owner", 16),
+    Column("col.runtime", 11),
+    Column("col.source", 11),
+    Column("col.runs", 9, "int"),
+    Column("col.succeeded", 10, "int"),
+    Column("col.failed", 9, "int"),
+    Column("col.success_rate", 12, "percent"),
+    Column("col.p50", 14, "float"),
+    Column("col.p95", 14, "float"),
+    Column("col.last_run_at", 20, "datetime"),
+    Column("col.last_state", 11),
+)
+
+
+def _script_rows(session: Any, spec: ExportSpec) -> list[tuple[Any, ...]]:
+    from airflow.models import DagRun
+
+    from ylai_plugin.api.scripts import _all_scripts
+
+    scripts = [
+        s
+        for s in _all_scripts(session).values()
+        if f"script__{s.name}" in spec.dag_ids and (spec.filters.user is None or s.manifest.owner == spec.filters.user)
+    ]
+    dag_ids = sorted(f"script__{s.name}" for s in scripts)
+    since, until = spec.filters.period()
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    durations: dict[str, list[float]] = defaultdict(list)
+    last: dict[str, tuple[datetime, str]] = {}
+    stmt = select(DagRun.dag_id, DagRun.state, DagRun.start_date, DagRun.end_date, DagRun.run_after).where(
+        DagRun.dag_id.in_(dag_ids), DagRun.run_after >= since, DagRun.run_after < until
+    )
+    for dag_id, state, start, end, run_after, _ in stream(session, stmt, DagRun.id):
+        state = str(plain(state))
+        counts[dag_id][state] += 1
+        if (d := seconds(start, end)) is not None:
+            durations[dag_id].append(d)
+        if dag_id not in last or run_after > last[dag_id][0]:
+            last[dag_id] = (run_after, state)
+    rows = []
+    for s in sorted(scripts, key=lambda s: s.name):
+        dag_id = f"script__{s.name}"
+        c, values = counts[dag_id], sorted(durations[dag_id])
+        lr = last.get(dag_id)
+        rows.append(
+            (
+                s.name,
+                s.manifest.display_title,
+                s.manifest.owner,
+                s.runtime,
+                "database" if s.content is not None else "repository",
+                sum(c.values()),
+                c["success"],
+                c["failed"],
+                rate(c["success"], c["failed"]),
+                percentile(values, 0.5),
+                percentile(values, 0.95),
+                lr[0] if lr else None,
+                lr[1] if lr else None,
+            )
+        )
+    return rows
+
+
+def scripts_summary(session: Any, spec: ExportSpec) -> Summary:
+    """Scripts and their runs in the period."""
+    rows = _script_rows(session, spec)
+    ok, bad = sum(r[6] for r in rows), sum(r[7] for r in rows)
+    overview: list[list[Any]] = [
+        ["label.total_scripts", len(rows)],
+        ["label.total_runs", sum(r[5] for r in rows)],
+        ["label.succeeded", ok],
+        ["label.failed", bad],
+        ["label.success_rate", rate(ok, bad)],
+    ]
+    failing = sorted((r for r in rows if r[7]), key=lambda r: (-r[7], r[0]))[:10]
+    charts = (
+        [Chart("bar", "chart.top_failing", [r[0] for r in failing], [("label.failed", [float(r[7]) for r in failing])])]
+        if failing
+        else []
+    )
+    return Summary(tables=[Table("section.overview", ["label.item", "label.value"], overview)], charts=charts)
+
+
+# ---------------------------------------------------------------- audit log
+AUDIT_COLUMNS = (
+    Column("col.dttm", 20, "datetime"),
+    Column("col.event", 22),
+    Column("col.user", 16),
+    Column("col.owner", 20),
+    Column("col.dag_id", 32),
+    Column("col.task_id", 24),
+    Column("col.run_id", 40),
+    Column("col.map_index", 9, "int"),
+    Column("col.try_number", 8, "int"),
+    Column("col.logical_date", 20, "datetime"),
+    Column("col.extra", 60),
+)
+
+
+def _audit_where(spec: ExportSpec) -> list[Any]:
+    from airflow.models.log import Log
+
+    since, until = spec.filters.period()
+    dag_clause = Log.dag_id.in_(sorted(spec.dag_ids))
+    where = [
+        Log.dttm >= since,
+        Log.dttm < until,
+        or_(dag_clause, Log.dag_id.is_(None)) if spec.include_global else dag_clause,
+    ]
+    if spec.filters.user is not None:
+        where.append(Log.owner == spec.filters.user)
+    return where
+
+
+def audit_rows(session: Any, spec: ExportSpec) -> Iterator[tuple[Any, ...]]:
+    """Airflow's audit log (the ``log`` table) in the period."""
+    from airflow.models.log import Log
+
+    stmt = (
+        select(
+            Log.dttm,
+            Log.event,
+            Log.owner,
+            Log.owner_display_name,
+            Log.dag_id,
+            Log.task_id,
+            Log.run_id,
+            Log.map_index,
+            Log.try_number,
+            Log.logical_date,
+            Log.extra,
+        )
+    ).where(*_audit_where(spec))
+    for r in stream(session, stmt, Log.id):
+        yield tuple(plain(v) for v in r[:-1])
+
+
+def audit_count(session: Any, spec: ExportSpec) -> int:
+    """How many audit entries match."""
+    from airflow.models.log import Log
+
+    return int(session.scalar(select(func.count(Log.id)).where(*_audit_where(spec))) or 0)
+
+
+def audit_summary(session: Any, spec: ExportSpec) -> Summary:
+    """Events by type and by user."""
+    from airflow.models.log import Log
+
+    events = Counter(
+        dict(session.execute(select(Log.event, func.count()).where(*_audit_where(spec)).group_by(Log.event)).all())
+    )
+    users = Counter(
+        {
+            str(k): v
+            for k, v in session.execute(
+                select(Log.owner, func.count()).where(*_audit_where(spec)).group_by(Log.owner)
+            ).all()
+        }
+    )
+    total = sum(events.values())
+    return Summary(
+        tables=[
+            Table("section.overview", ["label.item", "label.value"], [["label.total_events", total]]),
+            Table("section.by_event", ["col.event", "label.count"], [[k, v] for k, v in events.most_common(25)]),
+            Table("section.by_user", ["col.user", "label.count"], [[k, v] for k, v in users.most_common(25)]),
+        ]
+    )
+
+
+# ---------------------------------------------------------------- monitor statistics
+MONITOR_COLUMNS = (
+    Column("col.dag_id", 32),
+    Column("col.kind", 10),
+    Column("col.runs", 9, "int"),
+    Column("col.succeeded", 10, "int"),
+    Column("col.failed", 9, "int"),
+    Column("col.success_rate", 12, "percent"),
+    Column("col.p50", 14, "float"),
+    Column("col.p95", 14, "float"),
+    Column("col.queue_wait_p95", 16, "float"),
+)
+
+
+def _monitor(session: Any, spec: ExportSpec) -> tuple[dict[str, Any], list[tuple[Any, ...]], Counter[str], list[float]]:
+    from airflow.models import DagRun, TaskInstance
+
+    from ylai_plugin.services.dags import kind_of
+
+    runs_spec = ExportSpec(
+        kind="runs",
+        format=spec.format,
+        language=spec.language,
+        filters=spec.filters,
+        dag_ids=spec.dag_ids,
+    )
+    agg = _run_aggregates(session, runs_spec)
+    since, until = spec.filters.period()
+    ti_where = [
+        TaskInstance.dag_id.in_(sorted(spec.dag_ids)),
+        DagRun.run_after >= since,
+        DagRun.run_after < until,
+    ]
+    task_states: Counter[str] = Counter()
+    for state, n in session.execute(
+        select(TaskInstance.state, func.count()).join(DagRun, _ti_join()).where(*ti_where).group_by(TaskInstance.state)
+    ):
+        task_states[str(plain(state)) if state is not None else "none"] += n
+    waits_by_dag: dict[str, list[float]] = defaultdict(list)
+    for dag_id, queued, start in session.execute(
+        select(TaskInstance.dag_id, TaskInstance.queued_dttm, TaskInstance.start_date)
+        .join(DagRun, _ti_join())
+        .where(*ti_where, TaskInstance.queued_dttm.is_not(None), TaskInstance.start_date.is_not(None))
+        .limit(200_000)
+    ):
+        if (w := seconds(queued, start)) is not None and w >= 0:
+            waits_by_dag[dag_id].append(w)
+    rows = []
+    for dag_id, total, ok, bad, success, p50, p95 in _per_dag_rows(agg):
+        waits = sorted(waits_by_dag[dag_id])
+        rows.append((dag_id, kind_of(dag_id), total, ok, bad, success, p50, p95, percentile(waits, 0.95)))
+    every_wait = sorted(w for values in waits_by_dag.values() for w in values)
+    return agg, rows, task_states, every_wait
+
+
+def monitor_rows(session: Any, spec: ExportSpec) -> Iterator[tuple[Any, ...]]:
+    """Per-DAG statistics of the period."""
+    yield from _monitor(session, spec)[1]
+
+
+def monitor_count(session: Any, spec: ExportSpec) -> int:
+    """DAGs with runs in the period."""
+    from airflow.models import DagRun
+
+    stmt = select(func.count(func.distinct(DagRun.dag_id))).where(*_runs_where(_as_runs(spec)))
+    return int(session.scalar(stmt) or 0)
+
+
+def _as_runs(spec: ExportSpec) -> ExportSpec:
+    return ExportSpec(
+        kind="runs", format=spec.format, language=spec.language, filters=spec.filters, dag_ids=spec.dag_ids
+    )
+
+
+def monitor_summary(session: Any, spec: ExportSpec) -> Summary:
+    """Run and task figures, queue wait; charts of runs per day, states, top failing and success rates."""
+    agg, rows, task_states, waits = _monitor(session, spec)
+    overview = [
+        *_overview_rows(agg),
+        ["label.queue_wait_p50", percentile(waits, 0.5)],
+        ["label.queue_wait_p95", percentile(waits, 0.95)],
+        ["label.total_tasks", sum(task_states.values())],
+    ]
+    per_dag = [list(r[:1]) + list(r[2:8]) for r in rows]
+    charts = _run_charts(spec, agg, per_dag)
+    rated = [r for r in rows if r[5] is not None][:12]
+    if rated:
+        charts.append(
+            Chart(
+                "bar",
+                "chart.success_rate",
+                [r[0] for r in rated],
+                [("label.success_rate", [round(r[5] * 100, 1) for r in rated])],
+            )
+        )
+    if task_states:
+        top = task_states.most_common()
+        charts.append(
+            Chart("pie", "section.task_states", [s for s, _ in top], [("label.count", [float(n) for _, n in top])])
+        )
+    total_runs = sum(agg["states"].values())
+    task_table = _state_table(task_states, sum(task_states.values()))
+    return Summary(
+        tables=[
+            Table("section.overview", ["label.item", "label.value"], overview),
+            _state_table(agg["states"], total_runs),
+            Table("section.task_states", task_table.headers, task_table.rows),
+        ],
+        charts=charts,
+    )
+
+
+# ---------------------------------------------------------------- alert history
+ALERT_COLUMNS = (
+    Column("col.id", 8, "int"),
+    Column("col.started_at", 20, "datetime"),
+    Column("col.resolved_at", 20, "datetime"),
+    Column("col.state", 10),
+    Column("col.severity", 10),
+    Column("col.rule", 26),
+    Column("col.condition", 16),
+    Column("col.title", 48),
+    Column("col.dag_id", 32),
+    Column("col.run_id", 40),
+    Column("col.suppressed", 12),
+    Column("col.escalation_level", 10, "int"),
+)
+
+
+def alert_model() -> Any:
+    """The alerts helper's ``Alert`` table, or None where alerting is not installed."""
+    try:
+        from ylai_plugin.db.alert_models import Alert
+    except ImportError:
+        return None
+    return Alert
+
+
+def _alerts_where(spec: ExportSpec) -> list[Any]:
+    alert = alert_model()
+    since, until = spec.filters.period()
+    dag_clause = alert.dag_id.in_(sorted(spec.dag_ids))
+    where = [
+        alert.started_at >= since,
+        alert.started_at < until,
+        or_(dag_clause, alert.dag_id.is_(None)) if spec.include_global else dag_clause,
+    ]
+    if spec.filters.state:
+        where.append(alert.state.in_(spec.filters.state))
+    return where
+
+
+def alerts_rows(session: Any, spec: ExportSpec) -> Iterator[tuple[Any, ...]]:
+    """Alerts (incidents) started in the period."""
+    a = alert_model()
+    stmt = (
+        select(
+            a.id,
+            a.started_at,
+            a.resolved_at,
+            a.state,
+            a.severity,
+            a.rule_name,
+            a.condition_type,
+            a.title,
+            a.dag_id,
+            a.run_id,
+            a.suppressed,
+            a.escalation_level,
+        )
+    ).where(*_alerts_where(spec))
+    for r in stream(session, stmt, a.id):
+        yield tuple(plain(v) for v in r[:-1])
+
+
+def alerts_count(session: Any, spec: ExportSpec) -> int:
+    """How many alerts match."""
+    a = alert_model()
+    return int(session.scalar(select(func.count(a.id)).where(*_alerts_where(spec))) or 0)
+
+
+def alerts_summary(session: Any, spec: ExportSpec) -> Summary:
+    """Alerts by state, severity and rule."""
+    a = alert_model()
+    where = _alerts_where(spec)
+    states = Counter(dict(session.execute(select(a.state, func.count()).where(*where).group_by(a.state)).all()))
+    severities = Counter(
+        dict(session.execute(select(a.severity, func.count()).where(*where).group_by(a.severity)).all())
+    )
+    rules = Counter(dict(session.execute(select(a.rule_name, func.count()).where(*where).group_by(a.rule_name)).all()))
+    total = sum(states.values())
+    overview: list[list[Any]] = [
+        ["label.total_alerts", total],
+        ["label.firing", states["firing"]],
+        ["label.resolved", states["resolved"]],
+    ]
+    charts = []
+    if severities:
+        top = severities.most_common()
+        charts.append(
+            Chart("pie", "section.by_severity", [s for s, _ in top], [("label.count", [float(n) for _, n in top])])
+        )
+    return Summary(
+        tables=[
+            Table("section.overview", ["label.item", "label.value"], overview),
+            Table(
+                "section.by_severity", ["col.severity", "label.count"], [[k, v] for k, v in severities.most_common()]
+            ),
+            Table("section.by_rule", ["col.rule", "label.count"], [[k, v] for k, v in rules.most_common(25)]),
+        ],
+        charts=charts,
+    )
+
+
+def _listed(
+    fn: Callable[[Any, ExportSpec], list[tuple[Any, ...]]],
+) -> Callable[[Any, ExportSpec], Iterator[tuple[Any, ...]]]:
+    def rows(session: Any, spec: ExportSpec) -> Iterator[tuple[Any, ...]]:
+        yield from fn(session, spec)
+
+    return rows
+
+
+def _counted(fn: Callable[[Any, ExportSpec], list[tuple[Any, ...]]]) -> Callable[[Any, ExportSpec], int]:
+    return lambda session, spec: len(fn(session, spec))
+
+
+DATASETS: dict[str, Dataset] = {
+    "runs": Dataset("runs", RUN_COLUMNS, runs_rows, runs_count, runs_summary),
+    "tasks": Dataset("tasks", TASK_COLUMNS, tasks_rows, tasks_count, tasks_summary),
+    "scripts": Dataset(
+        "scripts", SCRIPT_COLUMNS, _listed(_script_rows), _counted(_script_rows), scripts_summary, "ylai Scripts"
+    ),
+    "audit": Dataset("audit", AUDIT_COLUMNS, audit_rows, audit_count, audit_summary),
+    "monitor": Dataset("monitor", MONITOR_COLUMNS, monitor_rows, monitor_count, monitor_summary, "ylai Monitor"),
+    "alerts": Dataset("alerts", ALERT_COLUMNS, alerts_rows, alerts_count, alerts_summary, "ylai Alerts"),
+}

@@ -1,0 +1,159 @@
+"""What an export covers: its kind, format, language and filters, validated with field paths."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Kind = Literal["runs", "tasks", "scripts", "audit", "monitor", "alerts"]
+KINDS: tuple[str, ...] = ("runs", "tasks", "scripts", "audit", "monitor", "alerts")
+Format = Literal["csv", "xlsx", "pdf"]
+DEFAULT_DAYS = 30
+MAX_DAYS = 3660
+
+RUN_STATES = ("queued", "running", "success", "failed")
+TASK_STATES = (
+    "none",
+    "scheduled",
+    "queued",
+    "running",
+    "success",
+    "restarting",
+    "failed",
+    "up_for_retry",
+    "up_for_reschedule",
+    "upstream_failed",
+    "skipped",
+    "removed",
+    "deferred",
+)
+ALERT_STATES = ("firing", "resolved")
+#: Which filters each kind understands; any other given filter is a 422 naming it.
+STATES: dict[str, tuple[str, ...]] = {"runs": RUN_STATES, "tasks": TASK_STATES, "alerts": ALERT_STATES}
+USER_FILTER = {"runs", "tasks", "audit", "scripts"}
+SCRIPT_FILTER = {"runs", "tasks", "audit", "scripts", "monitor", "alerts"}
+
+
+class ExportFilters(BaseModel):
+    """Filters shared by every kind; the time range defaults to the last 30 days."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"month": "2026-11", "dag_id": ["pipeline__nightly"], "state": ["failed"]},
+                {"since": "2026-11-01T00:00:00Z", "until": "2026-11-08T00:00:00Z", "user": "alice"},
+            ]
+        },
+    )
+
+    since: datetime | None = Field(default=None, description="Start of the period (inclusive), ISO 8601; UTC if naive.")
+    until: datetime | None = Field(default=None, description="End of the period (exclusive); default now.")
+    month: str | None = Field(
+        default=None,
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+        description="A calendar month (UTC), e.g. 2026-11; instead of since/until.",
+        examples=["2026-11"],
+    )
+    dag_id: list[str] = Field(default_factory=list, max_length=200, description="Only these DAGs (repeatable).")
+    script: list[str] = Field(
+        default_factory=list, max_length=200, description="Only these scripts, i.e. DAGs script__<name> (repeatable)."
+    )
+    state: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Only these states (repeatable): runs "
+        + "|".join(RUN_STATES)
+        + "; tasks "
+        + "|".join(TASK_STATES)
+        + "; alerts "
+        + "|".join(ALERT_STATES)
+        + ".",
+    )
+    user: str | None = Field(
+        default=None,
+        max_length=256,
+        description="Runs and tasks: who triggered the run; audit: who acted; scripts: the owner.",
+    )
+
+    @field_validator("dag_id", "script", "state")
+    @classmethod
+    def _items(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not value or len(value) > 250:
+                raise ValueError("each value must have 1 to 250 characters")
+        return values
+
+    @model_validator(mode="after")
+    def _period(self) -> ExportFilters:
+        if self.month and (self.since or self.until):
+            raise ValueError("give either 'month' or 'since'/'until', not both")
+        since, until = self.period()
+        if since >= until:
+            raise ValueError("'since' must be before 'until'")
+        if until - since > timedelta(days=MAX_DAYS):
+            raise ValueError(f"the period may span at most {MAX_DAYS} days")
+        return self
+
+    def period(self) -> tuple[datetime, datetime]:
+        """The resolved ``[since, until)`` in UTC."""
+        if self.month:
+            year, month = (int(x) for x in self.month.split("-"))
+            start = datetime(year, month, 1, tzinfo=UTC)
+            return start, start + timedelta(days=calendar.monthrange(year, month)[1])
+        until = _utc(self.until) if self.until else datetime.now(UTC)
+        since = _utc(self.since) if self.since else until - timedelta(days=DEFAULT_DAYS)
+        return since, until
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def kind_problems(kind: str, filters: ExportFilters, prefix: str) -> list[dict[str, str]]:
+    """Field errors for filters that ``kind`` does not support (``prefix`` is ``query`` or ``body.filters``)."""
+    problems = []
+    allowed_states = STATES.get(kind)
+    if filters.state and allowed_states is None:
+        problems.append({"field": f"{prefix}.state", "reason": f"{kind} exports have no state filter"})
+    elif allowed_states is not None:
+        for i, state in enumerate(filters.state):
+            if state not in allowed_states:
+                problems.append(
+                    {
+                        "field": f"{prefix}.state.{i}",
+                        "reason": f"unknown {kind} state {state!r}; choose from {', '.join(allowed_states)}",
+                    }
+                )
+    if filters.user is not None and kind not in USER_FILTER:
+        problems.append({"field": f"{prefix}.user", "reason": f"{kind} exports have no user filter"})
+    return problems
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """A validated export: what, how, and which DAGs the requester may see."""
+
+    kind: str
+    format: str
+    language: str
+    filters: ExportFilters
+    dag_ids: frozenset[str]
+    include_global: bool = False  # audit rows / alerts without a DAG (admin-like readers only)
+    requested_by: str = ""
+
+    def describe(self) -> dict[str, Any]:
+        """The filters as they apply, for the report header."""
+        since, until = self.filters.period()
+        return {
+            "since": since,
+            "until": until,
+            "dag_id": self.filters.dag_id,
+            "script": self.filters.script,
+            "state": self.filters.state,
+            "user": self.filters.user,
+        }
