@@ -53,6 +53,35 @@ def get_provider_info() -> dict[str, Any]:
                         "example": None,
                         "default": "120",
                     },
+                    "alert_slack_conn_id": {
+                        "description": "Airflow connection (slack or slackwebhook) for Slack alert channels "
+                        "that name none.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": None,
+                        "default": "ylai_slack",
+                    },
+                    "alert_smtp_conn_id": {
+                        "description": "Airflow SMTP connection for e-mail alert channels that name none.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": None,
+                        "default": "smtp_default",
+                    },
+                    "alert_from_email": {
+                        "description": "Sender of alert e-mails; empty uses the SMTP connection's from_email.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "ylai@example.com",
+                        "default": "",
+                    },
+                    "alert_interval_seconds": {
+                        "description": "How often ``ylai alerts`` evaluates rules, escalates and retries deliveries.",
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": None,
+                        "default": "15",
+                    },
                 },
             }
         },

@@ -6,32 +6,13 @@ creates them; the migration is ``0004_alerts.py``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.engine import Dialect
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
 
-from ylai_plugin.db.models import Base, utcnow
-
-
-class _UtcDateTime(TypeDecorator[datetime]):
-    """``DateTime(timezone=True)`` that gives back aware UTC datetimes on SQLite too (DDL unchanged)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from ylai_plugin.db.models import Base, UtcDateTime, utcnow
 
 
 class AlertRule(Base):
@@ -57,8 +38,8 @@ class AlertRule(Base):
     source: Mapped[str] = mapped_column(String(16), default="api")
     source_ref: Mapped[str | None] = mapped_column(String(300), nullable=True)
     created_by: Mapped[str] = mapped_column(String(256))
-    created_at: Mapped[datetime] = mapped_column(_UtcDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(_UtcDateTime(), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class AlertSilence(Base):
@@ -71,11 +52,11 @@ class AlertSilence(Base):
         ForeignKey("ylai_alert_rule.id", ondelete="CASCADE"), nullable=True, index=True
     )
     scope: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    starts_at: Mapped[datetime] = mapped_column(_UtcDateTime())
-    ends_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
     comment: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(256))
-    created_at: Mapped[datetime] = mapped_column(_UtcDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Alert(Base):
@@ -103,11 +84,11 @@ class Alert(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     dag_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
     run_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
-    started_at: Mapped[datetime] = mapped_column(_UtcDateTime())
-    resolved_at: Mapped[datetime | None] = mapped_column(_UtcDateTime(), nullable=True)
-    last_notified_at: Mapped[datetime | None] = mapped_column(_UtcDateTime(), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(_UtcDateTime(), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class AlertDelivery(Base):
@@ -127,12 +108,12 @@ class AlertDelivery(Base):
     language: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16))  # pending | sent | suppressed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(_UtcDateTime(), nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # Whoever is sending holds the row until this time (listener and evaluator replicas may race).
-    claimed_until: Mapped[datetime | None] = mapped_column(_UtcDateTime(), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(_UtcDateTime(), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(_UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class AlertDeliveryAttempt(Base):
@@ -142,7 +123,7 @@ class AlertDeliveryAttempt(Base):
     __table_args__ = (Index("ix_ylai_alert_attempt_delivery_id", "delivery_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("ylai_alert_delivery.id", ondelete="CASCADE"))
-    attempted_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    attempted_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ok: Mapped[bool] = mapped_column(Boolean)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     duration_ms: Mapped[float] = mapped_column(Float)
@@ -155,4 +136,4 @@ class AlertLease(Base):
     __tablename__ = "ylai_alert_lease"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(250))
-    expires_at: Mapped[datetime] = mapped_column(_UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())

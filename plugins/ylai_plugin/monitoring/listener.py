@@ -22,3 +22,19 @@ def on_starting(component: Any) -> None:
     from ylai_plugin.monitoring.sampler import start_sampler
 
     start_sampler("scheduler")
+
+
+@hookimpl
+def on_dag_run_failed(dag_run: Any, msg: str) -> None:
+    """Alert rules on run/task failures fire at once (recorded and sent from a thread)."""
+    from ylai_plugin.alerts.events import handle_run_failed, in_background
+
+    in_background(handle_run_failed, dag_run.dag_id, dag_run.run_id)
+
+
+@hookimpl
+def on_dag_run_success(dag_run: Any, msg: str) -> None:
+    """A successful run resolves the DAG's open failure incidents."""
+    from ylai_plugin.alerts.events import handle_run_succeeded, in_background
+
+    in_background(handle_run_succeeded, dag_run.dag_id)

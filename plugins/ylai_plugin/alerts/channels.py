@@ -1,0 +1,94 @@
+"""Send a rendered message: Slack (slack provider), e-mail (smtp provider) or a JSON webhook.
+
+Each ``send_*`` raises on failure; the outbox (``engine.deliver``) records the error and retries.
+Provider modules are imported inside the functions: DAG files import nothing from here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ylai_plugin.alerts.messages import Message
+
+TIMEOUT_SECONDS = 10
+
+
+def _conf(key: str, fallback: str) -> str:
+    from airflow.configuration import conf
+
+    return str(conf.get("ylai", key, fallback=fallback))
+
+
+def send_slack(target: str, connection_id: str | None, message: Message) -> None:
+    """Post to ``target`` (``#channel``) through an Airflow Slack connection.
+
+    A ``slack`` connection (API token; ``base_url`` extra for Slack-compatible servers) posts with
+    ``chat.postMessage`` to the channel; a ``slackwebhook`` connection posts to its incoming webhook,
+    whose channel Slack fixed when the webhook was created.
+    """
+    from airflow.sdk import BaseHook
+
+    conn_id = connection_id or _conf("alert_slack_conn_id", "ylai_slack")
+    conn = BaseHook.get_connection(conn_id)
+    if conn.conn_type == "slackwebhook":
+        from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+
+        webhook = SlackWebhookHook(slack_webhook_conn_id=conn_id, timeout=TIMEOUT_SECONDS)
+        response = webhook.send(text=message.title, blocks=message.blocks)
+        if getattr(response, "status_code", 200) >= 300:
+            raise RuntimeError(f"Slack webhook answered {response.status_code}: {getattr(response, 'body', '')}")
+        return
+    from airflow.providers.slack.hooks.slack import SlackHook
+
+    hook = SlackHook(slack_conn_id=conn_id, timeout=TIMEOUT_SECONDS)
+    hook.client.chat_postMessage(channel=target, text=message.title, blocks=message.blocks)
+
+
+def send_email(target: str, connection_id: str | None, message: Message) -> None:
+    """E-mail ``target`` an HTML + plain-text message through the smtp provider's ``SmtpHook``.
+
+    ``SmtpNotifier`` / ``send_email_smtp`` send HTML only, so the multipart/alternative message is
+    built here and handed to the hook's connected client (TLS, SSL, auth and timeouts from the connection).
+    """
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+    from email.utils import formatdate, make_msgid
+
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    conn_id = connection_id or _conf("alert_smtp_conn_id", "smtp_default")
+    with SmtpHook(smtp_conn_id=conn_id) as hook:
+        sender = _conf("alert_from_email", "") or hook.from_email or "ylai@localhost"
+        mime = MIMEMultipart("alternative")
+        mime["Subject"] = message.title
+        mime["From"] = sender
+        mime["To"] = target
+        mime["Date"] = formatdate(localtime=False)
+        mime["Message-ID"] = make_msgid(domain="ylai")
+        mime.attach(MIMEText(message.text, "plain", "utf-8"))
+        mime.attach(MIMEText(message.html, "html", "utf-8"))
+        client: Any = hook._smtp_client  # the hook exposes no "send this MIME message" method
+        if client is None:
+            raise RuntimeError(f"SMTP connection {conn_id!r} did not connect")
+        client.sendmail(sender, [target], mime.as_string())
+
+
+def send_webhook(target: str, message: Message) -> None:
+    """POST the message as JSON to ``target``; any non-2xx answer is a failure."""
+    import httpx
+
+    response = httpx.post(target, json=message.payload, timeout=TIMEOUT_SECONDS)
+    if response.status_code >= 300:
+        raise RuntimeError(f"webhook answered {response.status_code}: {response.text[:200]}")
+
+
+def send(channel_type: str, target: str, connection_id: str | None, message: Message) -> None:
+    """Send ``message`` through one channel."""
+    if channel_type == "slack":
+        send_slack(target, connection_id, message)
+    elif channel_type == "email":
+        send_email(target, connection_id, message)
+    elif channel_type == "webhook":
+        send_webhook(target, message)
+    else:
+        raise ValueError(f"unknown channel type {channel_type!r}")
