@@ -42,7 +42,7 @@ from bench._common import REPO_ROOT, machine_note
 from tests.integration.running_platform import RunningPlatform
 
 BUNDLE = REPO_ROOT / "plugins" / "ylai_plugin" / "ui" / "dist" / "main.umd.cjs"
-PAGES = ("overview", "run", "monitor", "scripts", "tasks")
+PAGES = ("overview", "run", "monitor", "scripts", "tasks", "alerts")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 LIGHTHOUSE = "lighthouse@12.2.3"

@@ -18,6 +18,7 @@ UI_PAGES = (
     ("ylai Monitor", "ylai-monitor"),
     ("ylai Scripts", "ylai-scripts"),
     ("ylai Tasks", "ylai-tasks"),
+    ("ylai Alerts", "ylai-alerts"),
 )
 
 

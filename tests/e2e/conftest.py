@@ -33,7 +33,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "E2e-test-pw-1"
-PAGES = ("overview", "run", "monitor", "scripts", "tasks")
+PAGES = ("overview", "run", "monitor", "scripts", "tasks", "alerts")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

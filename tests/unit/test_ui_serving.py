@@ -42,7 +42,14 @@ def test_react_pages_replace_the_iframe_once_the_ui_is_built(built_ui: Path) -> 
 
     plugin = YlaiPlugin()
     apps = [ReactAppResponse.model_validate(a) for a in plugin.react_apps]
-    assert [a.url_route for a in apps] == ["ylai-overview", "ylai-run", "ylai-monitor", "ylai-scripts", "ylai-tasks"]
+    assert [a.url_route for a in apps] == [
+        "ylai-overview",
+        "ylai-run",
+        "ylai-monitor",
+        "ylai-scripts",
+        "ylai-tasks",
+        "ylai-alerts",
+    ]
     assert {a.category for a in apps} == {"ylai"}
     assert {a.bundle_url for a in apps} == {"ylai/static/main.umd.cjs"}
     assert plugin.external_views == []

@@ -9,6 +9,7 @@ import { Run } from "./pages/Run";
 import { Monitor } from "./pages/Monitor";
 import { Scripts } from "./pages/Scripts";
 import { Tasks } from "./pages/Tasks";
+import { Alerts } from "./pages/Alerts";
 import { injectStyles } from "./styles";
 
 const PAGE_COMPONENTS: Record<PageId, ComponentType> = {
@@ -17,6 +18,7 @@ const PAGE_COMPONENTS: Record<PageId, ComponentType> = {
   monitor: Monitor,
   scripts: Scripts,
   tasks: Tasks,
+  alerts: Alerts,
 };
 
 function Shell({ pathname, search, go }: { pathname: string; search: string; go: (to: string) => void }) {
@@ -62,7 +64,7 @@ function StandaloneApp() {
   return <Shell pathname={loc.pathname} search={loc.search} go={go} />;
 }
 
-/** The one component behind all five react_apps entries; the page comes from the URL. */
+/** The one component behind all the react_apps entries; the page comes from the URL. */
 export default function YlaiApp() {
   injectStyles();
   return useInRouterContext() ? <RoutedApp /> : <StandaloneApp />;

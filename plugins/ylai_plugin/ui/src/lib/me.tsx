@@ -1,7 +1,7 @@
 import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
 import { ApiError, get } from "./api";
 
-export type Resource = "tasks" | "scripts" | "presets" | "monitor";
+export type Resource = "tasks" | "scripts" | "presets" | "monitor" | "alerts" | "reports";
 export type Action = "read" | "create" | "edit" | "delete";
 
 export interface DagRights {

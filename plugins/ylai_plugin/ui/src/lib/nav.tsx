@@ -1,7 +1,7 @@
 import { createContext, useContext, type MouseEvent, type ReactNode } from "react";
 import { resolveUrl } from "./api";
 
-export const PAGES = ["overview", "run", "monitor", "scripts", "tasks"] as const;
+export const PAGES = ["overview", "run", "monitor", "scripts", "tasks", "alerts"] as const;
 export type PageId = (typeof PAGES)[number];
 
 /**
@@ -9,7 +9,7 @@ export type PageId = (typeof PAGES)[number];
  * Any base path prefix (an [api] base_url such as /airflow/) is accepted.
  */
 export function pageFromPath(pathname: string): PageId | null {
-  const m = /\/plugin\/ylai-(overview|run|monitor|scripts|tasks)(?:\/|$)/.exec(pathname);
+  const m = /\/plugin\/ylai-(overview|run|monitor|scripts|tasks|alerts)(?:\/|$)/.exec(pathname);
   return m ? (m[1] as PageId) : null;
 }
 

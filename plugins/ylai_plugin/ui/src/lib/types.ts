@@ -197,3 +197,138 @@ export interface DagDetails extends Dag {
   description?: string | null;
   params?: Record<string, { value?: unknown; schema?: Schema; description?: string | null }> | null;
 }
+
+// Alerts (ylai_plugin/alerts/schemas.py, api/alerts.py)
+export type Severity = "info" | "warning" | "critical";
+export type ChannelType = "slack" | "email" | "webhook";
+export type ConditionType = "run_failed" | "task_failed" | "failure_rate" | "duration" | "queue_wait" | "worker_heartbeat" | "deadline";
+
+export interface AlertScope {
+  dag_ids: string[];
+  scripts: string[];
+  pipelines: string[];
+  tags: string[];
+}
+
+export interface AlertChannel {
+  type: ChannelType;
+  target: string;
+  connection_id?: string | null;
+  language: "en" | "zh-CN";
+}
+
+export type AlertCondition = { type: ConditionType } & Record<string, unknown>;
+
+export interface AlertRuleBody {
+  name: string;
+  description: string;
+  enabled: boolean;
+  severity: Severity;
+  scope: AlertScope;
+  condition: AlertCondition;
+  channels: AlertChannel[];
+  rate_limit: { max_alerts: number; per_minutes: number } | null;
+  escalation: { after_minutes: number; channels: AlertChannel[] | null; repeat: boolean } | null;
+}
+
+export interface AlertRule extends AlertRuleBody {
+  id: number;
+  source: "api" | "manifest";
+  source_ref: string | null;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  firing: number;
+}
+
+export interface Silence {
+  id: number;
+  rule_id: number | null;
+  scope: Partial<AlertScope> | null;
+  starts_at: string;
+  ends_at: string;
+  comment: string;
+  created_by: string;
+  created_at: string;
+  active: boolean;
+}
+
+export interface AlertEvent {
+  id: number;
+  rule_id: number | null;
+  rule_name: string;
+  condition_type: string;
+  dedup_key: string;
+  state: "firing" | "resolved";
+  severity: Severity;
+  suppressed: "silenced" | "rate_limited" | null;
+  title: string;
+  summary: string;
+  details: Record<string, unknown>;
+  dag_id: string | null;
+  run_id: string | null;
+  started_at: string;
+  resolved_at: string | null;
+  last_notified_at: string | null;
+  escalation_level: number;
+}
+
+export interface DeliveryAttempt {
+  attempted_at: string;
+  ok: boolean;
+  error: string | null;
+  duration_ms: number;
+  worker: string;
+}
+
+export interface Delivery {
+  id: number;
+  kind: "firing" | "resolved" | "escalation";
+  channel_type: ChannelType;
+  target: string;
+  connection_id: string | null;
+  language: string;
+  status: "pending" | "sent";
+  attempts: number;
+  next_attempt_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+  attempt_log: DeliveryAttempt[];
+}
+
+export interface AlertDetail extends AlertEvent {
+  deliveries: Delivery[];
+}
+
+// Exports (api/exports.py)
+export type ExportKind = "runs" | "tasks" | "scripts" | "audit" | "monitor" | "alerts";
+export type ExportFormat = "csv" | "xlsx" | "pdf";
+
+export interface ExportFilterValues {
+  since?: string;
+  until?: string;
+  month?: string;
+  dag_id?: string[];
+  script?: string[];
+  state?: string[];
+  user?: string;
+}
+
+export interface ExportJob {
+  id: number;
+  kind: string;
+  format: ExportFormat;
+  language: string;
+  filters: Record<string, unknown>;
+  state: "queued" | "running" | "success" | "failed";
+  rows_done: number;
+  rows_total: number | null;
+  progress: number | null;
+  file_name: string | null;
+  size_bytes: number | null;
+  error: string | null;
+  download_url: string | null;
+  created_at: string;
+  finished_at: string | null;
+}

@@ -3,6 +3,7 @@ import type { EChartsCoreOption } from "echarts/core";
 import { get } from "../lib/api";
 import { usePoll } from "../lib/hooks";
 import type { ApiMonitor, HostMonitor, SystemMonitor, TaskMonitor } from "../lib/types";
+import { ExportButtons } from "../components/ExportButtons";
 import { useI18n, type I18n } from "../i18n";
 import { Chart } from "../components/Chart";
 import { Card, Empty, ErrorBox, PageHeader, RefreshBar } from "../components/ui";
@@ -110,6 +111,9 @@ export function Monitor() {
           </>
         }
       />
+      <div className="y-filters">
+        <ExportButtons kind="monitor" period={false} filters={{ since: new Date(Date.now() - minutes * 60_000).toISOString() }} testId="export-monitor" />
+      </div>
       {data.error ? <ErrorBox error={data.error} /> : null}
       {charts && d ? (
         <div className="y-chart-grid">

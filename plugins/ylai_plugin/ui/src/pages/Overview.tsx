@@ -3,6 +3,7 @@ import { get, qs } from "../lib/api";
 import { usePoll } from "../lib/hooks";
 import { Link, pagePath } from "../lib/nav";
 import type { ApiMonitor, DagRunList, Page, Script, SystemMonitor, TaskMonitor } from "../lib/types";
+import { ExportButtons } from "../components/ExportButtons";
 import { useI18n } from "../i18n";
 import { Card, Empty, ErrorBox, PageHeader, RefreshBar, StateBadge, Stat } from "../components/ui";
 
@@ -150,6 +151,7 @@ export function Overview() {
         }
         testId="recent-runs"
       >
+        <ExportButtons kind="runs" testId="export-runs" />
         {runs.error ? <ErrorBox error={runs.error} /> : null}
         {runs.data && runs.data.dag_runs.length === 0 ? (
           <Empty>

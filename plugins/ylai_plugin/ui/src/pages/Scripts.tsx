@@ -5,6 +5,7 @@ import { useDebounced, usePoll } from "../lib/hooks";
 import { Link, pagePath, useNav } from "../lib/nav";
 import { mainType, type Schema } from "../lib/schema";
 import type { Page, Script, ScriptDetail } from "../lib/types";
+import { ExportButtons } from "../components/ExportButtons";
 import { useI18n } from "../i18n";
 import { Chart } from "../components/Chart";
 import { Card, DisabledNote, Empty, ErrorBox, Loading, PageHeader, StateBadge, Stat } from "../components/ui";
@@ -68,6 +69,9 @@ function ScriptList() {
             </option>
           ))}
         </select>
+        <div className="y-push">
+          <ExportButtons kind="scripts" testId="export-scripts" />
+        </div>
       </div>
       {list.error ? <ErrorBox error={list.error} /> : null}
       {list.loading && !list.data ? <Loading /> : null}
@@ -266,6 +270,7 @@ function ScriptView({ name, created }: { name: string; created: boolean }) {
               {option ? <Chart option={option} height={200} label={t("scripts.resourceChart")} /> : null}
             </Card>
             <Card title={t("scripts.recentRuns")} testId="script-runs">
+              <ExportButtons kind="runs" filters={{ script: [s.name] }} testId="export-script-runs" />
               {runs.length === 0 ? <Empty>{t("scripts.noRuns")}</Empty> : null}
               {runs.length ? (
                 <div className="y-table-wrap">

@@ -5,6 +5,7 @@ import { useDagRights, useMe } from "../lib/me";
 import { Link, pagePath, useNav } from "../lib/nav";
 import { confOf, schemaFromDagParams, validateParams, type Problem, type Schema } from "../lib/schema";
 import type { Dag, DagDetails, Page, RunOut, Script, Task } from "../lib/types";
+import { ExportButtons } from "../components/ExportButtons";
 import { useI18n } from "../i18n";
 import { ParamForm, loadableValues, problemText, type Values } from "../components/ParamForm";
 import { Card, DisabledNote, Empty, ErrorBox, FieldError, Json, Loading, PageHeader, StateBadge } from "../components/ui";
@@ -57,6 +58,9 @@ function TaskList() {
           <option value="pipeline">{t("kind.pipeline")}</option>
           <option value="dag">{t("kind.dag")}</option>
         </select>
+        <div className="y-push">
+          <ExportButtons kind="tasks" testId="export-tasks" />
+        </div>
       </div>
       {list.error ? <ErrorBox error={list.error} /> : null}
       {list.loading && !list.data ? <Loading /> : null}

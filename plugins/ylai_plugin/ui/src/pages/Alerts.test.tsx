@@ -1,0 +1,138 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { $, click, flush, render, type, type Rendered } from "../test/render";
+import { ensureBase, fakeServer, meHandler, type Handler } from "../test/server";
+import { resetMeCache } from "../lib/me";
+import YlaiApp from "../App";
+
+const MANAGE = { alerts: ["read", "create", "edit", "delete"], reports: ["read", "create"] };
+const page = (items: unknown[]) => ({ items, total: items.length, limit: 50, offset: 0 });
+const dags: Handler = (c) => (c.path.endsWith("/api/v2/dags") ? { body: { dags: [{ dag_id: "pipeline__nightly_etl", tags: [{ name: "nightly" }] }], total_entries: 1 } } : undefined);
+const rule = {
+  id: 5,
+  name: "nightly · A run failed",
+  description: "",
+  enabled: true,
+  severity: "warning",
+  scope: { dag_ids: [], scripts: [], pipelines: [], tags: ["nightly"] },
+  condition: { type: "run_failed" },
+  channels: [{ type: "slack", target: "#data-alerts", connection_id: null, language: "en" }],
+  rate_limit: null,
+  escalation: null,
+  source: "api",
+  source_ref: null,
+  created_by: "ursula",
+  created_at: "2026-11-28T00:00:00Z",
+  updated_at: "2026-11-28T00:00:00Z",
+  firing: 1,
+};
+
+let r: Rendered | null = null;
+beforeEach(() => {
+  ensureBase();
+  resetMeCache();
+});
+afterEach(() => {
+  r?.unmount();
+  r = null;
+  vi.unstubAllGlobals();
+  window.history.replaceState(null, "", "/");
+});
+
+async function open(path: string) {
+  window.history.replaceState(null, "", path);
+  r = render(<YlaiApp />);
+  await flush(8);
+  return r.container;
+}
+
+describe("Alerts page", () => {
+  it("sets 'tell #data-alerts on Slack when a nightly pipeline fails or runs twice as long as usual' as two rules", async () => {
+    const server = fakeServer(meHandler(MANAGE), dags, (c) => (c.method === "POST" ? { status: 201, body: { ...rule, ...(c.body as object), id: 9 } } : undefined), (c) => (c.path.endsWith("/alerts/rules") ? { body: page([]) } : undefined));
+    const el = await open("/plugin/ylai-alerts?new=1");
+    type($(el, "rule-name")!, "nightly");
+    click($(el, "scope-some")!);
+    type($(el, "scope-tags")!, "nightly");
+    click($(el, "condition-add")!); // a second condition: "takes too long", factor 2 × p95 by default
+    expect(($(el, "condition-1-type") as HTMLSelectElement).value).toBe("duration");
+    expect(($(el, "condition-1-p95_factor") as HTMLInputElement).value).toBe("2");
+    type($(el, "channels-0-target")!, "#data-alerts");
+    expect($(el, "rule-summary")?.textContent).toContain("more than 2 × its usual time");
+    click($(el, "rule-save")!);
+    await flush(8);
+    const posts = server.calls.filter((c) => c.method === "POST");
+    expect(posts.map((p) => p.path)).toEqual(["/ylai/api/v1/alerts/rules", "/ylai/api/v1/alerts/rules"]);
+    expect(posts.map((p) => (p.body as { condition: unknown }).condition)).toEqual([{ type: "run_failed" }, { type: "duration", p95_factor: 2, last_n_runs: 20, min_runs: 3 }]);
+    expect((posts[0].body as { scope: { tags: string[] } }).scope.tags).toEqual(["nightly"]);
+    expect((posts[0].body as { channels: unknown[] }).channels).toEqual([{ type: "slack", target: "#data-alerts", connection_id: null, language: "en" }]);
+    expect(window.location.search).toBe("?tab=rules");
+  });
+
+  it("shows the server's field errors next to their fields", async () => {
+    fakeServer(meHandler(MANAGE), dags, (c) =>
+      c.method === "POST"
+        ? { status: 422, body: { error: { code: "invalid_input", message: "Invalid input", details: [{ field: "body.channels.0", reason: "Value error, target must be an http(s) URL for a webhook channel" }, { field: "body.condition.duration.p95_factor", reason: "Input should be less than or equal to 1000" }] } } }
+        : undefined,
+    );
+    const el = await open("/plugin/ylai-alerts?new=1");
+    type($(el, "rule-name")!, "slow");
+    type($(el, "condition-0-type")!, "duration");
+    type($(el, "channels-0-target")!, "#x");
+    click($(el, "rule-save")!);
+    await flush(8);
+    expect($(el, "channels-0-target-error")?.textContent).toContain("http(s) URL");
+    expect($(el, "condition-0-p95_factor-error")?.textContent).toBe("Input should be less than or equal to 1000");
+  });
+
+  it("lists rules in words and disables writes for a Viewer, with the reason", async () => {
+    fakeServer(meHandler({ alerts: ["read"], reports: ["read"] }, ["Viewer"]), (c) => (c.path.endsWith("/alerts/rules") ? { body: page([rule]) } : undefined));
+    const el = await open("/plugin/ylai-alerts");
+    expect($(el, "rules-table")?.textContent).toContain("tagged nightly");
+    expect($(el, "rules-table")?.textContent).toContain("#data-alerts");
+    expect(($(el, "rule-new") as HTMLButtonElement).disabled).toBe(true);
+    expect(($(el, "rule-delete-5") as HTMLButtonElement).disabled).toBe(true);
+    expect(($(el, "rule-toggle-5") as HTMLButtonElement).disabled).toBe(true);
+    expect($(el, "alerts-permission")?.textContent).toBe("Your role may not create alert rules or silences.");
+  });
+
+  it("creates a silence until a time and ends one", async () => {
+    const until = new Date(Date.now() + 3 * 3600_000);
+    const silence = { id: 2, rule_id: 5, scope: null, starts_at: "2026-11-28T00:00:00Z", ends_at: until.toISOString(), comment: "", created_by: "u", created_at: "", active: true };
+    const server = fakeServer(
+      meHandler(MANAGE),
+      (c) => (c.path.endsWith("/alerts/rules") ? { body: page([rule]) } : undefined),
+      (c) => (c.method === "POST" ? { status: 201, body: silence } : c.method === "DELETE" ? { status: 204 } : undefined),
+      (c) => (c.path.endsWith("/alerts/silences") ? { body: page([silence]) } : undefined),
+    );
+    const el = await open("/plugin/ylai-alerts?tab=silences&silence_rule=5");
+    expect(($(el, "silence-rule") as HTMLSelectElement).value).toBe("5");
+    const p = (n: number) => String(n).padStart(2, "0");
+    type($(el, "silence-until")!, `${until.getFullYear()}-${p(until.getMonth() + 1)}-${p(until.getDate())}T${p(until.getHours())}:${p(until.getMinutes())}`);
+    click($(el, "silence-save")!);
+    await flush();
+    const post = server.calls.find((c) => c.method === "POST");
+    expect(post?.path).toBe("/ylai/api/v1/alerts/silences");
+    const body = post?.body as { rule_id: number; ends_at: string };
+    expect(body.rule_id).toBe(5);
+    expect(Math.abs(new Date(body.ends_at).getTime() - until.getTime())).toBeLessThan(60_000);
+    expect($(el, "silences-table")?.textContent).toContain("Rule “nightly · A run failed”");
+    click($(el, "silence-delete-2")!);
+    await flush();
+    expect(server.calls.find((c) => c.method === "DELETE")?.path).toBe("/ylai/api/v1/alerts/silences/2");
+  });
+
+  it("shows the history and an alert's deliveries with every attempt", async () => {
+    const alert = { id: 11, rule_id: 5, rule_name: "nightly", condition_type: "run_failed", dedup_key: "k", state: "resolved", severity: "critical", suppressed: null, title: "pipeline__nightly_etl failed", summary: "boom", details: {}, dag_id: "pipeline__nightly_etl", run_id: "r1", started_at: "2026-11-28T00:00:00Z", resolved_at: "2026-11-28T01:00:00Z", last_notified_at: null, escalation_level: 0 };
+    const delivery = { id: 1, kind: "firing", channel_type: "slack", target: "#data-alerts", connection_id: null, language: "zh-CN", status: "sent", attempts: 2, next_attempt_at: null, last_error: null, created_at: "", sent_at: "2026-11-28T00:01:00Z", attempt_log: [{ attempted_at: "2026-11-28T00:00:30Z", ok: false, error: "connection refused", duration_ms: 5, worker: "w1" }, { attempted_at: "2026-11-28T00:01:00Z", ok: true, error: null, duration_ms: 12, worker: "w1" }] };
+    fakeServer(meHandler(MANAGE), (c) => (c.path.endsWith("/alerts/events") ? { body: page([alert]) } : c.path.endsWith("/alerts/events/11") ? { body: { ...alert, deliveries: [delivery] } } : undefined));
+    let el = await open("/plugin/ylai-alerts?tab=history");
+    expect($(el, "history-table")?.textContent).toContain("pipeline__nightly_etl failed");
+    expect($(el, "export-alerts")).not.toBeNull();
+    r?.unmount();
+    el = await open("/plugin/ylai-alerts?alert=11");
+    const d = $(el, "delivery-1");
+    expect(d?.textContent).toContain("#data-alerts");
+    expect(d?.textContent).toContain("Chinese (Simplified)");
+    expect(d?.textContent).toContain("connection refused");
+    expect(d?.querySelectorAll("tbody tr")).toHaveLength(2);
+  });
+});
