@@ -32,7 +32,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     """Build the ylai FastAPI app with every route behind Airflow's auth manager."""
     from ylai_plugin.api import alerts as alerts_api
-    from ylai_plugin.api import health, me, monitor, pages, presets, runs, scripts, static, tasks
+    from ylai_plugin.api import exports, health, me, monitor, pages, presets, runs, scripts, static, tasks
     from ylai_plugin.api.errors import install_error_handlers
     from ylai_plugin.api.middleware import CorrelationIdMiddleware
     from ylai_plugin.api.openapi import install_openapi
@@ -62,6 +62,7 @@ def create_app() -> FastAPI:
     v1.include_router(runs.router)
     v1.include_router(monitor.router)
     v1.include_router(alerts_api.router)
+    v1.include_router(exports.router)
 
     @v1.get("/openapi.json", include_in_schema=False)
     def openapi() -> dict[str, object]:
