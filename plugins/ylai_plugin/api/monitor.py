@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from airflow.api_fastapi.common.db.common import SessionDep
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_, select
 
@@ -149,8 +150,8 @@ def percentiles(values: list[float]) -> Percentiles:
     return Percentiles(count=len(ordered), p50=rank(0.50), p95=rank(0.95))
 
 
-def compute_task_monitor(session: Any, dag_ids: frozenset[str], window_hours: int) -> TaskMonitor:
-    """Aggregate task instances and DAG runs of ``dag_ids`` over the window.
+def task_monitor_queries(dag_ids: frozenset[str], since: datetime) -> dict[str, Any]:
+    """The three queries of :func:`compute_task_monitor` (``bench/api_load.py --explain`` shows their plans).
 
     Airflow has no index on ``task_instance.start_date``: filtering on it scans every task
     instance. Task instances are reached through their runs instead: the runs due in the
@@ -161,10 +162,8 @@ def compute_task_monitor(session: Any, dag_ids: frozenset[str], window_hours: in
     from airflow.models import DagRun, TaskInstance
     from sqlalchemy import and_
 
-    now = datetime.now(UTC)
-    since = now - timedelta(hours=window_hours)
     live = ("running", "queued", "scheduled", "deferred", "up_for_retry")
-    # Three equalities, not IN: each arm matches one index, and Postgres ORs the bitmaps.
+    # Three comparisons, not an IN: each arm matches one index, and Postgres ORs the bitmaps.
     window_runs = (
         select(DagRun.dag_id, DagRun.run_id)
         .where(
@@ -174,29 +173,32 @@ def compute_task_monitor(session: Any, dag_ids: frozenset[str], window_hours: in
         .subquery()
     )
     in_window_runs = and_(TaskInstance.dag_id == window_runs.c.dag_id, TaskInstance.run_id == window_runs.c.run_id)
-    ti_states = dict(
-        session.execute(
-            select(TaskInstance.state, func.count())
-            .join(window_runs, in_window_runs)
-            .where(or_(TaskInstance.start_date >= since, TaskInstance.state.in_(live)))
-            .group_by(TaskInstance.state)
-        ).all()
-    )
+    return {
+        "task_states": select(TaskInstance.state, func.count())
+        .join(window_runs, in_window_runs)
+        .where(or_(TaskInstance.start_date >= since, TaskInstance.state.in_(live)))
+        .group_by(TaskInstance.state),
+        "queue_waits": select(TaskInstance.queued_dttm, TaskInstance.start_date)
+        .join(window_runs, in_window_runs)
+        .where(TaskInstance.start_date >= since, TaskInstance.queued_dttm.is_not(None))
+        .limit(50_000),
+        "runs": select(DagRun.dag_id, DagRun.state, DagRun.start_date, DagRun.end_date, DagRun.run_after)
+        .where(DagRun.dag_id.in_(dag_ids), DagRun.run_after >= since)
+        .limit(100_000),
+    }
+
+
+def compute_task_monitor(session: Any, dag_ids: frozenset[str], window_hours: int) -> TaskMonitor:
+    """Aggregate task instances and DAG runs of ``dag_ids`` over the window (see :func:`task_monitor_queries`)."""
+    now = datetime.now(UTC)
+    queries = task_monitor_queries(dag_ids, now - timedelta(hours=window_hours))
+    ti_states = dict(session.execute(queries["task_states"]).all())
     waits = [
         (start - queued).total_seconds()
-        for queued, start in session.execute(
-            select(TaskInstance.queued_dttm, TaskInstance.start_date)
-            .join(window_runs, in_window_runs)
-            .where(TaskInstance.start_date >= since, TaskInstance.queued_dttm.is_not(None))
-            .limit(50_000)
-        )
+        for queued, start in session.execute(queries["queue_waits"])
         if queued and start and start >= queued
     ]
-    runs = session.execute(
-        select(DagRun.dag_id, DagRun.state, DagRun.start_date, DagRun.end_date, DagRun.run_after)
-        .where(DagRun.dag_id.in_(dag_ids), DagRun.run_after >= since)
-        .limit(100_000)
-    ).all()
+    runs = session.execute(queries["runs"]).all()
     run_states: Counter[str] = Counter()
     by_dag: dict[str, Counter[str]] = defaultdict(Counter)
     durations: dict[str, list[float]] = defaultdict(list)
@@ -243,14 +245,19 @@ def task_monitor(
     user: UserDep,
     session: SessionDep,
     window_hours: Annotated[int, Query(ge=1, le=24 * 31, description="Look-back window.")] = 24,
-) -> TaskMonitor:
+) -> Response:
     """Counts by state, success rate, p50/p95 duration per DAG, queue wait, top failing, runs per hour."""
     dag_ids = frozenset(readable_dag_ids(user))
-    return get_cache(CACHE_TTL_SECONDS).get_or_compute(
-        cache_key("tasks", dag_ids, window_hours),
-        TaskMonitor,
-        lambda: compute_task_monitor(session, dag_ids, window_hours),
+    return _json(
+        get_cache(CACHE_TTL_SECONDS).get_or_compute_json(
+            cache_key("tasks", dag_ids, window_hours), lambda: compute_task_monitor(session, dag_ids, window_hours)
+        )
     )
+
+
+def _json(raw: bytes) -> Response:
+    """The cached JSON as it is: it was a valid ``response_model`` when it was computed."""
+    return Response(content=raw, media_type="application/json")
 
 
 class RouteStats(BaseModel):
@@ -346,12 +353,14 @@ def api_monitor(
     user: UserDep,
     session: SessionDep,
     window_minutes: Annotated[int, Query(ge=1, le=24 * 60)] = 60,
-) -> ApiMonitor:
+) -> Response:
     """Request count, error rate and p50/p95/p99 latency per route of ``/api/v2`` and ``/ylai``."""
-    result = get_cache(CACHE_TTL_SECONDS).get_or_compute(
-        cache_key("apis", window_minutes), ApiMonitor, lambda: compute_api_monitor(session, window_minutes)
+    raw = get_cache(CACHE_TTL_SECONDS).get_or_compute_json(
+        cache_key("apis", window_minutes), lambda: compute_api_monitor(session, window_minutes)
     )
-    return result.model_copy(update={"cache": _cache_stats()})
+    body = json.loads(raw)
+    body["cache"] = _cache_stats().model_dump(mode="json")  # live counters, not the cached ones
+    return _json(json.dumps(body, separators=(",", ":")).encode())
 
 
 class Sample(BaseModel):
@@ -463,8 +472,10 @@ def system_monitor(
     user: UserDep,
     session: SessionDep,
     window_minutes: Annotated[int, Query(ge=1, le=25 * 60)] = 60,
-) -> SystemMonitor:
+) -> Response:
     """CPU, memory, disk, load, running tasks and heartbeat per host, with history."""
-    return get_cache(CACHE_TTL_SECONDS).get_or_compute(
-        cache_key("system", window_minutes), SystemMonitor, lambda: compute_system_monitor(session, window_minutes)
+    return _json(
+        get_cache(CACHE_TTL_SECONDS).get_or_compute_json(
+            cache_key("system", window_minutes), lambda: compute_system_monitor(session, window_minutes)
+        )
     )

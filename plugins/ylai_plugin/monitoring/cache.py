@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
@@ -27,6 +28,23 @@ def cache_key(*parts: Any) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """A cached value: its JSON (what responses send) and, in memory, the model itself."""
+
+    raw: bytes
+    value: BaseModel | None = None
+
+    def model(self, model: type[M]) -> M:
+        if isinstance(self.value, model):
+            return self.value
+        return model.model_validate_json(self.raw)
+
+
+def _entry(value: BaseModel) -> _Entry:
+    return _Entry(raw=value.model_dump_json().encode(), value=value)
+
+
 class MonitorCache:
     """``get_or_compute`` with a TTL, single-flight computation and hit/miss counters.
 
@@ -37,6 +55,9 @@ class MonitorCache:
     that refreshes it (with Redis, one caller per deployment, through a short lock key), so
     only that caller waits for the query. Served values are thus at most ``ttl`` old, or
     ``ttl`` plus one computation while a refresh runs.
+
+    Values are kept as JSON too: :meth:`get_or_compute_json` hands a route the bytes to send,
+    so a hit costs neither a query nor a serialization.
     """
 
     def __init__(self, ttl: float, url: str | None = None, grace: float | None = None) -> None:
@@ -45,7 +66,7 @@ class MonitorCache:
         self.url = url
         self._hits = 0
         self._misses = 0
-        self._data: dict[str, tuple[float, BaseModel]] = {}
+        self._data: dict[str, tuple[float, _Entry]] = {}
         self._flights: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._redis: Any = None
@@ -82,22 +103,29 @@ class MonitorCache:
 
     def get_or_compute(self, key: str, model: type[M], compute: Callable[[], M]) -> M:
         """Return the cached value or compute, store and return it."""
+        return self._get(key, compute).model(model)
+
+    def get_or_compute_json(self, key: str, compute: Callable[[], BaseModel]) -> bytes:
+        """Like :meth:`get_or_compute`, but the value's JSON, ready to send."""
+        return self._get(key, compute).raw
+
+    def _get(self, key: str, compute: Callable[[], BaseModel]) -> _Entry:
         if self.url:
             try:
-                return self._redis_get_or_compute(key, model, compute)
+                return self._redis_get(key, compute)
             except Exception:  # Redis down: serve from this process rather than fail
                 log.warning("ylai: monitor cache in Redis unavailable; using memory", exc_info=True)
-        return self._memory_get_or_compute(key, compute)
+        return self._memory_get(key, compute)
 
     # --- Redis: the value lives ttl + grace, a "fresh" marker ttl; counters are shared ---
 
-    def _redis_get_or_compute(self, key: str, model: type[M], compute: Callable[[], M]) -> M:
+    def _redis_get(self, key: str, compute: Callable[[], BaseModel]) -> _Entry:
         client = self._client()
         value_key, fresh_key = PREFIX + key, PREFIX + "fresh:" + key
         raw, fresh = client.mget(value_key, fresh_key)
         if raw is not None and (fresh is not None or not self._redis_may_refresh(key)):
             client.incr(PREFIX + "hits")
-            return model.model_validate_json(raw)
+            return _Entry(raw=raw)
         if raw is not None:  # stale, and this caller holds both the process and the deployment lock
             try:
                 return self._redis_compute(key, compute)
@@ -109,7 +137,7 @@ class MonitorCache:
             raw, fresh = client.mget(value_key, fresh_key)
             if raw is not None and fresh is not None:  # computed while this caller waited
                 client.incr(PREFIX + "hits")
-                return model.model_validate_json(raw)
+                return _Entry(raw=raw)
             return self._redis_compute(key, compute)
 
     def _redis_may_refresh(self, key: str) -> bool:
@@ -127,54 +155,54 @@ class MonitorCache:
         flight.release()
         return False
 
-    def _redis_compute(self, key: str, compute: Callable[[], M]) -> M:
+    def _redis_compute(self, key: str, compute: Callable[[], BaseModel]) -> _Entry:
         client = self._client()
         client.incr(PREFIX + "misses")
-        value = compute()
+        entry = _entry(compute())
         pipe = client.pipeline(transaction=False)
-        pipe.set(PREFIX + key, value.model_dump_json(), px=int((self.ttl + self.grace) * 1000))
+        pipe.set(PREFIX + key, entry.raw, px=int((self.ttl + self.grace) * 1000))
         pipe.set(PREFIX + "fresh:" + key, b"1", px=int(self.ttl * 1000))
         pipe.execute()
-        return value
+        return entry
 
     # --- in-process ---
 
-    def _lookup(self, key: str) -> tuple[float, BaseModel] | None:
+    def _lookup(self, key: str) -> tuple[float, _Entry] | None:
         with self._lock:
             return self._data.get(key)
 
-    def _memory_get_or_compute(self, key: str, compute: Callable[[], M]) -> M:
-        entry = self._lookup(key)
-        age = time.monotonic() - entry[0] if entry else None
-        if entry and age is not None and age < self.ttl:
+    def _memory_get(self, key: str, compute: Callable[[], BaseModel]) -> _Entry:
+        found = self._lookup(key)
+        age = time.monotonic() - found[0] if found else None
+        if found and age is not None and age < self.ttl:
             self._count(hit=True)
-            return entry[1]  # type: ignore[return-value]
+            return found[1]
         flight = self._flight(key)
-        if entry and age is not None and age < self.ttl + self.grace:
+        if found and age is not None and age < self.ttl + self.grace:
             if not flight.acquire(blocking=False):  # someone is refreshing it: serve the stale value
                 self._count(hit=True)
-                return entry[1]  # type: ignore[return-value]
+                return found[1]
             try:
                 return self._memory_compute(key, compute)
             finally:
                 flight.release()
         with flight:
-            entry = self._lookup(key)
-            if entry and time.monotonic() - entry[0] < self.ttl:  # computed while this caller waited
+            found = self._lookup(key)
+            if found and time.monotonic() - found[0] < self.ttl:  # computed while this caller waited
                 self._count(hit=True)
-                return entry[1]  # type: ignore[return-value]
+                return found[1]
             return self._memory_compute(key, compute)
 
-    def _memory_compute(self, key: str, compute: Callable[[], M]) -> M:
+    def _memory_compute(self, key: str, compute: Callable[[], BaseModel]) -> _Entry:
         self._count(hit=False)
-        value = compute()
+        entry = _entry(compute())
         now = time.monotonic()
         with self._lock:
-            self._data[key] = (now, value)
+            self._data[key] = (now, entry)
             if len(self._data) > 256:  # bound memory: drop the oldest half
                 for old in sorted(self._data, key=lambda k: self._data[k][0])[:128]:
                     del self._data[old]
-        return value
+        return entry
 
     def counters(self) -> tuple[int, int]:
         """(hits, misses), deployment-wide with Redis."""
