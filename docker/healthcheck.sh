@@ -31,6 +31,9 @@ case "${component}" in
     *triggerer*)
         exec airflow jobs check --job-type TriggererJob --local
         ;;
+    *"ylai_plugin.cli alerts"*)
+        exec ylai alerts --check
+        ;;
     *)
         # One-off commands (db migrate, ylai sync-perms, bash, ...) have nothing to probe.
         exit 0

@@ -39,6 +39,22 @@ def _openapi_command(output: Path) -> int:
     return 0
 
 
+def _alerts_command(interval: float | None, *, once: bool) -> int:
+    import logging
+
+    from airflow.configuration import conf
+
+    from ylai_plugin.alerts import evaluator
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if once:
+        print(evaluator.tick())
+        return 0
+    every = interval if interval is not None else conf.getfloat("ylai", "alert_interval_seconds", fallback=15.0)
+    evaluator.run_forever(max(every, 1.0))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ylai`` console script."""
     parser = argparse.ArgumentParser(prog="ylai", description="Run and manage the ylai platform.")
@@ -51,6 +67,15 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="migrate, create the admin user and run every Airflow component")
     sub.add_parser("sync-perms", help="create ylai's FAB resources and grant them to the default roles")
+    alerts = sub.add_parser(
+        "alerts",
+        help="run the alert evaluator (metric rules, escalation, delivery retries); safe in several replicas",
+    )
+    alerts.add_argument("--interval", type=float, default=None, help="seconds between passes (default: config)")
+    alerts.add_argument("--once", action="store_true", help="evaluate once and exit (prints the counters)")
+    alerts.add_argument(
+        "--check", action="store_true", help="health check: exit 0 if some replica holds a valid evaluator lease"
+    )
     openapi = sub.add_parser("openapi", help="write ylai's OpenAPI document (default: docs/api/openapi.json)")
     openapi.add_argument("--output", type=Path, default=None)
     sub.add_parser(
@@ -60,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "env":
         return _env_command(args.root)
+    if args.command == "alerts":
+        if args.check:
+            from ylai_plugin.alerts.evaluator import lease_is_held
+
+            return 0 if lease_is_held() else 1
+        return _alerts_command(args.interval, once=args.once)
     if args.command == "openapi":
         return _openapi_command(args.output or args.root / "docs" / "api" / "openapi.json")
     if args.command == "sync-perms":

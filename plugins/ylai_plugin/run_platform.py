@@ -81,6 +81,8 @@ def _components(settings: PlatformSettings) -> list[tuple[str, list[str]]]:
     ]
     if settings.celery:
         comps.append(("celery-worker", [airflow, "celery", "worker"]))
+    # Metric alert rules, escalations and delivery retries (docs/alerts.md).
+    comps.append(("alerts", [sys.executable, "-m", "ylai_plugin.cli", "alerts"]))
     return comps
 
 

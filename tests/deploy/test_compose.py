@@ -22,6 +22,7 @@ AIRFLOW_SERVICES = {
     "airflow-scheduler",
     "airflow-dag-processor",
     "airflow-triggerer",
+    "ylai-alerts",
     "worker",
     "flower",
 }

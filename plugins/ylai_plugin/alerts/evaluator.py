@@ -398,6 +398,19 @@ def tick(now: datetime | None = None, *, holder: str = engine.WORKER, lease_seco
     return stats
 
 
+def lease_is_held() -> bool:
+    """Whether some evaluator replica holds a valid lease (the health check of ``ylai alerts``)."""
+    from airflow.utils.session import create_session
+
+    from ylai_plugin.db.alert_models import AlertLease
+
+    with create_session() as session:
+        lease = session.get(AlertLease, LEASE_NAME)
+        held = lease is not None and lease.expires_at > engine.utcnow()
+        print(f"evaluator lease: {'held by ' + lease.holder if held and lease else 'not held'}")
+        return held
+
+
 def run_forever(interval: float = 15.0, stop: threading.Event | None = None) -> None:
     """Evaluate every ``interval`` seconds until SIGTERM/SIGINT (or ``stop``)."""
     from airflow.utils.session import create_session
