@@ -1,0 +1,208 @@
+"""Scheduled reports: a YAML spec becomes a DAG whose run e-mails the PDF to a real SMTP server (aiosmtpd)
+and posts a summary to a Slack-compatible webhook receiver, both on 127.0.0.1, using ylai's API over HTTP.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.unit.api_client import sync_repo_dags, token
+from tests.unit.test_exports_api import _trigger
+
+SPEC = """
+name: nightly_check
+description: 昨日运行报告
+schedule: "0 6 * * *"
+kind: runs
+format: pdf
+language: zh-CN
+period: previous_day
+filters:
+  dag_id: [script__disk_usage]
+api_conn_id: ylai_api_test
+email:
+  conn_id: smtp_test
+  to: [ops@example.com, data-team@example.com]
+slack:
+  conn_id: slack_hook_test
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def api_server(airflow_db: object) -> Iterator[str]:
+    """ylai's API served by uvicorn on 127.0.0.1, over the unit tests' database."""
+    import uvicorn
+    from fastapi import FastAPI
+
+    from ylai_plugin.api.app import create_app
+
+    sync_repo_dags()
+    port = _free_port()
+    root = FastAPI()
+    root.mount("/ylai", create_app())  # as Airflow's api-server mounts the plugin app
+    server = uvicorn.Server(uvicorn.Config(root, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+class Inbox:
+    """aiosmtpd handler keeping every message."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    port = _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def slack_receiver() -> Iterator[tuple[list[dict[str, Any]], int]]:
+    received: list[dict[str, Any]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield received, int(server.server_address[1])
+    server.shutdown()
+
+
+def test_spec_becomes_a_dag_and_bad_specs_name_the_field(tmp_path: Path) -> None:
+    from ylai_operators.reports import ReportSpecError, parse_spec, period_bounds, report_dags
+
+    (tmp_path / "nightly.yaml").write_text(SPEC)
+    dags = report_dags(tmp_path)
+    dag = dags["report__nightly_check"]
+    assert dag.tags == {"ylai", "report"} or set(dag.tags) == {"ylai", "report"}
+    assert [t.task_id for t in dag.tasks] == ["report"]
+    with pytest.raises(ReportSpecError, match=r"x.yaml: 'format' must be one of csv, xlsx, pdf"):
+        parse_spec({"name": "a", "kind": "runs", "format": "docx"}, "x.yaml")
+    with pytest.raises(ReportSpecError, match=r"'email\.to' must list e-mail addresses"):
+        parse_spec({"name": "a", "kind": "runs", "email": {"to": ["nobody"]}}, "x.yaml")
+    with pytest.raises(ReportSpecError, match="unknown field"):
+        parse_spec({"name": "a", "kind": "runs", "colour": 1}, "x.yaml")
+    end = datetime(2026, 3, 4, 6, 0, tzinfo=UTC)
+    assert period_bounds("previous_day", end) == (datetime(2026, 3, 3, tzinfo=UTC), datetime(2026, 3, 4, tzinfo=UTC))
+    assert period_bounds("previous_month", end) == (datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))
+    assert period_bounds("previous_week", end) == (datetime(2026, 2, 23, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC))
+
+
+def test_shipped_example_is_disabled_until_configured() -> None:
+    from tests.conftest import REPO_ROOT
+    from ylai_operators.reports import report_dags
+
+    dag = report_dags(REPO_ROOT / "dags" / "reports")["report__daily_runs"]
+    assert type(dag.timetable).__name__ == "NullTimetable"  # enabled: false -> triggered by hand only
+
+
+def test_scheduled_report_is_emailed_and_posted(
+    api_server: str,
+    smtp: tuple[Inbox, int],
+    slack_receiver: tuple[list[dict[str, Any]], int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pypdf import PdfReader
+
+    from ylai_operators.reports import report_dags
+
+    inbox, smtp_port = smtp
+    posts, slack_port = slack_receiver
+    ran = _trigger("script__disk_usage", "小王", "failed", 1, 12, {"top": 2})
+    # _trigger puts runs in October 2025; the report covers 2025-10-01 (previous day of 10-02 06:00).
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_YLAI_API_TEST",
+        json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": int(api_server.rsplit(":", 1)[1]),
+                    "password": token("op", "reporter")}),
+    )  # fmt: skip
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SMTP_TEST",
+        json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": smtp_port,
+                    "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "ylai@example.com"}}),
+    )  # fmt: skip
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SLACK_HOOK_TEST",
+        json.dumps({"conn_type": "slackwebhook", "password": f"http://127.0.0.1:{slack_port}/hook"}),
+    )
+    (tmp_path / "nightly.yaml").write_text(SPEC)
+    dag = report_dags(tmp_path)["report__nightly_check"]
+    operator: Any = dag.get_task("report")
+    context: Any = {"data_interval_end": datetime(2025, 10, 2, 6, 0, tzinfo=UTC)}
+    result = operator.execute(context)
+
+    assert result["rows"] == 1
+    assert result["since"] == "2025-10-01T00:00:00+00:00"
+    assert result["delivered"] == ["email:ops@example.com", "email:data-team@example.com", "slack:slack_hook_test"]
+
+    assert len(inbox.messages) == 1
+    mail_from, rcpt, raw = inbox.messages[0]
+    assert mail_from == "ylai@example.com"
+    assert sorted(rcpt) == sorted(["ops@example.com", "data-team@example.com"])
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert "运行报告" in str(message["Subject"])
+    html_part = message.get_body(("html",))
+    assert html_part is not None
+    assert "运行次数" in html_part.get_content()
+    attachments = list(message.iter_attachments())
+    assert [a.get_filename() for a in attachments] == ["ylai-runs-20251001-20251002.pdf"]
+    pdf = attachments[0].get_payload(decode=True)
+    assert isinstance(pdf, bytes)
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "运行报告" in text
+    assert "小王" in text
+    assert ran[:20] in text
+
+    assert len(posts) == 1
+    assert "运行报告" in posts[0]["text"]
+    assert f"{api_server}/ylai/api/v1/exports/runs?" in posts[0]["text"]
+    assert "format=pdf" in posts[0]["text"]
