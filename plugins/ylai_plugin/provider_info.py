@@ -46,6 +46,53 @@ def get_provider_info() -> dict[str, Any]:
                         "example": "redis://redis:6379/1",
                         "default": "",
                     },
+                    "export_dir": {
+                        "description": "Where export job files go: a local folder, or an object storage URL "
+                        "(e.g. s3://bucket/ylai-exports, through Airflow's ObjectStoragePath) shared by "
+                        "api-server pods. Empty: $AIRFLOW_HOME/ylai-exports.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "s3://reports/ylai-exports",
+                        "default": "",
+                    },
+                    "export_workers": {
+                        "description": "Export jobs running at once in each api-server process.",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": None,
+                        "default": "2",
+                    },
+                    "export_stale_seconds": {
+                        "description": "A running export job without a heartbeat for this long was left by a "
+                        "stopped process and is marked failed.",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": None,
+                        "default": "120",
+                    },
+                    "export_direct_max_rows": {
+                        "description": "Most rows of a direct xlsx/PDF download; bigger exports need an export job "
+                        "(CSV always streams).",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": None,
+                        "default": "100000",
+                    },
+                    "export_pdf_max_rows": {
+                        "description": "Detail rows listed in a PDF report (the summary covers all rows).",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": None,
+                        "default": "2000",
+                    },
+                    "report_font": {
+                        "description": "CJK font (.ttf/.ttc with TrueType outlines) for PDF reports, or a "
+                        "path-separator list; empty searches the usual places (fonts-wqy-zenhei).",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+                        "default": "",
+                    },
                     "rate_limit_burst": {
                         "description": "Requests a user may make in a burst above the steady rate.",
                         "version_added": "0.1.0",
