@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import cache
 from typing import Literal
 
 from fastapi import APIRouter
@@ -48,6 +49,8 @@ class HealthResponse(BaseModel):
 
 
 router = APIRouter(tags=["health"])
+# importlib.metadata scans sys.path on every call; the installed version does not change.
+_version = cache(ylai_version)
 
 
 def check_metadata_db() -> ComponentHealth:
@@ -87,7 +90,7 @@ def health() -> HealthResponse:
 
     executor = conf.get("core", "executor")
     return HealthResponse(
-        version=ylai_version(),
+        version=_version(),
         executor=executor,
         metadata_db=check_metadata_db(),
         broker=check_broker(executor),
