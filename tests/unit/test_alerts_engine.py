@@ -425,3 +425,27 @@ def test_shorthand_creates_updates_and_deletes_rules() -> None:
         rules_from_shorthand("script", "x", {"on_failure": ["pager:123"]})
     with pytest.raises(ValueError, match="unknown key"):
         rules_from_shorthand("script", "x", {"on_fail": ["slack:#a"]})
+
+
+def test_declared_rules_come_from_the_dags_folder(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from tests.conftest import REPO_ROOT
+    from ylai_plugin.alerts.shorthand import declared_rules
+
+    shutil.copytree(REPO_ROOT / "dags" / "scripts", tmp_path / "scripts")
+    (tmp_path / "pipelines").mkdir()
+    spec = (REPO_ROOT / "dags" / "pipelines" / "generate_and_profile.yaml").read_text()
+    alerts = '\nalerts:\n  on_failure: ["slack:#data-alerts"]\n  on_duration_factor: 2\n  language: zh-CN\n'
+    (tmp_path / "pipelines" / "generate_and_profile.yaml").write_text(spec + alerts)
+    manifest = (tmp_path / "scripts" / "disk_usage.yaml").read_text()
+    (tmp_path / "scripts" / "disk_usage.yaml").write_text(manifest + "\nalerts:\n  on_failure: [pager:1]\n")
+    monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(tmp_path))
+    declared = declared_rules()  # the broken disk_usage section is logged and left out
+    assert sorted(declared) == [
+        "pipeline:generate_and_profile#on_duration_factor",
+        "pipeline:generate_and_profile#on_failure",
+    ]
+    rule = declared["pipeline:generate_and_profile#on_failure"]
+    assert rule["scope"]["pipelines"] == ["generate_and_profile"]
+    assert rule["channels"][0]["language"] == "zh-CN"
