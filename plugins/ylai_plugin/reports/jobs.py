@@ -169,12 +169,18 @@ def _now() -> datetime:
 
 def reap_stale(session: Any) -> int:
     """Fail running jobs whose process stopped heart-beating; return how many."""
+    from sqlalchemy import func
+
     from ylai_plugin.db.export_models import ExportJob
 
     cutoff = _now() - timedelta(seconds=stale_seconds())
+    stale = [ExportJob.state == "running", ExportJob.heartbeat_at < cutoff]
+    # Read first: most requests find nothing, and a write would queue behind SQLite's one writer.
+    if not session.scalar(select(func.count(ExportJob.id)).where(*stale)):
+        return 0
     result = session.execute(
         update(ExportJob)
-        .where(ExportJob.state == "running", ExportJob.heartbeat_at < cutoff)
+        .where(*stale)
         .values(
             state="failed",
             finished_at=_now(),
@@ -184,6 +190,13 @@ def reap_stale(session: Any) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)
+
+
+def has_queued(session: Any) -> bool:
+    """Whether any job waits for a worker."""
+    from ylai_plugin.db.export_models import ExportJob
+
+    return session.scalar(select(ExportJob.id).where(ExportJob.state == "queued").limit(1)) is not None
 
 
 def claim_next(session: Any) -> int | None:
@@ -283,6 +296,9 @@ class ExportRunner:
         with create_session() as session:
             if reap_stale(session):
                 log.warning("failed export jobs left running by a stopped process")
+            queued = has_queued(session)
+        if not queued:
+            return
         with self._lock:
             if self._threads >= max(_conf_int("export_workers", 2), 1):
                 return
