@@ -13,6 +13,13 @@ from typing import TextIO
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+# ylai's DAG generator files: the script and pipeline shards (dags/ylai_scripts_<i>.py,
+# dags/ylai_pipelines_<i>.py) and the spec-error reporter.
+GENERATOR_FILES = (
+    *sorted((p.name for p in (REPO_ROOT / "dags").glob("ylai_scripts_*.py")), key=lambda n: (len(n), n)),
+    *sorted((p.name for p in (REPO_ROOT / "dags").glob("ylai_pipelines_*.py")), key=lambda n: (len(n), n)),
+    "ylai_spec_errors.py",
+)
 
 
 def source_revision() -> str:

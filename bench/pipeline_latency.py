@@ -4,19 +4,20 @@ Run from the repository root::
 
     .venv/bin/python bench/pipeline_latency.py                 # ylai + stock, 3 runs each, ~6 min
     .venv/bin/python bench/pipeline_latency.py --quick         # 1 run each, no warm-up, ~3 min
-    .venv/bin/python bench/pipeline_latency.py --candidates    # + 5 candidate tunings, ~15 min
+    .venv/bin/python bench/pipeline_latency.py --candidates    # + 7 candidate tunings, ~20 min
     .venv/bin/python bench/pipeline_latency.py --configs ylai,idle=0.1 --rounds 2 --runs 2
 
 Each configuration starts the real platform -- ``python -m ylai_plugin.cli run`` through
 ``tests/integration/running_platform.RunningPlatform`` (own ``AIRFLOW_HOME``, free ports,
 SQLite + LocalExecutor) -- with ``AIRFLOW__CORE__DAGS_FOLDER`` pointing at a temporary folder
 (a caller's ``AIRFLOW__*`` wins over the platform's defaults). The folder mirrors ``dags/``:
-``ylai_scripts.py``, ``ylai_pipelines.py``, ``ylai_spec_errors.py``, ``.airflowignore``, one
+the generator files (``ylai_scripts_<i>.py``, ``ylai_pipelines_<i>.py``, ``ylai_spec_errors.py``),
+``.airflowignore``, one
 bash script ``chain_step`` (``value + 1``) and the pipeline ``chain20``: 20 nodes, each node's
 ``value`` bound to the previous node's output (``{from: step_NN.value}``), plus ylai's final
 ``collect_outputs`` task: 21 task instances in a strict chain. ``--big-catalog`` adds the 200
 scripts and 50 pipelines of ``bench/dag_parse_time.py`` to the folder (every task of the
-pipeline then re-parses a large ``ylai_pipelines.py`` when it starts).
+pipeline then imports its ``ylai_pipelines_<i>.py`` with the larger catalog when it starts).
 
 Configurations (each an environment overlay on top of the platform's defaults):
 
@@ -66,6 +67,7 @@ from typing import Any
 
 import yaml
 from _common import (  # bench/ is sys.path[0]
+    GENERATOR_FILES,
     REPO_ROOT,
     bytecode_env,
     bytecode_note,
@@ -104,9 +106,13 @@ CANDIDATES: dict[str, dict[str, str]] = {
     "idle=0.05": {f"{_S}SCHEDULER_IDLE_SLEEP_TIME": "0.05"},
     # Re-parsing the DAG files every 10 s costs CPU on 2 cores while tasks run.
     "min_file=30": {f"{_DP}MIN_FILE_PROCESS_INTERVAL": "30"},
-    "idle=0.1,min_file=30": {f"{_S}SCHEDULER_IDLE_SLEEP_TIME": "0.1", f"{_DP}MIN_FILE_PROCESS_INTERVAL": "30"},
+    "idle=0.1+min_file=30": {f"{_S}SCHEDULER_IDLE_SLEEP_TIME": "0.1", f"{_DP}MIN_FILE_PROCESS_INTERVAL": "30"},
     # One parsing process instead of two leaves a core for the task runner.
-    "idle=0.1,parsing_processes=1": {f"{_S}SCHEDULER_IDLE_SLEEP_TIME": "0.1", f"{_DP}PARSING_PROCESSES": "1"},
+    "idle=0.1+parsing_processes=1": {f"{_S}SCHEDULER_IDLE_SLEEP_TIME": "0.1", f"{_DP}PARSING_PROCESSES": "1"},
+    # The LocalExecutor forks [core] parallelism workers up front, all waiting on one queue;
+    # these two separate its effect on the queued -> start time from the scheduler sleep's.
+    "parallelism=4": {f"{_CORE}PARALLELISM": "4"},
+    "stock+parallelism=8": {**STOCK, f"{_CORE}PARALLELISM": "8"},
 }
 CONFIGS: dict[str, dict[str, str]] = {"ylai": {}, "stock": STOCK, **CANDIDATES}
 
@@ -158,7 +164,7 @@ def write_dags_folder(dags: Path, nodes: int, big_catalog: bool) -> None:
     else:
         (dags / "scripts").mkdir(parents=True)
         (dags / "pipelines").mkdir()
-        for name in ("ylai_scripts.py", "ylai_pipelines.py", "ylai_spec_errors.py", ".airflowignore"):
+        for name in (*GENERATOR_FILES, ".airflowignore"):
             shutil.copy(REPO_ROOT / "dags" / name, dags / name)
     (dags / "scripts" / "chain_step.sh").write_text(STEP_SCRIPT)
     (dags / "scripts" / "chain_step.sh").chmod(0o755)

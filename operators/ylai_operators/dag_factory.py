@@ -8,13 +8,14 @@ down: it is left out and reported by :func:`spec_errors`, which the
 from __future__ import annotations
 
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ylai_operators.pipeline import Pipeline, build_pipeline_dag, load_pipelines
+from ylai_operators.pipeline import PIPELINE_DAG_PREFIX, Pipeline, build_pipeline_dag, load_pipelines
 from ylai_operators.registry import Registry, SpecError, load_registry
-from ylai_operators.script_dags import build_script_dag
+from ylai_operators.script_dags import SCRIPT_DAG_PREFIX, build_script_dag, script_dag_id
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
@@ -60,18 +61,65 @@ def load_catalog(dags_folder: Path, *, with_pipelines: bool = True) -> Catalog:
     return Catalog(registry, pipelines, _relative(errors, dags_folder))
 
 
-def script_dags(dags_folder: Path) -> dict[str, DAG]:
-    """One DAG per valid script: the repository's, then those created through the API."""
+# Airflow parses each DAG file in one process and serializes every DAG it defines, at a cost
+# proportional to the number of DAGs (~5-10 ms each). With hundreds of scripts one file would
+# take seconds per parse, and the task runner re-imports the task's DAG file at the start of
+# every task. So the DAGs are spread over several small files, dags/ylai_scripts_<i>.py and
+# dags/ylai_pipelines_<i>.py, by a stable hash of the name: a DAG keeps its file as others
+# come and go. Changing a count means adding or removing those files (a unit test checks).
+SCRIPT_SHARDS = 8
+PIPELINE_SHARDS = 4
+
+
+def shard_of(name: str, count: int) -> int:
+    """The file (0 .. count-1) that builds the DAG of script or pipeline ``name``."""
+    return zlib.crc32(name.encode()) % count
+
+
+def _parsing_for() -> str | None:
+    """The DAG id a task runner (or ``airflow tasks test``) is parsing the file for, if any.
+
+    Airflow sets it while it imports a task's DAG file to run that one task; the file then only
+    needs to build that DAG (Airflow's documented dynamic-DAG optimisation).
+    """
+    from airflow.sdk import get_parsing_context
+
+    return get_parsing_context().dag_id
+
+
+def _in_shard(dag_id: str, prefix: str, shard: tuple[int, int]) -> bool:
+    return dag_id.startswith(prefix) and shard_of(dag_id[len(prefix) :], shard[1]) == shard[0]
+
+
+def script_dags(dags_folder: Path, shard: tuple[int, int] = (0, 1)) -> dict[str, DAG]:
+    """One DAG per valid script of file ``shard = (index, count)``: the repository's, then the API's.
+
+    When Airflow parses the file to run a task of one DAG, only that DAG is built.
+    """
     from ylai_operators.db_scripts import load_db_scripts
 
-    catalog = load_catalog(dags_folder, with_pipelines=False)
-    db_scripts, db_errors = load_db_scripts()
-    for error in db_errors:
-        warnings.warn(str(error), stacklevel=1)
-    # A repository script keeps its name: the API refuses such names, this guards races.
-    extra = [s for s in db_scripts if s.name not in catalog.registry.scripts]
+    index, count = shard
+    wanted = _parsing_for()
+    if wanted is not None and not _in_shard(wanted, SCRIPT_DAG_PREFIX, shard):
+        return {}  # another file's DAG
+
+    def mine(name: str) -> bool:
+        if wanted is not None:
+            return script_dag_id(name) == wanted
+        return shard_of(name, count) == index
+
+    registry = load_registry(dags_folder / SCRIPTS_DIR)
+    scripts = [s for s in registry.scripts.values() if mine(s.name)]
+    if wanted is None or not scripts:  # API-created scripts (a repository script keeps its name)
+        db_scripts, db_errors = load_db_scripts()
+        for error in db_errors:
+            # Reported once: by the file whose DAG it is, a failed read by the first file.
+            name = error.path.name if error.path.parent.name == "database" else ""
+            if (name and mine(name)) or (not name and (wanted is not None or index == 0)):
+                warnings.warn(str(error), stacklevel=1)
+        scripts += [s for s in db_scripts if s.name not in registry.scripts and mine(s.name)]
     dags = {}
-    for script in [*catalog.registry.scripts.values(), *extra]:
+    for script in scripts:
         try:
             dag = build_script_dag(script)
         except Exception as exc:  # one bad script must not hide the others
@@ -81,13 +129,27 @@ def script_dags(dags_folder: Path) -> dict[str, DAG]:
     return dags
 
 
-def pipeline_dags(dags_folder: Path) -> dict[str, DAG]:
-    """One DAG per valid pipeline."""
-    catalog = load_catalog(dags_folder)
+def pipeline_dags(dags_folder: Path, shard: tuple[int, int] = (0, 1)) -> dict[str, DAG]:
+    """One DAG per valid pipeline of file ``shard = (index, count)``.
+
+    When Airflow parses the file to run a task of one DAG, only that DAG is built.
+    """
+    index, count = shard
+    wanted = _parsing_for()
+    if wanted is not None and not _in_shard(wanted, PIPELINE_DAG_PREFIX, shard):
+        return {}  # another file's DAG
+
+    def mine(name: str) -> bool:
+        if wanted is not None:
+            return PIPELINE_DAG_PREFIX + name == wanted
+        return shard_of(name, count) == index
+
+    registry = load_registry(dags_folder / SCRIPTS_DIR)
+    pipelines, _ = load_pipelines(dags_folder / PIPELINES_DIR, registry, select=mine)
     dags = {}
-    for pipeline in catalog.pipelines.values():
+    for pipeline in pipelines.values():
         try:
-            dag = build_pipeline_dag(pipeline, catalog.registry)
+            dag = build_pipeline_dag(pipeline, registry)
         except Exception as exc:  # e.g. an invalid cron expression in `schedule`
             warnings.warn(f"{pipeline.path}: cannot build DAG: {exc}", stacklevel=1)
             continue

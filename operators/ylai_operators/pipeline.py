@@ -29,8 +29,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ylai_operators.manifest import SLUG, ParamSpec, iso_dates, parse_duration
 from ylai_operators.param_schema import json_type, to_param, validate_value
 from ylai_operators.registry import Registry, SpecError, pydantic_errors, read_yaml
+from ylai_operators.spec_cache import SpecCache, digest
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import timedelta
 
     from airflow.sdk import DAG
@@ -299,35 +301,83 @@ def check_pipeline(spec: PipelineSpec, path: Path, registry: Registry) -> Pipeli
     return Pipeline(spec=spec, path=path, order=_topological(upstream, list(spec.nodes)), upstream=upstream)
 
 
-def load_pipeline(path: Path, registry: Registry) -> Pipeline | list[SpecError]:
-    """Parse, validate and check one pipeline file."""
-    data, error = read_yaml(path)
+def _validate_spec(path: Path, raw: bytes | None) -> PipelineSpec | list[SpecError]:
+    data, error = read_yaml(path, raw)
     if error:
         return [error]
     if not isinstance(data, dict):
         return [SpecError(path, "", "a pipeline must be a YAML mapping")]
     try:
-        spec = PipelineSpec.model_validate(data)
+        return PipelineSpec.model_validate(data)
     except ValidationError as exc:
         return pydantic_errors(path, exc)
+
+
+def read_spec(path: Path, cache: SpecCache | None = None) -> PipelineSpec | list[SpecError]:
+    """Parse and validate one pipeline file, without checking it against the registry."""
+    raw: bytes | None = None
+    key = ""
+    if cache is not None:
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            raw = None
+        if raw is not None:
+            key = digest(raw)
+            cached = cache.get(path, key)
+            if cached is not None:
+                return cached  # type: ignore[no-any-return]
+    spec = _validate_spec(path, raw)
+    if cache is not None and raw is not None and isinstance(spec, PipelineSpec):
+        cache.put(path, key, spec)
+    return spec
+
+
+def load_pipeline(path: Path, registry: Registry) -> Pipeline | list[SpecError]:
+    """Parse, validate and check one pipeline file."""
+    spec = read_spec(path)
+    if isinstance(spec, list):
+        return spec
     return check_pipeline(spec, path, registry)
 
 
-def load_pipelines(folder: Path, registry: Registry) -> tuple[dict[str, Pipeline], list[SpecError]]:
-    """Load every pipeline under ``folder``; broken ones become errors, the rest load."""
+def load_pipelines(
+    folder: Path,
+    registry: Registry,
+    *,
+    select: Callable[[str], bool] | None = None,
+    use_cache: bool = True,
+) -> tuple[dict[str, Pipeline], list[SpecError]]:
+    """Load every pipeline under ``folder``; broken ones become errors, the rest load.
+
+    :param select: check (against the registry) and return only the pipelines whose name it
+        accepts; the others are still read, so that duplicate names are detected the same way.
+    :param use_cache: reuse specs validated by earlier loads (:mod:`ylai_operators.spec_cache`).
+    """
     pipelines: dict[str, Pipeline] = {}
     errors: list[SpecError] = []
     if not folder.is_dir():
         return pipelines, errors
+    cache = SpecCache("pipelines", folder) if use_cache else None
+    seen: dict[str, Path] = {}
     for path in sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()):
-        loaded = load_pipeline(path, registry)
-        if isinstance(loaded, list):
-            errors.extend(loaded)
-        elif loaded.name in pipelines:
-            other = pipelines[loaded.name].path.name
-            errors.append(SpecError(path, "name", f"{loaded.name!r} is already used by {other}"))
+        spec = read_spec(path, cache)
+        if isinstance(spec, list):
+            errors.extend(spec)
+            continue
+        if spec.name in seen:
+            errors.append(SpecError(path, "name", f"{spec.name!r} is already used by {seen[spec.name].name}"))
+            continue
+        seen[spec.name] = path
+        if select is not None and not select(spec.name):
+            continue
+        checked = check_pipeline(spec, path, registry)
+        if isinstance(checked, list):
+            errors.extend(checked)
         else:
-            pipelines[loaded.name] = loaded
+            pipelines[checked.name] = checked
+    if cache is not None:
+        cache.save()
     return pipelines, errors
 
 

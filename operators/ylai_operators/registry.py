@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ylai_operators.manifest import Runtime, ScriptManifest
+from ylai_operators.spec_cache import SpecCache, digest
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 _RUNTIME_BY_SUFFIX: dict[str, Runtime] = {".py": "python", ".sh": "bash", ".bash": "bash"}
@@ -60,13 +61,14 @@ class Registry:
     errors: list[SpecError] = field(default_factory=list)
 
 
-def read_yaml(path: Path) -> tuple[Any, SpecError | None]:
-    """Parse a YAML file; on a syntax error return a :class:`SpecError` with the line."""
+def read_yaml(path: Path, raw: bytes | None = None) -> tuple[Any, SpecError | None]:
+    """Parse a YAML file (or its already read bytes); on a syntax error return a :class:`SpecError` with the line."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader parses ~10x faster
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader), None  # noqa: S506 - SafeLoader
+        text = path.read_text(encoding="utf-8") if raw is None else raw.decode("utf-8")
+        return yaml.load(text, Loader=loader), None  # noqa: S506 - SafeLoader
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         return None, SpecError(path, "", f"invalid YAML: {exc.problem or exc}", line)
@@ -86,20 +88,29 @@ def pydantic_errors(path: Path, exc: Any, prefix: str = "") -> list[SpecError]:
     return errors
 
 
-def _find_entrypoint(manifest_path: Path, entrypoint: str | None, root: Path) -> Path | SpecError:
+def _find_entrypoint(
+    manifest_path: Path, entrypoint: str | None, root: Path, siblings: list[Path] | None = None
+) -> Path | SpecError:
+    """Locate the script of a manifest: ``entrypoint``, or the one file beside it with its stem.
+
+    :param siblings: the non-manifest files of the folder with the manifest's stem, when the
+        caller listed the folder already (``load_registry`` lists the whole tree once).
+    """
     folder = manifest_path.parent
+    resolved_root = root.resolve()
     if entrypoint:
         candidate = (folder / entrypoint).resolve()
-        if not candidate.is_relative_to(root.resolve()):
+        if not candidate.is_relative_to(resolved_root):
             return SpecError(manifest_path, "entrypoint", "must stay inside the scripts folder")
         if not candidate.is_file():
             return SpecError(manifest_path, "entrypoint", f"file {entrypoint!r} does not exist")
         return candidate
-    siblings = [
-        p
-        for p in folder.iterdir()
-        if p.stem == manifest_path.stem and p.suffix not in MANIFEST_SUFFIXES and p.is_file()
-    ]
+    if siblings is None:
+        siblings = [
+            p
+            for p in folder.iterdir()
+            if p.stem == manifest_path.stem and p.suffix not in MANIFEST_SUFFIXES and p.is_file()
+        ]
     if len(siblings) != 1:
         found = ", ".join(sorted(p.name for p in siblings)) or "none"
         return SpecError(
@@ -108,26 +119,56 @@ def _find_entrypoint(manifest_path: Path, entrypoint: str | None, root: Path) ->
             f"expected exactly one script named {manifest_path.stem}.* beside the manifest (found: {found}); "
             "or set 'entrypoint'",
         )
-    if not siblings[0].resolve().is_relative_to(root.resolve()):
+    if not siblings[0].resolve().is_relative_to(resolved_root):
         # A symlink to a file elsewhere would run code nobody reviews with the DAGs.
         return SpecError(manifest_path, "entrypoint", f"{siblings[0].name} points outside the scripts folder")
     return siblings[0]
 
 
-def load_manifest(manifest_path: Path, root: Path | None = None) -> Script | list[SpecError]:
-    """Load and validate one manifest and locate its script inside ``root`` (default: its folder)."""
+def _validate_manifest(manifest_path: Path, raw: bytes | None) -> ScriptManifest | list[SpecError]:
     from pydantic import ValidationError
 
-    data, error = read_yaml(manifest_path)
+    data, error = read_yaml(manifest_path, raw)
     if error:
         return [error]
     if not isinstance(data, dict):
         return [SpecError(manifest_path, "", "a manifest must be a YAML mapping")]
     try:
-        manifest = ScriptManifest.model_validate(data)
+        return ScriptManifest.model_validate(data)
     except ValidationError as exc:
         return pydantic_errors(manifest_path, exc)
-    script_path = _find_entrypoint(manifest_path, manifest.entrypoint, root or manifest_path.parent)
+
+
+def load_manifest(
+    manifest_path: Path,
+    root: Path | None = None,
+    *,
+    siblings: list[Path] | None = None,
+    cache: SpecCache | None = None,
+) -> Script | list[SpecError]:
+    """Load and validate one manifest and locate its script inside ``root`` (default: its folder).
+
+    :param siblings: see :func:`_find_entrypoint`.
+    :param cache: validated manifests from earlier loads (see :mod:`ylai_operators.spec_cache`).
+    """
+    manifest: ScriptManifest | list[SpecError] | None = None
+    raw: bytes | None = None
+    key = ""
+    if cache is not None:
+        try:
+            raw = manifest_path.read_bytes()
+        except OSError:
+            raw = None
+        if raw is not None:
+            key = digest(raw)
+            manifest = cache.get(manifest_path, key)
+    if manifest is None:
+        manifest = _validate_manifest(manifest_path, raw)
+        if cache is not None and raw is not None and isinstance(manifest, ScriptManifest):
+            cache.put(manifest_path, key, manifest)
+    if isinstance(manifest, list):
+        return manifest
+    script_path = _find_entrypoint(manifest_path, manifest.entrypoint, root or manifest_path.parent, siblings)
     if isinstance(script_path, SpecError):
         return [script_path]
     if manifest.runtime is None:
@@ -136,14 +177,29 @@ def load_manifest(manifest_path: Path, root: Path | None = None) -> Script | lis
     return Script(manifest=manifest, path=script_path, manifest_path=manifest_path)
 
 
-def load_registry(folder: Path) -> Registry:
-    """Load every manifest under ``folder``; broken ones become errors, the rest load."""
+def list_tree(folder: Path) -> list[Path]:
+    """Every file under ``folder`` (sorted), listed once."""
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def load_registry(folder: Path, *, use_cache: bool = True) -> Registry:
+    """Load every manifest under ``folder``; broken ones become errors, the rest load.
+
+    :param use_cache: reuse manifests validated by earlier loads (:mod:`ylai_operators.spec_cache`).
+    """
     registry = Registry()
     if not folder.is_dir():
         return registry
-    manifests = sorted(p for p in folder.rglob("*") if p.suffix in MANIFEST_SUFFIXES and p.is_file())
+    files = list_tree(folder)
+    manifests = [p for p in files if p.suffix in MANIFEST_SUFFIXES]
+    by_stem: dict[tuple[Path, str], list[Path]] = {}
+    for p in files:
+        if p.suffix not in MANIFEST_SUFFIXES:
+            by_stem.setdefault((p.parent, p.stem), []).append(p)
+    cache = SpecCache("manifests", folder) if use_cache else None
     for manifest_path in manifests:
-        loaded = load_manifest(manifest_path, folder)
+        siblings = by_stem.get((manifest_path.parent, manifest_path.stem), [])
+        loaded = load_manifest(manifest_path, folder, siblings=siblings, cache=cache)
         if isinstance(loaded, list):
             registry.errors.extend(loaded)
             continue
@@ -152,4 +208,6 @@ def load_registry(folder: Path) -> Registry:
             registry.errors.append(SpecError(manifest_path, "name", f"{loaded.name!r} is already used by {other}"))
             continue
         registry.scripts[loaded.name] = loaded
+    if cache is not None:
+        cache.save()
     return registry

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO_ROOT
+from ylai_operators.dag_factory import PIPELINE_SHARDS, SCRIPT_SHARDS, pipeline_dags, script_dags, shard_of
 from ylai_operators.param_schema import to_param
 from ylai_operators.pipeline import (
     COLLECT_TASK_ID,
@@ -716,7 +717,9 @@ class TestLoadPipelines:
 # dag_factory through a real DagBag
 # --------------------------------------------------------------------------------------------
 
-DAG_FILES = ("ylai_scripts.py", "ylai_pipelines.py", "ylai_spec_errors.py", ".airflowignore")
+SCRIPT_FILES = tuple(f"ylai_scripts_{i}.py" for i in range(SCRIPT_SHARDS))
+PIPELINE_FILES = tuple(f"ylai_pipelines_{i}.py" for i in range(PIPELINE_SHARDS))
+DAG_FILES = (*SCRIPT_FILES, *PIPELINE_FILES, "ylai_spec_errors.py", ".airflowignore")
 REPO_SCRIPT_NAMES = ("csv_profiler", "data_generator", "disk_usage", "http_check", "quality_gate")
 
 NOTIFY = """\
@@ -822,9 +825,26 @@ class TestDagBag:
 
     def test_dags_belong_to_their_dag_file(self, dagbag: Any) -> None:
         for dag_id in EXPECTED_SCRIPT_DAGS:
-            assert Path(dagbag.dags[dag_id].fileloc).name == "ylai_scripts.py"
+            shard = shard_of(dag_id.removeprefix("script__"), SCRIPT_SHARDS)
+            assert Path(dagbag.dags[dag_id].fileloc).name == f"ylai_scripts_{shard}.py"
         for dag_id in EXPECTED_PIPELINE_DAGS:
-            assert Path(dagbag.dags[dag_id].fileloc).name == "ylai_pipelines.py"
+            shard = shard_of(dag_id.removeprefix("pipeline__"), PIPELINE_SHARDS)
+            assert Path(dagbag.dags[dag_id].fileloc).name == f"ylai_pipelines_{shard}.py"
+
+    def test_every_shard_file_is_in_the_dags_folder(self) -> None:
+        dags = REPO_ROOT / "dags"
+        assert sorted(p.name for p in dags.glob("ylai_scripts*.py")) == sorted(SCRIPT_FILES)
+        assert sorted(p.name for p in dags.glob("ylai_pipelines*.py")) == sorted(PIPELINE_FILES)
+        for i, name in enumerate(SCRIPT_FILES):
+            assert (
+                f"script_dags(Path(__file__).resolve().parent, shard=({i}, {SCRIPT_SHARDS}))"
+                in (dags / name).read_text()
+            )
+        for i, name in enumerate(PIPELINE_FILES):
+            assert (
+                f"pipeline_dags(Path(__file__).resolve().parent, shard=({i}, {PIPELINE_SHARDS}))"
+                in (dags / name).read_text()
+            )
 
     def test_broken_specs_are_one_import_error_of_ylai_spec_errors(self, dagbag: Any) -> None:
         assert [Path(p).name for p in dagbag.import_errors] == ["ylai_spec_errors.py"]
@@ -979,8 +999,8 @@ class TestDagBagRobustness:
         message = import_error_of(dagbag, "ylai_spec_errors.py")
         assert message is not None
         assert "scripts/list_timeout.yaml: timeout:" in message
-        assert import_error_of(dagbag, "ylai_scripts.py") is None
-        assert import_error_of(dagbag, "ylai_pipelines.py") is None
+        for name in (*SCRIPT_FILES, *PIPELINE_FILES):
+            assert import_error_of(dagbag, name) is None
         assert {f"script__{n}" for n in REPO_SCRIPT_NAMES} <= set(dagbag.dags)
         assert "pipeline__generate_and_profile" in dagbag.dags
 
@@ -1027,3 +1047,96 @@ def test_optional_pipeline_param_cannot_feed_a_required_script_param(tmp_path: P
     assert [(e.where, "optional and has no default" in e.reason) for e in errors] == [
         ("node 'profile': params.path", True)
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Task start-up: only the task's DAG is built; validated specs are cached by content
+# --------------------------------------------------------------------------------------------
+
+
+class TestParsingForOneTask:
+    """When Airflow imports a DAG file to run one task, the file builds only that task's DAG."""
+
+    @pytest.fixture
+    def folder(self, tmp_path: Path) -> Path:
+        return make_dags_folder(
+            tmp_path / "dags",
+            {
+                "scripts/team/notify.sh": "#!/usr/bin/env bash\n",
+                "scripts/team/notify.yaml": NOTIFY,
+                "pipelines/custom.yaml": CUSTOM_PIPELINE,
+            },
+        )
+
+    def _parse_for(self, dag_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        from airflow.sdk.definitions.context import _AIRFLOW_PARSING_CONTEXT_DAG_ID
+
+        monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, dag_id)
+
+    def test_script_file_builds_only_the_wanted_dag(self, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        shard = shard_of("http_check", SCRIPT_SHARDS)
+        self._parse_for("script__http_check", monkeypatch)
+        assert list(script_dags(folder, (shard, SCRIPT_SHARDS))) == ["script__http_check"]
+        other = (shard + 1) % SCRIPT_SHARDS
+        assert script_dags(folder, (other, SCRIPT_SHARDS)) == {}
+        assert pipeline_dags(folder, (0, PIPELINE_SHARDS)) == {}
+
+    def test_pipeline_file_builds_only_the_wanted_dag(self, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        shard = shard_of("custom", PIPELINE_SHARDS)
+        self._parse_for("pipeline__custom", monkeypatch)
+        dags = pipeline_dags(folder, (shard, PIPELINE_SHARDS))
+        assert list(dags) == ["pipeline__custom"]
+        assert set(dags["pipeline__custom"].task_dict) == {"check", "disk", "notify", COLLECT_TASK_ID}
+        assert script_dags(folder, (0, 1)) == {}
+
+    def test_without_a_parsing_context_the_shards_split_every_dag_once(self, folder: Path) -> None:
+        scripts = [set(script_dags(folder, (i, SCRIPT_SHARDS))) for i in range(SCRIPT_SHARDS)]
+        pipelines = [set(pipeline_dags(folder, (i, PIPELINE_SHARDS))) for i in range(PIPELINE_SHARDS)]
+        assert sum(len(s) for s in scripts) == len(set().union(*scripts)) == len(REPO_SCRIPT_NAMES) + 1
+        assert set().union(*pipelines) == {
+            "pipeline__data_quality_fanout",
+            "pipeline__generate_and_profile",
+            "pipeline__custom",
+        }
+        assert set(script_dags(folder)) == set().union(*scripts)
+
+
+class TestSpecCache:
+    def test_a_changed_manifest_is_validated_again(self, tmp_path: Path) -> None:
+        folder = tmp_path / "scripts"
+        write(folder, "a.py", "")
+        write(folder, "a.yaml", "name: a\nretries: 2\n")
+        assert load_registry(folder).scripts["a"].manifest.retries == 2
+        assert load_registry(folder).scripts["a"].manifest.retries == 2  # from the cache
+        write(folder, "a.yaml", "name: a\nretries: 3\n")  # same size, maybe the same mtime
+        assert load_registry(folder).scripts["a"].manifest.retries == 3
+        write(folder, "a.yaml", "name: a\nretries: 99\n")
+        errors = load_registry(folder).errors
+        assert [(e.path.name, e.where) for e in errors] == [("a.yaml", "retries")]
+
+    def test_a_corrupt_or_unwritable_cache_only_costs_speed(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from ylai_operators.spec_cache import SpecCache
+
+        monkeypatch.setenv("YLAI_SPEC_CACHE_DIR", str(tmp_path / "cache"))
+        folder = tmp_path / "scripts"
+        write(folder, "a.py", "")
+        write(folder, "a.yaml", "name: a\n")
+        assert set(load_registry(folder).scripts) == {"a"}
+        cache_file = SpecCache("manifests", folder).path
+        assert cache_file.exists()
+        cache_file.write_bytes(b"not a pickle")
+        assert set(load_registry(folder).scripts) == {"a"}
+        monkeypatch.setenv("YLAI_SPEC_CACHE_DIR", "/proc/ylai-cannot-write-here")
+        assert set(load_registry(folder).scripts) == {"a"}
+
+    def test_pipeline_specs_are_cached_and_checked_against_the_current_registry(
+        self, tmp_path: Path, registry: Registry
+    ) -> None:
+        folder = tmp_path / "pipelines"
+        write(folder, "p.yaml", "name: p\nnodes:\n  a: {script: gen}\n")
+        assert set(load_pipelines(folder, registry)[0]) == {"p"}
+        pipelines, errors = load_pipelines(folder, Registry())  # cached spec, empty registry
+        assert pipelines == {}
+        assert [e.where for e in errors] == ["node 'a': script"]
