@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -247,12 +249,37 @@ def task_monitor(
     window_hours: Annotated[int, Query(ge=1, le=24 * 31, description="Look-back window.")] = 24,
 ) -> Response:
     """Counts by state, success rate, p50/p95 duration per DAG, queue wait, top failing, runs per hour."""
-    dag_ids = frozenset(readable_dag_ids(user))
+    dag_ids = _readable_dag_ids(user)
     return _json(
         get_cache(CACHE_TTL_SECONDS).get_or_compute_json(
             cache_key("tasks", dag_ids, window_hours), lambda: compute_task_monitor(session, dag_ids, window_hours)
         )
     )
+
+
+_readable_lock = threading.Lock()
+_readable: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+
+
+def _readable_dag_ids(user: Any) -> frozenset[str]:
+    """The DAGs the user may read, remembered for the monitor cache's TTL.
+
+    The aggregates themselves are up to ``CACHE_TTL_SECONDS`` old, and FAB caches a user's
+    permissions for 30 s anyway; asking the auth manager (a query) on every poll of a cached
+    dashboard would cost more than the cached answer.
+    """
+    key = (type(user).__name__, str(user.get_id()))
+    now = time.monotonic()
+    with _readable_lock:
+        hit = _readable.get(key)
+    if hit and now - hit[0] < CACHE_TTL_SECONDS:
+        return hit[1]
+    dag_ids = frozenset(readable_dag_ids(user))
+    with _readable_lock:
+        if len(_readable) > 1024:
+            _readable.clear()
+        _readable[key] = (now, dag_ids)
+    return dag_ids
 
 
 def _json(raw: bytes) -> Response:
