@@ -88,7 +88,7 @@ class SmtpReceiver:
         class Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 msg = message_from_bytes(envelope.content, policy=policy.default)
-                receiver.messages.append(msg)  # type: ignore[arg-type]
+                receiver.messages.append(msg)
                 return "250 OK"
 
         self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)

@@ -77,6 +77,7 @@ def add_run(dag_id: str, state: str, start: datetime, seconds: float | None, con
     """A DAG run row as the scheduler leaves it (``seconds`` None: still running)."""
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
     from airflow.utils.types import DagRunType
 
     run_id = f"manual__{uuid.uuid4().hex[:10]}"
@@ -85,7 +86,7 @@ def add_run(dag_id: str, state: str, start: datetime, seconds: float | None, con
             dag_id=dag_id,
             run_id=run_id,
             run_type=DagRunType.MANUAL,
-            state=state,
+            state=DagRunState(state),
             start_date=start,
             run_after=start,
             conf=conf or {},
@@ -449,3 +450,11 @@ def test_declared_rules_come_from_the_dags_folder(tmp_path: Any, monkeypatch: py
     rule = declared["pipeline:generate_and_profile#on_failure"]
     assert rule["scope"]["pipelines"] == ["generate_and_profile"]
     assert rule["channels"][0]["language"] == "zh-CN"
+    from ylai_plugin.alerts.shorthand import sync_if_changed
+
+    first = sync_if_changed()
+    assert first is not None
+    assert first["created"] == 2
+    assert sync_if_changed() is None  # nothing changed: the folder is not parsed again
+    (tmp_path / "pipelines" / "generate_and_profile.yaml").write_text(spec)  # alerts: section removed
+    assert sync_if_changed() == {"created": 0, "updated": 0, "deleted": 2}

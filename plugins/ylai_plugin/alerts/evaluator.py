@@ -372,9 +372,9 @@ def tick(now: datetime | None = None, *, holder: str = engine.WORKER, lease_seco
             return stats
     stats["leader"] = 1
     try:
-        from ylai_plugin.alerts.shorthand import sync_declared_rules
+        from ylai_plugin.alerts.shorthand import sync_if_changed
 
-        sync_declared_rules()
+        sync_if_changed()
     except Exception:
         log.exception("syncing alert rules from manifests and pipelines failed")
     with create_session() as session:

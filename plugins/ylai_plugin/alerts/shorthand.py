@@ -138,6 +138,39 @@ def declared_rules() -> dict[str, dict[str, Any]]:
     return out
 
 
+_synced_fingerprint: list[str] = []
+
+
+def folder_fingerprint() -> str:
+    """Names, sizes and mtimes of the spec files: cheap to compute, changes when a spec does."""
+    import hashlib
+    from pathlib import Path
+
+    from airflow.configuration import conf
+
+    root = Path(conf.get("core", "dags_folder"))
+    digest = hashlib.sha256(str(root).encode())
+    for sub in ("scripts", "pipelines"):
+        folder = root / sub
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            if path.suffix in (".yaml", ".yml") and path.is_file():
+                stat = path.stat()
+                digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def sync_if_changed() -> dict[str, int] | None:
+    """Sync the declared rules when a spec file changed since this process last synced them."""
+    fingerprint = folder_fingerprint()
+    if _synced_fingerprint and _synced_fingerprint[0] == fingerprint:
+        return None
+    stats = sync_declared_rules()
+    _synced_fingerprint[:] = [fingerprint]
+    return stats
+
+
 def sync_declared_rules(declared: dict[str, dict[str, Any]] | None = None) -> dict[str, int]:
     """Create, update and delete manifest rules to match ``declared`` (default: the DAGs folder).
 
