@@ -329,7 +329,7 @@ def write_pdf(
     head_bg = colors.HexColor("#305496")
 
     def grid(data: list[list[str]], widths: list[float] | None = None, size: float = 8.5) -> Any:
-        table = (LongTable if len(data) > 40 else PdfTable)(data, colWidths=widths, repeatRows=1)
+        table = (LongTable if len(data) > 40 else PdfTable)(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
         table.setStyle(
             TableStyle(
                 [
@@ -371,9 +371,14 @@ def write_pdf(
     story.append(Paragraph(t("section.details", language), h2))
     if total > max_rows:
         story.append(Paragraph(t("label.truncated", language).format(shown=max_rows, total=total), body))
-    scale = usable / sum(c.width for c in columns)
-    widths = [c.width * scale for c in columns]
-    data = [headers(columns, language)]
+    # Timestamps keep their full width; the other columns share the rest in proportion.
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    stamp = stringWidth("2026-11-28 00:00:00", font, 7) + 8
+    fixed = sum(stamp for c in columns if c.type == "datetime")
+    scale = (usable - fixed) / (sum(c.width for c in columns if c.type != "datetime") or 1)
+    widths = [stamp if c.type == "datetime" else c.width * scale for c in columns]
+    data = [[_fit(h, widths[i] - 5, font, 7) for i, h in enumerate(headers(columns, language))]]
     done = 0
     for row in rows:
         if done >= max_rows:
