@@ -1,4 +1,4 @@
-import { useMemo, useState, type ReactNode } from "react";
+import { useEffect, useMemo, useState, type ReactNode } from "react";
 import { ApiError, del, enc, get, patch, post, put, qs } from "../lib/api";
 import { usePoll } from "../lib/hooks";
 import { useMe } from "../lib/me";
@@ -406,11 +406,18 @@ function RuleEditor({ id }: { id?: number }) {
   const allowed = editing ? me.can("alerts", "edit") : me.can("alerts", "create");
   const disabled = !allowed || manifest;
 
+  const [attempted, setAttempted] = useState(false);
   const set = (p: Partial<RuleForm>) => setForm((f) => (f ? { ...f, ...p } : f));
+  // After a first save attempt, the client's checks follow every change (fixed fields clear).
+  useEffect(() => {
+    if (attempted && form) setErrors(checkRule(form, t));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [form]);
 
   const save = async () => {
     if (!form) return;
     setError(null);
+    setAttempted(true);
     const local = checkRule(form, t);
     setErrors(local);
     if (Object.keys(local).length) return;
@@ -555,10 +562,12 @@ function RuleEditor({ id }: { id?: number }) {
                 <ChannelRows channels={form.channels} prefix="channels" errors={errors} disabled={disabled} onChange={(channels) => set({ channels })} />
               </Card>
               <Card title={t("alerts.stepBehaviour")}>
+                <div>
                 <label className="y-check">
                   <input type="checkbox" checked={form.rate_on} disabled={disabled} onChange={(e) => set({ rate_on: e.target.checked })} data-testid="rate-on" />
                   {t("alerts.rateLimit")}
                 </label>
+                </div>
                 {form.rate_on ? (
                   <div className="y-form-grid">
                     <Field label={t("alerts.f.max_alerts")} error={errors["rate_limit.max_alerts"]} testId="rate-max">
@@ -569,10 +578,12 @@ function RuleEditor({ id }: { id?: number }) {
                     </Field>
                   </div>
                 ) : null}
+                <div>
                 <label className="y-check">
                   <input type="checkbox" checked={form.esc_on} disabled={disabled} onChange={(e) => set({ esc_on: e.target.checked })} data-testid="esc-on" />
                   {t("alerts.escalation")}
                 </label>
+                </div>
                 {form.esc_on ? (
                   <div>
                     <div className="y-form-grid">
