@@ -129,3 +129,14 @@ def test_events_filters_validate(client: TestClient) -> None:
     naive = client.get("/api/v1/alerts/events", params={"since": "2026-01-01T00:00:00"}, headers=OP)
     assert naive.status_code == 422
     assert client.get("/api/v1/alerts/events/999999", headers=OP).status_code == 404
+
+
+def test_nul_characters_are_invalid_input(client: TestClient) -> None:
+    bad = client.post("/api/v1/alerts/rules", json={**RULE, "name": "a\x00b"}, headers=OP)
+    assert bad.status_code == 422
+    assert bad.json()["error"]["details"][0]["field"] == "body.name"
+    scoped = client.post("/api/v1/alerts/rules", json={**RULE, "scope": {"tags": ["x\x00"]}}, headers=OP)
+    assert scoped.status_code == 422
+    assert scoped.json()["error"]["details"][0]["field"].startswith("body.scope.tags")
+    query = client.get("/api/v1/alerts/events", params={"dag_id": "a\x00"}, headers=OP)
+    assert query.status_code == 422

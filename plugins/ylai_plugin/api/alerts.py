@@ -18,6 +18,7 @@ from ylai_plugin.api.security import UserDep, readable_dag_ids, requires
 from ylai_plugin.db.alert_models import Alert, AlertDelivery, AlertDeliveryAttempt, AlertRule, AlertSilence
 from ylai_plugin.permissions import RESOURCE_ALERTS
 
+NO_NUL = "^[^\\x00]*$"
 router = APIRouter(prefix="/alerts", tags=["alerts"], responses={404: {"model": ErrorResponse}})
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorResponse},
@@ -168,7 +169,7 @@ def list_rules(
     condition_type: ConditionType | None = None,
     severity: Severity | None = None,
     source: Literal["api", "manifest"] | None = None,
-    q: Annotated[str | None, Query(max_length=128, description="Part of the name.")] = None,
+    q: Annotated[str | None, Query(max_length=128, pattern=NO_NUL, description="Part of the name.")] = None,
     fields: Annotated[str | None, Query(description=FIELDS_DESCRIPTION)] = None,
 ) -> Page[RuleOut] | JSONResponse:
     """Alert rules, filtered and paged."""
@@ -289,7 +290,7 @@ class SilenceIn(BaseModel):
     scope: Scope | None = None
     starts_at: datetime | None = Field(default=None, description="Default: now.")
     ends_at: datetime
-    comment: str = Field(default="", max_length=2000)
+    comment: str = Field(default="", max_length=2000, pattern=NO_NUL)
 
 
 class SilenceOut(BaseModel):
@@ -546,7 +547,7 @@ def list_events(
     rule_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     state: Literal["firing", "resolved"] | None = None,
     severity: Severity | None = None,
-    dag_id: Annotated[str | None, Query(max_length=250)] = None,
+    dag_id: Annotated[str | None, Query(max_length=250, pattern=NO_NUL)] = None,
     suppressed: bool | None = Query(default=None, description="true: only muted ones; false: only notified ones."),
     since: datetime | None = Query(default=None, description="Started at or after (ISO 8601)."),
     until: datetime | None = Query(default=None, description="Started before (ISO 8601)."),
