@@ -22,7 +22,7 @@ import {
   type Errors,
   type RuleForm,
 } from "../lib/alertForm";
-import type { AlertCondition, AlertDetail, AlertEvent, AlertRule, AlertScope, ConditionType, Dag, Page, Severity, Silence } from "../lib/types";
+import type { AlertCondition, AlertDetail, ChannelType, AlertEvent, AlertRule, AlertScope, ConditionType, Dag, Page, Severity, Silence } from "../lib/types";
 import { useI18n, type I18n, type Key } from "../i18n";
 import { ExportButtons } from "../components/ExportButtons";
 import { Card, DisabledNote, Empty, ErrorBox, FieldError, Json, Loading, PageHeader } from "../components/ui";
@@ -42,6 +42,8 @@ export function Alerts() {
 }
 
 const condLabel = (t: I18n["t"], type: string) => t(`alerts.cond.${type}` as Key);
+/** Slack and Webhook are names; e-mail is a word to translate. */
+const channelName = (t: I18n["t"], type: ChannelType) => (type === "email" ? t("alerts.channel.email") : CHANNEL_NAMES[type]);
 
 /** One line per condition: what fires the rule. */
 export function describeCondition(i: I18n, c: AlertCondition): string {
@@ -192,7 +194,7 @@ function RuleList() {
                     <td className="y-small">
                       {r.channels.map((c, n) => (
                         <div key={n}>
-                          {CHANNEL_NAMES[c.type]} <code>{c.target}</code> · {t(`alerts.lang.${c.language}` as Key)}
+                          {channelName(t, c.type)} <code>{c.target}</code> · {t(`alerts.lang.${c.language}` as Key)}
                         </div>
                       ))}
                     </td>
@@ -253,7 +255,7 @@ function ChannelRows({ channels, prefix, errors, disabled, onChange }: { channel
           <select className="y-input" aria-label={t("alerts.channelType")} value={c.type} disabled={disabled} onChange={(e) => set(idx, { type: e.target.value as ChannelForm["type"] })} data-testid={`${tid}-${idx}-type`}>
             {CHANNEL_TYPES.map((x) => (
               <option key={x} value={x}>
-                {CHANNEL_NAMES[x]}
+                {channelName(t, x)}
               </option>
             ))}
           </select>
@@ -610,7 +612,7 @@ function RuleEditor({ id }: { id?: number }) {
                       {t("alerts.sentence", {
                         when: describeCondition(i, ruleBody(form, n, form.name).condition),
                         scope: describeScope(t, ruleBody(form, n, form.name).scope),
-                        where: form.channels.map((ch) => `${CHANNEL_NAMES[ch.type]} ${ch.target || "…"}`).join(", "),
+                        where: form.channels.map((ch) => `${channelName(t, ch.type)} ${ch.target || "…"}`).join(", "),
                       })}
                     </li>
                   ))}
@@ -940,7 +942,7 @@ function AlertView({ id }: { id: number }) {
                   <div className="y-row y-wrap">
                     <strong>{t(`alerts.kind.${d.kind}` as Key)}</strong>
                     <span>
-                      {CHANNEL_NAMES[d.channel_type]} <code>{d.target}</code> · {t(`alerts.lang.${d.language === "zh-CN" ? "zh-CN" : "en"}` as Key)}
+                      {channelName(t, d.channel_type)} <code>{d.target}</code> · {t(`alerts.lang.${d.language === "zh-CN" ? "zh-CN" : "en"}` as Key)}
                     </span>
                     <span className={`y-badge y-tone-${d.status === "sent" ? "ok" : "warn"}`}>{t(`alerts.delivery.${d.status}` as Key)}</span>
                   </div>
