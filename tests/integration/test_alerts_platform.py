@@ -46,7 +46,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory, slack: SlackReceiver) -> 
         p.kill()
 
 
-def test_failing_script_run_posts_one_slack_message_through_the_listener(
+def test_failing_script_run_posts_one_slack_message_then_its_resolution(
     platform: RunningPlatform, slack: SlackReceiver
 ) -> None:
     platform.wait_for_dag(DAG)
@@ -85,6 +85,15 @@ def test_failing_script_run_posts_one_slack_message_through_the_listener(
     assert (delivery["status"], delivery["kind"], delivery["attempts"]) == ("sent", "firing", 1)
     assert delivery["attempt_log"][0]["ok"] is True
     assert len(slack.messages()) == 1  # dedup: nothing else was sent
+
+    # A successful run resolves the incident: one "resolved" message follows.
+    ok = platform.trigger(DAG, {"rows": 10})
+    assert platform.wait_for_run(DAG, ok, timeout=300) == "success"
+    wait_until(lambda: len(slack.messages()) == 2 or None, 120, lambda: f"no resolved message:\n{platform.tail()}")
+    assert slack.messages()[1]["text"] == f"[RESOLVED] DAG run failed: {DAG}"
+    resolved = platform.request("GET", f"/ylai/api/v1/alerts/events/{event['id']}").json()
+    assert resolved["state"] == "resolved"
+    assert [d["kind"] for d in resolved["deliveries"]] == ["firing", "resolved"]
 
 
 def test_viewer_reads_alerts_but_may_not_write(platform: RunningPlatform) -> None:
