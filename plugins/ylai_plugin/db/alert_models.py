@@ -68,6 +68,7 @@ class Alert(Base):
         Index("ix_ylai_alert_rule_started", "rule_id", "started_at"),
         Index("ix_ylai_alert_state_started", "state", "started_at"),
         Index("ix_ylai_alert_severity_started", "severity", "started_at"),
+        Index("ix_ylai_alert_dag_state", "dag_id", "state"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rule_id: Mapped[int | None] = mapped_column(ForeignKey("ylai_alert_rule.id", ondelete="SET NULL"), nullable=True)

@@ -77,6 +77,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ylai_alert")),
         sa.UniqueConstraint("open_key", name=op.f("uq_ylai_alert_open_key")),
     )
+    op.create_index("ix_ylai_alert_dag_state", "ylai_alert", ["dag_id", "state"], unique=False)
     op.create_index("ix_ylai_alert_rule_started", "ylai_alert", ["rule_id", "started_at"], unique=False)
     op.create_index("ix_ylai_alert_severity_started", "ylai_alert", ["severity", "started_at"], unique=False)
     op.create_index("ix_ylai_alert_started_at", "ylai_alert", ["started_at"], unique=False)
@@ -160,6 +161,7 @@ def downgrade() -> None:
     op.drop_index("ix_ylai_alert_started_at", table_name="ylai_alert")
     op.drop_index("ix_ylai_alert_severity_started", table_name="ylai_alert")
     op.drop_index("ix_ylai_alert_rule_started", table_name="ylai_alert")
+    op.drop_index("ix_ylai_alert_dag_state", table_name="ylai_alert")
     op.drop_table("ylai_alert")
     op.drop_index("ix_ylai_alert_rule_source", table_name="ylai_alert_rule")
     op.drop_index("ix_ylai_alert_rule_condition_type_enabled", table_name="ylai_alert_rule")
