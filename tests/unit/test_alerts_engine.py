@@ -458,3 +458,20 @@ def test_declared_rules_come_from_the_dags_folder(tmp_path: Any, monkeypatch: py
     assert sync_if_changed() is None  # nothing changed: the folder is not parsed again
     (tmp_path / "pipelines" / "generate_and_profile.yaml").write_text(spec)  # alerts: section removed
     assert sync_if_changed() == {"created": 0, "updated": 0, "deleted": 2}
+
+
+def test_slack_incoming_webhook_connection(slack: SlackReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    hook_url = f"http://127.0.0.1:{slack.port}/services/T000/B000/XXXX"
+    monkeypatch.setenv("AIRFLOW_CONN_YLAI_HOOK", json.dumps({"conn_type": "slackwebhook", "password": hook_url}))
+    now = datetime.now(UTC)
+    add_rule(
+        condition={"type": "run_failed"},
+        scope={"dag_ids": [DAG]},
+        channels=[{"type": "slack", "target": "#data-alerts", "connection_id": "ylai_hook"}],
+    )
+    events.handle_run_failed(DAG, add_run(DAG, "failed", now - timedelta(minutes=1), 5))
+    (msg,) = slack.messages("/services/T000/B000/XXXX")
+    assert msg["text"] == f"DAG run failed: {DAG}"
+    assert msg["blocks"][0]["type"] == "header"
