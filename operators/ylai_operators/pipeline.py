@@ -381,23 +381,11 @@ def load_pipelines(
     return pipelines, errors
 
 
-def collect_outputs(nodes: list[str], leaves: list[str], **context: Any) -> dict[str, Any]:
-    """Gather every node's outputs into the pipeline's single result (the last task's XCom)."""
-    ti = context["ti"]
-    results = {node: ti.xcom_pull(task_ids=node) or {} for node in nodes}
-    return {
-        "outputs": {node: results[node].get("outputs", {}) for node in leaves},
-        "nodes": {
-            node: {k: v for k, v in result.items() if k not in ("artifacts",)} for node, result in results.items()
-        },
-    }
-
-
 def build_pipeline_dag(pipeline: Pipeline, registry: Registry) -> DAG:
     """Return the ``pipeline__<name>`` DAG of a checked pipeline."""
-    from airflow.providers.standard.operators.python import PythonOperator
     from airflow.sdk import DAG
 
+    from ylai_operators.collect import CollectOutputsOperator
     from ylai_operators.script_dags import START_DATE, script_operator_kwargs
     from ylai_operators.script_operator import ScriptOperator
 
@@ -447,10 +435,10 @@ def build_pipeline_dag(pipeline: Pipeline, registry: Registry) -> DAG:
         for node_id, ups in pipeline.upstream.items():
             for up in sorted(ups):
                 tasks[up] >> tasks[node_id]
-        collect = PythonOperator(
+        collect = CollectOutputsOperator(
             task_id=COLLECT_TASK_ID,
-            python_callable=collect_outputs,
-            op_kwargs={"nodes": pipeline.order, "leaves": pipeline.leaves},
+            nodes=pipeline.order,
+            leaves=pipeline.leaves,
             owner=spec.owner,
             retries=max(spec.retries, 1),
         )

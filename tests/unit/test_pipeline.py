@@ -918,8 +918,7 @@ class TestDagBag:
         assert dag.tasks[0].secret_params == ["api_token"]
 
     def test_fan_out_pipeline_dag(self, dagbag: Any) -> None:
-        from airflow.providers.standard.operators.python import PythonOperator
-
+        from ylai_operators.collect import CollectOutputsOperator
         from ylai_operators.script_operator import ScriptOperator
 
         dag = dagbag.dags["pipeline__data_quality_fanout"]
@@ -958,9 +957,9 @@ class TestDagBag:
         assert tasks["gate"].param_values == {}
         assert tasks["disk"].runtime == "bash"
         collect = tasks[COLLECT_TASK_ID]
-        assert isinstance(collect, PythonOperator)
+        assert isinstance(collect, CollectOutputsOperator)
         assert collect.downstream_task_ids == set()
-        assert collect.op_kwargs == {"nodes": ["generate", "profile", "disk", "gate"], "leaves": ["gate"]}
+        assert (collect.node_ids, collect.leaf_ids) == (["generate", "profile", "disk", "gate"], ["gate"])
 
     def test_custom_pipeline_dag(self, dagbag: Any) -> None:
         dag = dagbag.dags["pipeline__custom"]
@@ -981,7 +980,8 @@ class TestDagBag:
         assert tasks["disk"].param_refs == {"top": "top"}
         assert tasks["notify"].queue == "alerts"
         assert tasks["notify"].pool_slots == 2
-        assert tasks[COLLECT_TASK_ID].op_kwargs == {"nodes": ["check", "disk", "notify"], "leaves": ["disk", "notify"]}
+        collect = tasks[COLLECT_TASK_ID]
+        assert (collect.node_ids, collect.leaf_ids) == (["check", "disk", "notify"], ["disk", "notify"])
         assert tasks[COLLECT_TASK_ID].retries == 2
         assert dag.params.get_param("top").value == 3
 
@@ -1140,3 +1140,38 @@ class TestSpecCache:
         pipelines, errors = load_pipelines(folder, Registry())  # cached spec, empty registry
         assert pipelines == {}
         assert [e.where for e in errors] == ["node 'a': script"]
+
+
+def test_collect_outputs_gathers_leaf_outputs_and_node_metadata() -> None:
+    from ylai_operators.collect import CollectOutputsOperator
+
+    xcoms = {
+        "a": {"outputs": {"path": "/x"}, "exit_code": 0, "artifacts": ["f.csv"]},
+        "b": {"outputs": {"rows": 3}, "exit_code": 0, "duration_seconds": 0.1},
+    }
+
+    class TI:
+        def xcom_pull(self, task_ids: str) -> Any:
+            return xcoms.get(task_ids)
+
+    op = CollectOutputsOperator(task_id=COLLECT_TASK_ID, nodes=["a", "b", "c"], leaves=["b", "c"])
+    assert op.execute({"ti": TI()}) == {  # type: ignore[typeddict-item]
+        "outputs": {"b": {"rows": 3}, "c": {}},
+        "nodes": {
+            "a": {"outputs": {"path": "/x"}, "exit_code": 0},
+            "b": {"outputs": {"rows": 3}, "exit_code": 0, "duration_seconds": 0.1},
+            "c": {},
+        },
+    }
+
+
+def test_plugin_preloads_what_tasks_import() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from ylai_operators.preload import MODULES, warm_imports; warm_imports(); "
+        "print(sorted(m for m in MODULES if m not in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
