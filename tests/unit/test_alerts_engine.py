@@ -475,3 +475,44 @@ def test_slack_incoming_webhook_connection(slack: SlackReceiver, monkeypatch: py
     (msg,) = slack.messages("/services/T000/B000/XXXX")
     assert msg["text"] == f"DAG run failed: {DAG}"
     assert msg["blocks"][0]["type"] == "header"
+
+
+def test_task_failed_after_retries_carries_the_log_tail_and_links(slack: SlackReceiver) -> None:
+    import json
+    from pathlib import Path
+
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from airflow.configuration import conf
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+
+    from ylai_plugin.services import dags as dag_service
+
+    now = datetime.now(UTC)
+    rule = add_rule(condition={"type": "task_failed"}, scope={"dag_ids": [DAG]})
+    with create_session() as session:
+        run = dag_service.trigger(DAG, {"rows": 3}, SimpleAuthManagerUser(username="t", role="op"), session)
+        run_id = run.run_id
+        run.state, run.start_date = "running", now - timedelta(minutes=2)
+        (ti,) = session.scalars(select(TaskInstance).where(TaskInstance.run_id == run_id)).all()
+        ti.state, ti.try_number = "failed", 2
+        ti.start_date, ti.end_date = now - timedelta(minutes=1), now - timedelta(seconds=30)
+        task_id = ti.task_id
+    log_dir = Path(conf.get("logging", "base_log_folder")) / f"dag_id={DAG}" / f"run_id={run_id}" / f"task_id={task_id}"
+    log_dir.mkdir(parents=True)
+    lines = [{"event": f"line {i}", "level": "info"} for i in range(30)] + [
+        {"event": "Task failed with exception", "level": "error",
+         "error_detail": [{"exc_type": "RuntimeError", "exc_value": "disk full on /data"}]},
+    ]  # fmt: skip
+    (log_dir / "attempt=2.log").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+
+    assert evaluate(rule, now) == (1, 0)  # the evaluator saw the failed task (the run is still going)
+    assert evaluate(rule, now + timedelta(seconds=15)) == (0, 0)
+    (msg,) = slack.messages()
+    assert msg["text"] == f"Task failed after its retries: {DAG}.{task_id}"
+    blocks = str(msg["blocks"])
+    assert "RuntimeError: disk full on /data" in blocks
+    assert "line 29" in blocks
+    assert "line 5" not in blocks  # only the tail
+    assert f"/tasks/{task_id}?try_number=2" in blocks
+    assert "rows=3" in blocks
