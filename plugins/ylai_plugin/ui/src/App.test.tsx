@@ -148,6 +148,6 @@ describe("page router", () => {
   it("registers one component under every page name", async () => {
     const mod = await import("./main");
     const g = globalThis as unknown as Record<string, unknown>;
-    for (const name of ["ylai Overview", "ylai Run", "ylai Monitor", "ylai Scripts", "ylai Tasks", "AirflowPlugin"]) expect(g[name]).toBe(mod.default);
+    for (const name of ["ylai Overview", "ylai Run", "ylai Monitor", "ylai Scripts", "ylai Tasks", "ylai Alerts", "AirflowPlugin"]) expect(g[name]).toBe(mod.default);
   });
 });
