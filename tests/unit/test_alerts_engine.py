@@ -516,3 +516,5 @@ def test_task_failed_after_retries_carries_the_log_tail_and_links(slack: SlackRe
     assert "line 5" not in blocks  # only the tail
     assert f"/tasks/{task_id}?try_number=2" in blocks
     assert "rows=3" in blocks
+    # Where the log file is not on this host, Airflow's log reader (remote logs, worker log server) is asked.
+    assert "disk full on /data" in "\n".join(events._lines_via_log_reader(DAG, run_id, task_id, 2, -1))

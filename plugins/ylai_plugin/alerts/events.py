@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,33 @@ def error_tail(dag_id: str, run_id: str, task_id: str, try_number: int, map_inde
     path = path / f"attempt={try_number}.log"
     try:
         with path.open("r", encoding="utf-8", errors="replace") as fh:
-            lines = fh.readlines()[-200:]
+            lines = list(deque(fh, maxlen=200))
     except OSError:
-        return ""
+        lines = _lines_via_log_reader(dag_id, run_id, task_id, try_number, map_index)
     text = "\n".join(line for line in (_log_line(raw) for raw in lines) if line.strip())
     return "\n".join(text.splitlines()[-TAIL_LINES:])
+
+
+def _lines_via_log_reader(dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int) -> list[str]:
+    """The log's last lines through Airflow's task log reader (remote logging, a worker's log server)."""
+    try:
+        from airflow.models.taskinstance import TaskInstance as TI
+        from airflow.utils.log.log_reader import TaskLogReader
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            ti = session.scalar(
+                select(TI).where(
+                    TI.dag_id == dag_id, TI.run_id == run_id, TI.task_id == task_id, TI.map_index == map_index
+                )
+            )
+            if ti is None:
+                return []
+            stream = TaskLogReader().read_log_stream(ti, try_number, {})  # type: ignore[typeddict-item]
+            return list(deque((line for chunk in stream for line in chunk.splitlines()), maxlen=200))
+    except Exception:
+        log.debug("could not read the log of %s %s %s", dag_id, run_id, task_id, exc_info=True)
+        return []
 
 
 def _failed_tasks(session: Session, dag_id: str, run_id: str) -> list[tuple[str, int, int]]:
