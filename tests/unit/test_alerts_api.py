@@ -140,3 +140,17 @@ def test_nul_characters_are_invalid_input(client: TestClient) -> None:
     assert scoped.json()["error"]["details"][0]["field"].startswith("body.scope.tags")
     query = client.get("/api/v1/alerts/events", params={"dag_id": "a\x00"}, headers=OP)
     assert query.status_code == 422
+
+
+def test_out_of_range_dates_are_invalid_input(client: TestClient) -> None:
+    rule = client.post("/api/v1/alerts/rules", json=dict(RULE, name="dates"), headers=OP).json()
+    ancient = client.post(
+        "/api/v1/alerts/silences",
+        json={"rule_id": rule["id"], "starts_at": "0001-01-01T00:00:00+01:00", "ends_at": "2999-01-01T00:00:00Z"},
+        headers=OP,
+    )
+    assert ancient.status_code == 422
+    assert ancient.json()["error"]["details"][0]["field"] == "body.starts_at"
+    far = client.get("/api/v1/alerts/events", params={"until": "9999-12-31T23:00:00-05:00"}, headers=OP)
+    assert far.status_code == 422
+    assert far.json()["error"]["details"][0]["field"] == "query.until"

@@ -309,6 +309,11 @@ class SilenceOut(BaseModel):
     active: bool = Field(description="Whether it mutes alerts right now.")
 
 
+def _in_range(value: datetime) -> bool:
+    """Dates far from now overflow when converted to UTC (year 0 or 10000); nobody means them."""
+    return 1970 <= value.year <= 9000
+
+
 def _silence_out(s: AlertSilence, now: datetime) -> SilenceOut:
     return SilenceOut(
         id=s.id,
@@ -336,12 +341,19 @@ def create_silence(body: SilenceIn, user: UserDep, session: SessionDep) -> Silen
 
     now = utcnow()
     starts = body.starts_at or now
-    problems = []
+    problems = [
+        {"field": f"body.{name}", "reason": "must be between the years 1970 and 9000"}
+        for name, value in (("starts_at", body.starts_at), ("ends_at", body.ends_at))
+        if value is not None and not _in_range(value)
+    ]
+    if problems:
+        raise ApiError(422, "Invalid input", problems)
     if body.rule_id is None and (body.scope is None or body.scope.is_all):
         problems.append({"field": "body.rule_id", "reason": "give a rule_id or a non-empty scope"})
-    if body.ends_at.tzinfo is None or starts.tzinfo is None:
-        problems.append({"field": "body.ends_at", "reason": "must include a time zone, e.g. 2026-12-01T08:00:00Z"})
-    elif body.ends_at <= max(starts, now):
+    naive = [name for name, value in (("starts_at", starts), ("ends_at", body.ends_at)) if value.tzinfo is None]
+    for name in naive:
+        problems.append({"field": f"body.{name}", "reason": "must include a time zone, e.g. 2026-12-01T08:00:00Z"})
+    if not naive and body.ends_at <= max(starts, now):
         problems.append({"field": "body.ends_at", "reason": "must be in the future and after starts_at"})
     if body.rule_id is not None and session.get(AlertRule, body.rule_id) is None:
         problems.append({"field": "body.rule_id", "reason": f"no alert rule {body.rule_id}"})
@@ -570,6 +582,10 @@ def list_events(
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise ApiError(422, "Invalid input", [{"field": f"query.{name}", "reason": "must include a time zone"}])
+        if value is not None and not _in_range(value):
+            raise ApiError(
+                422, "Invalid input", [{"field": f"query.{name}", "reason": "must be between the years 1970 and 9000"}]
+            )
     if since is not None:
         where.append(Alert.started_at >= since)
     if until is not None:
