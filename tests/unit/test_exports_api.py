@@ -410,7 +410,7 @@ def test_job_writes_through_object_storage(client: TestClient, tmp_path: Path, m
     assert [r["Event"] for r in rows] == ["trigger", "trigger", "clear", "cli_users_create"]
 
 
-def test_keyset_batches_return_every_row_once(
+def test_streamed_batches_return_every_row_once_in_order(
     client: TestClient, runs: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from airflow.models.log import Log

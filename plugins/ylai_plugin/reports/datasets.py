@@ -98,23 +98,17 @@ def rate(ok: int, bad: int) -> float | None:
     return round(ok / (ok + bad), 4) if ok + bad else None
 
 
-def stream(session: Any, stmt: Any, key: Any) -> Iterator[Any]:
-    """Rows of ``stmt`` in ``key`` order, fetched ``BATCH`` at a time (keyset pagination).
+def stream(session: Any, stmt: Any) -> Iterator[Any]:
+    """Rows of ``stmt`` from a server-side cursor, ``BATCH`` at a time.
 
-    Each batch is a short query that ends its transaction, instead of one cursor held open
-    for the whole export: on SQLite an open read blocks every writer (the scheduler too) and
-    on Postgres it pins a snapshot for minutes. Memory stays at one batch either way. Rows
-    carry the key as an extra last column, which callers drop.
+    ``yield_per`` makes SQLAlchemy stream (a named cursor on Postgres, ``fetchmany`` on
+    SQLite), so memory holds one batch however many rows match. One query, one pass: the
+    database plans and sorts it once. Airflow runs SQLite in WAL mode, so this long read does
+    not block writers (the scheduler, progress updates of export jobs).
     """
-    stmt = stmt.add_columns(key.label("_key")).order_by(key).limit(BATCH)
-    last: Any = None
-    while True:
-        batch = session.execute(stmt if last is None else stmt.where(key > last)).all()
-        session.rollback()
-        yield from batch
-        if len(batch) < BATCH:
-            return
-        last = batch[-1]._key
+    result = session.execute(stmt.execution_options(yield_per=BATCH))
+    for partition in result.partitions():
+        yield from partition
 
 
 def _days(since: datetime, until: datetime) -> list[date]:
@@ -158,7 +152,7 @@ def _runs_where(spec: ExportSpec) -> list[Any]:
 
 
 def runs_rows(session: Any, spec: ExportSpec) -> Iterator[tuple[Any, ...]]:
-    """One row per DAG run whose ``run_after`` is in the period, in the order runs were created."""
+    """One row per DAG run whose ``run_after`` is in the period, oldest first."""
     from airflow.models import DagRun
 
     stmt = (
@@ -175,8 +169,8 @@ def runs_rows(session: Any, spec: ExportSpec) -> Iterator[tuple[Any, ...]]:
             DagRun.end_date,
         )
     ).where(*_runs_where(spec))
-    for r in stream(session, stmt, DagRun.id):
-        yield (*(plain(v) for v in r[:-1]), seconds(r.start_date, r.end_date))
+    for r in stream(session, stmt.order_by(DagRun.run_after, DagRun.id)):
+        yield (*(plain(v) for v in r), seconds(r.start_date, r.end_date))
 
 
 def runs_count(session: Any, spec: ExportSpec) -> int:
@@ -197,7 +191,7 @@ def _run_aggregates(session: Any, spec: ExportSpec) -> dict[str, Any]:
     stmt = select(DagRun.dag_id, DagRun.state, DagRun.start_date, DagRun.end_date, DagRun.run_after).where(
         *_runs_where(spec)
     )
-    for dag_id, state, start, end, run_after, _ in stream(session, stmt, DagRun.id):
+    for dag_id, state, start, end, run_after in stream(session, stmt):
         state = str(plain(state))
         states[state] += 1
         per_dag[dag_id][state] += 1
@@ -355,10 +349,10 @@ def tasks_rows(session: Any, spec: ExportSpec) -> Iterator[tuple[Any, ...]]:
         .join(DagRun, _ti_join())
         .where(*_tasks_where(spec))
     )
-    for r in stream(session, stmt, ti.id):
+    for r in stream(session, stmt.order_by(DagRun.run_after, DagRun.id, ti.task_id, ti.map_index)):
         wait = seconds(r.queued_dttm, r.start_date)
         yield (
-            *(plain(v) for v in r[:-2]),
+            *(plain(v) for v in r[:-1]),
             round(r.duration, 3) if r.duration is not None else None,
             wait if wait is None or wait >= 0 else None,
         )
@@ -473,7 +467,7 @@ def _script_rows(session: Any, spec: ExportSpec) -> list[tuple[Any, ...]]:
     stmt = select(DagRun.dag_id, DagRun.state, DagRun.start_date, DagRun.end_date, DagRun.run_after).where(
         DagRun.dag_id.in_(dag_ids), DagRun.run_after >= since, DagRun.run_after < until
     )
-    for dag_id, state, start, end, run_after, _ in stream(session, stmt, DagRun.id):
+    for dag_id, state, start, end, run_after in stream(session, stmt):
         state = str(plain(state))
         counts[dag_id][state] += 1
         if (d := seconds(start, end)) is not None:
@@ -575,8 +569,8 @@ def audit_rows(session: Any, spec: ExportSpec) -> Iterator[tuple[Any, ...]]:
             Log.extra,
         )
     ).where(*_audit_where(spec))
-    for r in stream(session, stmt, Log.id):
-        yield tuple(plain(v) for v in r[:-1])
+    for r in stream(session, stmt.order_by(Log.dttm, Log.id)):
+        yield tuple(plain(v) for v in r)
 
 
 def audit_count(session: Any, spec: ExportSpec) -> int:
@@ -782,8 +776,8 @@ def alerts_rows(session: Any, spec: ExportSpec) -> Iterator[tuple[Any, ...]]:
             a.escalation_level,
         )
     ).where(*_alerts_where(spec))
-    for r in stream(session, stmt, a.id):
-        yield tuple(plain(v) for v in r[:-1])
+    for r in stream(session, stmt.order_by(a.started_at, a.id)):
+        yield tuple(plain(v) for v in r)
 
 
 def alerts_count(session: Any, spec: ExportSpec) -> int:
