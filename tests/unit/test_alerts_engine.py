@@ -518,3 +518,30 @@ def test_task_failed_after_retries_carries_the_log_tail_and_links(slack: SlackRe
     assert "rows=3" in blocks
     # Where the log file is not on this host, Airflow's log reader (remote logs, worker log server) is asked.
     assert "disk full on /data" in "\n".join(events._lines_via_log_reader(DAG, run_id, task_id, 2, -1))
+
+
+def test_listener_alerts_a_task_failed_by_the_scheduler(slack: SlackReceiver) -> None:
+    import time
+
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+
+    from ylai_plugin.monitoring import listener
+    from ylai_plugin.services import dags as dag_service
+
+    rule = add_rule(condition={"type": "task_failed"}, scope={"scripts": ["data_generator"]})
+    with create_session() as session:
+        run = dag_service.trigger(DAG, {"rows": 3}, SimpleAuthManagerUser(username="t", role="op"), session)
+        (ti,) = session.scalars(select(TaskInstance).where(TaskInstance.run_id == run.run_id)).all()
+        ti.state = "up_for_retry"
+        listener.on_task_instance_failed(None, ti, None)  # will be retried: not an alert
+        ti.state, ti.try_number = "failed", 2
+        listener.on_task_instance_failed(None, ti, None)  # as the scheduler calls it (heartbeat timeout)
+        task_id = ti.task_id
+    deadline = time.monotonic() + 60
+    while not slack.messages() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert texts(slack) == [f"Task failed after its retries: {DAG}.{task_id}"]
+    assert "try_number=2" in str(slack.messages()[0]["blocks"])
+    assert len(alerts_of(rule)) == 1

@@ -117,10 +117,12 @@ def run_details(session: Session, dag_id: str, run_id: str) -> dict[str, Any]:
     return details
 
 
-def task_details(session: Session, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
-    """What a "task failed" message shows."""
+def task_details(
+    session: Session, dag_id: str, run_id: str, task_id: str, attempt: tuple[int, int] | None = None
+) -> dict[str, Any]:
+    """What a "task failed" message shows (``attempt``: try number and map index, else from the DB)."""
     attempts = {t: (n, m) for t, n, m in _failed_tasks(session, dag_id, run_id)}
-    try_number, map_index = attempts.get(task_id, (1, -1))
+    try_number, map_index = attempt or attempts.get(task_id, (1, -1))
     return {
         "dag_id": dag_id,
         "run_id": run_id,
@@ -174,6 +176,35 @@ def record_run_failed(dag_id: str, run_id: str) -> list[int]:
                 )
                 fired += [alert.id] if alert else []
     return fired
+
+
+def record_task_failed(dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1) -> list[int]:
+    """Fire the enabled task_failed rules whose scope holds the DAG for one task; return new alert ids."""
+    from airflow.utils.session import create_session
+
+    fired: list[int] = []
+    with create_session() as session:
+        rules = session.scalars(
+            select(AlertRule).where(AlertRule.enabled.is_(True), AlertRule.condition_type == "task_failed")
+        ).all()
+        tags = engine.tags_of(session, dag_id) if rules else set()
+        for rule in rules:
+            if not engine.dag_matches(rule.scope or {}, dag_id, tags):
+                continue
+            details = task_details(session, dag_id, run_id, task_id, (try_number, map_index))
+            alert = engine.fire(
+                session, rule, f"task:{dag_id}.{task_id}", details, dag_id=dag_id, run_id=run_id, tags=tags
+            )
+            fired += [alert.id] if alert else []
+    return fired
+
+
+def handle_task_failed(dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1) -> None:
+    """Record and send a task failure seen by the scheduler or the api-server."""
+    try:
+        _send_for(record_task_failed(dag_id, run_id, task_id, try_number, map_index))
+    except Exception:
+        log.exception("recording the failure of %s.%s in %s as an alert failed", dag_id, task_id, run_id)
 
 
 def record_run_succeeded(dag_id: str) -> list[int]:

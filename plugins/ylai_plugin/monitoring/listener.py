@@ -38,3 +38,20 @@ def on_dag_run_success(dag_run: Any, msg: str) -> None:
     from ylai_plugin.alerts.events import handle_run_succeeded, in_background
 
     in_background(handle_run_succeeded, dag_run.dag_id)
+
+
+@hookimpl
+def on_task_instance_failed(previous_state: Any, task_instance: Any, error: Any) -> None:
+    """task_failed rules fire at once where the failure is seen with DB access (scheduler, api-server).
+
+    Task processes (``RuntimeTaskInstance``) have no database access in Airflow 3: failures there
+    are alerted when the run ends and by the evaluator's next pass.
+    """
+    from airflow.models.taskinstance import TaskInstance
+
+    if not isinstance(task_instance, TaskInstance) or str(task_instance.state) != "failed":
+        return  # a task process, or up_for_retry: not failed "after its retries"
+    from ylai_plugin.alerts.events import handle_task_failed, in_background
+
+    ti = task_instance
+    in_background(handle_task_failed, ti.dag_id, ti.run_id, ti.task_id, int(ti.try_number or 1), int(ti.map_index))
