@@ -47,6 +47,8 @@ def on_task_instance_failed(previous_state: Any, task_instance: Any, error: Any)
     Task processes (``RuntimeTaskInstance``) have no database access in Airflow 3: failures there
     are alerted when the run ends and by the evaluator's next pass.
     """
+    if type(task_instance).__name__ != "TaskInstance":
+        return  # RuntimeTaskInstance in a task process: nothing is imported there
     from airflow.models.taskinstance import TaskInstance
 
     if not isinstance(task_instance, TaskInstance) or str(task_instance.state) != "failed":
