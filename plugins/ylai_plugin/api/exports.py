@@ -124,8 +124,23 @@ class ExportJobOut(BaseModel):
     finished_at: datetime | None
 
 
+TABLE_EXAMPLE = {
+    "title": "Overview",
+    "headers": ["Item", "Value"],
+    "rows": [["Runs", 120], ["Succeeded", 100], ["Failed", 20], ["Success rate", 0.8333]],
+}
+CHART_EXAMPLE = {
+    "type": "bar",
+    "title": "Runs per day",
+    "categories": ["11-01", "11-02"],
+    "series": {"Succeeded": [4.0, 6.0], "Failed": [1.0, 0.0]},
+}
+
+
 class SummaryTableOut(BaseModel):
     """One summary table, translated."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [TABLE_EXAMPLE]})
 
     title: str
     headers: list[str]
@@ -135,6 +150,8 @@ class SummaryTableOut(BaseModel):
 class ChartOut(BaseModel):
     """One chart's data, translated."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [CHART_EXAMPLE]})
+
     type: str
     title: str
     categories: list[str]
@@ -143,6 +160,23 @@ class ChartOut(BaseModel):
 
 class ExportSummary(BaseModel):
     """What a report's Summary sheet shows, as JSON (for chat messages and previews)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "runs",
+                    "title": "Runs report",
+                    "language": "en",
+                    "since": "2026-11-01T00:00:00Z",
+                    "until": "2026-12-01T00:00:00Z",
+                    "rows": 120,
+                    "tables": [TABLE_EXAMPLE],
+                    "charts": [CHART_EXAMPLE],
+                }
+            ]
+        }
+    )
 
     kind: str
     title: str
