@@ -124,12 +124,12 @@ class ExportJobOut(BaseModel):
     finished_at: datetime | None
 
 
-TABLE_EXAMPLE = {
+TABLE_EXAMPLE: dict[str, Any] = {
     "title": "Overview",
     "headers": ["Item", "Value"],
     "rows": [["Runs", 120], ["Succeeded", 100], ["Failed", 20], ["Success rate", 0.8333]],
 }
-CHART_EXAMPLE = {
+CHART_EXAMPLE: dict[str, Any] = {
     "type": "bar",
     "title": "Runs per day",
     "categories": ["11-01", "11-02"],
