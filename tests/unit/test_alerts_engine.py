@@ -23,6 +23,7 @@ from ylai_plugin.db.alert_models import Alert, AlertDelivery, AlertDeliveryAttem
 
 DAG = "script__data_generator"
 OTHER = "script__csv_profiler"
+MADE_RUNS: list[str] = []
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,9 @@ def clean(slack: SlackReceiver, smtp: SmtpReceiver, monkeypatch: pytest.MonkeyPa
     with create_session() as session:
         for model in (AlertDeliveryAttempt, AlertDelivery, Alert, AlertSilence, AlertRule, AlertLease):
             session.execute(delete(model))
-        session.execute(delete(DagRun).where(DagRun.dag_id.in_([DAG, OTHER])))
+        # Only the runs these tests made: other modules' runs of the same DAGs stay.
+        session.execute(delete(DagRun).where(DagRun.dag_id.in_([DAG, OTHER]), DagRun.run_id.in_(MADE_RUNS)))
+    MADE_RUNS.clear()
     slack.posts.clear()
     smtp.messages.clear()
 
@@ -81,6 +84,7 @@ def add_run(dag_id: str, state: str, start: datetime, seconds: float | None, con
     from airflow.utils.types import DagRunType
 
     run_id = f"manual__{uuid.uuid4().hex[:10]}"
+    MADE_RUNS.append(run_id)
     with create_session() as session:
         run = DagRun(
             dag_id=dag_id,
@@ -493,6 +497,7 @@ def test_task_failed_after_retries_carries_the_log_tail_and_links(slack: SlackRe
     with create_session() as session:
         run = dag_service.trigger(DAG, {"rows": 3}, SimpleAuthManagerUser(username="t", role="op"), session)
         run_id = run.run_id
+        MADE_RUNS.append(run_id)
         run.state, run.start_date = "running", now - timedelta(minutes=2)
         (ti,) = session.scalars(select(TaskInstance).where(TaskInstance.run_id == run_id)).all()
         ti.state, ti.try_number = "failed", 2
@@ -533,6 +538,7 @@ def test_listener_alerts_a_task_failed_by_the_scheduler(slack: SlackReceiver) ->
     rule = add_rule(condition={"type": "task_failed"}, scope={"scripts": ["data_generator"]})
     with create_session() as session:
         run = dag_service.trigger(DAG, {"rows": 3}, SimpleAuthManagerUser(username="t", role="op"), session)
+        MADE_RUNS.append(run.run_id)
         (ti,) = session.scalars(select(TaskInstance).where(TaskInstance.run_id == run.run_id)).all()
         ti.state = "up_for_retry"
         listener.on_task_instance_failed(None, ti, None)  # will be retried: not an alert
