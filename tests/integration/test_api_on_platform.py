@@ -49,7 +49,10 @@ def tokens(platform: RunningPlatform) -> dict[str, str]:
     role = {
         "name": "DiskOnly",
         "actions": [
-            *({"action": {"name": "can_read"}, "resource": {"name": r}} for r in ("ylai Tasks", "ylai Presets")),
+            *(
+                {"action": {"name": "can_read"}, "resource": {"name": r}}
+                for r in ("ylai Tasks", "ylai Presets", "ylai Reports")
+            ),
             {"action": {"name": "can_read"}, "resource": {"name": "DAG:script__disk_usage"}},
             {"action": {"name": "can_read"}, "resource": {"name": "DAG Runs"}},
             {"action": {"name": "can_read"}, "resource": {"name": "Task Logs"}},
@@ -184,6 +187,24 @@ def test_dag_level_permissions_hide_tasks_presets_and_logs(
     assert logs.status == 200
     hidden = platform.request("GET", "/ylai/api/v1/runs/script__http_check/whatever/logs", token=token)
     assert hidden.status == 404
+
+
+def test_exports_cover_only_the_dags_a_user_may_read(
+    platform: RunningPlatform, tokens: dict[str, str], fixtures: dict[str, str]
+) -> None:
+    import csv
+    import io
+
+    token = tokens["diskonly"]
+    resp = platform.request("GET", "/ylai/api/v1/exports/runs", token=token)
+    assert resp.status == 200, resp.body[:300]
+    rows = list(csv.DictReader(io.StringIO(resp.body.decode())))
+    assert fixtures["run_id"] in {r["Run"] for r in rows}
+    assert {r["DAG"] for r in rows} == {"script__disk_usage"}
+    hidden = platform.request("GET", "/ylai/api/v1/exports/runs?dag_id=script__http_check", token=token)
+    assert hidden.status == 404
+    assert platform.request("POST", "/ylai/api/v1/exports/jobs", {"kind": "runs"}, token=token).status == 403
+    assert platform.request("GET", "/ylai/api/v1/exports/audit", token=token).status == 403
 
 
 def _sse_events(
