@@ -206,3 +206,84 @@ def test_scheduled_report_is_emailed_and_posted(
     assert "运行报告" in posts[0]["text"]
     assert f"{api_server}/ylai/api/v1/exports/runs?" in posts[0]["text"]
     assert "format=pdf" in posts[0]["text"]
+
+
+@pytest.fixture
+def slack_api() -> Iterator[tuple[dict[str, Any], int]]:
+    """A Slack Web API stand-in on 127.0.0.1 for files_upload_v2 (get URL, upload, complete)."""
+    import urllib.parse
+
+    seen: dict[str, Any] = {"uploads": [], "completed": []}
+
+    class Api(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            port: Any = self.server.server_address[1]  # type: ignore[index]
+            if self.path.endswith("/files.getUploadURLExternal"):
+                form = urllib.parse.parse_qs(raw.decode())
+                seen["filename"] = form.get("filename", [""])[0]
+                body: dict[str, Any] = {
+                    "ok": True, "upload_url": f"http://127.0.0.1:{port}/upload/F1", "file_id": "F1",
+                }  # fmt: skip
+            elif self.path.startswith("/upload/"):
+                seen["uploads"].append(raw)
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"OK")
+                return
+            elif self.path.endswith("/files.completeUploadExternal"):
+                form = urllib.parse.parse_qs(raw.decode())
+                seen["completed"].append({k: v[0] for k, v in form.items()})
+                body = {"ok": True, "files": [{"id": "F1"}]}
+            else:
+                body = {"ok": False, "error": f"unexpected {self.path}"}
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = HTTPServer(("127.0.0.1", 0), Api)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield seen, int(server.server_address[1])
+    server.shutdown()
+
+
+def test_report_is_uploaded_with_a_slack_api_connection(
+    api_server: str, slack_api: tuple[dict[str, Any], int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openpyxl import load_workbook
+
+    from ylai_operators.report_operator import ReportOperator
+
+    seen, port = slack_api
+    _trigger("script__http_check", "alice", "success", 9, 3, {"url": "http://127.0.0.1:1/"})
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_YLAI_API_TEST",
+        json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": int(api_server.rsplit(":", 1)[1]),
+                    "password": token("op", "reporter")}),
+    )  # fmt: skip
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SLACK_API_TEST",
+        json.dumps(
+            {"conn_type": "slack", "password": "xoxb-test", "extra": {"base_url": f"http://127.0.0.1:{port}/api/"}}
+        ),
+    )
+    operator = ReportOperator(
+        task_id="r", kind="runs", format="xlsx", language="en", period="previous_day",
+        filters={"dag_id": ["script__http_check"]}, api_conn_id="ylai_api_test",
+        slack_conn_id="slack_api_test", slack_channel="C0123",
+    )  # fmt: skip
+    context: Any = {"data_interval_end": datetime(2025, 10, 10, 6, 0, tzinfo=UTC)}
+    result = operator.execute(context)
+    assert result["delivered"] == ["slack:slack_api_test"]
+    assert seen["filename"] == "ylai-runs-20251009-20251010.xlsx"
+    details = load_workbook(io.BytesIO(seen["uploads"][0]))["Details"]
+    assert [r[0] for r in details.iter_rows(min_row=2, values_only=True)] == ["script__http_check"]
+    assert seen["completed"][0]["channel_id"] == "C0123"
+    assert "Runs report" in seen["completed"][0]["initial_comment"]
