@@ -70,6 +70,14 @@ def get_provider_info() -> dict[str, Any]:
                         "example": None,
                         "default": "120",
                     },
+                    "export_retention_days": {
+                        "description": "Export job files are deleted this many days after the job finished "
+                        "(0 keeps them).",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": None,
+                        "default": "7",
+                    },
                     "export_direct_max_rows": {
                         "description": "Most rows of a direct xlsx/PDF download; bigger exports need an export job "
                         "(CSV always streams).",

@@ -532,3 +532,32 @@ def test_exports_only_cover_dags_the_user_may_read(
     assert done["state"] == "success", done
     tasks = _csv(client.get(done["download_url"], headers=dora))
     assert {r["DAG"] for r in tasks} == {"script__disk_usage"}
+
+
+def test_files_are_deleted_after_the_retention_period(
+    client: TestClient, runs: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.utils.session import create_session
+
+    from ylai_plugin.db.export_models import ExportJob
+    from ylai_plugin.reports.jobs import runner
+
+    monkeypatch.setenv("AIRFLOW__YLAI__EXPORT_DIR", str(tmp_path / "exports"))
+    created = client.post("/api/v1/exports/jobs", json={"kind": "runs", "filters": {"month": MONTH}}, headers=OP)
+    job = _wait(client, created.json()["id"], OP)
+    assert job["state"] == "success"
+    stored = tmp_path / "exports" / job["file_name"]
+    assert stored.is_file()
+    with create_session() as session:
+        row = session.get(ExportJob, job["id"])
+        assert row is not None
+        row.finished_at = datetime.now(UTC) - timedelta(days=8)
+    monkeypatch.setattr(runner, "_last_expiry", -1e9)  # expiry runs at most once a minute per process
+    seen = client.get(f"/api/v1/exports/jobs/{job['id']}", headers=OP).json()
+    assert not stored.exists()
+    assert seen["state"] == "success"
+    assert seen["download_url"] is None
+    assert "deleted 7 days after" in seen["error"]
+    gone = client.get(f"/api/v1/exports/jobs/{job['id']}/download", headers=OP)
+    assert gone.status_code == 404
+    assert "no longer available" in gone.json()["error"]["message"]

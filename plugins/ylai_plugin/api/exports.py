@@ -116,8 +116,10 @@ class ExportJobOut(BaseModel):
     progress: float | None = Field(description="rows_done / rows_total, 1.0 when finished; null before counting.")
     file_name: str | None
     size_bytes: int | None
-    error: str | None = Field(description="Why the job failed.")
-    download_url: str | None = Field(description="Path of the file download, once the job succeeded.")
+    error: str | None = Field(description="Why the job failed (or that its file was deleted after retention).")
+    download_url: str | None = Field(
+        description="Path of the file download, once the job succeeded (null again once the file expired)."
+    )
     created_by: str
     created_at: datetime
     started_at: datetime | None
@@ -379,7 +381,9 @@ def _job_out(job: Any, request: Request) -> ExportJobOut:
         file_name=job.file_name,
         size_bytes=job.size_bytes,
         error=job.error,
-        download_url=f"{root}/api/v1/exports/jobs/{job.id}/download" if job.state == "success" else None,
+        download_url=f"{root}/api/v1/exports/jobs/{job.id}/download"
+        if job.state == "success" and job.location
+        else None,
         created_by=job.created_by,
         created_at=job.created_at,
         started_at=job.started_at,
@@ -408,9 +412,9 @@ def download_export_job(job_id: IdPath, user: UserDep, session: SessionDep) -> S
     from ylai_plugin.reports.jobs import MEDIA_TYPES, exists, read_chunks
 
     job = _own_job(session, job_id, user)
-    if job.state != "success" or not job.location:
+    if job.state != "success":
         raise ApiError(409, f"Export job {job_id} is {job.state}; download it once it has succeeded")
-    if not exists(job.location):
+    if not job.location or not exists(job.location):
         raise ApiError(404, f"The file of export job {job_id} is no longer available")
     headers = _disposition(job.file_name or f"export-{job_id}.{job.format}")
     if job.size_bytes is not None:

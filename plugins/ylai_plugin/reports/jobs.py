@@ -192,6 +192,42 @@ def reap_stale(session: Any) -> int:
     return int(result.rowcount or 0)
 
 
+def expire_old_files(session: Any) -> int:
+    """Delete files of jobs finished more than ``[ylai] export_retention_days`` ago; return how many."""
+    from ylai_plugin.db.export_models import ExportJob
+
+    days = _conf_int("export_retention_days", 7)
+    if days <= 0:
+        return 0
+    cutoff = _now() - timedelta(days=days)
+    old = session.scalars(
+        select(ExportJob).where(
+            ExportJob.state == "success", ExportJob.location.is_not(None), ExportJob.finished_at < cutoff
+        )
+    ).all()
+    for job in old:
+        try:
+            remove(job.location)
+        except OSError:
+            log.warning("could not delete export file %s", job.location, exc_info=True)
+            continue
+        job.location = None
+        job.error = f"The file was deleted {days} days after the export finished ([ylai] export_retention_days)."
+    return len(old)
+
+
+def remove(location: str) -> None:
+    """Delete a stored file (gone already is fine)."""
+    if _is_url(location):
+        from airflow.sdk import ObjectStoragePath
+
+        path = ObjectStoragePath(location)
+        if path.exists():
+            path.unlink()
+        return
+    Path(location).unlink(missing_ok=True)
+
+
 def has_queued(session: Any) -> bool:
     """Whether any job waits for a worker."""
     from ylai_plugin.db.export_models import ExportJob
@@ -288,6 +324,7 @@ class ExportRunner:
         self._threads = 0
         self.active: set[int] = set()
         self._heartbeat: threading.Thread | None = None
+        self._last_expiry = -1e9
 
     def kick(self) -> None:
         """Fail stale jobs, then make sure a worker thread is looking for queued ones."""
@@ -296,6 +333,9 @@ class ExportRunner:
         with create_session() as session:
             if reap_stale(session):
                 log.warning("failed export jobs left running by a stopped process")
+            if time.monotonic() - self._last_expiry >= 60:
+                self._last_expiry = time.monotonic()
+                expire_old_files(session)
             queued = has_queued(session)
         if not queued:
             return
