@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from tests.e2e.conftest import Session, screenshot
-from tests.integration.running_platform import RunningPlatform
+from tests.integration.running_platform import RunningPlatform, wait_until
 
 TWICE = "more than 2 \N{MULTIPLICATION SIGN} its usual time"
 SLACK = {"type": "slack", "target": "#data-alerts", "connection_id": None, "language": "en"}
@@ -128,3 +131,68 @@ def test_download_exports_from_the_list_pages(admin: Session, platform: RunningP
     errors = admin.own_errors()
     admin.errors.clear()
     assert not errors, errors
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    """A webhook endpoint on 127.0.0.1 that keeps every JSON body it is sent."""
+
+    bodies: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.bodies.append(json.loads(self.rfile.read(length) or b"{}"))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def test_a_fired_alert_and_its_delivery_show_in_the_history(admin: Session, platform: RunningPlatform) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    rule = platform.request(
+        "POST",
+        "/ylai/api/v1/alerts/rules",
+        {
+            "name": "e2e quality gate fails",
+            "severity": "critical",
+            "scope": {"scripts": ["quality_gate"]},
+            "condition": {"type": "run_failed"},
+            "channels": [{"type": "webhook", "target": url, "language": "zh-CN"}],
+        },
+    )
+    assert rule.status == 201, rule.body[:300]
+    rule_id = rule.json()["id"]
+    try:
+        run_id = platform.trigger("script__quality_gate", {"rows": 0, "min_rows": 1, "fail_on_violation": True})
+        assert platform.wait_for_run("script__quality_gate", run_id, timeout=300) == "failed"
+        wait_until(lambda: _Receiver.bodies or None, 180, lambda: f"no webhook delivery:\n{platform.tail()}")
+        alerts = platform.request("GET", f"/ylai/api/v1/alerts/events?rule_id={rule_id}").json()["items"]
+        assert len(alerts) == 1
+        alert = alerts[0]
+        assert alert["run_id"] == run_id
+
+        page = admin.page()
+        admin.goto(page, "alerts", "?tab=history")
+        page.click(f'[data-testid="alert-{alert["id"]}"]')
+        page.wait_for_selector('[data-testid="alert-detail"]')
+        delivery = page.locator('[data-testid^="delivery-"]').first
+        delivery.wait_for()
+        text = delivery.inner_text()
+        assert url in text
+        assert "Chinese (Simplified)" in text
+        assert delivery.get_attribute("data-status") == "sent"
+        assert "script__quality_gate" in page.inner_text('[data-testid="alert-detail"]')
+        screenshot(page, "alert-detail")
+        assert "quality gate failed" in page.inner_text('[data-testid="alert-summary"]')  # the error tail
+        page.click('[data-testid="alert-logs"]')  # the run, followed on ylai's Run page
+        page.wait_for_selector(f'[data-testid="followed-run"]:text("{run_id}")')
+        page.close()
+        errors = admin.own_errors()
+        admin.errors.clear()
+        assert not errors, errors
+    finally:
+        platform.request("DELETE", f"/ylai/api/v1/alerts/rules/{rule_id}")
+        server.shutdown()

@@ -66,7 +66,7 @@ color:var(--y-fg);font-size:14px;line-height:1.45;padding:8px 4px 24px;max-width
 .y-log-task{color:var(--y-accent);flex:none}.y-log-level{flex:none;width:56px;color:var(--y-muted);text-transform:uppercase}
 .y-level-error .y-log-level,.y-level-error .y-log-event,.y-level-critical .y-log-event{color:var(--y-bad)}.y-level-warning .y-log-level{color:var(--y-warn)}
 .y-result{margin-top:12px}.y-output{margin:8px 0}
-.y-export{display:flex;flex-direction:column;gap:4px}.y-input-small{padding:2px 6px;font-size:12px}.y-export progress{width:160px}
+.y-export{display:flex;flex-direction:column;gap:4px;margin-bottom:6px}.y-input-small{padding:2px 6px;font-size:12px}.y-export progress{width:160px}
 .y-cond{border:1px solid var(--y-border);border-radius:6px;padding:8px 10px;margin-bottom:8px}
 .y-channel{margin-bottom:6px;align-items:flex-start}.y-delivery{border-bottom:1px solid var(--y-border);padding:6px 0 8px;margin-bottom:6px}
 `;

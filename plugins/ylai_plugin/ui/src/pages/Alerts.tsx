@@ -887,7 +887,6 @@ function AlertView({ id }: { id: number }) {
     <div data-testid="page-alerts">
       <PageHeader
         title={a?.title ?? t("alerts.alert")}
-        subtitle={a?.summary}
         actions={
           <Link to={pagePath("alerts", "?tab=history")} className="y-btn">
             {t("common.back")}
@@ -924,10 +923,26 @@ function AlertView({ id }: { id: number }) {
                     <dt>DAG</dt>
                     <dd>
                       <Link to={a.run_id ? `dags/${enc(a.dag_id)}/runs/${enc(a.run_id)}` : `dags/${enc(a.dag_id)}`}>{a.run_id ? `${a.dag_id} / ${a.run_id}` : a.dag_id}</Link>
+                      {a.run_id ? (
+                        <>
+                          {" · "}
+                          <Link to={pagePath("run", qs({ dag_id: a.dag_id, run_id: a.run_id }))} testId="alert-logs">
+                            {t("overview.logs")}
+                          </Link>
+                        </>
+                      ) : null}
                     </dd>
                   </>
                 ) : null}
               </dl>
+              {a.summary ? (
+                <>
+                  <h3 className="y-card-title">{t("alerts.message")}</h3>
+                  <pre className="y-json" data-testid="alert-summary">
+                    {a.summary}
+                  </pre>
+                </>
+              ) : null}
               <details className="y-details">
                 <summary>{t("alerts.details")}</summary>
                 <Json value={a.details} />
