@@ -218,6 +218,13 @@ def test_chinese_and_dark_mode_follow_airflow(browser: Any, platform: RunningPla
             assert not leftovers, f"{ui_page}: untranslated {leftovers}"
             assert any(re.search(r"[\u4e00-\u9fff]", t) for t in texts)
             screenshot(page, f"{ui_page}-zh")
+        # the Alerts page's other views: the rule form, silences, history
+        for query in ("?new=1", "?tab=silences", "?tab=history"):
+            session.goto(page, "alerts", query)
+            page.wait_for_timeout(1500)
+            leftovers = sorted({t for t in _texts(page) if t in english})
+            assert not leftovers, f"alerts{query}: untranslated {leftovers}"
+        screenshot(page, "alerts-history-zh")
         session.goto(page, "run", "?dag_id=script__disk_usage")
         page.wait_for_selector('[data-testid="field-top"]')
         page.fill('[data-testid="field-top"]', "0")
