@@ -81,17 +81,23 @@ print(json.dumps({"mode": mode, "base_kb": base, "peak_kb": peak, "seconds": ela
 """
 
 
-def fill(db: Path, rows: int) -> None:
+def fill(url: str, rows: int) -> None:
     """dag_run + task_instance tables with ``rows`` task instances (Airflow's own table definitions)."""
     from datetime import UTC, datetime, timedelta
 
     from airflow.models import DagRun, TaskInstance, import_all_models
     from sqlalchemy import create_engine, insert
+    from sqlalchemy.schema import CreateTable
 
     import_all_models()  # the foreign keys' target tables must be known (not created)
-    engine = create_engine(f"sqlite:///{db}")
-    DagRun.__table__.create(engine)
-    TaskInstance.__table__.create(engine)
+    engine = create_engine(url)
+    # Airflow's own definitions (columns, types, indexes) without the foreign keys: the tables
+    # they point at (dag, dag_version, log_template, ...) are not part of this benchmark.
+    with engine.begin() as conn:
+        for table in (DagRun.__table__, TaskInstance.__table__):
+            conn.execute(CreateTable(table, include_foreign_key_constraints=[]))
+            for index in table.indexes:
+                index.create(conn)
     runs = max(rows // TASKS_PER_RUN, 1)
     start = datetime(2025, 3, 1, tzinfo=UTC)
     with engine.begin() as conn:
@@ -148,6 +154,15 @@ def fill(db: Path, rows: int) -> None:
     engine.dispose()
 
 
+def _pg_admin(url: str, statement: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(statement))
+    engine.dispose()
+
+
 def run_child(mode: str, out: Path, env: dict[str, str]) -> dict[str, float]:
     proc = subprocess.run(
         [PYTHON, "-c", CHILD, mode, str(out), str(DAGS)], env=env, capture_output=True, text=True, check=False
@@ -163,24 +178,44 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--reuse", type=Path, help="a folder kept by --keep: skip filling its scratch.db")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="a Postgres server URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres): fill a new, "
+        "dropped-afterwards database there instead of SQLite",
+    )
     args = parser.parse_args()
     work = args.reuse or Path(tempfile.mkdtemp(prefix="ylai-bench-export-"))
     db = work / "scratch.db"
+    url = f"sqlite:///{db}"
+    scratch_pg = None
+    if args.postgres:
+        # A database of its own on that server (never the one tests or a platform use).
+        scratch_pg = f"ylai_bench_export_{os.getpid()}"
+        admin_url, _, _ = args.postgres.rpartition("/")
+        _pg_admin(args.postgres, f'CREATE DATABASE "{scratch_pg}"')
+        url = f"{admin_url}/{scratch_pg}"
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(work / "home"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{db}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url,
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "plugins"), str(REPO_ROOT / "operators")]),
     }
     os.environ.update({k: env[k] for k in ("AIRFLOW_HOME", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")})
-    print(f"export_memory: {args.rows:,} task-instance rows in a scratch SQLite DB; {machine_note()}")
+    where = f"Postgres database {scratch_pg}" if scratch_pg else "a scratch SQLite DB"
+    print(f"export_memory: {args.rows:,} task-instance rows in {where}; {machine_note()}")
     try:
         t0 = time.perf_counter()
         if args.reuse is None:
-            fill(db, args.rows)
+            fill(url, args.rows)
+        size = db.stat().st_size / 2**20 if not scratch_pg else 0.0
         action = "filled" if args.reuse is None else "reused"
-        print(f"{action} {db.stat().st_size / 2**20:.0f} MiB in {time.perf_counter() - t0:.0f} s")
+        print(
+            f"{action} {size:.0f} MiB in {time.perf_counter() - t0:.0f} s"
+            if size
+            else f"{action} in {time.perf_counter() - t0:.0f} s"
+        )
         results = {}
         for mode in ("stream", "naive"):
             out = work / f"{mode}.csv"
@@ -207,6 +242,8 @@ def main() -> int:
         print(f"peak RSS ratio naive/stream: {ratio:.1f}x (growth ratio {grow_n / max(grow_s, 0.1):.0f}x)")
         return 0 if same else 1
     finally:
+        if scratch_pg:
+            _pg_admin(args.postgres, f'DROP DATABASE IF EXISTS "{scratch_pg}" WITH (FORCE)')
         if args.keep or args.reuse:
             print(f"kept {work}")
         else:
