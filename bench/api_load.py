@@ -1,0 +1,578 @@
+"""Load benchmark of ylai's API on Postgres holding 100,000 DAG runs and 1,000,000 task instances.
+
+Run from the repository root (needs PostgreSQL, like the integration tests: 127.0.0.1:5432,
+trust auth, user ``postgres``, or ``YLAI_TEST_POSTGRES_URL``)::
+
+    .venv/bin/python bench/api_load.py            # 15 s per endpoint, ~10-15 min with start-up and fill
+    .venv/bin/python bench/api_load.py --quick    # 5 s per endpoint
+    .venv/bin/python bench/api_load.py --runs 10000 --task-instances 100000   # smaller database
+    .venv/bin/python bench/api_load.py --quick --env AIRFLOW__API__WORKERS=2
+
+What it does, in one run:
+
+1. creates a fresh database ``ylai_bench_<random>`` on that server;
+2. starts the real platform on it (``python -m ylai_plugin.cli run`` through
+   ``tests/integration/running_platform.RunningPlatform``: own ``AIRFLOW_HOME``, free port,
+   Postgres + LocalExecutor, one api-server worker, Airflow's default) with ylai's rate limit
+   raised to 10,000,000 requests/min and a burst of 1,000,000: the default 600/min per user
+   would answer 429 to a load test. The scheduler, dag-processor and triggerer run too, as in a
+   deployment; the benchmark writes only finished runs, so they stay idle;
+3. waits for the example DAGs, then fills the database with ``bench/fill_postgres.py`` (COPY),
+   and prints the Postgres plans (``EXPLAIN ANALYZE``) of ``/monitor/tasks``' queries, next to
+   the plan of the query it used before (a filter on the unindexed ``task_instance.start_date``);
+4. load-tests each endpoint in turn with locust (``FastHttpUser``, used as a library in a
+   child process because locust monkey-patches the interpreter with gevent): 16 users, each
+   with its own keep-alive connection, sending requests back to back (closed loop, no think
+   time), 2 s of warm-up, then ``--duration`` seconds measured. Every request carries the
+   admin's Bearer token (from ``POST /auth/token``); latencies are locust's client-side times
+   (request sent -> response read), percentiles are nearest-rank over every measured request;
+   an answer other than the expected status (or a timeout, 60 s) is an error. Before each
+   endpoint it waits until the api-server is idle (under 15 % of a core for a second and the
+   ceiling request answered within 0.5 s, three times in a row), so requests the previous
+   endpoint left running in the server do not count against the next one (the wait is printed:
+   a long one means the server was still busy or stuck);
+5. prints a table (requests, req/s, p50/p90/p99/max, errors by kind, the api-server process's
+   CPU per request and in % of one core, and how busy the whole machine was during the window)
+   and the ratios the targets ask for, then stops the platform and drops the database,
+   whatever happened (``--keep`` keeps the AIRFLOW_HOME folder with its logs). ``--env
+   KEY=VALUE`` adds settings to the platform's environment, to compare a tuning with the defaults.
+
+Endpoints: ylai's list, detail, monitor and health routes with their default parameters (list
+pages of 50), Airflow's ``GET /api/v2/monitor/health`` and ``GET /api/v2/dags/~/dagRuns?limit=50``,
+and the ceiling: ylai has no no-op route, so the "authenticated no-op" is
+``GET /ylai/api/v1/tasks/999999999``, a 404: authentication (JWT + FAB user), ylai's rate
+limiter, the ``ylai Tasks`` permission check and one primary-key lookup, the minimum every ylai
+route pays. ``GET /ylai/api/v1/tasks/x`` (a 422: the same dependencies, no query) is measured
+too, for reference. The ceiling is measured first and last; the ratios use the mean of both.
+
+Targets: p90 < 100 ms on every endpoint; the cached monitor endpoints (``/monitor/tasks``,
+``/monitor/apis``, ``/monitor/system``) at >= 0.7x the ceiling's req/s; the list endpoints
+(``/tasks``, ``/presets``, ``/scripts``) at >= 2x Airflow's dagRuns list.
+
+Client and server share the machine (locust's process takes part of a core), and on 2 cores
+any other activity (a test run, another benchmark) shows in the figures: the load average is
+printed before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get("YLAI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+USERS = 16
+WARMUP_SECONDS = 2.0
+ADMIN_PASSWORD = "bench-admin-pw-1"  # noqa: S105 - a throw-away platform's admin
+# Every DAG in dags/ (the fill spreads runs over the DAGs found in the database).
+EXPECTED_DAGS = [
+    "ylai_example_hello",
+    *(f"script__{p.stem}" for p in sorted((REPO_ROOT / "dags" / "scripts").glob("*.yaml"))),
+    *(f"pipeline__{p.stem}" for p in sorted((REPO_ROOT / "dags" / "pipelines").glob("*.yaml"))),
+]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One row of the benchmark."""
+
+    key: str
+    path: str
+    expected_status: int = 200
+    group: str = ""  # "list", "monitor", "ceiling" or "" (no target but p90)
+
+
+CEILING = Endpoint("ceiling: GET tasks/999999999 (404)", "/ylai/api/v1/tasks/999999999", 404, "ceiling")
+ENDPOINTS = [
+    Endpoint("ylai GET /tasks", "/ylai/api/v1/tasks", group="list"),
+    Endpoint("ylai GET /presets", "/ylai/api/v1/presets", group="list"),
+    Endpoint("ylai GET /scripts", "/ylai/api/v1/scripts", group="list"),
+    Endpoint("ylai GET /scripts/disk_usage", "/ylai/api/v1/scripts/disk_usage"),
+    Endpoint("ylai GET /monitor/tasks", "/ylai/api/v1/monitor/tasks", group="monitor"),
+    Endpoint("ylai GET /monitor/apis", "/ylai/api/v1/monitor/apis", group="monitor"),
+    Endpoint("ylai GET /monitor/system", "/ylai/api/v1/monitor/system", group="monitor"),
+    Endpoint("ylai GET /health", "/ylai/api/v1/health"),
+    Endpoint("auth only: GET tasks/x (422)", "/ylai/api/v1/tasks/x", 422),
+    Endpoint("airflow GET /api/v2/monitor/health", "/api/v2/monitor/health"),
+    Endpoint("airflow GET dags/~/dagRuns?limit=50", "/api/v2/dags/~/dagRuns?limit=50", group="airflow-list"),
+]
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _load_note() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+# --- the load child (locust) ---------------------------------------------------------------
+
+
+def _percentile(ordered: list[float], p: float) -> float:
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, int(p * len(ordered) + 0.999999) - 1))]
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def _measure(
+    base_url: str, token: str, endpoint: dict[str, Any], duration: float, warmup: float, server_pids: list[int]
+) -> dict[str, Any]:
+    import gevent
+    import psutil
+    from locust import FastHttpUser, constant, task
+    from locust.env import Environment
+
+    samples: list[tuple[float, float, str]] = []  # (finished at, ms, "" or what went wrong)
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    path, expected = endpoint["path"], endpoint["expected_status"]
+
+    class Client(FastHttpUser):
+        host = base_url
+        wait_time = constant(0)
+        network_timeout = 60.0
+        connection_timeout = 60.0
+
+        @task
+        def hit(self) -> None:
+            with self.client.get(path, headers=headers, name=path, catch_response=True) as resp:
+                if resp.status_code == expected:
+                    resp.success()
+                else:
+                    resp.failure(f"status {resp.status_code}")
+
+    env = Environment(user_classes=[Client])
+
+    def on_request(response_time: float, exception: BaseException | None, **_: Any) -> None:
+        error = "" if exception is None else str(exception).split(":")[0][:40] or type(exception).__name__
+        samples.append((time.monotonic(), float(response_time), error))
+
+    env.events.request.add_listener(on_request)
+    runner = env.create_local_runner()
+    runner.start(USERS, spawn_rate=USERS)
+    gevent.sleep(warmup)
+    start = time.monotonic()
+    server_cpu = _cpu_seconds(server_pids)
+    psutil.cpu_percent(None)
+    gevent.sleep(duration)
+    end = time.monotonic()
+    machine_busy = psutil.cpu_percent(None)
+    server_cpu = _cpu_seconds(server_pids) - server_cpu
+    runner.quit()
+    measured = [s for s in samples if start <= s[0] <= end]
+    times = sorted(ms for _, ms, _ in measured)
+    errors = Counter(e for _, _, e in measured if e)
+    return {
+        "requests": len(measured),
+        "rps": len(measured) / (end - start),
+        "p50": _percentile(times, 0.50),
+        "p90": _percentile(times, 0.90),
+        "p99": _percentile(times, 0.99),
+        "max": times[-1] if times else float("nan"),
+        "errors": sum(errors.values()),
+        "error_kinds": dict(errors),
+        # The api-server process's CPU over the window: per request, and as % of one core.
+        "server_cpu_ms": server_cpu * 1000 / len(measured) if measured else float("nan"),
+        "server_cpu_pct": server_cpu * 100 / (end - start),
+        "machine_busy_pct": machine_busy,
+    }
+
+
+def _settle(base_url: str, token: str, server_pids: list[int], timeout: float = 240.0) -> float:
+    """Wait until the api-server is idle: requests the previous endpoint left running (the
+    client gave up on them, the server did not) must not count against the next endpoint.
+
+    Idle means, three times in a row, a second in which the api-server process used < 15 % of a
+    core and then answered the ceiling request (authentication included) within 0.5 s. Returns
+    the seconds waited.
+    """
+    import urllib.error
+    import urllib.request
+
+    started = time.monotonic()
+    calm = 0
+    headers = {"Authorization": f"Bearer {token}"}
+    request = urllib.request.Request(base_url + CEILING.path, headers=headers)  # noqa: S310 - http URL
+    while calm < 3 and time.monotonic() - started < timeout:
+        cpu = _cpu_seconds(server_pids)
+        time.sleep(1.0)
+        idle = _cpu_seconds(server_pids) - cpu < 0.15
+        t0 = time.monotonic()
+        try:
+            with urllib.request.urlopen(request, timeout=60):  # noqa: S310 - the platform's http URL
+                pass
+        except urllib.error.HTTPError:  # the expected 404
+            pass
+        except OSError:
+            idle = False
+        calm = calm + 1 if idle and time.monotonic() - t0 < 0.5 else 0
+    return time.monotonic() - started
+
+
+def load_child() -> int:
+    """Read the plan from stdin, measure each endpoint, print one JSON line per endpoint."""
+    import locust  # noqa: F401 - gevent's monkey-patching, before anything else opens sockets
+    from locust.log import setup_logging
+
+    setup_logging("WARNING")
+    plan = json.loads(sys.stdin.read())
+    for endpoint in plan["endpoints"]:
+        settled = _settle(plan["base_url"], plan["token"], plan["server_pids"])
+        result = _measure(
+            plan["base_url"], plan["token"], endpoint, plan["duration"], plan["warmup"], plan["server_pids"]
+        )
+        print(json.dumps({"key": endpoint["key"], "settle_s": round(settled, 1), **result}), flush=True)
+    return 0
+
+
+# --- query plans ---------------------------------------------------------------------------
+
+# What /monitor/tasks counted before it went through dag_run (kept to show the difference).
+OLD_TASK_STATES_SQL = """
+SELECT state, count(*) FROM task_instance
+WHERE dag_id IN ({dag_ids}) AND (start_date >= '{since}' OR state IN ('running', 'queued', 'scheduled',
+      'deferred', 'up_for_retry'))
+GROUP BY state
+"""
+
+
+def explain_child() -> int:
+    """Print the Postgres plans (EXPLAIN ANALYZE) of ``/monitor/tasks``' queries on the filled database.
+
+    Runs with the platform's AIRFLOW_HOME (importing ylai's API imports Airflow); the statements
+    are ylai's own (``task_monitor_queries``), compiled for Postgres with the default 24 h window.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    import psycopg2
+    from sqlalchemy.dialects import postgresql
+
+    from ylai_plugin.api.monitor import task_monitor_queries
+
+    db_url = json.loads(sys.stdin.read())["db_url"]
+    since = datetime.now(UTC) - timedelta(hours=24)
+    with contextlib.closing(psycopg2.connect(db_url)) as conn, conn.cursor() as cur:
+        cur.execute("SELECT dag_id FROM dag WHERE NOT is_stale")
+        dag_ids = frozenset(row[0] for row in cur.fetchall())
+        statements = {
+            name: str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+            for name, stmt in task_monitor_queries(dag_ids, since).items()
+        }
+        quoted = ", ".join("'" + d.replace("'", "''") + "'" for d in sorted(dag_ids)) or "NULL"
+        statements["task_states, before (filter on task_instance.start_date)"] = OLD_TASK_STATES_SQL.format(
+            dag_ids=quoted, since=since.isoformat()
+        )
+        for name, sql in statements.items():
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql)
+            print(f"-- /monitor/tasks query {name}:")
+            for (line,) in cur.fetchall():
+                print("   " + line)
+    return 0
+
+
+def explain(platform: Any, db_url: str) -> None:
+    """Run :func:`explain_child` in a child process with the platform's environment."""
+    env = {**platform.env, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url}
+    try:
+        out = subprocess.run(
+            [sys.executable, __file__, "--explain-child"],
+            input=json.dumps({"db_url": db_url}),
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            env=env,
+            timeout=300,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:  # the plans are information, not the benchmark
+        _say("EXPLAIN: no answer within 300 s")
+        return
+    _say(out.stdout.rstrip() if out.returncode == 0 else f"EXPLAIN failed ({out.returncode}): {out.stderr[-2000:]}")
+
+
+# --- the orchestrating parent --------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def fresh_database(server_url: str) -> Any:
+    """A new, empty database on ``server_url``'s server, dropped on exit."""
+    import psycopg2
+
+    name = f"ylai_bench_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(server_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+        _say(f"dropped database {name}")
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate([headers, *rows]):
+        lines.append(
+            "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+        )
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _errors(r: dict[str, Any]) -> str:
+    if not r["errors"]:
+        return "0"
+    kinds = ", ".join(f"{kind} x{n}" for kind, n in sorted(r["error_kinds"].items(), key=lambda kv: -kv[1]))
+    return f"{r['errors']} ({kinds})"
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else float("nan")
+
+
+def report(results: dict[str, dict[str, Any]]) -> str:
+    """The table and the target verdicts."""
+    rows = [
+        [
+            key,
+            f"{r['requests']:,}",
+            f"{r['rps']:.0f}",
+            *(_ms(r[p]) for p in ("p50", "p90", "p99", "max")),
+            _errors(r),
+            _ms(r["server_cpu_ms"]),
+            f"{r['server_cpu_pct']:.0f}",
+            f"{r['machine_busy_pct']:.0f}",
+        ]
+        for key, r in results.items()
+    ]
+    headers = ["endpoint", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors"]
+    out = [
+        _table([*headers, "srv CPU ms/req", "srv CPU %", "machine busy %"], rows),
+        "(srv CPU: the api-server process, % of one core; machine busy: all cores, any process)",
+        "",
+    ]
+    ceilings = [r["rps"] for k, r in results.items() if _endpoint(k).group == "ceiling"]
+    ceiling = sum(ceilings) / len(ceilings)
+    dagruns = next(r["rps"] for k, r in results.items() if _endpoint(k).group == "airflow-list")
+    out.append(
+        f"ceiling (mean of {len(ceilings)} measurements: "
+        f"{', '.join(f'{c:.0f}' for c in ceilings)}): {ceiling:.0f} req/s; Airflow dagRuns list: {dagruns:.0f} req/s"
+    )
+    out.append("")
+    width = max(len(k) for k in results)
+    for key, r in results.items():
+        group = _endpoint(key).group
+        line = f"{key:<{width}}  p90 {r['p90']:8.1f} ms < 100: {'yes' if r['p90'] < 100 else 'NO '}"
+        if group == "monitor":
+            ratio = _ratio(r["rps"], ceiling)
+            line += f"   req/s / ceiling       = {ratio:5.2f} (>= 0.7: {'yes' if ratio >= 0.7 else 'NO'})"
+        elif group == "list":
+            ratio = _ratio(r["rps"], dagruns)
+            line += f"   req/s / dagRuns list  = {ratio:5.2f} (>= 2:   {'yes' if ratio >= 2 else 'NO'})"
+        out.append(line.rstrip())
+    return "\n".join(out)
+
+
+def _endpoint(key: str) -> Endpoint:
+    base = key.split(" #")[0]
+    return next(e for e in [CEILING, *ENDPOINTS] if e.key == base)
+
+
+def run_load(
+    base_url: str, token: str, endpoints: list[Endpoint], duration: float, server_pids: list[int]
+) -> dict[str, dict[str, Any]]:
+    plan = {
+        "server_pids": server_pids,
+        "base_url": base_url,
+        "token": token,
+        "duration": duration,
+        "warmup": WARMUP_SECONDS,
+        "endpoints": [e.__dict__ for e in endpoints],
+    }
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--load-child"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    proc.stdin.write(json.dumps(plan))
+    proc.stdin.close()
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        for line in proc.stdout:
+            row = json.loads(line)
+            key = row.pop("key")
+            if key in results:
+                key = f"{key} #2"
+            results[key] = row
+            _say(
+                f"  {key:<38} {row['rps']:6.0f} req/s  p50 {row['p50']:7.1f}  p90 {row['p90']:7.1f}  "
+                f"p99 {row['p99']:7.1f}  max {row['max']:7.1f} ms  errors {_errors(row)}  "
+                f"api-server CPU {row['server_cpu_pct']:.0f} %  "
+                f"(waited {row['settle_s']:.0f} s for the server to settle)"
+            )
+        rc = proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if rc != 0:
+        raise RuntimeError(f"the locust child exited with {rc}")
+    return results
+
+
+def _checkpoint(url: str) -> None:
+    import psycopg2
+
+    with contextlib.closing(psycopg2.connect(url)) as conn, contextlib.suppress(psycopg2.Error):
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("CHECKPOINT")  # superuser (or pg_checkpoint) only: skipped otherwise
+
+
+def _is_api_server(proc: Any) -> bool:
+    try:
+        command = " ".join(proc.cmdline())
+    except Exception:  # gone, or not ours to read
+        return False
+    return "api_server" in command or "api-server" in command
+
+
+def _row_counts(url: str) -> str:
+    import psycopg2
+
+    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+        counts = []
+        for table in ("dag", "dag_run", "task_instance", "ylai_task", "ylai_task_run", "ylai_preset"):
+            cur.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - fixed table names
+            counts.append(f"{table} {cur.fetchone()[0]:,}")
+    return ", ".join(counts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="5 s per endpoint instead of 15 s")
+    parser.add_argument("--duration", type=float, default=None, help="measured seconds per endpoint")
+    parser.add_argument("--runs", type=int, default=100_000)
+    parser.add_argument("--task-instances", type=int, default=1_000_000)
+    parser.add_argument("--keep", action="store_true", help="keep the AIRFLOW_HOME folder (logs)")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the platform, e.g. AIRFLOW__DATABASE__SQL_ALCHEMY_MAX_OVERFLOW=10 (default 60)",
+    )
+    parser.add_argument("--load-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--explain-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.load_child:
+        return load_child()
+    if args.explain_child:
+        return explain_child()
+    duration = args.duration or (5.0 if args.quick else 15.0)
+    extra_env = dict(item.split("=", 1) for item in args.env)
+
+    sys.path.insert(0, str(REPO_ROOT))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from fill_postgres import fill
+
+    from tests.integration.running_platform import RunningPlatform
+
+    work = Path(tempfile.mkdtemp(prefix="ylai-api-load-"))
+    _say(
+        f"conditions: {os.cpu_count()} cores, api-server workers=1, {USERS} connections (locust users, keep-alive, "
+        f"no think time) per endpoint, {WARMUP_SECONDS:.0f} s warm-up + {duration:.0f} s measured per endpoint, "
+        f"one endpoint at a time; {_load_note()}"
+    )
+    _say(
+        "rate limit raised for the benchmark: AIRFLOW__YLAI__RATE_LIMIT_PER_MINUTE=10000000, "
+        "AIRFLOW__YLAI__RATE_LIMIT_BURST=1000000 (default 600/min, burst 120)"
+        + (f"; extra environment: {extra_env}" if extra_env else "; everything else: platform defaults")
+    )
+    try:
+        with fresh_database(POSTGRES_URL) as db_url:
+            _say(f"database {urlsplit(db_url).path[1:]} created; starting the platform in {work}")
+            platform = RunningPlatform(
+                work / "home",
+                {
+                    "YLAI_DATABASE_URL": db_url,
+                    "YLAI_ADMIN_PASSWORD": ADMIN_PASSWORD,
+                    "AIRFLOW__API__WORKERS": "1",
+                    "AIRFLOW__YLAI__RATE_LIMIT_PER_MINUTE": "10000000",
+                    "AIRFLOW__YLAI__RATE_LIMIT_BURST": "1000000",
+                    **extra_env,
+                },
+            )
+            try:
+                t0 = time.monotonic()
+                platform.start()
+                platform.wait_ready(timeout=600)
+                for dag_id in EXPECTED_DAGS:
+                    platform.wait_for_dag(dag_id, timeout=300)
+                _say(f"platform up with {len(EXPECTED_DAGS)} DAGs in {time.monotonic() - t0:.0f} s")
+                result = fill(db_url, runs=args.runs, task_instances=args.task_instances, log=_say)
+                _say(f"filled in {result.seconds:.0f} s: {_row_counts(db_url)}")
+                _checkpoint(db_url)  # write the fill's dirty pages now, not during the first endpoint
+                explain(platform, db_url)
+                token = platform.token()
+                endpoints = [CEILING, *ENDPOINTS, CEILING]
+                for e in endpoints:  # every endpoint answers as expected before any figure is taken
+                    resp = platform.request("GET", e.path, token=token)
+                    assert resp.status == e.expected_status, (e.path, resp.status, resp.body[:300])
+                _say(f"load test ({_load_note()}):")
+                server_pids = [p.pid for p in platform.descendants() if _is_api_server(p)]
+                results = run_load(platform.base_url, token, endpoints, duration, server_pids)
+                _say(f"done ({_load_note()})\n")
+                _say(report(results))
+            finally:
+                rc, survivors = platform.stop(signal.SIGTERM) if platform.proc is not None else (0, [])
+                platform.kill()
+                _say(f"platform stopped (exit {rc}{', killed ' + str(survivors) if survivors else ''})")
+    finally:
+        if args.keep:
+            _say(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
