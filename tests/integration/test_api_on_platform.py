@@ -377,7 +377,14 @@ def test_me_reports_roles_and_permissions(platform: RunningPlatform, tokens: dic
     viewer = platform.request("GET", "/ylai/api/v1/me?dag_id=script__disk_usage", token=tokens["viewer"]).json()
     assert viewer["username"] == "vera"
     assert viewer["roles"] == ["Viewer"]
-    assert viewer["permissions"] == {"tasks": ["read"], "scripts": ["read"], "presets": ["read"], "monitor": ["read"]}
+    assert viewer["permissions"] == {
+        "tasks": ["read"],
+        "scripts": ["read"],
+        "presets": ["read"],
+        "monitor": ["read"],
+        "alerts": ["read"],
+        "reports": ["read"],
+    }
     assert viewer["dags"]["script__disk_usage"] == {"read": True, "run": False, "logs": True}
     user = platform.request("GET", "/ylai/api/v1/me?dag_id=script__disk_usage", token=tokens["user"]).json()
     assert user["permissions"]["tasks"] == ["read", "create", "edit", "delete"]
