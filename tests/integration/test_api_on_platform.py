@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.running_platform import RunningPlatform
+from tests.integration.running_platform import RunningPlatform, wait_until
 
 PASSWORD = "Rbac-test-pw-1"
 WRITE_METHODS = {"post", "patch", "put", "delete"}
@@ -42,8 +42,6 @@ def _create_user(p: RunningPlatform, username: str, role: str) -> str:
 
 @pytest.fixture(scope="module")
 def tokens(platform: RunningPlatform) -> dict[str, str]:
-    from tests.integration.running_platform import wait_until
-
     # The DAG's FAB resource ("DAG:script__disk_usage") exists once the dag-processor synced it.
     platform.wait_for_dag("script__disk_usage")
     role = {
@@ -100,9 +98,13 @@ def fixtures(platform: RunningPlatform, tokens: dict[str, str]) -> dict[str, str
     assert run.status == 201, run.body[:300]
     job = platform.request("POST", "/ylai/api/v1/exports/jobs", {"kind": "runs"}, token=admin)
     assert job.status == 202, job.body[:300]
+    alert_rule, silence, alert_id = _alert_fixtures(platform, admin)
     return {
         "kind": "runs",
         "job_id": str(job.json()["id"]),
+        "rule_id": alert_rule,
+        "silence_id": silence,
+        "alert_id": alert_id,
         "task_id": str(task.json()["id"]),
         "other_task_id": str(other.json()["id"]),
         "preset_id": str(preset.json()["id"]),
@@ -110,6 +112,47 @@ def fixtures(platform: RunningPlatform, tokens: dict[str, str]) -> dict[str, str
         "dag_id": "script__disk_usage",
         "run_id": run.json()["run_id"],
     }
+
+
+def _alert_fixtures(platform: RunningPlatform, admin: str) -> tuple[str, str, str]:
+    """An alert rule, a silence and a real alert: a run of script__http_check marked failed.
+
+    Marking a run failed through /api/v2 fires Airflow's on_dag_run_failed listener in the
+    api-server, so the alert exists without waiting for a script to fail through its retries.
+    The webhook points at a closed port: the delivery stays in the outbox, which is fine here.
+    """
+    dag_id = "script__http_check"
+    rule = platform.request(
+        "POST",
+        "/ylai/api/v1/alerts/rules",
+        {
+            "name": "rbac rule",
+            "scope": {"dag_ids": [dag_id]},
+            "condition": {"type": "run_failed"},
+            "channels": [{"type": "webhook", "target": "http://127.0.0.1:9/rbac"}],
+        },
+        token=admin,
+    )
+    assert rule.status == 201, rule.body[:300]
+    silence = platform.request(
+        "POST",
+        "/ylai/api/v1/alerts/silences",
+        {"scope": {"dag_ids": ["rbac_no_such_dag"]}, "ends_at": "2999-01-01T00:00:00Z", "comment": "route walk"},
+        token=admin,
+    )
+    assert silence.status == 201, silence.body[:300]
+    run_id = platform.trigger(dag_id, {"url": "http://127.0.0.1:1/"})
+    quoted = urllib.parse.quote(run_id, safe="")
+    failed = platform.request("PATCH", f"/api/v2/dags/{dag_id}/dagRuns/{quoted}", {"state": "failed"}, token=admin)
+    assert failed.status == 200, failed.body[:300]
+    events = wait_until(
+        lambda: (
+            platform.request("GET", f"/ylai/api/v1/alerts/events?dag_id={dag_id}", token=admin).json()["items"] or None
+        ),
+        120,
+        lambda: f"no alert for the failed run:\n{platform.tail()}",
+    )
+    return str(rule.json()["id"]), str(silence.json()["id"]), str(events[0]["id"])
 
 
 def _routes(platform: RunningPlatform, token: str) -> list[tuple[str, str]]:
