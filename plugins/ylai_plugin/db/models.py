@@ -73,6 +73,8 @@ class Task(Base):
     """A saved, named, parameterised job: a script, a pipeline or any DAG, with its params."""
 
     __tablename__ = "ylai_task"
+    # GET /tasks sorts by -updated_at (then id) with a limit by default.
+    __table_args__ = (Index("ix_ylai_task_updated_at", "updated_at", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
@@ -105,7 +107,12 @@ class Preset(Base):
     """A saved parameter set for a DAG with params; private to its owner or shared with a role."""
 
     __tablename__ = "ylai_preset"
-    __table_args__ = (UniqueConstraint("dag_id", "owner", "name"),)
+    # Lists filter on visibility (owner = me OR shared_with_role IN my roles) without a dag_id.
+    __table_args__ = (
+        UniqueConstraint("dag_id", "owner", "name"),
+        Index("ix_ylai_preset_owner", "owner"),
+        Index("ix_ylai_preset_shared_with_role", "shared_with_role"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(128))
     dag_id: Mapped[str] = mapped_column(String(250), index=True)
