@@ -8,6 +8,7 @@ Integration tests start their own platforms with their own homes.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -51,3 +52,17 @@ def airflow_db() -> Path:
 
     initdb()
     return _HOME / "airflow.db"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_monitor_cache() -> None:
+    """Start every test with an empty in-process aggregate cache.
+
+    /monitor/* and the /scripts stats are cached per process for their TTL; tests share one
+    process (and one unit DB), so a value cached by an earlier test would stand in for the
+    rows this test wrote. Only clears a cache that exists: importing it here would load Airflow.
+    """
+    module = sys.modules.get("ylai_plugin.monitoring.cache")
+    cache = getattr(module, "_cache", None)
+    if cache is not None and cache.url is None:
+        cache.clear()

@@ -75,7 +75,7 @@ def test_plugin_is_listed_by_the_api_and_the_cli(platform: RunningPlatform) -> N
 
     if bundle_exists():  # `make test` builds the UI before the platforms start
         pages = [(a["name"], a["category"]) for a in ylai["react_apps"]]
-        assert pages == [(f"ylai {p}", "ylai") for p in ("Overview", "Run", "Monitor", "Scripts", "Tasks")]
+        assert pages == [(f"ylai {p}", "ylai") for p in ("Overview", "Run", "Monitor", "Scripts", "Tasks", "Alerts")]
     else:
         assert ylai["external_views"][0]["name"] == "ylai"
 

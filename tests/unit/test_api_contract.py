@@ -126,3 +126,20 @@ def test_broken_json_is_still_a_422_naming_the_body(client: TestClient) -> None:
     resp = client.post("/api/v1/tasks", content=b'{"name": ', headers={"Content-Type": "application/json"})
     assert resp.status_code == 422
     assert resp.json()["error"]["details"][0]["field"].startswith("body")
+
+
+def test_every_ylai_datetime_column_gives_back_aware_utc() -> None:
+    # A plain DateTime(timezone=True) comes back naive from SQLite, and the API then breaks its
+    # documented date-time format (an export-jobs column once did): every table must use UtcDateTime.
+    from sqlalchemy import DateTime
+
+    from ylai_plugin.db.models import UtcDateTime, metadata
+
+    plain = [
+        f"{table.name}.{column.name}"
+        for table in metadata.tables.values()
+        for column in table.columns
+        if isinstance(column.type, DateTime) and not isinstance(column.type, UtcDateTime)
+    ]
+    assert len(metadata.tables) >= 10
+    assert plain == []
