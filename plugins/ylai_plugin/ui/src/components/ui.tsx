@@ -130,6 +130,19 @@ export function FieldError({ text, testId }: { text?: string | null; testId?: st
   );
 }
 
+/** A link for users who may follow it; for others the same control, disabled, with the reason as its title. */
+export function PermittedLink({ allowed, to, className, testId, reason, children }: { allowed: boolean; to: string; className: string; testId: string; reason: string; children: ReactNode }) {
+  return allowed ? (
+    <Link to={to} className={className} testId={testId}>
+      {children}
+    </Link>
+  ) : (
+    <button type="button" className={className} disabled title={reason} data-testid={testId}>
+      {children}
+    </button>
+  );
+}
+
 export function DisabledNote({ show, text, testId }: { show: boolean; text: string; testId?: string }) {
   if (!show) return null;
   return (

@@ -25,7 +25,7 @@ import {
 import type { AlertCondition, AlertDetail, ChannelType, AlertEvent, AlertRule, AlertScope, ConditionType, Dag, Page, Severity, Silence } from "../lib/types";
 import { useI18n, type I18n, type Key } from "../i18n";
 import { ExportButtons } from "../components/ExportButtons";
-import { Card, DisabledNote, Empty, ErrorBox, FieldError, Json, Loading, PageHeader } from "../components/ui";
+import { Card, DisabledNote, Empty, ErrorBox, FieldError, Json, Loading, PageHeader, PermittedLink } from "../components/ui";
 
 type Tab = "rules" | "silences" | "history";
 const TABS: Tab[] = ["rules", "silences", "history"];
@@ -102,15 +102,9 @@ function AlertsHome({ tab }: { tab: Tab }) {
         title={t("alerts.title")}
         subtitle={t("alerts.subtitle")}
         actions={
-          canCreate ? (
-            <Link to={pagePath("alerts", "?new=1")} className="y-btn y-btn-primary" testId="rule-new">
-              {t("alerts.newRule")}
-            </Link>
-          ) : (
-            <button type="button" className="y-btn y-btn-primary" disabled title={t("perm.noAlertCreate")} data-testid="rule-new">
-              {t("alerts.newRule")}
-            </button>
-          )
+          <PermittedLink allowed={canCreate} to={pagePath("alerts", "?new=1")} className="y-btn y-btn-primary" testId="rule-new" reason={t("perm.noAlertCreate")}>
+            {t("alerts.newRule")}
+          </PermittedLink>
         }
       />
       <DisabledNote show={me.loaded && !canCreate} text={t("perm.noAlertCreate")} testId="alerts-permission" />

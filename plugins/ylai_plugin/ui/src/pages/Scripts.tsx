@@ -8,7 +8,7 @@ import type { Page, Script, ScriptDetail } from "../lib/types";
 import { ExportButtons } from "../components/ExportButtons";
 import { useI18n } from "../i18n";
 import { Chart } from "../components/Chart";
-import { Card, DisabledNote, Empty, ErrorBox, Loading, PageHeader, StateBadge, Stat } from "../components/ui";
+import { Card, DisabledNote, Empty, ErrorBox, Loading, PageHeader, StateBadge, Stat, PermittedLink } from "../components/ui";
 import { useMe } from "../lib/me";
 import { ScriptCreate } from "./ScriptCreate";
 
@@ -39,15 +39,9 @@ function ScriptList() {
         title={t("scripts.title")}
         subtitle={t("scripts.subtitle")}
         actions={
-          canCreate ? (
-            <Link to={pagePath("scripts", "?new=1")} className="y-btn y-btn-primary" testId="script-new">
-              {t("scriptNew.button")}
-            </Link>
-          ) : (
-            <button type="button" className="y-btn y-btn-primary" disabled title={t("perm.noScriptCreate")} data-testid="script-new">
-              {t("scriptNew.button")}
-            </button>
-          )
+          <PermittedLink allowed={canCreate} to={pagePath("scripts", "?new=1")} className="y-btn y-btn-primary" testId="script-new" reason={t("perm.noScriptCreate")}>
+            {t("scriptNew.button")}
+          </PermittedLink>
         }
       />
       <DisabledNote show={me.loaded && !canCreate} text={t("perm.noScriptCreate")} testId="script-permission" />

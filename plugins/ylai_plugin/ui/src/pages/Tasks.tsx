@@ -8,7 +8,7 @@ import type { Dag, DagDetails, Page, RunOut, Script, Task } from "../lib/types";
 import { ExportButtons } from "../components/ExportButtons";
 import { useI18n } from "../i18n";
 import { ParamForm, loadableValues, problemText, type Values } from "../components/ParamForm";
-import { Card, DisabledNote, Empty, ErrorBox, FieldError, Json, Loading, PageHeader, StateBadge } from "../components/ui";
+import { Card, DisabledNote, Empty, ErrorBox, FieldError, Json, Loading, PageHeader, StateBadge, PermittedLink } from "../components/ui";
 import { fieldErrors } from "./Run";
 
 export const TASK_NAME = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$/;
@@ -38,15 +38,9 @@ function TaskList() {
         title={t("tasks.title")}
         subtitle={t("tasks.subtitle")}
         actions={
-          canCreate ? (
-            <Link to={pagePath("tasks", "?new=1")} className="y-btn y-btn-primary" testId="task-new">
-              {t("tasks.new")}
-            </Link>
-          ) : (
-            <button type="button" className="y-btn y-btn-primary" disabled title={t("perm.noTaskCreate")} data-testid="task-new">
-              {t("tasks.new")}
-            </button>
-          )
+          <PermittedLink allowed={canCreate} to={pagePath("tasks", "?new=1")} className="y-btn y-btn-primary" testId="task-new" reason={t("perm.noTaskCreate")}>
+            {t("tasks.new")}
+          </PermittedLink>
         }
       />
       <DisabledNote show={me.loaded && !canCreate} text={t("perm.noTaskCreate")} />
@@ -154,15 +148,9 @@ function TaskView({ id }: { id: number }) {
             <button type="button" className="y-btn y-btn-primary" onClick={() => void run()} disabled={!x || busy || !canRun} title={canRun ? undefined : t("perm.noRun")} data-testid="task-run">
               {t("run.run")}
             </button>
-            {canEdit ? (
-              <Link to={pagePath("tasks", qs({ id, edit: 1 }))} className="y-btn" testId="task-edit">
-                {t("common.edit")}
-              </Link>
-            ) : (
-              <button type="button" className="y-btn" disabled title={t("perm.noTaskEdit")} data-testid="task-edit">
-                {t("common.edit")}
-              </button>
-            )}
+            <PermittedLink allowed={canEdit} to={pagePath("tasks", qs({ id, edit: 1 }))} className="y-btn" testId="task-edit" reason={t("perm.noTaskEdit")}>
+              {t("common.edit")}
+            </PermittedLink>
             <button type="button" className="y-btn y-btn-danger" onClick={() => void remove()} disabled={!x || !canDelete} title={canDelete ? undefined : t("perm.noTaskDelete")} data-testid="task-delete">
               {t("common.delete")}
             </button>
