@@ -32,16 +32,37 @@ def _get_routes() -> list[str]:
     return [r.path for r in app.routes if isinstance(r, Route) and "GET" in (r.methods or set())]
 
 
+# The standalone view's HTML pages (api/standalone.py) send browsers to the login page instead.
+HTML_PAGES = {"/app/", "/app/{page}"}
+
+
+def _url(path: str) -> str:
+    return path.replace("{page}", "run").replace("{file_name}", "standalone-abcdefgh.js")
+
+
+def test_the_route_walk_sees_the_standalone_view() -> None:
+    assert HTML_PAGES | {"/app/assets/{file_name}"} <= set(_get_routes())
+
+
 @pytest.mark.parametrize("path", _get_routes())
 def test_every_route_rejects_anonymous_callers(client: TestClient, path: str) -> None:
     client.cookies.clear()
-    assert client.get(path).status_code == 401
+    resp = client.get(_url(path), follow_redirects=False)
+    if path in HTML_PAGES:
+        assert resp.status_code == 303
+        assert resp.headers["location"].startswith("/auth/login")
+    else:
+        assert resp.status_code == 401
 
 
 @pytest.mark.parametrize("path", _get_routes())
 def test_every_route_rejects_a_forged_token(client: TestClient, path: str) -> None:
     client.cookies.clear()
-    assert client.get(path, headers={"Authorization": "Bearer not-a-jwt"}).status_code in (401, 403)
+    resp = client.get(_url(path), headers={"Authorization": "Bearer not-a-jwt"}, follow_redirects=False)
+    if path in HTML_PAGES:
+        assert resp.status_code == 303
+    else:
+        assert resp.status_code in (401, 403)
 
 
 def test_health_with_bearer_token(client: TestClient, token: str) -> None:

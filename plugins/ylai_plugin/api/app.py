@@ -32,7 +32,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     """Build the ylai FastAPI app with every route behind Airflow's auth manager."""
     from ylai_plugin.api import alerts as alerts_api
-    from ylai_plugin.api import exports, health, me, monitor, pages, presets, runs, scripts, static, tasks
+    from ylai_plugin.api import exports, health, me, monitor, pages, presets, runs, scripts, standalone, static, tasks
     from ylai_plugin.api.errors import install_error_handlers
     from ylai_plugin.api.middleware import CorrelationIdMiddleware
     from ylai_plugin.api.openapi import install_openapi
@@ -79,4 +79,6 @@ def create_app() -> FastAPI:
     app.include_router(v1)
     app.include_router(pages.router, dependencies=authenticated)
     app.include_router(static.router, dependencies=authenticated)
+    # Each route checks the user itself: the HTML pages send anonymous browsers to the login page.
+    app.include_router(standalone.router)
     return app

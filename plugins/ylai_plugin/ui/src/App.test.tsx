@@ -3,6 +3,7 @@ import { $, flush, render, type Rendered } from "./test/render";
 import { pageFromPath } from "./lib/nav";
 import { resetMeCache } from "./lib/me";
 import YlaiApp from "./App";
+import { HistoryApp } from "./Shell";
 
 const empty = { items: [], total: 0, limit: 50, offset: 0 };
 const monitorTasks = { window_hours: 24, generated_at: "2024-01-01T00:00:00Z", task_states: { running: 2 }, run_states: { success: 5, failed: 1 }, success_rate: 0.83, queue_wait: { count: 3, p50: 1.5, p95: 3 }, per_dag: [], top_failing: [], runs_per_hour: [] };
@@ -149,5 +150,63 @@ describe("page router", () => {
     const mod = await import("./main");
     const g = globalThis as unknown as Record<string, unknown>;
     for (const name of ["ylai Overview", "ylai Run", "ylai Monitor", "ylai Scripts", "ylai Tasks", "ylai Alerts", "AirflowPlugin"]) expect(g[name]).toBe(mod.default);
+  });
+});
+
+describe("standalone view (/ylai/app/<page>)", () => {
+  const href = (testId: string) => new URL(($(r!.container, testId) as HTMLAnchorElement).href).pathname + new URL(($(r!.container, testId) as HTMLAnchorElement).href).search;
+
+  it("links its tabs to itself, switches without reloading and offers the way back into Airflow", async () => {
+    window.history.replaceState(null, "", "/ylai/app/overview");
+    r = render(<HistoryApp standalone />);
+    await flush();
+    expect($(r.container, "page-overview")).not.toBeNull();
+    expect(href("tab-tasks")).toBe("/ylai/app/tasks");
+    expect(href("open-in-airflow")).toBe("/plugin/ylai-overview");
+    expect($(r.container, "open-standalone")).toBeNull();
+    ($(r.container, "tab-tasks") as HTMLAnchorElement).click();
+    await flush();
+    expect(window.location.pathname).toBe("/ylai/app/tasks");
+    expect($(r.container, "page-tasks")).not.toBeNull();
+    expect(href("open-in-airflow")).toBe("/plugin/ylai-tasks");
+  });
+
+  it("keeps the query of ylai links and leaves Airflow's pages to Airflow", async () => {
+    window.history.replaceState(null, "", "/ylai/app/scripts");
+    r = render(<HistoryApp standalone />);
+    await flush();
+    const links = Array.from(r.container.querySelectorAll("a")).map((a) => new URL(a.href).pathname + new URL(a.href).search);
+    expect(links).toContain("/ylai/app/run?dag_id=script__disk_usage");
+    expect(links.some((l) => l.startsWith("/plugin/ylai-") && !l.startsWith("/plugin/ylai-scripts"))).toBe(false);
+  });
+
+  it("switches language and colour mode with Airflow's own settings", async () => {
+    window.history.replaceState(null, "", "/ylai/app/overview");
+    r = render(<HistoryApp standalone />);
+    await flush();
+    const select = $(r.container, "lang-select") as HTMLSelectElement;
+    select.value = "zh-CN";
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+    await flush();
+    expect(localStorage.getItem("i18nextLng")).toBe("zh-CN");
+    expect($(r.container, "ylai-root")?.getAttribute("lang")).toBe("zh-CN");
+    expect($(r.container, "tab-run")?.textContent).toBe("运行");
+    ($(r.container, "dark-toggle") as HTMLInputElement).click();
+    await flush();
+    expect(localStorage.getItem("theme")).toBe("dark");
+    expect(document.documentElement.classList.contains("dark")).toBe(true);
+    expect($(r.container, "ylai-root")?.className).toContain("ylai-dark");
+    document.documentElement.classList.remove("dark", "light");
+    document.documentElement.removeAttribute("lang");
+    document.documentElement.style.colorScheme = "";
+  });
+
+  it("inside Airflow's UI keeps its links there and points to the standalone view", async () => {
+    window.history.replaceState(null, "", "/plugin/ylai-run?dag_id=x");
+    r = render(<YlaiApp />);
+    await flush();
+    expect(href("tab-tasks")).toBe("/plugin/ylai-tasks");
+    expect(href("open-standalone")).toBe("/ylai/app/run?dag_id=x");
+    expect($(r.container, "standalone-bar")).toBeNull();
   });
 });

@@ -1,6 +1,6 @@
 // Plain CSS on Chakra's semantic tokens (Airflow's theme), so the pages follow its light and
 // dark mode; the fallbacks apply outside Airflow (tests) and when a token is missing.
-const CSS = `
+export const CSS = `
 .ylai{--y-fg:var(--chakra-colors-fg,#18181b);--y-muted:var(--chakra-colors-fg-muted,#52525b);--y-bg:var(--chakra-colors-bg,#fff);
 --y-panel:var(--chakra-colors-bg-panel,#fff);--y-subtle:var(--chakra-colors-bg-subtle,#f4f4f5);--y-border:var(--chakra-colors-border,#e4e4e7);
 --y-accent:#0b7285;--y-ok:#15803d;--y-bad:#b91c1c;--y-run:#0e7490;--y-wait:#52525b;--y-warn:#b45309;
@@ -69,6 +69,10 @@ color:var(--y-fg);font-size:14px;line-height:1.45;padding:8px 4px 24px;max-width
 .y-export{display:flex;flex-direction:column;gap:4px;margin-bottom:6px}.y-input-small{padding:2px 6px;font-size:12px}.y-export progress{width:160px}
 .y-cond{border:1px solid var(--y-border);border-radius:6px;padding:8px 10px;margin-bottom:8px}
 .y-channel{margin-bottom:6px;align-items:flex-start}.y-delivery{border-bottom:1px solid var(--y-border);padding:6px 0 8px;margin-bottom:6px}
+.ylai{position:relative}.y-viewlink{position:absolute;top:14px;right:8px;font-size:12px}
+.ylai.ylai-standalone{margin:0 auto;padding:0 16px 24px}.ylai-standalone .y-viewlink{display:none}
+.y-topbar{display:flex;gap:12px;align-items:center;height:44px;border-bottom:1px solid var(--y-border);margin:0 -16px 4px;padding:0 16px;font-size:13px}
+.y-brand{font-weight:700;font-size:16px;margin-right:auto}.y-topbar .y-input{padding:3px 6px}
 `;
 
 let injected = false;
@@ -76,6 +80,8 @@ let injected = false;
 export function injectStyles(): void {
   if (injected || typeof document === "undefined") return;
   injected = true;
+  // The standalone view's HTML already carries these styles inline (first paint without JS).
+  if (document.querySelector("style[data-ylai]")) return;
   const el = document.createElement("style");
   el.setAttribute("data-ylai", "");
   el.textContent = CSS;

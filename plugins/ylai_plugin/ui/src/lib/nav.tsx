@@ -4,20 +4,47 @@ import { resolveUrl } from "./api";
 export const PAGES = ["overview", "run", "monitor", "scripts", "tasks", "alerts"] as const;
 export type PageId = (typeof PAGES)[number];
 
+const PAGE_RE = `(${PAGES.join("|")})`;
+
 /**
- * Airflow routes react_apps to <base>/plugin/<url_route>; our routes are ylai-<page>.
- * Any base path prefix (an [api] base_url such as /airflow/) is accepted.
+ * The page shown at ``pathname``. Inside Airflow's UI the react_apps live at
+ * <base>/plugin/ylai-<page> (our url_routes); the fast standalone view serves the same pages at
+ * <base>/ylai/app/<page>. Any base path prefix (an [api] base_url such as /airflow/) is accepted.
  */
 export function pageFromPath(pathname: string): PageId | null {
-  const m = /\/plugin\/ylai-(overview|run|monitor|scripts|tasks|alerts)(?:\/|$)/.exec(pathname);
+  const m = new RegExp(`/(?:plugin/ylai-|ylai/app/)${PAGE_RE}(?:/|$)`).exec(pathname);
   return m ? (m[1] as PageId) : null;
 }
 
+/** A ylai page inside Airflow's UI, relative to Airflow's base URL; links use this form everywhere. */
 export const pagePath = (page: PageId, query = "") => `plugin/ylai-${page}${query}`;
+
+/** The same page in the fast standalone view (served by ylai at /ylai/app/<page>). */
+export const standalonePath = (page: PageId, query = "") => `ylai/app/${page}${query}`;
+
+const IN_SHELL = new RegExp(`^plugin/ylai-${PAGE_RE}(?=[/?#]|$)(.*)$`);
+
+/**
+ * The one place that maps an in-app link to where it leads, relative to Airflow's base URL.
+ * In Airflow's shell every link stays as written. In the standalone view, links to ylai's pages
+ * ("plugin/ylai-run?x") stay in the standalone view ("ylai/app/run?x"), and everything else
+ * ("dags/...", "ylai/api/...") goes to Airflow as written.
+ */
+export function hrefFor(to: string, standalone: boolean): string {
+  const rel = to.replace(/^\/+/, "");
+  if (!standalone) return rel;
+  const m = IN_SHELL.exec(rel);
+  return m ? standalonePath(m[1] as PageId, m[2].replace(/^\/(?=[?#]|$)/, "")) : rel;
+}
+
+/** Whether a path made by ``hrefFor`` is a page of the standalone view (switched without a reload). */
+export const isStandalonePath = (rel: string) => new RegExp(`^ylai/app/${PAGE_RE}(?=[?#]|$)`).test(rel);
 
 export interface Nav {
   page: PageId;
   search: URLSearchParams;
+  /** Whether the pages run in ylai's standalone view rather than inside Airflow's UI. */
+  standalone: boolean;
   /** Go to a path relative to Airflow's base URL ("plugin/ylai-run?dag_id=x", "dags/x/runs/y"). */
   go: (to: string) => void;
 }
@@ -25,6 +52,7 @@ export interface Nav {
 export const NavContext = createContext<Nav>({
   page: "overview",
   search: new URLSearchParams(),
+  standalone: false,
   go: (to) => window.location.assign(resolveUrl(to)),
 });
 
@@ -38,7 +66,7 @@ export function Link({ to, children, className, title, testId }: { to: string; c
     nav.go(to);
   };
   return (
-    <a href={resolveUrl(to)} onClick={onClick} className={className} title={title} data-testid={testId}>
+    <a href={resolveUrl(hrefFor(to, nav.standalone))} onClick={onClick} className={className} title={title} data-testid={testId}>
       {children}
     </a>
   );

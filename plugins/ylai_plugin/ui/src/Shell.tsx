@@ -1,0 +1,140 @@
+import { useCallback, useEffect, useMemo, useState, type ComponentType } from "react";
+import { resolveUrl } from "./lib/api";
+import { MeProvider } from "./lib/me";
+import { NavContext, hrefFor, isStandalonePath, pageFromPath, pagePath, standalonePath, type Nav, type PageId } from "./lib/nav";
+import { EnvProvider, useHostEnv, useI18n, type Env, type Lang } from "./i18n";
+import { Overview } from "./pages/Overview";
+import { Run } from "./pages/Run";
+import { Monitor } from "./pages/Monitor";
+import { Scripts } from "./pages/Scripts";
+import { Tasks } from "./pages/Tasks";
+import { Alerts } from "./pages/Alerts";
+
+// Kept free of react-router: the standalone bundle (src/standalone.tsx) imports this module only.
+
+const PAGE_COMPONENTS: Record<PageId, ComponentType> = {
+  overview: Overview,
+  run: Run,
+  monitor: Monitor,
+  scripts: Scripts,
+  tasks: Tasks,
+  alerts: Alerts,
+};
+
+/**
+ * Without Airflow's shell nobody else offers the language and colour-mode switches, so the
+ * standalone view writes the same settings Airflow's own selectors keep: i18next's
+ * localStorage "i18nextLng" (mirrored on <html lang>) and next-themes' localStorage "theme"
+ * (mirrored as the "dark"/"light" class on <html>). useHostEnv follows both.
+ */
+export function setHostLang(lang: Lang): void {
+  try {
+    window.localStorage.setItem("i18nextLng", lang);
+  } catch {
+    // storage disabled: the choice lasts for this page only
+  }
+  document.documentElement.setAttribute("lang", lang);
+}
+
+export function setHostDark(dark: boolean): void {
+  try {
+    window.localStorage.setItem("theme", dark ? "dark" : "light");
+  } catch {
+    // storage disabled: the choice lasts for this page only
+  }
+  const root = document.documentElement;
+  root.classList.toggle("dark", dark);
+  root.classList.toggle("light", !dark);
+  root.style.colorScheme = dark ? "dark" : "light";
+}
+
+/** Each language by its own name (as language menus do), so not translated. */
+const LANG_NAMES: Record<Lang, string> = { en: "English", "zh-CN": "中文" };
+
+/** The standalone view's top bar: the way back into Airflow, language and colour mode. */
+function TopBar({ page, search, env }: { page: PageId; search: string; env: Env }) {
+  const { t } = useI18n();
+  return (
+    <div className="y-topbar" data-testid="standalone-bar">
+      <span className="y-brand">ylai</span>
+      <a href={resolveUrl(pagePath(page, search))} title={t("standalone.openInAirflowHint")} data-testid="open-in-airflow">
+        {t("standalone.openInAirflow")}
+      </a>
+      <select
+        className="y-input"
+        aria-label={t("standalone.language")}
+        value={env.lang}
+        onChange={(e) => setHostLang(e.target.value as Lang)}
+        data-testid="lang-select"
+      >
+        {Object.entries(LANG_NAMES).map(([code, name]) => (
+          <option key={code} value={code}>
+            {name}
+          </option>
+        ))}
+      </select>
+      <label className="y-row">
+        <input type="checkbox" checked={env.dark} onChange={(e) => setHostDark(e.target.checked)} data-testid="dark-toggle" />
+        {t("standalone.dark")}
+      </label>
+    </div>
+  );
+}
+
+/** In Airflow's shell: a discreet link to the same page in the fast standalone view. */
+function ViewLink({ page, search }: { page: PageId; search: string }) {
+  const { t } = useI18n();
+  return (
+    <a className="y-viewlink" href={resolveUrl(standalonePath(page, search))} title={t("standalone.fastViewHint")} data-testid="open-standalone">
+      {t("standalone.fastView")}
+    </a>
+  );
+}
+
+export function Shell({ pathname, search, go, standalone = false }: { pathname: string; search: string; go: (to: string) => void; standalone?: boolean }) {
+  const env = useHostEnv();
+  const page = pageFromPath(pathname) ?? "overview";
+  const nav: Nav = useMemo(() => ({ page, search: new URLSearchParams(search), go, standalone }), [page, search, go, standalone]);
+  const Page = PAGE_COMPONENTS[page];
+  const cls = ["ylai", env.dark ? "ylai-dark" : "", standalone ? "ylai-standalone" : ""].filter(Boolean).join(" ");
+  return (
+    <EnvProvider env={env}>
+      <NavContext.Provider value={nav}>
+        <MeProvider>
+          <div className={cls} data-testid="ylai-root" data-page={page} data-lang={env.lang} lang={env.lang}>
+            {standalone ? <TopBar page={page} search={search} env={env} /> : <ViewLink page={page} search={search} />}
+            {/* key: a fresh page (and its state) for each page and query */}
+            <Page key={`${page}?${search}`} />
+          </div>
+        </MeProvider>
+      </NavContext.Provider>
+    </EnvProvider>
+  );
+}
+
+/**
+ * Outside a router: the History API. ``standalone`` is ylai's own fast view (/ylai/app/<page>):
+ * its pages switch without a reload and every other link (Airflow's pages) loads normally.
+ * Without it (tests, a bare page) every link is switched in place.
+ */
+export function HistoryApp({ standalone = false }: { standalone?: boolean }) {
+  const [loc, setLoc] = useState(() => ({ pathname: window.location.pathname, search: window.location.search }));
+  useEffect(() => {
+    const update = () => setLoc({ pathname: window.location.pathname, search: window.location.search });
+    window.addEventListener("popstate", update);
+    return () => window.removeEventListener("popstate", update);
+  }, []);
+  const go = useCallback(
+    (to: string) => {
+      const rel = hrefFor(to, standalone);
+      if (standalone && !isStandalonePath(rel)) {
+        window.location.assign(resolveUrl(rel));
+        return;
+      }
+      window.history.pushState(null, "", resolveUrl(rel));
+      window.dispatchEvent(new PopStateEvent("popstate"));
+    },
+    [standalone],
+  );
+  return <Shell pathname={loc.pathname} search={loc.search} go={go} standalone={standalone} />;
+}
