@@ -121,6 +121,10 @@ def test_list_paginates_sorts_and_filters(client: TestClient) -> None:
     assert [t["name"] for t in page["items"]] == ["list-0", "list-1"]
     page2 = client.get("/api/v1/tasks", params={"kind": "pipeline", "order_by": "name", "limit": 2, "offset": 2})
     assert [t["name"] for t in page2.json()["items"]] == ["list-2"]
+    past_end = client.get("/api/v1/tasks", params={"kind": "pipeline", "limit": 2, "offset": 10}).json()
+    assert (past_end["items"], past_end["total"]) == ([], 3)
+    nothing = client.get("/api/v1/tasks", params={"q": "no-such-task-name"}).json()
+    assert (nothing["items"], nothing["total"]) == ([], 0)
     found = client.get("/api/v1/tasks", params={"q": "LIST-1"}).json()
     assert [t["name"] for t in found["items"]] == ["list-1"]
     bad = client.get("/api/v1/tasks", params={"order_by": "password"})
@@ -204,3 +208,45 @@ def test_scheduled_task_becomes_a_dag_that_triggers_the_target(client: TestClien
     client.patch(f"/api/v1/tasks/{task['id']}", json={"schedule": None})
     assert str(task["id"]) not in Variable.get("ylai_scheduled_tasks", deserialize_json=True)
     assert f"task__{task['id']}" not in scheduled_task_dags()
+
+
+def test_list_shows_each_tasks_newest_run_with_its_result(client: TestClient) -> None:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    gate = make_task(client, name="newest-gate", script="quality_gate", params={"rows": 1})
+    other = make_task(client, name="newest-other", pipeline="generate_and_profile", params={"rows": 2})
+    first = client.post(f"/api/v1/tasks/{gate['id']}/run").json()
+    newest = client.post(f"/api/v1/tasks/{gate['id']}/run", json={"params": {"rows": 7}}).json()
+    other_run = client.post(f"/api/v1/tasks/{other['id']}/run").json()
+    with create_session() as session:
+        # The result is the return_value XCom of the run's result task (the script's task, a
+        # pipeline's collect_outputs): not that of another task, nor that of an older run.
+        for dag_id, run_id, task_id, value in [
+            ("script__quality_gate", newest["run_id"], "quality_gate", {"outputs": {"verdict": "pass"}}),
+            ("script__quality_gate", first["run_id"], "quality_gate", {"outputs": {"verdict": "older run"}}),
+            ("pipeline__generate_and_profile", other_run["run_id"], "generate", {"outputs": {"path": "/tmp/x"}}),
+        ]:
+            XComModel.set("return_value", value, dag_id=dag_id, task_id=task_id, run_id=run_id, session=session)
+
+    listed = {t["name"]: t for t in client.get("/api/v1/tasks", params={"q": "newest-"}).json()["items"]}
+    assert listed["newest-gate"]["last_run"]["run_id"] == newest["run_id"]
+    assert listed["newest-gate"]["last_run"]["conf"] == {"rows": 7}
+    assert listed["newest-gate"]["last_run"]["result"] == {"outputs": {"verdict": "pass"}}
+    assert listed["newest-other"]["last_run"]["run_id"] == other_run["run_id"]
+    assert listed["newest-other"]["last_run"]["result"] is None  # collect_outputs has not run yet
+    assert client.get(f"/api/v1/tasks/{gate['id']}").json()["last_run"] == listed["newest-gate"]["last_run"]
+
+
+@pytest.mark.parametrize(
+    "dag_id",
+    ["script__disk_usage", "pipeline__generate_and_profile", "ylai_example_hello", "scriptXXdisk", "pipelineX_x"],
+)
+def test_result_task_sql_matches_its_python_twin(airflow_db: object, dag_id: str) -> None:
+    from airflow.utils.session import create_session
+    from sqlalchemy import literal, select
+
+    from ylai_plugin.services.dags import result_task_id, result_task_id_sql
+
+    with create_session() as session:
+        assert session.scalar(select(result_task_id_sql(literal(dag_id)))) == result_task_id(dag_id)

@@ -165,36 +165,85 @@ class RunRequest(BaseModel):
     note: str | None = Field(default=None, max_length=1000)
 
 
+def _run_columns() -> tuple[Any, ...]:
+    from airflow.models import DagRun
+
+    # Only the columns a summary needs: loading DagRun entities cost more than the query.
+    return (
+        DagRun.dag_id,
+        DagRun.run_id,
+        DagRun.state,
+        DagRun.queued_at,
+        DagRun.start_date,
+        DagRun.end_date,
+        DagRun.triggering_user_name,
+        DagRun.conf,
+    )
+
+
+def _run_out(run: Any, result: Any, secrets: dict[str, frozenset[str]]) -> RunOut:
+    summary = dag_service.run_summary(run)
+    summary["conf"] = dag_service.mask(summary["conf"], secrets.get(run.dag_id, frozenset()))
+    return RunOut(**summary, result=result)
+
+
 def _runs(
     session: Any, keys: list[tuple[str, str]], secrets: dict[str, frozenset[str]] | None = None
 ) -> dict[tuple[str, str], RunOut]:
     from airflow.models import DagRun
-    from sqlalchemy import tuple_
 
     if not keys:
         return {}
     if secrets is None:
         secrets = dag_service.secret_params({d for d, _ in keys}, session)
-    # Only the columns a summary needs: loading DagRun entities cost more than the query.
+    # Two flat IN lists (index dag_run_dag_id_run_id_key) rather than a tuple IN: expanding
+    # 50 (dag_id, run_id) pairs cost more than the query. Extra combinations are dropped below.
+    wanted = set(keys)
     rows = session.execute(
-        select(
-            DagRun.dag_id,
-            DagRun.run_id,
-            DagRun.state,
-            DagRun.queued_at,
-            DagRun.start_date,
-            DagRun.end_date,
-            DagRun.triggering_user_name,
-            DagRun.conf,
-        ).where(tuple_(DagRun.dag_id, DagRun.run_id).in_(keys))
+        select(*_run_columns()).where(DagRun.dag_id.in_({d for d, _ in keys}), DagRun.run_id.in_({r for _, r in keys}))
     ).all()
     results = dag_service.run_results(keys, session)
-    out = {}
-    for run in rows:
-        summary = dag_service.run_summary(run)
-        summary["conf"] = dag_service.mask(summary["conf"], secrets.get(run.dag_id, frozenset()))
-        out[(run.dag_id, run.run_id)] = RunOut(**summary, result=results.get((run.dag_id, run.run_id)))
-    return out
+    return {
+        (run.dag_id, run.run_id): _run_out(run, results.get((run.dag_id, run.run_id)), secrets)
+        for run in rows
+        if (run.dag_id, run.run_id) in wanted
+    }
+
+
+def _latest_started_runs(task_ids: list[int], session: Any) -> list[Any]:
+    """For each task, its newest run started through the API, with its result, in one query.
+
+    Joins the newest ``ylai_task_run`` row of each task to its ``dag_run`` and to the
+    ``return_value`` XCom of the run's result task (by primary key), instead of three
+    rounds of key lists: on a page of 50 tasks, building and expanding those lists cost more
+    than the queries.
+    """
+    from airflow.models import DagRun
+    from airflow.models.xcom import XComModel
+
+    if not task_ids:
+        return []
+    newest = (
+        select(func.max(TaskRun.id).label("max_id"))
+        .where(TaskRun.task_id.in_(task_ids))
+        .group_by(TaskRun.task_id)
+        .subquery()
+    )
+    return list(
+        session.execute(
+            select(TaskRun.task_id, *_run_columns(), XComModel.value.label("value"))
+            .select_from(TaskRun)
+            .join(newest, TaskRun.id == newest.c.max_id)
+            .join(DagRun, (DagRun.dag_id == TaskRun.dag_id) & (DagRun.run_id == TaskRun.run_id))
+            .outerjoin(
+                XComModel,
+                (XComModel.dag_run_id == DagRun.id)
+                & (XComModel.task_id == dag_service.result_task_id_sql(DagRun.dag_id))
+                & (XComModel.map_index == -1)
+                & (XComModel.key == "return_value"),
+            )
+        ).all()
+    )
 
 
 def _secrets(dag_id: str, session: Any) -> frozenset[str]:
@@ -218,26 +267,23 @@ def _to_out(task: Task, last: RunOut | None, secret: frozenset[str]) -> TaskOut:
 
 
 def _with_last_runs(tasks: list[Task], session: Any) -> list[TaskOut]:
-    ids = [t.id for t in tasks if t.schedule is None]
-    latest: dict[int, tuple[str, str]] = {}
+    from airflow.models.xcom import XComModel
+
+    scheduled: dict[int, tuple[str, str]] = {}
     for task in tasks:
         if task.schedule is not None and (keys := _run_keys(task, session, 1)):
-            latest[task.id] = keys[0][1:]
-    if ids:
-        newest = (
-            select(TaskRun.task_id, func.max(TaskRun.id).label("max_id"))
-            .where(TaskRun.task_id.in_(ids))
-            .group_by(TaskRun.task_id)
-            .subquery()
-        )
-        for row in session.execute(
-            select(TaskRun.task_id, TaskRun.dag_id, TaskRun.run_id).join(newest, TaskRun.id == newest.c.max_id)
-        ):
-            latest[row.task_id] = (row.dag_id, row.run_id)
+            scheduled[task.id] = keys[0][1:]
+    started = _latest_started_runs([t.id for t in tasks if t.schedule is None], session)
     # Secret params of every DAG involved, computed once per request (cached per DAG version).
-    secrets = dag_service.secret_params({t.dag_id for t in tasks} | {d for d, _ in latest.values()}, session)
-    runs = _runs(session, list(latest.values()), secrets)
-    return [_to_out(t, runs.get(latest.get(t.id, ("", ""))), secrets[t.dag_id]) for t in tasks]
+    secrets = dag_service.secret_params(
+        {t.dag_id for t in tasks} | {d for d, _ in scheduled.values()} | {r.dag_id for r in started}, session
+    )
+    last: dict[int, RunOut] = {r.task_id: _run_out(r, XComModel.deserialize_value(r), secrets) for r in started}
+    runs = _runs(session, list(scheduled.values()), secrets)
+    for task_id, key in scheduled.items():
+        if key in runs:
+            last[task_id] = runs[key]
+    return [_to_out(t, last.get(t.id), secrets[t.dag_id]) for t in tasks]
 
 
 def publish_schedules(session: Any) -> None:
@@ -360,11 +406,22 @@ def list_tasks(
         where.append(func.lower(Task.name).contains(q.lower(), autoescape=True))
     if created_by:
         where.append(Task.created_by == created_by)
-    total = session.scalar(select(func.count()).select_from(Task).where(*where)) or 0
-    rows = session.scalars(
-        select(Task).where(*where).order_by(*order_clause(Task, order_by)).limit(limit).offset(offset)
+    # The total rides along as a window count: one query for the page and its total.
+    found = session.execute(
+        select(Task, func.count().over().label("total"))
+        .where(*where)
+        .order_by(*order_clause(Task, order_by))
+        .limit(limit)
+        .offset(offset)
     ).all()
-    page = Page[TaskOut](items=_with_last_runs(list(rows), session), total=total, limit=limit, offset=offset)
+    if found:
+        total = found[0].total
+    elif offset:  # an empty page past the end: the total still counts every match
+        total = session.scalar(select(func.count()).select_from(Task).where(*where)) or 0
+    else:
+        total = 0
+    rows = [row.Task for row in found]
+    page = Page[TaskOut](items=_with_last_runs(rows, session), total=total, limit=limit, offset=offset)
     return select_fields(page, fields, TaskOut)
 
 

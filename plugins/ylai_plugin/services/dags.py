@@ -136,6 +136,20 @@ def result_task_id(dag_id: str) -> str | None:
     return None
 
 
+def result_task_id_sql(dag_id: Any) -> Any:
+    """:func:`result_task_id` as a SQL expression over a ``dag_id`` column, to join a run's result.
+
+    Kept next to its Python twin: the two must change together (a unit test compares them).
+    """
+    from sqlalchemy import case, func, literal, null
+
+    return case(
+        (dag_id.startswith("script__", autoescape=True), func.substr(dag_id, len("script__") + 1)),
+        (dag_id.startswith("pipeline__", autoescape=True), literal("collect_outputs")),
+        else_=null(),
+    )
+
+
 def run_results(keys: list[tuple[str, str]], session: Session) -> dict[tuple[str, str], Any]:
     """The ylai result (``return_value`` XCom of the result task) of each (dag_id, run_id)."""
     from airflow.models.xcom import XComModel
