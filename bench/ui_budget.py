@@ -1,27 +1,36 @@
-"""Performance budget of ylai's UI pages: bundle size, route switches and Lighthouse scores.
+"""Performance budget of ylai's UI pages: bundle sizes, route switches and Lighthouse scores.
 
 Run from the repository root after building the UI (``make ui``)::
 
-    .venv/bin/python bench/ui_budget.py              # all three measures
+    .venv/bin/python bench/ui_budget.py              # everything (~10 min)
     .venv/bin/python bench/ui_budget.py --no-lighthouse
+    .venv/bin/python bench/ui_budget.py --reports DIR   # keep Lighthouse's JSON reports
 
+ylai's pages are served two ways: inside Airflow's UI (``/plugin/ylai-<page>``, the
+``react_apps`` bundle ``dist/main.umd.cjs`` on top of Airflow's own UI) and as the fast
+standalone view (``/ylai/app/<page>``, ``dist/app/``: its own React, no Airflow shell).
 It starts the real platform (SQLite, ``tests/integration/running_platform.RunningPlatform``),
 then measures:
 
-1. **initial JS**: the gzipped size of ``plugins/ylai_plugin/ui/dist/main.umd.cjs``, the only
-   file every page adds to Airflow's UI (budget: 300 KB); ECharts (``charts.umd.cjs``) is loaded
-   on demand by the pages that draw charts and printed separately;
+1. **initial JS** (gzipped): the standalone view's entry module plus its static imports
+   (budget: 300 KB), and ``main.umd.cjs``, the only file ylai adds to Airflow's UI (budget:
+   300 KB); ECharts (``charts.umd.cjs``) is loaded on demand by the pages that draw charts and
+   printed separately;
 2. **route switch**: in Chromium (Debian's ``/usr/bin/chromium``, Playwright), logged in as the
-   admin, the time from a click on a page tab to that page's first content, for every pair of
-   pages, 3 rounds; the worst median must be < 500 ms;
-3. **Lighthouse performance** of each page (npm ``lighthouse``, run with ``npx`` from the npm
-   registry, ``CHROME_PATH=/usr/bin/chromium``, desktop preset, the session cookie passed as
-   a header); budget: >= 90.
+   admin, the time from a click on a page tab to that page's first content, going round the six
+   tabs (overview->run->...->alerts->overview), 3 rounds, in the standalone view and inside
+   Airflow's UI; the worst median of each must be < 500 ms;
+3. **Lighthouse performance** (npm ``lighthouse``, run with ``npx`` from the npm registry,
+   ``CHROME_PATH=/usr/bin/chromium``, desktop preset, the session cookie passed as a header)
+   of every standalone page: budget >= 90, printed with FCP, LCP, TBT, CLS and Speed Index.
 
-Prints one table and exits 1 if a budget is missed. Airflow's own UI bundle loads first on
-every page, so the Lighthouse score measures Airflow plus ylai; the first two figures are ylai's.
-For scale, the score of Airflow's own home page (``/``) in the same conditions is printed as a
-reference (no budget).
+Also printed, with **no budget**: the Lighthouse score of every page inside Airflow's UI and,
+as the reference, of Airflow's own home page (``/``). Inside the shell the browser first loads,
+parses and runs Airflow's UI bundle (~2 MB of JS gzipped) before any ylai code runs: Airflow's
+home page alone scores ~31 (FCP ~2 s, LCP ~4 s, TBT ~2 s), so no page inside the shell can
+reach 90 whatever ylai does; that is why the standalone view exists and carries the budget.
+
+Prints one table and exits 1 if a budget is missed.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ import gzip
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -46,6 +56,7 @@ from tests.integration.running_platform import RunningPlatform
 
 BUNDLE = REPO_ROOT / "plugins" / "ylai_plugin" / "ui" / "dist" / "main.umd.cjs"
 CHARTS = BUNDLE.with_name("charts.umd.cjs")
+APP_DIST = BUNDLE.parent / "app"
 PAGES = ("overview", "run", "monitor", "scripts", "tasks", "alerts")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
@@ -59,7 +70,31 @@ def bundle_kb(path: Path = BUNDLE) -> float:
     return len(gzip.compress(path.read_bytes(), compresslevel=9)) / 1024
 
 
-def route_switches(p: RunningPlatform, rounds: int) -> dict[str, float]:
+def standalone_initial_files() -> list[Path]:
+    """The standalone entry and every chunk it imports statically (what the first render needs)."""
+    manifest: dict[str, dict[str, Any]] = json.loads((APP_DIST / "manifest.json").read_text())
+    entry = next(key for key, chunk in manifest.items() if chunk.get("isEntry"))
+    seen: list[str] = []
+    todo = [entry]
+    while todo:
+        key = todo.pop()
+        if key in seen:
+            continue
+        seen.append(key)
+        todo.extend(manifest[key].get("imports", []))
+    return [APP_DIST / manifest[key]["file"] for key in seen]
+
+
+def login(page: Any, p: RunningPlatform) -> None:
+    page.goto(f"{p.base_url}/auth/login/")
+    page.fill("input[name=username]", p.username)
+    page.fill("input[name=password]", p.password)
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_url(re.compile(r"^(?!.*/auth/login).*$"))
+
+
+def route_switches(p: RunningPlatform, rounds: int, start_path: str) -> dict[str, float]:
+    """Median click-to-content time of every page switch, starting at ``start_path`` (Overview)."""
     from playwright.sync_api import sync_playwright
 
     times: dict[str, list[float]] = {}
@@ -67,12 +102,8 @@ def route_switches(p: RunningPlatform, rounds: int) -> dict[str, float]:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
-        page.goto(f"{p.base_url}/auth/login/")
-        page.fill("input[name=username]", p.username)
-        page.fill("input[name=password]", p.password)
-        page.click("input[type=submit], button[type=submit]")
-        page.wait_for_url(re.compile(r"^(?!.*/auth/login).*$"))
-        page.goto(f"{p.base_url}/plugin/ylai-overview")
+        login(page, p)
+        page.goto(f"{p.base_url}{start_path}")
         page.wait_for_selector('[data-testid="page-overview"]', timeout=60_000)
         current = "overview"
         for _ in range(rounds):
@@ -88,13 +119,23 @@ def route_switches(p: RunningPlatform, rounds: int) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def lighthouse(p: RunningPlatform, page: str, work: Path, path: str | None = None) -> float:
-    out = work / f"lh-{page}.json"
+METRICS = {
+    "FCP": "first-contentful-paint",
+    "LCP": "largest-contentful-paint",
+    "TBT": "total-blocking-time",
+    "CLS": "cumulative-layout-shift",
+    "SI": "speed-index",
+}
+
+
+def lighthouse(p: RunningPlatform, name: str, path: str, work: Path) -> tuple[float, dict[str, float]]:
+    """Lighthouse's performance score of ``path`` and its metrics (ms; CLS unitless)."""
+    out = work / f"lh-{name}.json"
     cmd = [
         "npx",
         "--yes",
         LIGHTHOUSE,
-        f"{p.base_url}{path if path is not None else f'/plugin/ylai-{page}'}",
+        f"{p.base_url}{path}",
         "--only-categories=performance",
         "--preset=desktop",
         "--output=json",
@@ -107,45 +148,73 @@ def lighthouse(p: RunningPlatform, page: str, work: Path, path: str | None = Non
     env = {**os.environ, "CHROME_PATH": CHROMIUM}
     subprocess.run(cmd, check=True, env=env, timeout=600, capture_output=True)
     report: dict[str, Any] = json.loads(out.read_text())
-    return float(report["categories"]["performance"]["score"]) * 100
+    metrics = {short: float(report["audits"][audit]["numericValue"]) for short, audit in METRICS.items()}
+    return float(report["categories"]["performance"]["score"]) * 100, metrics
+
+
+def metrics_note(m: dict[str, float]) -> str:
+    return (
+        f"FCP {m['FCP']:5.0f} ms  LCP {m['LCP']:5.0f} ms  TBT {m['TBT']:4.0f} ms  "
+        f"CLS {m['CLS']:.3f}  SI {m['SI']:5.0f} ms"
+    )
+
+
+def report_switches(label: str, switches: dict[str, float]) -> bool:
+    """Print one mode's switches; True when its worst median misses the budget."""
+    worst = max(switches.values())
+    for name, ms in sorted(switches.items()):
+        print(f"route switch {label:10s} {name:22s} {ms:7.0f} ms")
+    print(f"route switch {label:10s} (worst median) {worst:8.0f} ms   budget {BUDGET_SWITCH_MS} ms   "
+          f"{'ok' if worst < BUDGET_SWITCH_MS else 'OVER'}")  # fmt: skip
+    return worst >= BUDGET_SWITCH_MS
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-lighthouse", action="store_true")
+    parser.add_argument("--reports", type=Path, help="copy Lighthouse's JSON reports into this folder")
     args = parser.parse_args()
-    if not BUNDLE.is_file():
-        print(f"{BUNDLE} is missing: run `make ui` first", file=sys.stderr)
+    if not BUNDLE.is_file() or not (APP_DIST / "manifest.json").is_file():
+        print(f"{BUNDLE.parent} is missing or incomplete: run `make ui` first", file=sys.stderr)
         return 2
     print(f"# ylai UI budget ({machine_note()})")
     failed = False
-    js = bundle_kb()
-    print(f"initial JS (gzip)      {js:8.1f} KB   budget {BUDGET_JS_KB} KB   {'ok' if js <= BUDGET_JS_KB else 'OVER'}")
+    initial = standalone_initial_files()
+    js = sum(bundle_kb(f) for f in initial)
+    names = ", ".join(f.name for f in initial)
+    print(f"initial JS standalone (gzip) {js:8.1f} KB   budget {BUDGET_JS_KB} KB   "
+          f"{'ok' if js <= BUDGET_JS_KB else 'OVER'}   ({names}: React + ylai)")  # fmt: skip
     failed |= js > BUDGET_JS_KB
+    shell_js = bundle_kb()
+    print(f"initial JS in Airflow (gzip) {shell_js:8.1f} KB   budget {BUDGET_JS_KB} KB   "
+          f"{'ok' if shell_js <= BUDGET_JS_KB else 'OVER'}   (main.umd.cjs; React is Airflow's)")  # fmt: skip
+    failed |= shell_js > BUDGET_JS_KB
     if CHARTS.is_file():
-        print(f"on-demand JS (charts)  {bundle_kb(CHARTS):8.1f} KB   (Monitor and script details only)")
+        print(f"on-demand JS (charts)        {bundle_kb(CHARTS):8.1f} KB   (Monitor and script details only)")
     with tempfile.TemporaryDirectory(prefix="ylai-ui-budget-") as tmp:
         work = Path(tmp)
         p = RunningPlatform(work / "home", {"YLAI_ADMIN_PASSWORD": "ui-budget-pw-1"})
         p.start()
         try:
             p.wait_ready()
-            switches = route_switches(p, args.rounds)
-            worst = max(switches.values())
-            for name, ms in sorted(switches.items()):
-                print(f"route switch {name:22s} {ms:7.0f} ms")
-            print(f"route switch (worst median) {worst:5.0f} ms   budget {BUDGET_SWITCH_MS} ms   "
-                  f"{'ok' if worst < BUDGET_SWITCH_MS else 'OVER'}")  # fmt: skip
-            failed |= worst >= BUDGET_SWITCH_MS
+            failed |= report_switches("standalone", route_switches(p, args.rounds, "/ylai/app/overview"))
+            failed |= report_switches("in Airflow", route_switches(p, args.rounds, "/plugin/ylai-overview"))
             if not args.no_lighthouse:
                 for page in PAGES:
-                    score = lighthouse(p, page, work)
-                    print(f"lighthouse {page:12s}      {score:5.0f}      budget {BUDGET_SCORE}      "
-                          f"{'ok' if score >= BUDGET_SCORE else 'UNDER'}")  # fmt: skip
+                    score, m = lighthouse(p, f"standalone-{page}", f"/ylai/app/{page}", work)
+                    print(f"lighthouse standalone {page:9s} {score:4.0f}  budget {BUDGET_SCORE}  "
+                          f"{'ok   ' if score >= BUDGET_SCORE else 'UNDER'}  {metrics_note(m)}")  # fmt: skip
                     failed |= score < BUDGET_SCORE
-                reference = lighthouse(p, "airflow-home", work, "/")
-                print(f"lighthouse airflow home (/)  {reference:5.0f}      reference: Airflow's own page, no ylai code")
+                for page in PAGES:
+                    score, m = lighthouse(p, f"shell-{page}", f"/plugin/ylai-{page}", work)
+                    print(f"lighthouse in Airflow {page:9s} {score:4.0f}  (no budget)  {metrics_note(m)}")
+                score, m = lighthouse(p, "airflow-home", "/", work)
+                print(f"lighthouse Airflow home (/)     {score:4.0f}  (reference) {metrics_note(m)}")
+            if args.reports:
+                args.reports.mkdir(parents=True, exist_ok=True)
+                for report in work.glob("lh-*.json"):
+                    shutil.copy(report, args.reports / report.name)
         finally:
             p.kill()
     return 1 if failed else 0
