@@ -146,7 +146,15 @@ def lighthouse(p: RunningPlatform, name: str, path: str, work: Path) -> tuple[fl
         json.dumps({"Cookie": f"_token={p.token()}"}),
     ]
     env = {**os.environ, "CHROME_PATH": CHROMIUM}
-    subprocess.run(cmd, check=True, env=env, timeout=600, capture_output=True)
+    # One retry: headless Chromium under Lighthouse now and then fails to start on a busy machine.
+    for attempt in (1, 2):
+        done = subprocess.run(cmd, check=False, env=env, timeout=600, capture_output=True, text=True)
+        if done.returncode == 0:
+            break
+        print(f"lighthouse failed on {path} (exit {done.returncode}, attempt {attempt}):\n{done.stderr[-2000:]}",
+              file=sys.stderr)  # fmt: skip
+    else:
+        raise RuntimeError(f"lighthouse failed twice on {path}")
     report: dict[str, Any] = json.loads(out.read_text())
     metrics = {short: float(report["audits"][audit]["numericValue"]) for short, audit in METRICS.items()}
     return float(report["categories"]["performance"]["score"]) * 100, metrics
