@@ -27,7 +27,7 @@ then measures:
 Also printed, with **no budget**: the Lighthouse score of every page inside Airflow's UI and,
 as the reference, of Airflow's own home page (``/``). Inside the shell the browser first loads,
 parses and runs Airflow's UI bundle (~2 MB of JS gzipped) before any ylai code runs: Airflow's
-home page alone scores ~31 (FCP ~2 s, LCP ~4 s, TBT ~2 s), so no page inside the shell can
+home page alone scores 24-34 (FCP ~2 s, LCP ~4 s, TBT 2-3 s), so no page inside the shell can
 reach 90 whatever ylai does; that is why the standalone view exists and carries the budget.
 
 Prints one table and exits 1 if a budget is missed.
