@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from ylai_plugin.alerts.schemas import CONDITION_TYPES, RuleBody, Scope, Severity
 from ylai_plugin.api.errors import ApiError, ErrorResponse, flush_or_conflict, not_found
-from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, Page, PartialPage, order_clause, select_fields
+from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, Page, PartialPage, fetch_page, select_fields
 from ylai_plugin.api.security import UserDep, readable_dag_ids, requires
 from ylai_plugin.db.alert_models import Alert, AlertDelivery, AlertDeliveryAttempt, AlertRule, AlertSilence
 from ylai_plugin.permissions import RESOURCE_ALERTS
@@ -184,10 +184,7 @@ def list_rules(
         where.append(AlertRule.source == source)
     if q:
         where.append(func.lower(AlertRule.name).contains(q.lower(), autoescape=True))
-    total = session.scalar(select(func.count()).select_from(AlertRule).where(*where)) or 0
-    rows = session.scalars(
-        select(AlertRule).where(*where).order_by(*order_clause(AlertRule, order_by)).limit(limit).offset(offset)
-    ).all()
+    rows, total = fetch_page(session, AlertRule, where, order_by, limit, offset)
     firing = _firing_counts(session, [r.id for r in rows])
     page = Page[RuleOut](
         items=[_rule_out(r, firing.get(r.id, 0)) for r in rows], total=total, limit=limit, offset=offset
@@ -395,10 +392,7 @@ def list_silences(
         where.append(or_(AlertSilence.starts_at > now, AlertSilence.ends_at <= now))
     if rule_id is not None:
         where.append(AlertSilence.rule_id == rule_id)
-    total = session.scalar(select(func.count()).select_from(AlertSilence).where(*where)) or 0
-    rows = session.scalars(
-        select(AlertSilence).where(*where).order_by(*order_clause(AlertSilence, order_by)).limit(limit).offset(offset)
-    ).all()
+    rows, total = fetch_page(session, AlertSilence, where, order_by, limit, offset)
     return Page[SilenceOut](items=[_silence_out(s, now) for s in rows], total=total, limit=limit, offset=offset)
 
 
@@ -590,10 +584,7 @@ def list_events(
         where.append(Alert.started_at >= since)
     if until is not None:
         where.append(Alert.started_at < until)
-    total = session.scalar(select(func.count()).select_from(Alert).where(*where)) or 0
-    rows = session.scalars(
-        select(Alert).where(*where).order_by(*order_clause(Alert, order_by)).limit(limit).offset(offset)
-    ).all()
+    rows, total = fetch_page(session, Alert, where, order_by, limit, offset)
     page = Page[AlertOut](
         items=[AlertOut.model_validate(_alert_out(a)) for a in rows], total=total, limit=limit, offset=offset
     )

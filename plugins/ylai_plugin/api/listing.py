@@ -7,6 +7,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
 
 from ylai_plugin.api.errors import ApiError
 
@@ -43,6 +44,28 @@ def order_clause(model: Any, order_by: str) -> list[Any]:
     column = getattr(model, order_by.lstrip("-"))
     primary = column.desc() if order_by.startswith("-") else column.asc()
     return [primary, model.id.desc() if order_by.startswith("-") else model.id.asc()]
+
+
+def fetch_page(
+    session: Any, model: Any, where: list[Any], order_by: str, limit: int, offset: int
+) -> tuple[list[Any], int]:
+    """One page of ``model`` entities and the number of matches across all pages.
+
+    The total rides along as a window count, so a page costs one query, not a count and then
+    a select. Only an empty page past the end needs the count on its own.
+    """
+    found = session.execute(
+        select(model, func.count().over().label("total"))
+        .where(*where)
+        .order_by(*order_clause(model, order_by))
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    if found:
+        return [row[0] for row in found], int(found[0].total)
+    if offset:
+        return [], int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+    return [], 0
 
 
 class PartialPage(BaseModel):

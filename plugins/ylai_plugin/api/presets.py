@@ -10,10 +10,10 @@ from airflow.api_fastapi.common.db.common import SessionDep
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_
 
 from ylai_plugin.api.errors import ApiError, ErrorResponse, flush_or_conflict, not_found
-from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, Page, PartialPage, order_clause, select_fields
+from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, Page, PartialPage, fetch_page, select_fields
 from ylai_plugin.api.security import (
     UserDep,
     ensure_dag_access,
@@ -104,9 +104,13 @@ def _visible(user: BaseUser) -> ColumnElement[bool]:
     return or_(Preset.owner == user.get_name(), Preset.shared_with_role.in_(roles))
 
 
-def _to_out(preset: Preset, user: BaseUser, session: Any, secret: frozenset[str] | None = None) -> PresetOut:
+def _to_out(
+    preset: Preset, user: BaseUser, session: Any, secret: frozenset[str] | None = None, *, editable: bool | None = None
+) -> PresetOut:
     if secret is None:
         secret = dag_service.secret_params([preset.dag_id], session)[preset.dag_id]
+    if editable is None:
+        editable = preset.owner == user.get_name() or _is_admin(user)
     return PresetOut(
         id=preset.id,
         name=preset.name,
@@ -116,7 +120,7 @@ def _to_out(preset: Preset, user: BaseUser, session: Any, secret: frozenset[str]
         owner=preset.owner,
         shared_with_role=preset.shared_with_role,
         visibility="shared" if preset.shared_with_role else "private",
-        editable=preset.owner == user.get_name() or _is_admin(user),
+        editable=editable,
         created_at=preset.created_at,
         updated_at=preset.updated_at,
     )
@@ -176,12 +180,10 @@ def list_presets(
         where.append(Preset.shared_with_role.is_not(None))
     if q:
         where.append(func.lower(Preset.name).contains(q.lower(), autoescape=True))
-    total = session.scalar(select(func.count()).select_from(Preset).where(*where)) or 0
-    rows = session.scalars(
-        select(Preset).where(*where).order_by(*order_clause(Preset, order_by)).limit(limit).offset(offset)
-    ).all()
+    rows, total = fetch_page(session, Preset, where, order_by, limit, offset)
     secrets = dag_service.secret_params({p.dag_id for p in rows}, session)  # once per DAG, not per row
-    items = [_to_out(p, user, session, secrets[p.dag_id]) for p in rows]
+    name, admin = user.get_name(), _is_admin(user)  # once per request, not per row
+    items = [_to_out(p, user, session, secrets[p.dag_id], editable=p.owner == name or admin) for p in rows]
     page = Page[PresetOut](items=items, total=total, limit=limit, offset=offset)
     return select_fields(page, fields, PresetOut)
 

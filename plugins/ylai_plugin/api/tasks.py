@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import ColumnElement, delete, func, select
 
 from ylai_plugin.api.errors import ApiError, ErrorResponse, flush_or_conflict, not_found
-from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, Page, PartialPage, order_clause, select_fields
+from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, Page, PartialPage, fetch_page, select_fields
 from ylai_plugin.api.security import (
     UserDep,
     ensure_dag_access,
@@ -406,21 +406,7 @@ def list_tasks(
         where.append(func.lower(Task.name).contains(q.lower(), autoescape=True))
     if created_by:
         where.append(Task.created_by == created_by)
-    # The total rides along as a window count: one query for the page and its total.
-    found = session.execute(
-        select(Task, func.count().over().label("total"))
-        .where(*where)
-        .order_by(*order_clause(Task, order_by))
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    if found:
-        total = found[0].total
-    elif offset:  # an empty page past the end: the total still counts every match
-        total = session.scalar(select(func.count()).select_from(Task).where(*where)) or 0
-    else:
-        total = 0
-    rows = [row.Task for row in found]
+    rows, total = fetch_page(session, Task, where, order_by, limit, offset)
     page = Page[TaskOut](items=_with_last_runs(rows, session), total=total, limit=limit, offset=offset)
     return select_fields(page, fields, TaskOut)
 
