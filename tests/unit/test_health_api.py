@@ -76,6 +76,15 @@ def test_health_with_bearer_token(client: TestClient, token: str) -> None:
     assert body["broker"]["status"] == "not_configured"
 
 
+def test_ping_answers_who_the_credentials_belong_to(client: TestClient, token: str) -> None:
+    client.cookies.clear()
+    resp = client.get("/api/v1/ping", headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 200
+    assert resp.json()["status"] == "ok"
+    assert resp.json()["user"]
+    assert client.get("/api/v1/ping").status_code == 401
+
+
 def test_health_with_ui_cookie(client: TestClient, token: str) -> None:
     client.cookies.set("_token", token)
     try:

@@ -1,4 +1,4 @@
-"""``GET /ylai/api/v1/health``: ylai's version and the state of the metadata DB and broker."""
+"""``GET /ylai/api/v1/health``: ylai's version and the state of the metadata DB and broker; ``GET /ping``."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from functools import cache
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from ylai_plugin.api.security import UserDep
 from ylai_plugin.version import ylai_version
 
 State = Literal["healthy", "unhealthy", "not_configured"]
@@ -95,3 +96,22 @@ def health() -> HealthResponse:
         metadata_db=check_metadata_db(),
         broker=check_broker(executor),
     )
+
+
+class PingResponse(BaseModel):
+    """The answer of the authenticated no-op."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok", "user": "alice"}]})
+
+    status: Literal["ok"] = "ok"
+    user: str = Field(description="The user the credentials belong to.", examples=["alice"])
+
+
+@router.get("/ping", response_model=PingResponse)
+def ping(user: UserDep) -> PingResponse:
+    """Check your credentials: authentication and the rate limit, and nothing else.
+
+    What every ylai route pays before its own work; the load benchmark (``bench/api_load.py``)
+    measures it as the ceiling of an authenticated request.
+    """
+    return PingResponse(user=user.get_name())
