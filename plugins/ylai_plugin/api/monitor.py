@@ -6,10 +6,10 @@ import json
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from airflow.api_fastapi.common.db.common import SessionDep
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_, select
@@ -242,17 +242,33 @@ def compute_task_monitor(session: Any, dag_ids: frozenset[str], window_hours: in
     )
 
 
+def _on_miss(compute: Callable[..., BaseModel], *args: Any) -> Callable[[], BaseModel]:
+    """``compute(session, *args)`` in a session of its own, for the cache to call on a miss.
+
+    The routes take no session: a cache hit, the usual case for a polled dashboard, then
+    never opens one (with Airflow's ``SessionDep`` every request paid two more trips to the
+    thread pool for its set-up and tear-down).
+    """
+
+    def run() -> BaseModel:
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            return compute(session, *args)
+
+    return run
+
+
 @router.get("/tasks", response_model=TaskMonitor, dependencies=[Depends(requires(RESOURCE_MONITOR))])
 def task_monitor(
     user: UserDep,
-    session: SessionDep,
     window_hours: Annotated[int, Query(ge=1, le=24 * 31, description="Look-back window.")] = 24,
 ) -> Response:
     """Counts by state, success rate, p50/p95 duration per DAG, queue wait, top failing, runs per hour."""
     dag_ids = _readable_dag_ids(user)
     return _json(
         get_cache(CACHE_TTL_SECONDS).get_or_compute_json(
-            cache_key("tasks", dag_ids, window_hours), lambda: compute_task_monitor(session, dag_ids, window_hours)
+            cache_key("tasks", dag_ids, window_hours), _on_miss(compute_task_monitor, dag_ids, window_hours)
         )
     )
 
@@ -378,12 +394,11 @@ def _cache_stats() -> CacheStats:
 @router.get("/apis", response_model=ApiMonitor, dependencies=[Depends(requires(RESOURCE_MONITOR))])
 def api_monitor(
     user: UserDep,
-    session: SessionDep,
     window_minutes: Annotated[int, Query(ge=1, le=24 * 60)] = 60,
 ) -> Response:
     """Request count, error rate and p50/p95/p99 latency per route of ``/api/v2`` and ``/ylai``."""
     raw = get_cache(CACHE_TTL_SECONDS).get_or_compute_json(
-        cache_key("apis", window_minutes), lambda: compute_api_monitor(session, window_minutes)
+        cache_key("apis", window_minutes), _on_miss(compute_api_monitor, window_minutes)
     )
     body = json.loads(raw)
     body["cache"] = _cache_stats().model_dump(mode="json")  # live counters, not the cached ones
@@ -497,12 +512,11 @@ def compute_system_monitor(session: Any, window_minutes: int) -> SystemMonitor:
 @router.get("/system", response_model=SystemMonitor, dependencies=[Depends(requires(RESOURCE_MONITOR))])
 def system_monitor(
     user: UserDep,
-    session: SessionDep,
     window_minutes: Annotated[int, Query(ge=1, le=25 * 60)] = 60,
 ) -> Response:
     """CPU, memory, disk, load, running tasks and heartbeat per host, with history."""
     return _json(
         get_cache(CACHE_TTL_SECONDS).get_or_compute_json(
-            cache_key("system", window_minutes), lambda: compute_system_monitor(session, window_minutes)
+            cache_key("system", window_minutes), _on_miss(compute_system_monitor, window_minutes)
         )
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
@@ -62,8 +62,8 @@ def _get_bucket() -> TokenBucket:
     return _bucket
 
 
-def rate_limited_user(user: GetUserDep) -> BaseUser:
-    """The authenticated user, after taking a token from their bucket (429 when empty)."""
+def take_token(user: BaseUser) -> BaseUser:
+    """``user``, after taking a token from their rate-limit bucket (429 when it is empty)."""
     wait = _get_bucket().take(f"{type(user).__name__}:{user.get_id()}")
     if wait > 0:
         raise ApiError(
@@ -72,13 +72,21 @@ def rate_limited_user(user: GetUserDep) -> BaseUser:
     return user
 
 
+# The dependencies below are coroutines, like Airflow's own ``requires_access_*``: they run on
+# the event loop, so a request does not pay a thread-pool round trip per dependency (a sync
+# dependency is sent to the thread pool and back, which cost more than the check itself).
+async def rate_limited_user(user: GetUserDep) -> BaseUser:
+    """The authenticated user, after taking a token from their bucket (429 when empty)."""
+    return take_token(user)
+
+
 UserDep = Annotated[BaseUser, Depends(rate_limited_user)]
 
 
-def requires(resource: str, method: str = "GET") -> Callable[[BaseUser], None]:
+def requires(resource: str, method: str = "GET") -> Callable[[BaseUser], Coroutine[Any, Any, None]]:
     """Dependency: the user may perform ``method`` on ylai's custom ``resource``."""
 
-    def check(user: UserDep) -> None:
+    async def check(user: UserDep) -> None:
         if not _auth_manager().is_authorized_custom_view(method=method, resource_name=resource, user=user):
             action = {"GET": "read", "POST": "create", "PATCH": "edit", "PUT": "edit", "DELETE": "delete"}
             raise ApiError(403, f"You may not {action.get(method, method)} {resource}")

@@ -31,7 +31,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from ylai_plugin import ui_bundle
 from ylai_plugin.api.errors import ApiError, not_found
-from ylai_plugin.api.security import _auth_manager, rate_limited_user
+from ylai_plugin.api.security import _auth_manager, rate_limited_user, take_token
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -63,7 +63,7 @@ async def user_or_none(
         if exc.status_code in (401, 403):
             return None
         raise
-    return rate_limited_user(user)
+    return take_token(user)
 
 
 def airflow_base(request: Request) -> str:
