@@ -128,13 +128,22 @@ def _percentile(ordered: list[float], p: float) -> float:
 
 
 def _cpu_seconds(pids: list[int]) -> float:
+    """CPU time of the api-server processes and their children (uvicorn's workers, with
+    ``[api] workers`` > 1, are spawned children whose command line does not name the api-server)."""
     import psutil
 
+    seen: set[int] = set()
     total = 0.0
     for pid in pids:
         with contextlib.suppress(psutil.Error):
-            times = psutil.Process(pid).cpu_times()
-            total += times.user + times.system
+            parent = psutil.Process(pid)
+            for proc in [parent, *parent.children(recursive=True)]:
+                if proc.pid in seen:
+                    continue
+                seen.add(proc.pid)
+                with contextlib.suppress(psutil.Error):
+                    times = proc.cpu_times()
+                    total += times.user + times.system
     return total
 
 
@@ -382,7 +391,7 @@ def report(results: dict[str, dict[str, Any]]) -> str:
     headers = ["endpoint", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors"]
     out = [
         _table([*headers, "srv CPU ms/req", "srv CPU %", "machine busy %"], rows),
-        "(srv CPU: the api-server process, % of one core; machine busy: all cores, any process)",
+        "(srv CPU: the api-server and its worker processes, % of one core; machine busy: all cores, any process)",
         "",
     ]
     ceilings = [r["rps"] for k, r in results.items() if _endpoint(k).group == "ceiling"]
