@@ -56,13 +56,13 @@ def airflow_db() -> Path:
 
 @pytest.fixture(autouse=True)
 def _fresh_monitor_cache() -> None:
-    """Start every test with an empty in-process aggregate cache.
+    """Start every test with empty in-process aggregate and list caches.
 
     /monitor/* and the /scripts stats are cached per process for their TTL; tests share one
     process (and one unit DB), so a value cached by an earlier test would stand in for the
     rows this test wrote. Only clears a cache that exists: importing it here would load Airflow.
     """
-    module = sys.modules.get("ylai_plugin.monitoring.cache")
-    cache = getattr(module, "_cache", None)
-    if cache is not None and cache.url is None:
-        cache.clear()
+    for name in ("ylai_plugin.monitoring.cache", "ylai_plugin.api.list_cache"):
+        cache = getattr(sys.modules.get(name), "_cache", None)
+        if cache is not None and cache.url is None:
+            cache.clear()

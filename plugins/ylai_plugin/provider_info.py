@@ -46,6 +46,15 @@ def get_provider_info() -> dict[str, Any]:
                         "example": "redis://redis:6379/1",
                         "default": "",
                     },
+                    "list_cache_seconds": {
+                        "description": "How long an answer of GET /tasks, /presets, /scripts and /scripts/{name} "
+                        "is kept per user. Changes made through ylai show at once (a change counter per table "
+                        "is part of the key); run states and permission changes within this time. 0 turns it off.",
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "0",
+                        "default": "2",
+                    },
                     "export_dir": {
                         "description": "Where export job files go: a local folder, or an object storage URL "
                         "(e.g. s3://bucket/ylai-exports, through Airflow's ObjectStoragePath) shared by "

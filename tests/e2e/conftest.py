@@ -158,6 +158,18 @@ def admin(browser: Any, platform: RunningPlatform) -> Iterator[Session]:
     session.context.close()
 
 
+def wait_for_text(page: Any, selector: str, text: str, timeout: float = 30_000) -> None:
+    """Wait until the element matching ``selector`` contains ``text``.
+
+    For content a page re-renders after a refetch: the element can already exist with the old text.
+    """
+    page.wait_for_function(
+        "([sel, text]) => { const el = document.querySelector(sel); return !!el && el.textContent.includes(text); }",
+        arg=[selector, text],
+        timeout=timeout,
+    )
+
+
 def screenshot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

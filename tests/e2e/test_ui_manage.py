@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD, Session, create_user, login, screenshot
+from tests.e2e.conftest import PASSWORD, Session, create_user, login, screenshot, wait_for_text
 from tests.integration.running_platform import RunningPlatform
 
 DAG = "script__disk_usage"
@@ -51,8 +51,8 @@ def test_edit_and_delete_a_preset_on_the_run_page(admin: Session, platform: Runn
     assert "e2e renamed" in page.inner_text('[data-testid="preset-manage-done"]')
     stored = next(x for x in _presets(platform) if x["id"] == preset["id"])
     assert (stored["name"], stored["shared_with_role"], stored["params"]) == ("e2e renamed", "Admin", {"top": 7})
-    page.wait_for_selector(f'[data-testid="preset-select"] option[value="{preset["id"]}"]', state="attached")
-    assert "e2e renamed" in page.inner_text(f'[data-testid="preset-select"] option[value="{preset["id"]}"]')
+    # the "updated" note shows before the page's preset list has been fetched again
+    wait_for_text(page, f'[data-testid="preset-select"] option[value="{preset["id"]}"]', "e2e renamed")
     screenshot(page, "run-preset-edit")
 
     # a name another preset of mine has: the server's 409 next to the name

@@ -94,14 +94,10 @@ class PreRenderedJSON(JSONResponse):
         return content if isinstance(content, bytes) else super().render(content)
 
 
-def select_fields(page: Page[Any], fields: str | None, model: type[BaseModel]) -> Page[Any] | JSONResponse:
-    """The page, or only the requested item fields (422 on an unknown one), as a response.
-
-    The page was validated when it was built: it is serialized once here, not validated again
-    against the route's ``response_model`` (for 50 items, that costs more than the queries).
-    """
+def pick_fields(page: Page[Any], fields: str | None, model: type[BaseModel]) -> BaseModel:
+    """The page, or a page of only the requested item fields (422 on an unknown one)."""
     if not fields:
-        return PreRenderedJSON(page.model_dump_json().encode())
+        return page
     wanted = [f.strip() for f in fields.split(",") if f.strip()]
     unknown = sorted(set(wanted) - set(model.model_fields))
     if unknown or not wanted:
@@ -109,4 +105,13 @@ def select_fields(page: Page[Any], fields: str | None, model: type[BaseModel]) -
         reason = f"unknown field(s): {', '.join(unknown)}" if unknown else "no field named"
         raise ApiError(422, "Invalid input", [{"field": "query.fields", "reason": f"{reason}; choose from {allowed}"}])
     items = [item.model_dump(mode="json", include=set(wanted)) for item in page.items]
-    return JSONResponse({"items": items, "total": page.total, "limit": page.limit, "offset": page.offset})
+    return PartialPage(items=items, total=page.total, limit=page.limit, offset=page.offset)
+
+
+def select_fields(page: Page[Any], fields: str | None, model: type[BaseModel]) -> JSONResponse:
+    """:func:`pick_fields`, as a response.
+
+    The page was validated when it was built: it is serialized once here, not validated again
+    against the route's ``response_model`` (for 50 items, that costs more than the queries).
+    """
+    return PreRenderedJSON(pick_fields(page, fields, model).model_dump_json().encode())

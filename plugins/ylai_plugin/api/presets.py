@@ -7,13 +7,13 @@ from typing import Annotated, Any, Literal
 
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 from airflow.api_fastapi.common.db.common import SessionDep
-from fastapi import APIRouter, Depends, Query, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, func, or_
 
 from ylai_plugin.api.errors import ApiError, ErrorResponse, flush_or_conflict, not_found
-from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, Page, PartialPage, fetch_page, select_fields
+from ylai_plugin.api.list_cache import cached_list
+from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, Page, PartialPage, fetch_page, pick_fields
 from ylai_plugin.api.security import (
     UserDep,
     ensure_dag_access,
@@ -160,8 +160,8 @@ def create_preset(body: PresetIn, user: UserDep, session: SessionDep) -> PresetO
 
 @router.get("", response_model=Page[PresetOut] | PartialPage, dependencies=[Depends(requires(RESOURCE_PRESETS))])
 def list_presets(
+    request: Request,
     user: UserDep,
-    session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
     order_by: Literal["name", "-name", "updated_at", "-updated_at", "id", "-id"] = "name",
@@ -169,23 +169,31 @@ def list_presets(
     visibility: Literal["private", "shared"] | None = None,
     q: Annotated[str | None, Query(max_length=128)] = None,
     fields: Annotated[str | None, Query(description=FIELDS_DESCRIPTION)] = None,
-) -> Page[PresetOut] | JSONResponse:
-    """Your presets and those shared with one of your roles, for DAGs you may read."""
-    where = [_visible(user), Preset.dag_id.in_(readable_dag_ids(user))]
-    if dag_id:
-        where.append(Preset.dag_id == dag_id)
-    if visibility == "private":
-        where.append(Preset.shared_with_role.is_(None))
-    elif visibility == "shared":
-        where.append(Preset.shared_with_role.is_not(None))
-    if q:
-        where.append(func.lower(Preset.name).contains(q.lower(), autoescape=True))
-    rows, total = fetch_page(session, Preset, where, order_by, limit, offset)
-    secrets = dag_service.secret_params({p.dag_id for p in rows}, session)  # once per DAG, not per row
-    name, admin = user.get_name(), _is_admin(user)  # once per request, not per row
-    items = [_to_out(p, user, session, secrets[p.dag_id], editable=p.owner == name or admin) for p in rows]
-    page = Page[PresetOut](items=items, total=total, limit=limit, offset=offset)
-    return select_fields(page, fields, PresetOut)
+) -> Response:
+    """Your presets and those shared with one of your roles, for DAGs you may read.
+
+    Answers are cached per user for ``[ylai] list_cache_seconds``; a preset created, edited or
+    deleted through ylai shows in the next answer (see ``ylai_plugin.api.list_cache``).
+    """
+
+    def compute(session: Any) -> BaseModel:
+        where = [_visible(user), Preset.dag_id.in_(readable_dag_ids(user))]
+        if dag_id:
+            where.append(Preset.dag_id == dag_id)
+        if visibility == "private":
+            where.append(Preset.shared_with_role.is_(None))
+        elif visibility == "shared":
+            where.append(Preset.shared_with_role.is_not(None))
+        if q:
+            where.append(func.lower(Preset.name).contains(q.lower(), autoescape=True))
+        rows, total = fetch_page(session, Preset, where, order_by, limit, offset)
+        secrets = dag_service.secret_params({p.dag_id for p in rows}, session)  # once per DAG, not per row
+        name, admin = user.get_name(), _is_admin(user)  # once per request, not per row
+        items = [_to_out(p, user, session, secrets[p.dag_id], editable=p.owner == name or admin) for p in rows]
+        page = Page[PresetOut](items=items, total=total, limit=limit, offset=offset)
+        return pick_fields(page, fields, PresetOut)
+
+    return cached_list(request, user, ["presets"], compute)
 
 
 @router.get("/{preset_id}", response_model=PresetOut, dependencies=[Depends(requires(RESOURCE_PRESETS))])

@@ -9,16 +9,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from airflow.api_fastapi.common.db.common import SessionDep
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from ylai_operators.registry import SpecError
 from ylai_plugin.api.errors import ApiError, ErrorResponse, not_found
-from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, Page, PartialPage, select_fields
+from ylai_plugin.api.list_cache import cached_list
+from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, Page, PartialPage, pick_fields
 from ylai_plugin.api.security import UserDep, ensure_dag_access, readable_dag_ids, requires
 from ylai_plugin.api.tasks import RunOut, RunRequest
+from ylai_plugin.db import generations
 from ylai_plugin.permissions import RESOURCE_SCRIPTS
 from ylai_plugin.services import dags as dag_service
 
@@ -263,8 +264,8 @@ def _to_out(script: Any, stats: RunStats) -> dict[str, Any]:
 
 @router.get("", response_model=Page[ScriptOut] | PartialPage, dependencies=[Depends(requires(RESOURCE_SCRIPTS))])
 def list_scripts(
+    request: Request,
     user: UserDep,
-    session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
     order_by: Literal["name", "-name", "owner", "-owner"] = "name",
@@ -273,8 +274,32 @@ def list_scripts(
     owner: str | None = None,
     runtime: Literal["python", "bash", "executable"] | None = None,
     fields: Annotated[str | None, Query(description=FIELDS_DESCRIPTION)] = None,
-) -> Page[ScriptOut] | JSONResponse:
-    """Scripts whose DAG the caller may read, with their success rate."""
+) -> Response:
+    """Scripts whose DAG the caller may read, with their success rate.
+
+    Answers are cached per user for ``[ylai] list_cache_seconds``; a script created or given a
+    new version through ylai shows in the next answer (see ``ylai_plugin.api.list_cache``).
+    """
+    return cached_list(
+        request,
+        user,
+        ["scripts"],
+        lambda session: _script_page(session, user, limit, offset, order_by, q, tag, owner, runtime, fields),
+    )
+
+
+def _script_page(
+    session: Any,
+    user: Any,
+    limit: int,
+    offset: int,
+    order_by: str,
+    q: str | None,
+    tag: str | None,
+    owner: str | None,
+    runtime: str | None,
+    fields: str | None,
+) -> BaseModel:
     readable = readable_dag_ids(user)
     scripts = [s for s in _all_scripts(session).values() if f"script__{s.name}" in readable]
     if q:
@@ -297,9 +322,7 @@ def list_scripts(
     page = scripts[offset : offset + limit]
     stats = _cached_stats([f"script__{s.name}" for s in page], session)
     items = [ScriptOut(**_to_out(s, stats[f"script__{s.name}"])) for s in page]
-    return select_fields(
-        Page[ScriptOut](items=items, total=len(scripts), limit=limit, offset=offset), fields, ScriptOut
-    )
+    return pick_fields(Page[ScriptOut](items=items, total=len(scripts), limit=limit, offset=offset), fields, ScriptOut)
 
 
 def _script(name: str, user: Any, session: Any) -> Any:
@@ -311,10 +334,17 @@ def _script(name: str, user: Any, session: Any) -> Any:
 
 
 @router.get("/{name}", response_model=ScriptDetail, dependencies=[Depends(requires(RESOURCE_SCRIPTS))])
-def get_script(
-    name: str, user: UserDep, session: SessionDep, runs: Annotated[int, Query(ge=1, le=200)] = 20
-) -> ScriptDetail:
-    """A script's manifest, params schema, success rate, and resource use of its recent runs."""
+def get_script(request: Request, name: str, user: UserDep, runs: Annotated[int, Query(ge=1, le=200)] = 20) -> Response:
+    """A script's manifest, params schema, success rate, and resource use of its recent runs.
+
+    Cached per user for ``[ylai] list_cache_seconds``. A run started through ylai (this API or
+    a task) shows in the next answer; one started elsewhere, and state changes of runs, within
+    that time.
+    """
+    return cached_list(request, user, ["scripts", "tasks"], lambda session: _script_detail(session, name, user, runs))
+
+
+def _script_detail(session: Any, name: str, user: Any, runs: int) -> ScriptDetail:
     from airflow.models import DagRun
 
     script = _script(name, user, session)
@@ -359,6 +389,7 @@ def run_script(name: str, user: UserDep, session: SessionDep, body: RunRequest |
     dag_id = f"script__{name}"
     ensure_dag_access(user, dag_id, "POST", "RUN")
     run = dag_service.trigger(dag_id, body.params if body else {}, user, session, note=body.note if body else None)
+    generations.bump(session, "scripts")  # the script's cached detail shows the new run at once
     summary = dag_service.run_summary(run)
     summary["conf"] = dag_service.mask(summary["conf"], dag_service.secret_params([dag_id], session)[dag_id])
     return RunOut(**summary)

@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from airflow.api_fastapi.common.db.common import SessionDep
-from fastapi import APIRouter, Depends, Query, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import ColumnElement, delete, func, select
 
 from ylai_plugin.api.errors import ApiError, ErrorResponse, flush_or_conflict, not_found
-from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, Page, PartialPage, fetch_page, select_fields
+from ylai_plugin.api.list_cache import cached_list
+from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, Page, PartialPage, fetch_page, pick_fields
 from ylai_plugin.api.security import (
     UserDep,
     ensure_dag_access,
@@ -385,8 +385,8 @@ SortField = Literal["name", "-name", "created_at", "-created_at", "updated_at", 
 
 @router.get("", response_model=Page[TaskOut] | PartialPage, dependencies=[Depends(requires(RESOURCE_TASKS))])
 def list_tasks(
+    request: Request,
     user: UserDep,
-    session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
     order_by: SortField = "-updated_at",
@@ -395,20 +395,28 @@ def list_tasks(
     q: Annotated[str | None, Query(max_length=128, description="Name contains (case-insensitive).")] = None,
     created_by: str | None = None,
     fields: Annotated[str | None, Query(description=FIELDS_DESCRIPTION)] = None,
-) -> Page[TaskOut] | JSONResponse:
-    """List the tasks whose DAG the caller may read."""
-    where: list[ColumnElement[bool]] = [Task.dag_id.in_(readable_dag_ids(user))]
-    if kind:
-        where.append(Task.kind == kind)
-    if dag_id:
-        where.append(Task.dag_id == dag_id)
-    if q:
-        where.append(func.lower(Task.name).contains(q.lower(), autoescape=True))
-    if created_by:
-        where.append(Task.created_by == created_by)
-    rows, total = fetch_page(session, Task, where, order_by, limit, offset)
-    page = Page[TaskOut](items=_with_last_runs(rows, session), total=total, limit=limit, offset=offset)
-    return select_fields(page, fields, TaskOut)
+) -> Response:
+    """List the tasks whose DAG the caller may read.
+
+    Answers are cached per user for ``[ylai] list_cache_seconds``; a task created, edited,
+    deleted or run through ylai shows in the next answer (see ``ylai_plugin.api.list_cache``).
+    """
+
+    def compute(session: Any) -> BaseModel:
+        where: list[ColumnElement[bool]] = [Task.dag_id.in_(readable_dag_ids(user))]
+        if kind:
+            where.append(Task.kind == kind)
+        if dag_id:
+            where.append(Task.dag_id == dag_id)
+        if q:
+            where.append(func.lower(Task.name).contains(q.lower(), autoescape=True))
+        if created_by:
+            where.append(Task.created_by == created_by)
+        rows, total = fetch_page(session, Task, where, order_by, limit, offset)
+        page = Page[TaskOut](items=_with_last_runs(rows, session), total=total, limit=limit, offset=offset)
+        return pick_fields(page, fields, TaskOut)
+
+    return cached_list(request, user, ["tasks"], compute)
 
 
 @router.get("/{task_id}", response_model=TaskOut, dependencies=[Depends(requires(RESOURCE_TASKS))])

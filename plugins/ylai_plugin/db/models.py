@@ -195,5 +195,18 @@ class DbScriptVersion(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
+class Generation(Base):
+    """A counter per group of ylai's tables, raised in the transaction of every write to them.
+
+    The list caches (:mod:`ylai_plugin.api.list_cache`) put it in their keys, so a change made
+    through any api-server worker or process is seen by the next list request, cache or not.
+    """
+
+    __tablename__ = "ylai_generation"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 from ylai_plugin.db import alert_models as alert_models  # noqa: E402  (registers the alert tables)
 from ylai_plugin.db import export_models as export_models  # noqa: E402  (registers the export job table)
+from ylai_plugin.db import generations as generations  # noqa: E402  (counts writes for the list caches)

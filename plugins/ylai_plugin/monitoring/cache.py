@@ -45,6 +45,12 @@ def _entry(value: BaseModel) -> _Entry:
     return _Entry(raw=value.model_dump_json().encode(), value=value)
 
 
+def _is_redis_error(exc: BaseException) -> bool:
+    import redis
+
+    return isinstance(exc, redis.RedisError | OSError)
+
+
 class MonitorCache:
     """``get_or_compute`` with a TTL, single-flight computation and hit/miss counters.
 
@@ -60,8 +66,9 @@ class MonitorCache:
     so a hit costs neither a query nor a serialization.
     """
 
-    def __init__(self, ttl: float, url: str | None = None, grace: float | None = None) -> None:
+    def __init__(self, ttl: float, url: str | None = None, grace: float | None = None, prefix: str = PREFIX) -> None:
         self.ttl = ttl
+        self.prefix = prefix
         self.grace = 6 * ttl if grace is None else grace
         self.url = url
         self._hits = 0
@@ -113,7 +120,9 @@ class MonitorCache:
         if self.url:
             try:
                 return self._redis_get(key, compute)
-            except Exception:  # Redis down: serve from this process rather than fail
+            except Exception as exc:  # Redis down: serve from this process rather than fail
+                if not _is_redis_error(exc):
+                    raise  # the computation's own error (a 404, a 422): the caller's to see
                 log.warning("ylai: monitor cache in Redis unavailable; using memory", exc_info=True)
         return self._memory_get(key, compute)
 
@@ -121,10 +130,10 @@ class MonitorCache:
 
     def _redis_get(self, key: str, compute: Callable[[], BaseModel]) -> _Entry:
         client = self._client()
-        value_key, fresh_key = PREFIX + key, PREFIX + "fresh:" + key
+        value_key, fresh_key = self.prefix + key, self.prefix + "fresh:" + key
         raw, fresh = client.mget(value_key, fresh_key)
         if raw is not None and (fresh is not None or not self._redis_may_refresh(key)):
-            client.incr(PREFIX + "hits")
+            client.incr(self.prefix + "hits")
             return _Entry(raw=raw)
         if raw is not None:  # stale, and this caller holds both the process and the deployment lock
             try:
@@ -132,11 +141,11 @@ class MonitorCache:
             finally:
                 self._flight(key).release()
                 with contextlib.suppress(Exception):  # the lock key expires anyway
-                    client.delete(PREFIX + "lock:" + key)
+                    client.delete(self.prefix + "lock:" + key)
         with self._flight(key):
             raw, fresh = client.mget(value_key, fresh_key)
             if raw is not None and fresh is not None:  # computed while this caller waited
-                client.incr(PREFIX + "hits")
+                client.incr(self.prefix + "hits")
                 return _Entry(raw=raw)
             return self._redis_compute(key, compute)
 
@@ -147,7 +156,7 @@ class MonitorCache:
             return False
         lock_ms = int(max(self.grace, 1.0) * 1000)
         try:
-            if self._client().set(PREFIX + "lock:" + key, b"1", nx=True, px=lock_ms):
+            if self._client().set(self.prefix + "lock:" + key, b"1", nx=True, px=lock_ms):
                 return True
         except Exception:
             flight.release()
@@ -157,11 +166,11 @@ class MonitorCache:
 
     def _redis_compute(self, key: str, compute: Callable[[], BaseModel]) -> _Entry:
         client = self._client()
-        client.incr(PREFIX + "misses")
+        client.incr(self.prefix + "misses")
         entry = _entry(compute())
         pipe = client.pipeline(transaction=False)
-        pipe.set(PREFIX + key, entry.raw, px=int((self.ttl + self.grace) * 1000))
-        pipe.set(PREFIX + "fresh:" + key, b"1", px=int(self.ttl * 1000))
+        pipe.set(self.prefix + key, entry.raw, px=int((self.ttl + self.grace) * 1000))
+        pipe.set(self.prefix + "fresh:" + key, b"1", px=int(self.ttl * 1000))
         pipe.execute()
         return entry
 
@@ -208,7 +217,7 @@ class MonitorCache:
         """(hits, misses), deployment-wide with Redis."""
         if self.url:
             try:
-                hits, misses = self._client().mget(PREFIX + "hits", PREFIX + "misses")
+                hits, misses = self._client().mget(self.prefix + "hits", self.prefix + "misses")
                 return int(hits or 0), int(misses or 0)
             except Exception:
                 log.warning("ylai: cannot read cache counters from Redis", exc_info=True)
@@ -220,7 +229,7 @@ class MonitorCache:
             self._data.clear()
         if self.url:
             client = self._client()
-            for key in client.scan_iter(PREFIX + "*"):
+            for key in client.scan_iter(self.prefix + "*"):
                 client.delete(key)
 
 

@@ -1,0 +1,96 @@
+"""A short-lived cache of list responses, per user, that a write through ylai never outlives.
+
+A list answer (``GET /tasks``, ``/presets``, ``/scripts``, ``/scripts/{name}``) costs several
+queries and 50 serialized items; a dashboard or a script polling it asks for the same page
+again and again. The cache keeps the JSON of each answer for ``[ylai] list_cache_seconds``
+(default 2 s; 0 turns it off) under a key made of:
+
+- the user (type and id), so nobody is ever served another user's answer;
+- the route and its query string;
+- the change counters of the tables the answer reads (:mod:`ylai_plugin.db.generations`),
+  which every insert, update or delete raises in its own transaction.
+
+So a task, preset or script created, edited, deleted or run through ylai shows in the very
+next list, on every api-server worker. What the counters do not see is at most the TTL old:
+run states the scheduler writes, and permission or role changes (FAB itself caches a user's
+permissions for 30 s). Entries live in Redis when ``[ylai] cache_url`` is set, shared by every
+worker, else in each process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from fastapi import Request
+from pydantic import BaseModel
+
+from ylai_plugin.api.listing import PreRenderedJSON
+from ylai_plugin.monitoring.cache import MonitorCache, cache_key
+
+PREFIX = "ylai:lists:"
+DEFAULT_TTL_SECONDS = 2.0
+
+_cache: MonitorCache | None = None
+
+
+def get_list_cache() -> MonitorCache | None:
+    """The process's list cache, or None when ``[ylai] list_cache_seconds`` is 0."""
+    global _cache
+    if _cache is None:
+        from airflow.configuration import conf
+
+        ttl = conf.getfloat("ylai", "list_cache_seconds", fallback=DEFAULT_TTL_SECONDS)
+        if ttl <= 0:
+            return None
+        # No grace: an expired entry is never served, so an answer is at most the TTL old. Single
+        # flight still holds: when it expires under load, one request recomputes, the rest wait.
+        _cache = MonitorCache(ttl, conf.get("ylai", "cache_url", fallback="") or None, grace=0.0, prefix=PREFIX)
+    return _cache
+
+
+def reset() -> None:
+    """Forget the configured cache (tests change ``list_cache_seconds``)."""
+    global _cache
+    _cache = None
+
+
+def _in_session(compute: Callable[[Any], BaseModel]) -> Callable[[], BaseModel]:
+    def run() -> BaseModel:
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            return compute(session)
+
+    return run
+
+
+def cached_list(
+    request: Request, user: Any, groups: Iterable[str], compute: Callable[[Any], BaseModel]
+) -> PreRenderedJSON:
+    """The JSON of ``compute(session)``, from the cache when an entry for this request is fresh.
+
+    ``compute`` opens no session of its own: it gets one, only on a miss. Errors it raises
+    (a 422 for an unknown field, a 404) reach the caller and are never cached.
+    """
+    cache = get_list_cache()
+    if cache is None:
+        return PreRenderedJSON(_in_session(compute)().model_dump_json().encode())
+    from airflow.utils.session import create_session
+
+    from ylai_plugin.db.generations import current
+
+    names = sorted(set(groups))
+    with create_session() as session:
+        counters = current(session, names)
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    key = cache_key(
+        route,
+        request.url.path,
+        sorted(request.query_params.multi_items()),
+        type(user).__name__,
+        user.get_id(),
+        names,
+        counters,
+    )
+    return PreRenderedJSON(cache.get_or_compute_json(key, _in_session(compute)))

@@ -1,0 +1,81 @@
+"""Change counters for groups of ylai's tables (``ylai_generation``), raised on every write.
+
+A listener on SQLAlchemy's ``after_flush`` raises a group's counter in the same transaction
+as any insert, update or delete of one of its tables, whatever code path or process did
+it. Readers put the counters in cache keys: a list cached before a write is never served
+after it, on any api-server worker (see :mod:`ylai_plugin.api.list_cache`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.orm import Session
+
+from ylai_plugin.db.models import Generation
+
+# Which counter a table's writes raise. A task's last run lives in ylai_task_run, so a new run
+# of a task changes the task list too.
+TABLE_GROUPS = {
+    "ylai_task": "tasks",
+    "ylai_task_run": "tasks",
+    "ylai_preset": "presets",
+    "ylai_script": "scripts",
+    "ylai_script_version": "scripts",
+}
+GROUPS = tuple(sorted(set(TABLE_GROUPS.values())))
+
+
+def changed_groups(objects: Iterable[Any]) -> set[str]:
+    """The groups whose tables hold any of ``objects`` (ORM instances)."""
+    return {g for obj in objects if (g := TABLE_GROUPS.get(getattr(obj, "__tablename__", ""))) is not None}
+
+
+def bump(session: Session, *groups: str) -> None:
+    """Raise the counters of ``groups`` in the session's transaction.
+
+    For changes the flush listener cannot see, such as a DAG run a route triggers.
+    """
+    conn = session.connection()
+    for name in sorted(set(groups)):
+        done = conn.execute(update(Generation).where(Generation.name == name).values(value=Generation.value + 1))
+        if not done.rowcount:  # the migration seeds every group; this covers a database seeded before a new group
+            conn.execute(insert(Generation).values(name=name, value=1))
+
+
+def current(session: Session, groups: Iterable[str]) -> tuple[int, ...]:
+    """The counters of ``groups``, in the order given (0 for a group without a row)."""
+    names = list(groups)
+    found = dict(session.execute(select(Generation.name, Generation.value).where(Generation.name.in_(names))).all())
+    return tuple(int(found.get(name, 0)) for name in names)
+
+
+PENDING = "ylai_changed_groups"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changes(session: Session, _flush_context: Any) -> None:
+    # In after_flush, new/dirty/deleted still list what this flush wrote.
+    groups = changed_groups(itertools.chain(session.new, session.dirty, session.deleted))
+    if groups:
+        session.info.setdefault(PENDING, set()).update(groups)
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_before_commit(session: Session) -> None:
+    # Raised last, just before COMMIT, in name order: the counter rows are the last locks a
+    # writer takes, so two writers cannot deadlock on them (raising them in after_flush could,
+    # in a transaction that flushes twice). The commit's own flush runs after this event, so
+    # flush first to see everything.
+    session.flush()
+    groups = session.info.pop(PENDING, None)
+    if groups:
+        bump(session, *groups)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_changes(session: Session) -> None:
+    session.info.pop(PENDING, None)

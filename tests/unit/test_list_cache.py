@@ -1,0 +1,219 @@
+"""The per-user list cache: what it serves from memory, and the writes it never outlives."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+
+from tests.unit.api_client import headers, sync_repo_dags
+from ylai_plugin.api import list_cache
+from ylai_plugin.api.app import create_app
+
+ALICE = headers("op", "alice")
+BOB = headers("op", "bob")
+
+
+@pytest.fixture
+def ttl(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Set ``[ylai] list_cache_seconds`` for one test; the next test gets the default again."""
+
+    def set_ttl(seconds: float) -> None:
+        monkeypatch.setenv("AIRFLOW__YLAI__LIST_CACHE_SECONDS", str(seconds))
+        list_cache.reset()
+
+    yield set_ttl
+    monkeypatch.delenv("AIRFLOW__YLAI__LIST_CACHE_SECONDS", raising=False)
+    list_cache.reset()
+
+
+@pytest.fixture(scope="module")
+def client(airflow_db: object) -> Iterator[TestClient]:
+    sync_repo_dags()
+    with TestClient(create_app()) as c:
+        yield c
+
+
+def _task(client: TestClient, name: str) -> dict[str, Any]:
+    resp = client.post(
+        "/api/v1/tasks", json={"name": name, "script": "quality_gate", "params": {"rows": 1}}, headers=ALICE
+    )
+    assert resp.status_code == 201, resp.text
+    return dict(resp.json())
+
+
+def _listed(client: TestClient, q: str, who: dict[str, str] = ALICE) -> list[dict[str, Any]]:
+    resp = client.get("/api/v1/tasks", params={"q": q}, headers=who)
+    assert resp.status_code == 200, resp.text
+    return list(resp.json()["items"])
+
+
+def _set_run_state(dag_id: str, run_id: str, state: str) -> None:
+    """What the scheduler does: a write to Airflow's own table, which ylai's counters do not see."""
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    with create_session() as session:
+        session.execute(update(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id).values(state=state))
+
+
+def test_a_run_state_the_scheduler_writes_shows_within_the_ttl(client: TestClient, ttl: Any) -> None:
+    ttl(1.5)
+    name = f"cached {uuid.uuid4().hex[:8]}"
+    task = _task(client, name)
+    run = client.post(f"/api/v1/tasks/{task['id']}/run", headers=ALICE).json()
+    assert [t["last_run"]["state"] for t in _listed(client, name)] == ["queued"]
+
+    _set_run_state(run["dag_id"], run["run_id"], "success")
+    # served from the cache: the same answer, though the database changed
+    assert [t["last_run"]["state"] for t in _listed(client, name)] == ["queued"]
+    # ... but never for longer than the TTL
+    time.sleep(1.6)
+    assert [t["last_run"]["state"] for t in _listed(client, name)] == ["success"]
+
+
+def test_without_a_ttl_every_answer_is_computed(client: TestClient, ttl: Any) -> None:
+    ttl(0)
+    name = f"uncached {uuid.uuid4().hex[:8]}"
+    task = _task(client, name)
+    run = client.post(f"/api/v1/tasks/{task['id']}/run", headers=ALICE).json()
+    assert [t["last_run"]["state"] for t in _listed(client, name)] == ["queued"]
+    _set_run_state(run["dag_id"], run["run_id"], "failed")
+    assert [t["last_run"]["state"] for t in _listed(client, name)] == ["failed"]
+    assert list_cache.get_list_cache() is None
+
+
+def test_writes_through_ylai_show_in_the_next_answer(client: TestClient, ttl: Any) -> None:
+    ttl(300)  # far longer than the test: only the change counters can make these pass
+    name = f"fresh {uuid.uuid4().hex[:8]}"
+    assert _listed(client, name) == []
+    task = _task(client, name)
+    assert [t["id"] for t in _listed(client, name)] == [task["id"]]
+
+    patched = client.patch(f"/api/v1/tasks/{task['id']}", json={"description": "edited"}, headers=ALICE)
+    assert patched.status_code == 200, patched.text
+    assert [t["description"] for t in _listed(client, name)] == ["edited"]
+
+    run = client.post(f"/api/v1/tasks/{task['id']}/run", headers=ALICE).json()
+    assert [t["last_run"]["run_id"] for t in _listed(client, name)] == [run["run_id"]]
+
+    assert client.delete(f"/api/v1/tasks/{task['id']}", headers=ALICE).status_code == 204
+    assert _listed(client, name) == []
+
+
+def test_a_write_by_another_process_shows_in_the_next_answer(client: TestClient, ttl: Any) -> None:
+    """A CLI, another api-server worker or a migration script: any ORM write raises the counter."""
+    from airflow.utils.session import create_session
+
+    from ylai_plugin.db.generations import current
+    from ylai_plugin.db.models import Task
+
+    ttl(300)
+    name = f"other {uuid.uuid4().hex[:8]}"
+    task = _task(client, name)
+    assert [t["description"] for t in _listed(client, name)] == [""]
+    with create_session() as session:
+        before = current(session, ["tasks", "presets"])
+    with create_session() as session:  # not through the API, not through this app
+        row = session.get(Task, task["id"])
+        assert row is not None
+        row.description = "edited elsewhere"
+    with create_session() as session:
+        after = current(session, ["tasks", "presets"])
+    assert after == (before[0] + 1, before[1])  # one commit, one raise; other groups untouched
+    assert [t["description"] for t in _listed(client, name)] == ["edited elsewhere"]
+
+
+def test_a_rolled_back_write_raises_nothing(airflow_db: object) -> None:
+    from airflow.utils.session import create_session
+
+    from ylai_plugin.db.generations import current
+    from ylai_plugin.db.models import Preset
+
+    with create_session() as session:
+        before = current(session, ["presets"])
+    with create_session() as session:
+        session.add(Preset(name="rolled back", dag_id="x", params={}, owner="nobody"))
+        session.flush()
+        session.rollback()
+    with create_session() as session:
+        assert current(session, ["presets"]) == before
+
+
+def test_each_user_gets_their_own_answer(client: TestClient, ttl: Any) -> None:
+    ttl(300)
+    name = f"mine {uuid.uuid4().hex[:8]}"
+    resp = client.post(
+        "/api/v1/presets", json={"name": name, "dag_id": "script__disk_usage", "params": {"top": 2}}, headers=ALICE
+    )
+    assert resp.status_code == 201, resp.text
+    query = {"q": name}
+    alice = client.get("/api/v1/presets", params=query, headers=ALICE).json()
+    bob = client.get("/api/v1/presets", params=query, headers=BOB).json()  # same URL, cached for alice
+    assert [p["name"] for p in alice["items"]] == [name]
+    assert alice["items"][0]["editable"] is True
+    assert bob["items"] == []
+    assert bob["total"] == 0
+
+
+def test_query_parameters_are_part_of_the_key(client: TestClient, ttl: Any) -> None:
+    ttl(300)
+    name = f"fields {uuid.uuid4().hex[:8]}"
+    _task(client, name)
+    full = _listed(client, name)[0]
+    picked = client.get("/api/v1/tasks", params={"q": name, "fields": "id,name"}, headers=ALICE).json()
+    assert picked["items"] == [{"id": full["id"], "name": name}]
+    assert "params" in _listed(client, name)[0]
+
+
+def test_errors_are_not_cached(client: TestClient, ttl: Any) -> None:
+    ttl(300)
+    for _ in range(2):
+        resp = client.get("/api/v1/tasks", params={"fields": "nope"}, headers=ALICE)
+        assert resp.status_code == 422
+        assert resp.json()["error"]["details"][0]["field"] == "query.fields"
+    assert client.get("/api/v1/scripts/no_such_script", headers=ALICE).status_code == 404
+    assert client.get("/api/v1/tasks", params={"fields": "id"}, headers=ALICE).status_code == 200
+
+
+def test_a_script_run_started_through_ylai_shows_in_its_cached_detail(client: TestClient, ttl: Any) -> None:
+    ttl(300)
+    detail = client.get("/api/v1/scripts/disk_usage", headers=ALICE)
+    assert detail.status_code == 200, detail.text
+    run = client.post("/api/v1/scripts/disk_usage/run", json={"params": {"top": 2}}, headers=ALICE)
+    assert run.status_code == 201, run.text
+    recent = client.get("/api/v1/scripts/disk_usage", headers=ALICE).json()["recent_runs"]
+    assert run.json()["run_id"] in [r["run_id"] for r in recent]
+
+
+def test_an_error_of_the_computation_is_raised_once_with_redis() -> None:
+    """With Redis, the computation's own error is the caller's: not a Redis outage, not computed twice."""
+    from ylai_plugin.monitoring.cache import MonitorCache
+
+    url = os.environ.get("YLAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Redis is not reachable at {url}; CI=true requires it")
+        pytest.skip(f"Redis is not reachable at {url}")
+
+    calls: list[int] = []
+
+    def compute() -> BaseModel:
+        calls.append(1)
+        raise LookupError("no such thing")
+
+    cache = MonitorCache(30, url, prefix=f"ylai:test:{uuid.uuid4().hex}:")
+    with pytest.raises(LookupError):
+        cache.get_or_compute_json("k", compute)
+    assert calls == [1]
