@@ -76,13 +76,10 @@ def cached_list(
     cache = get_list_cache()
     if cache is None:
         return PreRenderedJSON(_in_session(compute)().model_dump_json().encode())
-    from airflow.utils.session import create_session
-
-    from ylai_plugin.db.generations import current
+    from ylai_plugin.db.generations import read
 
     names = sorted(set(groups))
-    with create_session() as session:
-        counters = current(session, names)
+    counters = read(names)
     route = getattr(request.scope.get("route"), "path", request.url.path)
     key = cache_key(
         route,

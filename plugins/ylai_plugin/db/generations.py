@@ -49,7 +49,33 @@ def bump(session: Session, *groups: str) -> None:
 def current(session: Session, groups: Iterable[str]) -> tuple[int, ...]:
     """The counters of ``groups``, in the order given (0 for a group without a row)."""
     names = list(groups)
-    found = dict(session.execute(select(Generation.name, Generation.value).where(Generation.name.in_(names))).all())
+    return _ordered(names, session.execute(_query(names)).all())
+
+
+def read(groups: Iterable[str]) -> tuple[int, ...]:
+    """:func:`current` on a bare connection of Airflow's engine.
+
+    Every cached list request asks for the counters, so this skips the ORM session, its
+    commit and the listeners above: a read needs none of them.
+    """
+    from airflow import settings
+
+    names = list(groups)
+    if settings.engine is None:  # not configured in this process (some CLI paths): use a session
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            return current(session, names)
+    with settings.engine.connect() as conn:
+        return _ordered(names, conn.execute(_query(names)).all())
+
+
+def _query(names: list[str]) -> Any:
+    return select(Generation.name, Generation.value).where(Generation.name.in_(names))
+
+
+def _ordered(names: list[str], rows: Iterable[Any]) -> tuple[int, ...]:
+    found = {row[0]: row[1] for row in rows}
     return tuple(int(found.get(name, 0)) for name in names)
 
 
