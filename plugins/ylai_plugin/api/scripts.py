@@ -18,7 +18,7 @@ from ylai_plugin.api.errors import ApiError, ErrorResponse, not_found
 from ylai_plugin.api.list_cache import cached_list
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, Page, PartialPage, pick_fields
 from ylai_plugin.api.security import UserDep, ensure_dag_access, readable_dag_ids, requires
-from ylai_plugin.api.tasks import RunOut, RunRequest
+from ylai_plugin.api.tasks import RunOut, RunRequest, run_out
 from ylai_plugin.db import generations
 from ylai_plugin.permissions import RESOURCE_SCRIPTS
 from ylai_plugin.services import dags as dag_service
@@ -390,9 +390,7 @@ def run_script(name: str, user: UserDep, session: SessionDep, body: RunRequest |
     ensure_dag_access(user, dag_id, "POST", "RUN")
     run = dag_service.trigger(dag_id, body.params if body else {}, user, session, note=body.note if body else None)
     generations.bump(session, "scripts")  # the script's cached detail shows the new run at once
-    summary = dag_service.run_summary(run)
-    summary["conf"] = dag_service.mask(summary["conf"], dag_service.secret_params([dag_id], session)[dag_id])
-    return RunOut(**summary)
+    return run_out(run, None, dag_service.secret_params([dag_id], session))
 
 
 class ScriptIn(BaseModel):

@@ -181,7 +181,8 @@ def _run_columns() -> tuple[Any, ...]:
     )
 
 
-def _run_out(run: Any, result: Any, secrets: dict[str, frozenset[str]]) -> RunOut:
+def run_out(run: Any, result: Any, secrets: dict[str, frozenset[str]]) -> RunOut:
+    """A run's summary, its conf masked with the secret params of its DAG (``secrets``)."""
     summary = dag_service.run_summary(run)
     summary["conf"] = dag_service.mask(summary["conf"], secrets.get(run.dag_id, frozenset()))
     return RunOut(**summary, result=result)
@@ -204,7 +205,7 @@ def _runs(
     ).all()
     results = dag_service.run_results(keys, session)
     return {
-        (run.dag_id, run.run_id): _run_out(run, results.get((run.dag_id, run.run_id)), secrets)
+        (run.dag_id, run.run_id): run_out(run, results.get((run.dag_id, run.run_id)), secrets)
         for run in rows
         if (run.dag_id, run.run_id) in wanted
     }
@@ -278,7 +279,7 @@ def _with_last_runs(tasks: list[Task], session: Any) -> list[TaskOut]:
     secrets = dag_service.secret_params(
         {t.dag_id for t in tasks} | {d for d, _ in scheduled.values()} | {r.dag_id for r in started}, session
     )
-    last: dict[int, RunOut] = {r.task_id: _run_out(r, XComModel.deserialize_value(r), secrets) for r in started}
+    last: dict[int, RunOut] = {r.task_id: run_out(r, XComModel.deserialize_value(r), secrets) for r in started}
     runs = _runs(session, list(scheduled.values()), secrets)
     for task_id, key in scheduled.items():
         if key in runs:
@@ -478,9 +479,7 @@ def run_task(task_id: IdPath, user: UserDep, session: SessionDep, body: RunReque
     run = dag_service.trigger(task.dag_id, params, user, session, note=body.note if body else None)
     session.add(TaskRun(task_id=task.id, dag_id=run.dag_id, run_id=run.run_id, triggered_by=user.get_name()))
     session.flush()
-    summary = dag_service.run_summary(run)
-    summary["conf"] = dag_service.mask(summary["conf"], _secrets(task.dag_id, session))
-    return RunOut(**summary)
+    return run_out(run, None, dag_service.secret_params([run.dag_id], session))
 
 
 @router.get("/{task_id}/runs", response_model=Page[RunOut], dependencies=[Depends(requires(RESOURCE_TASKS))])
