@@ -217,3 +217,42 @@ def test_an_error_of_the_computation_is_raised_once_with_redis() -> None:
     with pytest.raises(LookupError):
         cache.get_or_compute_json("k", compute)
     assert calls == [1]
+
+
+def test_concurrent_counter_reads_share_a_query_but_never_an_older_one() -> None:
+    """Callers that arrive while a query runs wait for a new one, and share that one."""
+    import threading
+
+    from ylai_plugin.db.generations import _SharedRead
+
+    shared = _SharedRead()
+    calls: list[list[str]] = []
+    first_running, release = threading.Event(), threading.Event()
+
+    def query(names: list[str]) -> tuple[int, ...]:
+        calls.append(names)
+        if len(calls) == 1:
+            first_running.set()
+            assert release.wait(10)
+        return (len(calls),)
+
+    results: dict[str, tuple[int, ...]] = {}
+
+    def call(who: str) -> None:
+        results[who] = shared(("tasks",), query)
+
+    a = threading.Thread(target=call, args=("a",))
+    a.start()
+    assert first_running.wait(10)
+    late = [threading.Thread(target=call, args=(who,)) for who in ("b", "c")]
+    for t in late:
+        t.start()
+    time.sleep(0.2)  # b and c are queued behind a's query
+    release.set()
+    for t in [a, *late]:
+        t.join(10)
+    assert results["a"] == (1,)
+    # b and c asked after the first query started: it may miss a write they expect, so they
+    # get the second query's answer, which one of them ran for both
+    assert results["b"] == results["c"] == (2,)
+    assert calls == [["tasks"], ["tasks"]]

@@ -9,7 +9,9 @@ after it, on any api-server worker (see :mod:`ylai_plugin.api.list_cache`).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import event, insert, select, update
@@ -52,15 +54,49 @@ def current(session: Session, groups: Iterable[str]) -> tuple[int, ...]:
     return _ordered(names, session.execute(_query(names)).all())
 
 
+class _SharedRead:
+    """Concurrent callers share one query, without ever getting an answer older than their call.
+
+    A caller may take the result of a query that *started after* it arrived: that query saw
+    every write committed before the caller asked. Callers queue for the lock; the one that
+    gets it either finds such a result or runs the query for everyone behind it. Under load,
+    a burst of list requests costs one or two queries instead of one per request, and no
+    more than one pooled connection (16 requests each taking a connection overflowed
+    Airflow's pool of 5: a new Postgres connection per request).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[tuple[str, ...], tuple[float, tuple[int, ...]]] = {}
+
+    def __call__(self, names: tuple[str, ...], query: Callable[[list[str]], tuple[int, ...]]) -> tuple[int, ...]:
+        arrived = time.monotonic()
+        with self._lock:
+            last = self._last.get(names)
+            if last is not None and last[0] > arrived:
+                return last[1]
+            started = time.monotonic()
+            values = query(list(names))
+            self._last[names] = (started, values)
+            return values
+
+
+_shared_read = _SharedRead()
+
+
 def read(groups: Iterable[str]) -> tuple[int, ...]:
-    """:func:`current` on a bare connection of Airflow's engine.
+    """:func:`current` for a cached list request: shared by concurrent callers, on a bare connection.
 
     Every cached list request asks for the counters, so this skips the ORM session, its
-    commit and the listeners above: a read needs none of them.
+    commit and the listeners above (a read needs none of them), and concurrent requests share
+    one query (:class:`_SharedRead`).
     """
+    return _shared_read(tuple(groups), _query_engine)
+
+
+def _query_engine(names: list[str]) -> tuple[int, ...]:
     from airflow import settings
 
-    names = list(groups)
     if settings.engine is None:  # not configured in this process (some CLI paths): use a session
         from airflow.utils.session import create_session
 
