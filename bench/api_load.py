@@ -557,6 +557,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.path.insert(0, str(REPO_ROOT))
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import source_revision
     from fill_postgres import fill
 
     from tests.integration.running_platform import RunningPlatform
@@ -565,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
     _say(
         f"conditions: {os.cpu_count()} cores, api-server workers=1, {USERS} connections (wrk, keep-alive, "
         f"no think time) per endpoint, {WARMUP_SECONDS:.0f} s warm-up + {duration:.0f} s measured per endpoint, "
-        f"one endpoint at a time; {_load_note()}"
+        f"one endpoint at a time; {_load_note()}; code {source_revision()}"
     )
     _say(
         "rate limit raised for the benchmark: AIRFLOW__YLAI__RATE_LIMIT_PER_MINUTE=10000000, "

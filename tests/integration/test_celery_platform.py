@@ -29,6 +29,9 @@ def platform(
             "YLAI_ADMIN_USERNAME": "ops",
             "YLAI_ADMIN_PASSWORD": "celery-test-pw",
             "AIRFLOW__OPERATORS__DEFAULT_QUEUE": celery_queue,
+            # Two api-server workers, as a deployment has: caches and statistics must hold
+            # across processes (the list cache in Redis, its change counters in Postgres).
+            "AIRFLOW__API__WORKERS": "2",
         },
     )
     p.start()
@@ -259,6 +262,36 @@ def test_tasks_presets_and_scripts_api_on_postgres(platform: RunningPlatform) ->
     assert detail["stats"]["succeeded"] >= 1
     monitor = platform.request("GET", "/ylai/api/v1/monitor/tasks?window_hours=1").json()
     assert monitor["run_states"].get("success", 0) >= 1
+
+
+def test_lists_show_each_write_at_once_on_every_api_server_worker(platform: RunningPlatform) -> None:
+    """Each request opens a new connection, which either worker may take; a list answer cached
+    by one worker (in Redis, shared) must never hide a write made through the other."""
+    from tests.integration.running_platform import wait_until
+
+    platform.wait_for_dag("script__disk_usage")
+    name = "pg fresh lists"
+    task = platform.request("POST", "/ylai/api/v1/tasks", {"name": name, "script": "disk_usage", "params": {}})
+    assert task.status == 201, task.body[:300]
+    query = f"/ylai/api/v1/tasks?q={name.replace(' ', '%20')}"
+    for i in range(12):
+        patched = platform.request("PATCH", f"/ylai/api/v1/tasks/{task.json()['id']}", {"description": f"v{i}"})
+        assert patched.status == 200, patched.body[:300]
+        for _ in range(2):  # the second answer comes from the cache, on whichever worker
+            listed = platform.request("GET", query).json()
+            assert [t["description"] for t in listed["items"]] == [f"v{i}"], i
+    assert platform.request("DELETE", f"/ylai/api/v1/tasks/{task.json()['id']}").status == 204
+    assert platform.request("GET", query).json()["items"] == []
+
+    def both_workers_counted() -> dict[str, Any] | None:
+        for _ in range(10):  # more connections for the worker that took fewer
+            platform.request("GET", "/ylai/api/v1/ping")
+        body: dict[str, Any] = platform.request("GET", "/ylai/api/v1/monitor/apis?window_minutes=60").json()
+        return body if body["workers"] >= 2 else None
+
+    apis = wait_until(both_workers_counted, 60, lambda: "only one api-server worker reported API statistics")
+    assert apis["list_cache"]["backend"] == "redis"
+    assert apis["list_cache"]["hits"] >= 1
 
 
 def test_sigterm_stops_every_component_without_orphans(platform: RunningPlatform) -> None:

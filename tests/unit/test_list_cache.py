@@ -108,12 +108,25 @@ def test_writes_through_ylai_show_in_the_next_answer(client: TestClient, ttl: An
     assert _listed(client, name) == []
 
 
+# What another api-server worker, a CLI or a maintenance script does: its own process, its own
+# session, plain ORM code that knows nothing about caches.
+OTHER_PROCESS = """
+import sys
+from airflow.utils.session import create_session
+from ylai_plugin.db.models import Task
+
+with create_session() as session:
+    session.get(Task, int(sys.argv[1])).description = "edited elsewhere"
+"""
+
+
 def test_a_write_by_another_process_shows_in_the_next_answer(client: TestClient, ttl: Any) -> None:
-    """A CLI, another api-server worker or a migration script: any ORM write raises the counter."""
+    import subprocess
+    import sys
+
     from airflow.utils.session import create_session
 
     from ylai_plugin.db.generations import current
-    from ylai_plugin.db.models import Task
 
     ttl(300)
     name = f"other {uuid.uuid4().hex[:8]}"
@@ -121,10 +134,10 @@ def test_a_write_by_another_process_shows_in_the_next_answer(client: TestClient,
     assert [t["description"] for t in _listed(client, name)] == [""]
     with create_session() as session:
         before = current(session, ["tasks", "presets"])
-    with create_session() as session:  # not through the API, not through this app
-        row = session.get(Task, task["id"])
-        assert row is not None
-        row.description = "edited elsewhere"
+    done = subprocess.run(
+        [sys.executable, "-c", OTHER_PROCESS, str(task["id"])], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
     with create_session() as session:
         after = current(session, ["tasks", "presets"])
     assert after == (before[0] + 1, before[1])  # one commit, one raise; other groups untouched
@@ -256,3 +269,19 @@ def test_concurrent_counter_reads_share_a_query_but_never_an_older_one() -> None
     # get the second query's answer, which one of them ran for both
     assert results["b"] == results["c"] == (2,)
     assert calls == [["tasks"], ["tasks"]]
+
+
+def test_the_hit_rate_is_reported_in_monitor_apis(client: TestClient, ttl: Any) -> None:
+    ttl(300)
+    name = f"counted {uuid.uuid4().hex[:8]}"
+    _listed(client, name)  # a miss
+    _listed(client, name)  # a hit
+    stats = client.get("/api/v1/monitor/apis", headers=ALICE).json()["list_cache"]
+    assert stats["backend"] == "memory"
+    assert stats["ttl_seconds"] == 300
+    assert stats["hits"] >= 1
+    assert stats["misses"] >= 1
+    assert 0 < stats["hit_rate"] < 1
+
+    ttl(0)
+    assert client.get("/api/v1/monitor/apis", headers=ALICE).json()["list_cache"] is None

@@ -343,6 +343,7 @@ class ApiMonitor(BaseModel):
             "error_rate": 0.0,
             "routes": [ROUTE_EXAMPLE],
             "cache": CACHE_EXAMPLE,
+            "list_cache": {**CACHE_EXAMPLE, "hits": 15200, "misses": 2100, "hit_rate": 0.8786, "ttl_seconds": 2.0},
         }
     )
 
@@ -353,6 +354,10 @@ class ApiMonitor(BaseModel):
     error_rate: float
     routes: list[RouteStats]
     cache: CacheStats
+    list_cache: CacheStats | None = Field(
+        default=None,
+        description="The per-user cache of list answers (``[ylai] list_cache_seconds``); null when it is off.",
+    )
 
 
 def compute_api_monitor(session: Any, window_minutes: int) -> ApiMonitor:
@@ -376,11 +381,22 @@ def compute_api_monitor(session: Any, window_minutes: int) -> ApiMonitor:
         error_rate=round(errors / total, 4) if total else 0.0,
         routes=routes,
         cache=_cache_stats(),
+        list_cache=_list_cache_stats(),
     )
 
 
 def _cache_stats() -> CacheStats:
-    cache = get_cache(CACHE_TTL_SECONDS)
+    return _stats_of(get_cache(CACHE_TTL_SECONDS))
+
+
+def _list_cache_stats() -> CacheStats | None:
+    from ylai_plugin.api.list_cache import get_list_cache
+
+    cache = get_list_cache()
+    return _stats_of(cache) if cache is not None else None
+
+
+def _stats_of(cache: Any) -> CacheStats:
     hits, misses = cache.counters()
     return CacheStats(
         backend=cache.backend,
@@ -402,6 +418,8 @@ def api_monitor(
     )
     body = json.loads(raw)
     body["cache"] = _cache_stats().model_dump(mode="json")  # live counters, not the cached ones
+    lists = _list_cache_stats()
+    body["list_cache"] = lists.model_dump(mode="json") if lists is not None else None
     return _json(json.dumps(body, separators=(",", ":")).encode())
 
 
