@@ -38,6 +38,15 @@ def get_provider_info() -> dict[str, Any]:
                         "example": None,
                         "default": "True",
                     },
+                    "api_gc_freeze": {
+                        "description": "Whether each api-server worker freezes its start-up objects out of "
+                        "Python's full garbage collections (gc.freeze), which otherwise stop the worker for "
+                        "hundreds of milliseconds a few times a minute.",
+                        "version_added": "0.1.0",
+                        "type": "boolean",
+                        "example": None,
+                        "default": "True",
+                    },
                     "cache_url": {
                         "description": "Redis URL for the monitor cache shared by api-server workers; "
                         "empty keeps a per-process cache.",

@@ -73,6 +73,20 @@ def platform(ui_bundle: Path, sqlite_platform: RunningPlatform) -> RunningPlatfo
     return p
 
 
+@pytest.fixture(scope="session")
+def finished_run(platform: RunningPlatform) -> str:
+    """A finished script run for the pages to show, shared by the modules: its run id."""
+    run_id = platform.trigger("script__quality_gate", {"rows": 5})
+    assert platform.wait_for_run("script__quality_gate", run_id) == "success", platform.tail()
+    return run_id
+
+
+def save_task(p: RunningPlatform, name: str) -> None:
+    """A saved task of ``disk_usage`` named ``name`` (kept if an earlier module made it)."""
+    task = p.request("POST", "/ylai/api/v1/tasks", {"name": name, "script": "disk_usage", "params": {"top": 3}})
+    assert task.status in (201, 409), task.body[:300]
+
+
 def create_user(p: RunningPlatform, username: str, role: str) -> None:
     body = {
         "username": username,

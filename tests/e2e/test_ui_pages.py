@@ -9,22 +9,17 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import PAGES, PASSWORD, Session, create_user, dictionary, login, screenshot
+from tests.e2e.conftest import PAGES, PASSWORD, Session, create_user, dictionary, login, save_task, screenshot
 from tests.integration.running_platform import RunningPlatform
 
 LOG_LINE = ".y-logline"
 
 
 @pytest.fixture(scope="module")
-def seeded(platform: RunningPlatform) -> dict[str, Any]:
+def seeded(platform: RunningPlatform, finished_run: str) -> dict[str, Any]:
     """Real data for the pages: a finished script run and a saved task."""
-    run_id = platform.trigger("script__quality_gate", {"rows": 5})
-    assert platform.wait_for_run("script__quality_gate", run_id) == "success", platform.tail()
-    task = platform.request(
-        "POST", "/ylai/api/v1/tasks", {"name": "e2e nightly check", "script": "disk_usage", "params": {"top": 3}}
-    )
-    assert task.status in (201, 409), task.body[:300]
-    return {"run_id": run_id}
+    save_task(platform, "e2e nightly check")
+    return {"run_id": finished_run}
 
 
 def _texts(page: Any) -> list[str]:

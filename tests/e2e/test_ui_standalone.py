@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import PAGES, Session, dictionary, login, screenshot
+from tests.e2e.conftest import PAGES, Session, dictionary, login, save_task, screenshot
 from tests.e2e.test_ui_pages import _texts
 from tests.integration.running_platform import RunningPlatform
 
@@ -16,15 +16,10 @@ CHARTS = ("chart-cpu", "chart-memory", "chart-disk", "chart-runs-per-hour", "cha
 
 
 @pytest.fixture(scope="module")
-def seeded(platform: RunningPlatform) -> dict[str, Any]:
+def seeded(platform: RunningPlatform, finished_run: str) -> dict[str, Any]:
     """Real data for the pages: a finished script run and a saved task."""
-    run_id = platform.trigger("script__quality_gate", {"rows": 5})
-    assert platform.wait_for_run("script__quality_gate", run_id) == "success", platform.tail()
-    task = platform.request(
-        "POST", "/ylai/api/v1/tasks", {"name": "e2e standalone task", "script": "disk_usage", "params": {"top": 3}}
-    )
-    assert task.status in (201, 409), task.body[:300]
-    return {"run_id": run_id}
+    save_task(platform, "e2e standalone task")
+    return {"run_id": finished_run}
 
 
 def goto(session: Session, page: Any, ui_page: str, query: str = "") -> None:

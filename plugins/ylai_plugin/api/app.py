@@ -26,6 +26,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         from ylai_plugin.monitoring.sampler import start_sampler
 
         start_sampler("api-server")
+    if conf.getboolean("ylai", "api_gc_freeze", fallback=True):
+        from ylai_plugin.api.gc_tuning import freeze_now_and_later
+
+        freeze_now_and_later()
     yield
 
 
