@@ -209,6 +209,27 @@ class RunningPlatform:
         assert resp.status == 200, resp.body[:300]
         return resp.json()["value"]
 
+    def sse_events(self, path: str, token: str | None = None, last_event_id: str | None = None) -> list[dict[str, Any]]:
+        """Read a Server-Sent Events stream to its end: one dict per event (``data`` parsed as JSON)."""
+        headers = {"Authorization": f"Bearer {token or self.token()}", "Accept": "text/event-stream"}
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        req = urllib.request.Request(self.base_url + path, headers=headers)
+        events: list[dict[str, Any]] = []
+        current: dict[str, Any] = {}
+        with urllib.request.urlopen(req, timeout=240) as resp:
+            assert resp.headers["Content-Type"].startswith("text/event-stream")
+            for raw in resp:
+                line = raw.decode().rstrip("\n")
+                if not line:
+                    if "event" in current:
+                        events.append(current)
+                    current = {}
+                    continue
+                field, _, value = line.partition(": ")
+                current[field] = json.loads(value) if field == "data" else value
+        return events
+
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 240) -> str:
         quoted = urllib.parse.quote(run_id, safe="")
         return wait_until(

@@ -250,29 +250,6 @@ def test_exports_cover_only_the_dags_a_user_may_read(
     assert platform.request("GET", "/ylai/api/v1/exports/audit", token=token).status == 403
 
 
-def _sse_events(
-    platform: RunningPlatform, path: str, token: str, last_event_id: str | None = None
-) -> list[dict[str, Any]]:
-    headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
-    if last_event_id:
-        headers["Last-Event-ID"] = last_event_id
-    req = urllib.request.Request(platform.base_url + path, headers=headers)
-    events: list[dict[str, Any]] = []
-    current: dict[str, Any] = {}
-    with urllib.request.urlopen(req, timeout=240) as resp:
-        assert resp.headers["Content-Type"].startswith("text/event-stream")
-        for raw in resp:
-            line = raw.decode().rstrip("\n")
-            if not line:
-                if "event" in current:
-                    events.append(current)
-                current = {}
-                continue
-            field, _, value = line.partition(": ")
-            current[field] = json.loads(value) if field == "data" else value
-    return events
-
-
 def test_run_logs_json_and_sse_stream_with_resume(platform: RunningPlatform, tokens: dict[str, str]) -> None:
     token = tokens["user"]
     run = platform.request(
@@ -281,7 +258,7 @@ def test_run_logs_json_and_sse_stream_with_resume(platform: RunningPlatform, tok
     assert run.status == 201, run.body[:300]
     run_id = run.json()["run_id"]
     path = f"/ylai/api/v1/runs/script__disk_usage/{urllib.parse.quote(run_id, safe='')}/logs/stream?poll=0.5"
-    events = _sse_events(platform, path, token)  # follows the run from queued to the end
+    events = platform.sse_events(path, token)  # follows the run from queued to the end
     assert events[-1]["event"] == "end"
     assert events[-1]["data"]["state"] == "success"
     states = [e["data"]["state"] for e in events if e["event"] == "state"]
@@ -290,7 +267,7 @@ def test_run_logs_json_and_sse_stream_with_resume(platform: RunningPlatform, tok
     assert any("bytes free" in e["data"].get("event", "") for e in logs)
     assert len(logs) >= 3
 
-    resumed = _sse_events(platform, path, token, last_event_id=logs[1]["id"])
+    resumed = platform.sse_events(path, token, last_event_id=logs[1]["id"])
     resumed_logs = [e for e in resumed if e["event"] == "log"]
     assert [e["data"] for e in resumed_logs] == [e["data"] for e in logs[2:]]
 

@@ -264,6 +264,68 @@ def test_tasks_presets_and_scripts_api_on_postgres(platform: RunningPlatform) ->
     assert monitor["run_states"].get("success", 0) >= 1
 
 
+def test_logs_scripts_presets_and_task_runs_api_on_postgres(platform: RunningPlatform) -> None:
+    """The rest of ylai's API on Postgres, with the run executed by the Celery worker."""
+    import urllib.parse
+
+    platform.wait_for_dag("script__disk_usage")
+    run = platform.request("POST", "/ylai/api/v1/scripts/disk_usage/run", {"params": {"path": "/tmp", "top": 2}})
+    assert run.status == 201, run.body[:300]
+    run_id = run.json()["run_id"]
+    assert platform.wait_for_run("script__disk_usage", run_id) == "success", platform.tail()
+    quoted = urllib.parse.quote(run_id, safe="")
+    logs = platform.request("GET", f"/ylai/api/v1/runs/script__disk_usage/{quoted}/logs")
+    assert logs.status == 200, logs.body[:300]
+    assert any("bytes free" in line.get("event", "") for line in logs.json()["tasks"][0]["lines"])
+    events = platform.sse_events(f"/ylai/api/v1/runs/script__disk_usage/{quoted}/logs/stream?poll=0.5")
+    assert events[-1]["event"] == "end"
+    assert events[-1]["data"]["state"] == "success"
+    lines = [e for e in events if e["event"] == "log"]
+    resumed = platform.sse_events(
+        f"/ylai/api/v1/runs/script__disk_usage/{quoted}/logs/stream?poll=0.5", last_event_id=lines[0]["id"]
+    )
+    assert [e["data"] for e in resumed if e["event"] == "log"] == [e["data"] for e in lines[1:]]
+    recent = platform.request("GET", "/ylai/api/v1/scripts/disk_usage").json()["recent_runs"]
+    assert next(r for r in recent if r["run_id"] == run_id)["exit_code"] == 0
+
+    task = platform.request("POST", "/ylai/api/v1/tasks", {"name": "pg runs", "script": "disk_usage", "params": {}})
+    assert task.status == 201, task.body[:300]
+    task_id = task.json()["id"]
+    started = platform.request("POST", f"/ylai/api/v1/tasks/{task_id}/run", {"params": {"top": 1}})
+    assert started.status == 201, started.body[:300]
+    runs = platform.request("GET", f"/ylai/api/v1/tasks/{task_id}/runs").json()
+    assert [r["run_id"] for r in runs["items"]] == [started.json()["run_id"]]
+    assert platform.request("GET", f"/ylai/api/v1/tasks/{task_id}/runs?limit=0").status == 422
+    assert platform.request("DELETE", f"/ylai/api/v1/tasks/{task_id}").status == 204
+    assert platform.request("GET", f"/ylai/api/v1/tasks/{task_id}").status == 404
+
+    preset = platform.request(
+        "POST", "/ylai/api/v1/presets", {"name": "pg edit", "dag_id": "script__disk_usage", "params": {"top": 2}}
+    )
+    assert preset.status == 201, preset.body[:300]
+    preset_id = preset.json()["id"]
+    patched = platform.request("PATCH", f"/ylai/api/v1/presets/{preset_id}", {"params": {"top": 0}})
+    assert patched.status == 422
+    patched = platform.request("PATCH", f"/ylai/api/v1/presets/{preset_id}", {"name": "pg edited"})
+    assert patched.status == 200, patched.body[:300]
+    assert platform.request("GET", f"/ylai/api/v1/presets/{preset_id}").json()["name"] == "pg edited"
+    assert platform.request("DELETE", f"/ylai/api/v1/presets/{preset_id}").status == 204
+
+    script = {
+        "name": "pg_hello",
+        "runtime": "bash",
+        "content": "echo hello",
+        "manifest": {"params": {"who": {"type": "string", "default": "pg"}}},
+    }
+    created = platform.request("POST", "/ylai/api/v1/scripts", script)
+    assert created.status == 201, created.body[:300]
+    assert platform.request("POST", "/ylai/api/v1/scripts", script).status == 409
+    version = platform.request("POST", "/ylai/api/v1/scripts/pg_hello/versions", {"content": "echo hi", "comment": "2"})
+    assert version.status in (200, 201), version.body[:300]
+    shown = platform.request("GET", "/ylai/api/v1/scripts/pg_hello").json()
+    assert (shown["source"], shown["version"], shown["runtime"]) == ("database", 2, "bash")
+
+
 def test_lists_show_each_write_at_once_on_every_api_server_worker(platform: RunningPlatform) -> None:
     """Each request opens a new connection, which either worker may take; a list answer cached
     by one worker (in Redis, shared) must never hide a write made through the other."""
