@@ -80,6 +80,37 @@ def sqlite_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runnin
 
 
 @pytest.fixture(scope="session")
+def celery_platform(
+    tmp_path_factory: pytest.TempPathFactory, fresh_postgres_url: str, redis_url: str, celery_queue: str
+) -> Iterator[RunningPlatform]:
+    """``ylai run`` on Postgres + Redis: CeleryExecutor, a real Celery worker, FAB auth.
+
+    Shared by ``test_api_on_platform.py`` (its Postgres half) and ``test_celery_platform.py``,
+    whose last test stops it.
+    """
+    home = tmp_path_factory.mktemp("celery") / "home"
+    p = RunningPlatform(
+        home,
+        {
+            "YLAI_DATABASE_URL": fresh_postgres_url,
+            "YLAI_BROKER_URL": redis_url,
+            "YLAI_ADMIN_USERNAME": "ops",
+            "YLAI_ADMIN_PASSWORD": "celery-test-pw",
+            "AIRFLOW__OPERATORS__DEFAULT_QUEUE": celery_queue,
+            # Two api-server workers, as a deployment has: caches and statistics must hold
+            # across processes (the list cache in Redis, its change counters in Postgres).
+            "AIRFLOW__API__WORKERS": "2",
+        },
+    )
+    p.start()
+    try:
+        p.wait_ready()
+        yield p
+    finally:
+        p.kill()
+
+
+@pytest.fixture(scope="session")
 def celery_queue() -> str:
     """A queue name no other worker on this Redis listens to."""
     return f"ylai-it-{uuid.uuid4().hex[:8]}"

@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,29 +16,8 @@ from tests.integration.running_platform import RunningPlatform
 
 
 @pytest.fixture(scope="module")
-def platform(
-    tmp_path_factory: pytest.TempPathFactory, fresh_postgres_url: str, redis_url: str, celery_queue: str
-) -> Iterator[RunningPlatform]:
-    home = tmp_path_factory.mktemp("celery") / "home"
-    p = RunningPlatform(
-        home,
-        {
-            "YLAI_DATABASE_URL": fresh_postgres_url,
-            "YLAI_BROKER_URL": redis_url,
-            "YLAI_ADMIN_USERNAME": "ops",
-            "YLAI_ADMIN_PASSWORD": "celery-test-pw",
-            "AIRFLOW__OPERATORS__DEFAULT_QUEUE": celery_queue,
-            # Two api-server workers, as a deployment has: caches and statistics must hold
-            # across processes (the list cache in Redis, its change counters in Postgres).
-            "AIRFLOW__API__WORKERS": "2",
-        },
-    )
-    p.start()
-    try:
-        p.wait_ready()
-        yield p
-    finally:
-        p.kill()
+def platform(celery_platform: RunningPlatform) -> RunningPlatform:
+    return celery_platform
 
 
 def test_banner_names_the_celery_mode(platform: RunningPlatform) -> None:
