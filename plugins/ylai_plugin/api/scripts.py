@@ -389,7 +389,7 @@ def run_script(name: str, user: UserDep, session: SessionDep, body: RunRequest |
     dag_id = f"script__{name}"
     ensure_dag_access(user, dag_id, "POST", "RUN")
     run = dag_service.trigger(dag_id, body.params if body else {}, user, session, note=body.note if body else None)
-    generations.bump(session, "scripts")  # the script's cached detail shows the new run at once
+    generations.mark_changed(session, "scripts")  # the script's cached detail shows the new run at once
     return run_out(run, None, dag_service.secret_params([dag_id], session))
 
 

@@ -1,9 +1,10 @@
 """Change counters for groups of ylai's tables (``ylai_generation``), raised on every write.
 
-A listener on SQLAlchemy's ``after_flush`` raises a group's counter in the same transaction
-as any insert, update or delete of one of its tables, whatever code path or process did
-it. Readers put the counters in cache keys: a list cached before a write is never served
-after it, on any api-server worker (see :mod:`ylai_plugin.api.list_cache`).
+An ``after_flush`` listener notes which groups a transaction wrote (any insert, update or
+delete of one of their tables, whatever code path or process did it), and a ``before_commit``
+listener raises those counters in the same transaction. Readers put the counters in cache
+keys: a list cached before a write is never served after it, on any api-server worker (see
+:mod:`ylai_plugin.api.list_cache`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ TABLE_GROUPS = {
     "ylai_script": "scripts",
     "ylai_script_version": "scripts",
 }
-GROUPS = tuple(sorted(set(TABLE_GROUPS.values())))
+# Where a session keeps the groups its transaction changed, until it commits.
+PENDING = "ylai_changed_groups"
 
 
 def changed_groups(objects: Iterable[Any]) -> set[str]:
@@ -36,11 +38,16 @@ def changed_groups(objects: Iterable[Any]) -> set[str]:
     return {g for obj in objects if (g := TABLE_GROUPS.get(getattr(obj, "__tablename__", ""))) is not None}
 
 
-def bump(session: Session, *groups: str) -> None:
-    """Raise the counters of ``groups`` in the session's transaction.
+def mark_changed(session: Session, *groups: str) -> None:
+    """Have the session's commit raise the counters of ``groups``.
 
     For changes the flush listener cannot see, such as a DAG run a route triggers.
     """
+    session.info.setdefault(PENDING, set()).update(groups)
+
+
+def bump(session: Session, *groups: str) -> None:
+    """Raise the counters of ``groups`` now, in the session's transaction."""
     conn = session.connection()
     for name in sorted(set(groups)):
         done = conn.execute(update(Generation).where(Generation.name == name).values(value=Generation.value + 1))
@@ -113,9 +120,6 @@ def _query(names: list[str]) -> Any:
 def _ordered(names: list[str], rows: Iterable[Any]) -> tuple[int, ...]:
     found = {row[0]: row[1] for row in rows}
     return tuple(int(found.get(name, 0)) for name in names)
-
-
-PENDING = "ylai_changed_groups"
 
 
 @event.listens_for(Session, "after_flush")
