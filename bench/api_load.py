@@ -38,7 +38,8 @@ What it does, in one run:
    KEY=VALUE`` adds settings to the platform's environment, to compare a tuning with the defaults.
 
 Endpoints: ylai's list, detail, monitor and health routes with their default parameters (list
-pages of 50); the list and detail routes again with a query parameter unique to each request
+pages of 50); single items (a task, its runs, a preset, the logs of a run the platform really
+executed before the fill) and ``/me``; the list and detail routes again with a query parameter unique to each request
 (``?bust=<n>``, ignored by the route but part of the list cache's key), so every request is a
 cache miss and computes its answer ("uncached" rows, reported without a target); Airflow's
 ``GET /api/v2/monitor/health`` and ``GET /api/v2/dags/~/dagRuns?limit=50``; and the ceiling:
@@ -68,8 +69,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -113,6 +115,12 @@ ENDPOINTS = [
     Endpoint(
         "ylai GET /scripts/disk_usage, uncached", "/ylai/api/v1/scripts/disk_usage", group="uncached", bust_cache=True
     ),
+    # Single items (ids picked from the filled database, see _path_values) and the caller's rights.
+    Endpoint("ylai GET /tasks/{id}", "/ylai/api/v1/tasks/{task_id}"),
+    Endpoint("ylai GET /tasks/{id}/runs", "/ylai/api/v1/tasks/{task_id}/runs"),
+    Endpoint("ylai GET /presets/{id}", "/ylai/api/v1/presets/{preset_id}"),
+    Endpoint("ylai GET /runs/{dag}/{run}/logs", "/ylai/api/v1/runs/{dag_id}/{run_id}/logs"),
+    Endpoint("ylai GET /me", "/ylai/api/v1/me"),
     Endpoint("ylai GET /monitor/tasks", "/ylai/api/v1/monitor/tasks", group="monitor"),
     Endpoint("ylai GET /monitor/apis", "/ylai/api/v1/monitor/apis", group="monitor"),
     Endpoint("ylai GET /monitor/system", "/ylai/api/v1/monitor/system", group="monitor"),
@@ -517,6 +525,28 @@ def _is_api_server(proc: Any) -> bool:
     return "api_server" in command or "api-server" in command
 
 
+def _path_values(url: str, logged_run: tuple[str, str]) -> dict[str, str]:
+    """Ids for the single-item endpoints: the admin's newest task (with runs) and preset from
+    the fill, and ``logged_run``, a run the platform really executed: the fill writes no log
+    files, so its runs would measure the log reader's search for logs that do not exist."""
+    import psycopg2
+
+    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT t.id FROM ylai_task t WHERE t.created_by = 'admin' "
+            "AND EXISTS (SELECT 1 FROM ylai_task_run r WHERE r.task_id = t.id) ORDER BY t.id DESC LIMIT 1"
+        )
+        (task_id,) = cur.fetchone()
+        cur.execute("SELECT id FROM ylai_preset WHERE owner = 'admin' ORDER BY id DESC LIMIT 1")
+        (preset_id,) = cur.fetchone()
+    return {
+        "task_id": str(task_id),
+        "preset_id": str(preset_id),
+        "dag_id": logged_run[0],
+        "run_id": urllib.parse.quote(logged_run[1], safe=""),
+    }
+
+
 def _row_counts(url: str) -> str:
     import psycopg2
 
@@ -594,12 +624,16 @@ def main(argv: list[str] | None = None) -> int:
                 for dag_id in EXPECTED_DAGS:
                     platform.wait_for_dag(dag_id, timeout=300)
                 _say(f"platform up with {len(EXPECTED_DAGS)} DAGs in {time.monotonic() - t0:.0f} s")
+                logged_run = ("script__disk_usage", platform.trigger("script__disk_usage", {"top": 3}))
+                state = platform.wait_for_run(*logged_run)
+                assert state == "success", f"the run for the logs endpoint ended {state}"
                 result = fill(db_url, runs=args.runs, task_instances=args.task_instances, log=_say)
                 _say(f"filled in {result.seconds:.0f} s: {_row_counts(db_url)}")
                 _checkpoint(db_url)  # write the fill's dirty pages now, not during the first endpoint
                 explain(platform, db_url)
                 token = platform.token()
-                endpoints = [CEILING, *ENDPOINTS, CEILING]
+                values = _path_values(db_url, logged_run)
+                endpoints = [CEILING, *(replace(e, path=e.path.format(**values)) for e in ENDPOINTS), CEILING]
                 for e in endpoints:  # every endpoint answers as expected before any figure is taken
                     resp = platform.request("GET", e.path, token=token)
                     assert resp.status == e.expected_status, (e.path, resp.status, resp.body[:300])
