@@ -26,7 +26,7 @@ from fastapi import Request
 from pydantic import BaseModel
 
 from ylai_plugin.api.listing import PreRenderedJSON
-from ylai_plugin.monitoring.cache import MonitorCache, cache_key
+from ylai_plugin.monitoring.cache import MonitorCache, cache_key, in_own_session
 
 PREFIX = "ylai:lists:"
 DEFAULT_TTL_SECONDS = 2.0
@@ -55,16 +55,6 @@ def reset() -> None:
     _cache = None
 
 
-def _in_session(compute: Callable[[Any], BaseModel]) -> Callable[[], BaseModel]:
-    def run() -> BaseModel:
-        from airflow.utils.session import create_session
-
-        with create_session() as session:
-            return compute(session)
-
-    return run
-
-
 def cached_list(
     request: Request, user: Any, groups: Iterable[str], compute: Callable[[Any], BaseModel]
 ) -> PreRenderedJSON:
@@ -75,14 +65,12 @@ def cached_list(
     """
     cache = get_list_cache()
     if cache is None:
-        return PreRenderedJSON(_in_session(compute)().model_dump_json().encode())
+        return PreRenderedJSON(in_own_session(compute)().model_dump_json().encode())
     from ylai_plugin.db.generations import read
 
     names = sorted(set(groups))
     counters = read(names)
-    route = getattr(request.scope.get("route"), "path", request.url.path)
     key = cache_key(
-        route,
         request.url.path,
         sorted(request.query_params.multi_items()),
         type(user).__name__,
@@ -90,4 +78,4 @@ def cached_list(
         names,
         counters,
     )
-    return PreRenderedJSON(cache.get_or_compute_json(key, _in_session(compute)))
+    return PreRenderedJSON(cache.get_or_compute_json(key, in_own_session(compute)))

@@ -6,7 +6,6 @@ import json
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -15,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_, select
 
 from ylai_plugin.api.security import UserDep, readable_dag_ids, requires
-from ylai_plugin.monitoring.cache import cache_key, get_cache
+from ylai_plugin.monitoring.cache import cache_key, get_cache, in_own_session
 from ylai_plugin.permissions import RESOURCE_MONITOR
 from ylai_plugin.services.dags import kind_of
 
@@ -242,23 +241,6 @@ def compute_task_monitor(session: Any, dag_ids: frozenset[str], window_hours: in
     )
 
 
-def _on_miss(compute: Callable[..., BaseModel], *args: Any) -> Callable[[], BaseModel]:
-    """``compute(session, *args)`` in a session of its own, for the cache to call on a miss.
-
-    The routes take no session: a cache hit, the usual case for a polled dashboard, then
-    never opens one (with Airflow's ``SessionDep`` every request paid two more trips to the
-    thread pool for its set-up and tear-down).
-    """
-
-    def run() -> BaseModel:
-        from airflow.utils.session import create_session
-
-        with create_session() as session:
-            return compute(session, *args)
-
-    return run
-
-
 @router.get("/tasks", response_model=TaskMonitor, dependencies=[Depends(requires(RESOURCE_MONITOR))])
 def task_monitor(
     user: UserDep,
@@ -268,7 +250,7 @@ def task_monitor(
     dag_ids = _readable_dag_ids(user)
     return _json(
         get_cache(CACHE_TTL_SECONDS).get_or_compute_json(
-            cache_key("tasks", dag_ids, window_hours), _on_miss(compute_task_monitor, dag_ids, window_hours)
+            cache_key("tasks", dag_ids, window_hours), in_own_session(compute_task_monitor, dag_ids, window_hours)
         )
     )
 
@@ -414,7 +396,7 @@ def api_monitor(
 ) -> Response:
     """Request count, error rate and p50/p95/p99 latency per route of ``/api/v2`` and ``/ylai``."""
     raw = get_cache(CACHE_TTL_SECONDS).get_or_compute_json(
-        cache_key("apis", window_minutes), _on_miss(compute_api_monitor, window_minutes)
+        cache_key("apis", window_minutes), in_own_session(compute_api_monitor, window_minutes)
     )
     body = json.loads(raw)
     body["cache"] = _cache_stats().model_dump(mode="json")  # live counters, not the cached ones
@@ -535,6 +517,6 @@ def system_monitor(
     """CPU, memory, disk, load, running tasks and heartbeat per host, with history."""
     return _json(
         get_cache(CACHE_TTL_SECONDS).get_or_compute_json(
-            cache_key("system", window_minutes), _on_miss(compute_system_monitor, window_minutes)
+            cache_key("system", window_minutes), in_own_session(compute_system_monitor, window_minutes)
         )
     )

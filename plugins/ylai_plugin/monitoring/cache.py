@@ -45,6 +45,23 @@ def _entry(value: BaseModel) -> _Entry:
     return _Entry(raw=value.model_dump_json().encode(), value=value)
 
 
+def in_own_session(compute: Callable[..., BaseModel], *args: Any) -> Callable[[], BaseModel]:
+    """``compute(session, *args)`` in a session of its own, for a cache to call on a miss.
+
+    Routes answered from a cache take no session: a hit, the usual case for a polled page,
+    then never opens one (with Airflow's ``SessionDep`` every request paid two more trips to
+    the thread pool for its set-up and tear-down).
+    """
+
+    def run() -> BaseModel:
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            return compute(session, *args)
+
+    return run
+
+
 def _is_redis_error(exc: BaseException) -> bool:
     import redis
 
