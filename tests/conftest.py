@@ -8,9 +8,11 @@ Integration tests start their own platforms with their own homes.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -32,6 +34,29 @@ os.environ["AIRFLOW__CORE__AUTH_MANAGER"] = (
 # Values from a developer's shell must not leak into unit tests.
 for _key in ("YLAI_DATABASE_URL", "YLAI_BROKER_URL", "YLAI_PORT", "YLAI_ADMIN_PASSWORD"):
     os.environ.pop(_key, None)
+
+
+REDIS_URL = os.environ.get("YLAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def require_service(name: str, url: str) -> None:
+    """Skip when a service is not listening at ``url``; under ``CI=true``, fail instead."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 0), timeout=3):
+            return
+    except OSError as exc:
+        message = f"{name} is not reachable at {parts.hostname}:{parts.port} ({exc})"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{message}; CI=true requires it", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The tests' Redis (``YLAI_TEST_REDIS_URL``), once it is known to listen."""
+    require_service("Redis", REDIS_URL)
+    return REDIS_URL
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

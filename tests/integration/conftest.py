@@ -8,7 +8,6 @@ superuser URL) and ``YLAI_TEST_REDIS_URL``.
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +15,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from tests.conftest import require_service
 from tests.integration.running_platform import RunningPlatform
 
 POSTGRES_URL = os.environ.get("YLAI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("YLAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -29,28 +28,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-def _require(name: str, url: str) -> None:
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 0), timeout=3):
-            return
-    except OSError as exc:
-        message = f"{name} is not reachable at {parts.hostname}:{parts.port} ({exc})"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{message}; CI=true requires it", pytrace=False)
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    _require("Redis", REDIS_URL)
-    return REDIS_URL
-
-
 @pytest.fixture(scope="session")
 def fresh_postgres_url() -> Iterator[str]:
     """A brand-new, empty Postgres database for this test session, dropped afterwards."""
-    _require("PostgreSQL", POSTGRES_URL)
+    require_service("PostgreSQL", POSTGRES_URL)
     import psycopg2
 
     name = f"ylai_it_{uuid.uuid4().hex[:12]}"
@@ -70,13 +51,8 @@ def fresh_postgres_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def sqlite_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
     """``ylai run`` with nothing configured (SQLite + LocalExecutor), shared by the modules that need it."""
-    p = RunningPlatform(tmp_path_factory.mktemp("sqlite") / "home", {})
-    p.start()
-    try:
-        p.wait_ready()
+    with RunningPlatform(tmp_path_factory.mktemp("sqlite") / "home", {}).running() as p:
         yield p
-    finally:
-        p.kill()
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +65,7 @@ def celery_platform(
     whose last test stops it.
     """
     home = tmp_path_factory.mktemp("celery") / "home"
-    p = RunningPlatform(
+    platform = RunningPlatform(
         home,
         {
             "YLAI_DATABASE_URL": fresh_postgres_url,
@@ -102,12 +78,8 @@ def celery_platform(
             "AIRFLOW__API__WORKERS": "2",
         },
     )
-    p.start()
-    try:
-        p.wait_ready()
+    with platform.running() as p:
         yield p
-    finally:
-        p.kill()
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -81,6 +81,16 @@ class RunningPlatform:
             start_new_session=True,
         )
         log.close()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[RunningPlatform]:
+        """Start, wait until ready, and kill whatever is left on the way out (for fixtures)."""
+        self.start()
+        try:
+            self.wait_ready()
+            yield self
+        finally:
+            self.kill()
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

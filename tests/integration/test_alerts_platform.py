@@ -31,19 +31,9 @@ def slack() -> Iterator[SlackReceiver]:
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory, slack: SlackReceiver) -> Iterator[RunningPlatform]:
     home: Path = tmp_path_factory.mktemp("alerts") / "home"
-    p = RunningPlatform(
-        home,
-        {
-            "AIRFLOW_CONN_YLAI_SLACK": slack_connection(slack),
-            "AIRFLOW__YLAI__ALERT_INTERVAL_SECONDS": "3600",
-        },
-    )
-    p.start()
-    try:
-        p.wait_ready()
+    env = {"AIRFLOW_CONN_YLAI_SLACK": slack_connection(slack), "AIRFLOW__YLAI__ALERT_INTERVAL_SECONDS": "3600"}
+    with RunningPlatform(home, env).running() as p:
         yield p
-    finally:
-        p.kill()
 
 
 def test_failing_script_run_posts_one_slack_message_then_its_resolution(

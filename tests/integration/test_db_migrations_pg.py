@@ -8,13 +8,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.integration.conftest import POSTGRES_URL, _require
+from tests.conftest import require_service
+from tests.integration.conftest import POSTGRES_URL
 from tests.unit.test_db_migrations import upgrade_with_migration_files
 
 
 @pytest.fixture
 def empty_postgres() -> Iterator[str]:
-    _require("PostgreSQL", POSTGRES_URL)
+    require_service("PostgreSQL", POSTGRES_URL)
     import psycopg2
 
     name = f"ylai_mig_{uuid.uuid4().hex[:10]}"

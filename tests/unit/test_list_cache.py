@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -64,12 +63,18 @@ def _set_run_state(dag_id: str, run_id: str, state: str) -> None:
         session.execute(update(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id).values(state=state))
 
 
+def _listed_with_a_queued_run(client: TestClient, prefix: str) -> tuple[str, dict[str, Any]]:
+    """A new task run through the API, listed once (so its answer may be cached): name and run."""
+    name = f"{prefix} {uuid.uuid4().hex[:8]}"
+    task = _task(client, name)
+    run: dict[str, Any] = client.post(f"/api/v1/tasks/{task['id']}/run", headers=ALICE).json()
+    assert [t["last_run"]["state"] for t in _listed(client, name)] == ["queued"]
+    return name, run
+
+
 def test_a_run_state_the_scheduler_writes_shows_within_the_ttl(client: TestClient, ttl: Any) -> None:
     ttl(1.5)
-    name = f"cached {uuid.uuid4().hex[:8]}"
-    task = _task(client, name)
-    run = client.post(f"/api/v1/tasks/{task['id']}/run", headers=ALICE).json()
-    assert [t["last_run"]["state"] for t in _listed(client, name)] == ["queued"]
+    name, run = _listed_with_a_queued_run(client, "cached")
 
     _set_run_state(run["dag_id"], run["run_id"], "success")
     # served from the cache: the same answer, though the database changed
@@ -81,10 +86,7 @@ def test_a_run_state_the_scheduler_writes_shows_within_the_ttl(client: TestClien
 
 def test_without_a_ttl_every_answer_is_computed(client: TestClient, ttl: Any) -> None:
     ttl(0)
-    name = f"uncached {uuid.uuid4().hex[:8]}"
-    task = _task(client, name)
-    run = client.post(f"/api/v1/tasks/{task['id']}/run", headers=ALICE).json()
-    assert [t["last_run"]["state"] for t in _listed(client, name)] == ["queued"]
+    name, run = _listed_with_a_queued_run(client, "uncached")
     _set_run_state(run["dag_id"], run["run_id"], "failed")
     assert [t["last_run"]["state"] for t in _listed(client, name)] == ["failed"]
     assert list_cache.get_list_cache() is None
@@ -206,19 +208,9 @@ def test_a_script_run_started_through_ylai_shows_in_its_cached_detail(client: Te
     assert run.json()["run_id"] in [r["run_id"] for r in recent]
 
 
-def test_an_error_of_the_computation_is_raised_once_with_redis() -> None:
+def test_an_error_of_the_computation_is_raised_once_with_redis(redis_url: str) -> None:
     """With Redis, the computation's own error is the caller's: not a Redis outage, not computed twice."""
     from ylai_plugin.monitoring.cache import MonitorCache
-
-    url = os.environ.get("YLAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        import redis
-
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except Exception:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Redis is not reachable at {url}; CI=true requires it")
-        pytest.skip(f"Redis is not reachable at {url}")
 
     calls: list[int] = []
 
@@ -226,7 +218,7 @@ def test_an_error_of_the_computation_is_raised_once_with_redis() -> None:
         calls.append(1)
         raise LookupError("no such thing")
 
-    cache = MonitorCache(30, url, prefix=f"ylai:test:{uuid.uuid4().hex}:")
+    cache = MonitorCache(30, redis_url, prefix=f"ylai:test:{uuid.uuid4().hex}:")
     with pytest.raises(LookupError):
         cache.get_or_compute_json("k", compute)
     assert calls == [1]

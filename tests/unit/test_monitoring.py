@@ -150,29 +150,18 @@ def test_api_monitor_endpoint_and_cache_hit_rate(clean_stats: None) -> None:
     assert 0 < second["cache"]["hit_rate"] <= 1
 
 
-def test_monitor_cache_in_redis_is_shared_between_processes() -> None:
-    import os
+def test_monitor_cache_in_redis_is_shared_between_processes(redis_url: str) -> None:
     import uuid
 
     from pydantic import BaseModel
 
     from ylai_plugin.monitoring.cache import MonitorCache
 
-    url = os.environ.get("YLAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        import redis
-
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except Exception:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Redis is not reachable at {url}; CI=true requires it")
-        pytest.skip(f"Redis is not reachable at {url}")
-
     class Value(BaseModel):
         n: int
 
     key = uuid.uuid4().hex
-    first, second = MonitorCache(30, url), MonitorCache(30, url)  # two api-server workers
+    first, second = MonitorCache(30, redis_url), MonitorCache(30, redis_url)  # two api-server workers
     calls: list[int] = []
 
     def compute() -> Value:
