@@ -39,9 +39,10 @@ What it does, in one run:
 
 Endpoints: ylai's list, detail, monitor and health routes with their default parameters (list
 pages of 50); single items (a task, its runs, a preset, the logs of a run the platform really
-executed before the fill) and ``/me``; the list and detail routes again with a query parameter unique to each request
-(``?bust=<n>``, ignored by the route but part of the list cache's key), so every request is a
-cache miss and computes its answer ("uncached" rows, reported without a target); Airflow's
+executed before the fill) and ``/me``; the cached routes (lists, script detail and single
+items) again with a query parameter unique to each request (``?bust=<n>``, ignored by the route
+but part of the list cache's key), so every request is a cache miss and computes its answer
+("uncached" rows, reported without a target); Airflow's
 ``GET /api/v2/monitor/health`` and ``GET /api/v2/dags/~/dagRuns?limit=50``; and the ceiling:
 ``GET /ylai/api/v1/ping``, ylai's authenticated no-op (authentication by Airflow's auth
 manager: JWT, revoked-token check and FAB user; ylai's rate limiter; nothing else), the
@@ -120,6 +121,17 @@ ENDPOINTS = [
     Endpoint("ylai GET /tasks/{id}/runs", "/ylai/api/v1/tasks/{task_id}/runs"),
     Endpoint("ylai GET /presets/{id}", "/ylai/api/v1/presets/{preset_id}"),
     Endpoint("ylai GET /runs/{dag}/{run}/logs", "/ylai/api/v1/runs/{dag_id}/{run_id}/logs"),
+    Endpoint("ylai GET /tasks/{id}, uncached", "/ylai/api/v1/tasks/{task_id}", group="uncached", bust_cache=True),
+    Endpoint(
+        "ylai GET /tasks/{id}/runs, uncached", "/ylai/api/v1/tasks/{task_id}/runs", group="uncached", bust_cache=True
+    ),
+    Endpoint("ylai GET /presets/{id}, uncached", "/ylai/api/v1/presets/{preset_id}", group="uncached", bust_cache=True),
+    Endpoint(
+        "ylai GET /runs/{dag}/{run}/logs, uncached",
+        "/ylai/api/v1/runs/{dag_id}/{run_id}/logs",
+        group="uncached",
+        bust_cache=True,
+    ),
     Endpoint("ylai GET /me", "/ylai/api/v1/me"),
     Endpoint("ylai GET /monitor/tasks", "/ylai/api/v1/monitor/tasks", group="monitor"),
     Endpoint("ylai GET /monitor/apis", "/ylai/api/v1/monitor/apis", group="monitor"),

@@ -231,7 +231,11 @@ def test_dag_level_permissions_hide_tasks_presets_and_logs(
     token = tokens["diskonly"]
     listed = platform.request("GET", "/ylai/api/v1/tasks", token=token).json()
     assert {t["dag_id"] for t in listed["items"]} == {"script__disk_usage"}
-    assert platform.request("GET", f"/ylai/api/v1/tasks/{fixtures['other_task_id']}", token=token).status == 404
+    other = f"/ylai/api/v1/tasks/{fixtures['other_task_id']}"
+    assert platform.request("GET", other, token=tokens["admin"]).status == 200  # now cached for the admin
+    assert platform.request("GET", other, token=token).status == 404
+    assert platform.request("GET", f"{other}/runs", token=tokens["admin"]).status == 200
+    assert platform.request("GET", f"{other}/runs", token=token).status == 404
     assert platform.request("GET", f"/ylai/api/v1/tasks/{fixtures['task_id']}", token=token).status == 200
     denied_run = platform.request("POST", f"/ylai/api/v1/tasks/{fixtures['task_id']}/run", {}, token=token)
     assert denied_run.status == 403

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -277,3 +278,134 @@ def test_the_hit_rate_is_reported_in_monitor_apis(client: TestClient, ttl: Any) 
 
     ttl(0)
     assert client.get("/api/v1/monitor/apis", headers=ALICE).json()["list_cache"] is None
+
+
+def test_single_items_follow_writes_through_ylai(client: TestClient, ttl: Any) -> None:
+    ttl(300)  # far longer than the test: only the change counters can make these pass
+    task = _task(client, f"item {uuid.uuid4().hex[:8]}")
+    path = f"/api/v1/tasks/{task['id']}"
+    assert client.get(path, headers=ALICE).json()["description"] == ""
+    assert client.get(f"{path}/runs", headers=ALICE).json()["total"] == 0
+
+    assert client.patch(path, json={"description": "edited"}, headers=ALICE).status_code == 200
+    assert client.get(path, headers=ALICE).json()["description"] == "edited"
+    run = client.post(f"{path}/run", headers=ALICE).json()
+    assert client.get(path, headers=ALICE).json()["last_run"]["run_id"] == run["run_id"]
+    runs = client.get(f"{path}/runs", headers=ALICE).json()
+    assert [r["run_id"] for r in runs["items"]] == [run["run_id"]]
+    assert runs["total"] == 1
+    assert client.delete(path, headers=ALICE).status_code == 204
+    assert client.get(path, headers=ALICE).status_code == 404
+    assert client.get(f"{path}/runs", headers=ALICE).status_code == 404
+
+    made = client.post(
+        "/api/v1/presets",
+        json={"name": f"item {uuid.uuid4().hex[:8]}", "dag_id": "script__disk_usage", "params": {"top": 2}},
+        headers=ALICE,
+    ).json()
+    preset = f"/api/v1/presets/{made['id']}"
+    assert client.get(preset, headers=ALICE).json()["params"] == {"top": 2}
+    assert client.get(preset, headers=BOB).status_code == 404  # alice's private preset; her answer is hers
+    assert client.patch(preset, json={"params": {"top": 4}}, headers=ALICE).status_code == 200
+    assert client.get(preset, headers=ALICE).json()["params"] == {"top": 4}
+    assert client.delete(preset, headers=ALICE).status_code == 204
+    assert client.get(preset, headers=ALICE).status_code == 404
+
+
+def test_a_run_state_the_scheduler_writes_shows_in_a_task_within_the_ttl(client: TestClient, ttl: Any) -> None:
+    ttl(1.5)
+    task = _task(client, f"item state {uuid.uuid4().hex[:8]}")
+    path = f"/api/v1/tasks/{task['id']}"
+    run = client.post(f"{path}/run", headers=ALICE).json()
+    assert client.get(path, headers=ALICE).json()["last_run"]["state"] == "queued"
+    assert [r["state"] for r in client.get(f"{path}/runs", headers=ALICE).json()["items"]] == ["queued"]
+
+    _set_run_state(run["dag_id"], run["run_id"], "success")
+    assert client.get(path, headers=ALICE).json()["last_run"]["state"] == "queued"  # cached
+    time.sleep(1.6)
+    assert client.get(path, headers=ALICE).json()["last_run"]["state"] == "success"
+    assert [r["state"] for r in client.get(f"{path}/runs", headers=ALICE).json()["items"]] == ["success"]
+
+
+def _finished_run_with_log(client: TestClient, script: str, lines: list[str]) -> tuple[str, str, Any]:
+    """A run whose one task finished (state success, try 1) with ``lines`` in its log file: path, run id, file."""
+    import json
+    from pathlib import Path
+
+    from airflow.configuration import conf
+    from airflow.models import TaskInstance
+    from airflow.utils.log.log_reader import TaskLogReader
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    resp = client.post(f"/api/v1/scripts/{script}/run", json={"params": {}}, headers=ALICE)
+    assert resp.status_code == 201, resp.text
+    dag_id, run_id = resp.json()["dag_id"], resp.json()["run_id"]
+    with create_session() as session:
+        ti = session.scalars(select(TaskInstance).where(TaskInstance.run_id == run_id)).one()
+        ti.state, ti.try_number = "success", 1
+        session.flush()
+        log_file = Path(conf.get("logging", "base_log_folder")) / TaskLogReader().log_handler._render_filename(ti, 1)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    stamp = "2026-11-28T09:00:00.000000Z"
+    log_file.write_text("".join(json.dumps({"timestamp": stamp, "event": e, "level": "info"}) + "\n" for e in lines))
+    _set_run_state(dag_id, run_id, "success")
+    return f"/api/v1/runs/{dag_id}/{urllib.parse.quote(run_id, safe='')}/logs", run_id, log_file
+
+
+def _events(resp: Any) -> list[str]:
+    assert resp.status_code == 200, resp.text
+    return [line["event"] for task in resp.json()["tasks"] for line in task["lines"] if "timestamp" in line]
+
+
+def test_run_logs_are_cached_for_the_ttl(client: TestClient, ttl: Any) -> None:
+    import json
+
+    ttl(1.5)
+    path, _, log_file = _finished_run_with_log(client, "disk_usage", ["first line"])
+    assert _events(client.get(path, headers=ALICE)) == ["first line"]
+
+    with log_file.open("a") as out:  # a line written after the answer was cached
+        out.write(json.dumps({"timestamp": "2026-11-28T09:00:01.000000Z", "event": "late line", "level": "info"}))
+        out.write("\n")
+    assert _events(client.get(path, headers=ALICE)) == ["first line"]
+    time.sleep(1.6)
+    assert _events(client.get(path, headers=ALICE)) == ["first line", "late line"]
+
+
+def test_cached_run_logs_are_never_served_to_a_user_who_may_not_read_the_dag(
+    client: TestClient, ttl: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.unit.test_exports_api import OnlyDiskUsage
+    from ylai_plugin.api import security
+
+    ttl(300)
+    path, _, _ = _finished_run_with_log(client, "data_generator", ["secret line"])
+    restricted = OnlyDiskUsage(security._auth_manager())
+    monkeypatch.setattr(security, "_auth_manager", lambda: restricted)
+    assert _events(client.get(path, headers=ALICE)) == ["secret line"]  # cached for alice
+    dora = client.get(path, headers=headers("op", "dora"))
+    assert dora.status_code == 404
+    assert "secret line" not in dora.text
+
+
+def test_an_answer_bigger_than_the_limit_is_computed_each_time() -> None:
+    from ylai_plugin.monitoring.cache import MonitorCache
+
+    class Blob(BaseModel):
+        text: str
+
+    calls: list[int] = []
+
+    def compute(size: int) -> Any:
+        def run() -> BaseModel:
+            calls.append(size)
+            return Blob(text="x" * size)
+
+        return run
+
+    cache = MonitorCache(300, grace=0.0, prefix="ylai:test:", max_entry_bytes=1000)
+    for _ in range(2):
+        assert cache.get_or_compute_json("small", compute(10)) == b'{"text":"' + b"x" * 10 + b'"}'
+        assert len(cache.get_or_compute_json("big", compute(2000))) == 2000 + len('{"text":""}')
+    assert calls == [10, 2000, 2000]

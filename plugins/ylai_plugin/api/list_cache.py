@@ -1,8 +1,10 @@
-"""A short-lived cache of list responses, per user, that a write through ylai never outlives.
+"""A short-lived cache of list and item answers, per user, that a write through ylai never outlives.
 
 A list answer (``GET /tasks``, ``/presets``, ``/scripts``, ``/scripts/{name}``) costs several
-queries and 50 serialized items; a dashboard or a script polling it asks for the same page
-again and again. The cache keeps the JSON of each answer for ``[ylai] list_cache_seconds``
+queries and 50 serialized items; a single item (``GET /tasks/{id}``, ``/tasks/{id}/runs``,
+``/presets/{id}``) costs fewer, but still the DAG-permission check, the secret-param lookup and
+its run queries; a dashboard or a script polling one asks for the same answer again and again.
+The cache keeps the JSON of each answer for ``[ylai] list_cache_seconds``
 (default 2 s; 0 turns it off) under a key made of:
 
 - the user (type and id), so nobody is ever served another user's answer;
@@ -30,6 +32,7 @@ from ylai_plugin.monitoring.cache import MonitorCache, cache_key, in_own_session
 
 PREFIX = "ylai:lists:"
 DEFAULT_TTL_SECONDS = 2.0
+MAX_ENTRY_BYTES = 1024 * 1024  # a bigger answer (a long log, a page of 500) is computed each time
 
 _cache: MonitorCache | None = None
 
@@ -45,7 +48,13 @@ def get_list_cache() -> MonitorCache | None:
             return None
         # No grace: an expired entry is never served, so an answer is at most the TTL old. Single
         # flight still holds: when it expires under load, one request recomputes, the rest wait.
-        _cache = MonitorCache(ttl, conf.get("ylai", "cache_url", fallback="") or None, grace=0.0, prefix=PREFIX)
+        _cache = MonitorCache(
+            ttl,
+            conf.get("ylai", "cache_url", fallback="") or None,
+            grace=0.0,
+            prefix=PREFIX,
+            max_entry_bytes=MAX_ENTRY_BYTES,
+        )
     return _cache
 
 
@@ -55,7 +64,7 @@ def reset() -> None:
     _cache = None
 
 
-def cached_list(
+def cached_read(
     request: Request, user: Any, groups: Iterable[str], compute: Callable[[Any], BaseModel]
 ) -> PreRenderedJSON:
     """The JSON of ``compute(session)``, from the cache when an entry for this request is fresh.
@@ -69,7 +78,7 @@ def cached_list(
     from ylai_plugin.db.generations import read
 
     names = sorted(set(groups))
-    counters = read(names)
+    counters = read(names) if names else ()
     key = cache_key(
         request.url.path,
         sorted(request.query_params.multi_items()),

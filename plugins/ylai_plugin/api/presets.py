@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, func, or_
 
 from ylai_plugin.api.errors import ApiError, ErrorResponse, flush_or_conflict, not_found
-from ylai_plugin.api.list_cache import cached_list
+from ylai_plugin.api.list_cache import cached_read
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, Page, PartialPage, fetch_page, pick_fields
 from ylai_plugin.api.security import (
     UserDep,
@@ -193,13 +193,15 @@ def list_presets(
         page = Page[PresetOut](items=items, total=total, limit=limit, offset=offset)
         return pick_fields(page, fields, PresetOut)
 
-    return cached_list(request, user, ["presets"], compute)
+    return cached_read(request, user, ["presets"], compute)
 
 
 @router.get("/{preset_id}", response_model=PresetOut, dependencies=[Depends(requires(RESOURCE_PRESETS))])
-def get_preset(preset_id: IdPath, user: UserDep, session: SessionDep) -> PresetOut:
-    """One preset."""
-    return _to_out(_get(preset_id, user, session), user, session)
+def get_preset(request: Request, preset_id: IdPath, user: UserDep) -> Response:
+    """One preset, cached per user like the list: an edit through ylai shows in the next answer."""
+    return cached_read(
+        request, user, ["presets"], lambda session: _to_out(_get(preset_id, user, session), user, session)
+    )
 
 
 @router.patch(

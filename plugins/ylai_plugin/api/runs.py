@@ -10,12 +10,13 @@ from typing import Annotated, Any
 
 import anyio
 from airflow.api_fastapi.common.db.common import SessionDep
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from ylai_plugin.api.errors import ErrorResponse, not_found
+from ylai_plugin.api.list_cache import cached_read
 from ylai_plugin.api.security import UserDep, ensure_dag_access
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses={404: {"model": ErrorResponse}})
@@ -97,8 +98,17 @@ def _check(user: Any, dag_id: str) -> None:
 
 
 @router.get("/{dag_id}/{run_id}/logs", response_model=RunLogs)
-def get_run_logs(dag_id: str, run_id: str, user: UserDep, session: SessionDep) -> RunLogs:
-    """The latest try's log of every task of the run."""
+def get_run_logs(request: Request, dag_id: str, run_id: str, user: UserDep) -> Response:
+    """The latest try's log of every task of the run.
+
+    Cached per user for ``[ylai] list_cache_seconds`` (2 s by default), like the lists: a
+    script polling a finished run's logs costs no log read. New lines of a running task may
+    show that much later here; ``/logs/stream`` tails them live.
+    """
+    return cached_read(request, user, [], lambda session: _run_logs(session, dag_id, run_id, user))
+
+
+def _run_logs(session: Any, dag_id: str, run_id: str, user: Any) -> RunLogs:
     _check(user, dag_id)
     run, tis = _run_and_tis(dag_id, run_id, session)
     tasks = [

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from ylai_operators.registry import SpecError
 from ylai_plugin.api.errors import ApiError, ErrorResponse, not_found
-from ylai_plugin.api.list_cache import cached_list
+from ylai_plugin.api.list_cache import cached_read
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, Page, PartialPage, pick_fields
 from ylai_plugin.api.security import UserDep, ensure_dag_access, readable_dag_ids, requires
 from ylai_plugin.api.tasks import RunOut, RunRequest, run_out
@@ -280,7 +280,7 @@ def list_scripts(
     Answers are cached per user for ``[ylai] list_cache_seconds``; a script created or given a
     new version through ylai shows in the next answer (see ``ylai_plugin.api.list_cache``).
     """
-    return cached_list(
+    return cached_read(
         request,
         user,
         ["scripts"],
@@ -341,7 +341,7 @@ def get_script(request: Request, name: str, user: UserDep, runs: Annotated[int, 
     a task) shows in the next answer; one started elsewhere, and state changes of runs, within
     that time.
     """
-    return cached_list(request, user, ["scripts", "tasks"], lambda session: _script_detail(session, name, user, runs))
+    return cached_read(request, user, ["scripts", "tasks"], lambda session: _script_detail(session, name, user, runs))
 
 
 def _script_detail(session: Any, name: str, user: Any, runs: int) -> ScriptDetail:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import ColumnElement, delete, func, select
 
 from ylai_plugin.api.errors import ApiError, ErrorResponse, flush_or_conflict, not_found
-from ylai_plugin.api.list_cache import cached_list
+from ylai_plugin.api.list_cache import cached_read
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, Page, PartialPage, fetch_page, pick_fields
 from ylai_plugin.api.security import (
     UserDep,
@@ -417,13 +417,18 @@ def list_tasks(
         page = Page[TaskOut](items=_with_last_runs(rows, session), total=total, limit=limit, offset=offset)
         return pick_fields(page, fields, TaskOut)
 
-    return cached_list(request, user, ["tasks"], compute)
+    return cached_read(request, user, ["tasks"], compute)
 
 
 @router.get("/{task_id}", response_model=TaskOut, dependencies=[Depends(requires(RESOURCE_TASKS))])
-def get_task(task_id: IdPath, user: UserDep, session: SessionDep) -> TaskOut:
-    """One task with its last run's state, duration and result."""
-    return _with_last_runs([_get_task(task_id, user, session)], session)[0]
+def get_task(request: Request, task_id: IdPath, user: UserDep) -> Response:
+    """One task with its last run's state, duration and result.
+
+    Cached per user like the list: an edit or a run through ylai shows in the next answer.
+    """
+    return cached_read(
+        request, user, ["tasks"], lambda session: _with_last_runs([_get_task(task_id, user, session)], session)[0]
+    )
 
 
 @router.patch(
@@ -484,13 +489,21 @@ def run_task(task_id: IdPath, user: UserDep, session: SessionDep, body: RunReque
 
 @router.get("/{task_id}/runs", response_model=Page[RunOut], dependencies=[Depends(requires(RESOURCE_TASKS))])
 def list_task_runs(
+    request: Request,
     task_id: IdPath,
     user: UserDep,
-    session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
-) -> Page[RunOut]:
-    """The runs started from this task, newest first."""
+) -> Response:
+    """The runs started from this task, newest first.
+
+    Cached per user like the task list: a run started through ylai shows in the next answer,
+    state changes the scheduler writes within ``[ylai] list_cache_seconds``.
+    """
+    return cached_read(request, user, ["tasks"], lambda session: _task_runs(session, task_id, user, limit, offset))
+
+
+def _task_runs(session: Any, task_id: int, user: Any, limit: int, offset: int) -> Page[RunOut]:
     from airflow.models import DagRun
 
     from ylai_operators.scheduled_tasks import run_id_prefix

@@ -83,9 +83,19 @@ class MonitorCache:
     so a hit costs neither a query nor a serialization.
     """
 
-    def __init__(self, ttl: float, url: str | None = None, grace: float | None = None, prefix: str = PREFIX) -> None:
+    def __init__(
+        self,
+        ttl: float,
+        url: str | None = None,
+        grace: float | None = None,
+        prefix: str = PREFIX,
+        max_entry_bytes: int | None = None,
+    ) -> None:
         self.ttl = ttl
         self.prefix = prefix
+        # Answers bigger than this are computed each time, not stored: a run's logs can be
+        # megabytes, and the in-process store keeps up to 256 entries.
+        self.max_entry_bytes = max_entry_bytes
         self.grace = 6 * ttl if grace is None else grace
         self.url = url
         self._hits = 0
@@ -185,6 +195,8 @@ class MonitorCache:
         client = self._client()
         client.incr(self.prefix + "misses")
         entry = _entry(compute())
+        if not self._storable(entry):
+            return entry
         pipe = client.pipeline(transaction=False)
         pipe.set(self.prefix + key, entry.raw, px=int((self.ttl + self.grace) * 1000))
         pipe.set(self.prefix + "fresh:" + key, b"1", px=int(self.ttl * 1000))
@@ -222,6 +234,8 @@ class MonitorCache:
     def _memory_compute(self, key: str, compute: Callable[[], BaseModel]) -> _Entry:
         self._count(hit=False)
         entry = _entry(compute())
+        if not self._storable(entry):
+            return entry
         now = time.monotonic()
         with self._lock:
             self._data[key] = (now, entry)
@@ -229,6 +243,9 @@ class MonitorCache:
                 for old in sorted(self._data, key=lambda k: self._data[k][0])[:128]:
                     del self._data[old]
         return entry
+
+    def _storable(self, entry: _Entry) -> bool:
+        return self.max_entry_bytes is None or len(entry.raw) <= self.max_entry_bytes
 
     def counters(self) -> tuple[int, int]:
         """(hits, misses), deployment-wide with Redis."""
