@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Route
 
 from ylai_plugin.api.app import create_app
-from ylai_plugin.api.health import check_broker
+from ylai_plugin.api.health import check_broker, check_metadata_db
 from ylai_plugin.version import ylai_version
 
 
@@ -114,3 +114,26 @@ def test_unreachable_broker_is_unhealthy_without_leaking_the_url(monkeypatch: py
     result = check_broker("CeleryExecutor")
     assert result.status == "unhealthy"
     assert "hunter2" not in result.model_dump_json()
+
+
+def test_unreachable_metadata_db_is_unhealthy_without_leaking_the_url(
+    airflow_db: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow import settings
+    from sqlalchemy import create_engine
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    real = settings.engine
+    down = create_engine(f"postgresql+psycopg://ylai:hunter2@127.0.0.1:{port}/airflow")
+    monkeypatch.setattr(settings, "engine", down)
+    try:
+        result = check_metadata_db()
+    finally:
+        monkeypatch.setattr(settings, "engine", real)
+        down.dispose()
+    assert result.status == "unhealthy"
+    assert result.detail == "OperationalError"
+    assert "hunter2" not in result.model_dump_json()
+    assert check_metadata_db().status == "healthy"
