@@ -334,6 +334,49 @@ def test_lists_show_each_write_at_once_on_every_api_server_worker(platform: Runn
     assert apis["list_cache"]["hits"] >= 1
 
 
+def test_a_scheduled_tasks_runs_are_found_through_an_index_on_postgres(
+    platform: RunningPlatform, fresh_postgres_url: str
+) -> None:
+    """``GET /tasks/{id}`` and ``/runs`` find scheduled runs by run-id prefix: an index serves it.
+
+    Runs ylai's own statements, with bound parameters as the api-server sends them, through
+    ``EXPLAIN`` on the platform's database (made by ``airflow db migrate``), after adding
+    5,000 runs of one DAG in a transaction that is rolled back: with the handful of runs the
+    platform has, any plan costs the same, and the planner's choice would say nothing.
+    """
+    from airflow.models import DagRun
+    from sqlalchemy import create_engine, func, select
+
+    from ylai_plugin.api.tasks import scheduled_runs
+
+    dag_id = "script__disk_usage"
+    url = fresh_postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = create_engine(url)
+    statements = [
+        select(DagRun.run_after, DagRun.dag_id, DagRun.run_id)
+        .where(*scheduled_runs(dag_id, 12))
+        .order_by(DagRun.id.desc())
+        .limit(50),
+        select(func.count()).select_from(DagRun).where(*scheduled_runs(dag_id, 12)),
+    ]
+    try:
+        with engine.connect() as conn, conn.begin() as transaction:
+            conn.exec_driver_sql(
+                "INSERT INTO dag_run (dag_id, run_id, run_type, run_after, state) "
+                "SELECT %(dag_id)s, 'index-probe-' || n, 'manual', now(), 'success' FROM generate_series(1, 5000) n",
+                {"dag_id": dag_id},
+            )
+            conn.exec_driver_sql("ANALYZE dag_run")
+            for statement in statements:
+                compiled = statement.compile(dialect=engine.dialect)
+                plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params))
+                assert "ix_ylai_dag_run_run_id_prefix" in plan, plan
+                assert "~>=~ 'ylai-task-12-'" in plan, plan  # the prefix is an index condition, not a filter
+            transaction.rollback()
+    finally:
+        engine.dispose()
+
+
 def test_sigterm_stops_every_component_without_orphans(platform: RunningPlatform) -> None:
     assert len(platform.descendants()) >= 5
     rc, survivors = platform.stop(signal.SIGTERM)

@@ -314,11 +314,22 @@ def publish_schedules(session: Any) -> None:
     )
 
 
-def _run_keys(task: Task, session: Any, limit: int) -> list[tuple[datetime, str, str]]:
-    """The newest runs of a task: started through the API (TaskRun) or by its schedule (run id prefix)."""
+def scheduled_runs(dag_id: str, task_id: int) -> tuple[ColumnElement[bool], ...]:
+    """Where a task's scheduled runs are: its DAG's runs whose run id has the task's prefix.
+
+    On Postgres the index ``ix_ylai_dag_run_run_id_prefix`` (migration ``ylai_0008``) serves
+    the prefix; Airflow's own ``(dag_id, run_id)`` index cannot under a non-C collation.
+    """
     from airflow.models import DagRun
 
     from ylai_operators.scheduled_tasks import run_id_prefix
+
+    return (DagRun.dag_id == dag_id, DagRun.run_id.startswith(run_id_prefix(task_id), autoescape=True))
+
+
+def _run_keys(task: Task, session: Any, limit: int) -> list[tuple[datetime, str, str]]:
+    """The newest runs of a task: started through the API (TaskRun) or by its schedule (run id prefix)."""
+    from airflow.models import DagRun
 
     started = [
         (r.created_at, r.dag_id, r.run_id)
@@ -333,7 +344,7 @@ def _run_keys(task: Task, session: Any, limit: int) -> list[tuple[datetime, str,
         (r.run_after, r.dag_id, r.run_id)
         for r in session.execute(
             select(DagRun.run_after, DagRun.dag_id, DagRun.run_id)
-            .where(DagRun.dag_id == task.dag_id, DagRun.run_id.startswith(run_id_prefix(task.id), autoescape=True))
+            .where(*scheduled_runs(task.dag_id, task.id))
             .order_by(DagRun.id.desc())
             .limit(limit)
         )
@@ -506,18 +517,9 @@ def list_task_runs(
 def _task_runs(session: Any, task_id: int, user: Any, limit: int, offset: int) -> Page[RunOut]:
     from airflow.models import DagRun
 
-    from ylai_operators.scheduled_tasks import run_id_prefix
-
     task = _get_task(task_id, user, session)
     total = session.scalar(select(func.count()).select_from(TaskRun).where(TaskRun.task_id == task.id)) or 0
-    total += (
-        session.scalar(
-            select(func.count()).where(
-                DagRun.dag_id == task.dag_id, DagRun.run_id.startswith(run_id_prefix(task.id), autoescape=True)
-            )
-        )
-        or 0
-    )
+    total += session.scalar(select(func.count()).select_from(DagRun).where(*scheduled_runs(task.dag_id, task.id))) or 0
     keys = [(d, r) for _, d, r in _run_keys(task, session, offset + limit)[offset:]]
     runs = _runs(session, keys)
     return Page[RunOut](items=[runs[k] for k in keys if k in runs], total=total, limit=limit, offset=offset)

@@ -19,3 +19,15 @@ class YlaiDBManager(BaseDBManager):
     migration_dir = (_HERE / "migrations").as_posix()
     alembic_file = (_HERE / "alembic.ini").as_posix()
     supports_table_dropping = True
+
+    def create_db_from_orm(self) -> None:
+        """The ylai tables from the ORM, then the indexes ylai adds to Airflow's tables.
+
+        Airflow builds a new database this way and stamps the migrations as applied, so the
+        indexes a migration adds to Airflow's tables (``ylai_0008``) are made here too.
+        """
+        super().create_db_from_orm()  # type: ignore[no-untyped-call]
+        from ylai_plugin.db import airflow_indexes
+
+        with self.session.get_bind().engine.begin() as conn:
+            airflow_indexes.create(conn)
