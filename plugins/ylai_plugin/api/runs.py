@@ -102,8 +102,8 @@ def get_run_logs(request: Request, dag_id: str, run_id: str, user: UserDep) -> R
     """The latest try's log of every task of the run.
 
     Cached per user for ``[ylai] list_cache_seconds`` (2 s by default), like the lists: a
-    script polling a finished run's logs costs no log read. New lines of a running task may
-    show that much later here; ``/logs/stream`` tails them live.
+    script polling a run's logs costs at most one log read per that time. New lines of a
+    running task may show that much later here; ``/logs/stream`` tails them live.
     """
     return cached_read(request, user, [], lambda session: _run_logs(session, dag_id, run_id, user))
 
