@@ -56,8 +56,7 @@ def test_migration_0008_indexes_airflows_dag_run_for_run_id_prefixes(empty_postg
     from ylai_plugin.db.airflow_indexes import DAG_RUN_PREFIX_INDEX
     from ylai_plugin.db.manager import YlaiDBManager
 
-    url = empty_postgres.replace("postgresql://", "postgresql+psycopg://", 1)
-    engine = create_engine(url)
+    engine = create_engine(empty_postgres)
     try:
         with engine.begin() as conn:  # the columns the index covers, as Airflow defines them
             conn.execute(text("CREATE TABLE dag_run (id serial PRIMARY KEY, dag_id varchar(250), run_id varchar(250))"))
@@ -70,10 +69,10 @@ def test_migration_0008_indexes_airflows_dag_run_for_run_id_prefixes(empty_postg
                 getattr(command, step)(config, revision)
 
         migrate("upgrade", "heads")
-        assert "(dag_id, run_id varchar_pattern_ops)" in _indexes(url, "dag_run")[DAG_RUN_PREFIX_INDEX]
+        assert "(dag_id, run_id varchar_pattern_ops)" in _indexes(empty_postgres, "dag_run")[DAG_RUN_PREFIX_INDEX]
         migrate("downgrade", "ylai_0007")
-        assert DAG_RUN_PREFIX_INDEX not in _indexes(url, "dag_run")
+        assert DAG_RUN_PREFIX_INDEX not in _indexes(empty_postgres, "dag_run")
         migrate("upgrade", "ylai_0008")
-        assert DAG_RUN_PREFIX_INDEX in _indexes(url, "dag_run")
+        assert DAG_RUN_PREFIX_INDEX in _indexes(empty_postgres, "dag_run")
     finally:
         engine.dispose()

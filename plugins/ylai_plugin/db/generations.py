@@ -59,7 +59,7 @@ def bump(session: Session, *groups: str) -> None:
 def current(session: Session, groups: Iterable[str]) -> tuple[int, ...]:
     """The counters of ``groups``, in the order given (0 for a group without a row)."""
     names = list(groups)
-    return _ordered(names, session.execute(_query(names)).all())
+    return _ordered(names, session.execute(_query(tuple(names))).all())
 
 
 class _SharedRead:
@@ -111,15 +111,11 @@ def _query_engine(names: list[str]) -> tuple[int, ...]:
         with create_session() as session:
             return current(session, names)
     with settings.engine.connect() as conn:
-        return _ordered(names, conn.execute(_query(names)).all())
-
-
-def _query(names: list[str]) -> Any:
-    return _statement(tuple(names))
+        return _ordered(names, conn.execute(_query(tuple(names))).all())
 
 
 @functools.lru_cache(maxsize=64)
-def _statement(names: tuple[str, ...]) -> Any:
+def _query(names: tuple[str, ...]) -> Any:
     # One statement object per set of groups: SQLAlchemy memoizes a statement's cache key on the
     # object, and building a new select per request recomputed it, a third of the read's cost.
     return select(Generation.name, Generation.value).where(Generation.name.in_(names))
