@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -78,6 +80,50 @@ def test_concurrent_misses_compute_once_and_wait_for_the_result() -> None:
     assert calls == [1]
     assert results == [Value(n=1)] * 3
     assert cache.counters() == (2, 1)
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+@pytest.mark.parametrize(("ttl", "computations"), [(30.0, 1), (0.0, 3)])
+def test_an_answer_too_big_to_store_goes_to_the_callers_that_waited_for_it(
+    backend: str, ttl: float, computations: int, request: pytest.FixtureRequest
+) -> None:
+    """Not stored, yet computed once for a queue of callers, if it is no older than the TTL."""
+    url = request.getfixturevalue("redis_url") if backend == "redis" else None
+    cache = MonitorCache(ttl, url, grace=0.0, prefix=f"ylai:test:{uuid.uuid4().hex}:", max_entry_bytes=3)
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def compute() -> Value:
+        calls.append(1)
+        started.set()
+        release.wait(10)
+        return Value(n=len(calls))  # '{"n":1}': over the 3-byte limit
+
+    results: list[Value] = []
+
+    def call() -> None:
+        results.append(cache.get_or_compute("k", Value, compute))
+
+    try:
+        threads = [threading.Thread(target=call) for _ in range(3)]
+        threads[0].start()
+        assert started.wait(10)
+        for t in threads[1:]:
+            t.start()
+        deadline = time.monotonic() + 10
+        while cache._flights["k"].waiting < 3 and time.monotonic() < deadline:  # all three queued
+            time.sleep(0.01)
+        release.set()
+        for t in threads:
+            t.join(10)
+        assert len(calls) == computations
+        assert sorted(r.n for r in results) == ([1, 1, 1] if computations == 1 else [1, 2, 3])
+        assert cache._flights["k"].entry is None  # the queue is gone, and the answer with it
+        assert cache.get_or_compute("k", Value, compute) == Value(n=computations + 1)  # never stored
+        assert cache.counters() == (3 - computations, computations + 1)
+    finally:
+        release.set()
+        cache.clear()
 
 
 def test_an_expired_value_is_served_while_one_caller_refreshes_it() -> None:

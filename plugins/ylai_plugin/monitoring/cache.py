@@ -11,7 +11,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -43,6 +43,30 @@ class _Entry:
 
 def _entry(value: BaseModel) -> _Entry:
     return _Entry(raw=value.model_dump_json().encode(), value=value)
+
+
+class _Flight:
+    """One key's computations in this process: the lock its callers take in turn, and a hand-off.
+
+    An answer too big to store (``max_entry_bytes``) is kept here while callers that queued
+    for it still wait, so they take it instead of computing it again one after another; the
+    last caller to leave drops it, so it never outlives the queue.
+    """
+
+    __slots__ = ("entry", "lock", "stored_at", "waiting")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.waiting = 0  # callers between _joined()'s entry and exit; guarded by the cache's lock
+        self.entry: _Entry | None = None
+        self.stored_at = 0.0
+
+    def shared(self, ttl: float) -> _Entry | None:
+        """The handed-off answer, if it is as fresh as a stored one would have to be."""
+        entry = self.entry
+        if entry is not None and time.monotonic() - self.stored_at < ttl:
+            return entry
+        return None
 
 
 def in_own_session(compute: Callable[..., BaseModel], *args: Any) -> Callable[[], BaseModel]:
@@ -101,7 +125,7 @@ class MonitorCache:
         self._hits = 0
         self._misses = 0
         self._data: dict[str, tuple[float, _Entry]] = {}
-        self._flights: dict[str, threading.Lock] = {}
+        self._flights: dict[str, _Flight] = {}
         self._lock = threading.Lock()
         self._redis: Any = None
 
@@ -117,16 +141,24 @@ class MonitorCache:
             self._redis = redis.Redis.from_url(self.url or "", socket_timeout=1, socket_connect_timeout=1)
         return self._redis
 
-    def _flight(self, key: str) -> threading.Lock:
-        """The lock that lets one thread of this process compute ``key``."""
+    @contextlib.contextmanager
+    def _joined(self, key: str) -> Iterator[_Flight]:
+        """The flight of ``key``, counted as waited on by this caller until the block ends."""
         with self._lock:
             flight = self._flights.get(key)
             if flight is None:
-                if len(self._flights) > 1024:  # bound memory: forget the locks nobody holds
-                    for old in [k for k, lock in self._flights.items() if not lock.locked()]:
+                if len(self._flights) > 1024:  # bound memory: forget the flights nobody is in
+                    for old in [k for k, f in self._flights.items() if not f.waiting]:
                         del self._flights[old]
-                flight = self._flights[key] = threading.Lock()
-            return flight
+                flight = self._flights[key] = _Flight()
+            flight.waiting += 1
+        try:
+            yield flight
+        finally:
+            with self._lock:
+                flight.waiting -= 1
+                if not flight.waiting:
+                    flight.entry = None  # nobody left to hand it to
 
     def _count(self, hit: bool) -> None:
         with self._lock:
@@ -159,43 +191,41 @@ class MonitorCache:
         client = self._client()
         value_key, fresh_key = self.prefix + key, self.prefix + "fresh:" + key
         raw, fresh = client.mget(value_key, fresh_key)
-        if raw is not None and (fresh is not None or not self._redis_may_refresh(key)):
+        if raw is not None and fresh is not None:
             client.incr(self.prefix + "hits")
             return _Entry(raw=raw)
-        if raw is not None:  # stale, and this caller holds both the process and the deployment lock
-            try:
-                return self._redis_compute(key, compute)
-            finally:
-                self._flight(key).release()
-                with contextlib.suppress(Exception):  # the lock key expires anyway
-                    client.delete(self.prefix + "lock:" + key)
-        with self._flight(key):
-            raw, fresh = client.mget(value_key, fresh_key)
-            if raw is not None and fresh is not None:  # computed while this caller waited
+        with self._joined(key) as flight:
+            if raw is not None:  # stale: one caller per process and per deployment refreshes it
+                if flight.lock.acquire(blocking=False):
+                    try:
+                        if self._redis_lock(key):
+                            try:
+                                return self._redis_compute(key, compute, flight)
+                            finally:
+                                with contextlib.suppress(Exception):  # the lock key expires anyway
+                                    client.delete(self.prefix + "lock:" + key)
+                    finally:
+                        flight.lock.release()
                 client.incr(self.prefix + "hits")
                 return _Entry(raw=raw)
-            return self._redis_compute(key, compute)
+            with flight.lock:
+                raw, fresh = client.mget(value_key, fresh_key)
+                shared = flight.shared(self.ttl)
+                if (raw is not None and fresh is not None) or shared is not None:  # computed meanwhile
+                    client.incr(self.prefix + "hits")
+                    return _Entry(raw=raw) if shared is None else shared
+                return self._redis_compute(key, compute, flight)
 
-    def _redis_may_refresh(self, key: str) -> bool:
-        """Take the process's and the deployment's refresh lock of ``key``, without waiting."""
-        flight = self._flight(key)
-        if not flight.acquire(blocking=False):
-            return False
+    def _redis_lock(self, key: str) -> bool:
+        """Take the deployment's refresh lock of ``key``, without waiting."""
         lock_ms = int(max(self.grace, 1.0) * 1000)
-        try:
-            if self._client().set(self.prefix + "lock:" + key, b"1", nx=True, px=lock_ms):
-                return True
-        except Exception:
-            flight.release()
-            raise
-        flight.release()
-        return False
+        return bool(self._client().set(self.prefix + "lock:" + key, b"1", nx=True, px=lock_ms))
 
-    def _redis_compute(self, key: str, compute: Callable[[], BaseModel]) -> _Entry:
+    def _redis_compute(self, key: str, compute: Callable[[], BaseModel], flight: _Flight) -> _Entry:
         client = self._client()
         client.incr(self.prefix + "misses")
         entry = _entry(compute())
-        if not self._storable(entry):
+        if not self._storable(entry, flight):
             return entry
         pipe = client.pipeline(transaction=False)
         pipe.set(self.prefix + key, entry.raw, px=int((self.ttl + self.grace) * 1000))
@@ -215,26 +245,29 @@ class MonitorCache:
         if found and age is not None and age < self.ttl:
             self._count(hit=True)
             return found[1]
-        flight = self._flight(key)
-        if found and age is not None and age < self.ttl + self.grace:
-            if not flight.acquire(blocking=False):  # someone is refreshing it: serve the stale value
-                self._count(hit=True)
-                return found[1]
-            try:
-                return self._memory_compute(key, compute)
-            finally:
-                flight.release()
-        with flight:
-            found = self._lookup(key)
-            if found and time.monotonic() - found[0] < self.ttl:  # computed while this caller waited
-                self._count(hit=True)
-                return found[1]
-            return self._memory_compute(key, compute)
+        with self._joined(key) as flight:
+            if found and age is not None and age < self.ttl + self.grace:
+                if not flight.lock.acquire(blocking=False):  # someone is refreshing it: serve it stale
+                    self._count(hit=True)
+                    return found[1]
+                try:
+                    return self._memory_compute(key, compute, flight)
+                finally:
+                    flight.lock.release()
+            with flight.lock:
+                found = self._lookup(key)
+                shared = flight.shared(self.ttl)
+                if found and time.monotonic() - found[0] < self.ttl:  # computed while this caller waited
+                    shared = found[1]
+                if shared is not None:
+                    self._count(hit=True)
+                    return shared
+                return self._memory_compute(key, compute, flight)
 
-    def _memory_compute(self, key: str, compute: Callable[[], BaseModel]) -> _Entry:
+    def _memory_compute(self, key: str, compute: Callable[[], BaseModel], flight: _Flight) -> _Entry:
         self._count(hit=False)
         entry = _entry(compute())
-        if not self._storable(entry):
+        if not self._storable(entry, flight):
             return entry
         now = time.monotonic()
         with self._lock:
@@ -244,8 +277,14 @@ class MonitorCache:
                     del self._data[old]
         return entry
 
-    def _storable(self, entry: _Entry) -> bool:
-        return self.max_entry_bytes is None or len(entry.raw) <= self.max_entry_bytes
+    def _storable(self, entry: _Entry, flight: _Flight) -> bool:
+        """Whether to store ``entry``; if it is too big, hand it to the callers queued behind."""
+        if self.max_entry_bytes is None or len(entry.raw) <= self.max_entry_bytes:
+            return True
+        with self._lock:
+            if flight.waiting > 1:  # not just this caller
+                flight.entry, flight.stored_at = entry, time.monotonic()
+        return False
 
     def counters(self) -> tuple[int, int]:
         """(hits, misses), deployment-wide with Redis."""
