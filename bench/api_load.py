@@ -42,7 +42,10 @@ pages of 50); single items (a task, its runs, a preset, the logs of a run the pl
 executed before the fill) and ``/me``; the cached routes (lists, script detail and single
 items) again with a query parameter unique to each request (``?bust=<n>``, ignored by the route
 but part of the list cache's key), so every request is a cache miss and computes its answer
-("uncached" rows, reported without a target); Airflow's
+("uncached" rows, reported without a target); the lists, a task and ``/monitor/tasks`` again
+with each request sent as the next of 16 users of the Admin role in turn ("16 users" rows, with
+the targets of their kind): the list cache is per user, so there every user's entry is computed
+once per TTL, as when a team's dashboards poll at once; Airflow's
 ``GET /api/v2/monitor/health`` and ``GET /api/v2/dags/~/dagRuns?limit=50``; and the ceiling:
 ``GET /ylai/api/v1/ping``, ylai's authenticated no-op (authentication by Airflow's auth
 manager: JWT, revoked-token check and FAB user; ylai's rate limiter; nothing else), the
@@ -102,6 +105,10 @@ class Endpoint:
     # Append a query parameter unique per request: every request is a list-cache miss (the
     # cache keys on the query string), so the row shows what computing the answer costs.
     bust_cache: bool = False
+    # Each request as the next of USERS distinct users (Admin role, like the admin), in turn:
+    # the list cache is per user, so this row pays one miss per user and TTL, as a team's
+    # dashboards polling at once would, where one user's 16 connections share one entry.
+    many_users: bool = False
 
 
 CEILING = Endpoint("ceiling: GET /ping (no-op)", "/ylai/api/v1/ping", group="ceiling")
@@ -132,10 +139,15 @@ ENDPOINTS = [
         group="uncached",
         bust_cache=True,
     ),
+    Endpoint(f"ylai GET /tasks, {USERS} users", "/ylai/api/v1/tasks", group="list", many_users=True),
+    Endpoint(f"ylai GET /presets, {USERS} users", "/ylai/api/v1/presets", group="list", many_users=True),
+    Endpoint(f"ylai GET /scripts, {USERS} users", "/ylai/api/v1/scripts", group="list", many_users=True),
+    Endpoint(f"ylai GET /tasks/{{id}}, {USERS} users", "/ylai/api/v1/tasks/{task_id}", many_users=True),
     Endpoint("ylai GET /me", "/ylai/api/v1/me"),
     Endpoint("ylai GET /monitor/tasks", "/ylai/api/v1/monitor/tasks", group="monitor"),
     Endpoint("ylai GET /monitor/apis", "/ylai/api/v1/monitor/apis", group="monitor"),
     Endpoint("ylai GET /monitor/system", "/ylai/api/v1/monitor/system", group="monitor"),
+    Endpoint(f"ylai GET /monitor/tasks, {USERS} users", "/ylai/api/v1/monitor/tasks", group="monitor", many_users=True),
     Endpoint("ylai GET /health", "/ylai/api/v1/health"),
     Endpoint("airflow GET /api/v2/monitor/health", "/api/v2/monitor/health"),
     Endpoint("airflow GET dags/~/dagRuns?limit=50", "/api/v2/dags/~/dagRuns?limit=50", group="airflow-list"),
@@ -206,6 +218,28 @@ end
 """
 
 
+# Each request as the next user of TOKENS (a Lua list the script is prefixed with), in turn.
+WRK_MANY_USERS = """
+local n = 0
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+request = function()
+  n = n + 1
+  local headers = {}
+  for k, v in pairs(wrk.headers) do headers[k] = v end
+  headers["Authorization"] = "Bearer " .. TOKENS[(n + (tid or 0)) % #TOKENS + 1]
+  return wrk.format(nil, nil, headers)
+end
+"""
+
+
+def _lua_tokens(tokens: list[str]) -> str:
+    return "TOKENS = {" + ", ".join(json.dumps(t) for t in tokens) + "}\n"
+
+
 def _wrk(url: str, token: str, seconds: float, script: Path) -> dict[str, Any]:
     out = subprocess.run(
         [
@@ -227,12 +261,20 @@ def _wrk(url: str, token: str, seconds: float, script: Path) -> dict[str, Any]:
 
 
 def _measure(
-    base_url: str, token: str, endpoint: dict[str, Any], duration: float, warmup: float, server_pids: list[int]
+    base_url: str,
+    token: str,
+    endpoint: dict[str, Any],
+    duration: float,
+    warmup: float,
+    server_pids: list[int],
+    user_tokens: list[str],
 ) -> dict[str, Any]:
     import psutil
 
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(WRK_REPORT + (WRK_BUST_CACHE if endpoint.get("bust_cache") else ""))
+        if endpoint.get("many_users"):
+            f.write(_lua_tokens(user_tokens) + WRK_MANY_USERS)
     script = Path(f.name)
     try:
         url = base_url + endpoint["path"]
@@ -299,7 +341,13 @@ def load_child() -> int:
     for endpoint in plan["endpoints"]:
         settled = _settle(plan["base_url"], plan["token"], plan["server_pids"])
         result = _measure(
-            plan["base_url"], plan["token"], endpoint, plan["duration"], plan["warmup"], plan["server_pids"]
+            plan["base_url"],
+            plan["token"],
+            endpoint,
+            plan["duration"],
+            plan["warmup"],
+            plan["server_pids"],
+            plan["user_tokens"],
         )
         print(json.dumps({"key": endpoint["key"], "settle_s": round(settled, 1), **result}), flush=True)
     return 0
@@ -475,12 +523,18 @@ def _endpoint(key: str) -> Endpoint:
 
 
 def run_load(
-    base_url: str, token: str, endpoints: list[Endpoint], duration: float, server_pids: list[int]
+    base_url: str,
+    token: str,
+    endpoints: list[Endpoint],
+    duration: float,
+    server_pids: list[int],
+    user_tokens: list[str],
 ) -> dict[str, dict[str, Any]]:
     plan = {
         "server_pids": server_pids,
         "base_url": base_url,
         "token": token,
+        "user_tokens": user_tokens,
         "duration": duration,
         "warmup": WARMUP_SECONDS,
         "endpoints": [e.__dict__ for e in endpoints],
@@ -557,6 +611,30 @@ def _path_values(url: str, logged_run: tuple[str, str]) -> dict[str, str]:
         "dag_id": logged_run[0],
         "run_id": urllib.parse.quote(logged_run[1], safe=""),
     }
+
+
+def bench_users(platform: Any, count: int) -> list[str]:
+    """Tokens of ``count`` new users with the Admin role (FAB's REST API, then ``/auth/token``)."""
+    tokens = []
+    for i in range(1, count + 1):
+        username = f"bench{i:02d}"
+        resp = platform.request(
+            "POST",
+            "/auth/fab/v1/users",
+            {
+                "username": username,
+                "password": ADMIN_PASSWORD,
+                "first_name": username,
+                "last_name": "bench",
+                "email": f"{username}@example.com",
+                "roles": [{"name": "Admin"}],
+            },
+        )
+        assert resp.status == 200, (username, resp.status, resp.body[:300])
+        login = platform.login(username, ADMIN_PASSWORD)
+        assert login.status in (200, 201), (username, login.status, login.body[:300])
+        tokens.append(str(login.json()["access_token"]))
+    return tokens
 
 
 def _row_counts(url: str) -> str:
@@ -644,14 +722,17 @@ def main(argv: list[str] | None = None) -> int:
                 _checkpoint(db_url)  # write the fill's dirty pages now, not during the first endpoint
                 explain(platform, db_url)
                 token = platform.token()
+                user_tokens = bench_users(platform, USERS)
+                _say(f"{len(user_tokens)} users of the Admin role created, for the '{USERS} users' rows")
                 values = _path_values(db_url, logged_run)
                 endpoints = [CEILING, *(replace(e, path=e.path.format(**values)) for e in ENDPOINTS), CEILING]
                 for e in endpoints:  # every endpoint answers as expected before any figure is taken
-                    resp = platform.request("GET", e.path, token=token)
-                    assert resp.status == e.expected_status, (e.path, resp.status, resp.body[:300])
+                    for t in user_tokens if e.many_users else [token]:
+                        resp = platform.request("GET", e.path, token=t)
+                        assert resp.status == e.expected_status, (e.path, resp.status, resp.body[:300])
                 _say(f"load test ({_load_note()}):")
                 server_pids = [p.pid for p in platform.descendants() if _is_api_server(p)]
-                results = run_load(platform.base_url, token, endpoints, duration, server_pids)
+                results = run_load(platform.base_url, token, endpoints, duration, server_pids, user_tokens)
                 _say(f"done ({_load_note()})\n")
                 _say(report(results))
             finally:
