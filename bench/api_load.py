@@ -203,29 +203,32 @@ done = function(summary, latency, requests)
 end
 """
 
-# Each request a new URL (path?bust=<n>, n counting per wrk thread, threads apart by id).
-WRK_BUST_CACHE = """
+# A request counter n per wrk thread, and the thread's number as tid, for the scripts below.
+WRK_NUMBERED = """
 local n = 0
 local threads = 0
 setup = function(thread)
   threads = threads + 1
   thread:set("tid", threads)
 end
+"""
+
+# Each request a new URL (path?bust=<n>, n counting per wrk thread, threads apart by id).
+WRK_BUST_CACHE = (
+    WRK_NUMBERED
+    + """
 request = function()
   n = n + 1
   return wrk.format(nil, wrk.path .. "?bust=" .. tostring(tid or 0) .. "-" .. n)
 end
 """
+)
 
 
 # Each request as the next user of TOKENS (a Lua list the script is prefixed with), in turn.
-WRK_MANY_USERS = """
-local n = 0
-local threads = 0
-setup = function(thread)
-  threads = threads + 1
-  thread:set("tid", threads)
-end
+WRK_MANY_USERS = (
+    WRK_NUMBERED
+    + """
 request = function()
   n = n + 1
   local headers = {}
@@ -234,6 +237,7 @@ request = function()
   return wrk.format(nil, nil, headers)
 end
 """
+)
 
 
 def _lua_tokens(tokens: list[str]) -> str:

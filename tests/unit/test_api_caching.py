@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -55,16 +55,23 @@ def test_secret_params_are_read_once_per_dag_version(client: TestClient) -> None
     assert all(p["params"] == {"api_token": "***"} for p in items)
 
 
-def test_concurrent_misses_compute_once_and_wait_for_the_result() -> None:
-    cache = MonitorCache(ttl=30)
-    started, release = threading.Event(), threading.Event()
-    calls: list[int] = []
+def _blocking_compute(calls: list[int], started: threading.Event, release: threading.Event) -> Callable[[], Value]:
+    """A computation that counts its calls, says it started, and waits to be released."""
 
     def compute() -> Value:
         calls.append(1)
         started.set()
         release.wait(10)
         return Value(n=len(calls))
+
+    return compute
+
+
+def test_concurrent_misses_compute_once_and_wait_for_the_result() -> None:
+    cache = MonitorCache(ttl=30)
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+    compute = _blocking_compute(calls, started, release)
 
     results: list[Value] = []
     threads = [threading.Thread(target=lambda: results.append(cache.get_or_compute("k", Value, compute)))]
@@ -92,12 +99,7 @@ def test_an_answer_too_big_to_store_goes_to_the_callers_that_waited_for_it(
     cache = MonitorCache(ttl, url, grace=0.0, prefix=f"ylai:test:{uuid.uuid4().hex}:", max_entry_bytes=3)
     started, release = threading.Event(), threading.Event()
     calls: list[int] = []
-
-    def compute() -> Value:
-        calls.append(1)
-        started.set()
-        release.wait(10)
-        return Value(n=len(calls))  # '{"n":1}': over the 3-byte limit
+    compute = _blocking_compute(calls, started, release)  # '{"n":1}': over the 3-byte limit
 
     results: list[Value] = []
 
