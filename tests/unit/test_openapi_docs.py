@@ -38,3 +38,17 @@ def test_docs_page_is_served_behind_auth(airflow_db: object) -> None:
         assert page.status_code == 200
         assert "/api/v1/tasks/{task_id}/run" in page.text
         assert "TaskIn" in page.text
+
+
+def test_document_suits_generated_clients() -> None:
+    spec = json.loads(openapi_document())
+    # Paths are relative to where the api-server mounts the app.
+    assert [server["url"] for server in spec["servers"]] == ["/ylai"]
+    ids = [op["operationId"] for ops in spec["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids)), "operation ids are unique"
+    assert all(op_id.isidentifier() and "api_v1" not in op_id for op_id in ids), ids
+    assert {"list_tasks", "run_task", "run_script", "create_rule"} <= set(ids)
+    # An optional body is the plain model, not ``anyOf [model, null]`` that clients must send.
+    run = spec["paths"]["/api/v1/tasks/{task_id}/run"]["post"]["requestBody"]
+    assert not run.get("required")
+    assert run["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/RunRequest"}

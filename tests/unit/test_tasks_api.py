@@ -104,6 +104,11 @@ def test_run_creates_a_dag_run_and_the_task_shows_it(client: TestClient) -> None
     assert bad.status_code == 422
     assert client.get(f"/api/v1/tasks/{task['id']}/runs").json()["total"] == 1
 
+    # No body at all (what a generated client sends without overrides): the saved params.
+    plain = client.post(f"/api/v1/tasks/{task['id']}/run")
+    assert plain.status_code == 201, plain.text
+    assert plain.json()["conf"] == {"rows": 10}
+
 
 def test_secret_params_are_masked_in_responses(client: TestClient) -> None:
     task = make_task(client, name="with secret", script="data_generator", params={"api_token": "abc-123-secret"})

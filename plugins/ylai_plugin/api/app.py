@@ -39,7 +39,7 @@ def create_app() -> FastAPI:
     from ylai_plugin.api import exports, health, me, monitor, pages, presets, runs, scripts, standalone, static, tasks
     from ylai_plugin.api.errors import install_error_handlers
     from ylai_plugin.api.middleware import CorrelationIdMiddleware
-    from ylai_plugin.api.openapi import install_openapi
+    from ylai_plugin.api.openapi import install_openapi, operation_id
     from ylai_plugin.api.security import rate_limited_user
 
     app = FastAPI(
@@ -52,6 +52,7 @@ def create_app() -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        generate_unique_id_function=operation_id,
     )
 
     # Authenticates (401 otherwise) and takes a token from the caller's rate-limit bucket;

@@ -8,6 +8,9 @@
 - FastAPI serializes the document with ``exclude_none``, which also drops the ``null``
   values inside schema examples (a required nullable field would go missing): each
   schema's examples are put back as its model declares them.
+- Generated clients resolve paths against ``servers``: the app is mounted at ``/ylai``, so
+  the document says so, and each operation's id is its route function's name (``list_tasks``,
+  ``run_task``), short and stable, instead of FastAPI's path-derived default.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from pydantic import BaseModel
 
 ERROR_REF = "#/components/schemas/ErrorResponse"
 FASTAPI_SCHEMAS = ("HTTPValidationError", "ValidationError")
+#: Where Airflow's api-server mounts the app; the document's paths are relative to it.
+SERVERS = [{"url": "/ylai", "description": "ylai's app inside Airflow's api-server (relative to its base URL)"}]
 COMMON_RESPONSES: dict[str, dict[str, Any]] = {
     "401": {"description": "No valid token (`Authorization: Bearer` or the `_token` cookie)."},
     "403": {"description": "The caller's roles lack the permission this operation needs."},
@@ -91,6 +96,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
         openapi_version=app.openapi_version,
         description=app.description,
         routes=app.routes,
+        servers=SERVERS,
     )
     spec = typing.cast(dict[str, Any], _replace_refs(spec))
     schemas = spec.get("components", {}).get("schemas", {})
@@ -107,6 +113,11 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 responses["422"]["description"] = "Invalid input: `details` names each field and why."
     app.openapi_schema = spec
     return spec
+
+
+def operation_id(route: APIRoute) -> str:
+    """The operation id of a route: its function's name, which the app keeps unique."""
+    return route.name
 
 
 def install_openapi(app: FastAPI) -> None:

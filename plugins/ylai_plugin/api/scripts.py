@@ -18,7 +18,7 @@ from ylai_plugin.api.errors import ApiError, ErrorResponse, not_found
 from ylai_plugin.api.list_cache import cached_read
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, Page, PartialPage, pick_fields
 from ylai_plugin.api.security import UserDep, ensure_dag_access, readable_dag_ids, requires
-from ylai_plugin.api.tasks import RunOut, RunRequest, run_out
+from ylai_plugin.api.tasks import RunBody, RunOut, run_out
 from ylai_plugin.db import generations
 from ylai_plugin.permissions import RESOURCE_SCRIPTS
 from ylai_plugin.services import dags as dag_service
@@ -383,12 +383,12 @@ def _script_detail(session: Any, name: str, user: Any, runs: int) -> ScriptDetai
     dependencies=[Depends(requires(RESOURCE_SCRIPTS))],
     responses={403: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
 )
-def run_script(name: str, user: UserDep, session: SessionDep, body: RunRequest | None = None) -> RunOut:
+def run_script(name: str, user: UserDep, session: SessionDep, body: RunBody) -> RunOut:
     """Trigger ``script__<name>`` with the given params (validated against the manifest)."""
     _script(name, user, session)
     dag_id = f"script__{name}"
     ensure_dag_access(user, dag_id, "POST", "RUN")
-    run = dag_service.trigger(dag_id, body.params if body else {}, user, session, note=body.note if body else None)
+    run = dag_service.trigger(dag_id, body.params, user, session, note=body.note)
     generations.mark_changed(session, "scripts")  # the script's cached detail shows the new run at once
     return run_out(run, None, dag_service.secret_params([dag_id], session))
 
