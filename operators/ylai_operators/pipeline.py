@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ylai_operators.manifest import SLUG, ParamSpec, iso_dates, parse_duration
+from ylai_operators.naming import PIPELINE_PREFIX
 from ylai_operators.param_schema import json_type, to_param, validate_value
 from ylai_operators.registry import Registry, SpecError, pydantic_errors, read_yaml
 from ylai_operators.spec_cache import SpecCache, digest
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
     from airflow.sdk import DAG
 
-PIPELINE_DAG_PREFIX = "pipeline__"
+PIPELINE_DAG_PREFIX = PIPELINE_PREFIX
 COLLECT_TASK_ID = "collect_outputs"
 NODE_ID = r"^[A-Za-z][A-Za-z0-9_]{0,62}$"
 

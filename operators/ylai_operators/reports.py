@@ -12,10 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ylai_operators.naming import REPORT_PREFIX
+
 if TYPE_CHECKING:
     from airflow.sdk import DAG
 
-DAG_PREFIX = "report__"
+DAG_PREFIX = REPORT_PREFIX
 KINDS = ("runs", "tasks", "scripts", "audit", "monitor", "alerts")
 FORMATS = ("csv", "xlsx", "pdf")
 LANGUAGES = ("en", "zh-CN")

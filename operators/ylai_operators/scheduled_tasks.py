@@ -11,11 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ylai_operators.naming import TASK_PREFIX
+
 if TYPE_CHECKING:
     from airflow.sdk import DAG
 
 VARIABLE = "ylai_scheduled_tasks"
-DAG_PREFIX = "task__"
+DAG_PREFIX = TASK_PREFIX
 
 
 def run_id_prefix(task_id: int) -> str:

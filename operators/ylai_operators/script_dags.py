@@ -10,20 +10,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ylai_operators.naming import SCRIPT_PREFIX, script_dag_id
 from ylai_operators.param_schema import to_param
 from ylai_operators.registry import Script
+
+__all__ = ["SCRIPT_DAG_PREFIX", "build_script_dag", "script_dag_id", "script_doc"]
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
 
-SCRIPT_DAG_PREFIX = "script__"
+SCRIPT_DAG_PREFIX = SCRIPT_PREFIX
 # A fixed start date: script DAGs are triggered, never back-filled.
 START_DATE = datetime(2024, 1, 1, tzinfo=UTC)
-
-
-def script_dag_id(name: str) -> str:
-    """The DAG id of a script."""
-    return SCRIPT_DAG_PREFIX + name
 
 
 def script_doc(script: Script) -> str:
