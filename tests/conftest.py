@@ -89,7 +89,7 @@ def _fresh_monitor_cache() -> None:
     process (and one unit DB), so a value cached by an earlier test would stand in for the
     rows this test wrote. Only clears a cache that exists: importing it here would load Airflow.
     """
-    for name in ("ylai_plugin.monitoring.cache", "ylai_plugin.api.list_cache"):
+    for name in ("ylai_plugin.domain.cache", "ylai_plugin.domain.list_cache"):
         cache = getattr(sys.modules.get(name), "_cache", None)
         if cache is not None and cache.url is None:
             cache.clear()

@@ -8,7 +8,7 @@ from typing import Any
 from airflow.plugins_manager import AirflowPlugin
 
 from ylai_operators.preload import warm_imports
-from ylai_plugin.monitoring import listener
+from ylai_plugin import listeners as listener
 
 # Tasks fork from the components that load this plugin (the scheduler, before it starts the
 # LocalExecutor's workers): import what every ylai task imports once, here, not in each task.

@@ -490,7 +490,7 @@ def test_task_failed_after_retries_carries_the_log_tail_and_links(slack: SlackRe
     from airflow.models import TaskInstance
     from airflow.utils.session import create_session
 
-    from ylai_plugin.services import dags as dag_service
+    from ylai_plugin.domain import dags as dag_service
 
     now = datetime.now(UTC)
     rule = add_rule(condition={"type": "task_failed"}, scope={"dag_ids": [DAG]})
@@ -532,8 +532,8 @@ def test_listener_alerts_a_task_failed_by_the_scheduler(slack: SlackReceiver) ->
     from airflow.models import TaskInstance
     from airflow.utils.session import create_session
 
-    from ylai_plugin.monitoring import listener
-    from ylai_plugin.services import dags as dag_service
+    from ylai_plugin import listeners as listener
+    from ylai_plugin.domain import dags as dag_service
 
     rule = add_rule(condition={"type": "task_failed"}, scope={"scripts": ["data_generator"]})
     with create_session() as session:

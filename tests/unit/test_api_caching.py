@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from tests.unit.api_client import headers, sync_repo_dags
 from ylai_plugin.api.app import create_app
-from ylai_plugin.monitoring.cache import MonitorCache
+from ylai_plugin.domain.cache import MonitorCache
 
 
 class Value(BaseModel):
@@ -30,7 +30,7 @@ def client(airflow_db: object) -> Iterator[TestClient]:
 def test_secret_params_are_read_once_per_dag_version(client: TestClient) -> None:
     from airflow.utils.session import create_session
 
-    from ylai_plugin.services import dags
+    from ylai_plugin.domain import dags
 
     with create_session() as session:
         first = dags.secret_params(["script__data_generator", "script__disk_usage", "no_such_dag"], session)

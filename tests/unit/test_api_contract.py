@@ -93,7 +93,7 @@ def test_task_preset_and_script_version_timestamps_carry_utc_offsets(client: Tes
 
 
 def test_system_monitor_sample_timestamps_carry_utc_offsets(client: TestClient) -> None:
-    from ylai_plugin.monitoring.cache import get_cache
+    from ylai_plugin.domain.cache import get_cache
     from ylai_plugin.monitoring.sampler import store_sample, take_sample
 
     store_sample({**take_sample("celery-worker"), "host": "tz-worker", "ts": datetime.now(UTC)})

@@ -29,7 +29,7 @@ def _trigger(dag_id: str, username: str, state: str, day: int, seconds: float, p
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    from ylai_plugin.services import dags as dag_service
+    from ylai_plugin.domain import dags as dag_service
 
     with create_session() as session:
         run = dag_service.trigger(dag_id, params, SimpleAuthManagerUser(username=username, role="op"), session)
@@ -465,7 +465,8 @@ class FabGrants:
 
 
 def test_permissions(client: TestClient, runs: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from ylai_plugin.api import exports, security
+    from ylai_plugin.api import security
+    from ylai_plugin.api.routes import exports
 
     grants = FabGrants(security._auth_manager())
     monkeypatch.setattr(security, "_auth_manager", lambda: grants)
@@ -505,7 +506,8 @@ class OnlyDiskUsage:
 def test_exports_only_cover_dags_the_user_may_read(
     client: TestClient, runs: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ylai_plugin.api import exports, security
+    from ylai_plugin.api import security
+    from ylai_plugin.api.routes import exports
 
     real = security._auth_manager()
     restricted = OnlyDiskUsage(real)

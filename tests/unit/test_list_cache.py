@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from tests.unit.api_client import headers, sync_repo_dags
-from ylai_plugin.api import list_cache
 from ylai_plugin.api.app import create_app
+from ylai_plugin.domain import list_cache
 
 ALICE = headers("op", "alice")
 BOB = headers("op", "bob")
@@ -211,7 +211,7 @@ def test_a_script_run_started_through_ylai_shows_in_its_cached_detail(client: Te
 
 def test_an_error_of_the_computation_is_raised_once_with_redis(redis_url: str) -> None:
     """With Redis, the computation's own error is the caller's: not a Redis outage, not computed twice."""
-    from ylai_plugin.monitoring.cache import MonitorCache
+    from ylai_plugin.domain.cache import MonitorCache
 
     calls: list[int] = []
 
@@ -390,7 +390,7 @@ def test_cached_run_logs_are_never_served_to_a_user_who_may_not_read_the_dag(
 
 
 def test_an_answer_bigger_than_the_limit_is_computed_each_time() -> None:
-    from ylai_plugin.monitoring.cache import MonitorCache
+    from ylai_plugin.domain.cache import MonitorCache
 
     class Blob(BaseModel):
         text: str

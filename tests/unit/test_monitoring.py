@@ -111,7 +111,7 @@ def test_middleware_records_route_templates_not_raw_paths() -> None:
 def test_system_monitor_reports_hosts_with_history(clean_stats: None) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from ylai_plugin.monitoring.cache import get_cache
+    from ylai_plugin.domain.cache import get_cache
     from ylai_plugin.monitoring.sampler import store_sample, take_sample
 
     for age in (50, 30, 10):
@@ -134,8 +134,8 @@ def test_system_monitor_reports_hosts_with_history(clean_stats: None) -> None:
 
 
 def test_api_monitor_endpoint_and_cache_hit_rate(clean_stats: None) -> None:
+    from ylai_plugin.domain.cache import get_cache
     from ylai_plugin.monitoring.api_stats import recorder
-    from ylai_plugin.monitoring.cache import get_cache
 
     recorder.record("POST", "/api/v2/dags/{dag_id}/dagRuns", 200, 30.0)
     recorder.flush()  # what the flusher thread does every few seconds
@@ -155,7 +155,7 @@ def test_monitor_cache_in_redis_is_shared_between_processes(redis_url: str) -> N
 
     from pydantic import BaseModel
 
-    from ylai_plugin.monitoring.cache import MonitorCache
+    from ylai_plugin.domain.cache import MonitorCache
 
     class Value(BaseModel):
         n: int
@@ -181,7 +181,7 @@ def test_monitor_cache_in_redis_is_shared_between_processes(redis_url: str) -> N
 def test_monitor_cache_falls_back_to_memory_when_redis_is_down() -> None:
     from pydantic import BaseModel
 
-    from ylai_plugin.monitoring.cache import MonitorCache
+    from ylai_plugin.domain.cache import MonitorCache
 
     class Value(BaseModel):
         n: int

@@ -124,7 +124,7 @@ def test_logs_of_an_unknown_run_are_404(client: TestClient) -> None:
 
 
 def test_sse_cursor_roundtrip() -> None:
-    from ylai_plugin.api.runs import decode_cursor, encode_cursor
+    from ylai_plugin.api.routes.runs import decode_cursor, encode_cursor
 
     cursor = encode_cursor({"a:-1:1": 3, "b:-1:2": 10})
     assert decode_cursor(cursor) == {"a:-1:1": 3, "b:-1:2": 10}

@@ -186,7 +186,7 @@ def test_scheduled_task_becomes_a_dag_that_triggers_the_target(client: TestClien
     parse_and_sync_dags()
     from airflow.utils.session import create_session
 
-    from ylai_plugin.services.dags import get_dag
+    from ylai_plugin.domain.dags import get_dag
 
     with create_session() as session:
         from datetime import UTC, datetime
@@ -251,7 +251,7 @@ def test_result_task_sql_matches_its_python_twin(airflow_db: object, dag_id: str
     from airflow.utils.session import create_session
     from sqlalchemy import literal, select
 
-    from ylai_plugin.services.dags import result_task_id, result_task_id_sql
+    from ylai_plugin.domain.dags import result_task_id, result_task_id_sql
 
     with create_session() as session:
         assert session.scalar(select(result_task_id_sql(literal(dag_id)))) == result_task_id(dag_id)

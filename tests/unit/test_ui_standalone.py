@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from tests.unit.api_client import headers
 from ylai_plugin import ui_bundle
-from ylai_plugin.api import standalone
 from ylai_plugin.api.app import create_app
+from ylai_plugin.api.routes import standalone
 
 ENTRY = "standalone-AbCd_123.js"
 

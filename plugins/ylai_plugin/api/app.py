@@ -35,11 +35,23 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app() -> FastAPI:
     """Build the ylai FastAPI app with every route behind Airflow's auth manager."""
-    from ylai_plugin.api import alerts as alerts_api
-    from ylai_plugin.api import exports, health, me, monitor, pages, presets, runs, scripts, standalone, static, tasks
     from ylai_plugin.api.errors import install_error_handlers
     from ylai_plugin.api.middleware import CorrelationIdMiddleware
     from ylai_plugin.api.openapi import install_openapi, operation_id
+    from ylai_plugin.api.routes import alerts as alerts_api
+    from ylai_plugin.api.routes import (
+        exports,
+        health,
+        me,
+        monitor,
+        pages,
+        presets,
+        runs,
+        scripts,
+        standalone,
+        static,
+        tasks,
+    )
     from ylai_plugin.api.security import rate_limited_user
 
     app = FastAPI(

@@ -4,7 +4,7 @@ An ``after_flush`` listener notes which groups a transaction wrote (any insert, 
 delete of one of their tables, whatever code path or process did it), and a ``before_commit``
 listener raises those counters in the same transaction. Readers put the counters in cache
 keys: a list cached before a write is never served after it, on any api-server worker (see
-:mod:`ylai_plugin.api.list_cache`).
+:mod:`ylai_plugin.domain.list_cache`).
 """
 
 from __future__ import annotations

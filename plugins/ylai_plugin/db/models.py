@@ -198,7 +198,7 @@ class DbScriptVersion(Base):
 class Generation(Base):
     """A counter per group of ylai's tables, raised in the transaction of every write to them.
 
-    The list caches (:mod:`ylai_plugin.api.list_cache`) put it in their keys, so a change made
+    The list caches (:mod:`ylai_plugin.domain.list_cache`) put it in their keys, so a change made
     through any api-server worker or process is seen by the next list request, cache or not.
     """
 

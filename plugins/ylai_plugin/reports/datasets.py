@@ -452,7 +452,7 @@ SCRIPT_COLUMNS = (
 def _script_rows(session: Any, spec: ExportSpec) -> list[tuple[Any, ...]]:
     from airflow.models import DagRun
 
-    from ylai_plugin.api.scripts import _all_scripts
+    from ylai_plugin.api.routes.scripts import _all_scripts
 
     scripts = [
         s
@@ -622,7 +622,7 @@ MONITOR_COLUMNS = (
 def _monitor(session: Any, spec: ExportSpec) -> tuple[dict[str, Any], list[tuple[Any, ...]], Counter[str], list[float]]:
     from airflow.models import DagRun, TaskInstance
 
-    from ylai_plugin.services.dags import kind_of
+    from ylai_plugin.domain.dags import kind_of
 
     runs_spec = ExportSpec(
         kind="runs",

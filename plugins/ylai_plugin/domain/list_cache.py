@@ -28,7 +28,7 @@ from fastapi import Request
 from pydantic import BaseModel
 
 from ylai_plugin.api.listing import PreRenderedJSON
-from ylai_plugin.monitoring.cache import MonitorCache, cache_key, in_own_session
+from ylai_plugin.domain.cache import MonitorCache, cache_key, in_own_session
 
 PREFIX = "ylai:lists:"
 DEFAULT_TTL_SECONDS = 2.0

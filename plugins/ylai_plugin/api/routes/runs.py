@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from ylai_plugin.api.errors import ErrorResponse, not_found
-from ylai_plugin.api.list_cache import cached_read
 from ylai_plugin.api.security import UserDep, ensure_dag_access
+from ylai_plugin.domain.list_cache import cached_read
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses={404: {"model": ErrorResponse}})
 FINISHED = {"success", "failed"}

@@ -15,13 +15,13 @@ from sqlalchemy import func, select
 
 from ylai_operators.registry import SpecError
 from ylai_plugin.api.errors import ApiError, ErrorResponse, not_found
-from ylai_plugin.api.list_cache import cached_read
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, Page, PartialPage, pick_fields
+from ylai_plugin.api.routes.tasks import RunBody, RunOut, run_out
 from ylai_plugin.api.security import UserDep, ensure_dag_access, readable_dag_ids, requires
-from ylai_plugin.api.tasks import RunBody, RunOut, run_out
 from ylai_plugin.db import generations
+from ylai_plugin.domain import dags as dag_service
+from ylai_plugin.domain.list_cache import cached_read
 from ylai_plugin.permissions import RESOURCE_SCRIPTS
-from ylai_plugin.services import dags as dag_service
 
 router = APIRouter(prefix="/scripts", tags=["scripts"], responses={404: {"model": ErrorResponse}})
 
@@ -159,7 +159,7 @@ def _repository() -> Any:
 def _all_scripts(session: Any) -> dict[str, Any]:
     """Repository scripts, plus the current version of every database script."""
     from ylai_operators.db_scripts import script_from_record
-    from ylai_plugin.services.db_scripts import current_records
+    from ylai_plugin.domain.db_scripts import current_records
 
     scripts = dict(_repository().scripts)
     for name, record in current_records(session).items():
@@ -232,8 +232,8 @@ def _cached_stats(dag_ids: list[str], session: Any) -> dict[str, RunStats]:
     computation per TTL (single flight per key), like ``/monitor/*``. ``GET /scripts/{name}``
     stays uncached: it is the page a user opens to see the run they just started.
     """
-    from ylai_plugin.api.monitor import CACHE_TTL_SECONDS
-    from ylai_plugin.monitoring.cache import cache_key, get_cache
+    from ylai_plugin.api.routes.monitor import CACHE_TTL_SECONDS
+    from ylai_plugin.domain.cache import cache_key, get_cache
 
     cached = get_cache(CACHE_TTL_SECONDS).get_or_compute(
         cache_key("script-stats", *dag_ids), _StatsByDag, lambda: _StatsByDag(stats=_stats(dag_ids, session))
@@ -278,7 +278,7 @@ def list_scripts(
     """Scripts whose DAG the caller may read, with their success rate.
 
     Answers are cached per user for ``[ylai] list_cache_seconds``; a script created or given a
-    new version through ylai shows in the next answer (see ``ylai_plugin.api.list_cache``).
+    new version through ylai shows in the next answer (see ``ylai_plugin.domain.list_cache``).
     """
     return cached_read(
         request,
@@ -498,7 +498,7 @@ def _versions_out(session: Any, script: Any) -> DbScriptOut:
 def create_script(body: ScriptIn, user: UserDep, session: SessionDep) -> DbScriptOut:
     """Store a new script (version 1); it appears as ``script__<name>`` within about 20 s. Audited."""
     from ylai_plugin.db.models import DbScript
-    from ylai_plugin.services import db_scripts
+    from ylai_plugin.domain import db_scripts
 
     manifest = db_scripts.validate_manifest(body.name, body.runtime, body.manifest)
     if body.name in _repository().scripts or db_scripts.get(session, body.name) is not None:
@@ -521,7 +521,7 @@ def create_script(body: ScriptIn, user: UserDep, session: SessionDep) -> DbScrip
 )
 def add_script_version(name: str, body: ScriptVersionIn, user: UserDep, session: SessionDep) -> DbScriptOut:
     """Store a new version of a database script and make it current. Audited."""
-    from ylai_plugin.services import db_scripts
+    from ylai_plugin.domain import db_scripts
 
     script = db_scripts.get(session, name)
     if script is None:

@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, func, or_
 
 from ylai_plugin.api.errors import ApiError, ErrorResponse, flush_or_conflict, not_found
-from ylai_plugin.api.list_cache import cached_read
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, Page, PartialPage, fetch_page, pick_fields
 from ylai_plugin.api.security import (
     UserDep,
@@ -22,8 +21,9 @@ from ylai_plugin.api.security import (
     user_roles,
 )
 from ylai_plugin.db.models import Preset
+from ylai_plugin.domain import dags as dag_service
+from ylai_plugin.domain.list_cache import cached_read
 from ylai_plugin.permissions import RESOURCE_PRESETS
-from ylai_plugin.services import dags as dag_service
 
 router = APIRouter(prefix="/presets", tags=["presets"], responses={404: {"model": ErrorResponse}})
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.()-]{0,127}$"
@@ -173,7 +173,7 @@ def list_presets(
     """Your presets and those shared with one of your roles, for DAGs you may read.
 
     Answers are cached per user for ``[ylai] list_cache_seconds``; a preset created, edited or
-    deleted through ylai shows in the next answer (see ``ylai_plugin.api.list_cache``).
+    deleted through ylai shows in the next answer (see ``ylai_plugin.domain.list_cache``).
     """
 
     def compute(session: Any) -> BaseModel:

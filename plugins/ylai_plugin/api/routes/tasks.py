@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import ColumnElement, delete, func, select
 
 from ylai_plugin.api.errors import ApiError, ErrorResponse, flush_or_conflict, not_found
-from ylai_plugin.api.list_cache import cached_read
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, Page, PartialPage, fetch_page, pick_fields
 from ylai_plugin.api.security import (
     UserDep,
@@ -20,8 +19,9 @@ from ylai_plugin.api.security import (
     requires,
 )
 from ylai_plugin.db.models import Task, TaskRun
+from ylai_plugin.domain import dags as dag_service
+from ylai_plugin.domain.list_cache import cached_read
 from ylai_plugin.permissions import RESOURCE_TASKS
-from ylai_plugin.services import dags as dag_service
 
 router = APIRouter(prefix="/tasks", tags=["tasks"], responses={404: {"model": ErrorResponse}})
 
@@ -416,7 +416,7 @@ def list_tasks(
     """List the tasks whose DAG the caller may read.
 
     Answers are cached per user for ``[ylai] list_cache_seconds``; a task created, edited,
-    deleted or run through ylai shows in the next answer (see ``ylai_plugin.api.list_cache``).
+    deleted or run through ylai shows in the next answer (see ``ylai_plugin.domain.list_cache``).
     """
 
     def compute(session: Any) -> BaseModel:

@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, or_, select
 
 from ylai_plugin.api.security import UserDep, readable_dag_ids, requires
-from ylai_plugin.monitoring.cache import cache_key, get_cache, in_own_session
+from ylai_plugin.domain.cache import cache_key, get_cache, in_own_session
+from ylai_plugin.domain.dags import kind_of
 from ylai_plugin.permissions import RESOURCE_MONITOR
-from ylai_plugin.services.dags import kind_of
 
 router = APIRouter(prefix="/monitor", tags=["monitor"])
 CACHE_TTL_SECONDS = 10.0
@@ -372,7 +372,7 @@ def _cache_stats() -> CacheStats:
 
 
 def _list_cache_stats() -> CacheStats | None:
-    from ylai_plugin.api.list_cache import get_list_cache
+    from ylai_plugin.domain.list_cache import get_list_cache
 
     cache = get_list_cache()
     return _stats_of(cache) if cache is not None else None

@@ -1,1 +1,0 @@
-"""Domain logic shared by ylai's API routes."""
