@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from airflow.api_fastapi.common.db.common import SessionDep
@@ -13,7 +10,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
-from ylai_operators.registry import SpecError
 from ylai_plugin.api.errors import ApiError, ErrorResponse, not_found
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, Page, PartialPage, pick_fields
 from ylai_plugin.api.routes.tasks import RunBody, RunOut, run_out
@@ -21,6 +17,7 @@ from ylai_plugin.api.security import UserDep, ensure_dag_access, readable_dag_id
 from ylai_plugin.db import generations
 from ylai_plugin.domain import dags as dag_service
 from ylai_plugin.domain.list_cache import cached_read
+from ylai_plugin.domain.scripts import all_scripts, repository
 from ylai_plugin.permissions import RESOURCE_SCRIPTS
 
 router = APIRouter(prefix="/scripts", tags=["scripts"], responses={404: {"model": ErrorResponse}})
@@ -138,35 +135,6 @@ class ScriptDetail(ScriptOut):
     model_config = ConfigDict(json_schema_extra={"examples": [{**SCRIPT_EXAMPLE, "recent_runs": [RESOURCE_EXAMPLE]}]})
 
     recent_runs: list[ResourceUse]
-
-
-@lru_cache(maxsize=4)
-def _registry_for(folder: str, stamp: float) -> Any:
-    from ylai_operators.registry import load_registry
-
-    return load_registry(Path(folder))
-
-
-def _repository() -> Any:
-    from airflow.configuration import conf
-
-    folder = Path(conf.get("core", "dags_folder")) / "scripts"
-    # Reload only when a manifest or script changed: stat is cheap, parsing is not.
-    stamp = max((os.stat(p).st_mtime for p in folder.rglob("*")), default=0.0) if folder.is_dir() else 0.0
-    return _registry_for(str(folder), stamp)
-
-
-def _all_scripts(session: Any) -> dict[str, Any]:
-    """Repository scripts, plus the current version of every database script."""
-    from ylai_operators.db_scripts import script_from_record
-    from ylai_plugin.domain.db_scripts import current_records
-
-    scripts = dict(_repository().scripts)
-    for name, record in current_records(session).items():
-        loaded = script_from_record(name, record)
-        if not isinstance(loaded, SpecError) and name not in scripts:
-            scripts[name] = loaded
-    return scripts
 
 
 def params_schema(manifest: Any) -> dict[str, Any]:
@@ -301,7 +269,7 @@ def _script_page(
     fields: str | None,
 ) -> BaseModel:
     readable = readable_dag_ids(user)
-    scripts = [s for s in _all_scripts(session).values() if f"script__{s.name}" in readable]
+    scripts = [s for s in all_scripts(session).values() if f"script__{s.name}" in readable]
     if q:
         needle = q.lower()
         scripts = [
@@ -326,7 +294,7 @@ def _script_page(
 
 
 def _script(name: str, user: Any, session: Any) -> Any:
-    script = _all_scripts(session).get(name)
+    script = all_scripts(session).get(name)
     if script is None:
         raise not_found("Script", name)
     ensure_dag_access(user, f"script__{name}")
@@ -501,7 +469,7 @@ def create_script(body: ScriptIn, user: UserDep, session: SessionDep) -> DbScrip
     from ylai_plugin.domain import db_scripts
 
     manifest = db_scripts.validate_manifest(body.name, body.runtime, body.manifest)
-    if body.name in _repository().scripts or db_scripts.get(session, body.name) is not None:
+    if body.name in repository().scripts or db_scripts.get(session, body.name) is not None:
         raise ApiError(409, f"A script named {body.name!r} already exists")
     script = DbScript(name=body.name, runtime=body.runtime, current_version=0, created_by=user.get_name())
     session.add(script)
@@ -532,3 +500,6 @@ def add_script_version(name: str, body: ScriptVersionIn, user: UserDep, session:
     db_scripts.publish(session)
     db_scripts.audit(session, user, "ylai.script.version", {"name": name, "version": version.version})
     return _versions_out(session, script)
+
+
+_all_scripts = all_scripts  # until reports/datasets.py imports ylai_plugin.domain.scripts.all_scripts
