@@ -25,7 +25,8 @@ const script = {
   stats: { runs: 0, succeeded: 0, failed: 0, success_rate: null },
 };
 
-function fakeFetch(url: string): Promise<Response> {
+function fakeFetch(input: string | Request): Promise<Response> {
+  const url = typeof input === "string" ? input : input.url;
   const path = new URL(url).pathname;
   const json = (body: unknown, status = 200) => Promise.resolve(new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } }));
   if (path.endsWith("/ylai/api/v1/me")) {

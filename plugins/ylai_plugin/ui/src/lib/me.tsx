@@ -1,22 +1,11 @@
 import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
-import { ApiError, get } from "./api";
+import { data, ylai, type Schemas } from "../api/client";
+import { ApiError } from "./api";
 
 export type Resource = "tasks" | "scripts" | "presets" | "monitor" | "alerts" | "reports";
 export type Action = "read" | "create" | "edit" | "delete";
 
-export interface DagRights {
-  read: boolean;
-  run: boolean;
-  logs: boolean;
-}
-
-/** GET /ylai/api/v1/me[?dag_id=...]: the caller, ylai permissions and rights on the DAGs asked for. */
-export interface MeResponse {
-  username: string;
-  roles: string[];
-  permissions: Partial<Record<Resource, Action[]>>;
-  dags?: Record<string, DagRights>;
-}
+export type DagRights = Schemas["DagRights"];
 
 export interface Me {
   loaded: boolean;
@@ -35,13 +24,13 @@ const FULL: Me = { loaded: true, assumed: true, username: null, roles: [], can: 
 let cached: Promise<Me> | null = null;
 
 export function loadMe(): Promise<Me> {
-  cached ??= get<MeResponse>("ylai/api/v1/me").then(
+  cached ??= data(ylai.GET("/api/v1/me")).then(
     (me) => ({
       loaded: true,
       assumed: false,
       username: me.username,
       roles: me.roles ?? [],
-      can: (r: Resource, a: Action) => (me.permissions?.[r] ?? []).includes(a),
+      can: (r: Resource, a: Action) => ((me.permissions as Partial<Record<Resource, Action[]>>)?.[r] ?? []).includes(a),
     }),
     (err: unknown) => {
       if (err instanceof ApiError && err.status === 401) cached = null;
@@ -84,7 +73,7 @@ export function useDagRights(dagId: string | null | undefined): DagRights | unde
     let live = true;
     let pending = dagCache.get(dagId);
     if (!pending) {
-      pending = get<MeResponse>(`ylai/api/v1/me?dag_id=${encodeURIComponent(dagId)}`).then(
+      pending = data(ylai.GET("/api/v1/me", { params: { query: { dag_id: [dagId] } } })).then(
         (r) => r.dags?.[dagId] ?? { read: true, run: false, logs: false },
         () => ALL,
       );

@@ -17,13 +17,16 @@ export function fakeServer(...handlers: Handler[]): { calls: Call[] } {
   const calls: Call[] = [];
   vi.stubGlobal(
     "fetch",
-    vi.fn(async (input: string, init?: RequestInit) => {
-      const url = new URL(input);
+    vi.fn(async (input: string | Request, init?: RequestInit) => {
+      // The typed client (src/api/client.ts) sends Request objects; plain fetch calls send (url, init).
+      const request = typeof input === "string" ? null : input;
+      const url = new URL(request ? request.url : (input as string));
+      const text = request ? await request.text() : init?.body;
       const call: Call = {
-        method: (init?.method ?? "GET").toUpperCase(),
+        method: (request?.method ?? init?.method ?? "GET").toUpperCase(),
         path: url.pathname,
         search: url.searchParams,
-        body: typeof init?.body === "string" ? JSON.parse(init.body) : undefined,
+        body: typeof text === "string" && text ? JSON.parse(text) : undefined,
       };
       calls.push(call);
       for (const h of handlers) {

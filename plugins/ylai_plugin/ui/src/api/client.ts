@@ -1,0 +1,77 @@
+// Typed calls to ylai's API and to the parts of Airflow's /api/v2 the pages use: openapi-fetch over
+// the types that `npm run gen:api` generates from the OpenAPI documents (generated/*.ts).
+//
+// Every call is relative to document.baseURI (Airflow's <base href>) and same origin, so the
+// browser sends Airflow's `_token` cookie: no token handling happens here. Any error answer
+// (ylai's envelope or Airflow's {"detail": ...}) rejects the call with an ApiError.
+import createClient, { type Middleware } from "openapi-fetch";
+import type { components as AirflowComponents, paths as AirflowPaths } from "../../generated/airflow";
+import { SERVER_URL, type components, type paths } from "../../generated/ylai";
+import { errorFrom, resolveUrl } from "../lib/api";
+
+/** The schemas of ylai's API (`Schemas["TaskOut"]`). */
+export type Schemas = components["schemas"];
+/** The schemas of Airflow's /api/v2 (`AirflowSchemas["DAGRunResponse"]`). */
+export type AirflowSchemas = AirflowComponents["schemas"];
+export type YlaiPath = keyof paths;
+
+/** A Request whose relative URL ("ylai/api/v1/me") resolves against Airflow's base URL, not the host root. */
+class BaseRelativeRequest extends Request {
+  constructor(input: RequestInfo | URL, init?: RequestInit) {
+    super(typeof input === "string" ? resolveUrl(input) : input, init);
+  }
+}
+
+const envelope: Middleware = {
+  onRequest({ request }) {
+    request.headers.set("Accept", "application/json");
+    return request;
+  },
+  async onResponse({ response }) {
+    if (!response.ok) throw await errorFrom(response);
+    return response;
+  },
+};
+
+type Query = Record<string, unknown>;
+
+/** Query strings as the servers read them: empty values left out, lists repeated (`dag_id=a&dag_id=b`). */
+export function queryString(query: Query | undefined): string {
+  const s = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) {
+    for (const item of Array.isArray(v) ? v : [v]) {
+      if (item !== undefined && item !== null && item !== "") s.append(k, String(item));
+    }
+  }
+  return s.toString();
+}
+
+function client<P extends {}>(baseUrl: string) {
+  const c = createClient<P>({
+    baseUrl,
+    credentials: "same-origin",
+    Request: BaseRelativeRequest,
+    // Looked up at each call, so tests can stand a fake server behind fetch.
+    fetch: (request) => globalThis.fetch(request),
+    querySerializer: queryString,
+  });
+  c.use(envelope);
+  return c;
+}
+
+/** ylai's API at its document's server URL ("/ylai"), relative to Airflow's base URL. */
+export const ylai = client<paths>(SERVER_URL.replace(/^\/+/, ""));
+/** Airflow's own API (/api/v2/...), relative to Airflow's base URL. */
+export const airflow = client<AirflowPaths>("");
+
+/** The data of a successful call (a failed one has already thrown its ApiError). */
+export async function data<T>(call: Promise<{ data?: T }>): Promise<T> {
+  return (await call).data as T;
+}
+
+/** The URL of a ylai route for the browser itself (an EventSource, a download link): path params filled in, plus a query. */
+export function ylaiUrl(path: YlaiPath, params: Record<string, string | number> = {}, query?: Query): string {
+  const filled = path.replace(/\{(\w+)\}/g, (_, k: string) => encodeURIComponent(String(params[k])));
+  const qs = queryString(query);
+  return resolveUrl(`${SERVER_URL}${filled}${qs ? `?${qs}` : ""}`);
+}
