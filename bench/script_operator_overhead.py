@@ -124,7 +124,7 @@ def _interleaved(
 
 @contextlib.contextmanager
 def _no_rss_reads() -> Iterator[None]:
-    import ylai_operators.script_operator as mod
+    import ylai_operators.process_runner as mod
 
     original = mod._vm_hwm
     mod._vm_hwm = lambda pid: 0

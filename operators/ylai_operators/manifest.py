@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ylai_operators.param_schema import validate_value
+
 SLUG = r"^[a-z][a-z0-9_]{0,62}$"
 ParamType = Literal["string", "integer", "number", "boolean", "enum", "array", "object", "date", "date-time"]
 OutputType = Literal["string", "integer", "number", "boolean", "array", "object", "any"]
@@ -133,8 +135,6 @@ class ParamSpec(_Strict):
         if self.required and self.default is not None:
             raise ValueError("a required parameter cannot have a default")
         if self.default is not None:
-            from ylai_operators.param_schema import validate_value
-
             error = validate_value(self, self.default)
             if error:
                 raise ValueError(f"default {self.default!r} is invalid: {error}")

@@ -8,12 +8,58 @@ so a value is accepted or refused for the same reason everywhere.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from airflow.sdk import Param
 
-    from ylai_operators.manifest import ParamSpec
+SECRET_KEYWORD = "x-ylai-secret"  # noqa: S105 - a JSON Schema keyword, not a secret
+"""Marks a secret value in a schema; JSON Schema validation ignores unknown keywords."""
+
+
+class ParamLike(Protocol):
+    """What this module reads of a parameter: :class:`ylai_operators.manifest.ParamSpec` fits.
+
+    A protocol rather than the manifest's model, so that this module depends on nothing and
+    the manifest can validate its defaults with :func:`validate_value` (no import cycle).
+    """
+
+    @property
+    def type(self) -> str: ...  # noqa: D102 - the manifest documents each field
+    @property
+    def title(self) -> str | None: ...  # noqa: D102 - the manifest documents each field
+    @property
+    def description(self) -> str | None: ...  # noqa: D102 - the manifest documents each field
+    @property
+    def default(self) -> Any: ...  # noqa: D102 - the manifest documents each field
+    @property
+    def required(self) -> bool: ...  # noqa: D102 - the manifest documents each field
+    @property
+    def minimum(self) -> float | None: ...  # noqa: D102 - the manifest documents each field
+    @property
+    def maximum(self) -> float | None: ...  # noqa: D102 - the manifest documents each field
+    @property
+    def min_length(self) -> int | None: ...  # noqa: D102 - the manifest documents each field
+    @property
+    def max_length(self) -> int | None: ...  # noqa: D102 - the manifest documents each field
+    @property
+    def pattern(self) -> str | None: ...  # noqa: D102 - the manifest documents each field
+    @property
+    def format(self) -> str | None: ...  # noqa: D102 - the manifest documents each field
+    @property
+    def enum(self) -> list[Any] | None: ...  # noqa: D102 - the manifest documents each field
+    @property
+    def labels(self) -> dict[str, str] | None: ...  # noqa: D102 - the manifest documents each field
+    @property
+    def items(self) -> dict[str, Any] | None: ...  # noqa: D102 - the manifest documents each field
+    @property
+    def min_items(self) -> int | None: ...  # noqa: D102 - the manifest documents each field
+    @property
+    def max_items(self) -> int | None: ...  # noqa: D102 - the manifest documents each field
+    @property
+    def secret(self) -> bool: ...  # noqa: D102 - the manifest documents each field
+
 
 _SCALAR_TYPES: dict[type, str] = {bool: "boolean", int: "integer", float: "number", str: "string"}
 
@@ -25,7 +71,7 @@ def _enum_type(values: list[Any]) -> str | None:
     return kinds.pop() if len(kinds) == 1 and None not in kinds else None
 
 
-def json_type(spec: ParamSpec) -> str | None:
+def json_type(spec: ParamLike) -> str | None:
     """The JSON Schema ``type`` of a parameter (``None`` for an enum of mixed types)."""
     if spec.type == "enum":
         return _enum_type(spec.enum or [])
@@ -34,7 +80,7 @@ def json_type(spec: ParamSpec) -> str | None:
     return spec.type
 
 
-def to_json_schema(spec: ParamSpec, *, nullable: bool | None = None) -> dict[str, Any]:
+def to_json_schema(spec: ParamLike, *, nullable: bool | None = None) -> dict[str, Any]:
     """Return the JSON Schema of one parameter.
 
     :param nullable: allow ``null``; by default, when the parameter is optional and has no default.
@@ -83,7 +129,7 @@ def to_json_schema(spec: ParamSpec, *, nullable: bool | None = None) -> dict[str
     return schema
 
 
-def validate_value(spec: ParamSpec, value: Any) -> str | None:
+def validate_value(spec: ParamLike, value: Any) -> str | None:
     """Return why ``value`` does not fit ``spec``, or ``None`` when it does."""
     from jsonschema import Draft7Validator, FormatChecker
 
@@ -94,7 +140,7 @@ def validate_value(spec: ParamSpec, value: Any) -> str | None:
     return errors[0].message if errors else None
 
 
-def to_param(spec: ParamSpec, *, secret: bool | None = None) -> Param:
+def to_param(spec: ParamLike, *, secret: bool | None = None) -> Param:
     """Build the Airflow ``Param`` shown in the trigger form.
 
     :param secret: mask the value (defaults to the spec's ``secret`` flag; a sensitive script masks all).
@@ -106,7 +152,24 @@ def to_param(spec: ParamSpec, *, secret: bool | None = None) -> Param:
     if spec.secret if secret is None else secret:
         description = ((description or "") + " (secret: masked in task logs)").strip()
         # Unknown keywords are ignored by JSON Schema validation; ylai's API masks these values.
-        schema["x-ylai-secret"] = True
+        schema[SECRET_KEYWORD] = True
     if spec.required:
         return Param(description=description, **schema)
     return Param(spec.default, description=description, **schema)
+
+
+def form_schema(params: Mapping[str, ParamLike], *, sensitive: bool = False) -> dict[str, Any]:
+    """The object schema of all of a script's parameters, as a form generator needs it.
+
+    :param sensitive: every value is secret (a sensitive script), not only the ``secret`` ones.
+    """
+    properties = {}
+    for name, spec in params.items():
+        prop = to_json_schema(spec)
+        if spec.default is not None:
+            prop["default"] = spec.default
+        if spec.secret or sensitive:
+            prop[SECRET_KEYWORD] = True
+        properties[name] = prop
+    required = [n for n, p in params.items() if p.required]
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
