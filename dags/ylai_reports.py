@@ -8,6 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ylai_operators.reports import report_dags
+from ylai_operators.report_dags import report_dags
 
 globals().update(report_dags(Path(__file__).parent / "reports"))

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ylai_operators.pipeline import PIPELINE_DAG_PREFIX, Pipeline, build_pipeline_dag, load_pipelines
+from ylai_operators.pipeline_dags import PIPELINE_DAG_PREFIX, build_pipeline_dag
+from ylai_operators.pipeline_spec import Pipeline, load_pipelines
 from ylai_operators.registry import Registry, SpecError, load_registry
 from ylai_operators.script_dags import SCRIPT_DAG_PREFIX, build_script_dag, script_dag_id
 

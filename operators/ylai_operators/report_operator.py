@@ -17,7 +17,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from ylai_operators.reports import period_bounds
+from ylai_operators.report_spec import period_bounds
 
 SUBJECTS = {"en": "ylai {title}: {since} – {until}", "zh-CN": "ylai {title}：{since} – {until}"}  # noqa: RUF001
 DOWNLOAD = {"en": "Download the report", "zh-CN": "下载报告"}

@@ -5,7 +5,7 @@ start of every task) would otherwise read, YAML-parse and pydantic-validate ever
 pipeline spec. The cache maps ``(file path, BLAKE2 digest of its bytes)`` to the validated
 model, so a changed file is always re-validated (no mtime granularity issue) and only reading
 the bytes is left. The whole cache is dropped when the code that validates changes (a digest
-of ``manifest.py``, ``pipeline.py`` and ``param_schema.py`` plus the Python and pydantic versions).
+of ``manifest.py``, ``pipeline_spec.py`` and ``param_schema.py`` plus the Python and pydantic versions).
 
 Where: ``$YLAI_SPEC_CACHE_DIR`` or ``$AIRFLOW_HOME/ylai-cache`` (``~/airflow/ylai-cache``),
 one pickle per kind of spec and folder. ``AIRFLOW_HOME`` is trusted like the DAGs folder
@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-_VALIDATING_MODULES = ("manifest.py", "pipeline.py", "param_schema.py", "spec_cache.py")
+_VALIDATING_MODULES = ("manifest.py", "pipeline_spec.py", "param_schema.py", "spec_cache.py")
 
 
 def _stamp() -> str:
