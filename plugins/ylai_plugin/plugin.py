@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
@@ -17,13 +19,10 @@ warm_imports()
 URL_PREFIX = "/ylai"
 
 
-UI_PAGES = (
-    ("ylai Overview", "ylai-overview"),
-    ("ylai Run", "ylai-run"),
-    ("ylai Monitor", "ylai-monitor"),
-    ("ylai Scripts", "ylai-scripts"),
-    ("ylai Tasks", "ylai-tasks"),
-    ("ylai Alerts", "ylai-alerts"),
+# pages.json: the one list of ylai's pages, also read by the standalone view and the UI's navigation.
+UI_PAGES = tuple(
+    (page["menu"], f"ylai-{page['id']}")
+    for page in json.loads(Path(__file__).with_name("pages.json").read_text(encoding="utf-8"))
 )
 
 

@@ -33,7 +33,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "E2e-test-pw-1"
-PAGES = ("overview", "run", "monitor", "scripts", "tasks", "alerts")
+PAGE_LIST = REPO_ROOT / "plugins" / "ylai_plugin" / "pages.json"
+PAGES = tuple(page["id"] for page in json.loads(PAGE_LIST.read_text(encoding="utf-8")))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

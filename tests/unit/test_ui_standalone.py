@@ -15,6 +15,7 @@ from tests.unit.api_client import headers
 from ylai_plugin import ui_bundle
 from ylai_plugin.api.app import create_app
 from ylai_plugin.api.routes import standalone
+from ylai_plugin.domain import access
 
 ENTRY = "standalone-AbCd_123.js"
 
@@ -103,7 +104,7 @@ def test_the_login_url_comes_from_the_auth_manager(client: TestClient, monkeypat
         def get_url_login(self, **kwargs: object) -> str:
             return f"https://sso.example/login?next={kwargs['next_url']}"
 
-    monkeypatch.setattr(standalone, "_auth_manager", lambda: Manager())
+    monkeypatch.setattr(access, "auth_manager", lambda: Manager())
     client.cookies.clear()
     resp = client.get("/app/tasks", follow_redirects=False)
     assert resp.headers["location"] == "https://sso.example/login?next=/app/tasks"
@@ -133,3 +134,13 @@ def test_without_the_standalone_build_the_page_says_so(
     resp = client.get("/app/run", headers=headers())
     assert resp.status_code == 503
     assert "npm run build" in resp.json()["error"]["message"]
+
+
+def test_plugin_menu_and_standalone_view_share_pages_json() -> None:
+    from ylai_plugin import plugin
+
+    pages = json.loads((Path(plugin.__file__).with_name("pages.json")).read_text(encoding="utf-8"))
+    assert [p["id"] for p in pages] == ["overview", "run", "monitor", "scripts", "tasks", "alerts"]
+    assert tuple(p["id"] for p in pages) == standalone.PAGES
+    assert tuple((p["menu"], f"ylai-{p['id']}") for p in pages) == plugin.UI_PAGES
+    assert plugin.UI_PAGES[0] == ("ylai Overview", "ylai-overview")

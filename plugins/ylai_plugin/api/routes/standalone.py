@@ -31,11 +31,13 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from ylai_plugin import ui_bundle
 from ylai_plugin.api.errors import ApiError, not_found
-from ylai_plugin.api.security import _auth_manager, rate_limited_user, take_token
+from ylai_plugin.api.security import rate_limited_user, take_token
+from ylai_plugin.domain import access
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
-PAGES = ("overview", "run", "monitor", "scripts", "tasks", "alerts")
+# ylai_plugin/pages.json: the one list of ylai's pages (the plugin's menu and the UI's tabs read it too).
+PAGES = tuple(page["id"] for page in json.loads((Path(__file__).parents[2] / "pages.json").read_text(encoding="utf-8")))
 MOUNT = "/ylai"  # the plugin's url_prefix (plugin.py)
 ASSETS = "assets"
 # Only Vite's content-hashed outputs ("standalone-BDrZpp7c.js"): never the manifest or shell.json.
@@ -79,7 +81,7 @@ def login_redirect(request: Request) -> RedirectResponse:
     """303 to Airflow's login page, coming back to this very page afterwards."""
     path = request.url.path
     target = f"{path}?{request.url.query}" if request.url.query else path
-    return RedirectResponse(_auth_manager().get_url_login(next_url=target), status_code=303)
+    return RedirectResponse(access.auth_manager().get_url_login(next_url=target), status_code=303)
 
 
 @lru_cache(maxsize=4)
@@ -207,5 +209,5 @@ def standalone_asset(file_name: str) -> Response:
 
 @router.get("/{page}", response_class=HTMLResponse)
 def standalone_page(page: str, request: Request, user: PageUser) -> Response:
-    """One of ylai's pages (``overview``, ``run``, ``monitor``, ``scripts``, ``tasks``, ``alerts``)."""
+    """One of ylai's pages (``PAGES``: ``overview``, ``run``, ...)."""
     return _page_response(page, request, user)

@@ -3,7 +3,10 @@ import { $, flush, render, type Rendered } from "./test/render";
 import { pageFromPath } from "./lib/nav";
 import { resetMeCache } from "./lib/me";
 import YlaiApp from "./App";
-import { HistoryApp } from "./Shell";
+import { HistoryApp, PAGE_COMPONENTS } from "./Shell";
+import { PAGE_LIST } from "./lib/nav";
+import en from "./i18n/en.json";
+import zh from "./i18n/zh-CN.json";
 
 const empty = { items: [], total: 0, limit: 50, offset: 0 };
 const monitorTasks = { window_hours: 24, generated_at: "2024-01-01T00:00:00Z", task_states: { running: 2 }, run_states: { success: 5, failed: 1 }, success_rate: 0.83, queue_wait: { count: 3, p50: 1.5, p95: 3 }, per_dag: [], top_failing: [], runs_per_hour: [] };
@@ -65,6 +68,21 @@ afterEach(() => {
   vi.unstubAllGlobals();
   window.history.replaceState(null, "", "/");
   localStorage.clear();
+});
+
+describe("the page list (ylai_plugin/pages.json)", () => {
+  it("gives every page a component, a tab label and a title in both languages", () => {
+    expect(PAGE_LIST.length).toBeGreaterThan(0);
+    for (const { id, menu } of PAGE_LIST) {
+      expect(PAGE_COMPONENTS[id], id).toBeTypeOf("function");
+      expect(menu).toMatch(/^ylai /);
+      for (const dict of [en, zh] as Record<string, string>[]) {
+        expect(dict[`nav.${id}`], `nav.${id}`).toBeTruthy();
+        expect(dict[`${id}.title`], `${id}.title`).toBeTruthy();
+      }
+    }
+    expect(Object.keys(PAGE_COMPONENTS).sort()).toEqual(PAGE_LIST.map((p) => p.id).sort());
+  });
 });
 
 describe("page router", () => {

@@ -12,7 +12,8 @@ import { Alerts } from "./pages/Alerts";
 
 // Kept free of react-router: the standalone bundle (src/standalone.tsx) imports this module only.
 
-const PAGE_COMPONENTS: Record<PageId, ComponentType> = {
+/** The component of each page of ylai_plugin/pages.json (a test checks that none is missing). */
+export const PAGE_COMPONENTS: Record<PageId, ComponentType> = {
   overview: Overview,
   run: Run,
   monitor: Monitor,

@@ -1,11 +1,11 @@
 import YlaiApp from "./App";
+import { PAGE_LIST } from "./lib/nav";
 
 // Airflow looks up globalThis[<react_apps name>] first and only then globalThis.AirflowPlugin
 // (which it clears before each import). The browser runs this module once, so every page's
 // name must be registered now, not on later imports of the same URL.
-const NAMES = ["ylai Overview", "ylai Run", "ylai Monitor", "ylai Scripts", "ylai Tasks", "ylai Alerts"];
 const g = globalThis as unknown as Record<string, unknown>;
-for (const name of NAMES) g[name] = YlaiApp;
+for (const page of PAGE_LIST) g[page.menu] = YlaiApp;
 g.AirflowPlugin = YlaiApp;
 
 export default YlaiApp;

@@ -1,8 +1,18 @@
 import { createContext, useContext, type MouseEvent, type ReactNode } from "react";
 import { resolveUrl } from "./api";
 
-export const PAGES = ["overview", "run", "monitor", "scripts", "tasks", "alerts"] as const;
-export type PageId = (typeof PAGES)[number];
+import pageList from "../../../pages.json";
+
+/** One of ylai's pages: ylai_plugin/pages.json lists them for the plugin, the standalone view and these tabs. */
+export interface PageInfo {
+  id: string;
+  /** Its entry in Airflow's "ylai" menu (the react_apps name). */
+  menu: string;
+}
+
+export const PAGE_LIST: readonly PageInfo[] = pageList;
+export const PAGES: readonly string[] = PAGE_LIST.map((p) => p.id);
+export type PageId = string;
 
 const PAGE_RE = `(${PAGES.join("|")})`;
 
