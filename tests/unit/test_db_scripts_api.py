@@ -52,6 +52,7 @@ def test_create_version_list_and_audit(client: TestClient) -> None:
     assert created.status_code == 201, created.text
     assert created.json()["current_version"] == 1
     assert created.json()["dag_id"] == "script__greeter"
+    assert (created.json()["kind"], created.json()["name"]) == ("script", "greeter")
     assert client.post("/api/v1/scripts", json=body).status_code == 409
     clash = client.post("/api/v1/scripts", json={**body, "name": "disk_usage"})
     assert clash.status_code == 409  # the repository owns that name
@@ -59,6 +60,7 @@ def test_create_version_list_and_audit(client: TestClient) -> None:
     v2 = client.post("/api/v1/scripts/greeter/versions", json={"content": CONTENT + "# v2\n", "manifest": MANIFEST})
     assert v2.status_code == 201, v2.text
     assert [v["version"] for v in v2.json()["versions"]] == [1, 2]
+    assert (v2.json()["dag_id"], v2.json()["kind"], v2.json()["name"]) == ("script__greeter", "script", "greeter")
 
     # Listed once the dag-processor has parsed script__greeter (DAG-level permissions need the DAG).
     parse_and_sync_dags()
@@ -104,13 +106,13 @@ def test_invalid_manifest_names_the_field(client: TestClient, manifest: dict[str
 def test_creating_scripts_needs_the_dedicated_permission(airflow_db: object, monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 
-    from ylai_plugin.api import security
+    from ylai_plugin.domain import access
 
     class Denied:
         def is_authorized_custom_view(self, *, method: str, resource_name: str, user: BaseUser) -> bool:
             return method == "GET"
 
-    monkeypatch.setattr(security, "_auth_manager", lambda: Denied())
+    monkeypatch.setattr(access, "auth_manager", lambda: Denied())
     with TestClient(create_app(), headers=headers("op", "otto")) as c:
         resp = c.post("/api/v1/scripts", json={"name": "nope", "runtime": "bash", "content": "true"})
     assert resp.status_code == 403

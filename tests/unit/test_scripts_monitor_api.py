@@ -44,6 +44,7 @@ def test_list_scripts_with_schema_and_filters(client: TestClient) -> None:
     assert names == sorted(names)
     assert {"csv_profiler", "data_generator", "disk_usage", "http_check", "quality_gate"} <= set(names)
     gen = next(s for s in page["items"] if s["name"] == "data_generator")
+    assert (gen["dag_id"], gen["kind"]) == ("script__data_generator", "script")
     props = gen["params_schema"]["properties"]
     assert props["rows"] == {
         "type": "integer",
@@ -93,6 +94,7 @@ def test_run_script_then_detail_shows_stats_and_resource_use(client: TestClient)
     )
     _finish("script__disk_usage", runs[1], "failed", None, 3)
     detail = client.get("/api/v1/scripts/disk_usage").json()
+    assert (detail["dag_id"], detail["kind"], detail["name"]) == ("script__disk_usage", "script", "disk_usage")
     assert detail["stats"]["succeeded"] == 1
     assert detail["stats"]["failed"] == 1
     assert detail["stats"]["success_rate"] == 0.5
@@ -124,7 +126,7 @@ def test_logs_of_an_unknown_run_are_404(client: TestClient) -> None:
 
 
 def test_sse_cursor_roundtrip() -> None:
-    from ylai_plugin.api.routes.runs import decode_cursor, encode_cursor
+    from ylai_plugin.domain.runs import decode_cursor, encode_cursor
 
     cursor = encode_cursor({"a:-1:1": 3, "b:-1:2": 10})
     assert decode_cursor(cursor) == {"a:-1:1": 3, "b:-1:2": 10}

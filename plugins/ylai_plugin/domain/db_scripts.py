@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from ylai_plugin.api.errors import ApiError
 from ylai_plugin.db.models import DbScript, DbScriptVersion
+from ylai_plugin.domain.errors import Invalid
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def validate_manifest(name: str, runtime: str, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Validate like a YAML manifest; 422 with ``body.manifest.<field>`` paths."""
+    """Validate like a YAML manifest; :class:`~ylai_plugin.domain.errors.Invalid` names ``body.manifest.<field>``."""
     from pydantic import ValidationError
 
     from ylai_operators.manifest import ScriptManifest
@@ -26,7 +26,7 @@ def validate_manifest(name: str, runtime: str, manifest: dict[str, Any]) -> dict
         details = [
             {"field": f"body.manifest.{k}", "reason": "set at the top level, not in the manifest"} for k in clashes
         ]
-        raise ApiError(422, "Invalid manifest", details)
+        raise Invalid(details, "Invalid manifest")
     try:
         ScriptManifest.model_validate({**manifest, "name": name, "runtime": runtime})
     except ValidationError as exc:
@@ -37,7 +37,7 @@ def validate_manifest(name: str, runtime: str, manifest: dict[str, Any]) -> dict
             }
             for err in exc.errors()
         ]
-        raise ApiError(422, "Invalid manifest", details) from None
+        raise Invalid(details, "Invalid manifest") from None
     return manifest
 
 
