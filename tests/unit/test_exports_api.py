@@ -465,12 +465,10 @@ class FabGrants:
 
 
 def test_permissions(client: TestClient, runs: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from ylai_plugin.api import security
-    from ylai_plugin.api.routes import exports
+    from ylai_plugin.domain import access
 
-    grants = FabGrants(security._auth_manager())
-    monkeypatch.setattr(security, "_auth_manager", lambda: grants)
-    monkeypatch.setattr(exports, "_auth_manager", lambda: grants)
+    grants = FabGrants(access.auth_manager())
+    monkeypatch.setattr(access, "auth_manager", lambda: grants)
     assert client.get("/api/v1/exports/runs").status_code == 401
     assert client.get("/api/v1/exports/jobs").status_code == 401
     assert client.post("/api/v1/exports/jobs", json={"kind": "runs"}).status_code == 401
@@ -506,13 +504,11 @@ class OnlyDiskUsage:
 def test_exports_only_cover_dags_the_user_may_read(
     client: TestClient, runs: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ylai_plugin.api import security
-    from ylai_plugin.api.routes import exports
+    from ylai_plugin.domain import access
 
-    real = security._auth_manager()
+    real = access.auth_manager()
     restricted = OnlyDiskUsage(real)
-    monkeypatch.setattr(security, "_auth_manager", lambda: restricted)
-    monkeypatch.setattr(exports, "_auth_manager", lambda: restricted)
+    monkeypatch.setattr(access, "auth_manager", lambda: restricted)
     dora = headers("op", "dora")
     rows = _csv(client.get("/api/v1/exports/runs", params={"month": MONTH}, headers=dora))
     assert sorted(r["Run"] for r in rows) == sorted([runs["ok1"], runs["ok2"], runs["bad"]])

@@ -112,12 +112,15 @@ def test_writes_through_ylai_show_in_the_next_answer(client: TestClient, ttl: An
 
 
 # What another api-server worker, a CLI or a maintenance script does: its own process, its own
-# session, plain ORM code that knows nothing about caches.
+# session, plain ORM code that knows nothing about caches (only the start-up call every process
+# that writes ylai's tables makes).
 OTHER_PROCESS = """
 import sys
 from airflow.utils.session import create_session
+from ylai_plugin.db.generations import install_listeners
 from ylai_plugin.db.models import Task
 
+install_listeners()
 with create_session() as session:
     session.get(Task, int(sys.argv[1])).description = "edited elsewhere"
 """
@@ -377,12 +380,12 @@ def test_cached_run_logs_are_never_served_to_a_user_who_may_not_read_the_dag(
     client: TestClient, ttl: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tests.unit.test_exports_api import OnlyDiskUsage
-    from ylai_plugin.api import security
+    from ylai_plugin.domain import access
 
     ttl(300)
     path, _, _ = _finished_run_with_log(client, "data_generator", ["secret line"])
-    restricted = OnlyDiskUsage(security._auth_manager())
-    monkeypatch.setattr(security, "_auth_manager", lambda: restricted)
+    restricted = OnlyDiskUsage(access.auth_manager())
+    monkeypatch.setattr(access, "auth_manager", lambda: restricted)
     assert _events(client.get(path, headers=ALICE)) == ["secret line"]  # cached for alice
     dora = client.get(path, headers=headers("op", "dora"))
     assert dora.status_code == 404

@@ -1,7 +1,9 @@
 """One error envelope for every ylai response: ``{"error": {"code", "message", "details"}}``.
 
 FastAPI's defaults (``{"detail": ...}``, plain-text 500s) are replaced so clients
-parse one shape, and invalid input names each field with its reason.
+parse one shape, and invalid input names each field with its reason. The domain raises
+:class:`~ylai_plugin.domain.errors.DomainError`; :data:`DOMAIN_STATUS` maps each kind to its
+status code here, so only this module knows HTTP.
 """
 
 from __future__ import annotations
@@ -15,6 +17,31 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ylai_plugin.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unavailable,
+    flush_or_conflict,
+    not_found,
+)
+
+# not_found and flush_or_conflict live in the domain; re-exported for routes not yet switched.
+__all__ = [
+    "CODES",
+    "DOMAIN_STATUS",
+    "ApiError",
+    "ErrorBody",
+    "ErrorResponse",
+    "envelope",
+    "flush_or_conflict",
+    "install_error_handlers",
+    "not_found",
+    "status_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +102,7 @@ class ErrorResponse(BaseModel):
 
 
 class ApiError(Exception):
-    """Raise to answer with the envelope."""
+    """Raise to answer with the envelope; for HTTP-only errors (a 429), the domain raises :class:`DomainError`."""
 
     def __init__(self, status: int, message: str, details: Any = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -91,20 +118,22 @@ class ApiError(Exception):
         return self
 
 
-def not_found(kind: str, key: object) -> ApiError:
-    """A 404 naming what was looked up."""
-    return ApiError(404, f"{kind} {key!r} not found")
+# The most specific class wins: a subclass of NotFound is still a 404.
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Invalid: 422,
+    Conflict: 409,
+    Forbidden: 403,
+    Unavailable: 503,
+}
 
 
-def flush_or_conflict(session: Any, message: str) -> None:
-    """Flush pending writes; a unique-constraint violation becomes a 409 with ``message``."""
-    from sqlalchemy.exc import IntegrityError
-
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        raise ApiError(409, message) from None
+def status_of(exc: DomainError) -> int:
+    """The status code of a domain error (500 for a kind this module does not know)."""
+    for cls in type(exc).__mro__:
+        if cls in DOMAIN_STATUS:
+            return DOMAIN_STATUS[cls]
+    return 500
 
 
 def envelope(status: int, message: str, details: Any = None, code: str | None = None) -> JSONResponse:
@@ -127,6 +156,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         response = envelope(exc.status, exc.message, exc.details, exc.code)
         response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        response = envelope(status_of(exc), exc.message, exc.details)
+        if isinstance(exc, Unavailable) and exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.exception_handler(RequestValidationError)

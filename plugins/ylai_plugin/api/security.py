@@ -1,8 +1,7 @@
-"""Authorization for ylai's routes: custom FAB resources, DAG-level checks and rate limiting.
+"""FastAPI dependencies of ylai's routes: the authenticated user, rate limiting and ``requires(...)``.
 
-Resources are checked with the auth manager's ``is_authorized_custom_view``: under FAB
-that means ``can_read``/``can_create``/``can_edit``/``can_delete`` on "ylai Tasks" etc.
-(created by :mod:`ylai_plugin.permissions`).
+The permission checks themselves live in :mod:`ylai_plugin.domain.access`; this module only
+wires them into FastAPI's dependency injection.
 """
 
 from __future__ import annotations
@@ -18,12 +17,14 @@ from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import Depends
 
 from ylai_plugin.api.errors import ApiError
+from ylai_plugin.domain import access
 
-
-def _auth_manager() -> Any:
-    from airflow.api_fastapi.app import get_auth_manager
-
-    return get_auth_manager()
+# Re-exported for route modules that still import the DAG checks from here; new code imports
+# them from ylai_plugin.domain.access.
+can_access_dag = access.can_access_dag
+ensure_dag_access = access.ensure_dag_access
+readable_dag_ids = access.readable_dag_ids
+user_roles = access.user_roles
 
 
 class TokenBucket:
@@ -84,46 +85,9 @@ UserDep = Annotated[BaseUser, Depends(rate_limited_user)]
 
 
 def requires(resource: str, method: str = "GET") -> Callable[[BaseUser], Coroutine[Any, Any, None]]:
-    """Dependency: the user may perform ``method`` on ylai's custom ``resource``."""
+    """Dependency: the user may perform ``method`` on ylai's custom ``resource`` (403 otherwise)."""
 
     async def check(user: UserDep) -> None:
-        if not _auth_manager().is_authorized_custom_view(method=method, resource_name=resource, user=user):
-            action = {"GET": "read", "POST": "create", "PATCH": "edit", "PUT": "edit", "DELETE": "delete"}
-            raise ApiError(403, f"You may not {action.get(method, method)} {resource}")
+        access.ensure_view_access(user, resource, method)
 
     return check
-
-
-def can_access_dag(user: BaseUser, dag_id: str, method: str = "GET", entity: str | None = None) -> bool:
-    """Whether ``user`` may ``method`` the DAG (or one of its entities such as RUN or TASK_LOGS)."""
-    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
-
-    access_entity = DagAccessEntity[entity] if entity else None
-    return bool(
-        _auth_manager().is_authorized_dag(
-            method=method, access_entity=access_entity, details=DagDetails(id=dag_id), user=user
-        )
-    )
-
-
-def ensure_dag_access(user: BaseUser, dag_id: str, method: str = "GET", entity: str | None = None) -> None:
-    """Raise 404 when the user may not even see the DAG, 403 when they may see but not ``method`` it."""
-    if not can_access_dag(user, dag_id, "GET"):
-        # Do not reveal that a DAG the user cannot see exists.
-        raise ApiError(404, f"DAG {dag_id!r} not found")
-    if (method, entity) != ("GET", None) and not can_access_dag(user, dag_id, method, entity):
-        raise ApiError(403, f"You may not {method} {entity or 'DAG'} of {dag_id!r}")
-
-
-def readable_dag_ids(user: BaseUser) -> set[str]:
-    """DAG ids the user may read."""
-    return set(_auth_manager().get_authorized_dag_ids(user=user, method="GET"))
-
-
-def user_roles(user: BaseUser) -> set[str]:
-    """Role names of the user, for FAB users and SimpleAuthManager users alike."""
-    roles = getattr(user, "roles", None)
-    if roles is not None:
-        return {getattr(r, "name", str(r)) for r in roles}
-    role = getattr(user, "role", None)
-    return {str(role)} if role else set()

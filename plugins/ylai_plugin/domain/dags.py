@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from ylai_plugin.api.errors import ApiError
+from ylai_operators.naming import PIPELINE_PREFIX, SCRIPT_PREFIX, DagKind, name_of, parse_dag_id
+from ylai_plugin.domain.errors import Invalid, not_found
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
@@ -28,11 +29,10 @@ def _dag_bag() -> Any:
 
 
 def kind_of(dag_id: str) -> str:
-    """``script``, ``pipeline`` or ``dag``, from ylai's DAG id prefixes."""
-    if dag_id.startswith("script__"):
-        return "script"
-    if dag_id.startswith("pipeline__"):
-        return "pipeline"
+    """``script``, ``pipeline`` or ``dag`` (any other DAG, tasks' and reports' too), from the DAG id."""
+    parsed = parse_dag_id(dag_id)
+    if parsed is not None and parsed.kind in (DagKind.SCRIPT, DagKind.PIPELINE):
+        return parsed.kind.value
     return "dag"
 
 
@@ -44,7 +44,7 @@ def get_dag(dag_id: str, session: Session) -> Any:
     exists = session.scalar(select(DagModel.dag_id).where(DagModel.dag_id == dag_id, ~DagModel.is_stale))
     dag = _dag_bag().get_latest_version_of_dag(dag_id, session=session) if exists else None
     if dag is None:
-        raise ApiError(404, f"DAG {dag_id!r} not found")
+        raise not_found("DAG", dag_id)
     return dag
 
 
@@ -58,7 +58,7 @@ def validate_params(dag: Any, params: dict[str, Any], *, partial: bool = False) 
     unknown = sorted(set(params) - set(dag.params.keys()))
     if unknown:
         details = [{"field": f"params.{name}", "reason": "not a parameter of this DAG"} for name in unknown]
-        raise ApiError(422, "Invalid params", details)
+        raise Invalid(details, "Invalid params")
     try:
         merged = dag.params.deep_merge(params)
         if not partial:
@@ -73,7 +73,7 @@ def validate_params(dag: Any, params: dict[str, Any], *, partial: bool = False) 
         field = f"params.{match['name']}" if match else "params"
         # jsonschema appends the whole schema and instance after a blank line: keep the sentence.
         reason = (match["reason"] if match else str(exc)).split("\n\n")[0].strip()
-        raise ApiError(422, "Invalid params", [{"field": field, "reason": reason}]) from None
+        raise Invalid.at(field, reason, "Invalid params") from None
 
 
 def trigger(dag_id: str, params: dict[str, Any], user: BaseUser, session: Session, note: str | None = None) -> DagRun:
@@ -102,7 +102,7 @@ def trigger(dag_id: str, params: dict[str, Any], user: BaseUser, session: Sessio
             session=session,
         )
     except (ParamValidationError, ValueError) as exc:
-        raise ApiError(422, str(exc)) from None
+        raise Invalid(message=str(exc)) from None
     if note:
         run.note = (note, user.get_id())
     session.flush()
@@ -129,9 +129,9 @@ def run_summary(run: Any) -> dict[str, Any]:
 def result_task_id(dag_id: str) -> str | None:
     """The task whose XCom is a ylai DAG's result: the script's task, or ``collect_outputs``."""
     kind = kind_of(dag_id)
-    if kind == "script":
-        return dag_id.removeprefix("script__")
-    if kind == "pipeline":
+    if kind == DagKind.SCRIPT:
+        return name_of(dag_id, DagKind.SCRIPT)
+    if kind == DagKind.PIPELINE:
         return "collect_outputs"
     return None
 
@@ -144,8 +144,8 @@ def result_task_id_sql(dag_id: Any) -> Any:
     from sqlalchemy import case, func, literal, null
 
     return case(
-        (dag_id.startswith("script__", autoescape=True), func.substr(dag_id, len("script__") + 1)),
-        (dag_id.startswith("pipeline__", autoescape=True), literal("collect_outputs")),
+        (dag_id.startswith(SCRIPT_PREFIX, autoescape=True), func.substr(dag_id, len(SCRIPT_PREFIX) + 1)),
+        (dag_id.startswith(PIPELINE_PREFIX, autoescape=True), literal("collect_outputs")),
         else_=null(),
     )
 

@@ -23,9 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
 from starlette.background import BackgroundTask
 
+from ylai_operators.naming import script_dag_id
 from ylai_plugin.api.errors import ApiError, ErrorResponse, not_found
 from ylai_plugin.api.listing import IdPath, Offset, Page
-from ylai_plugin.api.security import UserDep, _auth_manager, readable_dag_ids, requires
+from ylai_plugin.api.security import UserDep, readable_dag_ids, requires
+from ylai_plugin.domain import access
 from ylai_plugin.permissions import RESOURCE_REPORTS
 from ylai_plugin.reports.filters import ExportFilters, ExportSpec, Format, Kind, kind_problems
 from ylai_plugin.reports.i18n import Language
@@ -212,18 +214,20 @@ def build_spec(user: Any, kind: str, fmt: str, language: str, filters: ExportFil
     dataset = DATASETS[kind]
     if kind == "alerts" and alert_model() is None:
         raise ApiError(404, "Alert history is not available in this installation")
-    if dataset.resource and not _auth_manager().is_authorized_custom_view(
+    if dataset.resource and not access.auth_manager().is_authorized_custom_view(
         method="GET", resource_name=dataset.resource, user=user
     ):
         raise ApiError(403, f"You may not read {dataset.resource}")
     readable = readable_dag_ids(user)
-    wanted = set(filters.dag_id) | {f"script__{name}" for name in filters.script}
+    wanted = set(filters.dag_id) | {script_dag_id(name) for name in filters.script}
     for dag_id in sorted(wanted):
         if dag_id not in readable:
             raise ApiError(404, f"DAG {dag_id!r} not found", [{"field": f"{prefix}.dag_id", "reason": "not found"}])
     include_global = False
     if kind == "audit":
-        if not _auth_manager().is_authorized_dag(method="GET", access_entity=DagAccessEntity.AUDIT_LOG, user=user):
+        if not access.auth_manager().is_authorized_dag(
+            method="GET", access_entity=DagAccessEntity.AUDIT_LOG, user=user
+        ):
             raise ApiError(403, "You may not read the audit log")
         include_global = not wanted
     elif kind == "alerts":

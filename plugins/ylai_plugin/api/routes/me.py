@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from ylai_plugin.api.security import UserDep, _auth_manager, can_access_dag, user_roles
+from ylai_plugin.api.security import UserDep
+from ylai_plugin.domain.access import auth_manager, can_access_dag, user_roles
 from ylai_plugin.permissions import (
     RESOURCE_ALERTS,
     RESOURCE_MONITOR,
@@ -75,7 +76,7 @@ def me(
     dag_id: Annotated[list[str] | None, Query(max_length=50, description="DAGs to report rights for.")] = None,
 ) -> Me:
     """The caller's name, roles, ylai permissions and, for the DAGs asked for, read/run/log rights."""
-    am = _auth_manager()
+    am = auth_manager()
     permissions = {
         key: [
             a
