@@ -23,7 +23,7 @@ from typing_extensions import TypedDict
 
 from ylai_operators.naming import DagKind, script_dag_id
 from ylai_operators.registry import SpecError
-from ylai_plugin.domain import access
+from ylai_plugin.domain import access, stats
 from ylai_plugin.domain.errors import Conflict, not_found
 
 KIND = DagKind.SCRIPT.value  # the ``kind`` answered beside every script's ``dag_id``
@@ -112,24 +112,14 @@ def get(session: Session, user: BaseUser, name: str) -> Script:
 
 
 def params_schema(manifest: ScriptManifest) -> dict[str, Any]:
-    """The object schema of all parameters, as a form generator needs it.
+    """The form schema of a script: :func:`ylai_operators.param_schema.form_schema` of its manifest.
 
-    The one form schema of a script: the API answers it, and the UI renders its forms from it.
-    Each property is :func:`ylai_operators.param_schema.to_json_schema` (what Airflow's trigger
-    form and parse-time checks use), plus its default and the secret flag.
+    The one source of truth: the API answers it, the UI renders its forms from it, and its
+    properties are the JSON Schema that Airflow's trigger form and parse-time checks use.
     """
-    from ylai_operators.param_schema import to_json_schema
+    from ylai_operators.param_schema import form_schema
 
-    properties = {}
-    for name, spec in manifest.params.items():
-        prop = to_json_schema(spec)
-        if spec.default is not None:
-            prop["default"] = spec.default
-        if spec.secret or manifest.sensitive:
-            prop["x-ylai-secret"] = True
-        properties[name] = prop
-    required = [n for n, p in manifest.params.items() if p.required]
-    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+    return form_schema(manifest.params, sensitive=manifest.sensitive)
 
 
 def describe(script: Script) -> dict[str, Any]:
@@ -216,7 +206,7 @@ def run_stats(dag_ids: Sequence[str], session: Session) -> dict[str, ScriptStats
             runs=ok + bad,
             succeeded=ok,
             failed=bad,
-            success_rate=round(ok / (ok + bad), 4) if ok + bad else None,
+            success_rate=stats.rate(ok, bad),
             last_run_state=str(lr.state) if lr else None,
             last_run_at=lr.run_after if lr else None,
         )
@@ -232,7 +222,7 @@ def cached_run_stats(dag_ids: Sequence[str], session: Session) -> dict[str, Scri
     """
     from ylai_plugin.domain.cache import cache_key, get_cache
 
-    cached = get_cache().get_or_compute(
+    cached = get_cache(stats.MONITOR_CACHE_SECONDS).get_or_compute(
         cache_key("script-stats", *dag_ids), _StatsByDag, lambda: _StatsByDag(stats=run_stats(dag_ids, session))
     )
     return cached.stats
