@@ -28,6 +28,9 @@ from ylai_operators.process_runner import ProcessRunner
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+    from airflow.sdk.definitions.xcom_arg import XComArg
+
+    from ylai_operators.manifest import ParamSpec
 
 # What a script inherits from the worker. Everything else (AIRFLOW__* settings,
 # connection URLs, the Fernet key) stays out of reach of user code.
@@ -87,9 +90,14 @@ class ScriptOperator(BaseOperator):
     """Run a script from ylai's registry in a subprocess.
 
     Parameter values are deliberately *not* templated: Jinja would render a
-    user's ``{{ ... }}`` inside a value. They come from three places, merged in
-    this order: ``param_values`` (literals), ``param_refs`` (the run's DAG params)
-    and ``bindings`` (outputs of upstream ScriptOperator tasks, read from XCom).
+    user's ``{{ ... }}`` inside a value. They come from four places, merged in
+    this order: ``param_values`` (literals), ``param_templates`` (the one templated
+    field, filled by :meth:`for_script` from the values of a hand-written DAG),
+    ``param_refs`` (the run's DAG params) and ``bindings`` (outputs of upstream
+    ScriptOperator tasks, read from XCom).
+
+    In a hand-written DAG, use :meth:`for_script`: it reads the script's manifest and
+    checks the params while the DAG file is parsed.
 
     .. code-block:: python
 
@@ -114,11 +122,17 @@ class ScriptOperator(BaseOperator):
     :param env: extra environment variables for the script. (templated)
     :param cwd: working directory; defaults to a fresh temporary directory. (templated)
     :param kill_grace_seconds: how long the process tree gets between SIGTERM and SIGKILL.
+    :param param_templates: parameter values rendered by Jinja (and XCom arguments resolved)
+        before the run. (templated)
+    :param param_specs: the manifest's parameters; when given, the merged values are checked
+        against them before the script starts (rendered text may become the param's type).
+    :param push_outputs: also push each declared output as an XCom of its own, under its name
+        (``task.output["rows"]``), for downstream tasks of any kind.
     :return: pushed to XCom: ``{"outputs": {...}, "exit_code", "duration_seconds",
         "peak_rss_bytes", "cpu_seconds", "artifacts_dir", "artifacts"}``.
     """
 
-    template_fields: Sequence[str] = ("env", "cwd")
+    template_fields: Sequence[str] = ("env", "cwd", "param_templates")
     ui_color = "#e8f4ea"
 
     def __init__(
@@ -136,6 +150,9 @@ class ScriptOperator(BaseOperator):
         env: dict[str, str] | None = None,
         cwd: str | None = None,
         kill_grace_seconds: float = 10.0,
+        param_templates: Mapping[str, Any] | None = None,
+        param_specs: Mapping[str, ParamSpec] | None = None,
+        push_outputs: bool = False,
         **kwargs: Any,
     ) -> None:
         # Scripts call flaky things (HTTP, databases): retry with exponential backoff by default.
@@ -155,12 +172,71 @@ class ScriptOperator(BaseOperator):
         self.env = env
         self.cwd = cwd
         self.kill_grace_seconds = kill_grace_seconds
+        self.param_templates = dict(param_templates or {})
+        self.param_specs = dict(param_specs) if param_specs is not None else None
+        self.push_outputs = push_outputs
         self._runner: ProcessRunner | None = None
+
+    # -- hand-written DAGs -------------------------------------------------------
+    @classmethod
+    def for_script(
+        cls,
+        script: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        task_id: str | None = None,
+        scripts_folder: str | os.PathLike[str] | None = None,
+        **kwargs: Any,
+    ) -> ScriptOperator:
+        """The task that runs registered script ``script`` with ``params``, checked against its manifest now.
+
+        The script is looked up like ``script__<name>`` DAGs find it (the ``scripts/`` folder,
+        then the scripts created through ylai's API); its timeout, retries, owner, pool slots and
+        queue come from the manifest unless ``kwargs`` say otherwise. Omitted params take their
+        manifest defaults. While the DAG file is parsed, an unknown script or param, a missing
+        required param or a literal value of the wrong type raises :class:`ScriptParamsError`,
+        naming the DAG file, the script, the task and the param: Airflow shows it as the file's
+        import error. Jinja strings (``"{{ ds }}"``) and XCom arguments (``other.output``) are
+        allowed as values and checked once rendered, when the task runs. Each declared output
+        is pushed as an XCom of its own: ``task.output["rows"]`` (or :meth:`output_of`).
+
+        .. code-block:: python
+
+            profile = ScriptOperator.for_script("csv_profiler", params={"path": "{{ params.csv }}"})
+
+        :param script: the script's registered name.
+        :param params: parameter values: literals, Jinja strings or XCom arguments.
+        :param task_id: defaults to the script's name.
+        :param scripts_folder: where repository scripts are (default: the nearest ``scripts/``
+            folder beside the DAG file or a parent folder, else ``<dags_folder>/scripts``).
+        :param kwargs: any other ``BaseOperator`` argument.
+        :raises ScriptParamsError: the script or its params do not fit.
+        """
+        from ylai_operators.script_params import operator_arguments
+
+        arguments = operator_arguments(script, params=params, task_id=task_id, scripts_folder=scripts_folder)
+        return cls(**(arguments | kwargs))
+
+    def output_of(self, name: str) -> XComArg:
+        """The XCom argument of declared output ``name`` (pushed with ``push_outputs``), for downstream tasks.
+
+        :raises ValueError: the script declares no output ``name``.
+        """
+        if name not in self.outputs:
+            declared = ", ".join(self.outputs) or "none"
+            raise ValueError(f"script {self.script_name!r} has no output {name!r} (declared: {declared})")
+        from airflow.sdk.definitions.xcom_arg import PlainXComArg
+
+        return PlainXComArg(operator=self, key=name)
 
     # -- parameters ------------------------------------------------------------
     def resolve_params(self, context: Context) -> dict[str, Any]:
-        """Merge literal values, DAG params and upstream outputs into the script's parameters."""
+        """Merge literal values, rendered templates, DAG params and upstream outputs into the script's parameters.
+
+        :raises ScriptParamsError: with ``param_specs``, when a value does not fit its parameter.
+        """
         values = dict(self.param_values)
+        values.update(self.param_templates)
         dag_params = context.get("params") or {}
         for name, ref in self.param_refs.items():
             if ref in dag_params:
@@ -174,6 +250,12 @@ class ScriptOperator(BaseOperator):
                     f"parameter {name!r} is bound to {source}, but task {task_id!r} produced no output {output!r}"
                 )
             values[name] = outputs[output]
+        if self.param_specs is not None:
+            from ylai_operators.script_params import ScriptParamsError, check_at_run
+
+            values, problems = check_at_run(self.param_specs, values, frozenset(self.param_templates))
+            if problems:
+                raise ScriptParamsError("", self.script_name, self.task_id, problems)
         return values
 
     def _mask(self, values: Mapping[str, Any]) -> None:
@@ -230,9 +312,15 @@ class ScriptOperator(BaseOperator):
             argv = build_command(self.runtime, script, values)
             self.log.info("Running script %s (%s) with parameters: %s", self.script_name, self.runtime, sorted(values))
             run = self._run(argv, self._script_env(params_file, result_file, artifacts), self.cwd or str(workdir))
-            return self._finish(run, result_file, artifacts)
+            result = self._finish(run, result_file, artifacts)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+        if self.push_outputs:
+            ti = context["ti"]
+            for name in self.outputs:
+                if name != "return_value":  # that key is the whole result
+                    ti.xcom_push(key=name, value=result["outputs"].get(name))
+        return result
 
     def _run(self, argv: list[str], env: dict[str, str], cwd: str) -> dict[str, Any]:
         runner = ProcessRunner(self.script_name, self.log, kill_grace_seconds=self.kill_grace_seconds)

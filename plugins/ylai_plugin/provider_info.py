@@ -19,6 +19,8 @@ def get_provider_info() -> dict[str, Any]:
         "description": "Scripts, pipelines, presets and monitoring on Airflow.",
         "versions": [ylai_version()],
         "db-managers": ["ylai_plugin.db.manager.YlaiDBManager"],
+        # @task.ylai_script in hand-written DAGs (docs/scripts.md); imported only when a DAG uses it.
+        "task-decorators": [{"class-name": "ylai_operators.decorators.ylai_script_task", "name": "ylai_script"}],
         "config": {
             "ylai": {
                 "description": "ylai platform settings.",
