@@ -53,7 +53,10 @@ def create_app() -> FastAPI:
         tasks,
     )
     from ylai_plugin.api.security import rate_limited_user
+    from ylai_plugin.db.generations import install_listeners
 
+    # The list caches key on the change counters: every write this process makes must raise them.
+    install_listeners()
     app = FastAPI(
         lifespan=_lifespan,
         title="ylai API",

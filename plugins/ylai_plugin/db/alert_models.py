@@ -1,7 +1,7 @@
 """Alerting tables: rules, silences, alerts (incidents), deliveries (an outbox) and attempts.
 
-They share ``Base``/``metadata`` with ``models.py`` so Airflow's ``db migrate`` (``YlaiDBManager``)
-creates them; the migration is ``0004_alerts.py``.
+They share ``Base``/``metadata`` (:mod:`ylai_plugin.db.base`) with the other tables, so Airflow's
+``db migrate`` (``YlaiDBManager``) creates them; the migration is ``0004_alerts.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ylai_plugin.db.models import Base, UtcDateTime, utcnow
+from ylai_plugin.db.base import Base, UtcDateTime, utcnow
 
 
 class AlertRule(Base):

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ylai_plugin.db.models import Base, UtcDateTime, utcnow
+from ylai_plugin.db.base import Base, UtcDateTime, utcnow
 
 
 class ExportJob(Base):

@@ -1,10 +1,15 @@
 """Change counters for groups of ylai's tables (``ylai_generation``), raised on every write.
 
 An ``after_flush`` listener notes which groups a transaction wrote (any insert, update or
-delete of one of their tables, whatever code path or process did it), and a ``before_commit``
-listener raises those counters in the same transaction. Readers put the counters in cache
-keys: a list cached before a write is never served after it, on any api-server worker (see
+delete of one of their tables, whatever code path did it), and a ``before_commit`` listener
+raises those counters in the same transaction. Readers put the counters in cache keys: a list
+cached before a write is never served after it, on any api-server worker (see
 :mod:`ylai_plugin.domain.list_cache`).
+
+The listeners apply to every ORM ``Session`` of the process, so importing this module does not
+install them: a process that writes ylai's tables calls :func:`install_listeners` once at
+start-up. The API's app factory (:func:`ylai_plugin.api.app.create_app`, every api-server
+worker) does; so must a script of one's own that writes tasks, presets or scripts.
 """
 
 from __future__ import annotations
@@ -126,7 +131,6 @@ def _ordered(names: list[str], rows: Iterable[Any]) -> tuple[int, ...]:
     return tuple(int(found.get(name, 0)) for name in names)
 
 
-@event.listens_for(Session, "after_flush")
 def _note_changes(session: Session, _flush_context: Any) -> None:
     # In after_flush, new/dirty/deleted still list what this flush wrote.
     groups = changed_groups(itertools.chain(session.new, session.dirty, session.deleted))
@@ -134,7 +138,6 @@ def _note_changes(session: Session, _flush_context: Any) -> None:
         session.info.setdefault(PENDING, set()).update(groups)
 
 
-@event.listens_for(Session, "before_commit")
 def _bump_before_commit(session: Session) -> None:
     # Raised last, just before COMMIT, in name order: the counter rows are the last locks a
     # writer takes, so two writers cannot deadlock on them (raising them in after_flush could,
@@ -146,6 +149,27 @@ def _bump_before_commit(session: Session) -> None:
         bump(session, *groups)
 
 
-@event.listens_for(Session, "after_rollback")
 def _forget_changes(session: Session) -> None:
     session.info.pop(PENDING, None)
+
+
+_LISTENERS: tuple[tuple[str, Callable[..., None]], ...] = (
+    ("after_flush", _note_changes),
+    ("before_commit", _bump_before_commit),
+    ("after_rollback", _forget_changes),
+)
+
+
+def install_listeners() -> None:
+    """Have every ORM session of this process raise the counters of the groups it writes.
+
+    Call at start-up of a process that writes ylai's tables; calling it again does nothing.
+    """
+    for name, listener in _LISTENERS:
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+
+
+def listeners_installed() -> bool:
+    """Whether :func:`install_listeners` ran in this process."""
+    return all(event.contains(Session, name, listener) for name, listener in _LISTENERS)

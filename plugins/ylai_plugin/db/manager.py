@@ -6,7 +6,8 @@ from pathlib import Path
 
 from airflow.utils.db_manager import BaseDBManager
 
-from ylai_plugin.db.models import metadata
+# The package, not a model module: importing it registers every table on the metadata.
+from ylai_plugin.db import metadata
 
 _HERE = Path(__file__).parent
 

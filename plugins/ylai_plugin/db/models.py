@@ -1,72 +1,31 @@
-"""ylai's tables. They live in Airflow's metadata DB under their own MetaData and version table."""
+"""ylai's core tables: tasks, presets, API statistics, resource samples, scripts, change counters.
+
+The alert and export tables are in their own modules; all share :mod:`ylai_plugin.db.base`.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
-    DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-metadata = MetaData(naming_convention=NAMING)
-
-
-def utcnow() -> datetime:
-    """Timezone-aware now, stored as UTC."""
-    return datetime.now(UTC)
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """``DateTime(timezone=True)`` that always gives back timezone-aware UTC datetimes.
-
-    SQLite has no time zone type: SQLAlchemy stores the wall-clock time and returns a naive
-    datetime. Values are converted to UTC on the way in (a naive one is taken as UTC) and
-    tagged UTC on the way out, so every backend answers ``...+00:00``. The column's DDL is
-    the plain ``DateTime(timezone=True)`` (``impl``), so migrations are unchanged.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """To UTC (a naive datetime is taken as UTC already)."""
-        if value is None:
-            return None
-        if not isinstance(value, datetime):
-            raise TypeError(f"expected a datetime, got {type(value).__name__}")
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Timezone-aware UTC, whatever the backend returned."""
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    """Declarative base bound to ylai's own MetaData (not Airflow's)."""
-
-    metadata = metadata
+# Re-exported: callers that predate ``base`` import these from here.
+from ylai_plugin.db.base import Base as Base
+from ylai_plugin.db.base import UtcDateTime as UtcDateTime
+from ylai_plugin.db.base import metadata as metadata
+from ylai_plugin.db.base import utcnow as utcnow
 
 
 class Task(Base):
@@ -205,8 +164,3 @@ class Generation(Base):
     __tablename__ = "ylai_generation"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
-
-
-from ylai_plugin.db import alert_models as alert_models  # noqa: E402  (registers the alert tables)
-from ylai_plugin.db import export_models as export_models  # noqa: E402  (registers the export job table)
-from ylai_plugin.db import generations as generations  # noqa: E402  (counts writes for the list caches)
