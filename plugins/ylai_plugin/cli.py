@@ -42,15 +42,14 @@ def _openapi_command(output: Path) -> int:
 def _alerts_command(interval: float | None, *, once: bool) -> int:
     import logging
 
-    from airflow.configuration import conf
-
+    from ylai_plugin import config
     from ylai_plugin.alerts import evaluator
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if once:
         print(evaluator.tick())
         return 0
-    every = interval if interval is not None else conf.getfloat("ylai", "alert_interval_seconds", fallback=15.0)
+    every = interval if interval is not None else config.ALERT_INTERVAL_SECONDS.get()
     evaluator.run_forever(max(every, 1.0))
     return 0
 

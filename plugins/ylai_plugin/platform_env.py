@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ylai_plugin import config
+
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 SECRETS_FILE = "ylai-secrets.json"
 DEFAULT_PORT = 8080
@@ -168,7 +170,7 @@ def airflow_environment(settings: PlatformSettings, env: dict[str, str]) -> dict
             # Airflow's Celery defaults plus a resource sampler in each worker (/monitor/system).
             "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "ylai_plugin.monitoring.celery_config.CELERY_CONFIG",
             # Monitor aggregates cached in Redis are shared by every api-server worker.
-            "AIRFLOW__YLAI__CACHE_URL": settings.broker_url if settings.broker_url.startswith("redis") else "",
+            config.CACHE_URL.env_var: settings.broker_url if settings.broker_url.startswith("redis") else "",
         }
     else:
         defaults["AIRFLOW__CORE__PARALLELISM"] = "8"

@@ -1,0 +1,222 @@
+"""The ``[ylai]`` configuration section in one table: every option's name, type, default and description.
+
+Code reads a value through its option (``config.CACHE_URL.get()``), which asks Airflow's
+``conf`` (so ``airflow.cfg`` and ``AIRFLOW__YLAI__<NAME>`` variables apply) and falls back to
+the table's default. Airflow learns the section from ylai's provider info, whose ``config``
+entry is :func:`provider_config`, generated from the same table.
+
+A leaf module: it imports nothing of ylai, and Airflow only when a value is read (the provider
+info is read while Airflow loads its own configuration).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+SECTION = "ylai"
+VERSION_ADDED = "0.1.0"
+
+T = TypeVar("T", str, int, float, bool)
+
+
+@dataclass(frozen=True)
+class Option(Generic[T]):
+    """One option of the ``[ylai]`` section."""
+
+    name: str
+    default: T
+    description: str
+    example: str | None = None
+
+    type_name: ClassVar[str]
+
+    def get(self) -> T:
+        """The configured value, or :attr:`default`."""
+        raise NotImplementedError
+
+    @property
+    def env_var(self) -> str:
+        """The environment variable that overrides it (``AIRFLOW__YLAI__<NAME>``)."""
+        return f"AIRFLOW__{SECTION.upper()}__{self.name.upper()}"
+
+    def default_text(self) -> str:
+        """The default as Airflow's configuration writes it (``600``, ``2``, ``True``)."""
+        if isinstance(self.default, float):
+            return f"{self.default:g}"
+        return str(self.default)
+
+    def provider_entry(self) -> dict[str, Any]:
+        """Its entry in the provider info's ``config`` section."""
+        return {
+            "description": self.description,
+            "version_added": VERSION_ADDED,
+            "type": self.type_name,
+            "example": self.example,
+            "default": self.default_text(),
+        }
+
+
+class StrOption(Option[str]):
+    """A string option."""
+
+    type_name = "string"
+
+    def get(self) -> str:
+        """The configured string, or the default."""
+        from airflow.configuration import conf
+
+        return str(conf.get(SECTION, self.name, fallback=self.default))
+
+
+class IntOption(Option[int]):
+    """An integer option."""
+
+    type_name = "integer"
+
+    def get(self) -> int:
+        """The configured integer, or the default."""
+        from airflow.configuration import conf
+
+        return conf.getint(SECTION, self.name, fallback=self.default)
+
+
+class FloatOption(Option[float]):
+    """A number option."""
+
+    type_name = "float"
+
+    def get(self) -> float:
+        """The configured number, or the default."""
+        from airflow.configuration import conf
+
+        return conf.getfloat(SECTION, self.name, fallback=self.default)
+
+
+class BoolOption(Option[bool]):
+    """A true/false option."""
+
+    type_name = "boolean"
+
+    def get(self) -> bool:
+        """The configured flag, or the default."""
+        from airflow.configuration import conf
+
+        return conf.getboolean(SECTION, self.name, fallback=self.default)
+
+
+RATE_LIMIT_PER_MINUTE = IntOption(
+    "rate_limit_per_minute", 600, "Requests per minute each user may make to ylai's API (token bucket)."
+)
+SAMPLE_RESOURCES = BoolOption(
+    "sample_resources",
+    True,
+    "Whether api-servers, Celery workers and local schedulers record "
+    "CPU, memory, disk and load samples for /monitor/system.",
+)
+API_GC_FREEZE = BoolOption(
+    "api_gc_freeze",
+    True,
+    "Whether each api-server worker freezes its start-up objects out of "
+    "Python's full garbage collections (gc.freeze), which otherwise stop the worker for "
+    "hundreds of milliseconds a few times a minute.",
+)
+CACHE_URL = StrOption(
+    "cache_url",
+    "",
+    "Redis URL for the monitor cache shared by api-server workers; empty keeps a per-process cache.",
+    example="redis://redis:6379/1",
+)
+LIST_CACHE_SECONDS = FloatOption(
+    "list_cache_seconds",
+    2.0,
+    "How long an answer of GET /tasks, /presets, /scripts and /scripts/{name} "
+    "is kept per user. Changes made through ylai show at once (a change counter per table "
+    "is part of the key); run states and permission changes within this time. 0 turns it off.",
+    example="0",
+)
+EXPORT_DIR = StrOption(
+    "export_dir",
+    "",
+    "Where export job files go: a local folder, or an object storage URL "
+    "(e.g. s3://bucket/ylai-exports, through Airflow's ObjectStoragePath) shared by "
+    "api-server pods. Empty: $AIRFLOW_HOME/ylai-exports.",
+    example="s3://reports/ylai-exports",
+)
+EXPORT_WORKERS = IntOption("export_workers", 2, "Export jobs running at once in each api-server process.")
+EXPORT_STALE_SECONDS = IntOption(
+    "export_stale_seconds",
+    120,
+    "A running export job without a heartbeat for this long was left by a stopped process and is marked failed.",
+)
+EXPORT_RETENTION_DAYS = IntOption(
+    "export_retention_days",
+    7,
+    "Export job files are deleted this many days after the job finished (0 keeps them).",
+)
+EXPORT_DIRECT_MAX_ROWS = IntOption(
+    "export_direct_max_rows",
+    100_000,
+    "Most rows of a direct xlsx/PDF download; bigger exports need an export job (CSV always streams).",
+)
+EXPORT_PDF_MAX_ROWS = IntOption(
+    "export_pdf_max_rows", 2000, "Detail rows listed in a PDF report (the summary covers all rows)."
+)
+REPORT_FONT = StrOption(
+    "report_font",
+    "",
+    "CJK font (.ttf/.ttc with TrueType outlines) for PDF reports, or a "
+    "path-separator list; empty searches the usual places (fonts-wqy-zenhei).",
+    example="/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+)
+RATE_LIMIT_BURST = IntOption("rate_limit_burst", 120, "Requests a user may make in a burst above the steady rate.")
+ALERT_SLACK_CONN_ID = StrOption(
+    "alert_slack_conn_id",
+    "ylai_slack",
+    "Airflow connection (slack or slackwebhook) for Slack alert channels that name none.",
+)
+ALERT_SMTP_CONN_ID = StrOption(
+    "alert_smtp_conn_id", "smtp_default", "Airflow SMTP connection for e-mail alert channels that name none."
+)
+ALERT_FROM_EMAIL = StrOption(
+    "alert_from_email",
+    "",
+    "Sender of alert e-mails; empty uses the SMTP connection's from_email.",
+    example="ylai@example.com",
+)
+ALERT_INTERVAL_SECONDS = FloatOption(
+    "alert_interval_seconds",
+    15.0,
+    "How often ``ylai alerts`` evaluates rules, escalates and retries deliveries.",
+)
+
+# The table, in the order Airflow lists the section.
+OPTIONS: tuple[Option[Any], ...] = (
+    RATE_LIMIT_PER_MINUTE,
+    SAMPLE_RESOURCES,
+    API_GC_FREEZE,
+    CACHE_URL,
+    LIST_CACHE_SECONDS,
+    EXPORT_DIR,
+    EXPORT_WORKERS,
+    EXPORT_STALE_SECONDS,
+    EXPORT_RETENTION_DAYS,
+    EXPORT_DIRECT_MAX_ROWS,
+    EXPORT_PDF_MAX_ROWS,
+    REPORT_FONT,
+    RATE_LIMIT_BURST,
+    ALERT_SLACK_CONN_ID,
+    ALERT_SMTP_CONN_ID,
+    ALERT_FROM_EMAIL,
+    ALERT_INTERVAL_SECONDS,
+)
+
+
+def provider_config() -> dict[str, Any]:
+    """The provider info's ``config`` entry: the ``[ylai]`` section as Airflow describes it."""
+    return {
+        SECTION: {
+            "description": "ylai platform settings.",
+            "options": {option.name: option.provider_entry() for option in OPTIONS},
+        }
+    }
