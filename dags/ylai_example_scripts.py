@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from ylai_operators.script_operator import ScriptOperator
+from ylai_operators.script_operator import ScriptOperator, script_output
 
 
 @dag(
@@ -49,7 +49,7 @@ def ylai_example_scripts() -> None:
         print(text)
         return text
 
-    summary(profiled["rows"], profiled["columns"])
+    summary(script_output(profiled, "rows"), script_output(profiled, "columns"))
 
 
 ylai_example_scripts()

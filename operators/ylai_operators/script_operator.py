@@ -217,8 +217,10 @@ class ScriptOperator(BaseOperator):
         arguments = operator_arguments(script, params=params, task_id=task_id, scripts_folder=scripts_folder)
         return cls(**(arguments | kwargs))
 
-    def output_of(self, name: str) -> XComArg:
-        """The XCom argument of declared output ``name`` (pushed with ``push_outputs``), for downstream tasks.
+    def output_of(self, name: str) -> Any:
+        """The XCom argument of declared output ``name`` (pushed by tasks made by :meth:`for_script`).
+
+        Typed ``Any`` so that it can be passed where a TaskFlow function expects the output's value.
 
         :raises ValueError: the script declares no output ``name``.
         """
@@ -369,3 +371,16 @@ class ScriptOperator(BaseOperator):
         runner = self._runner
         if runner is not None:
             runner.stop()
+
+
+def script_output(task: ScriptOperator | XComArg, name: str) -> Any:
+    """Declared output ``name`` of a script task, as an XCom argument for a downstream task.
+
+    :param task: a :class:`ScriptOperator`, or what calling a ``@task.ylai_script`` function returned.
+    :raises ValueError: the script declares no output ``name``.
+    :raises TypeError: ``task`` does not run a ylai script.
+    """
+    operator = task if isinstance(task, ScriptOperator) else getattr(task, "operator", None)
+    if not isinstance(operator, ScriptOperator):
+        raise TypeError(f"{task!r} is not a ylai script task")
+    return operator.output_of(name)

@@ -112,9 +112,11 @@ def check_at_run(
             try:
                 converted = json.loads(value)
             except ValueError:
-                converted = value
-            if converted is not value and validate_value(spec, converted) is None:
-                checked[name], problem = converted, None
+                pass  # not JSON: the text's own problem stands
+            else:
+                problem = validate_value(spec, converted)
+                if problem is None:
+                    checked[name] = converted
         if problem is not None:
             problems.append((name, f"{problem} (value after rendering: {value!r})" if name in rendered else problem))
     return checked, problems

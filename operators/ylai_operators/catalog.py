@@ -1,0 +1,140 @@
+"""What the ylai plugin uses of ``ylai_operators``: the package's public face, in one module.
+
+The plugin (API, domain, alerts, supervisor) imports these names from here and from nowhere
+else in ``ylai_operators``, so the modules behind them can move without touching the plugin.
+DAG files and people writing their own DAGs use :mod:`ylai_operators.script_operator`
+(``ScriptOperator.for_script``) and ``@task.ylai_script`` instead.
+
+DAG ids (:mod:`ylai_operators.naming`)
+    :class:`DagKind`, :class:`DagName`, :data:`SCRIPT_PREFIX`, :data:`PIPELINE_PREFIX`,
+    :data:`TASK_PREFIX`, :data:`REPORT_PREFIX`, :func:`dag_id`, :func:`parse_dag_id`,
+    :func:`name_of`, :func:`script_dag_id`, :func:`pipeline_dag_id`, :func:`task_dag_id`,
+    :func:`report_dag_id`.
+Scripts (:mod:`~ylai_operators.manifest`, :mod:`~ylai_operators.registry`, :mod:`~ylai_operators.db_scripts`)
+    :class:`ScriptManifest`, :class:`ParamSpec`, :class:`OutputSpec`, :class:`Script`,
+    :class:`Registry`, :class:`SpecError`, :func:`load_registry`, :func:`script_from_record`,
+    :data:`DB_SCRIPTS_VARIABLE` (the Variable the API publishes database scripts to).
+Parameter schemas (:mod:`ylai_operators.param_schema`, the one source of a script's form)
+    :func:`form_schema` (all params of a script, for a form generator), :func:`to_json_schema`
+    (one param), :func:`validate_value`, :data:`SECRET_KEYWORD`.
+Pipelines and the DAGs folder (:mod:`~ylai_operators.pipeline_spec`, :mod:`~ylai_operators.dag_factory`)
+    :func:`check_schedule`, :class:`Catalog` (the scripts, pipelines and spec errors of a DAGs
+    folder), :func:`load_catalog`.
+Scheduled tasks (:mod:`ylai_operators.scheduled_tasks`)
+    :data:`SCHEDULED_TASKS_VARIABLE` (the Variable the API publishes them to), :func:`run_id_prefix`.
+Processes (:mod:`ylai_operators.process_tree`, :mod:`ylai_operators.preload`)
+    :func:`stop_processes`, :func:`warm_imports`.
+
+Only :mod:`ylai_operators.naming` is imported with this module; every other name imports its
+module the first time it is used (PEP 562), as the plugin's function-level imports did, so
+that importing the catalog costs a plugin process nothing it does not use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ylai_operators.naming import (
+    PIPELINE_PREFIX,
+    REPORT_PREFIX,
+    SCRIPT_PREFIX,
+    TASK_PREFIX,
+    DagKind,
+    DagName,
+    dag_id,
+    name_of,
+    parse_dag_id,
+    pipeline_dag_id,
+    report_dag_id,
+    script_dag_id,
+    task_dag_id,
+)
+
+if TYPE_CHECKING:
+    from ylai_operators.dag_factory import Catalog, load_catalog
+    from ylai_operators.db_scripts import VARIABLE as DB_SCRIPTS_VARIABLE
+    from ylai_operators.db_scripts import script_from_record
+    from ylai_operators.manifest import OutputSpec, ParamSpec, ScriptManifest
+    from ylai_operators.param_schema import SECRET_KEYWORD, form_schema, to_json_schema, validate_value
+    from ylai_operators.pipeline_spec import check_schedule
+    from ylai_operators.preload import warm_imports
+    from ylai_operators.process_tree import stop_processes
+    from ylai_operators.registry import Registry, Script, SpecError, load_registry
+    from ylai_operators.scheduled_tasks import VARIABLE as SCHEDULED_TASKS_VARIABLE
+    from ylai_operators.scheduled_tasks import run_id_prefix
+
+# public name -> (module, name in that module), imported on first use
+_LAZY: dict[str, tuple[str, str]] = {
+    "Catalog": ("ylai_operators.dag_factory", "Catalog"),
+    "load_catalog": ("ylai_operators.dag_factory", "load_catalog"),
+    "DB_SCRIPTS_VARIABLE": ("ylai_operators.db_scripts", "VARIABLE"),
+    "script_from_record": ("ylai_operators.db_scripts", "script_from_record"),
+    "OutputSpec": ("ylai_operators.manifest", "OutputSpec"),
+    "ParamSpec": ("ylai_operators.manifest", "ParamSpec"),
+    "ScriptManifest": ("ylai_operators.manifest", "ScriptManifest"),
+    "SECRET_KEYWORD": ("ylai_operators.param_schema", "SECRET_KEYWORD"),
+    "form_schema": ("ylai_operators.param_schema", "form_schema"),
+    "to_json_schema": ("ylai_operators.param_schema", "to_json_schema"),
+    "validate_value": ("ylai_operators.param_schema", "validate_value"),
+    "check_schedule": ("ylai_operators.pipeline_spec", "check_schedule"),
+    "warm_imports": ("ylai_operators.preload", "warm_imports"),
+    "stop_processes": ("ylai_operators.process_tree", "stop_processes"),
+    "Registry": ("ylai_operators.registry", "Registry"),
+    "Script": ("ylai_operators.registry", "Script"),
+    "SpecError": ("ylai_operators.registry", "SpecError"),
+    "load_registry": ("ylai_operators.registry", "load_registry"),
+    "SCHEDULED_TASKS_VARIABLE": ("ylai_operators.scheduled_tasks", "VARIABLE"),
+    "run_id_prefix": ("ylai_operators.scheduled_tasks", "run_id_prefix"),
+}
+
+__all__ = [
+    "DB_SCRIPTS_VARIABLE",
+    "PIPELINE_PREFIX",
+    "REPORT_PREFIX",
+    "SCHEDULED_TASKS_VARIABLE",
+    "SCRIPT_PREFIX",
+    "SECRET_KEYWORD",
+    "TASK_PREFIX",
+    "Catalog",
+    "DagKind",
+    "DagName",
+    "OutputSpec",
+    "ParamSpec",
+    "Registry",
+    "Script",
+    "ScriptManifest",
+    "SpecError",
+    "check_schedule",
+    "dag_id",
+    "form_schema",
+    "load_catalog",
+    "load_registry",
+    "name_of",
+    "parse_dag_id",
+    "pipeline_dag_id",
+    "report_dag_id",
+    "run_id_prefix",
+    "script_dag_id",
+    "script_from_record",
+    "stop_processes",
+    "task_dag_id",
+    "to_json_schema",
+    "validate_value",
+    "warm_imports",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module behind a public name on first use (PEP 562)."""
+    try:
+        module, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
