@@ -29,7 +29,7 @@ from airflow.sdk.bases.decorator import DecoratedOperator, task_decorator_factor
 from airflow.sdk.definitions.context import context_merge
 
 from ylai_operators.script_operator import ScriptOperator
-from ylai_operators.script_params import operator_arguments
+from ylai_operators.script_tasks import operator_arguments
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

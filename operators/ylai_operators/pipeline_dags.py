@@ -24,8 +24,9 @@ def build_pipeline_dag(pipeline: Pipeline, registry: Registry) -> DAG:
     from airflow.sdk import DAG
 
     from ylai_operators.collect import CollectOutputsOperator
-    from ylai_operators.script_dags import START_DATE, script_operator_kwargs
+    from ylai_operators.script_dags import START_DATE
     from ylai_operators.script_operator import ScriptOperator
+    from ylai_operators.script_tasks import script_operator_kwargs
 
     spec = pipeline.spec
     doc = [f"### {spec.title or spec.name}", "", spec.description or "_No description._", ""]

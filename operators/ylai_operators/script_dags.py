@@ -8,13 +8,14 @@ against the same schema before any run is created.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ylai_operators.naming import SCRIPT_PREFIX, script_dag_id
 from ylai_operators.param_schema import to_param
 from ylai_operators.registry import Script
+from ylai_operators.script_tasks import script_operator_kwargs
 
-__all__ = ["SCRIPT_DAG_PREFIX", "build_script_dag", "script_dag_id", "script_doc"]
+__all__ = ["SCRIPT_DAG_PREFIX", "build_script_dag", "script_dag_id", "script_doc", "script_operator_kwargs"]
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
@@ -43,26 +44,6 @@ def script_doc(script: Script) -> str:
     else:
         lines.append(f"Script: `{script.path.name}` ({script.runtime}), manifest: `{script.manifest_path.name}`.")
     return "\n".join(lines)
-
-
-def script_operator_kwargs(script: Script) -> dict[str, Any]:
-    """Keyword arguments of the ScriptOperator that runs ``script`` (without params)."""
-    m = script.manifest
-    kwargs: dict[str, Any] = {
-        "script_path": str(script.path),
-        "script_content": script.content,
-        "runtime": script.runtime,
-        "script_name": m.name,
-        "secret_params": m.secret_params,
-        "outputs": {name: o.type for name, o in m.outputs.items()},
-        "execution_timeout": m.timeout,
-        "retries": m.retries,
-        "owner": m.owner,
-        "pool_slots": m.resources.cpu,
-    }
-    if m.resources.queue:
-        kwargs["queue"] = m.resources.queue
-    return kwargs
 
 
 def build_script_dag(script: Script) -> DAG:

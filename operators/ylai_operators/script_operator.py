@@ -212,7 +212,7 @@ class ScriptOperator(BaseOperator):
         :param kwargs: any other ``BaseOperator`` argument.
         :raises ScriptParamsError: the script or its params do not fit.
         """
-        from ylai_operators.script_params import operator_arguments
+        from ylai_operators.script_tasks import operator_arguments
 
         arguments = operator_arguments(script, params=params, task_id=task_id, scripts_folder=scripts_folder)
         return cls(**(arguments | kwargs))

@@ -10,8 +10,6 @@ arguments resolved). A value that is only known at run time (a ``"{{ ... }}"`` s
 from __future__ import annotations
 
 import inspect
-import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -109,6 +107,8 @@ def check_at_run(
             continue
         problem = validate_value(spec, value)
         if problem is not None and name in rendered and isinstance(value, str) and json_type(spec) != "string":
+            import json
+
             try:
                 converted = json.loads(value)
             except ValueError:
@@ -120,45 +120,3 @@ def check_at_run(
         if problem is not None:
             problems.append((name, f"{problem} (value after rendering: {value!r})" if name in rendered else problem))
     return checked, problems
-
-
-def operator_arguments(
-    script: str,
-    *,
-    params: Mapping[str, Any] | None = None,
-    task_id: str | None = None,
-    scripts_folder: str | os.PathLike[str] | None = None,
-    complete: bool = True,
-) -> dict[str, Any]:
-    """The ``ScriptOperator`` arguments that run registered script ``script`` with ``params``.
-
-    What :meth:`ScriptOperator.for_script` and ``@task.ylai_script`` build on: the script is
-    looked up, ``params`` checked (:func:`check_at_parse`), omitted params take their manifest
-    defaults, deferred values go to the templated ``param_templates``, and the manifest's
-    timeout, retries, owner, pool slots and queue come along.
-
-    :param complete: see :func:`check_at_parse`.
-    :raises ScriptParamsError: naming the DAG file (:func:`dag_file`), the script, the task and the params.
-    """
-    from ylai_operators.script_dags import script_operator_kwargs
-    from ylai_operators.script_lookup import UnknownScriptError, find_script, scripts_folder_for
-
-    given = dict(params or {})
-    where = dag_file()
-    try:
-        found = find_script(script, scripts_folder or scripts_folder_for(where))
-    except UnknownScriptError as exc:
-        raise ScriptParamsError(where, script, task_id, [("", str(exc))]) from None
-    declared = found.manifest.params
-    problems = check_at_parse(declared, given, complete=complete)
-    if problems:
-        raise ScriptParamsError(where, script, task_id or found.name, problems)
-    values = {name: spec.default for name, spec in declared.items() if spec.default is not None} | given
-    templates = {name: value for name, value in values.items() if is_deferred(value)}
-    return script_operator_kwargs(found) | {
-        "task_id": task_id or found.name,
-        "param_values": {name: value for name, value in values.items() if name not in templates},
-        "param_templates": templates,
-        "param_specs": declared,
-        "push_outputs": True,
-    }
