@@ -10,7 +10,9 @@ document a newcomer reads is the one the test enforces. The rules:
 - no module imports a third-party package its row forbids (the domain knows nothing of HTTP);
 - a route module never imports another route module;
 - a DAG file imports only ``ylai_operators``, Airflow and the standard library;
-- no module imports another module's private name (``_name``), nor reads one off an imported module.
+- no module imports another module's private name (``_name``), nor reads one off an imported module;
+- only ``ylai_plugin.config`` reads the ``[ylai]`` section (``conf.get*("ylai", ...)``): the
+  defaults live in its table, nowhere else.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ PACKAGES = ("ylai_plugin", "ylai_operators")
 DAGS = REPO / "dags"
 ARCHITECTURE_DOC = REPO / "docs" / "architecture.md"
 ROUTES = "ylai_plugin.api.routes"
+CONFIG = "ylai_plugin.config"
+CONF_READS = frozenset({"get", "getint", "getfloat", "getboolean", "getjson", "getlist", "get_mandatory_value"})
 # What a DAG file may import besides the standard library.
 DAG_IMPORTS = frozenset({"ylai_operators", "airflow", "__future__"})
 SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "ui"})
@@ -52,6 +56,7 @@ class Graph:
     edges: dict[str, set[str]] = field(default_factory=dict)
     external: dict[str, set[str]] = field(default_factory=dict)  # module → top-level third-party names
     private: list[str] = field(default_factory=list)  # "module:line imports other._name"
+    config_reads: list[str] = field(default_factory=list)  # "module:line conf.getint('ylai', ...)"
 
 
 # -- reading the sources ---------------------------------------------------------------------
@@ -157,6 +162,15 @@ def build_graph(files: dict[str, Path]) -> Graph:
             ):
                 owner = module_aliases[use.value.id]
                 graph.private.append(f"{module}:{use.lineno} uses {owner}.{use.attr}")
+            if (
+                isinstance(use, ast.Call)
+                and isinstance(use.func, ast.Attribute)
+                and use.func.attr in CONF_READS
+                and use.args
+                and isinstance(use.args[0], ast.Constant)
+                and use.args[0].value == "ylai"
+            ):
+                graph.config_reads.append(f"{module}:{use.lineno} {ast.unparse(use)}")
         edges.discard(module)
     return graph
 
@@ -250,8 +264,11 @@ def package_edges(edges: dict[str, set[str]]) -> dict[str, set[str]]:
     return lifted
 
 
-def violations(graph: Graph, layers: list[Layer], routes: str = ROUTES) -> list[str]:
-    """Everything the rules reject, one line each (``routes``: the package of the route modules)."""
+def violations(graph: Graph, layers: list[Layer], routes: str = ROUTES, config: str = CONFIG) -> list[str]:
+    """Everything the rules reject, one line each.
+
+    ``routes`` is the package of the route modules, ``config`` the one module that reads ``[ylai]``.
+    """
 
     def is_route(module: str) -> bool:
         return module.startswith(routes + ".")
@@ -275,6 +292,9 @@ def violations(graph: Graph, layers: list[Layer], routes: str = ROUTES) -> list[
             if package in layers[rank].forbidden:
                 found.append(f"forbidden import: {module} ({layers[rank].label}) imports {package}")
     found += [f"private name: {line}" for line in graph.private]
+    found += [
+        f"[ylai] read outside {config}: {line}" for line in graph.config_reads if not line.startswith(f"{config}:")
+    ]
     return found
 
 
@@ -337,7 +357,7 @@ TINY_DOC = f"""
 | 1 top | `tiny.app`, `tiny.cli` | |
 | 2 api | `tiny.api`, `tiny.web` | |
 | 3 domain | `tiny.domain` | `fastapi` |
-| 4 db | `tiny.db`, `tiny` | |
+| 4 db | `tiny.db`, `tiny.config`, `tiny` | |
 {TABLE_END}
 """
 
@@ -358,7 +378,10 @@ TINY = {
         "    from tiny.db.models import Row\n"
         "def run():\n"
         "    return rows._secret\n"
+        "def limit(conf):\n"
+        "    return conf.getint('ylai', 'limit', fallback=3)\n"
     ),
+    "tiny/config.py": "def limit(conf):\n    return conf.getint('ylai', 'limit', fallback=3)\n",
     "tiny/db/__init__.py": "",
     "tiny/db/models.py": "from tiny.db.base import Base, _hidden\nclass Row(Base): ...\n_secret = 1\n",
     "tiny/db/base.py": "from tiny.db import models\nclass Base: ...\n_hidden = 2\n",
@@ -388,15 +411,16 @@ def test_the_checker_reports_each_kind_of_violation(tiny: Graph) -> None:
     assert [layer.label for layer in layers] == ["1 top", "2 api", "3 domain", "4 db"]
     assert rank_of("tiny.stray", layers) == 3  # covered by `tiny`
     assert rank_of("tiny.db.models", layers) == 3
-    found = violations(tiny, layers, routes="tiny.api.routes")
+    found = violations(tiny, layers, routes="tiny.api.routes", config="tiny.config")
     assert "module cycle: tiny.db.base ⇄ tiny.db.models" in found
     assert "upward edge: tiny.db.upward (4 db) → tiny.web (2 api)" in found
     assert "route imports a route: tiny.api.routes.a → tiny.api.routes.b" in found
     assert "forbidden import: tiny.domain.service (3 domain) imports fastapi" in found
     assert "private name: tiny.db.models:1 imports tiny.db.base._hidden" in found
     assert "private name: tiny.domain.service:7 uses tiny.db.models._secret" in found
+    assert "[ylai] read outside tiny.config: tiny.domain.service:9 conf.getint('ylai', 'limit', fallback=3)" in found
     assert not [v for v in found if "package cycle" in v]
-    assert len(found) == 6, found
+    assert len(found) == 7, found
 
 
 def test_the_checker_reports_package_cycles_and_modules_without_a_layer(tiny: Graph) -> None:
