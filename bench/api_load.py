@@ -379,7 +379,7 @@ def explain_child() -> int:
     import psycopg2
     from sqlalchemy.dialects import postgresql
 
-    from ylai_plugin.api.routes.monitor import task_monitor_queries
+    from ylai_plugin.domain.stats import task_monitor_queries
 
     db_url = json.loads(sys.stdin.read())["db_url"]
     since = datetime.now(UTC) - timedelta(hours=24)

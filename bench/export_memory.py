@@ -40,7 +40,7 @@ from pathlib import Path
 
 mode, out = sys.argv[1], Path(sys.argv[2])
 from airflow.utils.session import create_session  # noqa: E402
-from ylai_plugin.api.routes.exports import _csv_stream  # noqa: E402
+from ylai_plugin.reports.exports import csv_stream as _csv_stream  # noqa: E402
 from ylai_plugin.reports.datasets import TASK_COLUMNS  # noqa: E402
 from ylai_plugin.reports.filters import ExportFilters, ExportSpec  # noqa: E402
 from ylai_plugin.reports.writers import csv_chunks  # noqa: E402

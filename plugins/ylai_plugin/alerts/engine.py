@@ -25,6 +25,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ylai_operators.naming import pipeline_dag_id, script_dag_id
 from ylai_plugin.alerts.schemas import Channel
 from ylai_plugin.db.alert_models import Alert, AlertDelivery, AlertDeliveryAttempt, AlertLease, AlertRule, AlertSilence
 
@@ -59,8 +60,8 @@ def dag_matches(scope: dict[str, Any], dag_id: str, tags: Iterable[str]) -> bool
         return True
     return (
         dag_id in dag_ids
-        or dag_id in {f"script__{s}" for s in scripts}
-        or dag_id in {f"pipeline__{p}" for p in pipelines}
+        or dag_id in {script_dag_id(s) for s in scripts}
+        or dag_id in {pipeline_dag_id(p) for p in pipelines}
         or bool(set(scope_tags) & set(tags))
     )
 
@@ -86,28 +87,6 @@ def tags_of(session: Session, dag_id: str) -> set[str]:
 
 
 # ---------------------------------------------------------------- links
-
-
-def base_url() -> str:
-    """Airflow's public URL ([api] base_url), without a trailing slash."""
-    from airflow.configuration import conf
-
-    return str(conf.get("api", "base_url", fallback="") or "http://localhost:8080").rstrip("/")
-
-
-def run_links(
-    dag_id: str, run_id: str | None = None, task_id: str | None = None, try_number: int = 1
-) -> dict[str, str]:
-    """Links to the DAG, the run and a task's log in Airflow's UI."""
-    from urllib.parse import quote
-
-    base = base_url()
-    links = {"dag": f"{base}/dags/{quote(dag_id, safe='')}"}
-    if run_id:
-        links["run"] = f"{links['dag']}/runs/{quote(run_id, safe='')}"
-        if task_id:
-            links["log"] = f"{links['run']}/tasks/{quote(task_id, safe='')}?try_number={try_number}"
-    return links
 
 
 # ---------------------------------------------------------------- firing

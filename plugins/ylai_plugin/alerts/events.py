@@ -18,6 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ylai_plugin.alerts import engine
+from ylai_plugin.alerts.conditions import EVENT_CONDITIONS, run_failed, task_failed
+from ylai_plugin.alerts.links import run_links
 from ylai_plugin.db.alert_models import Alert, AlertRule
 
 log = logging.getLogger(__name__)
@@ -109,7 +111,7 @@ def run_details(session: Session, dag_id: str, run_id: str) -> dict[str, Any]:
         "run_id": run_id,
         "params": _conf_of(session, dag_id, run_id),
         "failed_tasks": [t for t, _, _ in failed],
-        "links": engine.run_links(dag_id, run_id, first[0] if first else None, first[1] if first else 1),
+        "links": run_links(dag_id, run_id, first[0] if first else None, first[1] if first else 1),
     }
     if first:
         details["task_id"] = first[0]
@@ -130,7 +132,7 @@ def task_details(
         "try_number": try_number,
         "params": _conf_of(session, dag_id, run_id),
         "error_tail": error_tail(dag_id, run_id, task_id, try_number, map_index),
-        "links": engine.run_links(dag_id, run_id, task_id, try_number),
+        "links": run_links(dag_id, run_id, task_id, try_number),
     }
 
 
@@ -141,16 +143,14 @@ def record_run_failed(dag_id: str, run_id: str) -> list[int]:
     fired: list[int] = []
     with create_session() as session:
         rules = session.scalars(
-            select(AlertRule).where(
-                AlertRule.enabled.is_(True), AlertRule.condition_type.in_(["run_failed", "task_failed"])
-            )
+            select(AlertRule).where(AlertRule.enabled.is_(True), AlertRule.condition_type.in_(EVENT_CONDITIONS))
         ).all()
         tags = engine.tags_of(session, dag_id)
         now = engine.utcnow()
         for rule in rules:
             if not engine.dag_matches(rule.scope or {}, dag_id, tags):
                 continue
-            if rule.condition_type == "run_failed":
+            if rule.condition_type == run_failed.TYPE:
                 alert = engine.fire(
                     session,
                     rule,
@@ -185,7 +185,7 @@ def record_task_failed(dag_id: str, run_id: str, task_id: str, try_number: int, 
     fired: list[int] = []
     with create_session() as session:
         rules = session.scalars(
-            select(AlertRule).where(AlertRule.enabled.is_(True), AlertRule.condition_type == "task_failed")
+            select(AlertRule).where(AlertRule.enabled.is_(True), AlertRule.condition_type == task_failed.TYPE)
         ).all()
         tags = engine.tags_of(session, dag_id) if rules else set()
         for rule in rules:
@@ -217,7 +217,7 @@ def record_run_succeeded(dag_id: str) -> list[int]:
             select(Alert).where(
                 Alert.dag_id == dag_id,
                 Alert.state == "firing",
-                Alert.condition_type.in_(["run_failed", "task_failed"]),
+                Alert.condition_type.in_(EVENT_CONDITIONS),
             )
         ).all()
         now = engine.utcnow()

@@ -1,5 +1,8 @@
 # ruff: noqa: RUF001  (Chinese messages use full-width punctuation on purpose)
-"""Alert messages in English or Simplified Chinese: Slack blocks, HTML + text e-mail, webhook JSON."""
+"""Alert messages in English or Simplified Chinese: Slack blocks, HTML + text e-mail, webhook JSON.
+
+The headline of each condition is its own (``ylai_plugin.alerts.conditions``); the texts here frame it.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +11,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ylai_plugin.alerts.conditions import headline_template
+
 _EMOJI = {"info": ":information_source:", "warning": ":warning:", "critical": ":rotating_light:"}
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
-        "run_failed": "DAG run failed: {dag_id}",
-        "task_failed": "Task failed after its retries: {dag_id}.{task_id}",
-        "failure_rate": "Failure rate {rate_percent}% ({failed}/{runs} runs in {window_minutes} min): {dag_id}",
-        "duration": "Run too long: {dag_id} ({elapsed} > {limit})",
-        "duration_running": "Run still running and too long: {dag_id} ({elapsed} > {limit})",
-        "queue_wait": "Waiting in the queue too long: {dag_id} ({wait} > {limit})",
-        "worker_silent": "Worker has no heartbeat for {silence}: {host}",
-        "no_worker": "No worker alive ({alive} alive, at least {min_alive} expected)",
-        "deadline_start": "Missed deadline {time} {timezone}: {dag_id} has not started today",
-        "deadline_finish": "Missed deadline {time} {timezone}: {dag_id} has not finished today",
         "resolved": "[RESOLVED] ",
         "escalation": "[ESCALATED] ",
         "severity": "Severity",
@@ -41,16 +36,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "critical": "critical",
     },
     "zh-CN": {
-        "run_failed": "DAG 运行失败：{dag_id}",
-        "task_failed": "任务重试后仍失败：{dag_id}.{task_id}",
-        "failure_rate": "失败率 {rate_percent}%（{window_minutes} 分钟内 {runs} 次运行失败 {failed} 次）：{dag_id}",
-        "duration": "运行时间过长：{dag_id}（{elapsed} > {limit}）",
-        "duration_running": "运行仍在进行且时间过长：{dag_id}（{elapsed} > {limit}）",
-        "queue_wait": "排队时间过长：{dag_id}（{wait} > {limit}）",
-        "worker_silent": "Worker 已 {silence} 无心跳：{host}",
-        "no_worker": "没有存活的 Worker（存活 {alive} 个，至少应有 {min_alive} 个）",
-        "deadline_start": "错过截止时间 {time} {timezone}：{dag_id} 今天尚未开始运行",
-        "deadline_finish": "错过截止时间 {time} {timezone}：{dag_id} 今天尚未成功完成",
         "resolved": "【已恢复】",
         "escalation": "【升级】",
         "severity": "严重程度",
@@ -92,21 +77,13 @@ class _Defaults(dict[str, Any]):
 
 
 def headline(condition_type: str, details: dict[str, Any], language: str) -> str:
-    """The one-line description of what happened, in ``language``."""
-    texts = TEXTS.get(language, TEXTS["en"])
+    """The one-line description of what happened, in ``language`` (the condition's own text)."""
     values = _Defaults(details)
     values["elapsed"] = _seconds(details.get("elapsed_seconds"))
     values["limit"] = _seconds(details.get("limit_seconds"))
     values["wait"] = _seconds(details.get("wait_seconds"))
     values["silence"] = _seconds(details.get("silence_seconds"))
-    key = condition_type
-    if condition_type == "duration" and details.get("running"):
-        key = "duration_running"
-    elif condition_type == "worker_heartbeat":
-        key = "no_worker" if details.get("no_worker") else "worker_silent"
-    elif condition_type == "deadline":
-        key = f"deadline_{details.get('must', 'finish')}"
-    return texts.get(key, "{dag_id}").format_map(values)
+    return headline_template(condition_type, details, language).format_map(values)
 
 
 @dataclass

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
+from ylai_plugin.domain.stats import nearest_rank
+
 # Bucket i holds latencies in (BASE * GROWTH**(i-1), BASE * GROWTH**i] ms: about 10 % resolution
 # from 0.1 ms to beyond a minute in ~140 buckets.
 BASE_MS = 0.1
@@ -34,11 +36,14 @@ def merge(histograms: Iterable[Mapping[str, int]]) -> dict[str, int]:
 
 
 def percentile(hist: Mapping[str, int], p: float) -> float | None:
-    """The latency (ms, a bucket's upper bound) under which a share ``p`` of requests fall."""
+    """The latency (ms, a bucket's upper bound) under which a share ``p`` of requests fall.
+
+    The rank is the one of :func:`ylai_plugin.domain.stats.nearest_rank`, counted over the buckets.
+    """
     n = sum(hist.values())
     if n == 0:
         return None
-    rank = max(1, math.ceil(p * n))
+    rank = nearest_rank(n, p)
     seen = 0
     for key in sorted(hist, key=int):
         seen += hist[key]

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import enum
 import json
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
+from ylai_operators.naming import script_dag_id
+from ylai_plugin.domain import stats
+from ylai_plugin.domain.stats import RunStatistics, percentile, rate, seconds
 from ylai_plugin.reports.filters import ExportSpec
+
+__all__ = ["DATASETS", "Chart", "Column", "Dataset", "Summary", "Table", "percentile", "plain", "rate", "seconds"]
 
 BATCH = 2000
 
@@ -79,36 +84,12 @@ def plain(value: Any) -> Any:
     return value
 
 
-def seconds(start: datetime | None, end: datetime | None) -> float | None:
-    """``end - start`` in seconds, rounded to the millisecond."""
-    if start is None or end is None:
-        return None
-    return round((end - start).total_seconds(), 3)
-
-
-def percentile(ordered: Sequence[float], p: float) -> float | None:
-    """Nearest-rank percentile of sorted values."""
-    if not ordered:
-        return None
-    return round(ordered[min(len(ordered) - 1, max(0, int(p * len(ordered) + 0.999999) - 1))], 3)
-
-
-def rate(ok: int, bad: int) -> float | None:
-    """Succeeded / finished, or None without finished items."""
-    return round(ok / (ok + bad), 4) if ok + bad else None
-
-
 def stream(session: Any, stmt: Any) -> Iterator[Any]:
-    """Rows of ``stmt`` from a server-side cursor, ``BATCH`` at a time.
+    """Rows of ``stmt`` from a server-side cursor, ``BATCH`` at a time (see :func:`stats.stream`).
 
-    ``yield_per`` makes SQLAlchemy stream (a named cursor on Postgres, ``fetchmany`` on
-    SQLite), so memory holds one batch however many rows match. One query, one pass: the
-    database plans and sorts it once. Airflow runs SQLite in WAL mode, so this long read does
-    not block writers (the scheduler, progress updates of export jobs).
+    One query, one pass: the database plans and sorts it once.
     """
-    result = session.execute(stmt.execution_options(yield_per=BATCH))
-    for partition in result.partitions():
-        yield from partition
+    return stats.stream(session, stmt, BATCH)
 
 
 def _days(since: datetime, until: datetime) -> list[date]:
@@ -180,62 +161,41 @@ def runs_count(session: Any, spec: ExportSpec) -> int:
     return int(session.scalar(select(func.count(DagRun.id)).where(*_runs_where(spec))) or 0)
 
 
-def _run_aggregates(session: Any, spec: ExportSpec) -> dict[str, Any]:
-    """One streamed pass over the matching runs: counters and durations only."""
-    from airflow.models import DagRun
-
-    states: Counter[str] = Counter()
-    per_dag: dict[str, Counter[str]] = defaultdict(Counter)
-    durations: dict[str, list[float]] = defaultdict(list)
-    per_day: dict[date, Counter[str]] = defaultdict(Counter)
-    stmt = select(DagRun.dag_id, DagRun.state, DagRun.start_date, DagRun.end_date, DagRun.run_after).where(
-        *_runs_where(spec)
-    )
-    for dag_id, state, start, end, run_after in stream(session, stmt):
-        state = str(plain(state))
-        states[state] += 1
-        per_dag[dag_id][state] += 1
-        if (d := seconds(start, end)) is not None:
-            durations[dag_id].append(d)
-        per_day[run_after.date()][state] += 1
-    for values in durations.values():
-        values.sort()
-    return {"states": states, "per_dag": per_dag, "durations": durations, "per_day": per_day}
+def _day(moment: datetime) -> date:
+    return moment.date()
 
 
-def _overview_rows(agg: dict[str, Any]) -> list[list[Any]]:
-    states: Counter[str] = agg["states"]
-    every = sorted(d for values in agg["durations"].values() for d in values)
+def _run_aggregates(session: Any, spec: ExportSpec) -> RunStatistics:
+    """One streamed pass over the matching runs (:func:`stats.run_statistics`), by day of ``run_after``."""
+    return stats.run_statistics(session, _runs_where(spec), bucket=_day, batch=BATCH)
+
+
+def _overview_rows(agg: RunStatistics) -> list[list[Any]]:
+    every = stats.percentiles(agg.all_durations())
     return [
-        ["label.total_runs", sum(states.values())],
-        ["label.succeeded", states["success"]],
-        ["label.failed", states["failed"]],
-        ["label.success_rate", rate(states["success"], states["failed"])],
-        ["label.duration_p50", percentile(every, 0.5)],
-        ["label.duration_p95", percentile(every, 0.95)],
+        ["label.total_runs", agg.total],
+        ["label.succeeded", agg.states["success"]],
+        ["label.failed", agg.states["failed"]],
+        ["label.success_rate", agg.success_rate],
+        ["label.duration_p50", every.p50],
+        ["label.duration_p95", every.p95],
     ]
 
 
-def _per_dag_rows(agg: dict[str, Any]) -> list[list[Any]]:
-    rows = []
-    for dag_id, counts in sorted(agg["per_dag"].items(), key=lambda kv: (-sum(kv[1].values()), kv[0])):
-        values = agg["durations"][dag_id]
-        ok, bad = counts["success"], counts["failed"]
-        rows.append(
-            [dag_id, sum(counts.values()), ok, bad, rate(ok, bad), percentile(values, 0.5), percentile(values, 0.95)]
-        )
-    return rows
+def _per_dag_rows(agg: RunStatistics) -> list[list[Any]]:
+    figures = sorted(agg.dags(), key=lambda d: (-d.runs, d.dag_id))
+    return [[d.dag_id, d.runs, d.succeeded, d.failed, d.success_rate, d.duration.p50, d.duration.p95] for d in figures]
 
 
 PER_DAG_HEADERS = ["col.dag_id", "col.runs", "col.succeeded", "col.failed", "col.success_rate", "col.p50", "col.p95"]
 
 
-def _run_charts(spec: ExportSpec, agg: dict[str, Any], per_dag: list[list[Any]]) -> list[Chart]:
+def _run_charts(spec: ExportSpec, agg: RunStatistics, per_dag: list[list[Any]]) -> list[Chart]:
     charts = []
     since, until = spec.filters.period()
     days = _days(since, until)
     if days:
-        per_day = agg["per_day"]
+        per_day = agg.buckets
         charts.append(
             Chart(
                 "bar",
@@ -247,7 +207,7 @@ def _run_charts(spec: ExportSpec, agg: dict[str, Any], per_dag: list[list[Any]])
                 ],
             )
         )
-    states: Counter[str] = agg["states"]
+    states = agg.states
     if states:
         top = states.most_common()
         charts.append(
@@ -267,11 +227,10 @@ def runs_summary(session: Any, spec: ExportSpec) -> Summary:
     """Totals, states, per-DAG figures; charts of runs per day, by state and the most failing DAGs."""
     agg = _run_aggregates(session, spec)
     per_dag = _per_dag_rows(agg)
-    total = sum(agg["states"].values())
     return Summary(
         tables=[
             Table("section.overview", ["label.item", "label.value"], _overview_rows(agg)),
-            _state_table(agg["states"], total),
+            _state_table(agg.states, agg.total),
             Table("section.by_dag", PER_DAG_HEADERS, per_dag[:50]),
         ],
         charts=_run_charts(spec, agg, per_dag),
@@ -370,29 +329,39 @@ def _task_aggregates(session: Any, spec: ExportSpec) -> tuple[Counter[str], dict
     from airflow.models import DagRun, TaskInstance
 
     ti = TaskInstance
-    states: Counter[str] = Counter()
-    per_dag: dict[str, Counter[str]] = defaultdict(Counter)
+    per_dag: dict[str, Counter[str]] = {}
     stmt = (
         select(ti.dag_id, ti.state, func.count())
         .join(DagRun, _ti_join())
         .where(*_tasks_where(spec))
         .group_by(ti.dag_id, ti.state)
     )
-    for dag_id, state, n in session.execute(stmt):
-        name = str(plain(state)) if state is not None else "none"
-        states[name] += n
-        per_dag[dag_id][name] += n
-    waits = sorted(
-        w
-        for queued, start in session.execute(
-            select(ti.queued_dttm, ti.start_date)
+    rows = session.execute(stmt).all()
+    for dag_id in {dag_id for dag_id, _, _ in rows}:
+        per_dag[dag_id] = stats.count_by_state((state, n) for d, state, n in rows if d == dag_id)
+    states = stats.count_by_state((state, n) for _, state, n in rows)
+    waits = _queue_waits(session, _tasks_where(spec))
+    return states, per_dag, [w for values in waits.values() for w in values]
+
+
+def _queue_waits(session: Any, where: list[Any]) -> dict[str, list[float]]:
+    """Queue waits per DAG of the matching task instances (at most 200,000 of them)."""
+    from airflow.models import DagRun, TaskInstance
+
+    ti = TaskInstance
+    return stats.queue_waits(
+        session.execute(
+            select(ti.dag_id, ti.queued_dttm, ti.start_date)
             .join(DagRun, _ti_join())
-            .where(*_tasks_where(spec), ti.queued_dttm.is_not(None), ti.start_date.is_not(None))
+            .where(*where, ti.queued_dttm.is_not(None), ti.start_date.is_not(None))
             .limit(200_000)
         )
-        if (w := seconds(queued, start)) is not None and w >= 0
     )
-    return states, per_dag, waits
+
+
+def _queue_wait_rows(waits: list[float]) -> list[list[Any]]:
+    figures = stats.percentiles(waits)
+    return [["label.queue_wait_p50", figures.p50], ["label.queue_wait_p95", figures.p95]]
 
 
 def tasks_summary(session: Any, spec: ExportSpec) -> Summary:
@@ -408,8 +377,7 @@ def tasks_summary(session: Any, spec: ExportSpec) -> Summary:
         ["label.succeeded", states["success"]],
         ["label.failed", states["failed"]],
         ["label.success_rate", rate(states["success"], states["failed"])],
-        ["label.queue_wait_p50", percentile(waits, 0.5)],
-        ["label.queue_wait_p95", percentile(waits, 0.95)],
+        *_queue_wait_rows(waits),
     ]
     charts = []
     if states:
@@ -452,33 +420,24 @@ SCRIPT_COLUMNS = (
 def _script_rows(session: Any, spec: ExportSpec) -> list[tuple[Any, ...]]:
     from airflow.models import DagRun
 
-    from ylai_plugin.api.routes.scripts import _all_scripts
+    from ylai_plugin.domain.scripts import all_scripts
 
     scripts = [
         s
-        for s in _all_scripts(session).values()
-        if f"script__{s.name}" in spec.dag_ids and (spec.filters.user is None or s.manifest.owner == spec.filters.user)
+        for s in all_scripts(session).values()
+        if script_dag_id(s.name) in spec.dag_ids
+        and (spec.filters.user is None or s.manifest.owner == spec.filters.user)
     ]
-    dag_ids = sorted(f"script__{s.name}" for s in scripts)
+    dag_ids = sorted(script_dag_id(s.name) for s in scripts)
     since, until = spec.filters.period()
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    durations: dict[str, list[float]] = defaultdict(list)
-    last: dict[str, tuple[datetime, str]] = {}
-    stmt = select(DagRun.dag_id, DagRun.state, DagRun.start_date, DagRun.end_date, DagRun.run_after).where(
-        DagRun.dag_id.in_(dag_ids), DagRun.run_after >= since, DagRun.run_after < until
+    found = stats.run_statistics(
+        session,
+        [DagRun.dag_id.in_(dag_ids), DagRun.run_after >= since, DagRun.run_after < until],
+        batch=BATCH,
     )
-    for dag_id, state, start, end, run_after in stream(session, stmt):
-        state = str(plain(state))
-        counts[dag_id][state] += 1
-        if (d := seconds(start, end)) is not None:
-            durations[dag_id].append(d)
-        if dag_id not in last or run_after > last[dag_id][0]:
-            last[dag_id] = (run_after, state)
     rows = []
     for s in sorted(scripts, key=lambda s: s.name):
-        dag_id = f"script__{s.name}"
-        c, values = counts[dag_id], sorted(durations[dag_id])
-        lr = last.get(dag_id)
+        figures = found.dag(script_dag_id(s.name))
         rows.append(
             (
                 s.name,
@@ -486,14 +445,14 @@ def _script_rows(session: Any, spec: ExportSpec) -> list[tuple[Any, ...]]:
                 s.manifest.owner,
                 s.runtime,
                 "database" if s.content is not None else "repository",
-                sum(c.values()),
-                c["success"],
-                c["failed"],
-                rate(c["success"], c["failed"]),
-                percentile(values, 0.5),
-                percentile(values, 0.95),
-                lr[0] if lr else None,
-                lr[1] if lr else None,
+                figures.runs,
+                figures.succeeded,
+                figures.failed,
+                figures.success_rate,
+                figures.duration.p50,
+                figures.duration.p95,
+                figures.last_run_after,
+                figures.last_state,
             )
         )
     return rows
@@ -619,44 +578,30 @@ MONITOR_COLUMNS = (
 )
 
 
-def _monitor(session: Any, spec: ExportSpec) -> tuple[dict[str, Any], list[tuple[Any, ...]], Counter[str], list[float]]:
+def _monitor(session: Any, spec: ExportSpec) -> tuple[RunStatistics, list[tuple[Any, ...]], Counter[str], list[float]]:
     from airflow.models import DagRun, TaskInstance
 
-    from ylai_plugin.domain.dags import kind_of
-
-    runs_spec = ExportSpec(
-        kind="runs",
-        format=spec.format,
-        language=spec.language,
-        filters=spec.filters,
-        dag_ids=spec.dag_ids,
-    )
-    agg = _run_aggregates(session, runs_spec)
+    agg = _run_aggregates(session, _as_runs(spec))
     since, until = spec.filters.period()
     ti_where = [
         TaskInstance.dag_id.in_(sorted(spec.dag_ids)),
         DagRun.run_after >= since,
         DagRun.run_after < until,
     ]
-    task_states: Counter[str] = Counter()
-    for state, n in session.execute(
-        select(TaskInstance.state, func.count()).join(DagRun, _ti_join()).where(*ti_where).group_by(TaskInstance.state)
-    ):
-        task_states[str(plain(state)) if state is not None else "none"] += n
-    waits_by_dag: dict[str, list[float]] = defaultdict(list)
-    for dag_id, queued, start in session.execute(
-        select(TaskInstance.dag_id, TaskInstance.queued_dttm, TaskInstance.start_date)
-        .join(DagRun, _ti_join())
-        .where(*ti_where, TaskInstance.queued_dttm.is_not(None), TaskInstance.start_date.is_not(None))
-        .limit(200_000)
-    ):
-        if (w := seconds(queued, start)) is not None and w >= 0:
-            waits_by_dag[dag_id].append(w)
+    task_states = stats.count_by_state(
+        session.execute(
+            select(TaskInstance.state, func.count())
+            .join(DagRun, _ti_join())
+            .where(*ti_where)
+            .group_by(TaskInstance.state)
+        )
+    )
+    waits_by_dag = _queue_waits(session, ti_where)
     rows = []
     for dag_id, total, ok, bad, success, p50, p95 in _per_dag_rows(agg):
-        waits = sorted(waits_by_dag[dag_id])
-        rows.append((dag_id, kind_of(dag_id), total, ok, bad, success, p50, p95, percentile(waits, 0.95)))
-    every_wait = sorted(w for values in waits_by_dag.values() for w in values)
+        waits = waits_by_dag.get(dag_id, [])
+        rows.append((dag_id, stats.dag_kind(dag_id), total, ok, bad, success, p50, p95, percentile(waits, 0.95)))
+    every_wait = [w for values in waits_by_dag.values() for w in values]
     return agg, rows, task_states, every_wait
 
 
@@ -684,8 +629,7 @@ def monitor_summary(session: Any, spec: ExportSpec) -> Summary:
     agg, rows, task_states, waits = _monitor(session, spec)
     overview = [
         *_overview_rows(agg),
-        ["label.queue_wait_p50", percentile(waits, 0.5)],
-        ["label.queue_wait_p95", percentile(waits, 0.95)],
+        *_queue_wait_rows(waits),
         ["label.total_tasks", sum(task_states.values())],
     ]
     per_dag = [list(r[:1]) + list(r[2:8]) for r in rows]
@@ -705,12 +649,11 @@ def monitor_summary(session: Any, spec: ExportSpec) -> Summary:
         charts.append(
             Chart("pie", "section.task_states", [s for s, _ in top], [("label.count", [float(n) for _, n in top])])
         )
-    total_runs = sum(agg["states"].values())
     task_table = _state_table(task_states, sum(task_states.values()))
     return Summary(
         tables=[
             Table("section.overview", ["label.item", "label.value"], overview),
-            _state_table(agg["states"], total_runs),
+            _state_table(agg.states, agg.total),
             Table("section.task_states", task_table.headers, task_table.rows),
         ],
         charts=charts,

@@ -1,0 +1,159 @@
+"""What a condition type is made of, and the helpers its module uses.
+
+A condition module defines its params model (a :class:`ConditionParams` with a ``type``
+literal), how it is evaluated (:attr:`ConditionType.find` for a metric condition,
+:attr:`ConditionType.failures` for an event condition), its message texts in every language
+and, through :func:`params_config`, the keys of its labels in the UI. It exposes one
+:class:`ConditionType` as ``CONDITION``; :mod:`ylai_plugin.alerts.conditions` registers it.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+from sqlalchemy.orm import Session
+
+from ylai_plugin.db.alert_models import AlertRule
+
+# key -> (details, dag_id, run_id, the DAG's tags): what a metric condition finds violated now.
+Violation = tuple[dict[str, Any], str | None, str | None, set[str]]
+Violations = dict[str, Violation]
+LANGUAGES = ("en", "zh-CN")
+
+
+def reject_nul(value: Any) -> Any:
+    """Postgres text cannot hold NUL characters: refuse them as invalid input instead of failing later."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    if isinstance(value, list):
+        for item in value:
+            reject_nul(item)
+    return value
+
+
+class StrictModel(BaseModel):
+    """A model that refuses unknown fields and NUL characters (every part of a rule is one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return reject_nul(value)
+
+
+class ConditionParams(StrictModel):
+    """The params of one condition type; subclasses add ``type: Literal["<type>"]`` and their fields."""
+
+
+def label_keys(condition_type: str) -> dict[str, str]:
+    """The UI's i18n keys of a condition: its name, its help text and its one-line summary of a rule."""
+    return {
+        "label": f"alerts.cond.{condition_type}",
+        "help": f"alerts.condHelp.{condition_type}",
+        "summary": f"alerts.desc.{condition_type}",
+    }
+
+
+def params_config(condition_type: str, title: str, example: dict[str, Any]) -> ConfigDict:
+    """The model config of a params model: its title, an example, and its UI label keys (``x-ylai-labels``)."""
+    return ConfigDict(
+        extra="forbid",
+        title=title,
+        json_schema_extra={"examples": [example], "x-ylai-labels": dict(label_keys(condition_type))},
+    )
+
+
+@dataclass(frozen=True)
+class Check:
+    """One evaluation of a rule: the rule (``condition`` as stored), its DAGs in scope with their tags, now."""
+
+    session: Session
+    rule: AlertRule
+    scoped: dict[str, set[str]]
+    now: datetime
+
+    @property
+    def condition(self) -> dict[str, Any]:
+        """The stored condition (its params, defaults not filled in)."""
+        return dict(self.rule.condition or {})
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a metric condition found: the violations now, and keys whose open incident stays as it is."""
+
+    violations: Violations
+    keep: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failed run (``task_id`` None) or task that an event condition alerts on, keyed for dedup."""
+
+    key: str
+    dag_id: str
+    run_id: str
+    end: datetime | None
+    task_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ConditionType:
+    """A registered condition type.
+
+    :param type: its name, the ``type`` of the condition in a rule.
+    :param params: its params model.
+    :param messages: language -> message key -> text (``str.format`` fields from the alert details).
+    :param order: where it comes in lists (the API's enum, the UI's choices).
+    :param find: a metric condition's evaluation.
+    :param failures: an event condition's recent failures (the evaluator's safety net behind the listener).
+    :param message_key: which of ``messages`` a headline uses for given details (default: the type).
+    """
+
+    type: str
+    params: builtins.type[ConditionParams]
+    messages: dict[str, dict[str, str]]
+    order: int
+    find: Callable[[Check], Found] | None = None
+    failures: Callable[[Check, datetime], Iterable[Failure]] | None = None
+    message_key: Callable[[dict[str, Any]], str] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.find is None) == (self.failures is None):
+            raise ValueError(f"condition {self.type!r}: give exactly one of find or failures")
+        if set(self.messages) != set(LANGUAGES):
+            raise ValueError(f"condition {self.type!r}: messages must be in {LANGUAGES}")
+
+    @property
+    def is_event(self) -> bool:
+        """Whether it fires on run/task events (and resolves when the DAG succeeds) rather than on a metric."""
+        return self.failures is not None
+
+    @property
+    def title(self) -> str:
+        """Its English title (the params schema's ``title``)."""
+        return str(self.params.model_config.get("title") or self.type)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Its UI label keys."""
+        return label_keys(self.type)
+
+    def template(self, details: dict[str, Any], language: str) -> str:
+        """The headline template for ``details`` in ``language`` (English for an unknown language)."""
+        texts = self.messages.get(language, self.messages["en"])
+        key = self.message_key(details) if self.message_key is not None else self.type
+        return texts.get(key, "{dag_id}")
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """A database timestamp as an aware UTC datetime (SQLite hands back naive ones)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

@@ -1,0 +1,231 @@
+"""Response models of ``/monitor``: task statistics, API statistics, hosts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PERCENTILES_EXAMPLE: dict[str, Any] = {"count": 120, "p50": 3.2, "p95": 11.8}
+DAG_STATS_EXAMPLE: dict[str, Any] = {
+    "dag_id": "script__disk_usage",
+    "kind": "script",
+    "runs": 120,
+    "succeeded": 114,
+    "failed": 6,
+    "success_rate": 0.95,
+    "duration": PERCENTILES_EXAMPLE,
+}
+ROUTE_EXAMPLE: dict[str, Any] = {
+    "method": "GET",
+    "route": "/api/v2/dags/{dag_id}/dagRuns",
+    "requests": 5400,
+    "error_rate": 0.0,
+    "client_error_rate": 0.002,
+    "mean_ms": 18.4,
+    "p50_ms": 12.0,
+    "p95_ms": 45.0,
+    "p99_ms": 90.0,
+}
+CACHE_EXAMPLE: dict[str, Any] = {
+    "backend": "redis",
+    "hits": 9120,
+    "misses": 360,
+    "hit_rate": 0.962,
+    "ttl_seconds": 10.0,
+}
+SAMPLE_EXAMPLE: dict[str, Any] = {
+    "ts": "2026-11-27T09:30:00Z",
+    "cpu_percent": 37.5,
+    "mem_percent": 61.2,
+    "disk_percent": 48.0,
+    "load1": 1.4,
+    "running_tasks": 3,
+}
+HOST_EXAMPLE: dict[str, Any] = {
+    "host": "worker-1",
+    "kinds": ["celery-worker"],
+    "last_heartbeat": "2026-11-27T09:30:00Z",
+    "alive": True,
+    "cpu_count": 8,
+    "mem_total_bytes": 17179869184,
+    "disk_free_bytes": 53687091200,
+    "latest": SAMPLE_EXAMPLE,
+    "history": [{**SAMPLE_EXAMPLE, "ts": "2026-11-27T09:29:50Z", "cpu_percent": 35.0}, SAMPLE_EXAMPLE],
+}
+
+
+def _example(example: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [example]})
+
+
+class Percentiles(BaseModel):
+    """Duration percentiles, in seconds."""
+
+    model_config = _example(PERCENTILES_EXAMPLE)
+
+    count: int
+    p50: float | None
+    p95: float | None
+
+
+class DagStats(BaseModel):
+    """Per DAG (script, pipeline or plain DAG) figures in the window."""
+
+    model_config = _example(DAG_STATS_EXAMPLE)
+
+    dag_id: str
+    kind: str
+    runs: int
+    succeeded: int
+    failed: int
+    success_rate: float | None
+    duration: Percentiles
+
+
+class HourBucket(BaseModel):
+    """Runs started in one hour."""
+
+    model_config = _example({"hour": "2026-11-27T09:00:00Z", "runs": 14, "failed": 1})
+
+    hour: datetime
+    runs: int
+    failed: int
+
+
+class TaskMonitor(BaseModel):
+    """Task statistics of the last ``window_hours``."""
+
+    model_config = _example(
+        {
+            "window_hours": 24,
+            "generated_at": "2026-11-27T09:30:00Z",
+            "task_states": {"success": 1180, "failed": 9, "running": 2, "upstream_failed": 4},
+            "run_states": {"success": 114, "failed": 6, "running": 1},
+            "success_rate": 0.95,
+            "queue_wait": {"count": 1189, "p50": 0.8, "p95": 2.9},
+            "per_dag": [DAG_STATS_EXAMPLE],
+            "top_failing": [DAG_STATS_EXAMPLE],
+            "runs_per_hour": [{"hour": "2026-11-27T09:00:00Z", "runs": 14, "failed": 1}],
+        }
+    )
+
+    window_hours: int
+    generated_at: datetime
+    task_states: dict[str, int] = Field(
+        description="Task instances by state: those started in the window, and live ones, of the runs due in "
+        "the window or still running or queued."
+    )
+    run_states: dict[str, int] = Field(description="DAG runs by state.")
+    success_rate: float | None = Field(description="Succeeded / finished DAG runs.")
+    queue_wait: Percentiles = Field(description="Task instances, queued to running.")
+    per_dag: list[DagStats]
+    top_failing: list[DagStats]
+    runs_per_hour: list[HourBucket]
+
+
+class RouteStats(BaseModel):
+    """Requests to one route template, summed over every api-server worker."""
+
+    model_config = _example(ROUTE_EXAMPLE)
+
+    method: str
+    route: str = Field(examples=["/api/v2/dags/{dag_id}/dagRuns"])
+    requests: int
+    error_rate: float = Field(description="Share of 5xx answers.")
+    client_error_rate: float = Field(description="Share of 4xx answers.")
+    mean_ms: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+
+class CacheStats(BaseModel):
+    """The monitor cache: shared by all api-server workers with Redis, per worker in memory."""
+
+    model_config = _example(CACHE_EXAMPLE)
+
+    backend: Literal["redis", "memory"]
+    hits: int
+    misses: int
+    hit_rate: float | None
+    ttl_seconds: float
+
+
+class ApiMonitor(BaseModel):
+    """API statistics of the last ``window_minutes``."""
+
+    model_config = _example(
+        {
+            "window_minutes": 60,
+            "generated_at": "2026-11-27T09:30:00Z",
+            "workers": 4,
+            "total_requests": 5400,
+            "error_rate": 0.0,
+            "routes": [ROUTE_EXAMPLE],
+            "cache": CACHE_EXAMPLE,
+            "list_cache": {**CACHE_EXAMPLE, "hits": 15200, "misses": 2100, "hit_rate": 0.8786, "ttl_seconds": 2.0},
+        }
+    )
+
+    window_minutes: int
+    generated_at: datetime
+    workers: int = Field(description="api-server worker processes that reported in the window.")
+    total_requests: int
+    error_rate: float
+    routes: list[RouteStats]
+    cache: CacheStats
+    list_cache: CacheStats | None = Field(
+        default=None,
+        description="The per-user cache of list answers (``[ylai] list_cache_seconds``); null when it is off.",
+    )
+
+
+class Sample(BaseModel):
+    """One resource sample."""
+
+    model_config = _example(SAMPLE_EXAMPLE)
+
+    ts: datetime
+    cpu_percent: float
+    mem_percent: float
+    disk_percent: float
+    load1: float
+    running_tasks: int
+
+
+class HostMonitor(BaseModel):
+    """A host running a Celery worker, an api-server or a scheduler, with its history."""
+
+    model_config = _example(HOST_EXAMPLE)
+
+    host: str
+    kinds: list[str]
+    last_heartbeat: datetime
+    alive: bool = Field(description="Reported within the last 3 sampling intervals.")
+    cpu_count: int
+    mem_total_bytes: int
+    disk_free_bytes: int
+    latest: Sample
+    history: list[Sample]
+
+
+class SystemMonitor(BaseModel):
+    """Every host that reported in the window."""
+
+    model_config = _example(
+        {
+            "window_minutes": 60,
+            "resolution_seconds": 10,
+            "generated_at": "2026-11-27T09:30:05Z",
+            "workers_alive": 1,
+            "hosts": [HOST_EXAMPLE],
+        }
+    )
+
+    window_minutes: int
+    resolution_seconds: int
+    generated_at: datetime
+    workers_alive: int
+    hosts: list[HostMonitor]

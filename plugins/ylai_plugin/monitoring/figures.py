@@ -1,0 +1,106 @@
+"""The figures of ``/monitor/apis`` and ``/monitor/system``: API requests per route, hosts and caches.
+
+Each function returns plain data in the shape of the API's response model; the route validates
+it into that model (and the monitor cache keeps it as JSON).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+
+def api_figures(session: Any, window_minutes: int) -> dict[str, Any]:
+    """Sum the ``ylai_api_stat`` rows of the window (``ApiMonitor``, without the live cache counters)."""
+    from ylai_plugin.db.models import ApiStat
+    from ylai_plugin.monitoring.api_stats import summarize
+
+    # No synchronous flush here: a write on the request path would queue behind SQLite's
+    # single writer; the flusher thread lands every worker's figures within a few seconds.
+    now = datetime.now(UTC)
+    since = (now - timedelta(minutes=window_minutes)).replace(second=0, microsecond=0)
+    rows = session.scalars(select(ApiStat).where(ApiStat.minute >= since)).all()
+    routes = summarize(list(rows))
+    total = sum(r["requests"] for r in routes)
+    errors = sum(r["error_rate"] * r["requests"] for r in routes)
+    return {
+        "window_minutes": window_minutes,
+        "generated_at": now,
+        "workers": len({r.worker for r in rows}),
+        "total_requests": total,
+        "error_rate": round(errors / total, 4) if total else 0.0,
+        "routes": routes,
+    }
+
+
+def cache_figures(cache: Any) -> dict[str, Any]:
+    """Backend, hits, misses, hit rate and TTL of a cache (``MonitorCache`` or the list cache)."""
+    hits, misses = cache.counters()
+    return {
+        "backend": cache.backend,
+        "hits": hits,
+        "misses": misses,
+        "hit_rate": round(hits / (hits + misses), 4) if hits + misses else None,
+        "ttl_seconds": cache.ttl,
+    }
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _sample(row: Any) -> dict[str, Any]:
+    return {
+        "ts": row.ts,
+        "cpu_percent": row.cpu_percent,
+        "mem_percent": row.mem_percent,
+        "disk_percent": row.disk_percent,
+        "load1": row.load1,
+        "running_tasks": row.running_tasks,
+    }
+
+
+def system_figures(session: Any, window_minutes: int) -> dict[str, Any]:
+    """Samples grouped per host, downsampled so a chart gets at most ~360 points per host (``SystemMonitor``)."""
+    from ylai_plugin.db.models import WorkerSample
+    from ylai_plugin.monitoring.sampler import INTERVAL_SECONDS
+
+    now = datetime.now(UTC)
+    since = now - timedelta(minutes=window_minutes)
+    rows = session.scalars(
+        select(WorkerSample).where(WorkerSample.ts >= since).order_by(WorkerSample.host, WorkerSample.ts)
+    ).all()
+    resolution = max(int(INTERVAL_SECONDS), window_minutes * 60 // 360)
+    per_host: dict[str, list[Any]] = defaultdict(list)
+    for row in rows:
+        per_host[row.host].append(row)
+    hosts = []
+    for host, samples in sorted(per_host.items()):
+        buckets: dict[int, Any] = {}
+        for s in samples:
+            buckets[int(_aware(s.ts).timestamp()) // resolution] = s  # the last sample of each bucket
+        last = samples[-1]
+        last_ts = _aware(last.ts)
+        hosts.append(
+            {
+                "host": host,
+                "kinds": sorted({s.kind for s in samples}),
+                "last_heartbeat": last_ts,
+                "alive": (now - last_ts).total_seconds() <= 3 * INTERVAL_SECONDS,
+                "cpu_count": last.cpu_count,
+                "mem_total_bytes": last.mem_total_bytes,
+                "disk_free_bytes": last.disk_free_bytes,
+                "latest": _sample(last),
+                "history": [_sample(s) for _, s in sorted(buckets.items())],
+            }
+        )
+    return {
+        "window_minutes": window_minutes,
+        "resolution_seconds": resolution,
+        "generated_at": now,
+        "workers_alive": sum(1 for h in hosts if h["alive"]),
+        "hosts": hosts,
+    }
