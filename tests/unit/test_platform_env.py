@@ -91,6 +91,18 @@ class TestAirflowEnvironment:
         # 16 concurrent API requests deadlock the default pool (5 + 10) of an api-server worker.
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_MAX_OVERFLOW"] == "60"
 
+    @pytest.mark.parametrize(
+        ("broker", "cache_url"), [(REDIS, REDIS), ("amqp://guest@127.0.0.1:5672//", "")], ids=["redis", "amqp"]
+    )
+    def test_celery_shares_the_monitor_cache_through_a_redis_broker(
+        self, tmp_path: Path, broker: str, cache_url: str
+    ) -> None:
+        s = resolve_settings({"YLAI_DATABASE_URL": PG, "YLAI_BROKER_URL": broker}, tmp_path)
+        assert airflow_environment(s, {})["AIRFLOW__YLAI__CACHE_URL"] == cache_url
+        assert "AIRFLOW__YLAI__CACHE_URL" not in airflow_environment(resolve_settings({}, tmp_path), {})
+        mine = {"AIRFLOW__YLAI__CACHE_URL": "redis://elsewhere:6379/3"}
+        assert airflow_environment(s, mine)["AIRFLOW__YLAI__CACHE_URL"] == mine["AIRFLOW__YLAI__CACHE_URL"]
+
     def test_caller_settings_win(self, tmp_path: Path) -> None:
         s = resolve_settings({}, tmp_path)
         env = airflow_environment(s, {"AIRFLOW__CORE__PARALLELISM": "3"})
