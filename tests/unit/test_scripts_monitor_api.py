@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -104,6 +105,13 @@ def test_run_script_then_detail_shows_stats_and_resource_use(client: TestClient)
     assert by_run[runs[1]]["state"] == "failed"
     assert by_run[runs[1]]["duration_seconds"] == pytest.approx(3, abs=0.01)
     assert by_run[runs[2]]["state"] == "queued"
+    logs = client.get(f"/api/v1/runs/script__disk_usage/{urllib.parse.quote(runs[2], safe='')}/logs").json()
+    assert (logs["dag_id"], logs["kind"], logs["name"], logs["state"]) == (
+        "script__disk_usage",
+        "script",
+        "disk_usage",
+        "queued",
+    )
     assert client.get("/api/v1/scripts/nope").status_code == 404
 
     monitor = client.get("/api/v1/monitor/tasks", params={"window_hours": 2}).json()

@@ -17,6 +17,7 @@ import anyio
 from sqlalchemy import select
 from typing_extensions import TypedDict
 
+from ylai_operators.naming import DagKind, parse_dag_id
 from ylai_plugin.domain.errors import not_found
 
 if TYPE_CHECKING:
@@ -36,9 +37,11 @@ class TaskLogRecords(TypedDict):
 
 
 class RunLogRecords(TypedDict):
-    """Every task log of a run."""
+    """Every task log of a run; ``kind`` and ``name`` are None for a DAG ylai did not generate."""
 
     dag_id: str
+    kind: DagKind | None
+    name: str | None
     run_id: str
     state: str | None
     tasks: list[TaskLogRecords]
@@ -81,7 +84,15 @@ def run_logs(session: Session, dag_id: str, run_id: str) -> RunLogRecords:
         )
         for ti in tis
     ]
-    return RunLogRecords(dag_id=dag_id, run_id=run_id, state=_state(run), tasks=tasks)
+    parsed = parse_dag_id(dag_id)
+    return RunLogRecords(
+        dag_id=dag_id,
+        kind=parsed.kind if parsed else None,
+        name=parsed.name if parsed else None,
+        run_id=run_id,
+        state=_state(run),
+        tasks=tasks,
+    )
 
 
 def encode_cursor(offsets: dict[str, int]) -> str:

@@ -26,7 +26,7 @@ from ylai_operators.registry import SpecError
 from ylai_plugin.domain import access, stats
 from ylai_plugin.domain.errors import Conflict, not_found
 
-KIND = DagKind.SCRIPT.value  # the ``kind`` answered beside every script's ``dag_id``
+KIND = DagKind.SCRIPT  # the ``kind`` answered beside every script's ``dag_id``
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.models.base_user import BaseUser

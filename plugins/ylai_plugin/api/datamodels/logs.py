@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ylai_operators.naming import script_dag_id
+from ylai_operators.naming import DagKind, script_dag_id
+from ylai_plugin.api.datamodels.runs import KIND_DESCRIPTION, NAME_DESCRIPTION
 
 LOG_EXAMPLE: dict[str, Any] = {
     "task_id": "disk_usage",
@@ -40,6 +41,8 @@ class RunLogs(BaseModel):
             "examples": [
                 {
                     "dag_id": script_dag_id("disk_usage"),
+                    "kind": DagKind.SCRIPT.value,
+                    "name": "disk_usage",
                     "run_id": "manual__2026-11-27T09:30:00.123456+00:00",
                     "state": "success",
                     "tasks": [LOG_EXAMPLE],
@@ -49,6 +52,8 @@ class RunLogs(BaseModel):
     )
 
     dag_id: str
+    kind: DagKind | None = Field(default=None, description=KIND_DESCRIPTION)
+    name: str | None = Field(default=None, description=NAME_DESCRIPTION)
     run_id: str
     state: str | None
     tasks: list[TaskLog]

@@ -103,7 +103,7 @@ class ScriptOut(BaseModel):
 
     name: str
     dag_id: str
-    kind: str = Field(description=KIND_DESCRIPTION)
+    kind: DagKind = Field(description=KIND_DESCRIPTION)
     title: str
     description: str
     owner: str
@@ -200,7 +200,7 @@ class DbScriptOut(BaseModel):
 
     name: str
     dag_id: str
-    kind: str = Field(description=KIND_DESCRIPTION)
+    kind: DagKind = Field(description=KIND_DESCRIPTION)
     runtime: str
     current_version: int
     versions: list[VersionOut]

@@ -12,9 +12,9 @@ from fastapi.responses import StreamingResponse
 
 from ylai_plugin.api.datamodels.logs import RunLogs
 from ylai_plugin.api.errors import ErrorResponse
+from ylai_plugin.api.listing import cached_read
 from ylai_plugin.api.security import UserDep
 from ylai_plugin.domain import access, runs
-from ylai_plugin.domain.list_cache import cached_read
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses={404: {"model": ErrorResponse}})
 POLL_SECONDS = 1.0

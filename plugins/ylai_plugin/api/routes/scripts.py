@@ -8,6 +8,7 @@ from airflow.api_fastapi.common.db.common import SessionDep
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ylai_operators.naming import script_dag_id
+from ylai_plugin.api.datamodels.runs import RunBody, RunOut, run_out
 from ylai_plugin.api.datamodels.scripts import (
     DbScriptOut,
     ResourceUse,
@@ -19,12 +20,10 @@ from ylai_plugin.api.datamodels.scripts import (
     VersionOut,
 )
 from ylai_plugin.api.errors import ErrorResponse
-from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, Page, PartialPage, pick_fields
-from ylai_plugin.api.routes.tasks import RunBody, RunOut, run_out
+from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, Page, PartialPage, cached_read, pick_fields
 from ylai_plugin.api.security import UserDep, requires
 from ylai_plugin.domain import dags as dag_service
 from ylai_plugin.domain import scripts
-from ylai_plugin.domain.list_cache import cached_read
 from ylai_plugin.permissions import RESOURCE_SCRIPTS
 
 router = APIRouter(prefix="/scripts", tags=["scripts"], responses={404: {"model": ErrorResponse}})
@@ -133,7 +132,3 @@ def add_script_version(name: str, body: ScriptVersionIn, user: UserDep, session:
     script = scripts.get_stored(session, user, name)
     scripts.add_version(session, user, script, body.content, body.manifest, body.comment)
     return _versions_out(session, script)
-
-
-# Temporary: reports/datasets.py still imports this name; it switches to ylai_plugin.domain.scripts.all_scripts.
-_all_scripts = scripts.all_scripts
