@@ -1988,7 +1988,7 @@ export interface components {
              * Allow Global
              * @default true
              */
-            allow_global: boolean;
+            allow_global?: boolean;
         };
         /**
          * AssetEventCollectionResponse
@@ -2198,18 +2198,18 @@ export interface components {
              * Run Backwards
              * @default false
              */
-            run_backwards: boolean;
+            run_backwards?: boolean;
             /** Dag Run Conf */
             dag_run_conf?: {
                 [key: string]: unknown;
             } | null;
             /** @default none */
-            reprocess_behavior: components["schemas"]["ReprocessBehavior"];
+            reprocess_behavior?: components["schemas"]["ReprocessBehavior"];
             /**
              * Max Active Runs
              * @default 10
              */
-            max_active_runs: number;
+            max_active_runs?: number;
             /**
              * Run On Latest Version
              * @description Run on the latest bundle version of the Dag for each backfilled run. If not specified, falls back to the DAG-level ``rerun_with_latest_version`` parameter, then the ``[core] rerun_with_latest_version`` config option, and finally ``True`` (the historical default for backfills).
@@ -2293,13 +2293,13 @@ export interface components {
              * @description A list of unique id/key representing successful operations.
              * @default []
              */
-            success: string[];
+            success?: string[];
             /**
              * Errors
              * @description A list of errors encountered during the operation, each containing details about the issue.
              * @default []
              */
-            errors: {
+            errors?: {
                 [key: string]: unknown;
             }[];
         };
@@ -2342,7 +2342,7 @@ export interface components {
              */
             entities: components["schemas"]["BulkDAGRunBody"][];
             /** @default fail */
-            action_on_existence: components["schemas"]["BulkActionOnExistence"];
+            action_on_existence?: components["schemas"]["BulkActionOnExistence"];
         };
         /** BulkCreateAction[BulkTaskInstanceBody] */
         BulkCreateAction_BulkTaskInstanceBody_: {
@@ -2358,7 +2358,7 @@ export interface components {
              */
             entities: components["schemas"]["BulkTaskInstanceBody"][];
             /** @default fail */
-            action_on_existence: components["schemas"]["BulkActionOnExistence"];
+            action_on_existence?: components["schemas"]["BulkActionOnExistence"];
         };
         /** BulkCreateAction[ConnectionBody] */
         BulkCreateAction_ConnectionBody_: {
@@ -2374,7 +2374,7 @@ export interface components {
              */
             entities: components["schemas"]["ConnectionBody"][];
             /** @default fail */
-            action_on_existence: components["schemas"]["BulkActionOnExistence"];
+            action_on_existence?: components["schemas"]["BulkActionOnExistence"];
         };
         /** BulkCreateAction[PoolBody] */
         BulkCreateAction_PoolBody_: {
@@ -2390,7 +2390,7 @@ export interface components {
              */
             entities: components["schemas"]["PoolBody"][];
             /** @default fail */
-            action_on_existence: components["schemas"]["BulkActionOnExistence"];
+            action_on_existence?: components["schemas"]["BulkActionOnExistence"];
         };
         /** BulkCreateAction[VariableBody] */
         BulkCreateAction_VariableBody_: {
@@ -2406,7 +2406,7 @@ export interface components {
              */
             entities: components["schemas"]["VariableBody"][];
             /** @default fail */
-            action_on_existence: components["schemas"]["BulkActionOnExistence"];
+            action_on_existence?: components["schemas"]["BulkActionOnExistence"];
         };
         /**
          * BulkDAGRunBody
@@ -2445,18 +2445,18 @@ export interface components {
              * Dry Run
              * @default true
              */
-            dry_run: boolean;
+            dry_run?: boolean;
             /**
              * Only Failed
              * @default false
              */
-            only_failed: boolean;
+            only_failed?: boolean;
             /**
              * Only New
              * @description Only queue newly added tasks in the latest Dag version without clearing existing tasks.
              * @default false
              */
-            only_new: boolean;
+            only_new?: boolean;
             /**
              * Run On Latest Version
              * @description (Experimental) Run on the latest bundle version of the Dag after clearing. If not specified, falls back to the DAG-level ``rerun_with_latest_version`` parameter, then the ``[core] rerun_with_latest_version`` config option, and finally ``False``.
@@ -2481,7 +2481,7 @@ export interface components {
              */
             entities: (string | components["schemas"]["BulkDAGRunBody"])[];
             /** @default fail */
-            action_on_non_existence: components["schemas"]["BulkActionNotOnExistence"];
+            action_on_non_existence?: components["schemas"]["BulkActionNotOnExistence"];
         };
         /** BulkDeleteAction[BulkTaskInstanceBody] */
         BulkDeleteAction_BulkTaskInstanceBody_: {
@@ -2497,7 +2497,7 @@ export interface components {
              */
             entities: (string | components["schemas"]["BulkTaskInstanceBody"])[];
             /** @default fail */
-            action_on_non_existence: components["schemas"]["BulkActionNotOnExistence"];
+            action_on_non_existence?: components["schemas"]["BulkActionNotOnExistence"];
         };
         /** BulkDeleteAction[ConnectionBody] */
         BulkDeleteAction_ConnectionBody_: {
@@ -2513,7 +2513,7 @@ export interface components {
              */
             entities: (string | components["schemas"]["ConnectionBody"])[];
             /** @default fail */
-            action_on_non_existence: components["schemas"]["BulkActionNotOnExistence"];
+            action_on_non_existence?: components["schemas"]["BulkActionNotOnExistence"];
         };
         /** BulkDeleteAction[PoolBody] */
         BulkDeleteAction_PoolBody_: {
@@ -2529,7 +2529,7 @@ export interface components {
              */
             entities: (string | components["schemas"]["PoolBody"])[];
             /** @default fail */
-            action_on_non_existence: components["schemas"]["BulkActionNotOnExistence"];
+            action_on_non_existence?: components["schemas"]["BulkActionNotOnExistence"];
         };
         /** BulkDeleteAction[VariableBody] */
         BulkDeleteAction_VariableBody_: {
@@ -2545,7 +2545,7 @@ export interface components {
              */
             entities: (string | components["schemas"]["VariableBody"])[];
             /** @default fail */
-            action_on_non_existence: components["schemas"]["BulkActionNotOnExistence"];
+            action_on_non_existence?: components["schemas"]["BulkActionNotOnExistence"];
         };
         /**
          * BulkResponse
@@ -2575,22 +2575,22 @@ export interface components {
              * Include Upstream
              * @default false
              */
-            include_upstream: boolean;
+            include_upstream?: boolean;
             /**
              * Include Downstream
              * @default false
              */
-            include_downstream: boolean;
+            include_downstream?: boolean;
             /**
              * Include Future
              * @default false
              */
-            include_future: boolean;
+            include_future?: boolean;
             /**
              * Include Past
              * @default false
              */
-            include_past: boolean;
+            include_past?: boolean;
             /** Task Id */
             task_id: string;
             /** Map Index */
@@ -2619,7 +2619,7 @@ export interface components {
              */
             update_mask?: string[] | null;
             /** @default fail */
-            action_on_non_existence: components["schemas"]["BulkActionNotOnExistence"];
+            action_on_non_existence?: components["schemas"]["BulkActionNotOnExistence"];
         };
         /** BulkUpdateAction[BulkTaskInstanceBody] */
         BulkUpdateAction_BulkTaskInstanceBody_: {
@@ -2640,7 +2640,7 @@ export interface components {
              */
             update_mask?: string[] | null;
             /** @default fail */
-            action_on_non_existence: components["schemas"]["BulkActionNotOnExistence"];
+            action_on_non_existence?: components["schemas"]["BulkActionNotOnExistence"];
         };
         /** BulkUpdateAction[ConnectionBody] */
         BulkUpdateAction_ConnectionBody_: {
@@ -2661,7 +2661,7 @@ export interface components {
              */
             update_mask?: string[] | null;
             /** @default fail */
-            action_on_non_existence: components["schemas"]["BulkActionNotOnExistence"];
+            action_on_non_existence?: components["schemas"]["BulkActionNotOnExistence"];
         };
         /** BulkUpdateAction[PoolBody] */
         BulkUpdateAction_PoolBody_: {
@@ -2682,7 +2682,7 @@ export interface components {
              */
             update_mask?: string[] | null;
             /** @default fail */
-            action_on_non_existence: components["schemas"]["BulkActionNotOnExistence"];
+            action_on_non_existence?: components["schemas"]["BulkActionNotOnExistence"];
         };
         /** BulkUpdateAction[VariableBody] */
         BulkUpdateAction_VariableBody_: {
@@ -2703,7 +2703,7 @@ export interface components {
              */
             update_mask?: string[] | null;
             /** @default fail */
-            action_on_non_existence: components["schemas"]["BulkActionNotOnExistence"];
+            action_on_non_existence?: components["schemas"]["BulkActionNotOnExistence"];
         };
         /**
          * ClearPartitionsBody
@@ -2735,13 +2735,13 @@ export interface components {
              * @description Also clear task instances on the matched runs.
              * @default false
              */
-            clear_task_instances: boolean;
+            clear_task_instances?: boolean;
             /**
              * Dry Run
              * @description If True, compute counts without writing any changes.
              * @default true
              */
-            dry_run: boolean;
+            dry_run?: boolean;
         };
         /**
          * ClearPartitionsResponse
@@ -2774,7 +2774,7 @@ export interface components {
              * Dry Run
              * @default true
              */
-            dry_run: boolean;
+            dry_run?: boolean;
             /** Start Date */
             start_date?: string | null;
             /** End Date */
@@ -2783,17 +2783,17 @@ export interface components {
              * Only Failed
              * @default true
              */
-            only_failed: boolean;
+            only_failed?: boolean;
             /**
              * Only Running
              * @default false
              */
-            only_running: boolean;
+            only_running?: boolean;
             /**
              * Reset Dag Runs
              * @default true
              */
-            reset_dag_runs: boolean;
+            reset_dag_runs?: boolean;
             /**
              * Task Ids
              * @description A list of `task_id` or [`task_id`, `map_index`]. If only the `task_id` is provided for a mapped task, all of its map indices will be targeted.
@@ -2808,22 +2808,22 @@ export interface components {
              * Include Upstream
              * @default false
              */
-            include_upstream: boolean;
+            include_upstream?: boolean;
             /**
              * Include Downstream
              * @default false
              */
-            include_downstream: boolean;
+            include_downstream?: boolean;
             /**
              * Include Future
              * @default false
              */
-            include_future: boolean;
+            include_future?: boolean;
             /**
              * Include Past
              * @default false
              */
-            include_past: boolean;
+            include_past?: boolean;
             /**
              * Run On Latest Version
              * @description (Experimental) Run on the latest bundle version of the dag after clearing the task instances. If not specified, falls back to the DAG-level ``rerun_with_latest_version`` parameter, then the ``[core] rerun_with_latest_version`` config option, and finally ``False`` (the historical default for clear/rerun).
@@ -2833,7 +2833,7 @@ export interface components {
              * Prevent Running Task
              * @default false
              */
-            prevent_running_task: boolean;
+            prevent_running_task?: boolean;
             /** Note */
             note?: string | null;
         };
@@ -2976,7 +2976,7 @@ export interface components {
              * @description If True, save or update the connection in the connection table when the test succeeds.
              * @default false
              */
-            commit_on_success: boolean;
+            commit_on_success?: boolean;
             /**
              * Executor
              * @description Executor name to dispatch the connection test to.
@@ -3126,12 +3126,12 @@ export interface components {
              * Is Favorite
              * @default false
              */
-            is_favorite: boolean;
+            is_favorite?: boolean;
             /**
              * Active Runs Count
              * @default 0
              */
-            active_runs_count: number;
+            active_runs_count?: number;
             /**
              * Is Backfillable
              * @description Whether this Dag's schedule supports backfilling.
@@ -3242,18 +3242,18 @@ export interface components {
              * Dry Run
              * @default true
              */
-            dry_run: boolean;
+            dry_run?: boolean;
             /**
              * Only Failed
              * @default false
              */
-            only_failed: boolean;
+            only_failed?: boolean;
             /**
              * Only New
              * @description Only queue newly added tasks in the latest Dag version without clearing existing tasks.
              * @default false
              */
-            only_new: boolean;
+            only_new?: boolean;
             /**
              * Run On Latest Version
              * @description (Experimental) Run on the latest bundle version of the Dag after clearing. If not specified, falls back to the DAG-level ``rerun_with_latest_version`` parameter, then the ``[core] rerun_with_latest_version`` config option, and finally ``False``.
@@ -3369,12 +3369,12 @@ export interface components {
              * Page Offset
              * @default 0
              */
-            page_offset: number;
+            page_offset?: number;
             /**
              * Page Limit
              * @default 100
              */
-            page_limit: number;
+            page_limit?: number;
             /** Dag Ids */
             dag_ids?: string[] | null;
             /** States */
@@ -3746,7 +3746,7 @@ export interface components {
              * Nav Top Level
              * @default false
              */
-            nav_top_level: boolean | null;
+            nav_top_level?: boolean | null;
             /** Href */
             href: string;
             /**
@@ -3754,7 +3754,7 @@ export interface components {
              * @default nav
              * @enum {string}
              */
-            destination: "nav" | "dag" | "dag_run" | "task" | "task_instance" | "base";
+            destination?: "nav" | "dag" | "dag_run" | "task" | "task_instance" | "base";
         } & {
             [key: string]: unknown;
         };
@@ -3813,7 +3813,7 @@ export interface components {
              * Multiple
              * @default false
              */
-            multiple: boolean;
+            multiple?: boolean;
             /** Params */
             params?: {
                 [key: string]: unknown;
@@ -3838,7 +3838,7 @@ export interface components {
              * Response Received
              * @default false
              */
-            response_received: boolean;
+            response_received?: boolean;
             task_instance: components["schemas"]["TaskInstanceResponse"];
         };
         /**
@@ -3868,7 +3868,7 @@ export interface components {
              * Multiple
              * @default false
              */
-            multiple: boolean;
+            multiple?: boolean;
             /** Params */
             params?: {
                 [key: string]: unknown;
@@ -3893,7 +3893,7 @@ export interface components {
              * Response Received
              * @default false
              */
-            response_received: boolean;
+            response_received?: boolean;
             task_instance: components["schemas"]["TaskInstanceHistoryResponse"];
         };
         /**
@@ -4073,22 +4073,22 @@ export interface components {
              * Include Upstream
              * @default false
              */
-            include_upstream: boolean;
+            include_upstream?: boolean;
             /**
              * Include Downstream
              * @default false
              */
-            include_downstream: boolean;
+            include_downstream?: boolean;
             /**
              * Include Future
              * @default false
              */
-            include_future: boolean;
+            include_future?: boolean;
             /**
              * Include Past
              * @default false
              */
-            include_past: boolean;
+            include_past?: boolean;
         };
         /**
          * PluginCollectionResponse
@@ -4178,7 +4178,7 @@ export interface components {
              * Include Deferred
              * @default false
              */
-            include_deferred: boolean;
+            include_deferred?: boolean;
             /** Team Name */
             team_name?: string | null;
         };
@@ -4309,7 +4309,7 @@ export interface components {
              * Nav Top Level
              * @default false
              */
-            nav_top_level: boolean | null;
+            nav_top_level?: boolean | null;
             /** Bundle Url */
             bundle_url: string;
             /**
@@ -4317,7 +4317,7 @@ export interface components {
              * @default nav
              * @enum {string}
              */
-            destination: "nav" | "dag" | "dag_run" | "task" | "task_instance" | "base" | "dashboard";
+            destination?: "nav" | "dag" | "dag_run" | "task" | "task_instance" | "base" | "dashboard";
         } & {
             [key: string]: unknown;
         };
@@ -4652,12 +4652,12 @@ export interface components {
              * Page Offset
              * @default 0
              */
-            page_offset: number;
+            page_offset?: number;
             /**
              * Page Limit
              * @default 100
              */
-            page_limit: number;
+            page_limit?: number;
             /** Order By */
             order_by?: string | null;
         };
@@ -4772,7 +4772,7 @@ export interface components {
              * Expires At
              * @default default
              */
-            expires_at: string | "default" | null;
+            expires_at?: string | "default" | null;
         };
         /**
          * TaskStateStoreCollectionResponse
@@ -4816,7 +4816,7 @@ export interface components {
              * Type
              * @default TimeDelta
              */
-            __type: string;
+            __type?: string;
             /** Days */
             days: number;
             /** Seconds */
@@ -4979,7 +4979,7 @@ export interface components {
              * Map Index
              * @default -1
              */
-            map_index: number;
+            map_index?: number;
         };
         /**
          * XComResponse
@@ -5092,7 +5092,7 @@ export interface components {
              * Map Index
              * @default -1
              */
-            map_index: number;
+            map_index?: number;
         };
     };
     responses: never;

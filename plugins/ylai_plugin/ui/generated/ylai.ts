@@ -671,6 +671,13 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * AlertConditionType
+         * @description The type of an alert rule's condition. Each type has its params schema: the member of the condition union whose `type` is that value (see RuleBody.condition).
+         * @example run_failed
+         * @enum {string}
+         */
+        AlertConditionType: "run_failed" | "task_failed" | "failure_rate" | "duration" | "queue_wait" | "worker_heartbeat" | "deadline";
+        /**
          * AlertDetail
          * @description An alert with its deliveries.
          * @example {
@@ -984,7 +991,7 @@ export interface components {
              * @default en
              * @enum {string}
              */
-            language: "en" | "zh-CN";
+            language?: "en" | "zh-CN";
             /**
              * Target
              * @description '#channel', an e-mail address or a URL.
@@ -1051,6 +1058,12 @@ export interface components {
             status: "healthy" | "unhealthy" | "not_configured";
         };
         /**
+         * DagKind
+         * @description What a generated DAG runs.
+         * @enum {string}
+         */
+        DagKind: "script" | "pipeline" | "task" | "report";
+        /**
          * DagRights
          * @description What the caller may do with one DAG.
          * @example {
@@ -1105,6 +1118,7 @@ export interface components {
          * @example {
          *       "current_version": 2,
          *       "dag_id": "script__hello_api",
+         *       "kind": "script",
          *       "name": "hello_api",
          *       "runtime": "python",
          *       "versions": [
@@ -1128,6 +1142,12 @@ export interface components {
             current_version: number;
             /** Dag Id */
             dag_id: string;
+            /**
+             * @description The DAG's kind (``script``), so that clients need not slice ``dag_id``.
+             * @example script
+             * @enum {string}
+             */
+            kind: "script" | "pipeline" | "task" | "report";
             /** Name */
             name: string;
             /** Runtime */
@@ -1148,20 +1168,23 @@ export interface components {
         Deadline: {
             /**
              * Must
+             * @description What must happen by the time.
              * @default finish
              * @enum {string}
              */
-            must: "start" | "finish";
+            must?: "start" | "finish";
             /**
              * Time
+             * @description Time of day, HH:MM.
              * @example 06:30
              */
             time: string;
             /**
              * Timezone
+             * @description IANA time zone of the time, e.g. Asia/Shanghai.
              * @default UTC
              */
-            timezone: string;
+            timezone?: string;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1236,7 +1259,7 @@ export interface components {
             target: string;
         };
         /**
-         * Duration
+         * Run duration
          * @description The latest run of a DAG (running or finished) took longer than a limit.
          *
          *     The limit is ``max_seconds``, or ``p95_factor`` times the p95 duration of the DAG's last
@@ -1250,17 +1273,25 @@ export interface components {
         Duration: {
             /**
              * Last N Runs
+             * @description How many recent successful runs the p95 covers.
              * @default 20
              */
-            last_n_runs: number;
-            /** Max Seconds */
+            last_n_runs?: number;
+            /**
+             * Max Seconds
+             * @description A fixed limit in seconds (or set p95_factor).
+             */
             max_seconds?: number | null;
             /**
              * Min Runs
+             * @description Successful runs needed before a p95 limit applies.
              * @default 3
              */
-            min_runs: number;
-            /** P95 Factor */
+            min_runs?: number;
+            /**
+             * P95 Factor
+             * @description The limit as a multiple of the p95 of recent successful runs.
+             */
             p95_factor?: number | null;
             /**
              * @description discriminator enum property added by openapi-typescript
@@ -1353,7 +1384,7 @@ export interface components {
              * @description Keep escalating every after_minutes until resolved.
              * @default false
              */
-            repeat: boolean;
+            repeat?: boolean;
         };
         /**
          * ExportFilters
@@ -1440,7 +1471,7 @@ export interface components {
              * @default csv
              * @enum {string}
              */
-            format: "csv" | "xlsx" | "pdf";
+            format?: "csv" | "xlsx" | "pdf";
             /**
              * Kind
              * @enum {string}
@@ -1451,7 +1482,7 @@ export interface components {
              * @default en
              * @enum {string}
              */
-            language: "en" | "zh-CN";
+            language?: "en" | "zh-CN";
         };
         /**
          * ExportJobOut
@@ -1618,7 +1649,7 @@ export interface components {
             until: string;
         };
         /**
-         * FailureRate
+         * Failure rate
          * @description Of the runs of a DAG that ended in the last ``window_minutes``, at least ``threshold_percent`` failed.
          * @example {
          *       "min_runs": 3,
@@ -1630,14 +1661,16 @@ export interface components {
         FailureRate: {
             /**
              * Min Runs
+             * @description Stay quiet with fewer runs than this in the window.
              * @default 3
              */
-            min_runs: number;
+            min_runs?: number;
             /**
              * Threshold Percent
+             * @description Fire at this share of failed runs or more.
              * @default 50
              */
-            threshold_percent: number;
+            threshold_percent?: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1645,9 +1678,10 @@ export interface components {
             type: "failure_rate";
             /**
              * Window Minutes
+             * @description Look at the runs that ended in this many last minutes.
              * @default 1440
              */
-            window_minutes: number;
+            window_minutes?: number;
         };
         /**
          * HealthResponse
@@ -1946,6 +1980,8 @@ export interface components {
          *         {
          *           "created_at": "2026-11-20T08:00:00Z",
          *           "dag_id": "script__data_generator",
+         *           "dag_kind": "script",
+         *           "dag_name": "data_generator",
          *           "description": "Ten rows, for a smoke test",
          *           "editable": true,
          *           "id": 3,
@@ -2060,6 +2096,8 @@ export interface components {
          *           "dag_id": "script__disk_usage",
          *           "duration_seconds": 3.5,
          *           "end_date": "2026-11-27T09:30:04.500000Z",
+         *           "kind": "script",
+         *           "name": "disk_usage",
          *           "queued_at": "2026-11-27T09:30:00.200000Z",
          *           "result": {
          *             "cpu_seconds": 0.4,
@@ -2107,6 +2145,7 @@ export interface components {
          *         {
          *           "dag_id": "script__disk_usage",
          *           "description": "The largest directories under a path.",
+         *           "kind": "script",
          *           "name": "disk_usage",
          *           "outputs": {
          *             "largest": {
@@ -2229,6 +2268,8 @@ export interface components {
          *           "created_at": "2026-11-20T08:00:00Z",
          *           "created_by": "alice",
          *           "dag_id": "script__csv_profiler",
+         *           "dag_kind": "script",
+         *           "dag_name": "csv_profiler",
          *           "description": "Profile the nightly CSV export",
          *           "id": 12,
          *           "kind": "script",
@@ -2239,6 +2280,8 @@ export interface components {
          *             "dag_id": "script__csv_profiler",
          *             "duration_seconds": 3.5,
          *             "end_date": "2026-11-27T09:30:04.500000Z",
+         *             "kind": "script",
+         *             "name": "csv_profiler",
          *             "queued_at": "2026-11-27T09:30:00.200000Z",
          *             "result": {
          *               "cpu_seconds": 0.4,
@@ -2344,7 +2387,7 @@ export interface components {
              * @default ok
              * @constant
              */
-            status: "ok";
+            status?: "ok";
             /**
              * User
              * @description The user the credentials belong to.
@@ -2370,7 +2413,7 @@ export interface components {
              * Description
              * @default
              */
-            description: string;
+            description?: string;
             /** Name */
             name: string;
             /** Params */
@@ -2383,9 +2426,14 @@ export interface components {
         /**
          * PresetOut
          * @description A preset as its readers see it.
+         *
+         *     ``name`` is the preset's own; ``dag_kind`` and ``dag_name`` spell out ``dag_id``, so that
+         *     no client slices ids.
          * @example {
          *       "created_at": "2026-11-20T08:00:00Z",
          *       "dag_id": "script__data_generator",
+         *       "dag_kind": "script",
+         *       "dag_name": "data_generator",
          *       "description": "Ten rows, for a smoke test",
          *       "editable": true,
          *       "id": 3,
@@ -2408,6 +2456,13 @@ export interface components {
             created_at: string;
             /** Dag Id */
             dag_id: string;
+            /** @description The kind of ylai DAG (`script`, `pipeline`, ...); null for any other DAG. */
+            dag_kind?: ("script" | "pipeline" | "task" | "report") | null;
+            /**
+             * Dag Name
+             * @description The script's, pipeline's, ... name in `dag_id`; null for any other DAG.
+             */
+            dag_name?: string | null;
             /** Description */
             description: string;
             /**
@@ -2461,7 +2516,7 @@ export interface components {
             shared_with_role?: string | null;
         };
         /**
-         * QueueWait
+         * Queue wait
          * @description A run or task of the DAG has waited in the queue for more than ``max_seconds``.
          * @example {
          *       "max_seconds": 600,
@@ -2469,7 +2524,10 @@ export interface components {
          *     }
          */
         QueueWait: {
-            /** Max Seconds */
+            /**
+             * Max Seconds
+             * @description Fire when a run or task has been queued longer than this.
+             */
             max_seconds: number;
             /**
              * @description discriminator enum property added by openapi-typescript
@@ -2624,12 +2682,12 @@ export interface components {
              * Description
              * @default
              */
-            description: string;
+            description?: string;
             /**
              * Enabled
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
             escalation?: components["schemas"]["Escalation"] | null;
             /** Name */
             name: string;
@@ -2640,7 +2698,7 @@ export interface components {
              * @default warning
              * @enum {string}
              */
-            severity: "info" | "warning" | "critical";
+            severity?: "info" | "warning" | "critical";
         };
         /**
          * RuleOut
@@ -2696,12 +2754,12 @@ export interface components {
              * Description
              * @default
              */
-            description: string;
+            description?: string;
             /**
              * Enabled
              * @default true
              */
-            enabled: boolean;
+            enabled?: boolean;
             escalation?: components["schemas"]["Escalation"] | null;
             /**
              * Firing
@@ -2719,7 +2777,7 @@ export interface components {
              * @default warning
              * @enum {string}
              */
-            severity: "info" | "warning" | "critical";
+            severity?: "info" | "warning" | "critical";
             /**
              * Source
              * @description 'manifest' rules come from an alerts: section; only 'enabled' can be changed here.
@@ -2772,7 +2830,7 @@ export interface components {
             severity?: ("info" | "warning" | "critical") | null;
         };
         /**
-         * RunFailed
+         * DAG run failed
          * @description A DAG run ended failed. Resolves when a later run of that DAG succeeds.
          * @example {
          *       "type": "run_failed"
@@ -2790,6 +2848,8 @@ export interface components {
          * @description Every task log of a run.
          * @example {
          *       "dag_id": "script__disk_usage",
+         *       "kind": "script",
+         *       "name": "disk_usage",
          *       "run_id": "manual__2026-11-27T09:30:00.123456+00:00",
          *       "state": "success",
          *       "tasks": [
@@ -2817,6 +2877,13 @@ export interface components {
         RunLogs: {
             /** Dag Id */
             dag_id: string;
+            /** @description The kind of ylai DAG (`script`, `pipeline`, ...); null for any other DAG. */
+            kind?: ("script" | "pipeline" | "task" | "report") | null;
+            /**
+             * Name
+             * @description The script's, pipeline's, ... name in `dag_id`; null for any other DAG.
+             */
+            name?: string | null;
             /** Run Id */
             run_id: string;
             /** State */
@@ -2834,6 +2901,8 @@ export interface components {
          *       "dag_id": "script__disk_usage",
          *       "duration_seconds": 3.5,
          *       "end_date": "2026-11-27T09:30:04.500000Z",
+         *       "kind": "script",
+         *       "name": "disk_usage",
          *       "queued_at": "2026-11-27T09:30:00.200000Z",
          *       "result": {
          *         "cpu_seconds": 0.4,
@@ -2860,6 +2929,13 @@ export interface components {
             duration_seconds?: number | null;
             /** End Date */
             end_date?: string | null;
+            /** @description The kind of ylai DAG (`script`, `pipeline`, ...); null for any other DAG. */
+            kind?: ("script" | "pipeline" | "task" | "report") | null;
+            /**
+             * Name
+             * @description The script's, pipeline's, ... name in `dag_id`; null for any other DAG.
+             */
+            name?: string | null;
             /** Queued At */
             queued_at?: string | null;
             /**
@@ -2991,6 +3067,7 @@ export interface components {
          * @example {
          *       "dag_id": "script__disk_usage",
          *       "description": "The largest directories under a path.",
+         *       "kind": "script",
          *       "name": "disk_usage",
          *       "outputs": {
          *         "largest": {
@@ -3048,6 +3125,12 @@ export interface components {
             dag_id: string;
             /** Description */
             description: string;
+            /**
+             * @description The DAG's kind (``script``), so that clients need not slice ``dag_id``.
+             * @example script
+             * @enum {string}
+             */
+            kind: "script" | "pipeline" | "task" | "report";
             /** Name */
             name: string;
             /** Outputs */
@@ -3076,7 +3159,7 @@ export interface components {
              * @default repository
              * @enum {string}
              */
-            source: "repository" | "database";
+            source?: "repository" | "database";
             stats: components["schemas"]["RunStats"];
             /** Tags */
             tags: string[];
@@ -3119,7 +3202,7 @@ export interface components {
              * @description What this version changes.
              * @default
              */
-            comment: string;
+            comment?: string;
             /** Content */
             content: string;
             /**
@@ -3143,6 +3226,7 @@ export interface components {
          * @example {
          *       "dag_id": "script__disk_usage",
          *       "description": "The largest directories under a path.",
+         *       "kind": "script",
          *       "name": "disk_usage",
          *       "outputs": {
          *         "largest": {
@@ -3189,6 +3273,12 @@ export interface components {
             dag_id: string;
             /** Description */
             description: string;
+            /**
+             * @description The DAG's kind (``script``), so that clients need not slice ``dag_id``.
+             * @example script
+             * @enum {string}
+             */
+            kind: "script" | "pipeline" | "task" | "report";
             /** Name */
             name: string;
             /** Outputs */
@@ -3215,7 +3305,7 @@ export interface components {
              * @default repository
              * @enum {string}
              */
-            source: "repository" | "database";
+            source?: "repository" | "database";
             stats: components["schemas"]["RunStats"];
             /** Tags */
             tags: string[];
@@ -3243,7 +3333,7 @@ export interface components {
              * Comment
              * @default
              */
-            comment: string;
+            comment?: string;
             /** Content */
             content: string;
             /** Manifest */
@@ -3273,7 +3363,7 @@ export interface components {
              * Comment
              * @default
              */
-            comment: string;
+            comment?: string;
             /**
              * Ends At
              * Format: date-time
@@ -3446,7 +3536,7 @@ export interface components {
             workers_alive: number;
         };
         /**
-         * TaskFailed
+         * Task failed
          * @description A task failed after its retries (with its error tail). Resolves when a later run of the DAG succeeds.
          * @example {
          *       "type": "task_failed"
@@ -3480,7 +3570,7 @@ export interface components {
              * Description
              * @default
              */
-            description: string;
+            description?: string;
             /**
              * Name
              * @description Unique name.
@@ -3646,10 +3736,15 @@ export interface components {
         /**
          * TaskOut
          * @description A task with its last run.
+         *
+         *     ``kind`` and ``name`` are the task's own (its target's kind, its unique name);
+         *     ``dag_kind`` and ``dag_name`` spell out ``dag_id``, so that no client slices ids.
          * @example {
          *       "created_at": "2026-11-20T08:00:00Z",
          *       "created_by": "alice",
          *       "dag_id": "script__csv_profiler",
+         *       "dag_kind": "script",
+         *       "dag_name": "csv_profiler",
          *       "description": "Profile the nightly CSV export",
          *       "id": 12,
          *       "kind": "script",
@@ -3660,6 +3755,8 @@ export interface components {
          *         "dag_id": "script__csv_profiler",
          *         "duration_seconds": 3.5,
          *         "end_date": "2026-11-27T09:30:04.500000Z",
+         *         "kind": "script",
+         *         "name": "csv_profiler",
          *         "queued_at": "2026-11-27T09:30:00.200000Z",
          *         "result": {
          *           "cpu_seconds": 0.4,
@@ -3692,6 +3789,13 @@ export interface components {
             created_by: string;
             /** Dag Id */
             dag_id: string;
+            /** @description The kind of ylai DAG (`script`, `pipeline`, ...); null for any other DAG. */
+            dag_kind?: ("script" | "pipeline" | "task" | "report") | null;
+            /**
+             * Dag Name
+             * @description The script's, pipeline's, ... name in `dag_id`; null for any other DAG.
+             */
+            dag_name?: string | null;
             /** Description */
             description: string;
             /** Id */
@@ -3762,7 +3866,7 @@ export interface components {
             version: number;
         };
         /**
-         * WorkerHeartbeat
+         * Worker heartbeat
          * @description A worker has sent no heartbeat (resource sample) for ``max_silence_seconds``; or none is alive.
          *
          *     Workers are the hosts in ylai's resource samples whose kind is in ``kinds`` (Celery workers sample
@@ -3774,19 +3878,23 @@ export interface components {
          *     }
          */
         WorkerHeartbeat: {
-            /** Kinds */
+            /**
+             * Kinds
+             * @description Host kinds that count as workers.
+             */
             kinds?: string[];
             /**
              * Max Silence Seconds
+             * @description A worker silent this long is down.
              * @default 120
              */
-            max_silence_seconds: number;
+            max_silence_seconds?: number;
             /**
              * Min Alive
              * @description Fire 'no worker alive' below this count.
              * @default 1
              */
-            min_alive: number;
+            min_alive?: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -3964,7 +4072,7 @@ export interface operations {
                 offset?: number;
                 order_by?: "name" | "-name" | "updated_at" | "-updated_at" | "id" | "-id" | "severity" | "-severity";
                 enabled?: boolean | null;
-                condition_type?: ("run_failed" | "task_failed" | "failure_rate" | "duration" | "queue_wait" | "worker_heartbeat" | "deadline") | null;
+                condition_type?: components["schemas"]["AlertConditionType"] | null;
                 severity?: ("info" | "warning" | "critical") | null;
                 source?: ("api" | "manifest") | null;
                 /** @description Part of the name. */
@@ -6983,7 +7091,6 @@ export const pathsApiV1AlertsEventsGetParametersQueryOrder_byValues: ReadonlyArr
 export const pathsApiV1AlertsEventsGetParametersQueryStateAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/alerts/events"]["get"]["parameters"]["query"]["state"]> = ["firing", "resolved"];
 export const pathsApiV1AlertsEventsGetParametersQuerySeverityAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/alerts/events"]["get"]["parameters"]["query"]["severity"]> = ["info", "warning", "critical"];
 export const pathsApiV1AlertsRulesGetParametersQueryOrder_byValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/alerts/rules"]["get"]["parameters"]["query"]["order_by"]> = ["name", "-name", "updated_at", "-updated_at", "id", "-id", "severity", "-severity"];
-export const pathsApiV1AlertsRulesGetParametersQueryCondition_typeAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/alerts/rules"]["get"]["parameters"]["query"]["condition_type"]> = ["run_failed", "task_failed", "failure_rate", "duration", "queue_wait", "worker_heartbeat", "deadline"];
 export const pathsApiV1AlertsRulesGetParametersQuerySeverityAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/alerts/rules"]["get"]["parameters"]["query"]["severity"]> = ["info", "warning", "critical"];
 export const pathsApiV1AlertsRulesGetParametersQuerySourceAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/alerts/rules"]["get"]["parameters"]["query"]["source"]> = ["api", "manifest"];
 export const pathsApiV1AlertsSilencesGetParametersQueryOrder_byValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/alerts/silences"]["get"]["parameters"]["query"]["order_by"]> = ["ends_at", "-ends_at", "created_at", "-created_at", "id", "-id"];
@@ -7000,6 +7107,7 @@ export const pathsApiV1ScriptsGetParametersQueryOrder_byValues: ReadonlyArray<Fl
 export const pathsApiV1ScriptsGetParametersQueryRuntimeAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/scripts"]["get"]["parameters"]["query"]["runtime"]> = ["python", "bash", "executable"];
 export const pathsApiV1TasksGetParametersQueryOrder_byValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/tasks"]["get"]["parameters"]["query"]["order_by"]> = ["name", "-name", "created_at", "-created_at", "updated_at", "-updated_at", "id", "-id"];
 export const pathsApiV1TasksGetParametersQueryKindAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/tasks"]["get"]["parameters"]["query"]["kind"]> = ["script", "pipeline", "dag"];
+export const alertConditionTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AlertConditionType"]> = ["run_failed", "task_failed", "failure_rate", "duration", "queue_wait", "worker_heartbeat", "deadline"];
 export const alertDetailSeverityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AlertDetail"]["severity"]> = ["info", "warning", "critical"];
 export const alertDetailStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AlertDetail"]["state"]> = ["firing", "resolved"];
 export const alertDetailSuppressedAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AlertDetail"]["suppressed"]> = ["silenced", "rate_limited"];
@@ -7010,6 +7118,8 @@ export const cacheStatsBackendValues: ReadonlyArray<FlattenedDeepRequired<compon
 export const channelLanguageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Channel"]["language"]> = ["en", "zh-CN"];
 export const channelTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Channel"]["type"]> = ["slack", "email", "webhook"];
 export const componentHealthStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ComponentHealth"]["status"]> = ["healthy", "unhealthy", "not_configured"];
+export const dagKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DagKind"]> = ["script", "pipeline", "task", "report"];
+export const dbScriptOutKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DbScriptOut"]["kind"]> = ["script", "pipeline", "task", "report"];
 export const deadlineMustValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Deadline"]["must"]> = ["start", "finish"];
 export const deadlineTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Deadline"]["type"]> = ["deadline"];
 export const deliveryOutChannel_typeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DeliveryOut"]["channel_type"]> = ["slack", "email", "webhook"];
@@ -7022,6 +7132,7 @@ export const exportJobInLanguageValues: ReadonlyArray<FlattenedDeepRequired<comp
 export const exportJobOutStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ExportJobOut"]["state"]> = ["queued", "running", "success", "failed"];
 export const failureRateTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FailureRate"]["type"]> = ["failure_rate"];
 export const mePermissionsValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Me"]["permissions"]> = ["read", "create", "edit", "delete"];
+export const presetOutDag_kindAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PresetOut"]["dag_kind"]> = ["script", "pipeline", "task", "report"];
 export const presetOutVisibilityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PresetOut"]["visibility"]> = ["private", "shared"];
 export const queueWaitTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["QueueWait"]["type"]> = ["queue_wait"];
 export const ruleBodySeverityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RuleBody"]["severity"]> = ["info", "warning", "critical"];
@@ -7029,10 +7140,15 @@ export const ruleOutSeverityValues: ReadonlyArray<FlattenedDeepRequired<componen
 export const ruleOutSourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RuleOut"]["source"]> = ["api", "manifest"];
 export const rulePatchSeverityAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RulePatch"]["severity"]> = ["info", "warning", "critical"];
 export const runFailedTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RunFailed"]["type"]> = ["run_failed"];
+export const runLogsKindAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RunLogs"]["kind"]> = ["script", "pipeline", "task", "report"];
+export const runOutKindAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RunOut"]["kind"]> = ["script", "pipeline", "task", "report"];
+export const scriptDetailKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ScriptDetail"]["kind"]> = ["script", "pipeline", "task", "report"];
 export const scriptDetailSourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ScriptDetail"]["source"]> = ["repository", "database"];
 export const scriptInRuntimeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ScriptIn"]["runtime"]> = ["python", "bash", "executable"];
+export const scriptOutKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ScriptOut"]["kind"]> = ["script", "pipeline", "task", "report"];
 export const scriptOutSourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ScriptOut"]["source"]> = ["repository", "database"];
 export const taskFailedTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TaskFailed"]["type"]> = ["task_failed"];
+export const taskOutDag_kindAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TaskOut"]["dag_kind"]> = ["script", "pipeline", "task", "report"];
 export const taskOutKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TaskOut"]["kind"]> = ["script", "pipeline", "dag"];
 export const workerHeartbeatTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WorkerHeartbeat"]["type"]> = ["worker_heartbeat"];
 

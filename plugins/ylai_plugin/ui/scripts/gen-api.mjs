@@ -42,7 +42,7 @@ const NOCHECK = "// @ts-nocheck: generated (scripts/gen-api.mjs); see the note t
 
 /** The text of one generated file. */
 export async function generate(source) {
-  const ast = await openapiTS(pathToFileURL(source), { enumValues: true, alphabetize: false });
+  const ast = await openapiTS(pathToFileURL(source), { enumValues: true, alphabetize: false, defaultNonNullable: false });
   const server = serverUrl(source);
   const tail = server === null ? "" : `\n/** servers[0].url of the document. */\nexport const SERVER_URL = ${JSON.stringify(server)};\n`;
   return NOCHECK + COMMENT_HEADER + astToString(ast) + tail;

@@ -64,9 +64,18 @@ export const ylai = client<paths>(SERVER_URL.replace(/^\/+/, ""));
 /** Airflow's own API (/api/v2/...), relative to Airflow's base URL. */
 export const airflow = client<AirflowPaths>("");
 
+type Partial = Schemas["PartialPage"];
+/** A list answer without the "partial page" the document also allows: that one comes only with `fields`. */
+type Whole<T> = T extends Partial ? (Partial extends T ? never : T) : T;
+
 /** The data of a successful call (a failed one has already thrown its ApiError). */
-export async function data<T>(call: Promise<{ data?: T }>): Promise<T> {
-  return (await call).data as T;
+export async function data<T>(call: Promise<{ data?: T }>): Promise<Whole<T>> {
+  return (await call).data as Whole<T>;
+}
+
+/** The data of a list call that asks for some `fields` only: items with those keys. */
+export async function partialData(call: Promise<{ data?: unknown }>): Promise<Partial> {
+  return (await call).data as Partial;
 }
 
 /** The URL of a ylai route for the browser itself (an EventSource, a download link): path params filled in, plus a query. */

@@ -1,11 +1,13 @@
 import { useEffect, useState } from "react";
-import { ApiError, errorFrom, get, post, resolveUrl } from "../lib/api";
+import { data, queryString, ylai, ylaiUrl, type Schemas } from "../api/client";
+import type { ExportFilterValues, ExportFormat, ExportJob, ExportKind } from "../api/models";
+import { pathsApiV1ExportsKindGetParametersQueryFormatValues } from "../../generated/ylai";
+import { ApiError } from "../lib/api";
 import { useMe } from "../lib/me";
-import type { ExportFilterValues, ExportFormat, ExportJob, ExportKind } from "../lib/types";
 import { useI18n } from "../i18n";
 import { ErrorBox } from "./ui";
 
-export const FORMATS: ExportFormat[] = ["csv", "xlsx", "pdf"];
+export const FORMATS: readonly ExportFormat[] = pathsApiV1ExportsKindGetParametersQueryFormatValues;
 export type Period = "7d" | "30d" | "thisMonth" | "lastMonth";
 const PERIODS: Period[] = ["30d", "7d", "thisMonth", "lastMonth"];
 
@@ -25,13 +27,7 @@ export function periodFilters(period: Period, now = new Date()): ExportFilterVal
 
 /** ``?format=..&language=..&dag_id=a&dag_id=b`` for GET /exports/{kind}. */
 export function exportQuery(format: ExportFormat, language: string, filters: ExportFilterValues): string {
-  const s = new URLSearchParams({ format, language });
-  for (const [k, v] of Object.entries(filters)) {
-    if (v === undefined || v === null || v === "") continue;
-    if (Array.isArray(v)) for (const item of v) s.append(k, String(item));
-    else s.set(k, String(v));
-  }
-  return `?${s.toString()}`;
+  return `?${queryString({ format, language, ...filters })}`;
 }
 
 function fileNameOf(resp: Response, fallback: string): string {
@@ -68,30 +64,26 @@ export function ExportButtons({ kind, filters = {}, period: withPeriod = true, t
   const canRead = me.can("reports", "read");
   const canJob = me.can("reports", "create");
   const all: ExportFilterValues = { ...(withPeriod ? periodFilters(period) : {}), ...filters };
-  const base = `ylai/api/v1/exports/${kind}`;
+  const language = lang as Schemas["ExportJobIn"]["language"];
+  const startJob = async (format: ExportFormat) => setJob(await data(ylai.POST("/api/v1/exports/jobs", { body: { kind, format, language, filters: all } })));
 
   const download = async (format: ExportFormat) => {
     setError(null);
     setJob(null);
-    const url = `${base}${exportQuery(format, lang, all)}`;
     if (format === "csv") {
-      saveAs(resolveUrl(url)); // streamed by the browser, any size; the server names the file
+      // streamed by the browser, any size; the server names the file
+      saveAs(ylaiUrl("/api/v1/exports/{kind}", { kind }, { format, language, ...all }));
       return;
     }
     setBusy(format);
     try {
-      const resp = await fetch(resolveUrl(url), { credentials: "same-origin" });
-      if (resp.status === 413 && canJob) {
-        setJob(await post<ExportJob>("ylai/api/v1/exports/jobs", { kind, format, language: lang, filters: all }));
-        return;
-      }
-      if (!resp.ok) throw await errorFrom(resp);
-      const blob = await resp.blob();
-      const href = URL.createObjectURL(blob);
-      saveAs(href, fileNameOf(resp, `${kind}.${format}`));
+      const { data: blob, response } = await ylai.GET("/api/v1/exports/{kind}", { params: { path: { kind }, query: { format, language, ...all } }, parseAs: "blob" });
+      const href = URL.createObjectURL(blob as Blob);
+      saveAs(href, fileNameOf(response, `${kind}.${format}`));
       window.setTimeout(() => URL.revokeObjectURL(href), 60_000);
     } catch (err) {
-      setError(err);
+      if (err instanceof ApiError && err.status === 413 && canJob) await startJob(format).catch(setError);
+      else setError(err);
     } finally {
       setBusy(null);
     }
@@ -100,7 +92,7 @@ export function ExportButtons({ kind, filters = {}, period: withPeriod = true, t
   const background = async (format: ExportFormat) => {
     setError(null);
     try {
-      setJob(await post<ExportJob>("ylai/api/v1/exports/jobs", { kind, format, language: lang, filters: all }));
+      await startJob(format);
     } catch (err) {
       setError(err);
     }
@@ -112,7 +104,7 @@ export function ExportButtons({ kind, filters = {}, period: withPeriod = true, t
   useEffect(() => {
     if (jobId === undefined || !running) return undefined;
     const id = window.setInterval(() => {
-      get<ExportJob>(`ylai/api/v1/exports/jobs/${jobId}`).then(setJob, (err: unknown) => {
+      data(ylai.GET("/api/v1/exports/jobs/{job_id}", { params: { path: { job_id: jobId } } })).then(setJob, (err: unknown) => {
         if (err instanceof ApiError) setError(err);
       });
     }, 1000);
@@ -160,7 +152,7 @@ export function ExportButtons({ kind, filters = {}, period: withPeriod = true, t
           {job.state === "success" ? (
             <>
               <span>{t("export.ready")}</span>
-              <a className="y-btn y-btn-small y-btn-primary" href={resolveUrl(`ylai/api/v1/exports/jobs/${job.id}/download`)} download={job.file_name ?? undefined} data-testid={`${testId}-download`}>
+              <a className="y-btn y-btn-small y-btn-primary" href={ylaiUrl("/api/v1/exports/jobs/{job_id}/download", { job_id: job.id })} download={job.file_name ?? undefined} data-testid={`${testId}-download`}>
                 {t("export.download", { name: job.file_name ?? `${job.kind}.${job.format}` })}
               </a>
             </>

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "react";
-import { enc, resolveUrl } from "../lib/api";
+import { ylaiUrl } from "../api/client";
 import { useI18n } from "../i18n";
 import { StateBadge } from "./ui";
 
@@ -18,7 +18,7 @@ export type StreamStatus = "connecting" | "streaming" | "reconnecting" | "ended"
 const MAX_LINES = 5000;
 
 export function streamUrl(dagId: string, runId: string): string {
-  return resolveUrl(`ylai/api/v1/runs/${enc(dagId)}/${enc(runId)}/logs/stream`);
+  return ylaiUrl("/api/v1/runs/{dag_id}/{run_id}/logs/stream", { dag_id: dagId, run_id: runId });
 }
 
 function parse(ev: MessageEvent): Record<string, unknown> | null {

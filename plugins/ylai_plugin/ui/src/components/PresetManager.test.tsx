@@ -4,7 +4,7 @@ import { ensureBase, fakeServer, meHandler, type Handler } from "../test/server"
 import { EnvProvider } from "../i18n";
 import { MeProvider, resetMeCache } from "../lib/me";
 import type { Schema } from "../lib/schema";
-import type { Preset } from "../lib/types";
+import type { Preset } from "../api/models";
 import { PresetManager } from "./PresetManager";
 
 const schema: Schema = {
@@ -12,7 +12,7 @@ const schema: Schema = {
   properties: { top: { type: "integer", minimum: 1, maximum: 100 }, token: { type: "string", "x-ylai-secret": true } },
 };
 
-const mine: Preset = { id: 7, name: "small", dag_id: "script__disk_usage", description: "", params: { top: 3, token: "***" }, owner: "ursula", shared_with_role: null, visibility: "private", editable: true };
+const mine: Preset = { id: 7, name: "small", dag_id: "script__disk_usage", description: "", params: { top: 3, token: "***" }, owner: "ursula", shared_with_role: null, visibility: "private", editable: true, created_at: "2026-11-28T00:00:00Z", updated_at: "2026-11-28T00:00:00Z" };
 const theirs: Preset = { ...mine, id: 8, name: "team", owner: "olga", shared_with_role: "User", visibility: "shared", editable: false };
 
 const ALL = { presets: ["read", "create", "edit", "delete"] };

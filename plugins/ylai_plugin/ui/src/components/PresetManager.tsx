@@ -1,8 +1,9 @@
 import { useState } from "react";
-import { ApiError, del, patch } from "../lib/api";
+import { data, ylai, type Schemas } from "../api/client";
+import type { Preset } from "../api/models";
+import { ApiError } from "../lib/api";
 import { useMe } from "../lib/me";
 import { validateValue, type Schema } from "../lib/schema";
-import type { Preset } from "../lib/types";
 import { useI18n } from "../i18n";
 import { problemText } from "./ParamForm";
 import { DisabledNote, ErrorBox, FieldError } from "./ui";
@@ -36,7 +37,7 @@ export function PresetManager({ presets, schema, conf, onChanged }: { presets: P
     setDone(null);
     if (!window.confirm(t("preset.confirmDelete", { name: p.name }))) return;
     try {
-      await del(`ylai/api/v1/presets/${p.id}`);
+      await ylai.DELETE("/api/v1/presets/{preset_id}", { params: { path: { preset_id: p.id } } });
       setDone(t("preset.deleted", { name: p.name }));
       if (editing === p.id) setEditing(null);
       onChanged();
@@ -188,7 +189,7 @@ function PresetEditor({
     if (parsed.error) next.params = parsed.error;
     setErrors(next);
     if (Object.keys(next).length) return;
-    const body: Record<string, unknown> = {};
+    const body: Schemas["PresetPatch"] = {};
     if (name.trim() !== preset.name) body.name = name.trim();
     if (description !== (preset.description ?? "")) body.description = description;
     if ((share || null) !== preset.shared_with_role) body.shared_with_role = share || null;
@@ -200,7 +201,7 @@ function PresetEditor({
     }
     setBusy(true);
     try {
-      onSaved(await patch<Preset>(`ylai/api/v1/presets/${preset.id}`, body));
+      onSaved(await data(ylai.PATCH("/api/v1/presets/{preset_id}", { params: { path: { preset_id: preset.id } }, body })));
     } catch (err) {
       if (err instanceof ApiError && (err.details.length || err.status === 409)) {
         const mapped: EditErrors = {};

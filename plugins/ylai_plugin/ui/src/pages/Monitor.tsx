@@ -1,8 +1,9 @@
 import { useMemo, useRef, useState } from "react";
 import type { EChartsCoreOption } from "echarts/core";
-import { get } from "../lib/api";
+import { data, ylai } from "../api/client";
+import type { ApiMonitor, HostMonitor, SystemMonitor, TaskMonitor } from "../api/models";
+import { shortName } from "../lib/dagKinds";
 import { usePoll } from "../lib/hooks";
-import type { ApiMonitor, HostMonitor, SystemMonitor, TaskMonitor } from "../lib/types";
 import { ExportButtons } from "../components/ExportButtons";
 import { useI18n, type I18n } from "../i18n";
 import { Chart } from "../components/Chart";
@@ -73,12 +74,12 @@ export function Monitor() {
   const [paused, setPaused] = useState(false);
   const minutes = RANGES.find((r) => r.id === range)?.minutes ?? 60;
   const snapshots = useRef<StateSnapshot[]>([]);
-  const data = usePoll(
+  const monitor = usePoll(
     async (signal): Promise<MonitorData> => {
       const [system, tasks, apis] = await Promise.all([
-        get<SystemMonitor>(`ylai/api/v1/monitor/system?window_minutes=${minutes}`, signal),
-        get<TaskMonitor>(`ylai/api/v1/monitor/tasks?window_hours=${Math.max(1, Math.ceil(minutes / 60))}`, signal),
-        get<ApiMonitor>(`ylai/api/v1/monitor/apis?window_minutes=${minutes}`, signal),
+        data(ylai.GET("/api/v1/monitor/system", { params: { query: { window_minutes: minutes } }, signal })),
+        data(ylai.GET("/api/v1/monitor/tasks", { params: { query: { window_hours: Math.max(1, Math.ceil(minutes / 60)) } }, signal })),
+        data(ylai.GET("/api/v1/monitor/apis", { params: { query: { window_minutes: minutes } }, signal })),
       ]);
       const snap = { ts: tasks.generated_at, states: tasks.task_states };
       const last = snapshots.current[snapshots.current.length - 1];
@@ -90,8 +91,8 @@ export function Monitor() {
     paused,
   );
 
-  const charts = useMemo(() => (data.data ? buildCharts(data.data, snapshots.current, i) : null), [data.data, i]);
-  const d = data.data;
+  const charts = useMemo(() => (monitor.data ? buildCharts(monitor.data, snapshots.current, i) : null), [monitor.data, i]);
+  const d = monitor.data;
 
   return (
     <div data-testid="page-monitor">
@@ -107,14 +108,14 @@ export function Monitor() {
                 </button>
               ))}
             </div>
-            <RefreshBar updatedAt={data.updatedAt} paused={paused} onPause={setPaused} onRefresh={data.refresh} />
+            <RefreshBar updatedAt={monitor.updatedAt} paused={paused} onPause={setPaused} onRefresh={monitor.refresh} />
           </>
         }
       />
       <div className="y-filters">
         <ExportButtons kind="monitor" period={false} filters={{ since: new Date(Date.now() - minutes * 60_000).toISOString() }} testId="export-monitor" />
       </div>
-      {data.error ? <ErrorBox error={data.error} /> : null}
+      {monitor.error ? <ErrorBox error={monitor.error} /> : null}
       {charts && d ? (
         <div className="y-chart-grid">
           <Card title={t("monitor.cpu")} testId="chart-cpu">
@@ -200,7 +201,7 @@ export function buildCharts(d: MonitorData, snaps: StateSnapshot[], i: I18n) {
     legend: { top: 0 },
     grid: { left: 8, right: 24, top: 32, bottom: 8, containLabel: true },
     xAxis: { type: "value", name: t("monitor.seconds") },
-    yAxis: { type: "category", data: perDag.map((x) => x.dag_id.replace(/^(script|pipeline)__/, "")), inverse: true },
+    yAxis: { type: "category", data: perDag.map((x) => shortName(x.dag_id)), inverse: true },
     series: [
       { name: "p50", type: "bar", data: perDag.map((x) => x.duration.p50) },
       { name: "p95", type: "bar", data: perDag.map((x) => x.duration.p95) },

@@ -1,8 +1,12 @@
 import { useState } from "react";
-import { get, qs } from "../lib/api";
+import { airflow, data, ylai } from "../api/client";
+import type { ApiMonitor, DagRun, SystemMonitor, TaskMonitor } from "../api/models";
+import { qs } from "../lib/api";
+import { prefixPattern, shortName, targetKind } from "../lib/dagKinds";
 import { usePoll } from "../lib/hooks";
 import { Link, pagePath } from "../lib/nav";
-import type { ApiMonitor, DagRunList, Page, Script, SystemMonitor, TaskMonitor } from "../lib/types";
+import type { Schema } from "../lib/schema";
+import { DataTable, type Column } from "../components/DataTable";
 import { ExportButtons } from "../components/ExportButtons";
 import { useI18n } from "../i18n";
 import { Card, Empty, ErrorBox, PageHeader, RefreshBar, StateBadge, Stat } from "../components/ui";
@@ -24,9 +28,9 @@ function settled<T>(p: PromiseSettledResult<T>, errors: unknown[]): T | null {
 
 async function loadOverview(signal: AbortSignal): Promise<OverviewData> {
   const [tasks, apis, system] = await Promise.allSettled([
-    get<TaskMonitor>("ylai/api/v1/monitor/tasks?window_hours=24", signal),
-    get<ApiMonitor>("ylai/api/v1/monitor/apis?window_minutes=60", signal),
-    get<SystemMonitor>("ylai/api/v1/monitor/system?window_minutes=15", signal),
+    data(ylai.GET("/api/v1/monitor/tasks", { params: { query: { window_hours: 24 } }, signal })),
+    data(ylai.GET("/api/v1/monitor/apis", { params: { query: { window_minutes: 60 } }, signal })),
+    data(ylai.GET("/api/v1/monitor/system", { params: { query: { window_minutes: 15 } }, signal })),
   ]);
   const errors: unknown[] = [];
   return { tasks: settled(tasks, errors), apis: settled(apis, errors), system: settled(system, errors), errors };
@@ -63,43 +67,78 @@ export function Overview() {
   const { t } = i;
   const [paused, setPaused] = useState(false);
   const [scope, setScope] = useState<"ylai" | "all">("ylai");
-  const data = usePoll(loadOverview, [], REFRESH_MS, paused);
+  const overview = usePoll(loadOverview, [], REFRESH_MS, paused);
   const runs = usePoll(
     (signal) =>
-      get<DagRunList>(
-        `api/v2/dags/~/dagRuns${qs({ order_by: "-run_after", limit: 20, dag_id_prefix_pattern: scope === "ylai" ? "script__|pipeline__" : undefined })}`,
-        signal,
+      data(
+        airflow.GET("/api/v2/dags/{dag_id}/dagRuns", {
+          params: { path: { dag_id: "~" }, query: { order_by: ["-run_after"], limit: 20, dag_id_prefix_pattern: scope === "ylai" ? prefixPattern(["script", "pipeline"]) : undefined } },
+          signal,
+        }),
       ),
     [scope],
     REFRESH_MS,
     paused,
   );
-  const scripts = usePoll((signal) => get<Page<Script>>("ylai/api/v1/scripts?limit=500", signal), []);
+  const scripts = usePoll((signal) => data(ylai.GET("/api/v1/scripts", { params: { query: { limit: 500 } }, signal })), []);
   const secret = new Map<string, Set<string>>();
   for (const s of scripts.data?.items ?? []) {
-    const props = s.params_schema.properties ?? {};
+    const props = (s.params_schema as Schema).properties ?? {};
     secret.set(s.dag_id, new Set(Object.keys(props).filter((k) => s.sensitive || props[k]["x-ylai-secret"])));
   }
 
-  const d = data.data;
+  const d = overview.data;
   const ts = d?.tasks?.task_states ?? {};
   const rs = d?.tasks?.run_states ?? {};
   const busiest = d?.system?.hosts.filter((h) => h.alive).sort((a, b) => b.latest.cpu_percent - a.latest.cpu_percent)[0];
   const medianRun = median((d?.tasks?.per_dag ?? []).filter((x) => x.duration.p50 !== null).map((x) => x.duration.p50 as number));
   const refresh = () => {
-    data.refresh();
+    overview.refresh();
     runs.refresh();
   };
+
+  const secretOf = (r: DagRun) => secret.get(r.dag_id) ?? new Set<string>();
+  const columns: Column<DagRun>[] = [
+    {
+      header: t("col.target"),
+      cell: (r) => (
+        <>
+          <span className="y-kind">{t(`kind.${targetKind(r.dag_id)}`)}</span> <code>{shortName(r.dag_id)}</code>
+        </>
+      ),
+    },
+    { header: t("col.by"), cell: (r) => r.triggering_user_name ?? <span className="y-muted">{t("overview.scheduler")}</span> },
+    {
+      header: t("col.params"),
+      className: "y-mono y-small y-ellipsis",
+      title: (r) => paramsSummary(r.conf, secretOf(r), 2000),
+      cell: (r) => paramsSummary(r.conf, secretOf(r)) || <span className="y-muted">—</span>,
+    },
+    { header: t("col.state"), cell: (r) => <StateBadge state={r.state} /> },
+    { header: t("col.started"), className: "y-nowrap", cell: (r) => i.dateTime(r.start_date ?? r.run_after) },
+    { header: t("col.duration"), className: "y-nowrap", cell: (r) => i.duration(r.duration ?? null) },
+    {
+      header: t("col.links"),
+      className: "y-nowrap",
+      cell: (r) => (
+        <>
+          <Link to={`dags/${encodeURIComponent(r.dag_id)}/runs/${encodeURIComponent(r.dag_run_id)}`}>{t("overview.openRun")}</Link>
+          {" · "}
+          <Link to={pagePath("run", qs({ dag_id: r.dag_id, run_id: r.dag_run_id }))}>{t("overview.logs")}</Link>
+        </>
+      ),
+    },
+  ];
 
   return (
     <div data-testid="page-overview">
       <PageHeader
         title={t("overview.title")}
         subtitle={t("overview.subtitle")}
-        actions={<RefreshBar updatedAt={data.updatedAt} paused={paused} onPause={setPaused} onRefresh={refresh} />}
+        actions={<RefreshBar updatedAt={overview.updatedAt} paused={paused} onPause={setPaused} onRefresh={refresh} />}
       />
       {d?.errors.map((e, n) => <ErrorBox key={n} error={e} />)}
-      {data.error ? <ErrorBox error={data.error} /> : null}
+      {overview.error ? <ErrorBox error={overview.error} /> : null}
       <div className="y-cards">
         <Card title={t("overview.tasks")} testId="card-tasks">
           <div className="y-stats">
@@ -158,47 +197,7 @@ export function Overview() {
             {t("overview.noRuns")} <Link to={pagePath("run")}>{t("overview.startOne")}</Link>
           </Empty>
         ) : null}
-        {runs.data && runs.data.dag_runs.length > 0 ? (
-          <div className="y-table-wrap">
-            <table className="y-table" data-testid="runs-table">
-              <thead>
-                <tr>
-                  <th>{t("col.target")}</th>
-                  <th>{t("col.by")}</th>
-                  <th>{t("col.params")}</th>
-                  <th>{t("col.state")}</th>
-                  <th>{t("col.started")}</th>
-                  <th>{t("col.duration")}</th>
-                  <th>{t("col.links")}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {runs.data.dag_runs.map((r) => (
-                  <tr key={`${r.dag_id}/${r.dag_run_id}`}>
-                    <td>
-                      <span className="y-kind">{r.dag_id.startsWith("script__") ? t("kind.script") : r.dag_id.startsWith("pipeline__") ? t("kind.pipeline") : t("kind.dag")}</span>{" "}
-                      <code>{r.dag_id.replace(/^(script|pipeline)__/, "")}</code>
-                    </td>
-                    <td>{r.triggering_user_name ?? <span className="y-muted">{t("overview.scheduler")}</span>}</td>
-                    <td className="y-mono y-small y-ellipsis" title={paramsSummary(r.conf, secret.get(r.dag_id) ?? new Set(), 2000)}>
-                      {paramsSummary(r.conf, secret.get(r.dag_id) ?? new Set()) || <span className="y-muted">—</span>}
-                    </td>
-                    <td>
-                      <StateBadge state={r.state} />
-                    </td>
-                    <td className="y-nowrap">{i.dateTime(r.start_date ?? r.run_after)}</td>
-                    <td className="y-nowrap">{i.duration(r.duration)}</td>
-                    <td className="y-nowrap">
-                      <Link to={`dags/${encodeURIComponent(r.dag_id)}/runs/${encodeURIComponent(r.dag_run_id)}`}>{t("overview.openRun")}</Link>
-                      {" · "}
-                      <Link to={pagePath("run", qs({ dag_id: r.dag_id, run_id: r.dag_run_id }))}>{t("overview.logs")}</Link>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : null}
+        {runs.data && runs.data.dag_runs.length > 0 ? <DataTable rows={runs.data.dag_runs} rowKey={(r) => `${r.dag_id}/${r.dag_run_id}`} columns={columns} testId="runs-table" /> : null}
       </Card>
     </div>
   );

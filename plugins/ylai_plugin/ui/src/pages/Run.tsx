@@ -1,19 +1,17 @@
-import { useEffect, useMemo, useState } from "react";
-import { ApiError, enc, get, post, qs, type FieldProblem } from "../lib/api";
+import { useEffect, useState } from "react";
+import { airflow, data, ylai } from "../api/client";
+import { ApiError, type FieldProblem } from "../lib/api";
 import { usePoll } from "../lib/hooks";
 import { useDagRights, useMe } from "../lib/me";
 import { Link, useNav } from "../lib/nav";
-import { confOf, schemaFromDagParams, validateParams, type Problem, type Schema } from "../lib/schema";
-import type { Dag, DagDetails, DagRunList, Page, Preset, RunOut, Script } from "../lib/types";
+import { useParamForm } from "../lib/paramForm";
+import { isKnownTarget, useRunTargets, useTargetSchema } from "../lib/runTargets";
+import type { Schema } from "../lib/schema";
 import { useI18n } from "../i18n";
 import { LogViewer } from "../components/LogViewer";
-import { ParamForm, loadableValues, problemText, type Values } from "../components/ParamForm";
+import { ParamForm, loadableValues } from "../components/ParamForm";
 import { PresetManager } from "../components/PresetManager";
 import { Card, DisabledNote, Empty, ErrorBox, FieldError, Json, Loading, PageHeader, StateBadge } from "../components/ui";
-
-export function scriptName(dagId: string): string | null {
-  return dagId.startsWith("script__") ? dagId.slice("script__".length) : null;
-}
 
 /** Server field problems ("params.top", "body.params.top", "top") keyed by param name. */
 export function fieldErrors(details: FieldProblem[], names: string[]): { fields: Record<string, string>; rest: FieldProblem[] } {
@@ -33,14 +31,6 @@ interface Following {
   runId: string;
 }
 
-async function loadTargets(signal: AbortSignal): Promise<{ scripts: Script[]; dags: Dag[] }> {
-  const [scripts, dags] = await Promise.all([
-    get<Page<Script>>("ylai/api/v1/scripts?limit=500", signal),
-    get<{ dags: Dag[] }>("api/v2/dags?limit=500&exclude_stale=true&order_by=dag_id", signal).catch(() => ({ dags: [] as Dag[] })),
-  ]);
-  return { scripts: scripts.items, dags: dags.dags.filter((d) => !d.dag_id.startsWith("script__") && !d.dag_id.startsWith("task__")) };
-}
-
 export function Run() {
   const i = useI18n();
   const { t } = i;
@@ -48,93 +38,52 @@ export function Run() {
   const [dagId, setDagId] = useState<string>(nav.search.get("dag_id") ?? "");
   const runParam = nav.search.get("run_id");
   const [following, setFollowing] = useState<Following | null>(runParam && dagId ? { dagId, runId: runParam } : null);
-  const targets = usePoll(loadTargets, []);
+  const targets = useRunTargets();
   const script = targets.data?.scripts.find((s) => s.dag_id === dagId) ?? null;
-  const details = usePoll(
-    (signal) => (dagId && !scriptName(dagId) ? get<DagDetails>(`api/v2/dags/${enc(dagId)}/details`, signal) : Promise.resolve(null)),
-    [dagId],
-  );
-  const schema: Schema | null = useMemo(() => {
-    if (!dagId) return null;
-    if (scriptName(dagId)) return script ? script.params_schema : null;
-    return details.data ? schemaFromDagParams(details.data.params) : null;
-  }, [dagId, script, details.data]);
-
-  const [values, setValues] = useState<Values>({});
-  const [parseProblems, setParseProblems] = useState<Record<string, Problem>>({});
-  const [touched, setTouched] = useState<Set<string>>(new Set());
-  const [attempted, setAttempted] = useState(false);
-  const [serverErrors, setServerErrors] = useState<Record<string, string>>({});
+  const { schema, details } = useTargetSchema(dagId, script);
+  const form = useParamForm(schema);
   const [runError, setRunError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
 
   useEffect(() => {
-    setValues({});
-    setParseProblems({});
-    setTouched(new Set());
-    setAttempted(false);
-    setServerErrors({});
+    form.reset();
     setRunError(null);
     setNotice(null);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [dagId]);
 
-  const problems = useMemo(() => (schema ? { ...validateParams(schema, values), ...parseProblems } : {}), [schema, values, parseProblems]);
-  const errors: Record<string, string> = {};
-  for (const [name, p] of Object.entries(problems)) if (attempted || touched.has(name)) errors[name] = problemText(t, p);
-  for (const [name, text] of Object.entries(serverErrors)) errors[name] ??= text;
-
-  const conf = confOf(values);
+  const { conf, problems, errors } = form;
   const rights = useDagRights(dagId);
   const canRun = rights?.run ?? false;
-
-  const change = (name: string, value: unknown, problem?: Problem | null) => {
-    setValues((v) => ({ ...v, [name]: value }));
-    setParseProblems((p) => {
-      const next = { ...p };
-      if (problem) next[name] = problem;
-      else delete next[name];
-      return next;
-    });
-    setTouched((s) => new Set(s).add(name));
-    setServerErrors((e) => {
-      const next = { ...e };
-      delete next[name];
-      return next;
-    });
-  };
 
   const fill = (source: Record<string, unknown> | null | undefined, label: string) => {
     if (!schema) return;
     const { values: loaded, skippedSecrets } = loadableValues(schema, source);
-    setValues(loaded);
-    setParseProblems({});
-    setServerErrors({});
-    setTouched(new Set(Object.keys(loaded)));
+    form.load(loaded, Object.keys(loaded));
     setNotice(skippedSecrets.length ? t("run.loadedSkipped", { source: label, names: skippedSecrets.join(", ") }) : t("run.loaded", { source: label }));
   };
 
   const launch = async () => {
-    setAttempted(true);
+    form.setAttempted(true);
     setRunError(null);
-    setServerErrors({});
+    form.setServerErrors({});
     if (!schema || Object.keys(problems).length) return;
     setBusy(true);
     try {
-      const name = scriptName(dagId);
       let runId: string;
-      if (name) {
-        const run = await post<RunOut>(`ylai/api/v1/scripts/${enc(name)}/run`, { params: conf });
+      if (script) {
+        const run = await data(ylai.POST("/api/v1/scripts/{name}/run", { params: { path: { name: script.name } }, body: { params: conf } }));
         runId = run.run_id;
       } else {
-        const run = await post<{ dag_run_id: string }>(`api/v2/dags/${enc(dagId)}/dagRuns`, { logical_date: null, conf });
+        const run = await data(airflow.POST("/api/v2/dags/{dag_id}/dagRuns", { params: { path: { dag_id: dagId } }, body: { logical_date: null, conf } }));
         runId = run.dag_run_id;
       }
       setFollowing({ dagId, runId });
     } catch (err) {
       if (err instanceof ApiError) {
         const { fields, rest } = fieldErrors(err.details, Object.keys(schema.properties ?? {}));
-        setServerErrors(fields);
+        form.setServerErrors(fields);
         if (!Object.keys(fields).length || rest.length) setRunError(err);
       } else {
         setRunError(err);
@@ -145,9 +94,9 @@ export function Run() {
   };
 
   const scripts = targets.data?.scripts ?? [];
-  const pipelines = (targets.data?.dags ?? []).filter((d) => d.dag_id.startsWith("pipeline__"));
-  const others = (targets.data?.dags ?? []).filter((d) => !d.dag_id.startsWith("pipeline__"));
-  const known = !dagId || scripts.some((s) => s.dag_id === dagId) || (targets.data?.dags ?? []).some((d) => d.dag_id === dagId);
+  const pipelines = targets.data?.pipelines ?? [];
+  const others = targets.data?.others ?? [];
+  const known = isKnownTarget(targets.data, dagId);
 
   return (
     <div data-testid="page-run">
@@ -174,7 +123,7 @@ export function Run() {
                 <optgroup label={t("run.pipelines")}>
                   {pipelines.map((d) => (
                     <option key={d.dag_id} value={d.dag_id}>
-                      {d.dag_id.slice("pipeline__".length)}
+                      {d.name}
                     </option>
                   ))}
                 </optgroup>
@@ -213,9 +162,9 @@ export function Run() {
                       void launch();
                     }}
                   >
-                    <ParamForm schema={schema} values={values} onChange={change} errors={errors} />
+                    <ParamForm schema={schema} values={form.values} onChange={form.change} errors={errors} />
                     <ErrorBox error={runError} testId="run-error" />
-                    {attempted && Object.keys(problems).length ? <FieldError text={t("run.fixErrors")} testId="form-invalid" /> : null}
+                    {form.attempted && Object.keys(problems).length ? <FieldError text={t("run.fixErrors")} testId="form-invalid" /> : null}
                     <DisabledNote show={rights !== undefined && !canRun} text={t("perm.noRun")} testId="run-permission" />
                     <div className="y-row">
                       <button type="submit" className="y-btn y-btn-primary" disabled={busy || !canRun} data-testid="run-button" title={canRun ? undefined : t("perm.noRun")}>
@@ -253,9 +202,9 @@ export function Run() {
 function Helpers({ dagId, schema, conf, onFill }: { dagId: string; schema: Schema; conf: Record<string, unknown>; onFill: (v: Record<string, unknown>, label: string) => void }) {
   const { t, dateTime } = useI18n();
   const me = useMe();
-  const presets = usePoll((signal) => get<Page<Preset>>(`ylai/api/v1/presets${qs({ dag_id: dagId, limit: 200 })}`, signal), [dagId]);
+  const presets = usePoll((signal) => data(ylai.GET("/api/v1/presets", { params: { query: { dag_id: dagId, limit: 200 } }, signal })), [dagId]);
   const runs = usePoll(
-    (signal) => get<DagRunList>(`api/v2/dags/${enc(dagId)}/dagRuns${qs({ order_by: "-run_after", limit: 10 })}`, signal),
+    (signal) => data(airflow.GET("/api/v2/dags/{dag_id}/dagRuns", { params: { path: { dag_id: dagId }, query: { order_by: ["-run_after"], limit: 10 } }, signal })),
     [dagId],
   );
   const [name, setName] = useState("");
@@ -274,7 +223,7 @@ function Helpers({ dagId, schema, conf, onFill }: { dagId: string; schema: Schem
       return;
     }
     try {
-      const p = await post<Preset>("ylai/api/v1/presets", { name: name.trim(), dag_id: dagId, params: conf, shared_with_role: share || null });
+      const p = await data(ylai.POST("/api/v1/presets", { body: { name: name.trim(), dag_id: dagId, params: conf, shared_with_role: share || null } }));
       setSaved(t("preset.saved", { name: p.name }));
       setName("");
       presets.refresh();
@@ -369,10 +318,6 @@ function Helpers({ dagId, schema, conf, onFill }: { dagId: string; schema: Schem
   );
 }
 
-interface XcomList {
-  xcom_entries: { task_id: string; key: string; map_index: number }[];
-}
-
 /** The run's live view: task states, streaming logs, then its outputs. */
 function Follow({ following }: { following: Following }) {
   const { t } = useI18n();
@@ -383,17 +328,18 @@ function Follow({ following }: { following: Following }) {
 
   const onEnd = (state: string | null) => {
     setEnded(state);
-    const base = `api/v2/dags/${enc(dagId)}/dagRuns/${enc(runId)}/taskInstances`;
-    get<XcomList>(`${base}/~/xcomEntries?xcom_key=return_value&limit=50`)
+    const run = { dag_id: dagId, dag_run_id: runId };
+    data(airflow.GET("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries", { params: { path: { ...run, task_id: "~" }, query: { xcom_key: "return_value", limit: 50 } } }))
       .then((list) =>
         Promise.all(
           list.xcom_entries
             .filter((x) => x.key === "return_value")
             .map((x) =>
-              get<{ value: unknown }>(`${base}/${enc(x.task_id)}/xcomEntries/return_value${qs({ deserialize: true, map_index: x.map_index >= 0 ? x.map_index : undefined })}`).then((v) => ({
-                task_id: x.task_id,
-                value: v.value,
-              })),
+              data(
+                airflow.GET("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries/{xcom_key}", {
+                  params: { path: { ...run, task_id: x.task_id, xcom_key: "return_value" }, query: { deserialize: true, map_index: x.map_index >= 0 ? x.map_index : undefined } },
+                }),
+              ).then((v) => ({ task_id: x.task_id, value: v.value })),
             ),
         ),
       )
@@ -403,7 +349,7 @@ function Follow({ following }: { following: Following }) {
   return (
     <Card title={t("run.progress")} testId="follow">
       <p className="y-small">
-        <code data-testid="followed-run">{runId}</code> · <Link to={`dags/${enc(dagId)}/runs/${enc(runId)}`}>{t("overview.openRun")}</Link>
+        <code data-testid="followed-run">{runId}</code> · <Link to={`dags/${encodeURIComponent(dagId)}/runs/${encodeURIComponent(runId)}`}>{t("overview.openRun")}</Link>
       </p>
       <LogViewer dagId={dagId} runId={runId} onEnd={onEnd} />
       {ended !== undefined ? (

@@ -1,5 +1,6 @@
 import { useState } from "react";
-import { ApiError, post, qs } from "../lib/api";
+import { ylai } from "../api/client";
+import { ApiError, qs } from "../lib/api";
 import { useMe } from "../lib/me";
 import { Link, pagePath, useNav } from "../lib/nav";
 import { useI18n } from "../i18n";
@@ -108,12 +109,14 @@ export function ScriptCreate() {
     if (Object.keys(local).length) return;
     setBusy(true);
     try {
-      await post("ylai/api/v1/scripts", {
+      await ylai.POST("/api/v1/scripts", {
+        body: {
         name,
         runtime,
         content,
         manifest: manifest.trim() ? (JSON.parse(manifest) as Record<string, unknown>) : {},
         comment,
+        },
       });
       nav.go(pagePath("scripts", qs({ name, created: 1 })));
     } catch (err) {

@@ -1,16 +1,21 @@
 import { useMemo, useState } from "react";
 import type { EChartsCoreOption } from "echarts/core";
-import { enc, get, qs } from "../lib/api";
+import { qs } from "../lib/api";
+import { data, partialData, ylai } from "../api/client";
+import { pathsApiV1ScriptsGetParametersQueryRuntimeAnyOf0Values as RUNTIMES } from "../../generated/ylai";
+import type { Script } from "../api/models";
 import { useDebounced, usePoll } from "../lib/hooks";
 import { Link, pagePath, useNav } from "../lib/nav";
 import { mainType, type Schema } from "../lib/schema";
-import type { Page, Script, ScriptDetail } from "../lib/types";
 import { ExportButtons } from "../components/ExportButtons";
 import { useI18n } from "../i18n";
 import { Chart } from "../components/Chart";
 import { Card, DisabledNote, Empty, ErrorBox, Loading, PageHeader, StateBadge, Stat, PermittedLink } from "../components/ui";
+import { DataTable, ListPage, type Column } from "../components/DataTable";
 import { useMe } from "../lib/me";
 import { ScriptCreate } from "./ScriptCreate";
+
+type Runtime = NonNullable<(typeof RUNTIMES)[number]>;
 
 export function Scripts() {
   const nav = useNav();
@@ -26,12 +31,48 @@ function ScriptList() {
   const [runtime, setRuntime] = useState("");
   const [tag, setTag] = useState("");
   const query = useDebounced(q, 250);
-  const list = usePoll((signal) => get<Page<Script>>(`ylai/api/v1/scripts${qs({ q: query, runtime, tag, limit: 500 })}`, signal), [query, runtime, tag]);
-  const all = usePoll((signal) => get<Page<Script>>("ylai/api/v1/scripts?limit=500&fields=name,tags", signal), []);
-  const tags = useMemo(() => [...new Set((all.data?.items ?? []).flatMap((s) => s.tags ?? []))].sort(), [all.data]);
+  const list = usePoll((signal) => data(ylai.GET("/api/v1/scripts", { params: { query: { q: query, runtime: (runtime || undefined) as Runtime | undefined, tag, limit: 500 } }, signal })), [query, runtime, tag]);
+  const all = usePoll((signal) => partialData(ylai.GET("/api/v1/scripts", { params: { query: { limit: 500, fields: "name,tags" } }, signal })), []);
+  const tags = useMemo(() => [...new Set((all.data?.items ?? []).flatMap((s) => (s.tags as string[] | undefined) ?? []))].sort(), [all.data]);
   const items = list.data?.items ?? [];
   const me = useMe();
   const canCreate = me.can("scripts", "create");
+  const columns: Column<Script>[] = [
+    {
+      header: t("col.name"),
+      cell: (s) => (
+        <>
+          <Link to={pagePath("scripts", qs({ name: s.name }))} testId={`script-${s.name}`}>
+            {s.title || s.name}
+          </Link>
+          <div className="y-muted y-small">
+            <code>{s.name}</code> {s.description}
+          </div>
+        </>
+      ),
+    },
+    { header: t("col.owner"), cell: (s) => s.owner },
+    {
+      header: t("col.tags"),
+      cell: (s) =>
+        s.tags.map((x) => (
+          <span key={x} className="y-chip">
+            {x}
+          </span>
+        )),
+    },
+    { header: t("col.runtime"), cell: (s) => s.runtime },
+    { header: t("col.successRate"), cell: (s) => i.percent(s.stats.success_rate) },
+    { header: t("col.lastRun"), cell: (s) => (s.stats.last_run_state ? <StateBadge state={s.stats.last_run_state} /> : <span className="y-muted">{t("scripts.never")}</span>) },
+    {
+      header: null,
+      cell: (s) => (
+        <Link to={pagePath("run", qs({ dag_id: s.dag_id }))} className="y-btn y-btn-small">
+          {t("run.run")}
+        </Link>
+      ),
+    },
+  ];
 
   return (
     <div data-testid="page-scripts">
@@ -49,7 +90,7 @@ function ScriptList() {
         <input className="y-input y-grow" type="search" placeholder={t("scripts.search")} aria-label={t("scripts.search")} value={q} onChange={(e) => setQ(e.target.value)} data-testid="script-search" />
         <select className="y-input" aria-label={t("scripts.runtime")} value={runtime} onChange={(e) => setRuntime(e.target.value)} data-testid="runtime-filter">
           <option value="">{t("scripts.allRuntimes")}</option>
-          {["python", "bash", "executable"].map((r) => (
+          {RUNTIMES.map((r) => r && (
             <option key={r} value={r}>
               {r}
             </option>
@@ -67,56 +108,7 @@ function ScriptList() {
           <ExportButtons kind="scripts" testId="export-scripts" />
         </div>
       </div>
-      {list.error ? <ErrorBox error={list.error} /> : null}
-      {list.loading && !list.data ? <Loading /> : null}
-      {list.data && items.length === 0 ? <Empty>{q || runtime || tag ? t("scripts.noMatch") : t("scripts.none")}</Empty> : null}
-      {items.length ? (
-        <div className="y-table-wrap">
-          <table className="y-table" data-testid="scripts-table">
-            <thead>
-              <tr>
-                <th>{t("col.name")}</th>
-                <th>{t("col.owner")}</th>
-                <th>{t("col.tags")}</th>
-                <th>{t("col.runtime")}</th>
-                <th>{t("col.successRate")}</th>
-                <th>{t("col.lastRun")}</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((s) => (
-                <tr key={s.name}>
-                  <td>
-                    <Link to={pagePath("scripts", qs({ name: s.name }))} testId={`script-${s.name}`}>
-                      {s.title || s.name}
-                    </Link>
-                    <div className="y-muted y-small">
-                      <code>{s.name}</code> {s.description}
-                    </div>
-                  </td>
-                  <td>{s.owner}</td>
-                  <td>
-                    {s.tags.map((x) => (
-                      <span key={x} className="y-chip">
-                        {x}
-                      </span>
-                    ))}
-                  </td>
-                  <td>{s.runtime}</td>
-                  <td>{i.percent(s.stats.success_rate)}</td>
-                  <td>{s.stats.last_run_state ? <StateBadge state={s.stats.last_run_state} /> : <span className="y-muted">{t("scripts.never")}</span>}</td>
-                  <td>
-                    <Link to={pagePath("run", qs({ dag_id: s.dag_id }))} className="y-btn y-btn-small">
-                      {t("run.run")}
-                    </Link>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
+      <ListPage list={list} rows={items} columns={columns} rowKey={(s) => s.name} testId="scripts-table" empty={q || runtime || tag ? t("scripts.noMatch") : t("scripts.none")} />
     </div>
   );
 }
@@ -143,10 +135,11 @@ function constraints(s: Schema): string {
 function ScriptView({ name, created }: { name: string; created: boolean }) {
   const i = useI18n();
   const { t } = i;
-  const detail = usePoll((signal) => get<ScriptDetail>(`ylai/api/v1/scripts/${enc(name)}?runs=30`, signal), [name], 15_000);
+  const detail = usePoll((signal) => data(ylai.GET("/api/v1/scripts/{name}", { params: { path: { name }, query: { runs: 30 } }, signal })), [name], 15_000);
   const s = detail.data;
-  const props = Object.entries(s?.params_schema.properties ?? {});
-  const required = new Set(s?.params_schema.required ?? []);
+  const paramsSchema = s?.params_schema as Schema | undefined;
+  const props = Object.entries(paramsSchema?.properties ?? {});
+  const required = new Set(paramsSchema?.required ?? []);
   const runs = s?.recent_runs ?? [];
   const option: EChartsCoreOption | null = useMemo(() => {
     if (!runs.length) return null;
@@ -207,7 +200,7 @@ function ScriptView({ name, created }: { name: string; created: boolean }) {
                 <dd>{s.retries}</dd>
                 <dt>DAG</dt>
                 <dd>
-                  <Link to={`dags/${enc(s.dag_id)}`}>{s.dag_id}</Link>
+                  <Link to={`dags/${encodeURIComponent(s.dag_id)}`}>{s.dag_id}</Link>
                 </dd>
                 <dt>{t("col.tags")}</dt>
                 <dd>{s.tags.join(", ") || "—"}</dd>
@@ -217,30 +210,26 @@ function ScriptView({ name, created }: { name: string; created: boolean }) {
             <Card title={t("scripts.params")} testId="script-params">
               {props.length === 0 ? <p className="y-muted">{t("form.noParams")}</p> : null}
               {props.length ? (
-                <table className="y-table y-table-compact">
-                  <thead>
-                    <tr>
-                      <th>{t("col.name")}</th>
-                      <th>{t("col.type")}</th>
-                      <th>{t("col.default")}</th>
-                      <th>{t("col.constraints")}</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {props.map(([k, p]) => (
-                      <tr key={k}>
-                        <td>
+                <DataTable
+                  compact
+                  rows={props}
+                  rowKey={([k]) => k}
+                  columns={[
+                    {
+                      header: t("col.name"),
+                      cell: ([k, p]) => (
+                        <>
                           <code>{k}</code>
                           {required.has(k) ? <span className="y-required"> *</span> : null}
                           {p.description ? <div className="y-muted y-small">{p.description}</div> : null}
-                        </td>
-                        <td>{describeType(p)}</td>
-                        <td className="y-mono">{p["x-ylai-secret"] ? "***" : p.default === undefined ? "—" : JSON.stringify(p.default)}</td>
-                        <td className="y-small">{constraints(p)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                        </>
+                      ),
+                    },
+                    { header: t("col.type"), cell: ([, p]) => describeType(p) },
+                    { header: t("col.default"), className: "y-mono", cell: ([, p]) => (p["x-ylai-secret"] ? "***" : p.default === undefined ? "—" : JSON.stringify(p.default)) },
+                    { header: t("col.constraints"), className: "y-small", cell: ([, p]) => constraints(p) },
+                  ]}
+                />
               ) : null}
             </Card>
             <Card title={t("scripts.outputs")}>
@@ -267,40 +256,20 @@ function ScriptView({ name, created }: { name: string; created: boolean }) {
               <ExportButtons kind="runs" filters={{ script: [s.name] }} testId="export-script-runs" />
               {runs.length === 0 ? <Empty>{t("scripts.noRuns")}</Empty> : null}
               {runs.length ? (
-                <div className="y-table-wrap">
-                  <table className="y-table y-table-compact">
-                    <thead>
-                      <tr>
-                        <th>{t("col.started")}</th>
-                        <th>{t("col.state")}</th>
-                        <th>{t("col.duration")}</th>
-                        <th>{t("col.exitCode")}</th>
-                        <th>{t("col.peakRss")}</th>
-                        <th>{t("col.cpu")}</th>
-                        <th />
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {runs.map((r) => (
-                        <tr key={r.run_id}>
-                          <td className="y-nowrap" title={r.run_id}>
-                            {i.dateTime(r.start_date)}
-                          </td>
-                          <td>
-                            <StateBadge state={r.state} />
-                          </td>
-                          <td>{i.duration(r.duration_seconds)}</td>
-                          <td>{r.exit_code ?? "—"}</td>
-                          <td>{i.bytes(r.peak_rss_bytes)}</td>
-                          <td>{r.cpu_seconds === null || r.cpu_seconds === undefined ? "—" : i.duration(r.cpu_seconds)}</td>
-                          <td className="y-nowrap">
-                            <Link to={pagePath("run", qs({ dag_id: s.dag_id, run_id: r.run_id }))}>{t("overview.logs")}</Link>
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <DataTable
+                  compact
+                  rows={runs}
+                  rowKey={(r) => r.run_id}
+                  columns={[
+                    { header: t("col.started"), className: "y-nowrap", title: (r) => r.run_id, cell: (r) => i.dateTime(r.start_date) },
+                    { header: t("col.state"), cell: (r) => <StateBadge state={r.state} /> },
+                    { header: t("col.duration"), cell: (r) => i.duration(r.duration_seconds) },
+                    { header: t("col.exitCode"), cell: (r) => r.exit_code ?? "—" },
+                    { header: t("col.peakRss"), cell: (r) => i.bytes(r.peak_rss_bytes) },
+                    { header: t("col.cpu"), cell: (r) => (r.cpu_seconds === null || r.cpu_seconds === undefined ? "—" : i.duration(r.cpu_seconds)) },
+                    { header: null, className: "y-nowrap", cell: (r) => <Link to={pagePath("run", qs({ dag_id: s.dag_id, run_id: r.run_id }))}>{t("overview.logs")}</Link> },
+                  ]}
+                />
               ) : null}
             </Card>
           </div>

@@ -1,13 +1,17 @@
-import { useEffect, useMemo, useState } from "react";
-import { ApiError, del, enc, get, patch, post, qs } from "../lib/api";
+import { useEffect, useState } from "react";
+import { data, ylai, type Schemas } from "../api/client";
+import { taskOutKindValues as TASK_KINDS } from "../../generated/ylai";
+import type { RunOut, Task } from "../api/models";
+import { ApiError, qs } from "../lib/api";
 import { useDebounced, usePoll } from "../lib/hooks";
 import { useDagRights, useMe } from "../lib/me";
 import { Link, pagePath, useNav } from "../lib/nav";
-import { confOf, schemaFromDagParams, validateParams, type Problem, type Schema } from "../lib/schema";
-import type { Dag, DagDetails, Page, RunOut, Script, Task } from "../lib/types";
+import { useParamForm } from "../lib/paramForm";
+import { useRunTargets, useTargetSchema } from "../lib/runTargets";
 import { ExportButtons } from "../components/ExportButtons";
 import { useI18n } from "../i18n";
-import { ParamForm, loadableValues, problemText, type Values } from "../components/ParamForm";
+import { ParamForm, loadableValues } from "../components/ParamForm";
+import { DataTable, ListPage, type Column } from "../components/DataTable";
 import { Card, DisabledNote, Empty, ErrorBox, FieldError, Json, Loading, PageHeader, StateBadge, PermittedLink } from "../components/ui";
 import { fieldErrors } from "./Run";
 
@@ -29,9 +33,27 @@ function TaskList() {
   const [q, setQ] = useState("");
   const [kind, setKind] = useState("");
   const query = useDebounced(q, 250);
-  const list = usePoll((signal) => get<Page<Task>>(`ylai/api/v1/tasks${qs({ q: query, kind, limit: 200 })}`, signal), [query, kind], 15_000);
+  const list = usePoll((signal) => data(ylai.GET("/api/v1/tasks", { params: { query: { q: query, kind: (kind || undefined) as Kind | undefined, limit: 200 } }, signal })), [query, kind], 15_000);
   const items = list.data?.items ?? [];
   const canCreate = me.can("tasks", "create");
+  const columns: Column<Task>[] = [
+    {
+      header: t("col.name"),
+      cell: (task) => (
+        <>
+          <Link to={pagePath("tasks", qs({ id: task.id }))} testId={`task-${task.id}`}>
+            {task.name}
+          </Link>
+          {task.description ? <div className="y-muted y-small">{task.description}</div> : null}
+        </>
+      ),
+    },
+    { header: t("col.kind"), cell: (task) => tx(`kind.${task.kind}`, task.kind) },
+    { header: t("col.target"), cell: (task) => <code>{task.dag_id}</code> },
+    { header: t("col.schedule"), cell: (task) => (task.schedule ? <code>{task.schedule}</code> : <span className="y-muted">{t("tasks.manual")}</span>) },
+    { header: t("col.owner"), cell: (task) => task.created_by },
+    { header: t("col.lastRun"), cell: (task) => (task.last_run ? <StateBadge state={task.last_run.state} /> : <span className="y-muted">{t("scripts.never")}</span>) },
+  ];
   return (
     <div data-testid="page-tasks">
       <PageHeader
@@ -48,53 +70,30 @@ function TaskList() {
         <input className="y-input y-grow" type="search" placeholder={t("tasks.search")} aria-label={t("tasks.search")} value={q} onChange={(e) => setQ(e.target.value)} data-testid="task-search" />
         <select className="y-input" aria-label={t("tasks.kind")} value={kind} onChange={(e) => setKind(e.target.value)} data-testid="kind-filter">
           <option value="">{t("tasks.allKinds")}</option>
-          <option value="script">{t("kind.script")}</option>
-          <option value="pipeline">{t("kind.pipeline")}</option>
-          <option value="dag">{t("kind.dag")}</option>
+          <KindOptions />
         </select>
         <div className="y-push">
           <ExportButtons kind="tasks" testId="export-tasks" />
         </div>
       </div>
-      {list.error ? <ErrorBox error={list.error} /> : null}
-      {list.loading && !list.data ? <Loading /> : null}
-      {list.data && items.length === 0 ? <Empty>{q || kind ? t("tasks.noMatch") : t("tasks.none")}</Empty> : null}
-      {items.length ? (
-        <div className="y-table-wrap">
-          <table className="y-table" data-testid="tasks-table">
-            <thead>
-              <tr>
-                <th>{t("col.name")}</th>
-                <th>{t("col.kind")}</th>
-                <th>{t("col.target")}</th>
-                <th>{t("col.schedule")}</th>
-                <th>{t("col.owner")}</th>
-                <th>{t("col.lastRun")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((task) => (
-                <tr key={task.id}>
-                  <td>
-                    <Link to={pagePath("tasks", qs({ id: task.id }))} testId={`task-${task.id}`}>
-                      {task.name}
-                    </Link>
-                    {task.description ? <div className="y-muted y-small">{task.description}</div> : null}
-                  </td>
-                  <td>{tx(`kind.${task.kind}`, task.kind)}</td>
-                  <td>
-                    <code>{task.dag_id}</code>
-                  </td>
-                  <td>{task.schedule ? <code>{task.schedule}</code> : <span className="y-muted">{t("tasks.manual")}</span>}</td>
-                  <td>{task.created_by}</td>
-                  <td>{task.last_run ? <StateBadge state={task.last_run.state} /> : <span className="y-muted">{t("scripts.never")}</span>}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
+      <ListPage list={list} rows={items} columns={columns} rowKey={(task) => task.id} testId="tasks-table" empty={q || kind ? t("tasks.noMatch") : t("tasks.none")} />
     </div>
+  );
+}
+
+type Kind = Task["kind"];
+
+/** The kinds a task can run, in the API's order. */
+function KindOptions() {
+  const { tx } = useI18n();
+  return (
+    <>
+      {TASK_KINDS.map((k) => (
+        <option key={k} value={k}>
+          {tx(`kind.${k}`, k)}
+        </option>
+      ))}
+    </>
   );
 }
 
@@ -103,8 +102,8 @@ function TaskView({ id }: { id: number }) {
   const { t, tx } = i;
   const nav = useNav();
   const me = useMe();
-  const task = usePoll((signal) => get<Task>(`ylai/api/v1/tasks/${id}`, signal), [id], 10_000);
-  const runs = usePoll((signal) => get<Page<RunOut>>(`ylai/api/v1/tasks/${id}/runs?limit=10`, signal), [id], 10_000);
+  const task = usePoll((signal) => data(ylai.GET("/api/v1/tasks/{task_id}", { params: { path: { task_id: id } }, signal })), [id], 10_000);
+  const runs = usePoll((signal) => data(ylai.GET("/api/v1/tasks/{task_id}/runs", { params: { path: { task_id: id }, query: { limit: 10 } }, signal })), [id], 10_000);
   const [actionError, setActionError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const x = task.data;
@@ -117,7 +116,7 @@ function TaskView({ id }: { id: number }) {
     setActionError(null);
     setBusy(true);
     try {
-      const r = await post<RunOut>(`ylai/api/v1/tasks/${id}/run`, {});
+      const r = await data(ylai.POST("/api/v1/tasks/{task_id}/run", { params: { path: { task_id: id } }, body: {} }));
       nav.go(pagePath("run", qs({ dag_id: r.dag_id, run_id: r.run_id })));
     } catch (err) {
       setActionError(err);
@@ -128,12 +127,19 @@ function TaskView({ id }: { id: number }) {
   const remove = async () => {
     if (!window.confirm(t("tasks.confirmDelete", { name: x?.name ?? "" }))) return;
     try {
-      await del(`ylai/api/v1/tasks/${id}`);
+      await ylai.DELETE("/api/v1/tasks/{task_id}", { params: { path: { task_id: id } } });
       nav.go(pagePath("tasks"));
     } catch (err) {
       setActionError(err);
     }
   };
+
+  const runColumns: Column<RunOut>[] = [
+    { className: "y-nowrap", cell: (r) => i.dateTime(r.start_date ?? r.queued_at) },
+    { cell: (r) => <StateBadge state={r.state} /> },
+    { cell: (r) => i.duration(r.duration_seconds) },
+    { cell: (r) => <Link to={pagePath("run", qs({ dag_id: r.dag_id, run_id: r.run_id }))}>{t("overview.logs")}</Link> },
+  ];
 
   return (
     <div data-testid="page-tasks">
@@ -170,7 +176,7 @@ function TaskView({ id }: { id: number }) {
                 <dd>{tx(`kind.${x.kind}`, x.kind)}</dd>
                 <dt>{t("col.target")}</dt>
                 <dd>
-                  <Link to={`dags/${enc(x.dag_id)}`}>{x.dag_id}</Link>
+                  <Link to={`dags/${encodeURIComponent(x.dag_id)}`}>{x.dag_id}</Link>
                 </dd>
                 <dt>{t("col.schedule")}</dt>
                 <dd>{x.schedule ? <code>{x.schedule}</code> : t("tasks.manual")}</dd>
@@ -203,7 +209,7 @@ function TaskView({ id }: { id: number }) {
                   <p>
                     <Link to={pagePath("run", qs({ dag_id: x.last_run.dag_id, run_id: x.last_run.run_id }))}>{t("overview.logs")}</Link>
                     {" · "}
-                    <Link to={`dags/${enc(x.last_run.dag_id)}/runs/${enc(x.last_run.run_id)}`}>{t("overview.openRun")}</Link>
+                    <Link to={`dags/${encodeURIComponent(x.last_run.dag_id)}/runs/${encodeURIComponent(x.last_run.run_id)}`}>{t("overview.openRun")}</Link>
                   </p>
                   {x.last_run.result !== null && x.last_run.result !== undefined ? (
                     <details className="y-details" open>
@@ -218,22 +224,7 @@ function TaskView({ id }: { id: number }) {
             </Card>
             <Card title={t("scripts.recentRuns")}>
               {runs.data?.items.length ? (
-                <table className="y-table y-table-compact">
-                  <tbody>
-                    {runs.data.items.map((r) => (
-                      <tr key={r.run_id}>
-                        <td className="y-nowrap">{i.dateTime(r.start_date ?? r.queued_at)}</td>
-                        <td>
-                          <StateBadge state={r.state} />
-                        </td>
-                        <td>{i.duration(r.duration_seconds)}</td>
-                        <td>
-                          <Link to={pagePath("run", qs({ dag_id: r.dag_id, run_id: r.run_id }))}>{t("overview.logs")}</Link>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                <DataTable compact rows={runs.data.items} rowKey={(r) => r.run_id} columns={runColumns} />
               ) : (
                 <p className="y-muted">{t("tasks.noRuns")}</p>
               )}
@@ -245,56 +236,40 @@ function TaskView({ id }: { id: number }) {
   );
 }
 
-type Kind = "script" | "pipeline" | "dag";
-
-async function loadChoices(signal: AbortSignal): Promise<{ scripts: Script[]; dags: Dag[] }> {
-  const [scripts, dags] = await Promise.all([
-    get<Page<Script>>("ylai/api/v1/scripts?limit=500", signal),
-    get<{ dags: Dag[] }>("api/v2/dags?limit=500&exclude_stale=true&order_by=dag_id", signal).catch(() => ({ dags: [] as Dag[] })),
-  ]);
-  return { scripts: scripts.items, dags: dags.dags.filter((d) => !d.dag_id.startsWith("script__") && !d.dag_id.startsWith("task__")) };
-}
-
 /** Create (no id) or edit a task; the server's field errors are shown next to the fields. */
 function TaskEditor({ id }: { id?: number }) {
   const { t } = useI18n();
   const nav = useNav();
   const me = useMe();
   const editing = id !== undefined;
-  const existing = usePoll((signal) => (editing ? get<Task>(`ylai/api/v1/tasks/${id}`, signal) : Promise.resolve(null)), [id]);
-  const choices = usePoll(loadChoices, []);
+  const existing = usePoll((signal) => (editing ? data(ylai.GET("/api/v1/tasks/{task_id}", { params: { path: { task_id: id } }, signal })) : Promise.resolve(null)), [id]);
+  const choices = useRunTargets();
   const [name, setName] = useState("");
   const [description, setDescription] = useState("");
   const [kind, setKind] = useState<Kind>("script");
   const [target, setTarget] = useState("");
   const [schedule, setSchedule] = useState("");
-  const [values, setValues] = useState<Values>({});
-  const [parseProblems, setParseProblems] = useState<Record<string, Problem>>({});
-  const [paramsTouched, setParamsTouched] = useState(false);
-  const [attempted, setAttempted] = useState(false);
   const [serverFields, setServerFields] = useState<Record<string, string>>({});
-  const [serverParams, setServerParams] = useState<Record<string, string>>({});
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [skipped, setSkipped] = useState<string[]>([]);
 
-  const dagId = editing ? (existing.data?.dag_id ?? "") : kind === "script" ? (target ? `script__${target}` : "") : kind === "pipeline" ? (target ? `pipeline__${target}` : "") : target;
-  const script = choices.data?.scripts.find((s) => s.dag_id === dagId);
-  const details = usePoll(
-    (signal) => (dagId && !dagId.startsWith("script__") ? get<DagDetails>(`api/v2/dags/${enc(dagId)}/details`, signal) : Promise.resolve(null)),
-    [dagId],
-  );
-  const schema: Schema | null = useMemo(() => {
-    if (!dagId) return null;
-    if (dagId.startsWith("script__")) return script?.params_schema ?? null;
-    return details.data ? schemaFromDagParams(details.data.params) : null;
-  }, [dagId, script, details.data]);
+  // A new task names its target by kind and name; the DAG id is the one the API lists for it.
+  const pipelines = choices.data?.pipelines ?? [];
+  const dags = choices.data?.others ?? [];
+  const scripts = choices.data?.scripts ?? [];
+  const chosen = kind === "script" ? scripts.find((s) => s.name === target)?.dag_id : kind === "pipeline" ? pipelines.find((p) => p.name === target)?.dag_id : target;
+  const dagId = editing ? (existing.data?.dag_id ?? "") : target ? (chosen ?? "") : "";
+  const script = scripts.find((s) => s.dag_id === dagId);
+  const { schema, details } = useTargetSchema(dagId, script);
+  const form = useParamForm(schema, "form");
+  const { attempted, problems: paramProblems, errors: paramErrors } = form;
 
   useEffect(() => {
     const x = existing.data;
     if (!x) return;
     setName(x.name);
-    setDescription(x.description);
+    setDescription(x.description ?? "");
     setSchedule(x.schedule ?? "");
     setKind(x.kind);
   }, [existing.data]);
@@ -302,46 +277,40 @@ function TaskEditor({ id }: { id?: number }) {
     if (!schema) return;
     if (editing && existing.data) {
       const loaded = loadableValues(schema, existing.data.params);
-      setValues(loaded.values);
+      form.load(loaded.values);
       setSkipped(loaded.skippedSecrets);
     } else if (!editing) {
-      setValues({});
+      form.load({});
       setSkipped([]);
     }
-    setParseProblems({});
-    setParamsTouched(false);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [schema, editing, existing.data]);
 
-  const paramProblems = useMemo(() => (schema ? { ...validateParams(schema, values), ...parseProblems } : {}), [schema, values, parseProblems]);
   const nameProblem = !name.trim() ? t("validation.required") : TASK_NAME.test(name) ? null : t("tasks.nameRule");
   const targetProblem = !editing && !dagId ? t("validation.required") : null;
-  const paramErrors: Record<string, string> = {};
-  if (attempted || paramsTouched) for (const [k, p] of Object.entries(paramProblems)) paramErrors[k] = problemText(t, p);
-  for (const [k, v] of Object.entries(serverParams)) paramErrors[k] ??= v;
   const canSave = editing ? me.can("tasks", "edit") : me.can("tasks", "create");
 
   const save = async () => {
-    setAttempted(true);
+    form.setAttempted(true);
     setError(null);
     setServerFields({});
-    setServerParams({});
+    form.setServerErrors({});
     if (nameProblem || targetProblem || Object.keys(paramProblems).length) return;
     setBusy(true);
-    const body: Record<string, unknown> = { name: name.trim(), description, schedule: schedule.trim() || null };
-    if (!editing || paramsTouched || !skipped.length) body.params = confOf(values);
+    const body: Schemas["TaskIn"] = { name: name.trim(), description, schedule: schedule.trim() || null };
+    if (!editing || form.touched.size || !skipped.length) body.params = form.conf;
     try {
       let saved: Task;
       if (editing) {
-        saved = await patch<Task>(`ylai/api/v1/tasks/${id}`, body);
+        saved = await data(ylai.PATCH("/api/v1/tasks/{task_id}", { params: { path: { task_id: id } }, body }));
       } else {
-        body[kind === "dag" ? "dag_id" : kind] = target;
-        saved = await post<Task>("ylai/api/v1/tasks", body);
+        saved = await data(ylai.POST("/api/v1/tasks", { body: { ...body, [kind === "dag" ? "dag_id" : kind]: target } }));
       }
       nav.go(pagePath("tasks", qs({ id: saved.id })));
     } catch (err) {
       if (err instanceof ApiError && err.details.length) {
         const { fields, rest } = fieldErrors(err.details, Object.keys(schema?.properties ?? {}));
-        setServerParams(fields);
+        form.setServerErrors(fields);
         const top: Record<string, string> = {};
         const others = [];
         for (const d of rest) {
@@ -359,24 +328,6 @@ function TaskEditor({ id }: { id?: number }) {
     }
   };
 
-  const change = (k: string, v: unknown, p?: Problem | null) => {
-    setParamsTouched(true);
-    setValues((old) => ({ ...old, [k]: v }));
-    setParseProblems((old) => {
-      const next = { ...old };
-      if (p) next[k] = p;
-      else delete next[k];
-      return next;
-    });
-    setServerParams((old) => {
-      const next = { ...old };
-      delete next[k];
-      return next;
-    });
-  };
-
-  const pipelines = (choices.data?.dags ?? []).filter((d) => d.dag_id.startsWith("pipeline__"));
-  const dags = (choices.data?.dags ?? []).filter((d) => !d.dag_id.startsWith("pipeline__"));
 
   return (
     <div data-testid="page-tasks">
@@ -422,14 +373,12 @@ function TaskEditor({ id }: { id?: number }) {
                 </label>
                 <div className="y-row">
                   <select className="y-input" aria-label={t("col.kind")} value={kind} onChange={(e) => { setKind(e.target.value as Kind); setTarget(""); }} data-testid="task-kind">
-                    <option value="script">{t("kind.script")}</option>
-                    <option value="pipeline">{t("kind.pipeline")}</option>
-                    <option value="dag">{t("kind.dag")}</option>
+                    <KindOptions />
                   </select>
                   <select id="t-target" className="y-input y-grow" value={target} onChange={(e) => setTarget(e.target.value)} data-testid="task-target">
                     <option value="">{t("run.pickPlaceholder")}</option>
-                    {kind === "script" ? (choices.data?.scripts ?? []).map((s) => <option key={s.name} value={s.name}>{s.title && s.title !== s.name ? `${s.title} (${s.name})` : s.name}</option>) : null}
-                    {kind === "pipeline" ? pipelines.map((d) => <option key={d.dag_id} value={d.dag_id.slice("pipeline__".length)}>{d.dag_id.slice("pipeline__".length)}</option>) : null}
+                    {kind === "script" ? scripts.map((s) => <option key={s.name} value={s.name}>{s.title && s.title !== s.name ? `${s.title} (${s.name})` : s.name}</option>) : null}
+                    {kind === "pipeline" ? pipelines.map((d) => <option key={d.dag_id} value={d.name}>{d.name}</option>) : null}
                     {kind === "dag" ? dags.map((d) => <option key={d.dag_id} value={d.dag_id}>{d.dag_id}</option>) : null}
                   </select>
                 </div>
@@ -455,7 +404,7 @@ function TaskEditor({ id }: { id?: number }) {
             {!dagId ? <p className="y-muted">{t("run.pickFirst")}</p> : null}
             {dagId && !schema ? details.error ? <ErrorBox error={details.error} /> : <Loading /> : null}
             {skipped.length ? <p className="y-note">{t("tasks.secretsKept", { names: skipped.join(", ") })}</p> : null}
-            {schema ? <ParamForm schema={schema} values={values} onChange={change} errors={paramErrors} idPrefix="tp" /> : null}
+            {schema ? <ParamForm schema={schema} values={form.values} onChange={form.change} errors={paramErrors} idPrefix="tp" /> : null}
             <ErrorBox error={error} testId="task-save-error" />
             <div className="y-row">
               <button type="submit" className="y-btn y-btn-primary" disabled={busy || !canSave} data-testid="task-save">
