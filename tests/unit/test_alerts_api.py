@@ -154,3 +154,45 @@ def test_out_of_range_dates_are_invalid_input(client: TestClient) -> None:
     far = client.get("/api/v1/alerts/events", params={"until": "9999-12-31T23:00:00-05:00"}, headers=OP)
     assert far.status_code == 422
     assert far.json()["error"]["details"][0]["field"] == "query.until"
+
+
+def test_the_openapi_document_carries_the_condition_registry(client: TestClient) -> None:
+    """The UI builds its condition choices and forms from these: the enum, one params schema per type, label keys."""
+    from ylai_plugin.alerts.conditions import REGISTRY
+
+    schemas = client.app.openapi()["components"]["schemas"]  # type: ignore[attr-defined]
+    enum = schemas["AlertConditionType"]
+    assert enum["enum"] == list(REGISTRY)
+    assert enum["x-enum-descriptions"] == [c.title for c in REGISTRY.values()]
+    union = schemas["RuleBody"]["properties"]["condition"]
+    mapping = union["discriminator"]["mapping"]
+    assert list(mapping) == sorted(REGISTRY)
+    for name, condition in REGISTRY.items():
+        params = schemas[mapping[name].rsplit("/", 1)[-1]]
+        assert params["title"] == condition.title
+        assert params["description"]
+        assert params["properties"]["type"]["const"] == name
+        assert params["x-ylai-labels"] == {
+            "label": f"alerts.cond.{name}",
+            "help": f"alerts.condHelp.{name}",
+            "summary": f"alerts.desc.{name}",
+        }
+        for field, prop in params["properties"].items():
+            assert field == "type" or prop.get("description"), f"{name}.{field} has no description"
+    listed = client.get("/api/v1/alerts/rules", params={"condition_type": "deadline"}, headers=OP)
+    assert listed.status_code == 200
+    unknown = client.get("/api/v1/alerts/rules", params={"condition_type": "cpu_hot"}, headers=OP)
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["details"][0]["field"] == "query.condition_type"
+
+
+def test_every_registered_example_makes_a_rule(client: TestClient) -> None:
+    from ylai_plugin.alerts.conditions import REGISTRY
+
+    for name, condition in REGISTRY.items():
+        example = condition.params.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
+        body = dict(RULE, name=f"example {name}", condition=example)
+        created = client.post("/api/v1/alerts/rules", json=body, headers=OP)
+        assert created.status_code == 201, created.text
+        assert created.json()["condition"]["type"] == name
+        assert client.delete(f"/api/v1/alerts/rules/{created.json()['id']}", headers=OP).status_code == 204

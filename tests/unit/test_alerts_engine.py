@@ -551,3 +551,29 @@ def test_listener_alerts_a_task_failed_by_the_scheduler(slack: SlackReceiver) ->
     assert texts(slack) == [f"Task failed after its retries: {DAG}.{task_id}"]
     assert "try_number=2" in str(slack.messages()[0]["blocks"])
     assert len(alerts_of(rule)) == 1
+
+
+def test_every_condition_has_its_messages_in_both_languages() -> None:
+    from ylai_plugin.alerts.conditions import REGISTRY, headline_template
+    from ylai_plugin.alerts.messages import headline
+
+    for name, condition in REGISTRY.items():
+        assert set(condition.messages["en"]) == set(condition.messages["zh-CN"]), name
+        for key in condition.messages["en"]:
+            assert condition.messages["en"][key] != condition.messages["zh-CN"][key]
+    details = {"dag_id": "pipeline__nightly", "running": True, "elapsed_seconds": 4000, "limit_seconds": 60}
+    assert headline("duration", details, "en") == "Run still running and too long: pipeline__nightly (1h06m > 1m00s)"
+    assert headline("duration", details | {"running": False}, "zh-CN").startswith("运行时间过长")
+    assert headline("worker_heartbeat", {"no_worker": True, "alive": 0, "min_alive": 1}, "fr").startswith("No worker")
+    assert headline_template("gone_type", {}, "en") == "{dag_id}"  # a rule stored by another version
+
+
+def test_a_condition_type_gives_exactly_one_evaluation() -> None:
+    from ylai_plugin.alerts.conditions.base import ConditionType
+    from ylai_plugin.alerts.conditions.run_failed import RunFailed
+
+    messages = {"en": {"x": "x"}, "zh-CN": {"x": "x"}}
+    with pytest.raises(ValueError, match="exactly one of find or failures"):
+        ConditionType(type="x", params=RunFailed, messages=messages, order=1)
+    with pytest.raises(ValueError, match="messages must be in"):
+        ConditionType(type="x", params=RunFailed, messages={"en": {}}, order=1, find=lambda check: None)  # type: ignore[arg-type,return-value]

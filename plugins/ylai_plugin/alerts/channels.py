@@ -8,15 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ylai_plugin import config
 from ylai_plugin.alerts.messages import Message
 
 TIMEOUT_SECONDS = 10
-
-
-def _conf(key: str, fallback: str) -> str:
-    from airflow.configuration import conf
-
-    return str(conf.get("ylai", key, fallback=fallback))
 
 
 def send_slack(target: str, connection_id: str | None, message: Message) -> None:
@@ -28,7 +23,7 @@ def send_slack(target: str, connection_id: str | None, message: Message) -> None
     """
     from airflow.sdk import BaseHook
 
-    conn_id = connection_id or _conf("alert_slack_conn_id", "ylai_slack")
+    conn_id = connection_id or config.ALERT_SLACK_CONN_ID.get()
     conn = BaseHook.get_connection(conn_id)
     if conn.conn_type == "slackwebhook":
         from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
@@ -56,9 +51,9 @@ def send_email(target: str, connection_id: str | None, message: Message) -> None
 
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
-    conn_id = connection_id or _conf("alert_smtp_conn_id", "smtp_default")
+    conn_id = connection_id or config.ALERT_SMTP_CONN_ID.get()
     with SmtpHook(smtp_conn_id=conn_id) as hook:
-        sender = _conf("alert_from_email", "") or hook.from_email or "ylai@localhost"
+        sender = config.ALERT_FROM_EMAIL.get() or hook.from_email or "ylai@localhost"
         mime = MIMEMultipart("alternative")
         mime["Subject"] = message.title
         mime["From"] = sender

@@ -14,13 +14,19 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 from ylai_plugin.monitoring.histogram import bucket_of
+
+# The ASGI types, spelled out: a feature module does not import the web framework (Starlette's are the same).
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 TRACKED_PREFIXES = ("/api/v2", "/ylai/api")

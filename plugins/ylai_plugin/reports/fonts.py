@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ylai_plugin import config
+
 DEFAULT_SEARCH_PATH = (
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -28,9 +30,7 @@ class FontNotFoundError(RuntimeError):
 
 def configured_candidates() -> list[str]:
     """``[ylai] report_font`` (a path or a ``:``-separated list) when set, else the default search path."""
-    from airflow.configuration import conf
-
-    configured = [p.strip() for p in (conf.get("ylai", "report_font", fallback="") or "").split(os.pathsep)]
+    configured = [p.strip() for p in config.REPORT_FONT.get().split(os.pathsep)]
     return [p for p in configured if p] or list(DEFAULT_SEARCH_PATH)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from ylai_plugin import config
 from ylai_plugin.reports.filters import ExportFilters, ExportSpec
 
 log = logging.getLogger(__name__)
@@ -37,22 +38,16 @@ MEDIA_TYPES = {
 }
 
 
-def _conf_int(key: str, default: int) -> int:
-    from airflow.configuration import conf
-
-    return conf.getint("ylai", key, fallback=default)
-
-
 def stale_seconds() -> int:
     """A running job without a heartbeat for this long is failed."""
-    return max(_conf_int("export_stale_seconds", 120), int(HEARTBEAT_SECONDS * 3))
+    return max(config.EXPORT_STALE_SECONDS.get(), int(HEARTBEAT_SECONDS * 3))
 
 
 def export_dir() -> str:
     """Where finished files go: ``[ylai] export_dir`` or ``$AIRFLOW_HOME/ylai-exports``."""
-    from airflow.configuration import AIRFLOW_HOME, conf
+    from airflow.configuration import AIRFLOW_HOME
 
-    return conf.get("ylai", "export_dir", fallback="") or os.path.join(AIRFLOW_HOME, "ylai-exports")
+    return config.EXPORT_DIR.get() or os.path.join(AIRFLOW_HOME, "ylai-exports")
 
 
 def _is_url(location: str) -> bool:
@@ -146,7 +141,7 @@ def render(
         if spec.format == "xlsx":
             return write_xlsx(str(target), **common)
         total = dataset.count(session, spec)
-        limit = max_pdf_rows if max_pdf_rows is not None else _conf_int("export_pdf_max_rows", 2000)
+        limit = max_pdf_rows if max_pdf_rows is not None else config.EXPORT_PDF_MAX_ROWS.get()
         return write_pdf(str(target), total=total, max_rows=limit, **common)
 
 
@@ -196,7 +191,7 @@ def expire_old_files(session: Any) -> int:
     """Delete files of jobs finished more than ``[ylai] export_retention_days`` ago; return how many."""
     from ylai_plugin.db.export_models import ExportJob
 
-    days = _conf_int("export_retention_days", 7)
+    days = config.EXPORT_RETENTION_DAYS.get()
     if days <= 0:
         return 0
     cutoff = _now() - timedelta(days=days)
@@ -340,7 +335,7 @@ class ExportRunner:
         if not queued:
             return
         with self._lock:
-            if self._threads >= max(_conf_int("export_workers", 2), 1):
+            if self._threads >= max(config.EXPORT_WORKERS.get(), 1):
                 return
             self._threads += 1
             if self._heartbeat is None or not self._heartbeat.is_alive():

@@ -26,9 +26,9 @@ class Deadline(ConditionParams):
     )
 
     type: Literal["deadline"]
-    must: Literal["start", "finish"] = "finish"
-    time: str = Field(examples=["06:30"])
-    timezone: str = "UTC"
+    must: Literal["start", "finish"] = Field(default="finish", description="What must happen by the time.")
+    time: str = Field(examples=["06:30"], description="Time of day, HH:MM.")
+    timezone: str = Field(default="UTC", description="IANA time zone of the time, e.g. Asia/Shanghai.")
 
     @field_validator("time")
     @classmethod

@@ -33,10 +33,12 @@ class Duration(ConditionParams):
     model_config = params_config(TYPE, "Run duration", {"type": TYPE, "p95_factor": 2, "last_n_runs": 20})
 
     type: Literal["duration"]
-    max_seconds: float | None = Field(default=None, gt=0)
-    p95_factor: float | None = Field(default=None, gt=0, le=1000)
-    last_n_runs: int = Field(default=20, ge=1, le=1000)
-    min_runs: int = Field(default=3, ge=1, le=1000)
+    max_seconds: float | None = Field(default=None, gt=0, description="A fixed limit in seconds (or set p95_factor).")
+    p95_factor: float | None = Field(
+        default=None, gt=0, le=1000, description="The limit as a multiple of the p95 of recent successful runs."
+    )
+    last_n_runs: int = Field(default=20, ge=1, le=1000, description="How many recent successful runs the p95 covers.")
+    min_runs: int = Field(default=3, ge=1, le=1000, description="Successful runs needed before a p95 limit applies.")
 
     @model_validator(mode="after")
     def _one_limit(self) -> Duration:

@@ -23,9 +23,13 @@ class FailureRate(ConditionParams):
     )
 
     type: Literal["failure_rate"]
-    window_minutes: int = Field(default=1440, ge=1, le=60 * 24 * 90)
-    threshold_percent: float = Field(default=50, gt=0, le=100)
-    min_runs: int = Field(default=3, ge=1, le=100_000)
+    window_minutes: int = Field(
+        default=1440, ge=1, le=60 * 24 * 90, description="Look at the runs that ended in this many last minutes."
+    )
+    threshold_percent: float = Field(default=50, gt=0, le=100, description="Fire at this share of failed runs or more.")
+    min_runs: int = Field(
+        default=3, ge=1, le=100_000, description="Stay quiet with fewer runs than this in the window."
+    )
 
 
 def find(check: Check) -> Found:

@@ -9,30 +9,22 @@ from typing import Literal
 from pydantic import Field
 from sqlalchemy import select
 
-from ylai_plugin.alerts.conditions.base import (
-    Check,
-    ConditionParams,
-    ConditionType,
-    Found,
-    Violations,
-    aware,
-    params_config,
-)
+from ylai_plugin.alerts.conditions import base
 from ylai_plugin.alerts.links import run_links
 
 TYPE = "queue_wait"
 
 
-class QueueWait(ConditionParams):
+class QueueWait(base.ConditionParams):
     """A run or task of the DAG has waited in the queue for more than ``max_seconds``."""
 
-    model_config = params_config(TYPE, "Queue wait", {"type": TYPE, "max_seconds": 600})
+    model_config = base.params_config(TYPE, "Queue wait", {"type": TYPE, "max_seconds": 600})
 
     type: Literal["queue_wait"]
-    max_seconds: float = Field(gt=0)
+    max_seconds: float = Field(gt=0, description="Fire when a run or task has been queued longer than this.")
 
 
-def find(check: Check) -> Found:
+def find(check: base.Check) -> base.Found:
     """DAGs with a queued run or task waiting longer than ``max_seconds``."""
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance as TI
@@ -50,10 +42,10 @@ def find(check: Check) -> Found:
     )
     for query in queries:
         for dag_id, run_id, queued in check.session.execute(query):
-            queued = aware(queued)
+            queued = base.aware(queued)
             if queued is not None and (dag_id not in oldest or queued < oldest[dag_id][0]):
                 oldest[dag_id] = (queued, run_id)
-    out: Violations = {}
+    out: base.Violations = {}
     for dag_id, (queued, run_id) in oldest.items():
         details = {
             "dag_id": dag_id,
@@ -63,10 +55,10 @@ def find(check: Check) -> Found:
             "links": run_links(dag_id, run_id),
         }
         out[f"dag:{dag_id}"] = (details, dag_id, run_id, check.scoped[dag_id])
-    return Found(out)
+    return base.Found(out)
 
 
-CONDITION = ConditionType(
+CONDITION = base.ConditionType(
     type=TYPE,
     params=QueueWait,
     order=50,

@@ -9,35 +9,31 @@ from typing import Any, Literal
 from pydantic import Field
 from sqlalchemy import func, select
 
-from ylai_plugin.alerts.conditions.base import (
-    Check,
-    ConditionParams,
-    ConditionType,
-    Found,
-    Violations,
-    aware,
-    params_config,
-)
+from ylai_plugin.alerts.conditions import base
 
 TYPE = "worker_heartbeat"
 
 
-class WorkerHeartbeat(ConditionParams):
+class WorkerHeartbeat(base.ConditionParams):
     """A worker has sent no heartbeat (resource sample) for ``max_silence_seconds``; or none is alive.
 
     Workers are the hosts in ylai's resource samples whose kind is in ``kinds`` (Celery workers sample
     themselves every few seconds; with a local executor the scheduler runs the tasks).
     """
 
-    model_config = params_config(TYPE, "Worker heartbeat", {"type": TYPE, "max_silence_seconds": 120, "min_alive": 1})
+    model_config = base.params_config(
+        TYPE, "Worker heartbeat", {"type": TYPE, "max_silence_seconds": 120, "min_alive": 1}
+    )
 
     type: Literal["worker_heartbeat"]
-    max_silence_seconds: float = Field(default=120, ge=5)
+    max_silence_seconds: float = Field(default=120, ge=5, description="A worker silent this long is down.")
     min_alive: int = Field(default=1, ge=0, le=10_000, description="Fire 'no worker alive' below this count.")
-    kinds: list[str] = Field(default_factory=lambda: ["celery-worker"], min_length=1)
+    kinds: list[str] = Field(
+        default_factory=lambda: ["celery-worker"], min_length=1, description="Host kinds that count as workers."
+    )
 
 
-def find(check: Check) -> Found:
+def find(check: base.Check) -> base.Found:
     """Hosts of ``kinds`` silent for ``max_silence_seconds`` (seen in the last day); or too few alive.
 
     Not about DAGs: the rule's scope does not apply.
@@ -48,7 +44,7 @@ def find(check: Check) -> Found:
     silence = float(cond.get("max_silence_seconds", 120))
     kinds = list(cond.get("kinds") or ["celery-worker"])
     last_seen = {
-        host: aware(ts)
+        host: base.aware(ts)
         for host, ts in check.session.execute(
             select(WorkerSample.host, func.max(WorkerSample.ts))
             .where(WorkerSample.kind.in_(kinds), WorkerSample.ts >= now - timedelta(days=1))
@@ -56,7 +52,7 @@ def find(check: Check) -> Found:
         )
     }
     cutoff = now - timedelta(seconds=silence)
-    out: Violations = {}
+    out: base.Violations = {}
     alive = 0
     for host, ts in last_seen.items():
         if ts is not None and ts >= cutoff:
@@ -71,7 +67,7 @@ def find(check: Check) -> Found:
     min_alive = int(cond.get("min_alive", 1))
     if alive < min_alive:
         out["no-worker"] = ({"no_worker": True, "alive": alive, "min_alive": min_alive}, None, None, set())
-    return Found(out)
+    return base.Found(out)
 
 
 def message_key(details: dict[str, Any]) -> str:
@@ -79,7 +75,7 @@ def message_key(details: dict[str, Any]) -> str:
     return "no_worker" if details.get("no_worker") else "worker_silent"
 
 
-CONDITION = ConditionType(
+CONDITION = base.ConditionType(
     type=TYPE,
     params=WorkerHeartbeat,
     order=60,

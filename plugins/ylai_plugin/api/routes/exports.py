@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import ValidationError
 from starlette.background import BackgroundTask
 
+from ylai_plugin import config
 from ylai_plugin.api.datamodels.exports import ExportJobIn, ExportJobOut, ExportQuery, ExportSummary
 from ylai_plugin.api.errors import ApiError, ErrorResponse
 from ylai_plugin.api.listing import IdPath, Offset, Page
@@ -64,12 +65,6 @@ def _query(request: Request) -> ExportQuery:
         return ExportQuery.model_validate(params)
     except ValidationError as exc:
         raise ApiError(422, "Invalid input", _field_errors(exc, "query")) from None
-
-
-def _conf_int(key: str, default: int) -> int:
-    from airflow.configuration import conf
-
-    return conf.getint("ylai", key, fallback=default)
 
 
 def _disposition(name: str) -> dict[str, str]:
@@ -225,7 +220,7 @@ def export_now(kind: Kind, request: Request, user: UserDep) -> Any:
             media_type=MEDIA_TYPES["csv"],
             headers={**_disposition(name), "X-Accel-Buffering": "no"},
         )
-    limit = _conf_int("export_direct_max_rows", 100_000)
+    limit = config.EXPORT_DIRECT_MAX_ROWS.get()
     total = exports.count_rows(spec)
     if total > limit:
         raise ApiError(
