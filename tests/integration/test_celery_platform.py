@@ -347,7 +347,7 @@ def test_a_scheduled_tasks_runs_are_found_through_an_index_on_postgres(
     from airflow.models import DagRun
     from sqlalchemy import create_engine, func, select
 
-    from ylai_plugin.api.routes.tasks import scheduled_runs
+    from ylai_plugin.domain.tasks import scheduled_runs
 
     dag_id = "script__disk_usage"
     url = fresh_postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)

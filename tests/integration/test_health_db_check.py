@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import require_service
 from tests.integration.conftest import POSTGRES_URL
-from ylai_plugin.api.routes.health import check_metadata_db
+from ylai_plugin.domain.health import check_metadata_db
 
 
 @pytest.fixture

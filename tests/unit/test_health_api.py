@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Route
 
 from ylai_plugin.api.app import create_app
-from ylai_plugin.api.routes.health import check_broker, check_metadata_db
+from ylai_plugin.domain.health import check_broker, check_metadata_db
 from ylai_plugin.version import ylai_version
 
 

@@ -11,7 +11,7 @@ Every check calls :func:`auth_manager` through this module, so a test that repla
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ylai_plugin.domain.errors import Forbidden, not_found
 
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 # The verb of each method in "You may not <verb> <resource>".
 _VERBS = {"GET": "read", "POST": "create", "PATCH": "edit", "PUT": "edit", "DELETE": "delete"}
+Action = Literal["read", "create", "edit", "delete"]
+# The actions a client may ask about, and the method each is checked with.
+ACTIONS: dict[Action, str] = {"read": "GET", "create": "POST", "edit": "PATCH", "delete": "DELETE"}
 
 
 def auth_manager() -> Any:
@@ -38,6 +41,25 @@ def ensure_view_access(user: BaseUser, resource: str, method: str = "GET") -> No
     """Raise :class:`Forbidden` ("You may not create ylai Tasks") unless :func:`can_access_view`."""
     if not can_access_view(user, resource, method):
         raise Forbidden(f"You may not {_VERBS.get(method, method)} {resource}")
+
+
+def allowed_actions(user: BaseUser, resource: str) -> list[Action]:
+    """The :data:`ACTIONS` (``read``, ``create``, ...) ``user`` may perform on ``resource``, in that order."""
+    manager = auth_manager()
+    return [
+        action
+        for action, method in ACTIONS.items()
+        if manager.is_authorized_custom_view(method=method, resource_name=resource, user=user)
+    ]
+
+
+def dag_rights(user: BaseUser, dag_id: str) -> dict[str, bool]:
+    """Whether ``user`` may ``read`` the DAG, ``run`` it and read its task ``logs``."""
+    return {
+        "read": can_access_dag(user, dag_id),
+        "run": can_access_dag(user, dag_id, "POST", "RUN"),
+        "logs": can_access_dag(user, dag_id, "GET", "TASK_LOGS"),
+    }
 
 
 def can_access_dag(user: BaseUser, dag_id: str, method: str = "GET", entity: str | None = None) -> bool:

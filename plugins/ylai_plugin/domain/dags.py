@@ -126,6 +126,22 @@ def run_summary(run: Any) -> dict[str, Any]:
     }
 
 
+def kind_and_name(dag_id: str) -> dict[str, str | None]:
+    """``{"kind", "name"}`` of a generated DAG id (``script``, ``disk_usage``); both None for any other DAG.
+
+    Answers carry them beside each ``dag_id`` so that no client slices ids.
+    """
+    parsed = parse_dag_id(dag_id)
+    return {"kind": parsed.kind.value, "name": parsed.name} if parsed is not None else {"kind": None, "name": None}
+
+
+def run_view(run: Any, result: Any, secrets: dict[str, frozenset[str]]) -> dict[str, Any]:
+    """:func:`run_summary` with the DAG's kind and name, ``result`` and the conf masked with ``secrets[dag_id]``."""
+    summary = run_summary(run)
+    summary["conf"] = mask(summary["conf"], secrets.get(run.dag_id, frozenset()))
+    return {**summary, **kind_and_name(run.dag_id), "result": result}
+
+
 def result_task_id(dag_id: str) -> str | None:
     """The task whose XCom is a ylai DAG's result: the script's task, or ``collect_outputs``."""
     kind = kind_of(dag_id)

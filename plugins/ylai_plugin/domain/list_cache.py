@@ -24,10 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from fastapi import Request
 from pydantic import BaseModel
 
-from ylai_plugin.api.listing import PreRenderedJSON
 from ylai_plugin.domain.cache import MonitorCache, cache_key, in_own_session
 
 PREFIX = "ylai:lists:"
@@ -64,27 +62,28 @@ def reset() -> None:
     _cache = None
 
 
-def cached_read(
-    request: Request, user: Any, groups: Iterable[str], compute: Callable[[Any], BaseModel]
-) -> PreRenderedJSON:
+def cached_json(
+    path: str,
+    query: Iterable[tuple[str, str]],
+    user: Any,
+    groups: Iterable[str],
+    compute: Callable[[Any], BaseModel],
+) -> bytes:
     """The JSON of ``compute(session)``, from the cache when an entry for this request is fresh.
 
+    :param path: the request's path and ``query`` its parameters: with the user, they name the answer.
+    :param groups: the change-counter groups (tables) the answer reads.
+
     ``compute`` opens no session of its own: it gets one, only on a miss. Errors it raises
-    (a 422 for an unknown field, a 404) reach the caller and are never cached.
+    (:class:`~ylai_plugin.domain.errors.Invalid` for an unknown field, ``NotFound``) reach the
+    caller and are never cached.
     """
     cache = get_list_cache()
     if cache is None:
-        return PreRenderedJSON(in_own_session(compute)().model_dump_json().encode())
+        return in_own_session(compute)().model_dump_json().encode()
     from ylai_plugin.db.generations import read
 
     names = sorted(set(groups))
     counters = read(names) if names else ()
-    key = cache_key(
-        request.url.path,
-        sorted(request.query_params.multi_items()),
-        type(user).__name__,
-        user.get_id(),
-        names,
-        counters,
-    )
-    return PreRenderedJSON(cache.get_or_compute_json(key, in_own_session(compute)))
+    key = cache_key(path, sorted(query), type(user).__name__, user.get_id(), names, counters)
+    return cache.get_or_compute_json(key, in_own_session(compute))

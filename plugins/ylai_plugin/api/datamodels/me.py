@@ -1,0 +1,47 @@
+"""Response models of ``/me``: the caller, their ylai permissions and their rights on some DAGs."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ylai_operators.naming import script_dag_id
+from ylai_plugin.domain.access import Action
+
+
+class DagRights(BaseModel):
+    """What the caller may do with one DAG."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"read": True, "run": False, "logs": True}]})
+
+    read: bool
+    run: bool
+    logs: bool
+
+
+class Me(BaseModel):
+    """The caller and their permissions."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "username": "vera",
+                    "roles": ["Viewer"],
+                    "permissions": {
+                        "tasks": ["read"],
+                        "scripts": ["read"],
+                        "presets": ["read"],
+                        "monitor": ["read"],
+                        "alerts": ["read"],
+                        "reports": ["read"],
+                    },
+                    "dags": {script_dag_id("disk_usage"): {"read": True, "run": False, "logs": True}},
+                }
+            ]
+        }
+    )
+
+    username: str
+    roles: list[str]
+    permissions: dict[str, list[Action]] = Field(description="Allowed actions per ylai resource.")
+    dags: dict[str, DagRights] = Field(default_factory=dict, description="For each `dag_id` asked for.")
