@@ -143,3 +143,48 @@ def test_every_ylai_datetime_column_gives_back_aware_utc() -> None:
     ]
     assert len(metadata.tables) >= 10
     assert plain == []
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code", "details", "headers"),
+    [
+        pytest.param("not_found", 404, "not_found", None, {}, id="not-found"),
+        pytest.param(
+            "invalid", 422, "invalid_input", [{"field": "body.name", "reason": "cannot be null"}], {}, id="invalid"
+        ),
+        pytest.param("invalid_whole", 422, "invalid_input", None, {}, id="invalid-without-field"),
+        pytest.param("conflict", 409, "conflict", None, {}, id="conflict"),
+        pytest.param("forbidden", 403, "forbidden", None, {}, id="forbidden"),
+        pytest.param("unavailable", 503, "unavailable", None, {"retry-after": "7"}, id="unavailable"),
+    ],
+)
+def test_domain_errors_answer_in_the_envelope(
+    error: str, status: int, code: str, details: object, headers: dict[str, str]
+) -> None:
+    from fastapi import FastAPI
+
+    from ylai_plugin.api.errors import install_error_handlers
+    from ylai_plugin.domain import errors
+
+    raised = {
+        "not_found": errors.not_found("Task", 42),
+        "invalid": errors.Invalid.at("body.name", "cannot be null"),
+        "invalid_whole": errors.Invalid(message="run_id already exists"),
+        "conflict": errors.Conflict("A task named 'x' already exists"),
+        "forbidden": errors.Forbidden("You may not create ylai Tasks"),
+        "unavailable": errors.Unavailable("Redis is down", dependency="redis", retry_after=7),
+    }[error]
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise raised
+
+    resp = TestClient(app).get("/boom")
+    assert resp.status_code == status
+    assert resp.json() == {"error": {"code": code, "message": raised.message, "details": details}}
+    for name, value in headers.items():
+        assert resp.headers[name] == value
+    if not headers:
+        assert "retry-after" not in resp.headers

@@ -100,3 +100,26 @@ def test_list_filters(client: TestClient) -> None:
     assert page["total"] == 1
     private = client.get("/api/v1/presets", params={"visibility": "shared"}, headers=CAROL).json()
     assert private["total"] == 0
+
+
+def test_presets_spell_out_their_dag_so_no_client_slices_ids(client: TestClient) -> None:
+    made = client.post(
+        "/api/v1/presets",
+        json={"name": "kind and name", "dag_id": "pipeline__generate_and_profile", "params": {"rows": 3}},
+        headers=ALICE,
+    )
+    assert made.status_code == 201, made.text
+    preset = made.json()
+    assert (preset["dag_kind"], preset["dag_name"], preset["name"]) == (
+        "pipeline",
+        "generate_and_profile",
+        "kind and name",
+    )
+    other = client.post(
+        "/api/v1/presets", json={"name": "plain dag", "dag_id": "ylai_example_hello", "params": {}}, headers=ALICE
+    ).json()
+    assert (other["dag_kind"], other["dag_name"]) == (None, None)
+    got = client.get(f"/api/v1/presets/{preset['id']}", headers=ALICE).json()
+    assert (got["dag_kind"], got["dag_name"]) == ("pipeline", "generate_and_profile")
+    listed = client.get("/api/v1/presets", params={"q": "kind and name"}, headers=ALICE).json()["items"]
+    assert [(p["dag_kind"], p["dag_name"]) for p in listed] == [("pipeline", "generate_and_profile")]

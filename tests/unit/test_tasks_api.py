@@ -255,3 +255,31 @@ def test_result_task_sql_matches_its_python_twin(airflow_db: object, dag_id: str
 
     with create_session() as session:
         assert session.scalar(select(result_task_id_sql(literal(dag_id)))) == result_task_id(dag_id)
+
+
+def test_tasks_and_runs_spell_out_their_dag_so_no_client_slices_ids(client: TestClient) -> None:
+    script = make_task(client, name="named script", script="quality_gate", params={"rows": 1})
+    assert (script["dag_kind"], script["dag_name"]) == ("script", "quality_gate")
+    assert (script["kind"], script["name"]) == ("script", "named script")  # the task's own, as before
+    pipeline = make_task(client, name="named pipeline", pipeline="generate_and_profile", params={"rows": 1})
+    assert (pipeline["dag_kind"], pipeline["dag_name"]) == ("pipeline", "generate_and_profile")
+    other = make_task(client, name="named dag", dag_id="ylai_example_hello")
+    assert (other["kind"], other["dag_kind"], other["dag_name"]) == ("dag", None, None)
+
+    run = client.post(f"/api/v1/tasks/{script['id']}/run").json()
+    assert (run["kind"], run["name"]) == ("script", "quality_gate")
+    other_run = client.post(f"/api/v1/tasks/{other['id']}/run").json()
+    assert (other_run["kind"], other_run["name"]) == (None, None)
+
+    shown = client.get(f"/api/v1/tasks/{script['id']}").json()
+    assert (shown["last_run"]["kind"], shown["last_run"]["name"]) == ("script", "quality_gate")
+    listed = {t["name"]: t for t in client.get("/api/v1/tasks", params={"q": "named "}).json()["items"]}
+    assert (listed["named pipeline"]["dag_kind"], listed["named pipeline"]["dag_name"]) == (
+        "pipeline",
+        "generate_and_profile",
+    )
+    assert listed["named dag"]["last_run"]["kind"] is None
+    runs = client.get(f"/api/v1/tasks/{script['id']}/runs").json()["items"]
+    assert [(r["kind"], r["name"]) for r in runs] == [("script", "quality_gate")]
+    only = client.get("/api/v1/tasks", params={"q": "named script", "fields": "dag_kind,dag_name"}).json()
+    assert only["items"] == [{"dag_kind": "script", "dag_name": "quality_gate"}]
