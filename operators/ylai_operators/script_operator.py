@@ -89,8 +89,8 @@ def _safe_segment(text: str) -> str:
 class ScriptOperator(BaseOperator):
     """Run a script from ylai's registry in a subprocess.
 
-    Parameter values are deliberately *not* templated: Jinja would render a
-    user's ``{{ ... }}`` inside a value. They come from four places, merged in
+    Literal parameter values are deliberately *not* templated: Jinja would render a
+    user's ``{{ ... }}`` inside a value. Values come from four places, merged in
     this order: ``param_values`` (literals), ``param_templates`` (the one templated
     field, filled by :meth:`for_script` from the values of a hand-written DAG),
     ``param_refs`` (the run's DAG params) and ``bindings`` (outputs of upstream
