@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 
 from tests.alert_receivers import SlackReceiver, SmtpReceiver, slack_connection, smtp_connection
 from tests.unit.api_client import sync_repo_dags
-from ylai_plugin.alerts import engine, evaluator, events
+from ylai_plugin.alerts import details, engine, evaluator, events
 from ylai_plugin.alerts.shorthand import rules_from_shorthand, sync_declared_rules
 from ylai_plugin.db.alert_models import Alert, AlertDelivery, AlertDeliveryAttempt, AlertLease, AlertRule, AlertSilence
 
@@ -522,7 +522,7 @@ def test_task_failed_after_retries_carries_the_log_tail_and_links(slack: SlackRe
     assert f"/tasks/{task_id}?try_number=2" in blocks
     assert "rows=3" in blocks
     # Where the log file is not on this host, Airflow's log reader (remote logs, worker log server) is asked.
-    assert "disk full on /data" in "\n".join(events._lines_via_log_reader(DAG, run_id, task_id, 2, -1))
+    assert "disk full on /data" in "\n".join(details._lines_via_log_reader(DAG, run_id, task_id, 2, -1))
 
 
 def test_listener_alerts_a_task_failed_by_the_scheduler(slack: SlackReceiver) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from ylai_plugin.alerts import conditions, engine
 from ylai_plugin.alerts.conditions.base import Check, ConditionType
+from ylai_plugin.alerts.details import details_of
 from ylai_plugin.db.alert_models import Alert, AlertRule
 
 log = logging.getLogger(__name__)
@@ -62,18 +63,13 @@ def _evaluate_event_rule(condition: ConditionType, check: Check) -> int:
     """Fire for failures the listener missed; resolve incidents whose DAG has succeeded since."""
     from airflow.models.dagrun import DagRun
 
-    from ylai_plugin.alerts import events
-
     assert condition.failures is not None
     session, rule, now = check.session, check.rule, check.now
     fired = 0
     for failure in condition.failures(check, now - EVENT_LOOKBACK):
         if _handled(session, rule, failure.key, failure.dag_id, failure.run_id, failure.end):
             continue
-        if failure.task_id is None:
-            details = events.run_details(session, failure.dag_id, failure.run_id)
-        else:
-            details = events.task_details(session, failure.dag_id, failure.run_id, failure.task_id)
+        details = details_of(session, failure)
         fired += (
             engine.fire(
                 session,

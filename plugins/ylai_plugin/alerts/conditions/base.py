@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ylai_plugin.db.alert_models import AlertRule
@@ -94,13 +95,17 @@ class Found:
 
 @dataclass(frozen=True)
 class Failure:
-    """A failed run (``task_id`` None) or task that an event condition alerts on, keyed for dedup."""
+    """A failed run (``task_id`` None) or task that an event condition alerts on, keyed for dedup.
+
+    :param attempt: the task's try number and map index when known (the listener), else read from the DB.
+    """
 
     key: str
     dag_id: str
     run_id: str
-    end: datetime | None
+    end: datetime | None = None
     task_id: str | None = None
+    attempt: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,9 @@ class ConditionType:
     :param order: where it comes in lists (the API's enum, the UI's choices).
     :param find: a metric condition's evaluation.
     :param failures: an event condition's recent failures (the evaluator's safety net behind the listener).
+    :param on_run_failed: an event condition's incidents when the listener sees a run fail.
+    :param on_task_failed: a task condition's incident when the listener sees a task fail after its retries
+        (dag_id, run_id, task_id, (try number, map index)).
     :param message_key: which of ``messages`` a headline uses for given details (default: the type).
     """
 
@@ -122,11 +130,15 @@ class ConditionType:
     order: int
     find: Callable[[Check], Found] | None = None
     failures: Callable[[Check, datetime], Iterable[Failure]] | None = None
+    on_run_failed: Callable[[Session, str, str], Iterable[Failure]] | None = None
+    on_task_failed: Callable[[str, str, str, tuple[int, int]], Failure] | None = None
     message_key: Callable[[dict[str, Any]], str] | None = None
 
     def __post_init__(self) -> None:
         if (self.find is None) == (self.failures is None):
             raise ValueError(f"condition {self.type!r}: give exactly one of find or failures")
+        if self.failures is None and (self.on_run_failed or self.on_task_failed):
+            raise ValueError(f"condition {self.type!r}: the listener's hooks belong to event conditions")
         if set(self.messages) != set(LANGUAGES):
             raise ValueError(f"condition {self.type!r}: messages must be in {LANGUAGES}")
 
@@ -157,3 +169,17 @@ def aware(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def failed_tasks(session: Session, dag_id: str, run_id: str) -> list[tuple[str, int, int]]:
+    """The failed task instances of a run: task id, try number, map index."""
+    from airflow.models.taskinstance import TaskInstance as TI
+
+    return [
+        (task_id, int(try_number or 1), int(map_index))
+        for task_id, try_number, map_index in session.execute(
+            select(TI.task_id, TI.try_number, TI.map_index).where(
+                TI.dag_id == dag_id, TI.run_id == run_id, TI.state == "failed"
+            )
+        )
+    ]

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ylai_plugin.alerts.conditions.base import Check, ConditionParams, ConditionType, Failure, params_config
 
@@ -31,7 +32,17 @@ def failures(check: Check, since: datetime) -> Iterable[Failure]:
             DagRun.state == "failed", DagRun.end_date >= since, DagRun.dag_id.in_(check.scoped)
         )
     ).all()
-    return [Failure(f"dag:{dag_id}", dag_id, run_id, end) for dag_id, run_id, end in runs]
+    return [run_failure(dag_id, run_id, end) for dag_id, run_id, end in runs]
+
+
+def run_failure(dag_id: str, run_id: str, end: datetime | None = None) -> Failure:
+    """One incident per DAG: further failed runs belong to it until the DAG succeeds."""
+    return Failure(f"dag:{dag_id}", dag_id, run_id, end)
+
+
+def on_run_failed(session: Session, dag_id: str, run_id: str) -> Iterable[Failure]:
+    """The listener saw the run fail."""
+    return [run_failure(dag_id, run_id)]
 
 
 CONDITION = ConditionType(
@@ -39,6 +50,7 @@ CONDITION = ConditionType(
     params=RunFailed,
     order=10,
     failures=failures,
+    on_run_failed=on_run_failed,
     messages={
         "en": {TYPE: "DAG run failed: {dag_id}"},
         "zh-CN": {TYPE: "DAG 运行失败：{dag_id}"},
