@@ -1060,6 +1060,7 @@ export interface components {
         /**
          * DagKind
          * @description What a generated DAG runs.
+         * @example script
          * @enum {string}
          */
         DagKind: "script" | "pipeline" | "task" | "report";
@@ -1142,12 +1143,8 @@ export interface components {
             current_version: number;
             /** Dag Id */
             dag_id: string;
-            /**
-             * @description The DAG's kind (``script``), so that clients need not slice ``dag_id``.
-             * @example script
-             * @enum {string}
-             */
-            kind: "script" | "pipeline" | "task" | "report";
+            /** @description The DAG's kind (``script``), so that clients need not slice ``dag_id``. */
+            kind: components["schemas"]["DagKind"];
             /** Name */
             name: string;
             /** Runtime */
@@ -2457,7 +2454,7 @@ export interface components {
             /** Dag Id */
             dag_id: string;
             /** @description The kind of ylai DAG (`script`, `pipeline`, ...); null for any other DAG. */
-            dag_kind?: ("script" | "pipeline" | "task" | "report") | null;
+            dag_kind?: components["schemas"]["DagKind"] | null;
             /**
              * Dag Name
              * @description The script's, pipeline's, ... name in `dag_id`; null for any other DAG.
@@ -2878,7 +2875,7 @@ export interface components {
             /** Dag Id */
             dag_id: string;
             /** @description The kind of ylai DAG (`script`, `pipeline`, ...); null for any other DAG. */
-            kind?: ("script" | "pipeline" | "task" | "report") | null;
+            kind?: components["schemas"]["DagKind"] | null;
             /**
              * Name
              * @description The script's, pipeline's, ... name in `dag_id`; null for any other DAG.
@@ -2930,7 +2927,7 @@ export interface components {
             /** End Date */
             end_date?: string | null;
             /** @description The kind of ylai DAG (`script`, `pipeline`, ...); null for any other DAG. */
-            kind?: ("script" | "pipeline" | "task" | "report") | null;
+            kind?: components["schemas"]["DagKind"] | null;
             /**
              * Name
              * @description The script's, pipeline's, ... name in `dag_id`; null for any other DAG.
@@ -3125,12 +3122,8 @@ export interface components {
             dag_id: string;
             /** Description */
             description: string;
-            /**
-             * @description The DAG's kind (``script``), so that clients need not slice ``dag_id``.
-             * @example script
-             * @enum {string}
-             */
-            kind: "script" | "pipeline" | "task" | "report";
+            /** @description The DAG's kind (``script``), so that clients need not slice ``dag_id``. */
+            kind: components["schemas"]["DagKind"];
             /** Name */
             name: string;
             /** Outputs */
@@ -3273,12 +3266,8 @@ export interface components {
             dag_id: string;
             /** Description */
             description: string;
-            /**
-             * @description The DAG's kind (``script``), so that clients need not slice ``dag_id``.
-             * @example script
-             * @enum {string}
-             */
-            kind: "script" | "pipeline" | "task" | "report";
+            /** @description The DAG's kind (``script``), so that clients need not slice ``dag_id``. */
+            kind: components["schemas"]["DagKind"];
             /** Name */
             name: string;
             /** Outputs */
@@ -3790,7 +3779,7 @@ export interface components {
             /** Dag Id */
             dag_id: string;
             /** @description The kind of ylai DAG (`script`, `pipeline`, ...); null for any other DAG. */
-            dag_kind?: ("script" | "pipeline" | "task" | "report") | null;
+            dag_kind?: components["schemas"]["DagKind"] | null;
             /**
              * Dag Name
              * @description The script's, pipeline's, ... name in `dag_id`; null for any other DAG.
@@ -7119,7 +7108,6 @@ export const channelLanguageValues: ReadonlyArray<FlattenedDeepRequired<componen
 export const channelTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Channel"]["type"]> = ["slack", "email", "webhook"];
 export const componentHealthStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ComponentHealth"]["status"]> = ["healthy", "unhealthy", "not_configured"];
 export const dagKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DagKind"]> = ["script", "pipeline", "task", "report"];
-export const dbScriptOutKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DbScriptOut"]["kind"]> = ["script", "pipeline", "task", "report"];
 export const deadlineMustValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Deadline"]["must"]> = ["start", "finish"];
 export const deadlineTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Deadline"]["type"]> = ["deadline"];
 export const deliveryOutChannel_typeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DeliveryOut"]["channel_type"]> = ["slack", "email", "webhook"];
@@ -7132,7 +7120,6 @@ export const exportJobInLanguageValues: ReadonlyArray<FlattenedDeepRequired<comp
 export const exportJobOutStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ExportJobOut"]["state"]> = ["queued", "running", "success", "failed"];
 export const failureRateTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FailureRate"]["type"]> = ["failure_rate"];
 export const mePermissionsValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Me"]["permissions"]> = ["read", "create", "edit", "delete"];
-export const presetOutDag_kindAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PresetOut"]["dag_kind"]> = ["script", "pipeline", "task", "report"];
 export const presetOutVisibilityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PresetOut"]["visibility"]> = ["private", "shared"];
 export const queueWaitTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["QueueWait"]["type"]> = ["queue_wait"];
 export const ruleBodySeverityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RuleBody"]["severity"]> = ["info", "warning", "critical"];
@@ -7140,15 +7127,10 @@ export const ruleOutSeverityValues: ReadonlyArray<FlattenedDeepRequired<componen
 export const ruleOutSourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RuleOut"]["source"]> = ["api", "manifest"];
 export const rulePatchSeverityAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RulePatch"]["severity"]> = ["info", "warning", "critical"];
 export const runFailedTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RunFailed"]["type"]> = ["run_failed"];
-export const runLogsKindAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RunLogs"]["kind"]> = ["script", "pipeline", "task", "report"];
-export const runOutKindAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RunOut"]["kind"]> = ["script", "pipeline", "task", "report"];
-export const scriptDetailKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ScriptDetail"]["kind"]> = ["script", "pipeline", "task", "report"];
 export const scriptDetailSourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ScriptDetail"]["source"]> = ["repository", "database"];
 export const scriptInRuntimeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ScriptIn"]["runtime"]> = ["python", "bash", "executable"];
-export const scriptOutKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ScriptOut"]["kind"]> = ["script", "pipeline", "task", "report"];
 export const scriptOutSourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ScriptOut"]["source"]> = ["repository", "database"];
 export const taskFailedTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TaskFailed"]["type"]> = ["task_failed"];
-export const taskOutDag_kindAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TaskOut"]["dag_kind"]> = ["script", "pipeline", "task", "report"];
 export const taskOutKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TaskOut"]["kind"]> = ["script", "pipeline", "dag"];
 export const workerHeartbeatTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WorkerHeartbeat"]["type"]> = ["worker_heartbeat"];
 

@@ -8,7 +8,7 @@ import { Run } from "./pages/Run";
 import { Monitor } from "./pages/Monitor";
 import { Scripts } from "./pages/Scripts";
 import { Tasks } from "./pages/Tasks";
-import { Alerts } from "./pages/Alerts";
+import { Alerts } from "./pages/alerts";
 
 // Kept free of react-router: the standalone bundle (src/standalone.tsx) imports this module only.
 

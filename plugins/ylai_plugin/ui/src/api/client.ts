@@ -7,7 +7,9 @@
 import createClient, { type Middleware } from "openapi-fetch";
 import type { components as AirflowComponents, paths as AirflowPaths } from "../../generated/airflow";
 import { SERVER_URL, type components, type paths } from "../../generated/ylai";
-import { errorFrom, resolveUrl } from "../lib/api";
+import { errorFrom, queryString, resolveUrl } from "../lib/api";
+
+export { queryString };
 
 /** The schemas of ylai's API (`Schemas["TaskOut"]`). */
 export type Schemas = components["schemas"];
@@ -34,17 +36,6 @@ const envelope: Middleware = {
 };
 
 type Query = Record<string, unknown>;
-
-/** Query strings as the servers read them: empty values left out, lists repeated (`dag_id=a&dag_id=b`). */
-export function queryString(query: Query | undefined): string {
-  const s = new URLSearchParams();
-  for (const [k, v] of Object.entries(query ?? {})) {
-    for (const item of Array.isArray(v) ? v : [v]) {
-      if (item !== undefined && item !== null && item !== "") s.append(k, String(item));
-    }
-  }
-  return s.toString();
-}
 
 function client<P extends {}>(baseUrl: string) {
   const c = createClient<P>({

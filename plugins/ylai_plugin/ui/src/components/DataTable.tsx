@@ -13,7 +13,7 @@ export interface Column<T> {
 export interface TableProps<T> {
   rows: readonly T[];
   columns: Column<T>[];
-  rowKey: (row: T) => ReactKey;
+  rowKey: (row: T, index: number) => ReactKey;
   testId?: string;
   compact?: boolean;
   /** Attributes of a row: its test id and class. */
@@ -36,10 +36,10 @@ export function DataTable<T>({ rows, columns, rowKey, testId, compact, rowProps 
           </thead>
         ) : null}
         <tbody>
-          {rows.map((row) => {
+          {rows.map((row, index) => {
             const extra = rowProps?.(row);
             return (
-              <tr key={rowKey(row)} data-testid={extra?.testId} className={extra?.className}>
+              <tr key={rowKey(row, index)} data-testid={extra?.testId} className={extra?.className}>
                 {columns.map((c, n) => (
                   <td key={n} className={c.className} title={c.title?.(row)}>
                     {c.cell(row)}

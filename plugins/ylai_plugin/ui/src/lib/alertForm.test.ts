@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { makeI18n } from "../i18n";
 import { checkRule, emptyRule, formFromRule, formKey, newCondition, ruleBody, ruleNames } from "./alertForm";
-import type { AlertRule } from "./types";
+import type { AlertRule } from "../api/models";
 
 const { t } = makeI18n("en");
 

@@ -1,12 +1,14 @@
 // The alert rule form: its state (strings, as inputs hold them), checks that mirror the server's
 // (ylai_plugin/alerts/schemas.py), conversion to API bodies, and the server's field paths mapped
 // back to form fields.
-import type { AlertChannel, AlertCondition, AlertRule, AlertRuleBody, ChannelType, ConditionType, Severity } from "./types";
+import { alertConditionTypeValues, channelTypeValues, ruleBodySeverityValues } from "../../generated/ylai";
+import type { AlertChannel, AlertCondition, AlertRule, AlertRuleBody, ChannelType, ConditionType, Severity } from "../api/models";
 import type { Key } from "../i18n";
 
-export const CONDITION_TYPES: ConditionType[] = ["run_failed", "task_failed", "failure_rate", "duration", "queue_wait", "worker_heartbeat", "deadline"];
-export const SEVERITIES: Severity[] = ["info", "warning", "critical"];
-export const CHANNEL_TYPES: ChannelType[] = ["slack", "email", "webhook"];
+/** The condition types of the API's registry (AlertConditionType), in its order. */
+export const CONDITION_TYPES: readonly ConditionType[] = alertConditionTypeValues;
+export const SEVERITIES: readonly Severity[] = ruleBodySeverityValues;
+export const CHANNEL_TYPES: readonly ChannelType[] = channelTypeValues;
 export const CHANNEL_NAMES: Record<ChannelType, string> = { slack: "Slack", email: "E-mail", webhook: "Webhook" };
 export const TARGET_EXAMPLES: Record<ChannelType, string> = { slack: "#data-alerts", email: "oncall@example.com", webhook: "https://example.com/hooks/ylai" };
 
@@ -115,7 +117,8 @@ function channelForm(c: AlertChannel): ChannelForm {
 
 /** A stored rule as the form shows it (one condition per rule). */
 export function formFromRule(rule: AlertRule): RuleForm {
-  const c = rule.condition;
+  // Any member of the condition union, read field by field (absent fields keep the form's defaults).
+  const c = rule.condition as { type: ConditionType } & Record<string, unknown>;
   const base = newCondition(c.type);
   const cond: CondForm = {
     ...base,
@@ -137,7 +140,7 @@ export function formFromRule(rule: AlertRule): RuleForm {
   return {
     name: rule.name,
     description: rule.description ?? "",
-    enabled: rule.enabled,
+    enabled: rule.enabled ?? true,
     severity: rule.severity,
     scope_all: !(s.dag_ids?.length || s.scripts?.length || s.pipelines?.length || s.tags?.length),
     dag_ids: (s.dag_ids ?? []).join(", "),

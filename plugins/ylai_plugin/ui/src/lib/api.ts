@@ -1,5 +1,5 @@
-// All calls are relative to document.baseURI (Airflow's <base href>), same origin: the
-// browser sends Airflow's `_token` cookie, so no token handling happens here.
+// What every call shares: URLs relative to document.baseURI (Airflow's <base href>) and the error
+// envelope turned into an ApiError. The typed calls themselves are in src/api/client.ts.
 
 export interface FieldProblem {
   field: string;
@@ -74,34 +74,19 @@ export function paramProblem(message: string): FieldProblem[] {
   return [{ field: `params.${m[1]}`, reason: m[2].split("\n\n")[0].trim() }];
 }
 
-export async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const resp = await fetch(resolveUrl(path), {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: "same-origin",
-    signal,
-  });
-  if (!resp.ok) throw await errorFrom(resp);
-  if (resp.status === 204) return undefined as T;
-  return (await resp.json()) as T;
+/** Query strings as the servers read them: empty values left out, lists repeated (`dag_id=a&dag_id=b`). */
+export function queryString(query: Record<string, unknown> | undefined): string {
+  const s = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) {
+    for (const item of Array.isArray(v) ? v : [v]) {
+      if (item !== undefined && item !== null && item !== "") s.append(k, String(item));
+    }
+  }
+  return s.toString();
 }
 
-export const get = <T>(path: string, signal?: AbortSignal) => request<T>("GET", path, undefined, signal);
-export const post = <T>(path: string, body: unknown) => request<T>("POST", path, body);
-export const patch = <T>(path: string, body: unknown) => request<T>("PATCH", path, body);
-export const put = <T>(path: string, body: unknown) => request<T>("PUT", path, body);
-export const del = (path: string) => request<void>("DELETE", path);
-
+/** "?a=1&b=2" for a link's query ("" when empty). */
 export function qs(params: Record<string, string | number | boolean | undefined | null>): string {
-  const s = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) {
-    if (v !== undefined && v !== null && v !== "") s.set(k, String(v));
-  }
-  const text = s.toString();
+  const text = queryString(params);
   return text ? `?${text}` : "";
 }
-
-export const enc = encodeURIComponent;

@@ -1,5 +1,6 @@
 import { useState } from "react";
 import { ylai } from "../api/client";
+import { scriptInRuntimeValues } from "../../generated/ylai";
 import { ApiError, qs } from "../lib/api";
 import { useMe } from "../lib/me";
 import { Link, pagePath, useNav } from "../lib/nav";
@@ -8,7 +9,7 @@ import { Card, DisabledNote, ErrorBox, FieldError, PageHeader } from "../compone
 
 /** The server's rule for script names (api/scripts.py ScriptIn.name). */
 export const SCRIPT_NAME = /^[a-z][a-z0-9_]{0,62}$/;
-export const RUNTIMES = ["python", "bash", "executable"] as const;
+export const RUNTIMES = scriptInRuntimeValues;
 type Runtime = (typeof RUNTIMES)[number];
 
 const PYTHON_EXAMPLE = `import json
