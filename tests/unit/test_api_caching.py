@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from tests.unit.api_client import headers, sync_repo_dags
 from ylai_plugin.api.app import create_app
-from ylai_plugin.domain.cache import MonitorCache
+from ylai_plugin.domain.cache import TtlCache
 
 
 class Value(BaseModel):
@@ -68,7 +68,7 @@ def _blocking_compute(calls: list[int], started: threading.Event, release: threa
 
 
 def test_concurrent_misses_compute_once_and_wait_for_the_result() -> None:
-    cache = MonitorCache(ttl=30)
+    cache = TtlCache(ttl=30)
     started, release = threading.Event(), threading.Event()
     calls: list[int] = []
     compute = _blocking_compute(calls, started, release)
@@ -96,7 +96,7 @@ def test_an_answer_too_big_to_store_goes_to_the_callers_that_waited_for_it(
 ) -> None:
     """Not stored, yet computed once for a queue of callers, if it is no older than the TTL."""
     url = request.getfixturevalue("redis_url") if backend == "redis" else None
-    cache = MonitorCache(ttl, url, grace=0.0, prefix=f"ylai:test:{uuid.uuid4().hex}:", max_entry_bytes=3)
+    cache = TtlCache(ttl, url, grace=0.0, prefix=f"ylai:test:{uuid.uuid4().hex}:", max_entry_bytes=3)
     started, release = threading.Event(), threading.Event()
     calls: list[int] = []
     compute = _blocking_compute(calls, started, release)  # '{"n":1}': over the 3-byte limit
@@ -129,7 +129,7 @@ def test_an_answer_too_big_to_store_goes_to_the_callers_that_waited_for_it(
 
 
 def test_an_expired_value_is_served_while_one_caller_refreshes_it() -> None:
-    cache = MonitorCache(ttl=0.0, grace=600)  # every value is expired at once, and stale for 10 min
+    cache = TtlCache(ttl=0.0, grace=600)  # every value is expired at once, and stale for 10 min
     assert cache.get_or_compute("k", Value, lambda: Value(n=1)) == Value(n=1)
     refreshing, release = threading.Event(), threading.Event()
 
@@ -149,6 +149,6 @@ def test_an_expired_value_is_served_while_one_caller_refreshes_it() -> None:
 
 
 def test_without_a_usable_value_there_is_no_stale_answer() -> None:
-    cache = MonitorCache(ttl=0.0, grace=0.0)
+    cache = TtlCache(ttl=0.0, grace=0.0)
     assert cache.get_or_compute("k", Value, lambda: Value(n=1)) == Value(n=1)
     assert cache.get_or_compute("k", Value, lambda: Value(n=2)) == Value(n=2)

@@ -214,7 +214,7 @@ def test_a_script_run_started_through_ylai_shows_in_its_cached_detail(client: Te
 
 def test_an_error_of_the_computation_is_raised_once_with_redis(redis_url: str) -> None:
     """With Redis, the computation's own error is the caller's: not a Redis outage, not computed twice."""
-    from ylai_plugin.domain.cache import MonitorCache
+    from ylai_plugin.domain.cache import TtlCache
 
     calls: list[int] = []
 
@@ -222,7 +222,7 @@ def test_an_error_of_the_computation_is_raised_once_with_redis(redis_url: str) -
         calls.append(1)
         raise LookupError("no such thing")
 
-    cache = MonitorCache(30, redis_url, prefix=f"ylai:test:{uuid.uuid4().hex}:")
+    cache = TtlCache(30, redis_url, prefix=f"ylai:test:{uuid.uuid4().hex}:")
     with pytest.raises(LookupError):
         cache.get_or_compute_json("k", compute)
     assert calls == [1]
@@ -393,7 +393,7 @@ def test_cached_run_logs_are_never_served_to_a_user_who_may_not_read_the_dag(
 
 
 def test_an_answer_bigger_than_the_limit_is_computed_each_time() -> None:
-    from ylai_plugin.domain.cache import MonitorCache
+    from ylai_plugin.domain.cache import TtlCache
 
     class Blob(BaseModel):
         text: str
@@ -407,7 +407,7 @@ def test_an_answer_bigger_than_the_limit_is_computed_each_time() -> None:
 
         return run
 
-    cache = MonitorCache(300, grace=0.0, prefix="ylai:test:", max_entry_bytes=1000)
+    cache = TtlCache(300, grace=0.0, prefix="ylai:test:", max_entry_bytes=1000)
     for _ in range(2):
         assert cache.get_or_compute_json("small", compute(10)) == b'{"text":"' + b"x" * 10 + b'"}'
         assert len(cache.get_or_compute_json("big", compute(2000))) == 2000 + len('{"text":""}')

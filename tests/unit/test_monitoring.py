@@ -155,13 +155,13 @@ def test_monitor_cache_in_redis_is_shared_between_processes(redis_url: str) -> N
 
     from pydantic import BaseModel
 
-    from ylai_plugin.domain.cache import MonitorCache
+    from ylai_plugin.domain.cache import TtlCache
 
     class Value(BaseModel):
         n: int
 
     key = uuid.uuid4().hex
-    first, second = MonitorCache(30, redis_url), MonitorCache(30, redis_url)  # two api-server workers
+    first, second = TtlCache(30, redis_url), TtlCache(30, redis_url)  # two api-server workers
     calls: list[int] = []
 
     def compute() -> Value:
@@ -181,11 +181,11 @@ def test_monitor_cache_in_redis_is_shared_between_processes(redis_url: str) -> N
 def test_monitor_cache_falls_back_to_memory_when_redis_is_down() -> None:
     from pydantic import BaseModel
 
-    from ylai_plugin.domain.cache import MonitorCache
+    from ylai_plugin.domain.cache import TtlCache
 
     class Value(BaseModel):
         n: int
 
-    cache = MonitorCache(30, "redis://127.0.0.1:1/0")
+    cache = TtlCache(30, "redis://127.0.0.1:1/0")
     assert cache.get_or_compute("k", Value, lambda: Value(n=1)) == Value(n=1)
     assert cache.get_or_compute("k", Value, lambda: Value(n=2)) == Value(n=1)

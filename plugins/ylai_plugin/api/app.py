@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import HTMLResponse
 
+from ylai_plugin import config
 from ylai_plugin.api.reference import render_reference
 from ylai_plugin.version import ylai_version
 
@@ -20,13 +21,11 @@ from ylai_plugin.version import ylai_version
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Each api-server worker samples its host for /monitor/system.
-    from airflow.configuration import conf
-
-    if conf.getboolean("ylai", "sample_resources", fallback=True):
+    if config.SAMPLE_RESOURCES.get():
         from ylai_plugin.monitoring.sampler import start_sampler
 
         start_sampler("api-server")
-    if conf.getboolean("ylai", "api_gc_freeze", fallback=True):
+    if config.API_GC_FREEZE.get():
         from ylai_plugin.api.gc_tuning import freeze_now_and_later
 
         freeze_now_and_later()

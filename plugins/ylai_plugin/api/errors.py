@@ -25,11 +25,10 @@ from ylai_plugin.domain.errors import (
     Invalid,
     NotFound,
     Unavailable,
-    flush_or_conflict,
     not_found,
 )
 
-# not_found and flush_or_conflict live in the domain; re-exported for routes not yet switched.
+# not_found lives in the domain; re-exported for routes whose own 404s (a page, a file) are not domain errors.
 __all__ = [
     "CODES",
     "DOMAIN_STATUS",
@@ -37,7 +36,6 @@ __all__ = [
     "ErrorBody",
     "ErrorResponse",
     "envelope",
-    "flush_or_conflict",
     "install_error_handlers",
     "not_found",
     "status_of",

@@ -1,7 +1,7 @@
 """Query parameters of ylai's list endpoints (paging, ``fields=``) and their cached, pre-rendered answers.
 
 The page models are in :mod:`ylai_plugin.api.datamodels.common`, the paged SQL in
-:mod:`ylai_plugin.domain.paging`; both names are re-exported here for routes not yet switched.
+:mod:`ylai_plugin.domain.paging`, the cache in :mod:`ylai_plugin.domain.list_cache`.
 """
 
 from __future__ import annotations
@@ -16,23 +16,6 @@ from pydantic import BaseModel
 from ylai_plugin.api.datamodels.common import Page, PartialPage
 from ylai_plugin.domain.errors import Invalid
 from ylai_plugin.domain.list_cache import cached_json
-from ylai_plugin.domain.paging import fetch_page, order_clause
-
-__all__ = [
-    "FIELDS_DESCRIPTION",
-    "MAX_INT",
-    "IdPath",
-    "Offset",
-    "Page",
-    "PartialPage",
-    "PreRenderedJSON",
-    "cached_read",
-    "fetch_page",
-    "order_clause",
-    "pick_fields",
-    "select_fields",
-]
-
 
 # Ids and offsets beyond a signed 32-bit integer would overflow SQLite's INTEGER (a 500).
 MAX_INT = 2**31 - 1

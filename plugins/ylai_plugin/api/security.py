@@ -16,15 +16,9 @@ from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import Depends
 
+from ylai_plugin import config
 from ylai_plugin.api.errors import ApiError
 from ylai_plugin.domain import access
-
-# Re-exported for route modules that still import the DAG checks from here; new code imports
-# them from ylai_plugin.domain.access.
-can_access_dag = access.can_access_dag
-ensure_dag_access = access.ensure_dag_access
-readable_dag_ids = access.readable_dag_ids
-user_roles = access.user_roles
 
 
 class TokenBucket:
@@ -55,10 +49,8 @@ _bucket: TokenBucket | None = None
 def _get_bucket() -> TokenBucket:
     global _bucket
     if _bucket is None:
-        from airflow.configuration import conf
-
-        per_minute = conf.getint("ylai", "rate_limit_per_minute", fallback=600)
-        burst = conf.getint("ylai", "rate_limit_burst", fallback=120)
+        per_minute = config.RATE_LIMIT_PER_MINUTE.get()
+        burst = config.RATE_LIMIT_BURST.get()
         _bucket = TokenBucket(rate=max(per_minute, 1) / 60.0, burst=max(burst, 1))
     return _bucket
 

@@ -1,7 +1,8 @@
-"""A TTL cache for monitor aggregates: Redis when ``[ylai] cache_url`` is set, else in-process.
+"""A TTL cache of computed answers: Redis when ``[ylai] cache_url`` is set, else in-process.
 
-With Redis, every api-server worker shares the entries and the hit/miss counters, so
-``/monitor/apis`` reports the hit rate of the whole deployment.
+One class serves the monitor aggregates (:func:`get_cache`) and the per-user list answers
+(:mod:`ylai_plugin.domain.list_cache`). With Redis, every api-server worker shares the entries
+and the hit/miss counters, so ``/monitor/apis`` reports the hit rate of the whole deployment.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
+
+from ylai_plugin import config
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -92,7 +95,7 @@ def _is_redis_error(exc: BaseException) -> bool:
     return isinstance(exc, redis.RedisError | OSError)
 
 
-class MonitorCache:
+class TtlCache:
     """``get_or_compute`` with a TTL, single-flight computation and hit/miss counters.
 
     Single flight: when a key is missing, one caller per process computes it and the others
@@ -306,14 +309,12 @@ class MonitorCache:
                 client.delete(key)
 
 
-_cache: MonitorCache | None = None
+_cache: TtlCache | None = None
 
 
-def get_cache(ttl: float = 10.0) -> MonitorCache:
+def get_cache(ttl: float = 10.0) -> TtlCache:
     """The process's monitor cache, configured from ``[ylai] cache_url``."""
     global _cache
     if _cache is None:
-        from airflow.configuration import conf
-
-        _cache = MonitorCache(ttl, conf.get("ylai", "cache_url", fallback="") or None)
+        _cache = TtlCache(ttl, config.CACHE_URL.get() or None)
     return _cache

@@ -26,29 +26,27 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ylai_plugin.domain.cache import MonitorCache, cache_key, in_own_session
+from ylai_plugin import config
+from ylai_plugin.domain.cache import TtlCache, cache_key, in_own_session
 
 PREFIX = "ylai:lists:"
-DEFAULT_TTL_SECONDS = 2.0
 MAX_ENTRY_BYTES = 1024 * 1024  # a bigger answer (a long log, a page of 500) is computed each time
 
-_cache: MonitorCache | None = None
+_cache: TtlCache | None = None
 
 
-def get_list_cache() -> MonitorCache | None:
+def get_list_cache() -> TtlCache | None:
     """The process's list cache, or None when ``[ylai] list_cache_seconds`` is 0."""
     global _cache
     if _cache is None:
-        from airflow.configuration import conf
-
-        ttl = conf.getfloat("ylai", "list_cache_seconds", fallback=DEFAULT_TTL_SECONDS)
+        ttl = config.LIST_CACHE_SECONDS.get()
         if ttl <= 0:
             return None
         # No grace: an expired entry is never served, so an answer is at most the TTL old. Single
         # flight still holds: when it expires under load, one request recomputes, the rest wait.
-        _cache = MonitorCache(
+        _cache = TtlCache(
             ttl,
-            conf.get("ylai", "cache_url", fallback="") or None,
+            config.CACHE_URL.get() or None,
             grace=0.0,
             prefix=PREFIX,
             max_entry_bytes=MAX_ENTRY_BYTES,

@@ -2,8 +2,8 @@
 
 Create, read, change and delete tasks, start their runs, join each task to its newest run
 (started through ylai or by its schedule), and publish the scheduled ones to the Variable the
-``task__<id>`` DAGs are generated from. Answers are plain dicts (the API validates them into
-its models); errors are :mod:`ylai_plugin.domain.errors`.
+scheduled-task DAGs (:mod:`ylai_operators.scheduled_tasks`) are generated from. Answers are
+plain dicts (the API validates them into its models); errors are :mod:`ylai_plugin.domain.errors`.
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def with_last_runs(tasks: list[Task], session: Any) -> list[dict[str, Any]]:
 
 
 def publish_schedules(session: Any) -> None:
-    """Publish every scheduled task to the Variable the ``task__<id>`` DAGs are generated from."""
+    """Publish every scheduled task to the Variable its DAG (kind ``task``) is generated from."""
     import json
 
     from airflow.models.variable import Variable

@@ -37,7 +37,7 @@ def api_figures(session: Any, window_minutes: int) -> dict[str, Any]:
 
 
 def cache_figures(cache: Any) -> dict[str, Any]:
-    """Backend, hits, misses, hit rate and TTL of a cache (``MonitorCache`` or the list cache)."""
+    """Backend, hits, misses, hit rate and TTL of a cache (``TtlCache``: the monitor cache or the list cache)."""
     hits, misses = cache.counters()
     return {
         "backend": cache.backend,

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ylai_operators.naming import DagKind, script_dag_id
+from ylai_operators.naming import PIPELINE_PREFIX, SCRIPT_PREFIX, DagKind, script_dag_id
 from ylai_plugin.api.datamodels.common import DagKindName
 from ylai_plugin.api.datamodels.runs import KIND_DESCRIPTION, NAME_DESCRIPTION, RUN_EXAMPLE, RunOut
 from ylai_plugin.domain.tasks import target_dag_id
@@ -37,8 +37,8 @@ class TaskIn(BaseModel):
 
     name: str = Field(pattern=NAME_PATTERN, description="Unique name.")
     description: str = Field(default="", max_length=4000)
-    script: str | None = Field(default=None, description="A script's name (its DAG is script__<name>).")
-    pipeline: str | None = Field(default=None, description="A pipeline's name (its DAG is pipeline__<name>).")
+    script: str | None = Field(default=None, description=f"A script's name (its DAG is {SCRIPT_PREFIX}<name>).")
+    pipeline: str | None = Field(default=None, description=f"A pipeline's name (its DAG is {PIPELINE_PREFIX}<name>).")
     dag_id: str | None = Field(default=None, max_length=250, description="Any DAG with params.")
     params: dict[str, Any] = Field(default_factory=dict)
     schedule: str | None = Field(default=None, max_length=128, description="Cron expression or preset.")

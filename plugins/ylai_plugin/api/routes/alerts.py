@@ -24,10 +24,12 @@ from ylai_plugin.api.datamodels.alerts import (
     SilenceIn,
     SilenceOut,
 )
+from ylai_plugin.api.datamodels.common import Page, PartialPage
 from ylai_plugin.api.errors import ErrorResponse
-from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, Page, PartialPage, fetch_page, select_fields
+from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, select_fields
 from ylai_plugin.api.security import UserDep, requires
 from ylai_plugin.db.alert_models import Alert, AlertRule, AlertSilence
+from ylai_plugin.domain.paging import fetch_page
 from ylai_plugin.permissions import RESOURCE_ALERTS
 
 router = APIRouter(prefix="/alerts", tags=["alerts"], responses={404: {"model": ErrorResponse}})

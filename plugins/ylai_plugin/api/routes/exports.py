@@ -18,9 +18,10 @@ from pydantic import ValidationError
 from starlette.background import BackgroundTask
 
 from ylai_plugin import config
+from ylai_plugin.api.datamodels.common import Page
 from ylai_plugin.api.datamodels.exports import ExportJobIn, ExportJobOut, ExportQuery, ExportSummary
 from ylai_plugin.api.errors import ApiError, ErrorResponse
-from ylai_plugin.api.listing import IdPath, Offset, Page
+from ylai_plugin.api.listing import IdPath, Offset
 from ylai_plugin.api.security import UserDep, requires
 from ylai_plugin.permissions import RESOURCE_REPORTS
 from ylai_plugin.reports import exports

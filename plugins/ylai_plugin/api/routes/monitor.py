@@ -10,8 +10,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from ylai_plugin.api.datamodels.monitor import ApiMonitor, CacheStats, SystemMonitor, TaskMonitor
-from ylai_plugin.api.security import UserDep, readable_dag_ids, requires
+from ylai_plugin.api.security import UserDep, requires
 from ylai_plugin.domain import stats
+from ylai_plugin.domain.access import readable_dag_ids
 from ylai_plugin.domain.cache import cache_key, get_cache, in_own_session
 from ylai_plugin.monitoring import figures
 from ylai_plugin.permissions import RESOURCE_MONITOR

@@ -8,6 +8,7 @@ from airflow.api_fastapi.common.db.common import SessionDep
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ylai_operators.naming import script_dag_id
+from ylai_plugin.api.datamodels.common import Page, PartialPage
 from ylai_plugin.api.datamodels.runs import RunBody, RunOut, run_out
 from ylai_plugin.api.datamodels.scripts import (
     DbScriptOut,
@@ -20,7 +21,7 @@ from ylai_plugin.api.datamodels.scripts import (
     VersionOut,
 )
 from ylai_plugin.api.errors import ErrorResponse
-from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, Page, PartialPage, cached_read, pick_fields
+from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, cached_read, pick_fields
 from ylai_plugin.api.security import UserDep, requires
 from ylai_plugin.domain import dags as dag_service
 from ylai_plugin.domain import scripts
