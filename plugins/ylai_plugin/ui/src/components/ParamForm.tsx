@@ -99,6 +99,8 @@ function Field({ name, schema, value, onChange, error, disabled, required, id }:
   const empty = canNull ? null : undefined;
   const testId = `field-${name}`;
   const invalid = !!error;
+  // What every text-parsed input of this field shares (onChange is passed where the value is parsed).
+  const parsedProps = { id, value, testId, invalid, disabled };
   let input;
 
   if (schema.enum) {
@@ -140,11 +142,7 @@ function Field({ name, schema, value, onChange, error, disabled, required, id }:
   } else if (type === "integer" || type === "number") {
     input = (
       <TextParsed
-        id={id}
-        value={value}
-        testId={testId}
-        invalid={invalid}
-        disabled={disabled}
+        {...parsedProps}
         inputType="number"
         inputProps={{ min: schema.minimum, max: schema.maximum, step: type === "integer" ? 1 : "any" }}
         format={(v) => (typeof v === "number" ? String(v) : "")}
@@ -182,11 +180,7 @@ function Field({ name, schema, value, onChange, error, disabled, required, id }:
       const itemType = schema.items ? mainType(schema.items) : "string";
       input = (
         <TextParsed
-          id={id}
-          value={value}
-          testId={testId}
-          invalid={invalid}
-          disabled={disabled}
+          {...parsedProps}
           multiline
           format={(v) => (Array.isArray(v) ? v.map((x) => (typeof x === "string" ? x : JSON.stringify(x))).join("\n") : "")}
           parse={(text) => {
@@ -254,11 +248,7 @@ function Field({ name, schema, value, onChange, error, disabled, required, id }:
     // object, or any JSON value: a JSON editor
     input = (
       <TextParsed
-        id={id}
-        value={value}
-        testId={testId}
-        invalid={invalid}
-        disabled={disabled}
+        {...parsedProps}
         multiline
         format={(v) => (v === undefined ? "" : JSON.stringify(v, null, 2))}
         parse={(text) => {

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { data, ylai, type Schemas } from "../api/client";
 import type { Preset } from "../api/models";
-import { ApiError } from "../lib/api";
+import { ApiError, showFailure } from "../lib/api";
 import { useMe } from "../lib/me";
 import { validateValue, type Schema } from "../lib/schema";
 import { useI18n } from "../i18n";
@@ -21,6 +21,19 @@ export function presetRights(p: Preset, can: (a: "edit" | "delete") => boolean):
     return null;
   };
   return { edit: reason("edit"), delete: reason("delete") };
+}
+
+/** The server's field problems of a preset change, by field of the editor. */
+function editErrors(err: ApiError): EditErrors {
+  const mapped: EditErrors = {};
+  for (const d of err.details) {
+    if (d.field.endsWith("name")) mapped.name = d.reason;
+    else if (d.field.includes("params")) mapped.params = `${d.field.replace(/^body\./, "")}: ${d.reason}`;
+    else if (d.field.endsWith("shared_with_role")) mapped.share = d.reason;
+    else if (d.field.endsWith("description")) mapped.description = d.reason;
+  }
+  if (err.status === 409) mapped.name = err.message;
+  return mapped;
 }
 
 /** Edit (rename, description, params, visibility) and delete the presets of one DAG. */
@@ -203,20 +216,7 @@ function PresetEditor({
     try {
       onSaved(await data(ylai.PATCH("/api/v1/presets/{preset_id}", { params: { path: { preset_id: preset.id } }, body })));
     } catch (err) {
-      if (err instanceof ApiError && (err.details.length || err.status === 409)) {
-        const mapped: EditErrors = {};
-        for (const d of err.details) {
-          if (d.field.endsWith("name")) mapped.name = d.reason;
-          else if (d.field.includes("params")) mapped.params = `${d.field.replace(/^body\./, "")}: ${d.reason}`;
-          else if (d.field.endsWith("shared_with_role")) mapped.share = d.reason;
-          else if (d.field.endsWith("description")) mapped.description = d.reason;
-        }
-        if (err.status === 409) mapped.name = err.message;
-        setErrors(mapped);
-        if (!Object.keys(mapped).length) setError(err);
-      } else {
-        setError(err);
-      }
+      showFailure(err, err instanceof ApiError && (err.details.length || err.status === 409) ? editErrors(err) : null, setErrors, setError);
     } finally {
       setBusy(false);
     }

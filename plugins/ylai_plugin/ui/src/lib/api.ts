@@ -67,6 +67,12 @@ export async function errorFrom(resp: Response): Promise<ApiError> {
   return new ApiError(resp.status, "error", resp.statusText || `HTTP ${resp.status}`);
 }
 
+/** After a failed save: field messages next to their fields; anything else (or no field the form knows) as one error. */
+export function showFailure<F extends object>(err: unknown, fields: F | null, setFields: (f: F) => void, setError: (e: unknown) => void): void {
+  if (fields) setFields(fields);
+  if (!fields || !Object.keys(fields).length) setError(err);
+}
+
 /** Airflow answers a bad param with "Invalid input for param NAME: reason". */
 export function paramProblem(message: string): FieldProblem[] {
   const m = /param ([A-Za-z0-9_.-]+): ([\s\S]*)/.exec(message);

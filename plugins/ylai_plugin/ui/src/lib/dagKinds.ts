@@ -21,7 +21,7 @@ export function parseDagId(dagId: string): { kind: DagKind; name: string } | nul
   return null;
 }
 
-/** Airflow's ``dag_id_prefix_pattern`` for the DAGs of these kinds ("script__|pipeline__"). */
+/** Airflow's ``dag_id_prefix_pattern`` for the DAGs of these kinds (their prefixes joined by "|"). */
 export const prefixPattern = (kinds: readonly DagKind[]) => kinds.map(prefix).join("|");
 
 /** "script", "pipeline" or "dag" (any DAG ylai did not generate from a script or a pipeline). */

@@ -1,7 +1,7 @@
 import { useState } from "react";
 import { ylai } from "../api/client";
 import { scriptInRuntimeValues } from "../../generated/ylai";
-import { ApiError, qs } from "../lib/api";
+import { ApiError, qs, showFailure } from "../lib/api";
 import { useMe } from "../lib/me";
 import { Link, pagePath, useNav } from "../lib/nav";
 import { useI18n } from "../i18n";
@@ -121,15 +121,8 @@ export function ScriptCreate() {
       });
       nav.go(pagePath("scripts", qs({ name, created: 1 })));
     } catch (err) {
-      if (err instanceof ApiError && err.status === 409) {
-        setErrors({ name: err.message });
-      } else if (err instanceof ApiError && err.details.length) {
-        const mapped = scriptFieldErrors(err.details);
-        setErrors(mapped);
-        if (!Object.keys(mapped).length) setError(err);
-      } else {
-        setError(err);
-      }
+      const fields = !(err instanceof ApiError) ? null : err.status === 409 ? { name: err.message } : err.details.length ? scriptFieldErrors(err.details) : null;
+      showFailure(err, fields, setErrors, setError);
     } finally {
       setBusy(false);
     }
