@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ylai_operators.naming import DagKind, script_dag_id
+from ylai_plugin.api.datamodels.common import DagKindName
 from ylai_plugin.api.datamodels.runs import KIND_DESCRIPTION, NAME_DESCRIPTION
 
 LOG_EXAMPLE: dict[str, Any] = {
@@ -52,7 +53,7 @@ class RunLogs(BaseModel):
     )
 
     dag_id: str
-    kind: DagKind | None = Field(default=None, description=KIND_DESCRIPTION)
+    kind: DagKindName | None = Field(default=None, description=KIND_DESCRIPTION)
     name: str | None = Field(default=None, description=NAME_DESCRIPTION)
     run_id: str
     state: str | None

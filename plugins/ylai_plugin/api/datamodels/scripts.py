@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ylai_operators.naming import DagKind, script_dag_id
+from ylai_plugin.api.datamodels.common import DagKindName
 
 STATS_EXAMPLE: dict[str, Any] = {
     "runs": 40,
@@ -103,7 +104,7 @@ class ScriptOut(BaseModel):
 
     name: str
     dag_id: str
-    kind: DagKind = Field(description=KIND_DESCRIPTION)
+    kind: DagKindName = Field(description=KIND_DESCRIPTION)
     title: str
     description: str
     owner: str
@@ -200,7 +201,7 @@ class DbScriptOut(BaseModel):
 
     name: str
     dag_id: str
-    kind: DagKind = Field(description=KIND_DESCRIPTION)
+    kind: DagKindName = Field(description=KIND_DESCRIPTION)
     runtime: str
     current_version: int
     versions: list[VersionOut]
