@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """Which page of a list: its size, where it starts and the sort key (``name``, ``-updated_at``)."""
+
+    limit: int
+    offset: int
+    order_by: str
+
+
+def given_equal(*pairs: tuple[Any, Any]) -> list[Any]:
+    """``column == value`` for each (column, value) whose value was given (neither None nor empty)."""
+    return [column == value for column, value in pairs if value]
+
+
+def name_contains(column: Any, text: str) -> Any:
+    """``column`` contains ``text``, case-insensitively, ``%`` and ``_`` taken literally."""
+    return func.lower(column).contains(text.lower(), autoescape=True)
 
 
 def order_clause(model: Any, order_by: str) -> list[Any]:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, or_
 
 from ylai_plugin.db.models import Preset
 from ylai_plugin.domain import access, dags
 from ylai_plugin.domain.errors import Forbidden, Invalid, flush_or_conflict, not_found
-from ylai_plugin.domain.paging import fetch_page
+from ylai_plugin.domain.paging import PageQuery, fetch_page, given_equal, name_contains
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
@@ -84,25 +84,21 @@ def create(session: Any, user: BaseUser, fields: dict[str, Any]) -> dict[str, An
 def page(
     session: Any,
     user: BaseUser,
+    paging: PageQuery,
     *,
-    limit: int,
-    offset: int,
-    order_by: str,
     dag_id: str | None = None,
     visibility: str | None = None,
     q: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of the user's presets and those shared with one of their roles, for DAGs they may read."""
-    where = [_visible(user), Preset.dag_id.in_(access.readable_dag_ids(user))]
-    if dag_id:
-        where.append(Preset.dag_id == dag_id)
+    where = [_visible(user), Preset.dag_id.in_(access.readable_dag_ids(user)), *given_equal((Preset.dag_id, dag_id))]
     if visibility == "private":
         where.append(Preset.shared_with_role.is_(None))
     elif visibility == "shared":
         where.append(Preset.shared_with_role.is_not(None))
     if q:
-        where.append(func.lower(Preset.name).contains(q.lower(), autoescape=True))
-    rows, total = fetch_page(session, Preset, where, order_by, limit, offset)
+        where.append(name_contains(Preset.name, q))
+    rows, total = fetch_page(session, Preset, where, paging.order_by, paging.limit, paging.offset)
     secrets = dags.secret_params({p.dag_id for p in rows}, session)  # once per DAG, not per row
     name, admin = user.get_name(), is_admin(user)  # once per request, not per row
     return [view(p, user, session, secrets[p.dag_id], editable=p.owner == name or admin) for p in rows], total

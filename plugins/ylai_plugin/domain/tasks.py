@@ -19,7 +19,7 @@ from ylai_operators.naming import dag_id as make_dag_id
 from ylai_plugin.db.models import Task, TaskRun
 from ylai_plugin.domain import access, dags
 from ylai_plugin.domain.errors import Invalid, flush_or_conflict, not_found
-from ylai_plugin.domain.paging import fetch_page
+from ylai_plugin.domain.paging import PageQuery, fetch_page, given_equal, name_contains
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
@@ -268,26 +268,19 @@ def create(
 def page(
     session: Any,
     user: BaseUser,
+    paging: PageQuery,
     *,
-    limit: int,
-    offset: int,
-    order_by: str,
     kind: str | None = None,
     dag_id: str | None = None,
     q: str | None = None,
     created_by: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of the tasks whose DAG the user may read, with their last runs, and the number of matches."""
-    where: list[ColumnElement[bool]] = [Task.dag_id.in_(access.readable_dag_ids(user))]
-    if kind:
-        where.append(Task.kind == kind)
-    if dag_id:
-        where.append(Task.dag_id == dag_id)
+    where = [Task.dag_id.in_(access.readable_dag_ids(user))]
+    where += given_equal((Task.kind, kind), (Task.dag_id, dag_id), (Task.created_by, created_by))
     if q:
-        where.append(func.lower(Task.name).contains(q.lower(), autoescape=True))
-    if created_by:
-        where.append(Task.created_by == created_by)
-    rows, total = fetch_page(session, Task, where, order_by, limit, offset)
+        where.append(name_contains(Task.name, q))
+    rows, total = fetch_page(session, Task, where, paging.order_by, paging.limit, paging.offset)
     return with_last_runs(rows, session), total
 
 

@@ -14,6 +14,7 @@ from ylai_plugin.api.errors import ErrorResponse
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, cached_read, pick_fields
 from ylai_plugin.api.security import UserDep, requires
 from ylai_plugin.domain import presets
+from ylai_plugin.domain.paging import PageQuery
 from ylai_plugin.permissions import RESOURCE_PRESETS
 
 router = APIRouter(prefix="/presets", tags=["presets"], responses={404: {"model": ErrorResponse}})
@@ -50,9 +51,8 @@ def list_presets(
     """
 
     def compute(session: Any) -> BaseModel:
-        found, total = presets.page(
-            session, user, limit=limit, offset=offset, order_by=order_by, dag_id=dag_id, visibility=visibility, q=q
-        )
+        paging = PageQuery(limit, offset, order_by)
+        found, total = presets.page(session, user, paging, dag_id=dag_id, visibility=visibility, q=q)
         items = [PresetOut(**p) for p in found]
         return pick_fields(Page[PresetOut](items=items, total=total, limit=limit, offset=offset), fields, PresetOut)
 

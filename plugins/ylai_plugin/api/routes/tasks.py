@@ -15,6 +15,7 @@ from ylai_plugin.api.errors import ErrorResponse
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, cached_read, pick_fields
 from ylai_plugin.api.security import UserDep, requires
 from ylai_plugin.domain import tasks
+from ylai_plugin.domain.paging import PageQuery
 from ylai_plugin.permissions import RESOURCE_TASKS
 
 router = APIRouter(prefix="/tasks", tags=["tasks"], responses={404: {"model": ErrorResponse}})
@@ -61,17 +62,8 @@ def list_tasks(
     """
 
     def compute(session: Any) -> BaseModel:
-        found, total = tasks.page(
-            session,
-            user,
-            limit=limit,
-            offset=offset,
-            order_by=order_by,
-            kind=kind,
-            dag_id=dag_id,
-            q=q,
-            created_by=created_by,
-        )
+        paging = PageQuery(limit, offset, order_by)
+        found, total = tasks.page(session, user, paging, kind=kind, dag_id=dag_id, q=q, created_by=created_by)
         items = [TaskOut(**t) for t in found]
         return pick_fields(Page[TaskOut](items=items, total=total, limit=limit, offset=offset), fields, TaskOut)
 
