@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import REPO_ROOT
 from ylai_operators.dag_factory import PIPELINE_SHARDS, SCRIPT_SHARDS, pipeline_dags, script_dags, shard_of
 from ylai_operators.param_schema import to_param
-from ylai_operators.pipeline import (
+from ylai_operators.pipeline_spec import (
     COLLECT_TASK_ID,
     Pipeline,
     PipelineSpec,
@@ -1033,7 +1033,7 @@ class TestDagBagRobustness:
 
 
 def test_optional_pipeline_param_cannot_feed_a_required_script_param(tmp_path: Path) -> None:
-    from ylai_operators.pipeline import load_pipeline
+    from ylai_operators.pipeline_spec import load_pipeline
     from ylai_operators.registry import load_registry
 
     registry = load_registry(REPO_ROOT / "dags" / "scripts")

@@ -118,7 +118,8 @@ def slack_receiver() -> Iterator[tuple[list[dict[str, Any]], int]]:
 
 
 def test_spec_becomes_a_dag_and_bad_specs_name_the_field(tmp_path: Path) -> None:
-    from ylai_operators.reports import ReportSpecError, parse_spec, period_bounds, report_dags
+    from ylai_operators.report_dags import report_dags
+    from ylai_operators.report_spec import ReportSpecError, parse_spec, period_bounds
 
     (tmp_path / "nightly.yaml").write_text(SPEC)
     dags = report_dags(tmp_path)
@@ -139,7 +140,7 @@ def test_spec_becomes_a_dag_and_bad_specs_name_the_field(tmp_path: Path) -> None
 
 def test_shipped_example_is_disabled_until_configured() -> None:
     from tests.conftest import REPO_ROOT
-    from ylai_operators.reports import report_dags
+    from ylai_operators.report_dags import report_dags
 
     dag = report_dags(REPO_ROOT / "dags" / "reports")["report__daily_runs"]
     assert type(dag.timetable).__name__ == "NullTimetable"  # enabled: false -> triggered by hand only
@@ -154,7 +155,7 @@ def test_scheduled_report_is_emailed_and_posted(
 ) -> None:
     from pypdf import PdfReader
 
-    from ylai_operators.reports import report_dags
+    from ylai_operators.report_dags import report_dags
 
     inbox, smtp_port = smtp
     posts, slack_port = slack_receiver
