@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
-from ylai_operators.preload import warm_imports
+from ylai_operators.catalog import warm_imports
 from ylai_plugin import listeners as listener
 
 # Tasks fork from the components that load this plugin (the scheduler, before it starts the

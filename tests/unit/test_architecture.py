@@ -33,6 +33,8 @@ DAGS = REPO / "dags"
 ARCHITECTURE_DOC = REPO / "docs" / "architecture.md"
 ROUTES = "ylai_plugin.api.routes"
 CONFIG = "ylai_plugin.config"
+# Other packages reach ylai_operators only through its public face.
+FACADES = {"ylai_operators": "ylai_operators.catalog"}
 CONF_READS = frozenset({"get", "getint", "getfloat", "getboolean", "getjson", "getlist", "get_mandatory_value"})
 # What a DAG file may import besides the standard library.
 DAG_IMPORTS = frozenset({"ylai_operators", "airflow", "__future__"})
@@ -264,11 +266,19 @@ def package_edges(edges: dict[str, set[str]]) -> dict[str, set[str]]:
     return lifted
 
 
-def violations(graph: Graph, layers: list[Layer], routes: str = ROUTES, config: str = CONFIG) -> list[str]:
+def violations(
+    graph: Graph,
+    layers: list[Layer],
+    routes: str = ROUTES,
+    config: str = CONFIG,
+    facades: dict[str, str] | None = None,
+) -> list[str]:
     """Everything the rules reject, one line each.
 
-    ``routes`` is the package of the route modules, ``config`` the one module that reads ``[ylai]``.
+    ``routes`` is the package of the route modules, ``config`` the one module that reads ``[ylai]``,
+    ``facades`` maps a package to the one module that other packages may import from it.
     """
+    facades = FACADES if facades is None else facades
 
     def is_route(module: str) -> bool:
         return module.startswith(routes + ".")
@@ -288,6 +298,10 @@ def violations(graph: Graph, layers: list[Layer], routes: str = ROUTES, config: 
                 found.append(f"upward edge: {module} ({layers[rank].label}) → {target} ({layers[target_rank].label})")
             if is_route(module) and is_route(target):
                 found.append(f"route imports a route: {module} → {target}")
+            for package, facade in facades.items():
+                inside = module == package or module.startswith(package + ".")
+                if not inside and target.startswith(package + ".") and target != facade:
+                    found.append(f"past the facade: {module} → {target} (import it from {facade})")
         for package in sorted(graph.external.get(module, ())):
             if package in layers[rank].forbidden:
                 found.append(f"forbidden import: {module} ({layers[rank].label}) imports {package}")
@@ -363,7 +377,7 @@ TINY_DOC = f"""
 
 TINY = {
     "tiny/__init__.py": "",
-    "tiny/app.py": "from tiny.api import routes\n",
+    "tiny/app.py": "from tiny.api import routes\nfrom tiny.db import base\nfrom tiny.db.facade import Row\n",
     "tiny/cli.py": "def main():\n    from tiny import app\n",
     "tiny/api/__init__.py": "",
     "tiny/api/routes/__init__.py": "",
@@ -387,6 +401,7 @@ TINY = {
     "tiny/db/base.py": "from tiny.db import models\nclass Base: ...\n_hidden = 2\n",
     "tiny/db/upward.py": "def f():\n    from tiny import web\n",
     "tiny/web.py": "",
+    "tiny/db/facade.py": "from tiny.db.models import Row\n",
     "tiny/stray.py": "",
 }
 
@@ -411,7 +426,9 @@ def test_the_checker_reports_each_kind_of_violation(tiny: Graph) -> None:
     assert [layer.label for layer in layers] == ["1 top", "2 api", "3 domain", "4 db"]
     assert rank_of("tiny.stray", layers) == 3  # covered by `tiny`
     assert rank_of("tiny.db.models", layers) == 3
-    found = violations(tiny, layers, routes="tiny.api.routes", config="tiny.config")
+    found = violations(
+        tiny, layers, routes="tiny.api.routes", config="tiny.config", facades={"tiny.db": "tiny.db.facade"}
+    )
     assert "module cycle: tiny.db.base ⇄ tiny.db.models" in found
     assert "upward edge: tiny.db.upward (4 db) → tiny.web (2 api)" in found
     assert "route imports a route: tiny.api.routes.a → tiny.api.routes.b" in found
@@ -419,8 +436,12 @@ def test_the_checker_reports_each_kind_of_violation(tiny: Graph) -> None:
     assert "private name: tiny.db.models:1 imports tiny.db.base._hidden" in found
     assert "private name: tiny.domain.service:7 uses tiny.db.models._secret" in found
     assert "[ylai] read outside tiny.config: tiny.domain.service:9 conf.getint('ylai', 'limit', fallback=3)" in found
+    assert "past the facade: tiny.app → tiny.db.base (import it from tiny.db.facade)" in found
+    assert "past the facade: tiny.domain.service → tiny.db.models (import it from tiny.db.facade)" in found
+    # Inside the package, and the facade itself, are free.
+    assert not [v for v in found if v.startswith("past the facade: tiny.db.")]
     assert not [v for v in found if "package cycle" in v]
-    assert len(found) == 7, found
+    assert len(found) == 9, found
 
 
 def test_the_checker_reports_package_cycles_and_modules_without_a_layer(tiny: Graph) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ylai_operators.naming import pipeline_dag_id, script_dag_id
+from ylai_operators.catalog import pipeline_dag_id, script_dag_id
 from ylai_plugin.alerts.schemas import Channel
 from ylai_plugin.db.alert_models import Alert, AlertDelivery, AlertDeliveryAttempt, AlertLease, AlertRule, AlertSilence
 

@@ -121,7 +121,7 @@ def declared_rules() -> dict[str, dict[str, Any]]:
 
     from airflow.configuration import conf
 
-    from ylai_operators.dag_factory import load_catalog
+    from ylai_operators.catalog import load_catalog
 
     catalog = load_catalog(Path(conf.get("core", "dags_folder")))
     owners: list[tuple[str, str, dict[str, Any] | None]] = [

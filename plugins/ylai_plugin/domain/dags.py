@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from ylai_operators.naming import PIPELINE_PREFIX, SCRIPT_PREFIX, DagKind, name_of, parse_dag_id
+from ylai_operators.catalog import PIPELINE_PREFIX, SCRIPT_PREFIX, DagKind, name_of, parse_dag_id
 from ylai_plugin.domain.errors import Invalid, not_found
 
 if TYPE_CHECKING:

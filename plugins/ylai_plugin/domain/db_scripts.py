@@ -19,7 +19,7 @@ def validate_manifest(name: str, runtime: str, manifest: dict[str, Any]) -> dict
     """Validate like a YAML manifest; :class:`~ylai_plugin.domain.errors.Invalid` names ``body.manifest.<field>``."""
     from pydantic import ValidationError
 
-    from ylai_operators.manifest import ScriptManifest
+    from ylai_operators.catalog import ScriptManifest
 
     clashes = [k for k in ("name", "runtime", "entrypoint") if k in manifest]
     if clashes:
@@ -58,7 +58,7 @@ def publish(session: Session) -> None:
     """Write the current version of every database script to the ``ylai_db_scripts`` Variable."""
     from airflow.models.variable import Variable
 
-    from ylai_operators.db_scripts import VARIABLE
+    from ylai_operators.catalog import DB_SCRIPTS_VARIABLE as VARIABLE
 
     Variable.set(
         VARIABLE,

@@ -17,7 +17,7 @@ import anyio
 from sqlalchemy import select
 from typing_extensions import TypedDict
 
-from ylai_operators.naming import DagKind, parse_dag_id
+from ylai_operators.catalog import DagKind, parse_dag_id
 from ylai_plugin.domain.errors import not_found
 
 if TYPE_CHECKING:

@@ -21,8 +21,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from typing_extensions import TypedDict
 
-from ylai_operators.naming import DagKind, script_dag_id
-from ylai_operators.registry import SpecError
+from ylai_operators.catalog import DagKind, SpecError, script_dag_id
 from ylai_plugin.domain import access, stats
 from ylai_plugin.domain.errors import Conflict, not_found
 
@@ -32,8 +31,7 @@ if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
     from sqlalchemy.orm import Session
 
-    from ylai_operators.manifest import ScriptManifest
-    from ylai_operators.registry import Registry, Script
+    from ylai_operators.catalog import Registry, Script, ScriptManifest
     from ylai_plugin.db.models import DbScript, DbScriptVersion
 
 
@@ -68,7 +66,7 @@ class _StatsByDag(BaseModel):
 
 @lru_cache(maxsize=4)
 def _registry_for(folder: str, stamp: float) -> Registry:
-    from ylai_operators.registry import load_registry
+    from ylai_operators.catalog import load_registry
 
     return load_registry(Path(folder))
 
@@ -88,7 +86,7 @@ def all_scripts(session: Session) -> dict[str, Script]:
 
     A repository script wins over a database script of the same name, as in the DAG generator.
     """
-    from ylai_operators.db_scripts import script_from_record
+    from ylai_operators.catalog import script_from_record
     from ylai_plugin.domain.db_scripts import current_records
 
     scripts = dict(repository().scripts)
@@ -117,7 +115,7 @@ def params_schema(manifest: ScriptManifest) -> dict[str, Any]:
     The one source of truth: the API answers it, the UI renders its forms from it, and its
     properties are the JSON Schema that Airflow's trigger form and parse-time checks use.
     """
-    from ylai_operators.param_schema import form_schema
+    from ylai_operators.catalog import form_schema
 
     return form_schema(manifest.params, sensitive=manifest.sensitive)
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ylai_operators.naming import DagKind, parse_dag_id
+from ylai_operators.catalog import DagKind, parse_dag_id
 
 # p * n is computed in floating point: 0.07 * 100 is 7.000000000000001, whose ceiling would skip
 # a rank. Products within this distance of an integer count as that integer.

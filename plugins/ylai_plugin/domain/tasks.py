@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy import delete as sql_delete
 
-from ylai_operators.naming import DagKind
-from ylai_operators.naming import dag_id as make_dag_id
+from ylai_operators.catalog import DagKind
+from ylai_operators.catalog import dag_id as make_dag_id
 from ylai_plugin.db.models import Task, TaskRun
 from ylai_plugin.domain import access, dags
 from ylai_plugin.domain.errors import Invalid, flush_or_conflict, not_found
@@ -164,7 +164,7 @@ def publish_schedules(session: Any) -> None:
 
     from airflow.models.variable import Variable
 
-    from ylai_operators.scheduled_tasks import VARIABLE
+    from ylai_operators.catalog import SCHEDULED_TASKS_VARIABLE as VARIABLE
 
     rows = session.scalars(select(Task).where(Task.schedule.is_not(None))).all()
     payload = {
@@ -193,7 +193,7 @@ def scheduled_runs(dag_id: str, task_id: int) -> tuple[ColumnElement[bool], ...]
     """
     from airflow.models import DagRun
 
-    from ylai_operators.scheduled_tasks import run_id_prefix
+    from ylai_operators.catalog import run_id_prefix
 
     return (DagRun.dag_id == dag_id, DagRun.run_id.startswith(run_id_prefix(task_id), autoescape=True))
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
-from ylai_operators.naming import script_dag_id
+from ylai_operators.catalog import script_dag_id
 from ylai_plugin.domain import stats
 from ylai_plugin.domain.stats import RunStatistics, percentile, rate, seconds
 from ylai_plugin.reports.filters import ExportSpec

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from ylai_operators.naming import script_dag_id
+from ylai_operators.catalog import script_dag_id
 from ylai_plugin.domain import access
 from ylai_plugin.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable, not_found
 from ylai_plugin.reports.filters import ExportFilters, ExportSpec, kind_problems

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 
-from ylai_operators.naming import DagKind
+from ylai_operators.catalog import DagKind
 
 T = TypeVar("T")
 

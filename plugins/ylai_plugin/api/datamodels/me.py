@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ylai_operators.naming import script_dag_id
+from ylai_operators.catalog import script_dag_id
 from ylai_plugin.domain.access import Action
 
 

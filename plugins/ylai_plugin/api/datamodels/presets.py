@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ylai_operators.naming import DagKind, script_dag_id
+from ylai_operators.catalog import DagKind, script_dag_id
 from ylai_plugin.api.datamodels.common import DagKindName
 from ylai_plugin.api.datamodels.runs import KIND_DESCRIPTION, NAME_DESCRIPTION
 

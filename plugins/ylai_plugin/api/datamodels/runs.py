@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Body
 from pydantic import BaseModel, ConfigDict, Field
 
-from ylai_operators.naming import DagKind, script_dag_id
+from ylai_operators.catalog import DagKind, script_dag_id
 from ylai_plugin.api.datamodels.common import DagKindName
 from ylai_plugin.domain import dags
 

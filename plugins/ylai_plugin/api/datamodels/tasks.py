@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ylai_operators.naming import PIPELINE_PREFIX, SCRIPT_PREFIX, DagKind, script_dag_id
+from ylai_operators.catalog import PIPELINE_PREFIX, SCRIPT_PREFIX, DagKind, script_dag_id
 from ylai_plugin.api.datamodels.common import DagKindName
 from ylai_plugin.api.datamodels.runs import KIND_DESCRIPTION, NAME_DESCRIPTION, RUN_EXAMPLE, RunOut
 from ylai_plugin.domain.tasks import target_dag_id
@@ -18,7 +18,7 @@ TaskSort = Literal["name", "-name", "created_at", "-created_at", "updated_at", "
 
 
 def _check_schedule(value: str | None) -> str | None:
-    from ylai_operators.pipeline import check_schedule
+    from ylai_operators.catalog import check_schedule
 
     if value is not None and (problem := check_schedule(value)):
         raise ValueError(problem)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from airflow.api_fastapi.common.db.common import SessionDep
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from ylai_operators.naming import script_dag_id
+from ylai_operators.catalog import script_dag_id
 from ylai_plugin.api.datamodels.common import Page, PartialPage
 from ylai_plugin.api.datamodels.runs import RunBody, RunOut, run_out
 from ylai_plugin.api.datamodels.scripts import (
