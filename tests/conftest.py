@@ -25,7 +25,7 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 # No background sampler threads writing to the unit tests' SQLite file.
 os.environ["AIRFLOW__YLAI__SAMPLE_RESOURCES"] = "False"
-# Nor a frozen garbage collector in the test process (tests/unit/test_gc_tuning.py tests it).
+# Nor a frozen garbage collector in the test process (tests/unit/ylai_plugin/api/test_gc_tuning.py tests it).
 os.environ["AIRFLOW__YLAI__API_GC_FREEZE"] = "False"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflow.db'}"
 os.environ["AIRFLOW__CORE__AUTH_MANAGER"] = (

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import require_service
 from tests.integration.conftest import POSTGRES_URL
-from tests.unit.test_db_migrations import upgrade_with_migration_files
+from tests.unit.ylai_plugin.db.test_migrations import upgrade_with_migration_files
 
 
 @pytest.fixture

@@ -47,9 +47,23 @@ def _trigger(dag_id: str, username: str, state: str, day: int, seconds: float, p
     return run_id
 
 
+def _clear_october() -> None:
+    """Remove runs other modules left in October 2025 (``_trigger`` is shared), so counts are this module's."""
+    from airflow.models import DagRun, TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import delete, select
+
+    window = (datetime(2025, 10, 1, tzinfo=UTC), datetime(2025, 11, 1, tzinfo=UTC))
+    with create_session() as session:
+        old = select(DagRun.run_id).where(DagRun.start_date >= window[0], DagRun.start_date < window[1])
+        session.execute(delete(TaskInstance).where(TaskInstance.run_id.in_(old)))
+        session.execute(delete(DagRun).where(DagRun.start_date >= window[0], DagRun.start_date < window[1]))
+
+
 @pytest.fixture(scope="module")
 def runs(airflow_db: object) -> dict[str, str]:
     sync_repo_dags()
+    _clear_october()
     made = {
         "ok1": _trigger("script__disk_usage", "alice", "success", 3, 10, {"top": 2}),
         "ok2": _trigger("script__disk_usage", "alice", "success", 4, 30, {"top": 2}),

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.unit.api_client import sync_repo_dags, token
-from tests.unit.test_exports_api import _trigger
+from tests.unit.ylai_plugin.api.routes.test_exports import _trigger
 
 SPEC = """
 name: nightly_check

@@ -379,7 +379,7 @@ def test_run_logs_are_cached_for_the_ttl(client: TestClient, ttl: Any) -> None:
 def test_cached_run_logs_are_never_served_to_a_user_who_may_not_read_the_dag(
     client: TestClient, ttl: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.unit.test_exports_api import OnlyDiskUsage
+    from tests.unit.ylai_plugin.api.routes.test_exports import OnlyDiskUsage
     from ylai_plugin.domain import access
 
     ttl(300)
