@@ -1,9 +1,24 @@
 import { describe, expect, it } from "vitest";
 import { makeI18n } from "../i18n";
-import { checkRule, emptyRule, formFromRule, formKey, newCondition, ruleBody, ruleNames } from "./alertForm";
+import { CONDITION_TYPES, checkRule, conditionBody, emptyRule, formFromRule, formKey, newCondition, ruleBody, ruleNames } from "./alertForm";
+import en from "../i18n/en.json";
+import zh from "../i18n/zh-CN.json";
 import type { AlertRule, AlertRuleBody } from "../api/models";
 
 const { t } = makeI18n("en");
+
+describe("alert conditions from the API's registry", () => {
+  it("offers every AlertConditionType, each with its label and help in both languages and a valid default body", () => {
+    expect(CONDITION_TYPES).toEqual(["run_failed", "task_failed", "failure_rate", "duration", "queue_wait", "worker_heartbeat", "deadline"]);
+    for (const type of CONDITION_TYPES) {
+      for (const dict of [en, zh] as Record<string, string>[]) {
+        expect(dict[`alerts.cond.${type}`], `alerts.cond.${type}`).toBeTruthy();
+        expect(dict[`alerts.condHelp.${type}`], `alerts.condHelp.${type}`).toBeTruthy();
+      }
+      expect(conditionBody(newCondition(type)).type).toBe(type);
+    }
+  });
+});
 
 describe("alert rule form", () => {
   it("builds one API body per condition: nightly fails or runs twice as long, to Slack", () => {
