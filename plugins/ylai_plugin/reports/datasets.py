@@ -105,18 +105,22 @@ def _state_table(counts: Counter[str], total: int) -> Table:
 
 
 # ---------------------------------------------------------------- runs
+#: The columns that name a run and time it, shared by the runs and tasks exports.
+RUN_KEY = (Column("col.dag_id", 32), Column("col.run_id", 44))
+TIMING = (
+    Column("col.queued_at", 20, "datetime"),
+    Column("col.start_date", 20, "datetime"),
+    Column("col.end_date", 20, "datetime"),
+    Column("col.duration", 12, "float"),
+)
 RUN_COLUMNS = (
-    Column("col.dag_id", 32),
-    Column("col.run_id", 44),
+    *RUN_KEY,
     Column("col.run_type", 14),
     Column("col.state", 10),
     Column("col.triggered_by", 14),
     Column("col.user", 16),
     Column("col.run_after", 20, "datetime"),
-    Column("col.queued_at", 20, "datetime"),
-    Column("col.start_date", 20, "datetime"),
-    Column("col.end_date", 20, "datetime"),
-    Column("col.duration", 12, "float"),
+    *TIMING,
 )
 
 
@@ -158,7 +162,12 @@ def runs_count(session: Any, spec: ExportSpec) -> int:
     """How many runs match."""
     from airflow.models import DagRun
 
-    return int(session.scalar(select(func.count(DagRun.id)).where(*_runs_where(spec))) or 0)
+    return count_where(session, DagRun.id, _runs_where(spec))
+
+
+def count_where(session: Any, column: Any, where: list[Any]) -> int:
+    """How many rows match ``where`` (counting ``column``, the table's primary key)."""
+    return int(session.scalar(select(func.count(column)).where(*where)) or 0)
 
 
 def _day(moment: datetime) -> date:
@@ -239,8 +248,7 @@ def runs_summary(session: Any, spec: ExportSpec) -> Summary:
 
 # ---------------------------------------------------------------- tasks
 TASK_COLUMNS = (
-    Column("col.dag_id", 32),
-    Column("col.run_id", 44),
+    *RUN_KEY,
     Column("col.task_id", 28),
     Column("col.map_index", 9, "int"),
     Column("col.state", 14),
@@ -249,10 +257,7 @@ TASK_COLUMNS = (
     Column("col.queue", 10),
     Column("col.hostname", 18),
     Column("col.user", 16),
-    Column("col.queued_at", 20, "datetime"),
-    Column("col.start_date", 20, "datetime"),
-    Column("col.end_date", 20, "datetime"),
-    Column("col.duration", 12, "float"),
+    *TIMING,
     Column("col.queue_wait", 12, "float"),
 )
 
@@ -536,7 +541,7 @@ def audit_count(session: Any, spec: ExportSpec) -> int:
     """How many audit entries match."""
     from airflow.models.log import Log
 
-    return int(session.scalar(select(func.count(Log.id)).where(*_audit_where(spec))) or 0)
+    return count_where(session, Log.id, _audit_where(spec))
 
 
 def audit_summary(session: Any, spec: ExportSpec) -> Summary:
@@ -726,7 +731,7 @@ def alerts_rows(session: Any, spec: ExportSpec) -> Iterator[tuple[Any, ...]]:
 def alerts_count(session: Any, spec: ExportSpec) -> int:
     """How many alerts match."""
     a = alert_model()
-    return int(session.scalar(select(func.count(a.id)).where(*_alerts_where(spec))) or 0)
+    return count_where(session, a.id, _alerts_where(spec))
 
 
 def alerts_summary(session: Any, spec: ExportSpec) -> Summary:

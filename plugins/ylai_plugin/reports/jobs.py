@@ -108,7 +108,7 @@ def render(
     """Write the export described by ``spec`` to ``target``; return the detail rows written."""
     from ylai_plugin.reports.datasets import DATASETS
     from ylai_plugin.reports.i18n import t
-    from ylai_plugin.reports.writers import csv_chunks, write_pdf, write_xlsx
+    from ylai_plugin.reports.writers import Document, csv_chunks, write_pdf, write_xlsx
 
     if session_factory is None:
         from airflow.utils.session import create_session as session_factory
@@ -128,21 +128,20 @@ def render(
                     out.write(chunk)
             return counted[0]
         summary = dataset.summary(session, spec)
-        common: dict[str, Any] = {
-            "title": title,
-            "described": spec.describe(),
-            "generated_by": spec.requested_by,
-            "summary": summary,
-            "columns": dataset.columns,
-            "rows": dataset.rows(session, spec),
-            "language": spec.language,
-            "progress": track,
-        }
+        document = Document(
+            title=title,
+            described=spec.describe(),
+            generated_by=spec.requested_by,
+            summary=summary,
+            columns=dataset.columns,
+            rows=dataset.rows(session, spec),
+            language=spec.language,
+        )
         if spec.format == "xlsx":
-            return write_xlsx(str(target), **common)
+            return write_xlsx(str(target), document, progress=track)
         total = dataset.count(session, spec)
         limit = max_pdf_rows if max_pdf_rows is not None else config.EXPORT_PDF_MAX_ROWS.get()
-        return write_pdf(str(target), total=total, max_rows=limit, **common)
+        return write_pdf(str(target), document, total=total, max_rows=limit, progress=track)
 
 
 def spec_of(job: Any) -> ExportSpec:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -127,19 +128,28 @@ def _width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
-def write_xlsx(
-    target: str | IO[bytes],
-    *,
-    title: str,
-    described: dict[str, Any],
-    generated_by: str,
-    summary: Summary,
-    columns: Sequence[Column],
-    rows: Iterable[Sequence[Any]],
-    language: str,
-    progress: Progress = _noop,
-) -> int:
+@dataclass(frozen=True)
+class Document:
+    """What every file format is written from: the export's texts, summary, columns and rows."""
+
+    title: str
+    described: dict[str, Any]
+    generated_by: str
+    summary: Summary
+    columns: Sequence[Column]
+    rows: Iterable[Sequence[Any]]
+    language: str
+
+
+def write_xlsx(target: str | IO[bytes], document: Document, *, progress: Progress = _noop) -> int:
     """A workbook with a Summary sheet and a frozen, filtered Details sheet; return the rows written."""
+    title, described, generated_by, summary = (
+        document.title,
+        document.described,
+        document.generated_by,
+        document.summary,
+    )
+    columns, rows, language = document.columns, document.rows, document.language
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font, PatternFill
@@ -286,20 +296,16 @@ def _fit(text: str, width: float, font: str, size: float) -> str:
 
 
 def write_pdf(
-    target: str | IO[bytes],
-    *,
-    title: str,
-    described: dict[str, Any],
-    generated_by: str,
-    summary: Summary,
-    columns: Sequence[Column],
-    rows: Iterable[Sequence[Any]],
-    total: int,
-    max_rows: int,
-    language: str,
-    progress: Progress = _noop,
+    target: str | IO[bytes], document: Document, *, total: int, max_rows: int, progress: Progress = _noop
 ) -> int:
     """Title, filters, summary tables, charts and the first ``max_rows`` detail rows; return the rows listed."""
+    title, described, generated_by, summary = (
+        document.title,
+        document.described,
+        document.generated_by,
+        document.summary,
+    )
+    columns, rows, language = document.columns, document.rows, document.language
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
