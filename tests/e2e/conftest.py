@@ -188,3 +188,11 @@ def wait_for_text(page: Any, selector: str, text: str, timeout: float = 30_000) 
 def screenshot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def viewer(browser: Any, platform: RunningPlatform) -> Iterator[Session]:
+    create_user(platform, "e2e_viewer", "Viewer")
+    session = login(browser, platform, "e2e_viewer", PASSWORD, "localStorage.setItem('i18nextLng', 'en')")
+    yield session
+    session.context.close()

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from tests.e2e.conftest import PASSWORD, Session, create_user, login, screenshot, wait_for_text
+from tests.e2e.conftest import Session, screenshot, wait_for_text
 from tests.integration.running_platform import RunningPlatform
 
 DAG = "script__disk_usage"
@@ -119,14 +116,6 @@ def test_create_a_script_on_the_scripts_page(admin: Session, platform: RunningPl
     ]
     admin.errors.clear()
     assert not errors, errors
-
-
-@pytest.fixture(scope="module")
-def viewer(browser: Any, platform: RunningPlatform) -> Iterator[Session]:
-    create_user(platform, "e2e_viewer", "Viewer")
-    session = login(browser, platform, "e2e_viewer", PASSWORD, "localStorage.setItem('i18nextLng', 'en')")
-    yield session
-    session.context.close()
 
 
 def test_viewer_cannot_change_presets_or_create_scripts(viewer: Session, platform: RunningPlatform) -> None:

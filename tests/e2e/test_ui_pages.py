@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import PAGES, PASSWORD, Session, create_user, dictionary, login, save_task, screenshot
+from tests.e2e.conftest import PAGES, Session, dictionary, login, save_task, screenshot
 from tests.integration.running_platform import RunningPlatform
 
 LOG_LINE = ".y-logline"
@@ -229,14 +228,6 @@ def test_chinese_and_dark_mode_follow_airflow(browser: Any, platform: RunningPla
         _no_errors(session, ignore=_missing_me)
     finally:
         session.context.close()
-
-
-@pytest.fixture(scope="module")
-def viewer(browser: Any, platform: RunningPlatform) -> Iterator[Session]:
-    create_user(platform, "e2e_viewer", "Viewer")
-    session = login(browser, platform, "e2e_viewer", PASSWORD, "localStorage.setItem('i18nextLng', 'en')")
-    yield session
-    session.context.close()
 
 
 def test_viewer_sees_disabled_controls(viewer: Session, platform: RunningPlatform, seeded: dict[str, Any]) -> None:

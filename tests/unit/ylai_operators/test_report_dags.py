@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -45,6 +46,22 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class _QuietHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+@contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """A local HTTP server in a thread; yields its port."""
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -100,21 +117,15 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 def slack_receiver() -> Iterator[tuple[list[dict[str, Any]], int]]:
     received: list[dict[str, Any]] = []
 
-    class Hook(BaseHTTPRequestHandler):
+    class Hook(_QuietHandler):
         def do_POST(self) -> None:
             received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
             self.send_response(200)
             self.end_headers()
             self.wfile.write(b"ok")
 
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield received, int(server.server_address[1])
-    server.shutdown()
+    with _serving(Hook) as port:
+        yield received, port
 
 
 def test_spec_becomes_a_dag_and_bad_specs_name_the_field(tmp_path: Path) -> None:
@@ -216,7 +227,7 @@ def slack_api() -> Iterator[tuple[dict[str, Any], int]]:
 
     seen: dict[str, Any] = {"uploads": [], "completed": []}
 
-    class Api(BaseHTTPRequestHandler):
+    class Api(_QuietHandler):
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             port: Any = self.server.server_address[1]  # type: ignore[index]
@@ -245,14 +256,8 @@ def slack_api() -> Iterator[tuple[dict[str, Any], int]]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    server = HTTPServer(("127.0.0.1", 0), Api)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield seen, int(server.server_address[1])
-    server.shutdown()
+    with _serving(Api) as port:
+        yield seen, port
 
 
 def test_report_is_uploaded_with_a_slack_api_connection(

@@ -25,17 +25,17 @@ class Me(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "username": "vera",
-                    "roles": ["Viewer"],
+                    "username": "olga",
+                    "roles": ["Op"],
                     "permissions": {
-                        "tasks": ["read"],
+                        "tasks": ["read", "create", "edit", "delete"],
                         "scripts": ["read"],
-                        "presets": ["read"],
+                        "presets": ["read", "create", "edit", "delete"],
                         "monitor": ["read"],
-                        "alerts": ["read"],
-                        "reports": ["read"],
+                        "alerts": ["read", "create", "edit", "delete"],
+                        "reports": ["read", "create"],
                     },
-                    "dags": {script_dag_id("disk_usage"): {"read": True, "run": False, "logs": True}},
+                    "dags": {script_dag_id("disk_usage"): {"read": True, "run": True, "logs": True}},
                 }
             ]
         }
