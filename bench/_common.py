@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -123,3 +124,11 @@ def quiet_fds(log_path: Path) -> Iterator[TextIO]:
             os.close(saved_out)
             os.close(saved_err)
             console.close()
+
+
+def remove_unless_kept(work: Path, keep: bool) -> None:
+    """Delete a benchmark's temporary folder, or say where it is when ``--keep`` asked for it."""
+    if keep:
+        print(f"kept {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from _common import (  # bench/ on sys.path
+from _common import (
     GENERATOR_FILES,
     PYTHON,
     REPO_ROOT,
@@ -57,6 +57,7 @@ from _common import (  # bench/ on sys.path
     machine_note,
     median,
     ratio,
+    remove_unless_kept,
     table,
     verdict,
 )
@@ -405,10 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         for key in breakdowns[0]:
             print(f"  {key:<52} {median([b[key] for b in breakdowns]):.3f} s")
     finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        remove_unless_kept(work, args.keep)
     return 0
 
 

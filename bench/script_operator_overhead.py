@@ -38,7 +38,6 @@ import argparse
 import contextlib
 import os
 import shlex
-import shutil
 import sys
 import tempfile
 import time
@@ -47,13 +46,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from _common import (  # bench/ is sys.path[0]
+from _common import (
     bytecode_note,
     fmt_ms,
     machine_note,
     median,
     quiet_fds,
     ratio,
+    remove_unless_kept,  # bench/ is sys.path[0]
     table,
     verdict,
 )
@@ -321,10 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         print("\n".join(lines))
     finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        remove_unless_kept(work, args.keep)
     return 0
 
 
