@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, field_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -51,6 +53,15 @@ class StrictModel(BaseModel):
 class ConditionParams(StrictModel):
     """The params of one condition type; subclasses add ``type: Literal["<type>"]`` and their fields."""
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        # The document sorts its keys: the fields' order (the rule editor's) goes in a list.
+        order = [name for name in cls.model_fields if name != "type"]
+        target["x-ylai-ui"] = {**target.get("x-ylai-ui", {}), "order": order}
+        return schema
+
 
 def label_keys(condition_type: str) -> dict[str, str]:
     """The UI's i18n keys of a condition: its name, its help text and its one-line summary of a rule."""
@@ -61,13 +72,31 @@ def label_keys(condition_type: str) -> dict[str, str]:
     }
 
 
-def params_config(condition_type: str, title: str, example: dict[str, Any]) -> ConfigDict:
-    """The model config of a params model: its title, an example, and its UI label keys (``x-ylai-labels``)."""
-    return ConfigDict(
-        extra="forbid",
-        title=title,
-        json_schema_extra={"examples": [example], "x-ylai-labels": dict(label_keys(condition_type))},
-    )
+def params_config(
+    condition_type: str, title: str, example: dict[str, Any], ui: dict[str, Any] | None = None
+) -> ConfigDict:
+    """The model config of a params model: its title, an example, and its UI label keys (``x-ylai-labels``).
+
+    :param ui: what the rule editor needs beyond JSON Schema (``x-ylai-ui``, see :func:`ui_hints`):
+        ``modes`` (a choice between groups of fields, exactly one group sent), ``summary`` (the
+        summary's i18n key chosen by the value of a field) and ``add_default`` (the condition that
+        "Add a condition" adds). ``order`` (the fields in the model's order) is added here.
+    """
+    extra: dict[str, Any] = {"examples": [example], "x-ylai-labels": dict(label_keys(condition_type))}
+    if ui:
+        extra["x-ylai-ui"] = ui
+    return ConfigDict(extra="forbid", title=title, json_schema_extra=extra)
+
+
+def ui_hints(**hints: Any) -> dict[str, Any]:
+    """A field's ``json_schema_extra`` for the rule editor (``x-ylai-ui``); the API does not read it.
+
+    Hints: ``label``/``help`` (i18n keys; the label defaults to ``alerts.f.<field>``), ``initial``
+    (the form's value when the schema has no default), ``unit`` (``seconds``/``minutes``: how a
+    summary shows the value), ``input`` (``time``), ``options`` (enum value -> i18n key),
+    ``error`` (the i18n key of a failed ``pattern``), ``hidden`` (not in the form).
+    """
+    return {"x-ylai-ui": hints}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,15 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 from sqlalchemy import select
 
-from ylai_plugin.alerts.conditions.base import Check, ConditionParams, ConditionType, Found, Violations, params_config
+from ylai_plugin.alerts.conditions.base import (
+    Check,
+    ConditionParams,
+    ConditionType,
+    Found,
+    Violations,
+    params_config,
+    ui_hints,
+)
 from ylai_plugin.alerts.links import run_links
 from ylai_plugin.db.alert_models import Alert
 
@@ -22,12 +30,29 @@ class Deadline(ConditionParams):
     """A DAG run has not started (or finished successfully) by ``time`` (HH:MM) each day, in ``timezone``."""
 
     model_config = params_config(
-        TYPE, "Deadline", {"type": TYPE, "must": "finish", "time": "06:30", "timezone": "Asia/Shanghai"}
+        TYPE,
+        "Deadline",
+        {"type": TYPE, "must": "finish", "time": "06:30", "timezone": "Asia/Shanghai"},
+        ui={
+            "summary": {
+                "field": "must",
+                "keys": {"start": "alerts.desc.deadlineStart", "finish": "alerts.desc.deadlineFinish"},
+            }
+        },
     )
 
     type: Literal["deadline"]
-    must: Literal["start", "finish"] = Field(default="finish", description="What must happen by the time.")
-    time: str = Field(examples=["06:30"], description="Time of day, HH:MM.")
+    must: Literal["start", "finish"] = Field(
+        default="finish",
+        description="What must happen by the time.",
+        json_schema_extra=ui_hints(options={"start": "alerts.f.mustStart", "finish": "alerts.f.mustFinish"}),
+    )
+    # The pattern documents what _hh_mm checks (and with which message): the schema only, no second check.
+    time: str = Field(
+        examples=["06:30"],
+        description="Time of day, HH:MM.",
+        json_schema_extra={"pattern": _TIME.pattern, **ui_hints(input="time", initial="06:00", error="alerts.badTime")},
+    )
     timezone: str = Field(default="UTC", description="IANA time zone of the time, e.g. Asia/Shanghai.")
 
     @field_validator("time")

@@ -16,6 +16,7 @@ from ylai_plugin.alerts.conditions.base import (
     Violations,
     aware,
     params_config,
+    ui_hints,
 )
 from ylai_plugin.alerts.links import run_links
 from ylai_plugin.domain.stats import percentile, recent_success_durations
@@ -30,15 +31,55 @@ class Duration(ConditionParams):
     ``last_n_runs`` successful runs (needs ``min_runs`` of them). Checked while the run is running.
     """
 
-    model_config = params_config(TYPE, "Run duration", {"type": TYPE, "p95_factor": 2, "last_n_runs": 20})
+    model_config = params_config(
+        TYPE,
+        "Run duration",
+        {"type": TYPE, "p95_factor": 2, "last_n_runs": 20},
+        ui={
+            "add_default": True,
+            "modes": {
+                "name": "duration_mode",
+                "label": "alerts.f.duration_mode",
+                "options": [
+                    {
+                        "value": "factor",
+                        "label": "alerts.f.modeFactor",
+                        "fields": ["p95_factor", "last_n_runs", "min_runs"],
+                        "summary": "alerts.desc.durationFactor",
+                    },
+                    {
+                        "value": "absolute",
+                        "label": "alerts.f.modeAbsolute",
+                        "fields": ["max_seconds"],
+                        "summary": "alerts.desc.durationMax",
+                    },
+                ],
+            },
+        },
+    )
 
     type: Literal["duration"]
-    max_seconds: float | None = Field(default=None, gt=0, description="A fixed limit in seconds (or set p95_factor).")
+    max_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="A fixed limit in seconds (or set p95_factor).",
+        json_schema_extra=ui_hints(initial=3600, unit="seconds"),
+    )
     p95_factor: float | None = Field(
-        default=None, gt=0, le=1000, description="The limit as a multiple of the p95 of recent successful runs."
+        default=None,
+        gt=0,
+        le=1000,
+        description="The limit as a multiple of the p95 of recent successful runs.",
+        json_schema_extra=ui_hints(initial=2, help="alerts.f.p95_factorHelp"),
     )
     last_n_runs: int = Field(default=20, ge=1, le=1000, description="How many recent successful runs the p95 covers.")
-    min_runs: int = Field(default=3, ge=1, le=1000, description="Successful runs needed before a p95 limit applies.")
+    min_runs: int = Field(
+        default=3,
+        ge=1,
+        le=1000,
+        description="Successful runs needed before a p95 limit applies.",
+        json_schema_extra=ui_hints(label="alerts.f.min_runs_duration"),
+    )
 
     @model_validator(mode="after")
     def _one_limit(self) -> Duration:

@@ -8,7 +8,15 @@ from typing import Literal
 
 from pydantic import Field
 
-from ylai_plugin.alerts.conditions.base import Check, ConditionParams, ConditionType, Found, Violations, params_config
+from ylai_plugin.alerts.conditions.base import (
+    Check,
+    ConditionParams,
+    ConditionType,
+    Found,
+    Violations,
+    params_config,
+    ui_hints,
+)
 from ylai_plugin.alerts.links import run_links
 from ylai_plugin.domain.stats import run_statistics
 
@@ -23,10 +31,15 @@ class FailureRate(ConditionParams):
     )
 
     type: Literal["failure_rate"]
-    window_minutes: int = Field(
-        default=1440, ge=1, le=60 * 24 * 90, description="Look at the runs that ended in this many last minutes."
-    )
+    # In the order of the rule editor's fields.
     threshold_percent: float = Field(default=50, gt=0, le=100, description="Fire at this share of failed runs or more.")
+    window_minutes: int = Field(
+        default=1440,
+        ge=1,
+        le=60 * 24 * 90,
+        description="Look at the runs that ended in this many last minutes.",
+        json_schema_extra=ui_hints(unit="minutes"),
+    )
     min_runs: int = Field(
         default=3, ge=1, le=100_000, description="Stay quiet with fewer runs than this in the window."
     )

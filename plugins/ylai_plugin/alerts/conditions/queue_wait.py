@@ -21,7 +21,11 @@ class QueueWait(base.ConditionParams):
     model_config = base.params_config(TYPE, "Queue wait", {"type": TYPE, "max_seconds": 600})
 
     type: Literal["queue_wait"]
-    max_seconds: float = Field(gt=0, description="Fire when a run or task has been queued longer than this.")
+    max_seconds: float = Field(
+        gt=0,
+        description="Fire when a run or task has been queued longer than this.",
+        json_schema_extra=base.ui_hints(initial=600, unit="seconds", label="alerts.f.max_seconds_queue"),
+    )
 
 
 def find(check: base.Check) -> base.Found:

@@ -26,10 +26,18 @@ class WorkerHeartbeat(base.ConditionParams):
     )
 
     type: Literal["worker_heartbeat"]
-    max_silence_seconds: float = Field(default=120, ge=5, description="A worker silent this long is down.")
+    max_silence_seconds: float = Field(
+        default=120,
+        ge=5,
+        description="A worker silent this long is down.",
+        json_schema_extra=base.ui_hints(unit="seconds"),
+    )
     min_alive: int = Field(default=1, ge=0, le=10_000, description="Fire 'no worker alive' below this count.")
     kinds: list[str] = Field(
-        default_factory=lambda: ["celery-worker"], min_length=1, description="Host kinds that count as workers."
+        default_factory=lambda: ["celery-worker"],
+        min_length=1,
+        description="Host kinds that count as workers.",
+        json_schema_extra=base.ui_hints(hidden=True),
     )
 
 

@@ -1800,33 +1800,43 @@ export interface components {
          *         "script__disk_usage": {
          *           "logs": true,
          *           "read": true,
-         *           "run": false
+         *           "run": true
          *         }
          *       },
          *       "permissions": {
          *         "alerts": [
-         *           "read"
+         *           "read",
+         *           "create",
+         *           "edit",
+         *           "delete"
          *         ],
          *         "monitor": [
          *           "read"
          *         ],
          *         "presets": [
-         *           "read"
+         *           "read",
+         *           "create",
+         *           "edit",
+         *           "delete"
          *         ],
          *         "reports": [
-         *           "read"
+         *           "read",
+         *           "create"
          *         ],
          *         "scripts": [
          *           "read"
          *         ],
          *         "tasks": [
-         *           "read"
+         *           "read",
+         *           "create",
+         *           "edit",
+         *           "delete"
          *         ]
          *       },
          *       "roles": [
-         *         "Viewer"
+         *         "Op"
          *       ],
-         *       "username": "vera"
+         *       "username": "olga"
          *     }
          */
         Me: {

@@ -1,32 +1,24 @@
-// The alert rule form: its state (strings, as inputs hold them), checks that mirror the server's
-// (ylai_plugin/alerts/schemas.py), conversion to API bodies, and the server's field paths mapped
-// back to form fields.
-import { alertConditionTypeValues, channelTypeValues, ruleBodySeverityValues } from "../../generated/ylai";
+// The alert rule form: its state (strings, as inputs hold them), checks that mirror the server's,
+// conversion to API bodies, and the server's field paths mapped back to form fields. A condition's
+// fields, defaults and checks come from its params schema (generated/alertConditions.ts, from the
+// OpenAPI document): no condition type is named here.
+import { ALERT_CONDITIONS, type ConditionField, type ConditionSpec } from "../../generated/alertConditions";
+import { channelTypeValues, ruleBodySeverityValues } from "../../generated/ylai";
 import type { AlertChannel, AlertCondition, AlertRule, AlertRuleBody, ChannelType, ConditionType, Severity } from "../api/models";
 import type { Key } from "../i18n";
 
 /** The condition types of the API's registry (AlertConditionType), in its order. */
-export const CONDITION_TYPES: readonly ConditionType[] = alertConditionTypeValues;
+export const CONDITION_TYPES: readonly ConditionType[] = ALERT_CONDITIONS.map((spec) => spec.type as ConditionType);
+const SPECS = new Map(ALERT_CONDITIONS.map((spec) => [spec.type, spec]));
+/** The condition that "Add a condition" adds (its module says so), else the first. */
+export const ADDED_CONDITION = (ALERT_CONDITIONS.find((spec) => spec.add_default) ?? ALERT_CONDITIONS[0]).type as ConditionType;
 export const SEVERITIES: readonly Severity[] = ruleBodySeverityValues;
 export const CHANNEL_TYPES: readonly ChannelType[] = channelTypeValues;
 export const CHANNEL_NAMES: Record<ChannelType, string> = { slack: "Slack", email: "E-mail", webhook: "Webhook" };
 export const TARGET_EXAMPLES: Record<ChannelType, string> = { slack: "#data-alerts", email: "oncall@example.com", webhook: "https://example.com/hooks/ylai" };
 
-export interface CondForm {
-  type: ConditionType;
-  window_minutes: string;
-  threshold_percent: string;
-  min_runs: string;
-  duration_mode: "factor" | "absolute";
-  p95_factor: string;
-  last_n_runs: string;
-  max_seconds: string;
-  max_silence_seconds: string;
-  min_alive: string;
-  must: "start" | "finish";
-  time: string;
-  timezone: string;
-}
+/** One condition of the form: its type, the text of each of its fields, and its mode (if it has modes). */
+export type CondForm = { type: ConditionType } & Record<string, string>;
 
 export interface ChannelForm {
   type: ChannelType;
@@ -57,22 +49,38 @@ export interface RuleForm {
   esc_channels: ChannelForm[];
 }
 
-export function newCondition(type: ConditionType = "run_failed"): CondForm {
-  return {
-    type,
-    window_minutes: "1440",
-    threshold_percent: "50",
-    min_runs: "3",
-    duration_mode: "factor",
-    p95_factor: "2",
-    last_n_runs: "20",
-    max_seconds: type === "queue_wait" ? "600" : "3600",
-    max_silence_seconds: "120",
-    min_alive: "1",
-    must: "finish",
-    time: "06:00",
-    timezone: "UTC",
-  };
+/** The params schema of a condition type (undefined: a type this UI's document does not have). */
+export const conditionSpec = (type: string): ConditionSpec | undefined => SPECS.get(type);
+
+const isSet = (v: unknown) => v !== undefined && v !== null && v !== "";
+
+/** The mode of a condition with modes: the form's, else the first whose first field is set, else the first. */
+function modeOf(spec: ConditionSpec, values: Record<string, unknown>) {
+  const modes = spec.modes;
+  if (!modes) return undefined;
+  return modes.options.find((o) => o.value === values[modes.name]) ?? modes.options.find((o) => isSet(values[o.fields[0]])) ?? modes.options[0];
+}
+
+/** The fields the form shows and sends for ``values``: the visible ones, of the current mode only. */
+export function conditionFields(type: string, values: Record<string, unknown>): ConditionField[] {
+  const spec = conditionSpec(type);
+  if (!spec) return [];
+  const mode = modeOf(spec, values);
+  const moded = new Set(spec.modes?.options.flatMap((o) => o.fields) ?? []);
+  return spec.fields.filter((f) => !f.hidden && (!moded.has(f.name) || mode?.fields.includes(f.name)));
+}
+
+const initialText = (f: ConditionField) => {
+  const v = isSet(f.default) ? f.default : f.initial;
+  return isSet(v) ? String(v) : f.enum?.[0] ?? "";
+};
+
+export function newCondition(type: ConditionType = CONDITION_TYPES[0]): CondForm {
+  const c: CondForm = { type } as CondForm;
+  const spec = conditionSpec(type);
+  if (spec?.modes) c[spec.modes.name] = spec.modes.options[0].value;
+  for (const f of spec?.fields ?? []) if (!f.hidden) c[f.name] = initialText(f);
+  return c;
 }
 
 export function newChannel(language: "en" | "zh-CN" = "en", type: ChannelType = "slack"): ChannelForm {
@@ -119,22 +127,15 @@ function channelForm(c: AlertChannel): ChannelForm {
 export function formFromRule(rule: AlertRule): RuleForm {
   // Any member of the condition union, read field by field (absent fields keep the form's defaults).
   const c = rule.condition as { type: ConditionType } & Record<string, unknown>;
-  const base = newCondition(c.type);
-  const cond: CondForm = {
-    ...base,
-    window_minutes: str(c.window_minutes, base.window_minutes),
-    threshold_percent: str(c.threshold_percent, base.threshold_percent),
-    min_runs: str(c.min_runs, base.min_runs),
-    duration_mode: c.type === "duration" && c.max_seconds !== null && c.max_seconds !== undefined ? "absolute" : "factor",
-    p95_factor: str(c.p95_factor, base.p95_factor),
-    last_n_runs: str(c.last_n_runs, base.last_n_runs),
-    max_seconds: str(c.max_seconds, base.max_seconds),
-    max_silence_seconds: str(c.max_silence_seconds, base.max_silence_seconds),
-    min_alive: str(c.min_alive, base.min_alive),
-    must: c.must === "start" ? "start" : "finish",
-    time: str(c.time, base.time),
-    timezone: str(c.timezone, base.timezone),
-  };
+  const cond = newCondition(c.type);
+  const spec = conditionSpec(c.type);
+  const mode = spec && modeOf(spec, c);
+  if (spec?.modes && mode) cond[spec.modes.name] = mode.value;
+  for (const f of spec?.fields ?? []) {
+    if (f.hidden) continue;
+    const text = str(c[f.name], cond[f.name]);
+    cond[f.name] = f.enum && !f.enum.includes(text) ? cond[f.name] : text;
+  }
   const s = rule.scope ?? { dag_ids: [], scripts: [], pipelines: [], tags: [] };
   const esc = rule.escalation;
   return {
@@ -162,23 +163,45 @@ export function formFromRule(rule: AlertRule): RuleForm {
 
 const num = (s: string) => Number(s.trim());
 
+const isNumber = (f: ConditionField) => f.type === "number" || f.type === "integer";
+
+/** A field's text as the API takes it (an empty text with a default: the default). */
+function fieldValue(f: ConditionField, text: string): unknown {
+  if (isNumber(f)) return num(text);
+  if (f.type === "boolean") return text === "true";
+  if (f.enum || !isSet(f.default)) return text;
+  return text.trim() || String(f.default);
+}
+
 export function conditionBody(c: CondForm): AlertCondition {
-  switch (c.type) {
-    case "failure_rate":
-      return { type: c.type, window_minutes: num(c.window_minutes), threshold_percent: num(c.threshold_percent), min_runs: num(c.min_runs) };
-    case "duration":
-      return c.duration_mode === "factor"
-        ? { type: c.type, p95_factor: num(c.p95_factor), last_n_runs: num(c.last_n_runs), min_runs: num(c.min_runs) }
-        : { type: c.type, max_seconds: num(c.max_seconds) };
-    case "queue_wait":
-      return { type: c.type, max_seconds: num(c.max_seconds) };
-    case "worker_heartbeat":
-      return { type: c.type, max_silence_seconds: num(c.max_silence_seconds), min_alive: num(c.min_alive) };
-    case "deadline":
-      return { type: c.type, must: c.must, time: c.time, timezone: c.timezone.trim() || "UTC" };
-    default:
-      return { type: c.type };
+  const body: Record<string, unknown> = { type: c.type };
+  for (const f of conditionFields(c.type, c)) body[f.name] = fieldValue(f, c[f.name] ?? "");
+  return body as AlertCondition;
+}
+
+/** The i18n key and params of a condition's one-line summary (null: it has no fields, its label says it all). */
+export function conditionSummary(
+  c: AlertCondition,
+  format: { number: (v: number) => string; duration: (seconds: number) => string },
+): { key: string; params: Record<string, string> } | null {
+  const values = c as unknown as Record<string, unknown>;
+  const spec = conditionSpec(c.type);
+  const fields = conditionFields(c.type, values);
+  if (!spec || !fields.length) return null;
+  const params: Record<string, string> = {};
+  for (const f of fields) {
+    const v = isSet(values[f.name]) ? values[f.name] : f.default;
+    if (!isSet(v)) continue;
+    if (f.unit === "seconds") params[f.name] = format.duration(Number(v));
+    else if (f.unit === "minutes") params[f.name] = format.duration(Number(v) * 60);
+    else params[f.name] = isNumber(f) ? format.number(Number(v)) : String(v);
   }
+  let key = modeOf(spec, values)?.summary ?? spec.labels.summary;
+  if (spec.summary) {
+    const by = spec.fields.find((f) => f.name === spec.summary!.field);
+    key = spec.summary.keys[String(values[spec.summary.field] ?? by?.default)] ?? key;
+  }
+  return { key, params };
 }
 
 function channelBody(c: ChannelForm): AlertChannel {
@@ -213,9 +236,8 @@ export type Errors = Record<string, string>;
 type T = (key: Key, params?: Record<string, string | number>) => string;
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
-const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
 
-function checkNumber(errors: Errors, key: string, text: string, t: T, opts: { min?: number; exclusiveMin?: number; max?: number; integer?: boolean }) {
+function checkNumber(errors: Errors, key: string, text: string, t: T, opts: { min?: number; exclusiveMin?: number; max?: number; exclusiveMax?: number; integer?: boolean }) {
   const v = Number(text.trim());
   if (!text.trim()) errors[key] = t("validation.required");
   else if (Number.isNaN(v)) errors[key] = t("validation.notANumber");
@@ -223,6 +245,20 @@ function checkNumber(errors: Errors, key: string, text: string, t: T, opts: { mi
   else if (opts.exclusiveMin !== undefined && v <= opts.exclusiveMin) errors[key] = t("validation.exclusiveMinimum", { min: opts.exclusiveMin });
   else if (opts.min !== undefined && v < opts.min) errors[key] = t("validation.minimum", { min: opts.min });
   else if (opts.max !== undefined && v > opts.max) errors[key] = t("validation.maximum", { max: opts.max });
+  else if (opts.exclusiveMax !== undefined && v >= opts.exclusiveMax) errors[key] = t("validation.exclusiveMaximum", { max: opts.exclusiveMax });
+}
+
+/** The checks of one condition field, from its schema (the server's own). */
+function checkField(errors: Errors, key: string, f: ConditionField, text: string, t: T) {
+  if (isNumber(f)) {
+    checkNumber(errors, key, text, t, { min: f.minimum, exclusiveMin: f.exclusiveMinimum, max: f.maximum, exclusiveMax: f.exclusiveMaximum, integer: f.type === "integer" });
+  } else if (f.pattern && !new RegExp(f.pattern).test(text)) {
+    errors[key] = f.error ? t(f.error as Key) : t("validation.pattern", { pattern: f.pattern });
+  } else if (f.enum && !f.enum.includes(text)) {
+    errors[key] = t("validation.enum", { values: f.enum.join(", ") });
+  } else if (f.required && !text.trim()) {
+    errors[key] = t("validation.required");
+  }
 }
 
 function checkChannels(errors: Errors, prefix: string, channels: ChannelForm[], t: T) {
@@ -244,27 +280,7 @@ export function checkRule(f: RuleForm, t: T): Errors {
   if (!f.scope_all && ![f.dag_ids, f.scripts, f.pipelines, f.tags].some((s) => splitList(s).length)) errors["scope"] = t("alerts.needScope");
   if (!f.conditions.length) errors.conditions = t("alerts.needCondition");
   f.conditions.forEach((c, i) => {
-    const k = (name: string) => `conditions.${i}.${name}`;
-    if (c.type === "failure_rate") {
-      checkNumber(errors, k("window_minutes"), c.window_minutes, t, { min: 1, max: 129600, integer: true });
-      checkNumber(errors, k("threshold_percent"), c.threshold_percent, t, { exclusiveMin: 0, max: 100 });
-      checkNumber(errors, k("min_runs"), c.min_runs, t, { min: 1, integer: true });
-    } else if (c.type === "duration") {
-      if (c.duration_mode === "factor") {
-        checkNumber(errors, k("p95_factor"), c.p95_factor, t, { exclusiveMin: 0, max: 1000 });
-        checkNumber(errors, k("last_n_runs"), c.last_n_runs, t, { min: 1, max: 1000, integer: true });
-        checkNumber(errors, k("min_runs"), c.min_runs, t, { min: 1, max: 1000, integer: true });
-      } else {
-        checkNumber(errors, k("max_seconds"), c.max_seconds, t, { exclusiveMin: 0 });
-      }
-    } else if (c.type === "queue_wait") {
-      checkNumber(errors, k("max_seconds"), c.max_seconds, t, { exclusiveMin: 0 });
-    } else if (c.type === "worker_heartbeat") {
-      checkNumber(errors, k("max_silence_seconds"), c.max_silence_seconds, t, { min: 5 });
-      checkNumber(errors, k("min_alive"), c.min_alive, t, { min: 0, integer: true });
-    } else if (c.type === "deadline") {
-      if (!TIME.test(c.time)) errors[k("time")] = t("alerts.badTime");
-    }
+    for (const f of conditionFields(c.type, c)) checkField(errors, `conditions.${i}.${f.name}`, f, c[f.name] ?? "", t);
   });
   checkChannels(errors, "channels", f.channels, t);
   if (f.rate_on) {

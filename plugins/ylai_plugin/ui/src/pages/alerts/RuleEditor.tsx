@@ -6,12 +6,16 @@ import { parseDagId } from "../../lib/dagKinds";
 import { usePoll } from "../../lib/hooks";
 import { useMe } from "../../lib/me";
 import { Link, pagePath, useNav } from "../../lib/nav";
+import type { ConditionField } from "../../../generated/alertConditions";
 import {
+  ADDED_CONDITION,
   CHANNEL_TYPES,
   CONDITION_TYPES,
   SEVERITIES,
   TARGET_EXAMPLES,
   checkRule,
+  conditionFields,
+  conditionSpec,
   emptyRule,
   formFromRule,
   formKey,
@@ -79,11 +83,7 @@ function ConditionBlock({ c, idx, errors, disabled, single, onChange, onRemove }
   const { t } = useI18n();
   const key = (name: string) => `conditions.${idx}.${name}`;
   const tid = (name: string) => `condition-${idx}-${name}`;
-  const input = (name: keyof CondForm, label: string, help?: string, type = "number") => (
-    <Field label={label} error={errors[key(name)]} testId={tid(name)} help={help}>
-      <input className="y-input" type={type} inputMode="decimal" value={String(c[name])} disabled={disabled} aria-invalid={errors[key(name)] ? true : undefined} onChange={(e) => onChange({ ...c, [name]: e.target.value })} data-testid={tid(name)} />
-    </Field>
-  );
+  const modes = conditionSpec(c.type)?.modes;
   return (
     <div className="y-cond" data-testid={`condition-${idx}`}>
       <div className="y-row y-wrap">
@@ -103,53 +103,56 @@ function ConditionBlock({ c, idx, errors, disabled, single, onChange, onRemove }
       <p className="y-help">{t(`alerts.condHelp.${c.type}` as Key)}</p>
       <FieldError text={errors[`conditions.${idx}`]} testId={tid("error")} />
       <div className="y-form-grid">
-        {c.type === "failure_rate" ? (
-          <>
-            {input("threshold_percent", t("alerts.f.threshold_percent"))}
-            {input("window_minutes", t("alerts.f.window_minutes"))}
-            {input("min_runs", t("alerts.f.min_runs"))}
-          </>
+        {modes ? (
+          <Field label={t(modes.label as Key)}>
+            <select className="y-input" value={c[modes.name]} disabled={disabled} onChange={(e) => onChange({ ...c, [modes.name]: e.target.value })} data-testid={tid(modes.name)}>
+              {modes.options.map((o) => (
+                <option key={o.value} value={o.value}>
+                  {t(o.label as Key)}
+                </option>
+              ))}
+            </select>
+          </Field>
         ) : null}
-        {c.type === "duration" ? (
-          <>
-            <Field label={t("alerts.f.duration_mode")}>
-              <select className="y-input" value={c.duration_mode} disabled={disabled} onChange={(e) => onChange({ ...c, duration_mode: e.target.value as CondForm["duration_mode"] })} data-testid={tid("duration_mode")}>
-                <option value="factor">{t("alerts.f.modeFactor")}</option>
-                <option value="absolute">{t("alerts.f.modeAbsolute")}</option>
-              </select>
-            </Field>
-            {c.duration_mode === "factor" ? (
-              <>
-                {input("p95_factor", t("alerts.f.p95_factor"), t("alerts.f.p95_factorHelp"))}
-                {input("last_n_runs", t("alerts.f.last_n_runs"))}
-                {input("min_runs", t("alerts.f.min_runs_duration"))}
-              </>
-            ) : (
-              input("max_seconds", t("alerts.f.max_seconds"))
-            )}
-          </>
-        ) : null}
-        {c.type === "queue_wait" ? input("max_seconds", t("alerts.f.max_seconds_queue")) : null}
-        {c.type === "worker_heartbeat" ? (
-          <>
-            {input("max_silence_seconds", t("alerts.f.max_silence_seconds"))}
-            {input("min_alive", t("alerts.f.min_alive"))}
-          </>
-        ) : null}
-        {c.type === "deadline" ? (
-          <>
-            <Field label={t("alerts.f.must")}>
-              <select className="y-input" value={c.must} disabled={disabled} onChange={(e) => onChange({ ...c, must: e.target.value as CondForm["must"] })} data-testid={tid("must")}>
-                <option value="start">{t("alerts.f.mustStart")}</option>
-                <option value="finish">{t("alerts.f.mustFinish")}</option>
-              </select>
-            </Field>
-            {input("time", t("alerts.f.time"), undefined, "time")}
-            {input("timezone", t("alerts.f.timezone"), undefined, "text")}
-          </>
-        ) : null}
+        {conditionFields(c.type, c).map((f) => (
+          <Field key={f.name} label={t(f.label as Key)} error={errors[key(f.name)]} testId={tid(f.name)} help={f.help ? t(f.help as Key) : undefined}>
+            <ConditionInput f={f} value={c[f.name] ?? ""} disabled={disabled} invalid={!!errors[key(f.name)]} testId={tid(f.name)} onChange={(value) => onChange({ ...c, [f.name]: value })} />
+          </Field>
+        ))}
       </div>
     </div>
+  );
+}
+
+/** The input of one condition field, by its schema: a choice for an enum, a number, a check box, or text. */
+function ConditionInput({ f, value, disabled, invalid, testId, onChange }: { f: ConditionField; value: string; disabled: boolean; invalid: boolean; testId: string; onChange: (value: string) => void }) {
+  const { t } = useI18n();
+  if (f.enum) {
+    return (
+      <select className="y-input" value={value} disabled={disabled} aria-invalid={invalid || undefined} onChange={(e) => onChange(e.target.value)} data-testid={testId}>
+        {f.enum.map((v) => (
+          <option key={v} value={v}>
+            {f.options?.[v] ? t(f.options[v] as Key) : v}
+          </option>
+        ))}
+      </select>
+    );
+  }
+  if (f.type === "boolean") {
+    return <input type="checkbox" checked={value === "true"} disabled={disabled} onChange={(e) => onChange(String(e.target.checked))} data-testid={testId} />;
+  }
+  const numeric = f.type === "number" || f.type === "integer";
+  return (
+    <input
+      className="y-input"
+      type={numeric ? "number" : f.input ?? "text"}
+      inputMode={numeric ? "decimal" : undefined}
+      value={value}
+      disabled={disabled}
+      aria-invalid={invalid || undefined}
+      onChange={(e) => onChange(e.target.value)}
+      data-testid={testId}
+    />
   );
 }
 
@@ -328,7 +331,7 @@ export function RuleEditor({ id }: { id?: number }) {
                 ))}
                 {!editing ? (
                   <>
-                    <button type="button" className="y-btn y-btn-small" disabled={disabled} onClick={() => set({ conditions: [...form.conditions, newCondition("duration")] })} data-testid="condition-add">
+                    <button type="button" className="y-btn y-btn-small" disabled={disabled} onClick={() => set({ conditions: [...form.conditions, newCondition(ADDED_CONDITION)] })} data-testid="condition-add">
                       {t("alerts.addCondition")}
                     </button>
                     {form.conditions.length > 1 ? <p className="y-help">{t("alerts.oneRuleEach", { n: form.conditions.length })}</p> : null}

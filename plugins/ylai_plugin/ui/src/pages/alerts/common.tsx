@@ -1,6 +1,6 @@
 // What the alert screens share: labels, one-line descriptions of conditions and scopes, badges and form fields.
 import type { ReactNode } from "react";
-import { CHANNEL_NAMES } from "../../lib/alertForm";
+import { CHANNEL_NAMES, conditionSummary } from "../../lib/alertForm";
 import type { AlertCondition, AlertEvent, AlertScope, ChannelType, Severity } from "../../api/models";
 import { useI18n, type I18n, type Key } from "../../i18n";
 import { FieldError } from "../../components/ui";
@@ -9,26 +9,10 @@ export const condLabel = (t: I18n["t"], type: string) => t(`alerts.cond.${type}`
 /** Slack and Webhook are names; e-mail is a word to translate. */
 export const channelName = (t: I18n["t"], type: ChannelType) => (type === "email" ? t("alerts.channel.email") : CHANNEL_NAMES[type]);
 
-/** One line per condition: what fires the rule. */
+/** One line per condition: what fires the rule (its summary text, from its params schema). */
 export function describeCondition(i: I18n, c: AlertCondition): string {
-  const { t } = i;
-  const n = (v: unknown) => i.number(Number(v), 2);
-  switch (c.type) {
-    case "failure_rate":
-      return t("alerts.desc.failure_rate", { pct: n(c.threshold_percent), window: i.duration(Number(c.window_minutes) * 60), min: n(c.min_runs) });
-    case "duration":
-      return c.p95_factor !== null && c.p95_factor !== undefined
-        ? t("alerts.desc.durationFactor", { factor: n(c.p95_factor), runs: n(c.last_n_runs ?? 20) })
-        : t("alerts.desc.durationMax", { limit: i.duration(Number(c.max_seconds)) });
-    case "queue_wait":
-      return t("alerts.desc.queue_wait", { limit: i.duration(Number(c.max_seconds)) });
-    case "worker_heartbeat":
-      return t("alerts.desc.worker_heartbeat", { limit: i.duration(Number(c.max_silence_seconds)), min: n(c.min_alive ?? 1) });
-    case "deadline":
-      return t(c.must === "start" ? "alerts.desc.deadlineStart" : "alerts.desc.deadlineFinish", { time: String(c.time), tz: String(c.timezone ?? "UTC") });
-    default:
-      return condLabel(t, c.type);
-  }
+  const summary = conditionSummary(c, { number: (v) => i.number(v, 2), duration: (s) => i.duration(s) });
+  return summary ? i.t(summary.key as Key, summary.params) : condLabel(i.t, c.type);
 }
 
 export function describeScope(t: I18n["t"], s: Partial<AlertScope> | null | undefined): string {
