@@ -144,6 +144,16 @@ def _strategies(operation: Operation, known: dict[str, str]) -> list[tuple[Searc
     return runs
 
 
+def _never_reaches_the_plugin(case: AnyCase) -> bool:
+    """A path parameter with a line feed is answered by Airflow's root app, not by ylai.
+
+    Starlette's ``Mount("/ylai")`` matches ``^/ylai/(?P<path>.*)$``, and ``.`` stops at a line
+    feed, so such a request never reaches the plugin: Airflow's own router answers
+    ``{"detail": "Not Found"}``. That is Airflow's contract, not ours.
+    """
+    return any("\n" in str(value) for value in (case.path_parameters or {}).values())
+
+
 def _fuzz(strategy: SearchStrategy[AnyCase], examples: int, send: Callable[[AnyCase], None]) -> None:
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis.errors import Unsatisfiable
@@ -200,6 +210,8 @@ def test_api_conforms_to_its_openapi_document(sqlite_platform: RunningPlatform) 
 
     def send(case: AnyCase, label: str, deadline: float) -> None:
         if time.monotonic() > deadline and findings.calls[label]:  # every operation gets at least one call
+            return
+        if _never_reaches_the_plugin(case):
             return
         pacer.wait()
         response = case.call(headers=headers)
