@@ -107,6 +107,15 @@ def _state_table(counts: Counter[str], total: int) -> Table:
 # ---------------------------------------------------------------- runs
 #: The columns that name a run and time it, shared by the runs and tasks exports.
 RUN_KEY = (Column("col.dag_id", 32), Column("col.run_id", 44))
+# The statistics of a group of runs (a script's, a DAG's), as stats.RunStatistics gives them.
+RUN_STATISTICS = (
+    Column("col.runs", 9, "int"),
+    Column("col.succeeded", 10, "int"),
+    Column("col.failed", 9, "int"),
+    Column("col.success_rate", 12, "percent"),
+    Column("col.p50", 14, "float"),
+    Column("col.p95", 14, "float"),
+)
 TIMING = (
     Column("col.queued_at", 20, "datetime"),
     Column("col.start_date", 20, "datetime"),
@@ -411,12 +420,7 @@ SCRIPT_COLUMNS = (
     Column("col.owner", 16),
     Column("col.runtime", 11),
     Column("col.source", 11),
-    Column("col.runs", 9, "int"),
-    Column("col.succeeded", 10, "int"),
-    Column("col.failed", 9, "int"),
-    Column("col.success_rate", 12, "percent"),
-    Column("col.p50", 14, "float"),
-    Column("col.p95", 14, "float"),
+    *RUN_STATISTICS,
     Column("col.last_run_at", 20, "datetime"),
     Column("col.last_state", 11),
 )
@@ -573,12 +577,7 @@ def audit_summary(session: Any, spec: ExportSpec) -> Summary:
 MONITOR_COLUMNS = (
     Column("col.dag_id", 32),
     Column("col.kind", 10),
-    Column("col.runs", 9, "int"),
-    Column("col.succeeded", 10, "int"),
-    Column("col.failed", 9, "int"),
-    Column("col.success_rate", 12, "percent"),
-    Column("col.p50", 14, "float"),
-    Column("col.p95", 14, "float"),
+    *RUN_STATISTICS,
     Column("col.queue_wait_p95", 16, "float"),
 )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -141,15 +141,14 @@ class Document:
     language: str
 
 
+def astuple_shallow(document: Document) -> tuple[Any, ...]:
+    """The document's fields in order, not copied (``dataclasses.astuple`` would deep-copy the rows)."""
+    return tuple(getattr(document, f.name) for f in fields(document))
+
+
 def write_xlsx(target: str | IO[bytes], document: Document, *, progress: Progress = _noop) -> int:
     """A workbook with a Summary sheet and a frozen, filtered Details sheet; return the rows written."""
-    title, described, generated_by, summary = (
-        document.title,
-        document.described,
-        document.generated_by,
-        document.summary,
-    )
-    columns, rows, language = document.columns, document.rows, document.language
+    title, described, generated_by, summary, columns, rows, language = astuple_shallow(document)
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font, PatternFill
@@ -299,13 +298,7 @@ def write_pdf(
     target: str | IO[bytes], document: Document, *, total: int, max_rows: int, progress: Progress = _noop
 ) -> int:
     """Title, filters, summary tables, charts and the first ``max_rows`` detail rows; return the rows listed."""
-    title, described, generated_by, summary = (
-        document.title,
-        document.described,
-        document.generated_by,
-        document.summary,
-    )
-    columns, rows, language = document.columns, document.rows, document.language
+    title, described, generated_by, summary, columns, rows, language = astuple_shallow(document)
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle

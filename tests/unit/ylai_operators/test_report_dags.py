@@ -99,6 +99,13 @@ class Inbox:
         return "250 Message accepted for delivery"
 
 
+def _connect_to_api(monkeypatch: pytest.MonkeyPatch, api_server: str) -> None:
+    """The ``ylai_api_test`` connection a report DAG reads the local API through, as the reporter (Op)."""
+    port = int(api_server.rsplit(":", 1)[1])
+    connection = {"conn_type": "http", "host": "127.0.0.1", "port": port, "password": token("op", "reporter")}
+    monkeypatch.setenv("AIRFLOW_CONN_YLAI_API_TEST", json.dumps(connection))
+
+
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
     from aiosmtpd.controller import Controller
@@ -172,11 +179,7 @@ def test_scheduled_report_is_emailed_and_posted(
     posts, slack_port = slack_receiver
     ran = _trigger("script__disk_usage", "小王", "failed", 1, 12, {"top": 2})
     # _trigger puts runs in October 2025; the report covers 2025-10-01 (previous day of 10-02 06:00).
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_YLAI_API_TEST",
-        json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": int(api_server.rsplit(":", 1)[1]),
-                    "password": token("op", "reporter")}),
-    )  # fmt: skip
+    _connect_to_api(monkeypatch, api_server)
     monkeypatch.setenv(
         "AIRFLOW_CONN_SMTP_TEST",
         json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": smtp_port,
@@ -269,11 +272,7 @@ def test_report_is_uploaded_with_a_slack_api_connection(
 
     seen, port = slack_api
     _trigger("script__http_check", "alice", "success", 9, 3, {"url": "http://127.0.0.1:1/"})
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_YLAI_API_TEST",
-        json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": int(api_server.rsplit(":", 1)[1]),
-                    "password": token("op", "reporter")}),
-    )  # fmt: skip
+    _connect_to_api(monkeypatch, api_server)
     monkeypatch.setenv(
         "AIRFLOW_CONN_SLACK_API_TEST",
         json.dumps(
