@@ -165,8 +165,8 @@ EXPORT_PDF_MAX_ROWS = IntOption(
 REPORT_FONT = StrOption(
     "report_font",
     "",
-    "CJK font (.ttf/.ttc with TrueType outlines) for PDF reports, or a "
-    "path-separator list; empty searches the usual places (fonts-wqy-zenhei).",
+    "CJK font (.ttf/.ttc with TrueType outlines) for PDF reports with Chinese text, or a "
+    "path-separator list; empty uses the font ylai ships (WenQuanYi Micro Hei), then system ones.",
     example="/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
 )
 RATE_LIMIT_BURST = IntOption("rate_limit_burst", 120, "Requests a user may make in a burst above the steady rate.")

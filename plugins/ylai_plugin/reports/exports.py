@@ -150,7 +150,7 @@ def render_file(spec: ExportSpec) -> Path:
 
 
 def ensure_pdf_font() -> None:
-    """:class:`Unavailable` when no CJK font can be found for PDFs."""
+    """:class:`Unavailable` when no CJK font can be found for Chinese PDFs."""
     from ylai_plugin.reports.fonts import FontNotFoundError, register_cjk_font
 
     try:
@@ -180,7 +180,8 @@ def create_job(session: Any, spec: ExportSpec, filters: ExportFilters, owner: st
     """Queue an export job for ``spec`` (flushed: it has its id)."""
     from ylai_plugin.db.export_models import ExportJob
 
-    if spec.format == "pdf":
+    if spec.format == "pdf" and spec.language == "zh-CN":
+        # A Chinese PDF always needs the CJK font; an English one only for Chinese data (found when rendering).
         ensure_pdf_font()
     job = ExportJob(
         kind=spec.kind,

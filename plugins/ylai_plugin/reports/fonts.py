@@ -1,18 +1,22 @@
 """Find a CJK TrueType font for PDFs, so Chinese renders and stays extractable (embedded, with ToUnicode).
 
 reportlab embeds TrueType (``glyf``) outlines, including a face of a ``.ttc`` collection, but not
-CFF/OpenType-PS ones (Noto CJK's ``.ttc`` are CFF). The Debian package ``fonts-wqy-zenhei``
-(installed by ``.ci/run`` and the Docker image) provides a suitable one.
+CFF/OpenType-PS ones (Noto CJK's ``.ttc`` are CFF). ylai ships one through a dependency:
+WenQuanYi Micro Hei from the ``paperang-p2-fonts-cjk`` wheel, so a fresh install needs no system
+font. The system paths after it only matter if that package is missing from a broken install.
+``[ylai] report_font`` replaces the whole list.
 """
 
 from __future__ import annotations
 
 import os
+from importlib.resources import files
 from pathlib import Path
 
 from ylai_plugin import config
 
-DEFAULT_SEARCH_PATH = (
+BUNDLED_PACKAGE = "paperang_p2_fonts_cjk"
+SYSTEM_FONTS = (
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/truetype/arphic/uming.ttc",
@@ -25,13 +29,24 @@ FONT_NAME = "YlaiCJK"
 
 
 class FontNotFoundError(RuntimeError):
-    """No usable CJK font: PDFs cannot be made."""
+    """No usable CJK font: PDFs with Chinese text cannot be made."""
+
+
+def bundled_font() -> str | None:
+    """The WenQuanYi Micro Hei ``.ttc`` of the ``paperang-p2-fonts-cjk`` dependency, if installed."""
+    try:
+        return str(files(BUNDLED_PACKAGE) / "fonts" / "wqy-microhei.ttc")
+    except ModuleNotFoundError:
+        return None
 
 
 def configured_candidates() -> list[str]:
-    """``[ylai] report_font`` (a path or a ``:``-separated list) when set, else the default search path."""
+    """``[ylai] report_font`` (a path or a ``:``-separated list) when set, else the bundled font, then system ones."""
     configured = [p.strip() for p in config.REPORT_FONT.get().split(os.pathsep)]
-    return [p for p in configured if p] or list(DEFAULT_SEARCH_PATH)
+    if chosen := [p for p in configured if p]:
+        return chosen
+    bundled = bundled_font()
+    return ([bundled] if bundled else []) + list(SYSTEM_FONTS)
 
 
 def _usable(path: str) -> bool:
@@ -62,7 +77,7 @@ def register_cjk_font() -> str:
             _registered[tuple(tried)] = path
             return path
     raise FontNotFoundError(
-        "No CJK TrueType font found for PDF reports. Install the Debian package fonts-wqy-zenhei "
-        "(apt-get install fonts-wqy-zenhei) or set [ylai] report_font (AIRFLOW__YLAI__REPORT_FONT) to a "
-        f".ttf/.ttc with TrueType outlines. Tried: {', '.join(tried)}"
+        "No CJK TrueType font found for PDF reports with Chinese text. ylai ships one in the package "
+        "paperang-p2-fonts-cjk (reinstall ylai's dependencies: make install), or set [ylai] report_font "
+        f"(AIRFLOW__YLAI__REPORT_FONT) to a .ttf/.ttc with TrueType outlines. Tried: {', '.join(tried)}"
     )

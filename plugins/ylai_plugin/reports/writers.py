@@ -1,4 +1,4 @@
-"""Render a dataset as CSV (streamed), xlsx (openpyxl write-only) or PDF (reportlab, CJK font embedded).
+"""Render a dataset as CSV (streamed), xlsx (openpyxl write-only) or PDF (reportlab; a CJK font only when needed).
 
 openpyxl and reportlab are imported inside the functions: this module is imported by the API,
 never by DAG files, but it still should not cost anything until a report is made.
@@ -11,6 +11,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from itertools import chain
 from typing import IO, Any
 
 from ylai_plugin.reports.datasets import Chart, Column, Summary, Table
@@ -283,6 +284,38 @@ def _chart_drawing(chart: Chart, language: str, width: float, font: str) -> Any:
     return drawing
 
 
+LATIN_FONT = "Helvetica"
+
+
+def _latin(text: str) -> bool:
+    """Whether PDF's built-in Helvetica can show ``text``: reportlab writes it in WinAnsi (cp1252)."""
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def pdf_font(language: str, texts: Iterable[str]) -> str:
+    """The font a PDF is set in: Helvetica unless it is in Chinese or a text needs more than WinAnsi.
+
+    Only then is the CJK font looked up (and registered), so an English report never needs one;
+    raises ``FontNotFoundError`` when it is needed and missing.
+    """
+    if language != "zh-CN" and all(_latin(text) for text in texts):
+        return LATIN_FONT
+    from ylai_plugin.reports.fonts import FONT_NAME, register_cjk_font
+
+    register_cjk_font()
+    return FONT_NAME
+
+
+def _chart_texts(chart: Chart, language: str) -> Iterator[str]:
+    yield t(chart.title, language)
+    yield from chart.categories
+    yield from (t(name, language) for name, _ in chart.series)
+
+
 def _fit(text: str, width: float, font: str, size: float) -> str:
     """``text`` cut (with an ellipsis) to fit ``width`` points."""
     from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -306,10 +339,48 @@ def write_pdf(
     from reportlab.platypus import KeepTogether, LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
     from reportlab.platypus import Table as PdfTable
 
-    from ylai_plugin.reports.fonts import FONT_NAME, register_cjk_font
-
-    register_cjk_font()
-    font = FONT_NAME
+    # Every text is made before the font is chosen: only Chinese (or other non-WinAnsi) text needs the CJK font.
+    filters = [[t("label.item", language), t("label.value", language)], *filter_rows(described, language)]
+    tables: list[tuple[str, list[list[str]]]] = []
+    for table in summary.tables:
+        cells = [[t(h, language) for h in table.headers]]
+        cells += [
+            [display(label(v, language), _cell_kind(table, row, i)) for i, v in enumerate(row)] for row in table.rows
+        ]
+        if len(cells) == 1:
+            cells.append([t("label.none", language)] + [""] * (len(table.headers) - 1))
+        tables.append((t(table.title, language), cells))
+    shown: list[list[str]] = []
+    for row in rows:
+        if len(shown) >= max_rows:
+            break
+        shown.append([display(value, column.type) for value, column in zip(row, columns, strict=True)])
+        if len(shown) % CHUNK_ROWS == 0:
+            progress(len(shown))
+    done = len(shown)
+    names = headers(columns, language)
+    byline = (
+        f"{t('label.generated_at', language)}: {display(datetime.now(UTC))} UTC · "
+        f"{t('label.generated_by', language)}: {generated_by}"
+    )
+    fixed_texts = [
+        title,
+        byline,
+        *(t(key, language) for key in ("section.filters", "sheet.summary", "section.details", "label.none")),
+        t("label.truncated", language).format(shown=max_rows, total=total),
+    ]
+    font = pdf_font(
+        language,
+        chain(
+            fixed_texts,
+            chain.from_iterable(filters),
+            (name for name, _ in tables),
+            (cell for _, cells in tables for line in cells for cell in line),
+            chain.from_iterable(_chart_texts(chart, language) for chart in summary.charts),
+            names,
+            chain.from_iterable(shown),
+        ),
+    )
     page = landscape(A4)
     doc = SimpleDocTemplate(
         target,
@@ -347,23 +418,13 @@ def write_pdf(
 
     story: list[Any] = [
         Paragraph(title, h1),
-        Paragraph(
-            f"{t('label.generated_at', language)}: {display(datetime.now(UTC))} UTC · "
-            f"{t('label.generated_by', language)}: {generated_by}",
-            body,
-        ),
+        Paragraph(byline, body),
         Paragraph(t("section.filters", language), h2),
-        grid([[t("label.item", language), t("label.value", language)], *filter_rows(described, language)]),
+        grid(filters),
     ]
     story.append(Paragraph(t("sheet.summary", language), h2))
-    for table in summary.tables:
-        data = [[t(h, language) for h in table.headers]]
-        data += [
-            [display(label(v, language), _cell_kind(table, row, i)) for i, v in enumerate(row)] for row in table.rows
-        ]
-        if len(data) == 1:
-            data.append([t("label.none", language)] + [""] * (len(table.headers) - 1))
-        story.append(KeepTogether([Paragraph(t(table.title, language), h2), grid(data)]))
+    for table_title, cells in tables:
+        story.append(KeepTogether([Paragraph(table_title, h2), grid(cells)]))
     for chart in summary.charts:
         story += [Spacer(1, 6), _chart_drawing(chart, language, usable, font)]
 
@@ -377,18 +438,7 @@ def write_pdf(
     fixed = sum(stamp for c in columns if c.type == "datetime")
     scale = (usable - fixed) / (sum(c.width for c in columns if c.type != "datetime") or 1)
     widths = [stamp if c.type == "datetime" else c.width * scale for c in columns]
-    data = [[_fit(h, widths[i] - 5, font, 7) for i, h in enumerate(headers(columns, language))]]
-    done = 0
-    for row in rows:
-        if done >= max_rows:
-            break
-        cells = []
-        for i, (value, column) in enumerate(zip(row, columns, strict=True)):
-            cells.append(_fit(display(value, column.type), widths[i] - 5, font, 7))
-        data.append(cells)
-        done += 1
-        if done % CHUNK_ROWS == 0:
-            progress(done)
+    data = [[_fit(text, widths[i] - 5, font, 7) for i, text in enumerate(line)] for line in (names, *shown)]
     if done == 0:
         story.append(Paragraph(t("label.none", language), body))
     else:

@@ -209,7 +209,8 @@ def test_runs_pdf_has_title_filters_summary_charts_and_rows(
         resources: Any = page["/Resources"]
         for font in (resources.get("/Font") or {}).values():
             fonts.add(str(font.get_object().get("/BaseFont")))
-    assert any("ylai" in f.lower() or "wqy" in f.lower() or "zenhei" in f.lower() for f in fonts), fonts
+    # Both languages list 张三, so both embed the CJK font ylai ships (a system one only as a fallback).
+    assert any(f.endswith("+WenQuanYiMicroHei-0") for f in fonts), fonts
 
 
 def test_monitor_pdf_in_chinese_has_its_charts_and_statistics(client: TestClient, runs: dict[str, str]) -> None:
@@ -458,8 +459,17 @@ def test_missing_font_is_a_clear_error(
     monkeypatch.setenv("AIRFLOW__YLAI__REPORT_FONT", "/nonexistent/font.ttc")
     resp = client.get("/api/v1/exports/runs", params={"month": MONTH, "format": "pdf"}, headers=OP)
     assert resp.status_code == 503
-    assert "fonts-wqy-zenhei" in resp.json()["error"]["message"]
+    assert "paperang-p2-fonts-cjk" in resp.json()["error"]["message"]
     assert "/nonexistent/font.ttc" in resp.json()["error"]["message"]
+    # An English PDF without Chinese text (a month without runs) needs no CJK font at all.
+    resp = client.get("/api/v1/exports/runs", params={"month": "2024-01", "format": "pdf"}, headers=OP)
+    assert resp.status_code == 200, resp.text
+    assert resp.content.startswith(b"%PDF")
+    # A Chinese PDF job is refused before it is queued.
+    body = {"kind": "runs", "format": "pdf", "language": "zh-CN", "filters": {"month": MONTH}}
+    resp = client.post("/api/v1/exports/jobs", json=body, headers=OP)
+    assert resp.status_code == 503
+    assert "report_font" in resp.json()["error"]["message"]
 
 
 class FabGrants:
