@@ -149,7 +149,11 @@ class OutputSpec(_Strict):
 
 
 class ResourceHints(_Strict):
-    """What the script needs; ``cpu`` becomes the task's pool slots, ``queue`` its Celery queue."""
+    """What the script needs; ``cpu`` becomes the task's pool slots, ``queue`` its Celery queue.
+
+    ``memory_mb`` is a limit, in MiB, on the RSS of the script's whole process tree: the
+    ``ScriptOperator`` stops a tree that goes over it and fails the task (``None``: no limit).
+    """
 
     cpu: int = Field(default=1, ge=1, le=64)
     memory_mb: int | None = Field(default=None, ge=16)

@@ -4,7 +4,8 @@
 parameters and results. The runner starts the command in its own process group with the
 given environment, logs stdout and stderr line by line (stderr as warnings, and keeps the
 last lines for the error message), measures the peak RSS and CPU seconds of the whole tree,
-and on the way out (exit, timeout, :meth:`ProcessRunner.stop`) leaves no process behind.
+stops the tree when its RSS goes over an optional memory limit, and on the way out (exit,
+timeout, memory limit, :meth:`ProcessRunner.stop`) leaves no process behind.
 psutil is imported lazily (:mod:`ylai_operators.process_tree`): DAG files import
 ``ylai_operators`` and parsing must stay fast.
 """
@@ -31,13 +32,24 @@ _STDERR_TAIL = 20
 # last read (not of its children; 0 only if it exited before the first read); a longer run
 # reports the largest of the tree samples and the script's VmHWM. CPU seconds come from
 # wait4() (the script and every descendant it reaped) or the tree samples, whichever is larger.
+#
+# The memory limit is checked against these same measurements (no second sampler), so it has
+# their granularity: the tree's summed RSS every SAMPLE_EVERY from _FIRST_SAMPLE on, and the
+# script process's own VmHWM at every read (a high-water mark: a short peak of the script itself
+# is caught at the next read, if it still runs then). A child's peak that comes and goes between
+# two tree samples is not seen, nor is what children use in a run shorter than _FIRST_SAMPLE.
+# Not RLIMIT_AS: the virtual size of a Python or JVM process is far above what it uses, and it
+# bounds each process, not the tree. Summed RSS counts pages the tree's processes share (shared
+# libraries, a forked worker's copy-on-write pages) once per process.
 _FIRST_SAMPLE = 0.1
-_SAMPLE_EVERY = 0.2
+SAMPLE_EVERY = 0.2
 _HWM_FIRST = 0.005
 _HWM_EVERY = 0.01
 _EOF_WAIT = 5.0  # after the exit, how long output still held open by an escaped child is read
 _POLL_MIN, _POLL_MAX = 0.001, 0.05  # wait4 polling where there is no pidfd
 _DRAIN_LIMIT = 1 << 20  # output still buffered when a run is stopped: log at most this much per stream
+# A tree over its memory limit may still be allocating: SIGKILL comes sooner than after a stop().
+_MEMORY_KILL_GRACE = 3.0
 
 
 class Log(Protocol):
@@ -56,20 +68,26 @@ class ProcessRunner:
     :param name: what runs (a script's name), used in log messages.
     :param log: where the output lines go (stdout as info, stderr as warnings).
     :param kill_grace_seconds: how long the process tree gets between SIGTERM and SIGKILL.
+    :param memory_limit_bytes: when the tree's measured RSS goes over this, the tree is sent
+        SIGTERM, then SIGKILL after at most 3 s, and the result says ``over_memory_limit``.
     """
 
-    def __init__(self, name: str, log: Log, *, kill_grace_seconds: float = 10.0) -> None:
+    def __init__(
+        self, name: str, log: Log, *, kill_grace_seconds: float = 10.0, memory_limit_bytes: int | None = None
+    ) -> None:
         self.name = name
         self.log = log
         self.kill_grace_seconds = kill_grace_seconds
+        self.memory_limit_bytes = memory_limit_bytes
         self._proc: subprocess.Popen[bytes] | None = None
         self._kill_deadline: float | None = None
 
     def run(self, argv: list[str], env: dict[str, str], cwd: str) -> dict[str, Any]:
         """Run ``argv`` to its end and return how it went.
 
-        :return: ``exit_code``, ``duration_seconds``, ``peak_rss_bytes``, ``cpu_seconds`` and
-            ``stderr_tail`` (the last stderr lines).
+        :return: ``exit_code``, ``duration_seconds``, ``peak_rss_bytes``, ``cpu_seconds``,
+            ``stderr_tail`` (the last stderr lines) and ``over_memory_limit`` (the tree was
+            stopped because its RSS went over ``memory_limit_bytes``).
 
         The process leads its own process group; whatever is left of its tree when it exits,
         times out (an exception raised into this thread) or is stopped goes with it.
@@ -104,6 +122,7 @@ class ProcessRunner:
         if pidfd is not None:
             selector.register(pidfd, selectors.EVENT_READ, None)
         peak_rss = 0
+        over_limit = False
         tree_cpu = 0.0
         status: int | None = None
         rusage = None
@@ -150,6 +169,7 @@ class ProcessRunner:
                     # Cheap (one /proc read): the script's own high-water mark, so that a run
                     # shorter than the first tree sample still reports its peak RSS.
                     peak_rss = max(peak_rss, _vm_hwm(proc.pid))
+                    over_limit = over_limit or self._check_memory(peak_rss)
                     next_hwm = now + _HWM_EVERY
                     if now >= next_tick:
                         hwm_tick *= 2
@@ -168,9 +188,10 @@ class ProcessRunner:
                 if now >= next_sample:
                     rss, cpu = _sample_tree(proc.pid)
                     peak_rss, tree_cpu = max(peak_rss, rss, _vm_hwm(proc.pid)), max(tree_cpu, cpu)
-                    next_sample = now + _SAMPLE_EVERY
+                    over_limit = over_limit or self._check_memory(peak_rss)
+                    next_sample = now + SAMPLE_EVERY
                 if self._kill_deadline is not None and now > self._kill_deadline:
-                    signal_tree(proc, signal.SIGKILL)  # on_kill's grace period is over
+                    signal_tree(proc, signal.SIGKILL)  # the grace period (of stop() or the memory limit) is over
         finally:
             if proc.returncode is None:  # timeout, on_kill or any error: no orphans
                 self.log.warning("Stopping the process tree of %s (pid %s)", self.name, proc.pid)
@@ -198,7 +219,22 @@ class ProcessRunner:
             "peak_rss_bytes": int(peak_rss),
             "cpu_seconds": round(cpu, 3),
             "stderr_tail": list(stderr_tail),
+            "over_memory_limit": over_limit,
         }
+
+    def _check_memory(self, rss: int) -> bool:
+        """Whether ``rss`` is over the memory limit; if so, start stopping the tree."""
+        limit = self.memory_limit_bytes
+        if limit is None or rss <= limit:
+            return False
+        self.log.warning(
+            "%s used %.0f MiB, over its memory limit of %.0f MiB: stopping its process tree",
+            self.name,
+            rss / 2**20,
+            limit / 2**20,
+        )
+        self._terminate(min(self.kill_grace_seconds, _MEMORY_KILL_GRACE))
+        return True
 
     def _emit(self, stream: str, data: bytes, tail: deque[str], *, final: bool) -> bytes:
         """Log every complete line of ``data`` (all of it when ``final``); return the unfinished rest."""
@@ -220,11 +256,16 @@ class ProcessRunner:
 
         Safe to call from another thread (Airflow's ``on_kill``) and when nothing runs.
         """
+        self._terminate(self.kill_grace_seconds)
+
+    def _terminate(self, grace: float) -> None:
         proc = self._proc
         if proc is not None and proc.returncode is None:
             # Signal only: run() owns the child (it reaps it with wait4 to get its
             # rusage) and escalates to SIGKILL once the grace period is over.
-            self._kill_deadline = time.monotonic() + self.kill_grace_seconds
+            deadline = time.monotonic() + grace
+            if self._kill_deadline is None or deadline < self._kill_deadline:
+                self._kill_deadline = deadline
             signal_tree(proc, signal.SIGTERM)
 
 

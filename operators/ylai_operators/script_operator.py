@@ -6,12 +6,15 @@ argv pairs, never through a shell, so a value such as ``$(rm -rf /)`` reaches
 the script verbatim. stdout and stderr stream into the task log line by line,
 with secret values masked by Airflow's secrets masker. A JSON object written to
 ``YLAI_RESULT_FILE`` becomes the task's XCom, together with the exit code,
-duration, peak RSS and CPU seconds of the whole process tree.
+duration, peak RSS and CPU seconds of the whole process tree. With a memory limit
+(the manifest's ``resources.memory_mb``), a tree whose RSS goes over it is stopped
+and the task fails with :class:`ScriptMemoryLimitError`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -24,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from ylai_operators.process_runner import ProcessRunner
+from ylai_operators.process_runner import SAMPLE_EVERY, ProcessRunner
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -39,6 +42,10 @@ _INHERITED_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "USER", "L
 
 class ScriptFailedError(Exception):
     """The script exited non-zero, wrote an invalid result, or broke its output contract."""
+
+
+class ScriptMemoryLimitError(ScriptFailedError):
+    """The script's process tree went over its memory limit and was stopped."""
 
 
 def argv_value(value: Any) -> str:
@@ -122,6 +129,11 @@ class ScriptOperator(BaseOperator):
     :param env: extra environment variables for the script. (templated)
     :param cwd: working directory; defaults to a fresh temporary directory. (templated)
     :param kill_grace_seconds: how long the process tree gets between SIGTERM and SIGKILL.
+    :param memory_limit_mb: the most RSS (MiB) the script's whole process tree may use, as
+        sampled by the runner (every 0.2 s, see :mod:`ylai_operators.process_runner`); over it,
+        the tree gets SIGTERM, then SIGKILL after at most 3 s, and the task fails with
+        :class:`ScriptMemoryLimitError`. Defaults to the manifest's ``resources.memory_mb``
+        (through :meth:`for_script` and ylai's DAGs); ``None``: no limit.
     :param param_templates: parameter values rendered by Jinja (and XCom arguments resolved)
         before the run. (templated)
     :param param_specs: the manifest's parameters; when given, the merged values are checked
@@ -150,6 +162,7 @@ class ScriptOperator(BaseOperator):
         env: dict[str, str] | None = None,
         cwd: str | None = None,
         kill_grace_seconds: float = 10.0,
+        memory_limit_mb: int | None = None,
         param_templates: Mapping[str, Any] | None = None,
         param_specs: Mapping[str, ParamSpec] | None = None,
         push_outputs: bool = False,
@@ -160,6 +173,8 @@ class ScriptOperator(BaseOperator):
         kwargs.setdefault("retry_delay", timedelta(seconds=15))
         kwargs.setdefault("max_retry_delay", timedelta(minutes=30))
         super().__init__(**kwargs)
+        if memory_limit_mb is not None and (isinstance(memory_limit_mb, bool) or memory_limit_mb <= 0):
+            raise ValueError(f"memory_limit_mb must be a positive number of MiB, got {memory_limit_mb!r}")
         self.script_path = script_path
         self.script_content = script_content
         self.runtime = runtime
@@ -172,6 +187,7 @@ class ScriptOperator(BaseOperator):
         self.env = env
         self.cwd = cwd
         self.kill_grace_seconds = kill_grace_seconds
+        self.memory_limit_mb = memory_limit_mb
         self.param_templates = dict(param_templates or {})
         self.param_specs = dict(param_specs) if param_specs is not None else None
         self.push_outputs = push_outputs
@@ -191,14 +207,15 @@ class ScriptOperator(BaseOperator):
         """The task that runs registered script ``script`` with ``params``, checked against its manifest now.
 
         The script is looked up like ``script__<name>`` DAGs find it (the ``scripts/`` folder,
-        then the scripts created through ylai's API); its timeout, retries, owner, pool slots and
-        queue come from the manifest unless ``kwargs`` say otherwise. Omitted params take their
-        manifest defaults. While the DAG file is parsed, an unknown script or param, a missing
-        required param or a literal value of the wrong type raises :class:`ScriptParamsError`,
-        naming the DAG file, the script, the task and the param: Airflow shows it as the file's
-        import error. Jinja strings (``"{{ ds }}"``) and XCom arguments (``other.output``) are
-        allowed as values and checked once rendered, when the task runs. Each declared output
-        is pushed as an XCom of its own: ``task.output["rows"]`` (or :meth:`output_of`).
+        then the scripts created through ylai's API); its timeout, retries, owner, pool slots,
+        queue and memory limit come from the manifest unless ``kwargs`` say otherwise. Omitted
+        params take their manifest defaults. While the DAG file is parsed, an unknown script or
+        param, a missing required param or a literal value of the wrong type raises
+        :class:`ScriptParamsError`, naming the DAG file, the script, the task and the param:
+        Airflow shows it as the file's import error. Jinja strings (``"{{ ds }}"``) and XCom
+        arguments (``other.output``) are allowed as values and checked once rendered, when the
+        task runs. Each declared output is pushed as an XCom of its own: ``task.output["rows"]``
+        (or :meth:`output_of`).
 
         .. code-block:: python
 
@@ -325,7 +342,13 @@ class ScriptOperator(BaseOperator):
         return result
 
     def _run(self, argv: list[str], env: dict[str, str], cwd: str) -> dict[str, Any]:
-        runner = ProcessRunner(self.script_name, self.log, kill_grace_seconds=self.kill_grace_seconds)
+        limit = self.memory_limit_mb
+        runner = ProcessRunner(
+            self.script_name,
+            self.log,
+            kill_grace_seconds=self.kill_grace_seconds,
+            memory_limit_bytes=None if limit is None else int(limit * 2**20),
+        )
         self._runner = runner
         try:
             return runner.run(argv, env, cwd)
@@ -335,9 +358,18 @@ class ScriptOperator(BaseOperator):
     def _finish(self, run: dict[str, Any], result_file: Path, artifacts: Path) -> dict[str, Any]:
         code = run.pop("exit_code")
         tail = run.pop("stderr_tail")
+        last = "\n".join(tail) if tail else "(no stderr output)"
+        if run.pop("over_memory_limit"):
+            # Whatever the exit code (a script may catch SIGTERM and exit 0): it was stopped.
+            # Retries still apply as configured: the next try may get smaller input.
+            used = math.ceil(run["peak_rss_bytes"] / 2**20)  # over the limit, never shown equal to it
+            raise ScriptMemoryLimitError(
+                f"Script {self.script_name} used {used} MiB, over its limit resources.memory_mb="
+                f"{self.memory_limit_mb}; stopped (RSS of its whole process tree, sampled every {SAMPLE_EVERY:g} s). "
+                f"Last stderr lines:\n{last}"
+            )
         if code != 0:
             how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-            last = "\n".join(tail) if tail else "(no stderr output)"
             raise ScriptFailedError(f"Script {self.script_name} {how}. Last stderr lines:\n{last}")
         outputs: dict[str, Any] = {}
         if result_file.exists() and result_file.stat().st_size:

@@ -2,7 +2,7 @@
 
 Shared by the DAGs ylai builds (``script__<name>``, pipeline nodes) and by the tasks people
 write (:meth:`ScriptOperator.for_script`, ``@task.ylai_script``), so a script runs with the
-same timeout, retries, owner, pool slots and queue whichever DAG it is in.
+same timeout, retries, owner, pool slots, queue and memory limit whichever DAG it is in.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def script_operator_kwargs(script: Script) -> dict[str, Any]:
         "retries": m.retries,
         "owner": m.owner,
         "pool_slots": m.resources.cpu,
+        "memory_limit_mb": m.resources.memory_mb,
     }
     if m.resources.queue:
         kwargs["queue"] = m.resources.queue
@@ -49,7 +50,7 @@ def operator_arguments(
     What :meth:`ScriptOperator.for_script` and ``@task.ylai_script`` build on: the script is
     looked up, ``params`` checked (:func:`check_at_parse`), omitted params take their manifest
     defaults, deferred values go to the templated ``param_templates``, and the manifest's
-    timeout, retries, owner, pool slots and queue come along.
+    timeout, retries, owner, pool slots, queue and memory limit come along.
 
     :param complete: see :func:`check_at_parse`.
     :raises ScriptParamsError: naming the DAG file (:func:`dag_file`), the script, the task and the params.

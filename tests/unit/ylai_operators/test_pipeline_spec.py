@@ -730,7 +730,7 @@ owner: sre
 tags: [ops]
 retries: 4
 timeout: 30s
-resources: {cpu: 2, queue: alerts}
+resources: {cpu: 2, memory_mb: 256, queue: alerts}
 params:
   message: {type: string, required: true}
   channel: {type: enum, enum: [ops, dev], labels: {ops: Operations}, default: ops}
@@ -882,6 +882,7 @@ class TestDagBag:
         assert task.bindings == {}
         assert task.outputs == {"status": "integer", "latency_ms": "number", "ok": "boolean"}
         assert task.pool_slots == 1
+        assert task.memory_limit_mb is None  # no resources.memory_mb: no limit
 
     def test_script_dag_params_match_the_manifest(self, dagbag: Any, dags_folder: Path) -> None:
         registry = load_registry(dags_folder / "scripts")
@@ -905,6 +906,7 @@ class TestDagBag:
         assert task.execution_timeout == timedelta(seconds=30)
         assert task.pool_slots == 2
         assert task.queue == "alerts"
+        assert task.memory_limit_mb == 256
         assert task.secret_params == ["token"]
         channel = dag.params.get_param("channel")
         assert channel.schema == {"type": "string", "enum": ["ops", "dev"], "values_display": {"ops": "Operations"}}
@@ -980,6 +982,8 @@ class TestDagBag:
         assert tasks["disk"].param_refs == {"top": "top"}
         assert tasks["notify"].queue == "alerts"
         assert tasks["notify"].pool_slots == 2
+        assert tasks["notify"].memory_limit_mb == 256
+        assert tasks["check"].memory_limit_mb is None
         collect = tasks[COLLECT_TASK_ID]
         assert (collect.node_ids, collect.leaf_ids) == (["check", "disk", "notify"], ["disk", "notify"])
         assert tasks[COLLECT_TASK_ID].retries == 2

@@ -10,7 +10,12 @@ from typing import Any
 import psutil
 import pytest
 
-from ylai_operators.script_operator import ScriptFailedError, ScriptOperator, build_command
+from ylai_operators.script_operator import (
+    ScriptFailedError,
+    ScriptMemoryLimitError,
+    ScriptOperator,
+    build_command,
+)
 
 INJECTIONS = [
     "$(touch {canary})",
@@ -291,6 +296,72 @@ class TestStopping:
         )
         op(script).execute(context())
         assert not _alive(int(pid_file.read_text()))
+
+
+class TestMemoryLimit:
+    def test_a_script_over_its_limit_is_stopped_and_the_error_names_script_limit_and_peak(self, tmp_path: Path) -> None:
+        script = write_script(
+            tmp_path,
+            """
+            import sys, time
+            print("loading", file=sys.stderr)
+            data = b"x" * (200 * 2**20)
+            time.sleep(60)
+            """,
+            name="hog.py",
+        )
+        started = time.monotonic()
+        with pytest.raises(ScriptMemoryLimitError) as info:
+            op(script, memory_limit_mb=64, kill_grace_seconds=2).execute(context())
+        assert time.monotonic() - started < 20
+        message = str(info.value)
+        used = int(message.split(" used ")[1].split(" MiB")[0])
+        assert 64 < used < 1024  # the measured peak, in MiB
+        assert message.startswith(f"Script hog used {used} MiB, over its limit resources.memory_mb=64; stopped")
+        assert message.endswith("Last stderr lines:\nloading")
+
+    def test_a_script_that_exits_0_on_sigterm_still_fails(self, tmp_path: Path) -> None:
+        marker = tmp_path / "caught"
+        script = write_script(
+            tmp_path,
+            f"""
+            import signal, sys, time
+            # SIGTERM waits until the handler is in place (it may come during the allocation).
+            signal.pthread_sigmask(signal.SIG_BLOCK, {{signal.SIGTERM}})
+            data = b"x" * (200 * 2**20)
+
+            def leave(*_):
+                open({str(marker)!r}, "w").write("exiting with 0")
+                sys.exit(0)
+
+            signal.signal(signal.SIGTERM, leave)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {{signal.SIGTERM}})
+            time.sleep(60)
+            """,
+        )
+        with pytest.raises(ScriptMemoryLimitError, match=r"over its limit resources\.memory_mb=64;"):
+            op(script, memory_limit_mb=64, kill_grace_seconds=10).execute(context())
+        assert marker.read_text() == "exiting with 0"
+
+    def test_a_script_under_its_limit_runs_normally(self, tmp_path: Path) -> None:
+        script = write_script(
+            tmp_path,
+            """
+            import json, os, time
+            data = b"x" * (32 * 2**20)
+            time.sleep(0.6)  # past a few tree samples
+            open(os.environ["YLAI_RESULT_FILE"], "w").write(json.dumps({"size": len(data)}))
+            """,
+        )
+        result = op(script, memory_limit_mb=256).execute(context())
+        assert result["outputs"] == {"size": 32 * 2**20}
+        assert 32 * 2**20 < result["peak_rss_bytes"] < 256 * 2**20
+        assert "over_memory_limit" not in result  # the XCom keeps its documented keys
+
+    @pytest.mark.parametrize("limit", [0, -5, True])
+    def test_a_limit_that_is_not_a_positive_number_is_refused(self, tmp_path: Path, limit: int) -> None:
+        with pytest.raises(ValueError, match=r"memory_limit_mb must be a positive number of MiB"):
+            op(tmp_path / "x.py", memory_limit_mb=limit)
 
 
 def test_secret_values_are_masked_in_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

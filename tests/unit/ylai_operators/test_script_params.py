@@ -23,6 +23,7 @@ name: tally
 description: Counts to a number and says what it counted.
 owner: tests
 retries: 2
+resources: {memory_mb: 256}
 params:
   count: {type: integer, required: true, minimum: 1}
   label: {type: string, default: things}
@@ -126,8 +127,20 @@ class TestParseTime:
         assert task.param_values == {"count": 3, "label": "things"}  # the manifest's default filled in
         assert task.param_templates == {"ratio": "{{ params.r }}"}
         assert (task.owner, task.retries, task.push_outputs) == ("tests", 2, True)
+        assert task.memory_limit_mb == 256
         assert task.outputs == {"total": "integer", "text": "string"}
         assert "param_templates" in task.template_fields
+
+    def test_keyword_arguments_override_the_manifest(self, dags_folder: Path) -> None:
+        from airflow.sdk import DAG
+
+        from ylai_operators.script_operator import ScriptOperator
+
+        with DAG("d", schedule=None):
+            task = ScriptOperator.for_script(
+                "tally", params={"count": 3}, scripts_folder=dags_folder / "scripts", memory_limit_mb=64, retries=0
+            )
+        assert (task.memory_limit_mb, task.retries) == (64, 0)
 
     @pytest.mark.parametrize(
         ("call", "param", "reason"),
