@@ -50,7 +50,7 @@ class SlackReceiver:
                 except ValueError:
                     body = {"raw": raw.decode("utf-8", "replace")}
                 with receiver._lock:
-                    receiver.posts.append({"path": self.path, "body": body})
+                    receiver.posts.append({"path": self.path, "body": body, "headers": dict(self.headers)})
                 out = json.dumps({"ok": True, "channel": "C1", "ts": "1.1"}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

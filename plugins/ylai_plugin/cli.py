@@ -39,9 +39,22 @@ def _openapi_command(output: Path) -> int:
     return 0
 
 
+def as_server_component() -> None:
+    """Mark this process as one of the platform's server components, as Airflow's scheduler does.
+
+    Provider hooks look connections up through ``airflow.sdk``, which reads the metadata database
+    (``MetastoreBackend``) only in a "server" process context; anywhere else it falls back to
+    environment variables and the configured secrets backend, so a connection created in Airflow's
+    UI or REST API would not be found. Must run before the first connection lookup (the backends
+    are loaded once per process).
+    """
+    os.environ["_AIRFLOW_PROCESS_CONTEXT"] = "server"
+
+
 def _alerts_command(interval: float | None, *, once: bool) -> int:
     import logging
 
+    as_server_component()
     from ylai_plugin import config
     from ylai_plugin.alerts import evaluator
 

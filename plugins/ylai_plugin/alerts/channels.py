@@ -68,13 +68,45 @@ def send_email(target: str, connection_id: str | None, message: Message) -> None
         client.sendmail(sender, [target], mime.as_string())
 
 
-def send_webhook(target: str, message: Message) -> None:
-    """POST the message as JSON to ``target``; any non-2xx answer is a failure."""
+def send_webhook(target: str, connection_id: str | None, message: Message) -> None:
+    """POST the message as JSON to ``target``; any non-2xx answer is a failure.
+
+    With a connection (an ``http`` connection, as Airflow's HTTP provider defines it), ``target``
+    may be a path below the connection's base URL, and the request carries the connection's
+    credentials: ``extra.headers``, else a login and password as basic auth, else the password
+    as a bearer token. Secrets stay in the connection, not in the rule.
+    """
     import httpx
 
-    response = httpx.post(target, json=message.payload, timeout=TIMEOUT_SECONDS)
+    url, headers, auth = target, {}, None
+    if connection_id:
+        url, headers, auth = _webhook_connection(target, connection_id)
+    response = httpx.post(url, json=message.payload, headers=headers, auth=auth, timeout=TIMEOUT_SECONDS)
     if response.status_code >= 300:
         raise RuntimeError(f"webhook answered {response.status_code}: {response.text[:200]}")
+
+
+def _webhook_connection(target: str, connection_id: str) -> tuple[str, dict[str, str], tuple[str, str] | None]:
+    from airflow.sdk import BaseHook
+
+    conn = BaseHook.get_connection(connection_id)
+    url = target
+    if not target.startswith(("http://", "https://")):
+        host = (conn.host or "").rstrip("/")
+        if not host:
+            raise ValueError(f"connection {connection_id!r} has no host for the webhook path {target!r}")
+        if "://" not in host:
+            scheme = conn.schema if conn.schema in ("http", "https") else "https"
+            host = f"{scheme}://{host}" + (f":{conn.port}" if conn.port else "")
+        url = host + "/" + target.lstrip("/")
+    extra = conn.extra_dejson
+    headers = {str(k): str(v) for k, v in (extra.get("headers") or {}).items()}
+    auth = None
+    if conn.password and conn.login:
+        auth = (conn.login, conn.password)
+    elif conn.password and "Authorization" not in headers:
+        headers["Authorization"] = f"Bearer {conn.password}"
+    return url, headers, auth
 
 
 def send(channel_type: str, target: str, connection_id: str | None, message: Message) -> None:
@@ -84,6 +116,6 @@ def send(channel_type: str, target: str, connection_id: str | None, message: Mes
     elif channel_type == "email":
         send_email(target, connection_id, message)
     elif channel_type == "webhook":
-        send_webhook(target, message)
+        send_webhook(target, connection_id, message)
     else:
         raise ValueError(f"unknown channel type {channel_type!r}")

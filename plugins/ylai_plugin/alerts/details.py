@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,24 +20,59 @@ log = logging.getLogger(__name__)
 TAIL_LINES = 20
 
 
-def _log_line(raw: str) -> str:
-    """One task-log line as text: Airflow 3 writes JSON lines (structlog)."""
+# Lines of Airflow's own machinery that say nothing about why a script failed: the log-group
+# markers of the task runner and the DAG bag filled at the task's start.
+_NOISE_PREFIXES = ("::group::", "::endgroup::")
+_NOISE_LOGGERS = ("airflow.dag_processing.",)
+# ScriptOperator (process_runner) logs each line the script writes to stderr as a warning.
+_SCRIPT_LOGGER = "ylai_operators."
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One task-log line: its text (an exception's type and value appended), logger and level."""
+
+    text: str
+    logger: str = ""
+    level: str = ""
+
+    @property
+    def is_noise(self) -> bool:
+        """Blank, a log-group marker or a line of the DAG bag filled at the task's start."""
+        return not self.text.strip() or self.text.startswith(_NOISE_PREFIXES) or self.logger.startswith(_NOISE_LOGGERS)
+
+    @property
+    def is_script_stderr(self) -> bool:
+        """A line the script wrote to stderr (logged by ScriptOperator as a warning)."""
+        return self.level == "warning" and _SCRIPT_LOGGER in self.logger
+
+
+def parse_log_line(raw: str) -> LogLine:
+    """One task-log line: Airflow 3 writes JSON lines (structlog); older or remote logs may be plain text."""
     raw = raw.rstrip("\n")
     if not raw.startswith("{"):
-        return raw
+        return LogLine(raw)
     try:
         record = json.loads(raw)
     except ValueError:
-        return raw
+        return LogLine(raw)
     text = str(record.get("event", ""))
     for err in record.get("error_detail") or []:
         if isinstance(err, dict):
             text += f"\n{err.get('exc_type', '')}: {err.get('exc_value', '')}"
-    return text
+    return LogLine(text, str(record.get("logger") or ""), str(record.get("level") or ""))
+
+
+def tail_of(raw_lines: Iterable[str]) -> str:
+    """The last lines that explain a failure: the script's own stderr when it wrote any, else the log without noise."""
+    lines = [line for line in map(parse_log_line, raw_lines) if not line.is_noise]
+    stderr = [line for line in lines if line.is_script_stderr]
+    text = "\n".join(line.text for line in (stderr or lines))
+    return "\n".join(text.splitlines()[-TAIL_LINES:])
 
 
 def error_tail(dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1) -> str:
-    """The last lines of a task attempt's log file (local or shared log folder), or ""."""
+    """The error tail of a task attempt's log file (local or shared log folder, else the log reader), or ""."""
     from airflow.configuration import conf
 
     folder = Path(conf.get("logging", "base_log_folder"))
@@ -45,11 +82,10 @@ def error_tail(dag_id: str, run_id: str, task_id: str, try_number: int, map_inde
     path = path / f"attempt={try_number}.log"
     try:
         with path.open("r", encoding="utf-8", errors="replace") as fh:
-            lines = list(deque(fh, maxlen=200))
+            lines = list(deque(fh, maxlen=400))
     except OSError:
         lines = _lines_via_log_reader(dag_id, run_id, task_id, try_number, map_index)
-    text = "\n".join(line for line in (_log_line(raw) for raw in lines) if line.strip())
-    return "\n".join(text.splitlines()[-TAIL_LINES:])
+    return tail_of(lines)
 
 
 def _lines_via_log_reader(dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int) -> list[str]:
@@ -68,7 +104,7 @@ def _lines_via_log_reader(dag_id: str, run_id: str, task_id: str, try_number: in
             if ti is None:
                 return []
             stream = TaskLogReader().read_log_stream(ti, try_number, {})  # type: ignore[typeddict-item]
-            return list(deque((line for chunk in stream for line in chunk.splitlines()), maxlen=200))
+            return list(deque((line for chunk in stream for line in chunk.splitlines()), maxlen=400))
     except Exception:
         log.debug("could not read the log of %s %s %s", dag_id, run_id, task_id, exc_info=True)
         return []

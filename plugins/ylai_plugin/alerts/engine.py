@@ -103,6 +103,7 @@ def alert_dict(alert: Alert) -> dict[str, Any]:
         "state": alert.state,
         "severity": alert.severity,
         "details": alert.details,
+        "occurrences": alert.occurrences,
         "started_at": alert.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
         "resolved_at": alert.resolved_at.strftime("%Y-%m-%d %H:%M:%S UTC") if alert.resolved_at else None,
     }
@@ -155,15 +156,21 @@ def fire(
     run_id: str | None = None,
     tags: Iterable[str] = (),
     now: datetime | None = None,
+    failed_at: datetime | None = None,
 ) -> Alert | None:
     """Open an incident and queue its deliveries; None when that incident is already open (dedup).
 
     A silenced or rate-limited incident is recorded (``suppressed``) without deliveries.
+    ``failed_at`` marks an event (a run or task that failed then): a later failure that belongs to
+    an open incident updates it (see :func:`add_failure`) instead of opening a second one.
     """
     from ylai_plugin.alerts.messages import headline
 
     now = now or utcnow()
-    if open_alert(session, rule.id, dedup_key) is not None:
+    existing = open_alert(session, rule.id, dedup_key)
+    if existing is not None:
+        if failed_at is not None and run_id is not None:
+            add_failure(session, existing, run_id, details, failed_at)
         return None
     suppressed = None
     if active_silence(session, rule, dag_id, tags, now):
@@ -186,6 +193,8 @@ def fire(
         run_id=run_id,
         started_at=now,
         escalation_level=0,
+        occurrences=1,
+        last_failure_at=failed_at,
     )
     try:
         with session.begin_nested():
@@ -197,6 +206,33 @@ def fire(
         enqueue(session, alert, "firing", rule.channels, now)
     log.info("alert %s fired: %s%s", alert.id, alert.title, f" ({suppressed})" if suppressed else "")
     return alert
+
+
+def add_failure(session: Session, alert: Alert, run_id: str, details: dict[str, Any], failed_at: datetime) -> bool:
+    """Count a further failure into an open incident and point it at that run, if it is newer.
+
+    One incident per DAG (or task) until it recovers, so nobody is paged again for each failed
+    run; the incident still shows the latest failed run and its error. No message is sent.
+    """
+    latest = alert.last_failure_at or alert.started_at
+    if run_id == alert.run_id or failed_at <= latest:
+        return False
+    session.execute(
+        update(Alert)
+        .where(Alert.id == alert.id, Alert.state == "firing")
+        .values(
+            run_id=run_id,
+            details=details,
+            summary=str(details.get("error_tail") or "")[-2000:],
+            occurrences=Alert.occurrences + 1,
+            last_failure_at=failed_at,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(alert)
+    log.info("alert %s: failure %d, run %s", alert.id, alert.occurrences, run_id)
+    return True
 
 
 def resolve(session: Session, alert: Alert, now: datetime | None = None) -> bool:

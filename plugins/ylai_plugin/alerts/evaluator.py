@@ -50,10 +50,13 @@ def _already_alerted(session: Session, rule: AlertRule, key: str, run_id: str) -
 
 
 def _handled(session: Session, rule: AlertRule, key: str, dag_id: str, run_id: str, end: datetime | None) -> bool:
-    """Whether a failure needs no new incident: alerted already, part of an open one, or recovered since."""
+    """Whether a failure needs nothing: alerted already, no newer than its open incident, or recovered since."""
     from airflow.models.dagrun import DagRun
 
-    if _already_alerted(session, rule, key, run_id) or engine.open_alert(session, rule.id, key):
+    if _already_alerted(session, rule, key, run_id):
+        return True
+    incident = engine.open_alert(session, rule.id, key)
+    if incident is not None and (end is None or end <= (incident.last_failure_at or incident.started_at)):
         return True
     recovered = select(DagRun.id).where(DagRun.dag_id == dag_id, DagRun.state == "success", DagRun.end_date > end)
     return end is not None and session.scalar(recovered.limit(1)) is not None
@@ -66,7 +69,9 @@ def _evaluate_event_rule(condition: ConditionType, check: Check) -> int:
     assert condition.failures is not None
     session, rule, now = check.session, check.rule, check.now
     fired = 0
-    for failure in condition.failures(check, now - EVENT_LOOKBACK):
+    # A rule speaks of failures from its creation on: one made while a DAG is failing waits for the next failure.
+    since = max(now - EVENT_LOOKBACK, rule.created_at) if rule.created_at else now - EVENT_LOOKBACK
+    for failure in condition.failures(check, since):
         if _handled(session, rule, failure.key, failure.dag_id, failure.run_id, failure.end):
             continue
         details = details_of(session, failure)
@@ -80,6 +85,7 @@ def _evaluate_event_rule(condition: ConditionType, check: Check) -> int:
                 run_id=failure.run_id,
                 tags=check.scoped[failure.dag_id],
                 now=now,
+                failed_at=failure.end or now,
             )
             is not None
         )

@@ -48,6 +48,7 @@ def record_run_failed(dag_id: str, run_id: str) -> list[int]:
                     run_id=run_id,
                     tags=tags,
                     now=now,
+                    failed_at=now,
                 )
                 fired += [alert.id] if alert else []
     return fired
@@ -72,7 +73,14 @@ def record_task_failed(dag_id: str, run_id: str, task_id: str, try_number: int, 
                 continue
             failure = condition.on_task_failed(dag_id, run_id, task_id, (try_number, map_index))
             alert = engine.fire(
-                session, rule, failure.key, details_of(session, failure), dag_id=dag_id, run_id=run_id, tags=tags
+                session,
+                rule,
+                failure.key,
+                details_of(session, failure),
+                dag_id=dag_id,
+                run_id=run_id,
+                tags=tags,
+                failed_at=engine.utcnow(),
             )
             fired += [alert.id] if alert else []
     return fired

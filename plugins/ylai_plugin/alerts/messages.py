@@ -23,6 +23,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "rule": "Rule",
         "dag": "DAG",
         "run": "Run",
+        "occurrences": "Failures in this incident",
         "started": "Started",
         "resolved_at": "Resolved",
         "params": "Parameters",
@@ -42,6 +43,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "rule": "规则",
         "dag": "DAG",
         "run": "运行",
+        "occurrences": "本次事件的失败次数",
         "started": "开始时间",
         "resolved_at": "恢复时间",
         "params": "参数",
@@ -116,6 +118,8 @@ def render(alert: dict[str, Any], kind: str, language: str) -> Message:
         fields.append((texts["dag"], str(details["dag_id"])))
     if details.get("run_id"):
         fields.append((texts["run"], str(details["run_id"])))
+    if int(alert.get("occurrences") or 1) > 1:
+        fields.append((texts["occurrences"], str(alert["occurrences"])))
     fields.append((texts["started"], str(alert["started_at"])))
     if kind == "resolved" and alert.get("resolved_at"):
         fields.append((texts["resolved_at"], str(alert["resolved_at"])))

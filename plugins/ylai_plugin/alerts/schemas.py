@@ -54,7 +54,10 @@ class Channel(_Strict):
         default=None,
         min_length=1,
         max_length=250,
-        description="Airflow connection; default [ylai] alert_slack_conn_id / alert_smtp_conn_id.",
+        description=(
+            "Airflow connection; default [ylai] alert_slack_conn_id / alert_smtp_conn_id. For a webhook, an"
+            " optional http connection whose base URL, headers and credentials the request uses."
+        ),
     )
     language: Language = "en"
 
@@ -62,8 +65,10 @@ class Channel(_Strict):
     def _target_fits(self) -> Channel:
         if self.type == "email" and not _EMAIL.match(self.target):
             raise ValueError("target must be an e-mail address for an email channel")
-        if self.type == "webhook" and not self.target.startswith(("http://", "https://")):
-            raise ValueError("target must be an http(s) URL for a webhook channel")
+        is_url = self.target.startswith(("http://", "https://"))
+        is_path_below_connection = bool(self.connection_id) and self.target.startswith("/")
+        if self.type == "webhook" and not (is_url or is_path_below_connection):
+            raise ValueError("target must be an http(s) URL for a webhook channel (or a /path with a connection_id)")
         return self
 
 

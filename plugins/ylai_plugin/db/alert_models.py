@@ -89,6 +89,10 @@ class Alert(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     last_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    # Event incidents (a DAG keeps failing): how many failures it holds, and when the latest ended;
+    # ``run_id`` and ``details`` follow the latest failure.
+    occurrences: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    last_failure_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 

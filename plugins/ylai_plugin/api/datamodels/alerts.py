@@ -145,6 +145,8 @@ ALERT_EXAMPLE: dict[str, Any] = {
     "resolved_at": "2026-11-28T02:04:00Z",
     "last_notified_at": "2026-11-28T02:04:01Z",
     "escalation_level": 0,
+    "occurrences": 2,
+    "last_failure_at": "2026-11-28T01:40:12Z",
 }
 ATTEMPT_EXAMPLE: dict[str, Any] = {
     "attempted_at": "2026-11-28T01:03:11Z",
@@ -192,6 +194,8 @@ class AlertOut(BaseModel):
     resolved_at: datetime | None
     last_notified_at: datetime | None
     escalation_level: int
+    occurrences: int = Field(description="Failures in this incident; run_id and details are the latest one's.")
+    last_failure_at: datetime | None = Field(description="When the latest failure of an event incident ended.")
 
 
 class AttemptOut(BaseModel):

@@ -61,7 +61,8 @@ def clean(slack: SlackReceiver, smtp: SmtpReceiver, monkeypatch: pytest.MonkeyPa
     smtp.messages.clear()
 
 
-def add_rule(**fields: Any) -> int:
+def add_rule(*, created_at: datetime | None = None, **fields: Any) -> int:
+    """A rule as the API stores it, created now unless ``created_at`` says otherwise."""
     from airflow.utils.session import create_session
 
     from ylai_plugin.alerts.schemas import RuleBody
@@ -71,6 +72,8 @@ def add_rule(**fields: Any) -> int:
     ).model_dump(mode="json")
     with create_session() as session:
         rule = AlertRule(**body, condition_type=body["condition"]["type"], source="api", created_by="test")
+        if created_at is not None:
+            rule.created_at = created_at
         session.add(rule)
         session.flush()
         return rule.id
@@ -196,9 +199,12 @@ def test_run_failure_dedup_until_success_then_one_resolved_message(slack: SlackR
     )
     first = add_run(DAG, "failed", now - timedelta(minutes=3), 10, conf={"rows": 5})
     assert len(events.record_run_failed(DAG, first)) == 1
-    second = add_run(DAG, "failed", now - timedelta(minutes=2), 10)
-    assert events.record_run_failed(DAG, second) == []  # same incident
     events._send_for([a.id for a in alerts_of(rule)])
+    second = add_run(DAG, "failed", now - timedelta(minutes=2), 10)
+    assert events.record_run_failed(DAG, second) == []  # same incident: nobody is paged again...
+    (incident,) = alerts_of(rule)
+    assert (incident.run_id, incident.occurrences) == (second, 2)  # ...but it points at the latest failure
+    assert incident.details["run_id"] == second
     add_run(DAG, "success", now - timedelta(minutes=1), 10)
     assert len(events.record_run_succeeded(DAG)) == 1
     assert events.record_run_succeeded(DAG) == []
@@ -222,7 +228,9 @@ def test_run_failure_dedup_until_success_then_one_resolved_message(slack: SlackR
 
 def test_evaluator_catches_failures_the_listener_missed(slack: SlackReceiver) -> None:
     now = datetime.now(UTC)
-    rule = add_rule(condition={"type": "run_failed"}, scope={"dag_ids": [DAG, OTHER]})
+    rule = add_rule(
+        condition={"type": "run_failed"}, scope={"dag_ids": [DAG, OTHER]}, created_at=now - timedelta(hours=1)
+    )
     add_run(OTHER, "failed", now - timedelta(minutes=1), 5)
     assert evaluate(rule, now) == (1, 0)
     assert evaluate(rule, now + timedelta(seconds=15)) == (0, 0)
@@ -493,7 +501,7 @@ def test_task_failed_after_retries_carries_the_log_tail_and_links(slack: SlackRe
     from ylai_plugin.domain import dags as dag_service
 
     now = datetime.now(UTC)
-    rule = add_rule(condition={"type": "task_failed"}, scope={"dag_ids": [DAG]})
+    rule = add_rule(condition={"type": "task_failed"}, scope={"dag_ids": [DAG]}, created_at=now - timedelta(hours=1))
     with create_session() as session:
         run = dag_service.trigger(DAG, {"rows": 3}, SimpleAuthManagerUser(username="t", role="op"), session)
         run_id = run.run_id
@@ -577,3 +585,82 @@ def test_a_condition_type_gives_exactly_one_evaluation() -> None:
         ConditionType(type="x", params=RunFailed, messages=messages, order=1)
     with pytest.raises(ValueError, match="messages must be in"):
         ConditionType(type="x", params=RunFailed, messages={"en": {}}, order=1, find=lambda check: None)  # type: ignore[arg-type,return-value]
+
+
+def test_a_new_rule_waits_for_the_next_failure(slack: SlackReceiver) -> None:
+    now = datetime.now(UTC)
+    add_run(DAG, "failed", now - timedelta(minutes=5), 10)  # the DAG is failing before the rule exists
+    rule = add_rule(condition={"type": "run_failed"}, scope={"dag_ids": [DAG]})
+    assert evaluate(rule, now + timedelta(seconds=5)) == (0, 0)  # no page about the past
+    assert slack.messages() == []
+    later = add_run(DAG, "failed", now + timedelta(seconds=10), 5)
+    assert evaluate(rule, now + timedelta(seconds=30)) == (1, 0)  # the listener missed it: the evaluator fires
+    (incident,) = alerts_of(rule)
+    assert (incident.run_id, incident.occurrences) == (later, 1)
+    assert texts(slack) == [f"DAG run failed: {DAG}"]
+
+
+def test_the_evaluator_moves_an_open_incident_to_the_latest_failure(slack: SlackReceiver) -> None:
+    now = datetime.now(UTC)
+    rule = add_rule(condition={"type": "run_failed"}, scope={"dag_ids": [DAG]}, created_at=now - timedelta(hours=1))
+    first = add_run(DAG, "failed", now - timedelta(minutes=4), 10)
+    assert evaluate(rule, now) == (1, 0)
+    second = add_run(DAG, "failed", now + timedelta(seconds=5), 10)
+    assert evaluate(rule, now + timedelta(seconds=30)) == (0, 0)
+    (incident,) = alerts_of(rule)
+    assert (incident.run_id, incident.occurrences) == (second, 2)
+    # The older failure, seen again within the look-back window, does not pull the incident back.
+    assert evaluate(rule, now + timedelta(seconds=45)) == (0, 0)
+    (incident,) = alerts_of(rule)
+    assert (incident.run_id, incident.occurrences) == (second, 2)
+    assert first != second
+    assert texts(slack) == [f"DAG run failed: {DAG}"]  # one page for the incident
+
+
+def test_the_error_tail_is_the_scripts_stderr() -> None:
+    import json
+
+    script_logger = "airflow.task.operators.ylai_operators.script_operator.ScriptOperator"
+    records = [
+        {"event": "::group::Pre Execute", "level": "info", "logger": "task"},
+        {"event": "DAG bundles loaded: dags-folder", "level": "info",
+         "logger": "airflow.dag_processing.bundles.manager.DagBundlesManager"},
+        {"event": "Filling up the DagBag from /dags/ylai_scripts_0.py", "level": "info",
+         "logger": "airflow.dag_processing.dagbag.BundleDagBag"},
+        {"event": "::endgroup::", "level": "info", "logger": "task"},
+        {"event": "Running script quality_gate (python)", "level": "info", "logger": script_logger},
+        {"event": "rows=0 -> fail", "level": "info", "logger": script_logger},
+        {"event": "quality gate failed: 0 rows < 1", "level": "warning", "logger": script_logger},
+        {"event": "Task failed with exception", "level": "error", "logger": "task",
+         "error_detail": [{"exc_type": "ScriptFailedError", "exc_value": "Script quality_gate exited with 1"}]},
+    ]  # fmt: skip
+    tail = details.tail_of(json.dumps(r) + "\n" for r in records)
+    assert tail == "quality gate failed: 0 rows < 1"
+    # A script that wrote nothing to stderr: the log without Airflow's machinery, the exception last.
+    quiet = details.tail_of(json.dumps(r) for r in records if r["level"] != "warning")
+    assert "::group::" not in quiet
+    assert "DagBag" not in quiet
+    assert "DAG bundles" not in quiet
+    assert quiet.splitlines()[0] == "Running script quality_gate (python)"
+    assert quiet.endswith("ScriptFailedError: Script quality_gate exited with 1")
+    assert details.tail_of(["plain text line\n", "::endgroup::\n"]) == "plain text line"
+
+
+def test_a_webhook_through_a_connection_uses_its_base_url_and_credentials(
+    slack: SlackReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from ylai_plugin.alerts import channels
+    from ylai_plugin.alerts.messages import Message
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_HOOKS",
+        json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": slack.port, "schema": "http",
+                    "password": "s3cret-token"}),
+    )  # fmt: skip
+    message = Message(title="t", text="t", html="<p>t</p>", payload={"title": "t"})
+    channels.send("webhook", "/webhook/alerts", "hooks", message)
+    (post,) = [p for p in slack.posts if p["path"] == "/webhook/alerts"]
+    assert post["body"] == {"title": "t"}
+    assert post["headers"]["Authorization"] == "Bearer s3cret-token"

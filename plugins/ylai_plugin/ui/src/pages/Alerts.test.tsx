@@ -149,7 +149,7 @@ describe("Alerts page", () => {
   });
 
   it("shows the history and an alert's deliveries with every attempt", async () => {
-    const alert = { id: 11, rule_id: 5, rule_name: "nightly", condition_type: "run_failed", dedup_key: "k", state: "resolved", severity: "critical", suppressed: null, title: "pipeline__nightly_etl failed", summary: "boom", details: {}, dag_id: "pipeline__nightly_etl", run_id: "r1", started_at: "2026-11-28T00:00:00Z", resolved_at: "2026-11-28T01:00:00Z", last_notified_at: null, escalation_level: 0 };
+    const alert = { id: 11, rule_id: 5, rule_name: "nightly", condition_type: "run_failed", dedup_key: "k", state: "resolved", severity: "critical", suppressed: null, title: "pipeline__nightly_etl failed", summary: "boom", details: {}, dag_id: "pipeline__nightly_etl", run_id: "r1", started_at: "2026-11-28T00:00:00Z", resolved_at: "2026-11-28T01:00:00Z", last_notified_at: null, escalation_level: 0, occurrences: 1, last_failure_at: null };
     const delivery = { id: 1, kind: "firing", channel_type: "slack", target: "#data-alerts", connection_id: null, language: "zh-CN", status: "sent", attempts: 2, next_attempt_at: null, last_error: null, created_at: "", sent_at: "2026-11-28T00:01:00Z", attempt_log: [{ attempted_at: "2026-11-28T00:00:30Z", ok: false, error: "connection refused", duration_ms: 5, worker: "w1" }, { attempted_at: "2026-11-28T00:01:00Z", ok: true, error: null, duration_ms: 12, worker: "w1" }] };
     fakeServer(meHandler(MANAGE), (c) => (c.path.endsWith("/alerts/events") ? { body: page([alert]) } : c.path.endsWith("/alerts/events/11") ? { body: { ...alert, deliveries: [delivery] } } : undefined));
     let el = await open("/plugin/ylai-alerts?tab=history");

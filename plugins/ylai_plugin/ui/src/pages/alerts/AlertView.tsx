@@ -47,6 +47,11 @@ export function AlertView({ id }: { id: number }) {
                 <dd>{i.dateTime(a.resolved_at)}</dd>
                 <dt>{t("alerts.escalationLevel")}</dt>
                 <dd>{a.escalation_level}</dd>
+                <dt>{t("alerts.occurrences")}</dt>
+                <dd data-testid="alert-occurrences">
+                  {a.occurrences}
+                  {a.last_failure_at && a.occurrences > 1 ? ` · ${t("alerts.lastFailure")} ${i.dateTime(a.last_failure_at)}` : null}
+                </dd>
                 {a.dag_id ? (
                   <>
                     <dt>DAG</dt>
