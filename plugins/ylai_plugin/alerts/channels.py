@@ -78,7 +78,9 @@ def send_webhook(target: str, connection_id: str | None, message: Message) -> No
     """
     import httpx
 
-    url, headers, auth = target, {}, None
+    url: str = target
+    headers: dict[str, str] = {}
+    auth: tuple[str, str] | None = None
     if connection_id:
         url, headers, auth = _webhook_connection(target, connection_id)
     response = httpx.post(url, json=message.payload, headers=headers, auth=auth, timeout=TIMEOUT_SECONDS)

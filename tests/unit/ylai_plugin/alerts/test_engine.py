@@ -621,7 +621,7 @@ def test_the_error_tail_is_the_scripts_stderr() -> None:
     import json
 
     script_logger = "airflow.task.operators.ylai_operators.script_operator.ScriptOperator"
-    records = [
+    records: list[dict[str, Any]] = [
         {"event": "::group::Pre Execute", "level": "info", "logger": "task"},
         {"event": "DAG bundles loaded: dags-folder", "level": "info",
          "logger": "airflow.dag_processing.bundles.manager.DagBundlesManager"},
