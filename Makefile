@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 VENV := .venv
 UV := $(VENV)/bin/uv
 
-.PHONY: install run test lint typecheck pytest ui ui-test clean
+.PHONY: install run test test-deps lint typecheck pytest ui ui-test clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ylai needs Python 3.11 or newer")'
@@ -39,7 +39,12 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-pytest: install ui
+# What the tests need outside uv.lock and package-lock.json: Chromium (and a CJK font for it) for the
+# browser tests. Installed with apt-get when run as root; otherwise named with the command to run.
+test-deps:
+	@scripts/provision-test-deps
+
+pytest: install ui test-deps
 	$(VENV)/bin/pytest -v
 
 test: lint typecheck ui-test pytest

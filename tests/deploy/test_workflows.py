@@ -33,7 +33,8 @@ def steps_text(job: dict[str, Any]) -> str:
 
 
 def actionlint(*files: Path, cwd: Path = REPO_ROOT) -> tuple[int, str]:
-    result = run([tool("actionlint"), "-no-color", *map(str, files)], cwd=cwd)
+    # shellcheck from the dev dependencies, so the run: scripts are always checked (not only when it is on PATH).
+    result = run([tool("actionlint"), "-no-color", "-shellcheck", tool("shellcheck"), *map(str, files)], cwd=cwd)
     return result.returncode, result.stdout
 
 
@@ -52,6 +53,7 @@ class TestActionlint:
             ("runs-on: ubuntu-24.04", "runs_on: ubuntu-24.04", 'unexpected key "runs_on"'),
             ("github.event_name == 'push'", "github.event_nam == 'push'", 'property "event_nam" is not defined'),
             ("needs: [test, ui, deploy-lint]", "needs: [test, ui, lint]", 'needs job "lint" which does not exist'),
+            ('--untardir "${RUNNER_TEMP}/chart"', "--untardir ${RUNNER_TEMP}/chart", "SC2086"),
         ],
     )
     def test_broken_copy_fails(self, tmp_path: Path, old: str, new: str, message: str) -> None:
@@ -123,7 +125,10 @@ class TestCi:
         job = ci["jobs"]["test"]
         assert set(job["services"]) == {"postgres", "redis"}
         assert job["env"]["CI"] == "true"
-        assert "make test" in steps_text(job)
+        runs = [str(step.get("run", "")).strip() for step in job["steps"]]
+        assert runs[-1] == "make test"
+        # The same provisioning make test runs, once as root so that apt-get may install what is missing.
+        assert runs[-2] == "sudo scripts/provision-test-deps"
 
     def test_ui_job_runs_only_when_the_project_exists(self, ci: dict[str, Any]) -> None:
         job = ci["jobs"]["ui"]

@@ -8,8 +8,10 @@ pages) or not (one iframe page), so the bundle must be built before the platform
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Callable, Iterator
+import shutil
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,12 @@ from tests.integration.running_platform import RunningPlatform, wait_until
 UI_DIR = REPO_ROOT / "plugins" / "ylai_plugin" / "ui"
 BUNDLE = UI_DIR / "dist" / "main.umd.cjs"
 ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
+# Looked for in this order (scripts/provision-test-deps checks the same list and installs chromium as root).
+BROWSERS = ("chromium", "chromium-browser", "google-chrome-stable", "google-chrome")
+NO_BROWSER = (
+    "no Chromium for the browser tests (looked for $YLAI_TEST_CHROMIUM, chromium, chromium-browser, google-chrome "
+    "and Playwright's own): install it: sudo apt-get install chromium (or .venv/bin/playwright install chromium)"
+)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -138,12 +145,42 @@ def is_airflow_own(error: dict[str, str]) -> bool:
     return bool(re.search(r"/ui/", error["url"])) and "/ylai/" not in error["url"]
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def find_chromium(own: str) -> str | None:
+    """``$YLAI_TEST_CHROMIUM``, else the first of ``BROWSERS`` on PATH, else Playwright's own build at ``own``."""
+    configured = os.environ.get("YLAI_TEST_CHROMIUM")
+    candidates = [configured] if configured else [*(shutil.which(name) for name in BROWSERS), own]
+    return next((path for path in candidates if path and os.access(path, os.X_OK)), None)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Report every "no Chromium" skip at one place, so pytest's summary folds them into one line."""
+    report = yield
+    if report.skipped and isinstance(report.longrepr, tuple) and report.longrepr[2].endswith(NO_BROWSER):
+        report.longrepr = (__file__, find_chromium.__code__.co_firstlineno, report.longrepr[2])
+    return report
+
+
+@pytest.fixture(scope="session", autouse=True)
+def chromium() -> str:
+    """The browser, looked for before any platform starts; without one each browser test skips with one line."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        path = find_chromium(pw.chromium.executable_path)
+    if path is None:
+        pytest.skip(NO_BROWSER)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             yield instance
         finally:
