@@ -32,6 +32,7 @@ def test_secret_params_are_read_once_per_dag_version(client: TestClient) -> None
 
     from ylai_plugin.domain import dags
 
+    dags._secrets_cache.clear()  # earlier test modules may have cached an older version of the DAG
     with create_session() as session:
         first = dags.secret_params(["script__data_generator", "script__disk_usage", "no_such_dag"], session)
         cached = {key for key in dags._secrets_cache if key[0] == "script__data_generator"}
