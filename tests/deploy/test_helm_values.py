@@ -53,7 +53,7 @@ def validator() -> jsonschema.Draft7Validator:
     for path in (CHART_SCHEMA, CHART_DEFAULTS):
         if not path.is_file():
             pytest.fail(
-                f"{path} is missing: the chart's values and schema come from ../shared/helm or YLAI_AIRFLOW_CHART_DIR"
+                f"{path} is missing (tests/deploy/chart, or the chart named by YLAI_AIRFLOW_CHART_DIR)"
             )
     schema = json.loads(CHART_SCHEMA.read_text())
     jsonschema.Draft7Validator.check_schema(schema)

@@ -14,14 +14,11 @@ import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = REPO_ROOT.parent / "shared"
-# The official chart's values.yaml and values.schema.json: the copies in ../shared/helm, or an
+# The official chart's values.yaml and values.schema.json: the copies in tests/deploy/chart, or an
 # unpacked chart (`helm pull airflow --repo https://airflow.apache.org --untar`), as GitHub CI does.
-_CHART_DIR = os.environ.get("YLAI_AIRFLOW_CHART_DIR")
-CHART_SCHEMA = (
-    Path(_CHART_DIR) / "values.schema.json" if _CHART_DIR else SHARED / "helm" / "airflow-chart-1.20-values.schema.json"
-)
-CHART_DEFAULTS = Path(_CHART_DIR) / "values.yaml" if _CHART_DIR else SHARED / "helm" / "airflow-chart-1.20-values.yaml"
+_CHART_DIR = Path(os.environ.get("YLAI_AIRFLOW_CHART_DIR") or Path(__file__).parent / "chart")
+CHART_SCHEMA = _CHART_DIR / "values.schema.json"
+CHART_DEFAULTS = _CHART_DIR / "values.yaml"
 HELM_VALUES = REPO_ROOT / "helm-values"
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
 
