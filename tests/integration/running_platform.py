@@ -130,15 +130,29 @@ class RunningPlatform:
         survivors = [pid for pid in pids if _alive(pid)]
         return rc, survivors
 
-    def kill(self) -> None:
-        """Last-resort cleanup for fixtures: nothing this platform started may survive the tests."""
+    def kill(self, grace: float = 60) -> None:
+        """Cleanup for fixtures: nothing this platform started may survive the tests.
+
+        Graceful first: SIGTERM lets ``ylai run`` stop its components the way Ctrl-C does, so each
+        process exits through its own handlers and writes its coverage data (SIGKILL would lose it).
+        Whatever is still alive after ``grace`` seconds gets SIGTERM, then SIGKILL.
+        """
         if self.proc is None:
             return
         procs = [*self.descendants(), *([psutil.Process(self.proc.pid)] if _alive(self.proc.pid) else [])]
-        for proc in procs:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=grace)
+        left = [proc for proc in procs if _alive(proc.pid)]
+        for proc in left:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.terminate()
+        _, alive = psutil.wait_procs(left, timeout=10)
+        for proc in alive:
             with contextlib.suppress(psutil.NoSuchProcess):
                 proc.kill()
-        psutil.wait_procs(procs, timeout=10)
+        psutil.wait_procs(alive, timeout=10)
 
     # -- HTTP ---------------------------------------------------------------
     def request(
