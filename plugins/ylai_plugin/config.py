@@ -169,7 +169,11 @@ REPORT_FONT = StrOption(
     "path-separator list; empty uses the font ylai ships (WenQuanYi Micro Hei), then system ones.",
     example="/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
 )
-RATE_LIMIT_BURST = IntOption("rate_limit_burst", 120, "Requests a user may make in a burst above the steady rate.")
+RATE_LIMIT_BURST = IntOption(
+    "rate_limit_burst",
+    120,
+    "Size of each user's token bucket: requests a user may make at once before the steady rate applies.",
+)
 ALERT_SLACK_CONN_ID = StrOption(
     "alert_slack_conn_id",
     "ylai_slack",
