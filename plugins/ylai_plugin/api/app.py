@@ -45,6 +45,7 @@ def create_app() -> FastAPI:
         monitor,
         pages,
         presets,
+        resources,
         runs,
         scripts,
         standalone,
@@ -80,6 +81,7 @@ def create_app() -> FastAPI:
     v1.include_router(scripts.router)
     v1.include_router(runs.router)
     v1.include_router(monitor.router)
+    v1.include_router(resources.router)
     v1.include_router(alerts_api.router)
     v1.include_router(exports.router)
 

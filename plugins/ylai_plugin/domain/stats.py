@@ -65,6 +65,17 @@ def rate(ok: int, bad: int) -> float | None:
     return round(ok / (ok + bad), 4) if ok + bad else None
 
 
+def change(current: float | None, previous: float | None) -> float | None:
+    """How far ``current`` moved from ``previous``, relative to it (0.25: a quarter more), to 4 digits.
+
+    None when either is unknown or ``previous`` is not positive: a figure that was 0 (or missing)
+    last time has no meaningful relative change.
+    """
+    if current is None or previous is None or previous <= 0:
+        return None
+    return round((current - previous) / previous, 4)
+
+
 def seconds(start: datetime | None, end: datetime | None) -> float | None:
     """``end - start`` in seconds, rounded to the millisecond; None when either is missing."""
     if start is None or end is None:

@@ -421,14 +421,21 @@ SCRIPT_COLUMNS = (
     Column("col.runtime", 11),
     Column("col.source", 11),
     *RUN_STATISTICS,
+    Column("col.peak_rss_p95", 14, "float"),
+    Column("col.cpu_p95", 12, "float"),
     Column("col.last_run_at", 20, "datetime"),
     Column("col.last_state", 11),
 )
 
 
+def _mib(n: float | None) -> float | None:
+    return round(n / 2**20, 1) if n is not None else None
+
+
 def _script_rows(session: Any, spec: ExportSpec) -> list[tuple[Any, ...]]:
     from airflow.models import DagRun
 
+    from ylai_plugin.domain.resources import samples_by_dag
     from ylai_plugin.domain.scripts import all_scripts
 
     scripts = [
@@ -444,9 +451,12 @@ def _script_rows(session: Any, spec: ExportSpec) -> list[tuple[Any, ...]]:
         [DagRun.dag_id.in_(dag_ids), DagRun.run_after >= since, DagRun.run_after < until],
         batch=BATCH,
     )
+    # The resources page's figures (its p95 of peak RSS and CPU seconds), over the export's period.
+    measured, _ = samples_by_dag(session, dag_ids, since, until)
     rows = []
     for s in sorted(scripts, key=lambda s: s.name):
         figures = found.dag(script_dag_id(s.name))
+        use = measured.get(script_dag_id(s.name))
         rows.append(
             (
                 s.name,
@@ -460,6 +470,8 @@ def _script_rows(session: Any, spec: ExportSpec) -> list[tuple[Any, ...]]:
                 figures.success_rate,
                 figures.duration.p50,
                 figures.duration.p95,
+                _mib(use.percentiles("peak_rss_bytes").p95) if use else None,
+                use.percentiles("cpu_seconds").p95 if use else None,
                 figures.last_run_after,
                 figures.last_state,
             )

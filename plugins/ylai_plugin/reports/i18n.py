@@ -101,6 +101,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "col.success_rate": ("Success rate", "成功率"),
     "col.p50": ("Duration p50 (s)", "耗时 p50（秒）"),
     "col.p95": ("Duration p95 (s)", "耗时 p95（秒）"),
+    "col.peak_rss_p95": ("Peak RSS p95 (MiB)", "峰值内存 p95（MiB）"),
+    "col.cpu_p95": ("CPU time p95 (s)", "CPU 时间 p95（秒）"),
     "col.last_run_at": ("Last run", "最近运行"),
     "col.last_state": ("Last state", "最近状态"),
     "col.kind": ("Kind", "类型"),

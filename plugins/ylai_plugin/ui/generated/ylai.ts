@@ -431,6 +431,29 @@ export interface paths {
         patch: operations["update_preset"];
         trace?: never;
     };
+    "/api/v1/resources/scripts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rank Scripts
+         * @description Scripts whose DAG the caller may read, ranked by p50/p95 peak RSS, CPU seconds or duration.
+         *
+         *     Each script has its figures over the range, over the range before it (and the change), and
+         *     its trend per hour (24h) or day. Cached like ``/monitor`` (dashboards poll it).
+         */
+        get: operations["rank_scripts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{dag_id}/{run_id}/logs": {
         parameters: {
             query?: never;
@@ -719,7 +742,9 @@ export interface components {
          *       },
          *       "escalation_level": 0,
          *       "id": 7,
+         *       "last_failure_at": "2026-11-28T01:40:12Z",
          *       "last_notified_at": "2026-11-28T02:04:01Z",
+         *       "occurrences": 2,
          *       "resolved_at": "2026-11-28T02:04:00Z",
          *       "rule_id": 1,
          *       "rule_name": "nightly pipeline failed",
@@ -749,8 +774,18 @@ export interface components {
             escalation_level: number;
             /** Id */
             id: number;
+            /**
+             * Last Failure At
+             * @description When the latest failure of an event incident ended.
+             */
+            last_failure_at: string | null;
             /** Last Notified At */
             last_notified_at: string | null;
+            /**
+             * Occurrences
+             * @description Failures in this incident; run_id and details are the latest one's.
+             */
+            occurrences: number;
             /** Resolved At */
             resolved_at: string | null;
             /** Rule Id */
@@ -798,7 +833,9 @@ export interface components {
          *       },
          *       "escalation_level": 0,
          *       "id": 7,
+         *       "last_failure_at": "2026-11-28T01:40:12Z",
          *       "last_notified_at": "2026-11-28T02:04:01Z",
+         *       "occurrences": 2,
          *       "resolved_at": "2026-11-28T02:04:00Z",
          *       "rule_id": 1,
          *       "rule_name": "nightly pipeline failed",
@@ -826,8 +863,18 @@ export interface components {
             escalation_level: number;
             /** Id */
             id: number;
+            /**
+             * Last Failure At
+             * @description When the latest failure of an event incident ended.
+             */
+            last_failure_at: string | null;
             /** Last Notified At */
             last_notified_at: string | null;
+            /**
+             * Occurrences
+             * @description Failures in this incident; run_id and details are the latest one's.
+             */
+            occurrences: number;
             /** Resolved At */
             resolved_at: string | null;
             /** Rule Id */
@@ -983,7 +1030,7 @@ export interface components {
         Channel: {
             /**
              * Connection Id
-             * @description Airflow connection; default [ylai] alert_slack_conn_id / alert_smtp_conn_id.
+             * @description Airflow connection; default [ylai] alert_slack_conn_id / alert_smtp_conn_id. For a webhook, an optional http connection whose base URL, headers and credentials the request uses.
              */
             connection_id?: string | null;
             /**
@@ -1891,7 +1938,9 @@ export interface components {
          *           },
          *           "escalation_level": 0,
          *           "id": 7,
+         *           "last_failure_at": "2026-11-28T01:40:12Z",
          *           "last_notified_at": "2026-11-28T02:04:01Z",
+         *           "occurrences": 2,
          *           "resolved_at": "2026-11-28T02:04:00Z",
          *           "rule_id": 1,
          *           "rule_name": "nightly pipeline failed",
@@ -2555,6 +2604,210 @@ export interface components {
             max_alerts: number;
             /** Per Minutes */
             per_minutes: number;
+        };
+        /**
+         * ResourceMetric
+         * @description One figure of a script over the range: percentiles, its peak, and the range before.
+         * @example {
+         *       "change_p50": 0.0417,
+         *       "change_p95": 0.1667,
+         *       "count": 28,
+         *       "max": 80740352,
+         *       "max_run_id": "manual__2026-11-27T09:30:00+00:00",
+         *       "p50": 52428800,
+         *       "p95": 73400320,
+         *       "previous": {
+         *         "count": 30,
+         *         "p50": 50331648,
+         *         "p95": 62914560
+         *       }
+         *     }
+         */
+        ResourceMetric: {
+            /**
+             * Change P50
+             * @description p50 relative to the previous range's (0.25: a quarter more); null without a previous p50.
+             */
+            change_p50: number | null;
+            /**
+             * Change P95
+             * @description p95 relative to the previous range's, like ``change_p50``.
+             */
+            change_p95: number | null;
+            /** Count */
+            count: number;
+            /**
+             * Max
+             * @description The highest value in the range.
+             */
+            max: number | null;
+            /**
+             * Max Run Id
+             * @description The run that had the highest value.
+             */
+            max_run_id: string | null;
+            /** P50 */
+            p50: number | null;
+            /** P95 */
+            p95: number | null;
+            /** @description The same figure over the range just before this one. */
+            previous: components["schemas"]["ResourcePercentiles"];
+        };
+        /**
+         * ResourcePercentiles
+         * @description How many runs measured a figure, and its p50 and p95 (nearest rank).
+         * @example {
+         *       "count": 28,
+         *       "p50": 52428800,
+         *       "p95": 73400320
+         *     }
+         */
+        ResourcePercentiles: {
+            /** Count */
+            count: number;
+            /** P50 */
+            p50: number | null;
+            /** P95 */
+            p95: number | null;
+        };
+        /**
+         * ResourceRanking
+         * @description Scripts ranked by their resource use over a range.
+         * @example {
+         *       "bucket": "day",
+         *       "generated_at": "2026-11-27T09:30:00Z",
+         *       "items": [
+         *         {
+         *           "cpu_seconds": {
+         *             "change_p50": 0.025,
+         *             "change_p95": 0.0505,
+         *             "count": 28,
+         *             "max": 11,
+         *             "max_run_id": "manual__2026-11-27T09:30:00+00:00",
+         *             "p50": 8.2,
+         *             "p95": 10.4,
+         *             "previous": {
+         *               "count": 30,
+         *               "p50": 8,
+         *               "p95": 9.9
+         *             }
+         *           },
+         *           "dag_id": "script__csv_profiler",
+         *           "duration": {
+         *             "change_p50": 0.0336,
+         *             "change_p95": 0.1053,
+         *             "count": 30,
+         *             "max": 21,
+         *             "max_run_id": "manual__2026-11-27T09:30:00+00:00",
+         *             "p50": 12.3,
+         *             "p95": 16.8,
+         *             "previous": {
+         *               "count": 30,
+         *               "p50": 11.9,
+         *               "p95": 15.2
+         *             }
+         *           },
+         *           "failed": 2,
+         *           "kind": "script",
+         *           "name": "csv_profiler",
+         *           "peak_rss_bytes": {
+         *             "change_p50": 0.0417,
+         *             "change_p95": 0.1667,
+         *             "count": 28,
+         *             "max": 80740352,
+         *             "max_run_id": "manual__2026-11-27T09:30:00+00:00",
+         *             "p50": 52428800,
+         *             "p95": 73400320,
+         *             "previous": {
+         *               "count": 30,
+         *               "p50": 50331648,
+         *               "p95": 62914560
+         *             }
+         *           },
+         *           "runs": 30,
+         *           "title": "CSV profiler",
+         *           "trend": [
+         *             {
+         *               "cpu_seconds": {
+         *                 "count": 4,
+         *                 "p50": 8.1,
+         *                 "p95": 9.7
+         *               },
+         *               "duration": {
+         *                 "count": 4,
+         *                 "p50": 12.4,
+         *                 "p95": 15
+         *               },
+         *               "peak_rss_bytes": {
+         *                 "count": 4,
+         *                 "p50": 52428800,
+         *                 "p95": 60817408
+         *               },
+         *               "runs": 4,
+         *               "start": "2026-11-27T00:00:00Z"
+         *             }
+         *           ]
+         *         }
+         *       ],
+         *       "order_by": "-peak_rss_bytes_p95",
+         *       "previous_since": "2026-11-13T09:30:00Z",
+         *       "range": "7d",
+         *       "since": "2026-11-20T09:30:00Z",
+         *       "total": 1,
+         *       "truncated": false,
+         *       "until": "2026-11-27T09:30:00Z"
+         *     }
+         */
+        ResourceRanking: {
+            /**
+             * Bucket
+             * @description The size of each trend point.
+             * @enum {string}
+             */
+            bucket: "hour" | "day";
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            /** Items */
+            items: components["schemas"]["ScriptResources"][];
+            /**
+             * Order By
+             * @enum {string}
+             */
+            order_by: "name" | "-name" | "runs" | "-runs" | "duration_p50" | "-duration_p50" | "duration_p95" | "-duration_p95" | "peak_rss_bytes_p50" | "-peak_rss_bytes_p50" | "peak_rss_bytes_p95" | "-peak_rss_bytes_p95" | "cpu_seconds_p50" | "-cpu_seconds_p50" | "cpu_seconds_p95" | "-cpu_seconds_p95";
+            /**
+             * Previous Since
+             * Format: date-time
+             * @description Where the previous range (compared with) starts; it ends at since.
+             */
+            previous_since: string;
+            /**
+             * Range
+             * @enum {string}
+             */
+            range: "24h" | "7d" | "30d";
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Total
+             * @description Scripts that finished a run in the range (items holds the first limit of them).
+             */
+            total: number;
+            /**
+             * Truncated
+             * @description Whether a range had more runs than are read, so only part of them counted.
+             */
+            truncated: boolean;
+            /**
+             * Until
+             * Format: date-time
+             */
+            until: string;
         };
         /**
          * ResourceUse
@@ -3319,6 +3572,108 @@ export interface components {
             version?: number | null;
         };
         /**
+         * ScriptResources
+         * @description A script's resource use over the range.
+         * @example {
+         *       "cpu_seconds": {
+         *         "change_p50": 0.025,
+         *         "change_p95": 0.0505,
+         *         "count": 28,
+         *         "max": 11,
+         *         "max_run_id": "manual__2026-11-27T09:30:00+00:00",
+         *         "p50": 8.2,
+         *         "p95": 10.4,
+         *         "previous": {
+         *           "count": 30,
+         *           "p50": 8,
+         *           "p95": 9.9
+         *         }
+         *       },
+         *       "dag_id": "script__csv_profiler",
+         *       "duration": {
+         *         "change_p50": 0.0336,
+         *         "change_p95": 0.1053,
+         *         "count": 30,
+         *         "max": 21,
+         *         "max_run_id": "manual__2026-11-27T09:30:00+00:00",
+         *         "p50": 12.3,
+         *         "p95": 16.8,
+         *         "previous": {
+         *           "count": 30,
+         *           "p50": 11.9,
+         *           "p95": 15.2
+         *         }
+         *       },
+         *       "failed": 2,
+         *       "kind": "script",
+         *       "name": "csv_profiler",
+         *       "peak_rss_bytes": {
+         *         "change_p50": 0.0417,
+         *         "change_p95": 0.1667,
+         *         "count": 28,
+         *         "max": 80740352,
+         *         "max_run_id": "manual__2026-11-27T09:30:00+00:00",
+         *         "p50": 52428800,
+         *         "p95": 73400320,
+         *         "previous": {
+         *           "count": 30,
+         *           "p50": 50331648,
+         *           "p95": 62914560
+         *         }
+         *       },
+         *       "runs": 30,
+         *       "title": "CSV profiler",
+         *       "trend": [
+         *         {
+         *           "cpu_seconds": {
+         *             "count": 4,
+         *             "p50": 8.1,
+         *             "p95": 9.7
+         *           },
+         *           "duration": {
+         *             "count": 4,
+         *             "p50": 12.4,
+         *             "p95": 15
+         *           },
+         *           "peak_rss_bytes": {
+         *             "count": 4,
+         *             "p50": 52428800,
+         *             "p95": 60817408
+         *           },
+         *           "runs": 4,
+         *           "start": "2026-11-27T00:00:00Z"
+         *         }
+         *       ]
+         *     }
+         */
+        ScriptResources: {
+            /** @description CPU time (user + system) of the script's process tree, in seconds (successful runs only). */
+            cpu_seconds: components["schemas"]["ResourceMetric"];
+            /** Dag Id */
+            dag_id: string;
+            /** @description The script task's duration, in seconds (failed runs included). */
+            duration: components["schemas"]["ResourceMetric"];
+            /** Failed */
+            failed: number;
+            kind: components["schemas"]["DagKind"];
+            /** Name */
+            name: string;
+            /** @description Peak resident memory of the script's process tree, in bytes (successful runs only). */
+            peak_rss_bytes: components["schemas"]["ResourceMetric"];
+            /**
+             * Runs
+             * @description Finished runs of the script's task (success or failed) due in the range.
+             */
+            runs: number;
+            /** Title */
+            title: string;
+            /**
+             * Trend
+             * @description Every bucket of the range, oldest first.
+             */
+            trend: components["schemas"]["TrendPoint"][];
+        };
+        /**
          * ScriptVersionIn
          * @description A new version of a database script.
          * @example {
@@ -3840,6 +4195,41 @@ export interface components {
             } | null;
             /** Schedule */
             schedule?: string | null;
+        };
+        /**
+         * TrendPoint
+         * @description One hour (range 24h) or day (7d, 30d; UTC) of a script's trend.
+         * @example {
+         *       "cpu_seconds": {
+         *         "count": 4,
+         *         "p50": 8.1,
+         *         "p95": 9.7
+         *       },
+         *       "duration": {
+         *         "count": 4,
+         *         "p50": 12.4,
+         *         "p95": 15
+         *       },
+         *       "peak_rss_bytes": {
+         *         "count": 4,
+         *         "p50": 52428800,
+         *         "p95": 60817408
+         *       },
+         *       "runs": 4,
+         *       "start": "2026-11-27T00:00:00Z"
+         *     }
+         */
+        TrendPoint: {
+            cpu_seconds: components["schemas"]["ResourcePercentiles"];
+            duration: components["schemas"]["ResourcePercentiles"];
+            peak_rss_bytes: components["schemas"]["ResourcePercentiles"];
+            /** Runs */
+            runs: number;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
         };
         /**
          * VersionOut
@@ -6028,6 +6418,70 @@ export interface operations {
             };
         };
     };
+    rank_scripts: {
+        parameters: {
+            query?: {
+                /** @description The range, ending now. */
+                range?: "24h" | "7d" | "30d";
+                /** @description The figure to rank by; '-' first for the highest first. */
+                order_by?: "name" | "-name" | "runs" | "-runs" | "duration_p50" | "-duration_p50" | "duration_p95" | "-duration_p95" | "peak_rss_bytes_p50" | "-peak_rss_bytes_p50" | "peak_rss_bytes_p95" | "-peak_rss_bytes_p95" | "cpu_seconds_p50" | "-cpu_seconds_p50" | "cpu_seconds_p95" | "-cpu_seconds_p95";
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceRanking"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     get_run_logs: {
         parameters: {
             query?: never;
@@ -7102,6 +7556,8 @@ export const pathsApiV1ExportsKindSummaryGetParametersQueryLanguageValues: Reado
 export const pathsApiV1ExportsKindSummaryGetParametersPathKindValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/exports/{kind}/summary"]["get"]["parameters"]["path"]["kind"]> = ["runs", "tasks", "scripts", "audit", "monitor", "alerts"];
 export const pathsApiV1PresetsGetParametersQueryOrder_byValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/presets"]["get"]["parameters"]["query"]["order_by"]> = ["name", "-name", "updated_at", "-updated_at", "id", "-id"];
 export const pathsApiV1PresetsGetParametersQueryVisibilityAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/presets"]["get"]["parameters"]["query"]["visibility"]> = ["private", "shared"];
+export const pathsApiV1ResourcesScriptsGetParametersQueryRangeValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/resources/scripts"]["get"]["parameters"]["query"]["range"]> = ["24h", "7d", "30d"];
+export const pathsApiV1ResourcesScriptsGetParametersQueryOrder_byValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/resources/scripts"]["get"]["parameters"]["query"]["order_by"]> = ["name", "-name", "runs", "-runs", "duration_p50", "-duration_p50", "duration_p95", "-duration_p95", "peak_rss_bytes_p50", "-peak_rss_bytes_p50", "peak_rss_bytes_p95", "-peak_rss_bytes_p95", "cpu_seconds_p50", "-cpu_seconds_p50", "cpu_seconds_p95", "-cpu_seconds_p95"];
 export const pathsApiV1ScriptsGetParametersQueryOrder_byValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/scripts"]["get"]["parameters"]["query"]["order_by"]> = ["name", "-name", "owner", "-owner"];
 export const pathsApiV1ScriptsGetParametersQueryRuntimeAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/scripts"]["get"]["parameters"]["query"]["runtime"]> = ["python", "bash", "executable"];
 export const pathsApiV1TasksGetParametersQueryOrder_byValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/tasks"]["get"]["parameters"]["query"]["order_by"]> = ["name", "-name", "created_at", "-created_at", "updated_at", "-updated_at", "id", "-id"];
@@ -7132,6 +7588,9 @@ export const failureRateTypeValues: ReadonlyArray<FlattenedDeepRequired<componen
 export const mePermissionsValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Me"]["permissions"]> = ["read", "create", "edit", "delete"];
 export const presetOutVisibilityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PresetOut"]["visibility"]> = ["private", "shared"];
 export const queueWaitTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["QueueWait"]["type"]> = ["queue_wait"];
+export const resourceRankingBucketValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ResourceRanking"]["bucket"]> = ["hour", "day"];
+export const resourceRankingOrder_byValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ResourceRanking"]["order_by"]> = ["name", "-name", "runs", "-runs", "duration_p50", "-duration_p50", "duration_p95", "-duration_p95", "peak_rss_bytes_p50", "-peak_rss_bytes_p50", "peak_rss_bytes_p95", "-peak_rss_bytes_p95", "cpu_seconds_p50", "-cpu_seconds_p50", "cpu_seconds_p95", "-cpu_seconds_p95"];
+export const resourceRankingRangeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ResourceRanking"]["range"]> = ["24h", "7d", "30d"];
 export const ruleBodySeverityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RuleBody"]["severity"]> = ["info", "warning", "critical"];
 export const ruleOutSeverityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RuleOut"]["severity"]> = ["info", "warning", "critical"];
 export const ruleOutSourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RuleOut"]["source"]> = ["api", "manifest"];

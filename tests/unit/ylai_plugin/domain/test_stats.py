@@ -69,3 +69,13 @@ def test_dag_kind_and_wait() -> None:
     assert stats.wait_seconds(t0, t0 + timedelta(seconds=1.5)) == 1.5
     assert stats.wait_seconds(t0 + timedelta(seconds=1), t0) is None
     assert stats.state_name(None) == "none"
+
+
+def test_change_is_relative_to_the_previous_figure() -> None:
+    assert stats.change(30.0, 20.0) == 0.5
+    assert stats.change(10.0, 20.0) == -0.5
+    assert stats.change(1.0, 3.0) == -0.6667
+    # Nothing to compare with: no previous figure, or one of 0 (a rise from nothing has no ratio).
+    assert stats.change(5.0, None) is None
+    assert stats.change(None, 5.0) is None
+    assert stats.change(5.0, 0.0) is None

@@ -285,6 +285,36 @@ def test_scripts_audit_and_alerts_exports(client: TestClient, runs: dict[str, st
     assert (summary["Alerts"], summary["Firing"], summary["Resolved"]) == (2, 1, 1)
 
 
+def test_scripts_export_has_the_resource_page_figures(client: TestClient, runs: dict[str, str]) -> None:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    from ylai_plugin.reports import i18n
+
+    # What ScriptOperator returned for the two successful disk_usage runs (the failed one has nothing).
+    with create_session() as session:
+        for run, rss, cpu in ((runs["ok1"], 10 * 2**20, 1.5), (runs["ok2"], 30 * 2**20 + 2**19, 4.25)):
+            result = {"outputs": {}, "exit_code": 0, "peak_rss_bytes": rss, "cpu_seconds": cpu}
+            XComModel.set(
+                key="return_value",
+                value=result,
+                task_id="disk_usage",
+                dag_id="script__disk_usage",
+                run_id=run,
+                session=session,
+            )
+    scripts = _csv(client.get("/api/v1/exports/scripts", params={"month": MONTH}, headers=OP))
+    disk = next(r for r in scripts if r["Name"] == "disk_usage")
+    assert (disk["Peak RSS p95 (MiB)"], disk["CPU time p95 (s)"]) == ("30.5", "4.25")
+    gen = next(r for r in scripts if r["Name"] == "data_generator")
+    assert (gen["Peak RSS p95 (MiB)"], gen["CPU time p95 (s)"]) == ("", "")  # runs, none measured
+    chinese = _csv(client.get("/api/v1/exports/scripts", params={"month": MONTH, "language": "zh-CN"}, headers=OP))
+    disk = next(r for r in chinese if r["名称"] == "disk_usage")
+    labels = [i18n.t(key, "zh-CN") for key in ("col.peak_rss_p95", "col.cpu_p95")]
+    assert [disk[label] for label in labels] == ["30.5", "4.25"]
+    assert labels[0].startswith("峰值内存")
+
+
 def test_summary_json(client: TestClient, runs: dict[str, str]) -> None:
     resp = client.get("/api/v1/exports/runs/summary", params={"month": MONTH, "language": "zh-CN"}, headers=OP)
     assert resp.status_code == 200, resp.text
