@@ -50,6 +50,7 @@ def create_app() -> FastAPI:
         scripts,
         standalone,
         static,
+        swagger,
         tasks,
     )
     from ylai_plugin.api.security import rate_limited_user
@@ -91,7 +92,8 @@ def create_app() -> FastAPI:
 
     @v1.get("/docs", include_in_schema=False, response_class=HTMLResponse)
     def docs() -> str:
-        # Self-contained: Swagger UI's assets live on a CDN this deployment may not reach.
+        # Self-contained, readable without JavaScript; /api/v1/swagger (routes/swagger.py) is the
+        # interactive one, on the Swagger UI files the UI build bundles.
         return render_reference(app.openapi())
 
     install_error_handlers(app)
@@ -102,4 +104,5 @@ def create_app() -> FastAPI:
     app.include_router(static.router, dependencies=authenticated)
     # Each route checks the user itself: the HTML pages send anonymous browsers to the login page.
     app.include_router(standalone.router)
+    app.include_router(swagger.router)
     return app

@@ -32,7 +32,8 @@ def render_reference(spec: dict[str, Any]) -> str:
         "<p>Base path: <code>/ylai</code>. Authenticate with <code>Authorization: Bearer &lt;token&gt;</code> "
         "(from <code>POST /auth/token</code>) or the UI's session cookie. "
         'Errors use <code>{"error": {"code", "message", "details"}}</code>. '
-        "The machine-readable document is <a href='openapi.json'>openapi.json</a>.</p>",
+        "The machine-readable document is <a href='openapi.json'>openapi.json</a>; "
+        "<a href='swagger' id='try-it-out'>Swagger UI</a> sends requests with your login (Try it out).</p>",
     ]
     for path, ops in spec.get("paths", {}).items():
         for method, op in ops.items():

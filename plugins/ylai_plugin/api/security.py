@@ -1,5 +1,8 @@
 """FastAPI dependencies of ylai's routes: the authenticated user, rate limiting and ``requires(...)``.
 
+HTML pages (the standalone view, the interactive API docs) ask for :data:`PageUser` instead of the
+user: an anonymous browser is sent to Airflow's login page (:func:`login_redirect`), not given a 401.
+
 The permission checks themselves live in :mod:`ylai_plugin.domain.access`; this module only
 wires them into FastAPI's dependency injection.
 """
@@ -13,8 +16,10 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
-from airflow.api_fastapi.core_api.security import GetUserDep
-from fastapi import Depends
+from airflow.api_fastapi.core_api.security import GetUserDep, bearer_scheme, get_user
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from fastapi.security import HTTPAuthorizationCredentials
 
 from ylai_plugin import config
 from ylai_plugin.api.errors import ApiError
@@ -74,6 +79,34 @@ async def rate_limited_user(user: GetUserDep) -> BaseUser:
 
 
 UserDep = Annotated[BaseUser, Depends(rate_limited_user)]
+
+
+async def user_or_none(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> BaseUser | None:
+    """The caller, checked by Airflow's auth manager; ``None`` when it is not authenticated.
+
+    Missing or expired tokens (401) and tokens the auth manager rejects (403: signed with an
+    old secret, say) both mean "log in again"; the rate limit still applies to known users.
+    """
+    try:
+        user = await get_user(request, None, bearer)
+    except HTTPException as exc:
+        if exc.status_code in (401, 403):
+            return None
+        raise
+    return take_token(user)
+
+
+PageUser = Annotated[BaseUser | None, Depends(user_or_none)]
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    """303 to Airflow's login page, coming back to this very page afterwards."""
+    path = request.url.path
+    target = f"{path}?{request.url.query}" if request.url.query else path
+    return RedirectResponse(access.auth_manager().get_url_login(next_url=target), status_code=303)
 
 
 def requires(resource: str, method: str = "GET") -> Callable[[BaseUser], Coroutine[Any, Any, None]]:

@@ -8,7 +8,7 @@ import { PAGES } from "./src/lib/nav";
 // their own React (no host globals), as ES modules with content-hashed names under dist/app/.
 // ECharts stays out of it: components/Chart.tsx loads dist/charts.umd.cjs on demand.
 
-const SHELL_KEYS = ["nav.label", ...PAGES.map((p) => `nav.${p}`), ...PAGES.map((p) => `${p}.title`), "standalone.openInAirflow", "standalone.language", "standalone.dark"];
+const SHELL_KEYS = ["nav.label", ...PAGES.map((p) => `nav.${p}`), ...PAGES.map((p) => `${p}.title`), "apiDocs.link", "standalone.openInAirflow", "standalone.language", "standalone.dark"];
 
 /** shell.json: what the server needs to paint the page's final layout before any JS runs. */
 function shellAssets(): Plugin {

@@ -21,18 +21,15 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
-from airflow.api_fastapi.core_api.security import bearer_scheme, get_user
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse
 
 from ylai_plugin import ui_bundle
 from ylai_plugin.api.errors import ApiError, not_found
-from ylai_plugin.api.security import rate_limited_user, take_token
-from ylai_plugin.domain import access
+from ylai_plugin.api.security import PageUser, login_redirect, rate_limited_user
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -50,24 +47,6 @@ def app_dist() -> Path:
     return ui_bundle.UI_DIST / "app"
 
 
-async def user_or_none(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> BaseUser | None:
-    """The caller, checked by Airflow's auth manager; ``None`` when it is not authenticated.
-
-    Missing or expired tokens (401) and tokens the auth manager rejects (403: signed with an
-    old secret, say) both mean "log in again"; the rate limit still applies to known users.
-    """
-    try:
-        user = await get_user(request, None, bearer)
-    except HTTPException as exc:
-        if exc.status_code in (401, 403):
-            return None
-        raise
-    return take_token(user)
-
-
 def airflow_base(request: Request) -> str:
     """Airflow's base path, as Airflow's own index.html puts it in ``<base href>``.
 
@@ -75,13 +54,6 @@ def airflow_base(request: Request) -> str:
     """
     root = str(request.scope.get("root_path", "")).rstrip("/")
     return root.removesuffix(MOUNT) + "/"
-
-
-def login_redirect(request: Request) -> RedirectResponse:
-    """303 to Airflow's login page, coming back to this very page afterwards."""
-    path = request.url.path
-    target = f"{path}?{request.url.query}" if request.url.query else path
-    return RedirectResponse(access.auth_manager().get_url_login(next_url=target), status_code=303)
 
 
 @lru_cache(maxsize=4)
@@ -144,6 +116,7 @@ def _skeleton(page: str, query: str, shell: dict[str, Any]) -> str:
     return (
         '<div class="ylai ylai-standalone">'
         '<div class="y-topbar"><span class="y-brand">ylai</span>'
+        f'<a href="ylai/api/v1/swagger" target="_blank" rel="noopener">{text("apiDocs.link")}</a>'
         f'<a href="{back}">{text("standalone.openInAirflow")}</a>'
         f'<select class="y-input" aria-label="{html.escape(en["standalone.language"])}" data-k="standalone.language">'
         '<option value="en">English</option><option value="zh-CN">中文</option></select>'
@@ -185,9 +158,6 @@ def _page_response(page: str, request: Request, user: BaseUser | None) -> Respon
     body = render_page(page, query, airflow_base(request), entry, shell)
     # The HTML names the current hashed bundle: always revalidated, so a new build shows at once.
     return HTMLResponse(body, headers={"Cache-Control": "no-cache"})
-
-
-PageUser = Annotated[BaseUser | None, Depends(user_or_none)]
 
 
 @router.get("/", response_class=HTMLResponse)

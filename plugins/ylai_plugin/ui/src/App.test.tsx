@@ -182,6 +182,7 @@ describe("standalone view (/ylai/app/<page>)", () => {
     expect($(r.container, "page-overview")).not.toBeNull();
     expect(href("tab-tasks")).toBe("/ylai/app/tasks");
     expect(href("open-in-airflow")).toBe("/plugin/ylai-overview");
+    expect(href("api-docs-link")).toBe("/ylai/api/v1/swagger");
     expect($(r.container, "open-standalone")).toBeNull();
     ($(r.container, "tab-tasks") as HTMLAnchorElement).click();
     await flush();
@@ -226,6 +227,9 @@ describe("standalone view (/ylai/app/<page>)", () => {
     await flush();
     expect(href("tab-tasks")).toBe("/plugin/ylai-tasks");
     expect(href("open-standalone")).toBe("/ylai/app/run?dag_id=x");
+    // The API docs open in their own tab: Swagger UI is a page of its own, not one of Airflow's.
+    expect(href("api-docs-link")).toBe("/ylai/api/v1/swagger");
+    expect(($(r.container, "api-docs-link") as HTMLAnchorElement).target).toBe("_blank");
     expect($(r.container, "standalone-bar")).toBeNull();
   });
 });

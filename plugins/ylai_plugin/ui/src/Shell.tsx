@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useMemo, useState, type ComponentType } from "react";
+import { SERVER_URL } from "../generated/ylai";
 import { resolveUrl } from "./lib/api";
 import { MeProvider } from "./lib/me";
 import { NavContext, hrefFor, isStandalonePath, pageFromPath, pagePath, standalonePath, type Nav, type PageId } from "./lib/nav";
@@ -52,12 +53,25 @@ export function setHostDark(dark: boolean): void {
 /** Each language by its own name (as language menus do), so not translated. */
 const LANG_NAMES: Record<Lang, string> = { en: "English", "zh-CN": "中文" };
 
-/** The standalone view's top bar: the way back into Airflow, language and colour mode. */
+/** ylai's API in Swagger UI (api/routes/swagger.py), where "Try it out" calls it with this login. */
+export const API_DOCS_PATH = `${SERVER_URL}/api/v1/swagger`;
+
+function ApiDocsLink() {
+  const { t } = useI18n();
+  return (
+    <a href={resolveUrl(API_DOCS_PATH)} target="_blank" rel="noopener" title={t("apiDocs.hint")} data-testid="api-docs-link">
+      {t("apiDocs.link")}
+    </a>
+  );
+}
+
+/** The standalone view's top bar: the API docs, the way back into Airflow, language and colour mode. */
 function TopBar({ page, search, env }: { page: PageId; search: string; env: Env }) {
   const { t } = useI18n();
   return (
     <div className="y-topbar" data-testid="standalone-bar">
       <span className="y-brand">ylai</span>
+      <ApiDocsLink />
       <a href={resolveUrl(pagePath(page, search))} title={t("standalone.openInAirflowHint")} data-testid="open-in-airflow">
         {t("standalone.openInAirflow")}
       </a>
@@ -82,13 +96,16 @@ function TopBar({ page, search, env }: { page: PageId; search: string; env: Env 
   );
 }
 
-/** In Airflow's shell: a discreet link to the same page in the fast standalone view. */
+/** In Airflow's shell: discreet links to the API docs and to the same page in the fast standalone view. */
 function ViewLink({ page, search }: { page: PageId; search: string }) {
   const { t } = useI18n();
   return (
-    <a className="y-viewlink" href={resolveUrl(standalonePath(page, search))} title={t("standalone.fastViewHint")} data-testid="open-standalone">
-      {t("standalone.fastView")}
-    </a>
+    <span className="y-viewlink">
+      <ApiDocsLink />
+      <a href={resolveUrl(standalonePath(page, search))} title={t("standalone.fastViewHint")} data-testid="open-standalone">
+        {t("standalone.fastView")}
+      </a>
+    </span>
   );
 }
 

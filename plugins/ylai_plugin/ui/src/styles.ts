@@ -69,7 +69,7 @@ color:var(--y-fg);font-size:14px;line-height:1.45;padding:8px 4px 24px;max-width
 .y-export{display:flex;flex-direction:column;gap:4px;margin-bottom:6px}.y-input-small{padding:2px 6px;font-size:12px}.y-export progress{width:160px}
 .y-cond{border:1px solid var(--y-border);border-radius:6px;padding:8px 10px;margin-bottom:8px}
 .y-channel{margin-bottom:6px;align-items:flex-start}.y-delivery{border-bottom:1px solid var(--y-border);padding:6px 0 8px;margin-bottom:6px}
-.ylai{position:relative}.y-viewlink{position:absolute;top:14px;right:8px;font-size:12px}
+.ylai{position:relative}.y-viewlink{position:absolute;top:14px;right:8px;font-size:12px;display:flex;gap:12px}
 .ylai.ylai-standalone{margin:0 auto;padding:0 16px 24px}.ylai-standalone .y-viewlink{display:none}
 .y-topbar{display:flex;gap:12px;align-items:center;height:44px;border-bottom:1px solid var(--y-border);margin:0 -16px 4px;padding:0 16px;font-size:13px}
 .y-brand{font-weight:700;font-size:16px;margin-right:auto}.y-topbar .y-input{padding:3px 6px}

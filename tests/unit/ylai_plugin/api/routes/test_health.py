@@ -32,8 +32,8 @@ def _get_routes() -> list[str]:
     return [r.path for r in app.routes if isinstance(r, Route) and "GET" in (r.methods or set())]
 
 
-# The standalone view's HTML pages (api/standalone.py) send browsers to the login page instead.
-HTML_PAGES = {"/app/", "/app/{page}"}
+# The HTML pages (the standalone view, the interactive API docs) send browsers to the login page instead.
+HTML_PAGES = {"/app/", "/app/{page}", "/api/v1/swagger"}
 
 
 def _url(path: str) -> str:
