@@ -62,6 +62,11 @@ def test_every_standalone_page_renders_real_data_without_airflow_ui(
         page.wait_for_selector(f'[data-testid="{chart}"] canvas', timeout=30_000)
     screenshot(page, "standalone-monitor")
 
+    goto(admin, page, "resources")
+    page.wait_for_selector('[data-testid="resources-row-quality_gate"]')
+    page.wait_for_selector('[data-testid="chart-resources-trend"] canvas', timeout=30_000)
+    screenshot(page, "standalone-resources")
+
     goto(admin, page, "scripts")
     page.wait_for_selector('[data-testid="scripts-table"]')
     assert "disk_usage" in page.inner_text('[data-testid="scripts-table"]')

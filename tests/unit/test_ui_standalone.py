@@ -140,7 +140,7 @@ def test_plugin_menu_and_standalone_view_share_pages_json() -> None:
     from ylai_plugin import plugin
 
     pages = json.loads((Path(plugin.__file__).with_name("pages.json")).read_text(encoding="utf-8"))
-    assert [p["id"] for p in pages] == ["overview", "run", "monitor", "scripts", "tasks", "alerts"]
+    assert [p["id"] for p in pages] == ["overview", "run", "monitor", "resources", "scripts", "tasks", "alerts"]
     assert tuple(p["id"] for p in pages) == standalone.PAGES
     assert tuple((p["menu"], f"ylai-{p['id']}") for p in pages) == plugin.UI_PAGES
     assert plugin.UI_PAGES[0] == ("ylai Overview", "ylai-overview")

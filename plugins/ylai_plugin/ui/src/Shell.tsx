@@ -7,6 +7,7 @@ import { EnvProvider, useHostEnv, useI18n, type Env, type Lang } from "./i18n";
 import { Overview } from "./pages/Overview";
 import { Run } from "./pages/Run";
 import { Monitor } from "./pages/Monitor";
+import { Resources } from "./pages/Resources";
 import { Scripts } from "./pages/Scripts";
 import { Tasks } from "./pages/Tasks";
 import { Alerts } from "./pages/alerts";
@@ -18,6 +19,7 @@ export const PAGE_COMPONENTS: Record<PageId, ComponentType> = {
   overview: Overview,
   run: Run,
   monitor: Monitor,
+  resources: Resources,
   scripts: Scripts,
   tasks: Tasks,
   alerts: Alerts,

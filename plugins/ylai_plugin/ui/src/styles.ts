@@ -37,6 +37,7 @@ color:var(--y-fg);font-size:14px;line-height:1.45;padding:8px 4px 24px;max-width
 .y-btn-primary:hover:not(:disabled){filter:brightness(1.1);background:var(--y-accent)}
 .y-btn-danger{color:var(--y-bad);border-color:var(--y-bad)}
 .y-btn-on{background:var(--y-subtle);border-color:var(--y-accent);font-weight:600}
+.y-sort{background:none;border:0;padding:0;font:inherit;color:inherit;cursor:pointer;text-align:left}.y-sort-on{color:var(--y-fg)}
 .y-seg{display:inline-flex;gap:4px}
 .y-refresh{display:flex;gap:8px;align-items:center;flex-wrap:wrap}
 .y-input{font:inherit;font-size:13px;padding:5px 8px;border-radius:6px;border:1px solid var(--y-border);background:var(--y-bg);color:var(--y-fg);min-width:0;max-width:100%}
