@@ -17,7 +17,16 @@ from sqlalchemy import func, or_, select
 from ylai_plugin.alerts.engine import utcnow
 from ylai_plugin.alerts.schemas import RuleBody, Scope
 from ylai_plugin.db.alert_models import Alert, AlertDelivery, AlertDeliveryAttempt, AlertRule, AlertSilence
-from ylai_plugin.domain.errors import Conflict, Invalid, flush_or_conflict, not_found
+from ylai_plugin.domain.errors import (
+    CANNOT_BE_NULL,
+    Conflict,
+    Invalid,
+    Text,
+    flush_or_conflict,
+    not_found,
+    text,
+    validation_reason,
+)
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
@@ -30,10 +39,15 @@ def invalid(exc: ValidationError, prefix: str = "body") -> Invalid:
     return Invalid(
         {
             "field": prefix + "." + ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-")),
-            "reason": str(err["msg"]).removeprefix("Value error, "),
+            "reason": validation_reason(err),
         }
         for err in exc.errors()
     )
+
+
+def name_taken(name: str) -> Text:
+    """The conflict of a second rule with the same name (rule names are unique)."""
+    return text("alert_rule.name_taken", "An alert rule named {name!r} already exists", name=name)
 
 
 def rule_fields(rule: AlertRule) -> dict[str, Any]:
@@ -94,7 +108,7 @@ def create_rule(session: Any, body: RuleBody, created_by: str) -> AlertRule:
     rule = AlertRule(created_by=created_by, source="api")
     _store(rule, body)
     session.add(rule)
-    flush_or_conflict(session, f"An alert rule named {body.name!r} already exists")
+    flush_or_conflict(session, name_taken(body.name))
     return rule
 
 
@@ -102,9 +116,16 @@ def replace_rule(session: Any, rule_id: int, body: RuleBody) -> AlertRule:
     """Replace a rule made through the API (a manifest's rule changes in its ``alerts:`` section)."""
     rule = get_rule(session, rule_id)
     if rule.source == "manifest":
-        raise Conflict(f"Rule {rule_id} comes from {rule.source_ref}; edit its alerts: section instead")
+        raise Conflict(
+            text(
+                "alert_rule.from_manifest",
+                "Rule {rule_id} comes from {source}; edit its alerts: section instead",
+                rule_id=rule_id,
+                source=rule.source_ref,
+            )
+        )
     _store(rule, body)
-    flush_or_conflict(session, f"An alert rule named {body.name!r} already exists")
+    flush_or_conflict(session, name_taken(body.name))
     return rule
 
 
@@ -112,10 +133,17 @@ def update_rule(session: Any, rule_id: int, changes: Mapping[str, Any]) -> Alert
     """Change some fields; the merged rule is validated as a whole. A manifest's rule only takes ``enabled``."""
     rule = get_rule(session, rule_id)
     if rule.source == "manifest" and set(changes) - {"enabled"}:
-        raise Conflict(f"Rule {rule_id} comes from {rule.source_ref}; only 'enabled' can be changed here")
+        raise Conflict(
+            text(
+                "alert_rule.from_manifest_enabled_only",
+                "Rule {rule_id} comes from {source}; only 'enabled' can be changed here",
+                rule_id=rule_id,
+                source=rule.source_ref,
+            )
+        )
     for key in ("name", "enabled", "severity", "scope", "condition", "channels"):
         if key in changes and changes[key] is None:
-            raise Invalid.at(f"body.{key}", "cannot be null")
+            raise Invalid.at(f"body.{key}", CANNOT_BE_NULL)
     stored = rule_fields(rule)
     current = RuleBody.model_validate({name: stored[name] for name in RuleBody.model_fields}).model_dump(mode="json")
     try:
@@ -123,7 +151,7 @@ def update_rule(session: Any, rule_id: int, changes: Mapping[str, Any]) -> Alert
     except ValidationError as exc:
         raise invalid(exc) from None
     _store(rule, merged)
-    flush_or_conflict(session, f"An alert rule named {merged.name!r} already exists")
+    flush_or_conflict(session, name_taken(merged.name))
     return rule
 
 
@@ -131,7 +159,14 @@ def delete_rule(session: Any, rule_id: int) -> None:
     """Delete a rule made through the API; its alert history stays (with the rule's name)."""
     rule = get_rule(session, rule_id)
     if rule.source == "manifest":
-        raise Conflict(f"Rule {rule_id} comes from {rule.source_ref}; remove its alerts: section instead")
+        raise Conflict(
+            text(
+                "alert_rule.from_manifest_delete",
+                "Rule {rule_id} comes from {source}; remove its alerts: section instead",
+                rule_id=rule_id,
+                source=rule.source_ref,
+            )
+        )
     session.delete(rule)
 
 
@@ -154,6 +189,9 @@ def rule_filters(
 
 
 # ---------------------------------------------------------------- silences
+
+OUT_OF_RANGE = text("field.year_out_of_range", "must be between the years 1970 and 9000")
+NEEDS_TIME_ZONE_EXAMPLE = text("field.needs_time_zone_example", "must include a time zone, e.g. 2026-12-01T08:00:00Z")
 
 
 def in_range(value: datetime) -> bool:
@@ -179,22 +217,28 @@ def create_silence(
     """Silence a rule, or a scope of DAGs, from ``starts_at`` (default now) until ``ends_at``."""
     now = utcnow()
     starts = starts_at or now
-    problems = [
-        {"field": f"body.{name}", "reason": "must be between the years 1970 and 9000"}
+    problems: list[dict[str, str | Text]] = [
+        {"field": f"body.{name}", "reason": OUT_OF_RANGE}
         for name, value in (("starts_at", starts_at), ("ends_at", ends_at))
         if value is not None and not in_range(value)
     ]
     if problems:
         raise Invalid(problems)
     if rule_id is None and (scope is None or scope.is_all):
-        problems.append({"field": "body.rule_id", "reason": "give a rule_id or a non-empty scope"})
+        problems.append(
+            {"field": "body.rule_id", "reason": text("silence.target", "give a rule_id or a non-empty scope")}
+        )
     naive = [name for name, value in (("starts_at", starts), ("ends_at", ends_at)) if value.tzinfo is None]
     for name in naive:
-        problems.append({"field": f"body.{name}", "reason": "must include a time zone, e.g. 2026-12-01T08:00:00Z"})
+        problems.append({"field": f"body.{name}", "reason": NEEDS_TIME_ZONE_EXAMPLE})
     if not naive and ends_at <= max(starts, now):
-        problems.append({"field": "body.ends_at", "reason": "must be in the future and after starts_at"})
+        problems.append(
+            {"field": "body.ends_at", "reason": text("silence.ends_at", "must be in the future and after starts_at")}
+        )
     if rule_id is not None and session.get(AlertRule, rule_id) is None:
-        problems.append({"field": "body.rule_id", "reason": f"no alert rule {rule_id}"})
+        problems.append(
+            {"field": "body.rule_id", "reason": text("silence.no_rule", "no alert rule {rule_id}", rule_id=rule_id)}
+        )
     if problems:
         raise Invalid(problems)
     silence = AlertSilence(
@@ -273,9 +317,9 @@ def alert_filters(
         where.append(Alert.suppressed.is_(None))
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
-            raise Invalid.at(f"query.{name}", "must include a time zone")
+            raise Invalid.at(f"query.{name}", text("field.needs_time_zone", "must include a time zone"))
         if value is not None and not in_range(value):
-            raise Invalid.at(f"query.{name}", "must be between the years 1970 and 9000")
+            raise Invalid.at(f"query.{name}", OUT_OF_RANGE)
     if since is not None:
         where.append(Alert.started_at >= since)
     if until is not None:

@@ -11,6 +11,7 @@ from ylai_plugin.alerts.conditions import CONDITION_TYPES as CONDITION_TYPES
 from ylai_plugin.alerts.conditions import EVENT_CONDITIONS as EVENT_CONDITIONS
 from ylai_plugin.alerts.conditions import Condition as Condition
 from ylai_plugin.alerts.conditions.base import StrictModel as _Strict
+from ylai_plugin.domain.errors import text
 
 Severity = Literal["info", "warning", "critical"]
 Language = Literal["en", "zh-CN"]
@@ -64,11 +65,16 @@ class Channel(_Strict):
     @model_validator(mode="after")
     def _target_fits(self) -> Channel:
         if self.type == "email" and not _EMAIL.match(self.target):
-            raise ValueError("target must be an e-mail address for an email channel")
+            raise ValueError(text("alert_rule.email_target", "target must be an e-mail address for an email channel"))
         is_url = self.target.startswith(("http://", "https://"))
         is_path_below_connection = bool(self.connection_id) and self.target.startswith("/")
         if self.type == "webhook" and not (is_url or is_path_below_connection):
-            raise ValueError("target must be an http(s) URL for a webhook channel (or a /path with a connection_id)")
+            raise ValueError(
+                text(
+                    "alert_rule.webhook_target",
+                    "target must be an http(s) URL for a webhook channel (or a /path with a connection_id)",
+                )
+            )
         return self
 
 

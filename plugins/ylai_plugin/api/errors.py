@@ -4,6 +4,10 @@ FastAPI's defaults (``{"detail": ...}``, plain-text 500s) are replaced so client
 parse one shape, and invalid input names each field with its reason. The domain raises
 :class:`~ylai_plugin.domain.errors.DomainError`; :data:`DOMAIN_STATUS` maps each kind to its
 status code here, so only this module knows HTTP.
+
+Messages and reasons are in the language the request's ``Accept-Language`` asks for (English
+or Simplified Chinese, see :mod:`ylai_plugin.api.i18n`); the answer says which in
+``Content-Language``.
 """
 
 from __future__ import annotations
@@ -18,14 +22,20 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ylai_plugin.api.i18n import Language, negotiate, translator, untranslated
 from ylai_plugin.domain.errors import (
+    INVALID_INPUT,
     Conflict,
     DomainError,
     Forbidden,
     Invalid,
     NotFound,
+    Text,
     Unavailable,
+    localized,
     not_found,
+    text,
+    validation_reason,
 )
 
 # not_found lives in the domain; re-exported for routes whose own 404s (a page, a file) are not domain errors.
@@ -100,10 +110,13 @@ class ErrorResponse(BaseModel):
 
 
 class ApiError(Exception):
-    """Raise to answer with the envelope; for HTTP-only errors (a 429), the domain raises :class:`DomainError`."""
+    """Raise to answer with the envelope; for HTTP-only errors (a 429), the domain raises :class:`DomainError`.
 
-    def __init__(self, status: int, message: str, details: Any = None, code: str | None = None) -> None:
-        super().__init__(message)
+    ``message`` (and any :class:`Text` in ``details``) is translated like a domain error's.
+    """
+
+    def __init__(self, status: int, message: str | Text, details: Any = None, code: str | None = None) -> None:
+        super().__init__(str(message))
         self.status = status
         self.message = message
         self.details = details
@@ -134,13 +147,40 @@ def status_of(exc: DomainError) -> int:
     return 500
 
 
-def envelope(status: int, message: str, details: Any = None, code: str | None = None) -> JSONResponse:
-    """Build the JSON response for an error."""
-    body = {"error": {"code": code or CODES.get(status, "error"), "message": message, "details": details}}
-    return JSONResponse(status_code=status, content=body)
+def envelope(
+    status: int, message: str | Text, details: Any = None, code: str | None = None, language: Language = "en"
+) -> JSONResponse:
+    """Build the JSON response for an error, its sentences in ``language``.
+
+    A plain string ``message`` is one no catalog knows (Airflow's, say): it is kept, and in
+    Chinese led by what the status code means.
+    """
+    words = translator(language)
+    said = words(message) if isinstance(message, Text) else untranslated(message, status, language)
+    body = {
+        "error": {"code": code or CODES.get(status, "error"), "message": said, "details": localized(details, words)}
+    }
+    # Vary: a cache must not hand the Chinese answer to a client that asked for English.
+    headers = {"Content-Language": language, "Vary": "Accept-Language"}
+    return JSONResponse(status_code=status, content=body, headers=headers)
 
 
-BODY_UNREADABLE = "the request body could not be read: send JSON encoded in UTF-8"
+def request_language(request: Request) -> Language:
+    """The language the request asks for in ``Accept-Language`` (English by default)."""
+    return negotiate(request.headers.get("accept-language"))
+
+
+BODY_UNREADABLE = text("body_unreadable", "the request body could not be read: send JSON encoded in UTF-8")
+INTERNAL_ERROR = text("internal_error", "Internal error; the server log has details under this request's X-Request-ID")
+# The sentences Airflow's auth dependency and Starlette answer with: known, so translated.
+KNOWN_DETAILS = {
+    "Not authenticated": text("auth.not_authenticated", "Not authenticated"),
+    "Token Expired": text("auth.token_expired", "Token Expired"),
+    "Invalid JWT token": text("auth.invalid_token", "Invalid JWT token"),
+    "Forbidden": text("http.403", "Forbidden"),
+    "Not Found": text("http.404", "Not Found"),
+    "Method Not Allowed": text("http.405", "Method Not Allowed"),
+}
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -152,34 +192,38 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        response = envelope(exc.status, exc.message, exc.details, exc.code)
+        response = envelope(exc.status, exc.message, exc.details, exc.code, request_language(request))
         response.headers.update(exc.headers)
         return response
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        response = envelope(status_of(exc), exc.message, exc.details)
+        message = exc.text if exc.text is not None else exc.message
+        response = envelope(status_of(exc), message, exc.localizable_details, language=request_language(request))
         if isinstance(exc, Unavailable) and exc.retry_after is not None:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [
-            {"field": _field(err.get("loc", ())), "reason": str(err.get("msg", "")).removeprefix("Value error, ")}
-            for err in exc.errors()
-        ]
-        return envelope(422, "Invalid input", details)
+        # Reasons by pydantic's error type and its context, so each language words them itself.
+        details = [{"field": _field(err.get("loc", ())), "reason": validation_reason(err)} for err in exc.errors()]
+        return envelope(422, INVALID_INPUT, details, language=request_language(request))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        language = request_language(request)
         if exc.status_code == 400:
             # FastAPI's only 400: a body it could not even decode (not UTF-8, a broken form...).
             # For the client that is invalid input like any other, so it gets the documented 422.
-            return envelope(422, "Invalid input", [{"field": "body", "reason": BODY_UNREADABLE}])
+            return envelope(422, INVALID_INPUT, [{"field": "body", "reason": BODY_UNREADABLE}], language=language)
         detail = exc.detail
-        message = detail if isinstance(detail, str) else HTTPStatus(exc.status_code).phrase
-        response = envelope(exc.status_code, message, None if isinstance(detail, str) else detail)
+        message: str | Text
+        if isinstance(detail, str):
+            message = KNOWN_DETAILS.get(detail, detail)
+        else:
+            message = text(f"http.{exc.status_code}", HTTPStatus(exc.status_code).phrase)
+        response = envelope(exc.status_code, message, None if isinstance(detail, str) else detail, language=language)
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
         return response
@@ -188,4 +232,4 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Never a stack trace to the client; the correlation id ties the log line to the response.
         log.exception("unhandled error in ylai API (request id %s)", getattr(request.state, "request_id", "-"))
-        return envelope(500, "Internal error; the server log has details under this request's X-Request-ID")
+        return envelope(500, INTERNAL_ERROR, language=request_language(request))

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from ylai_plugin.api.datamodels.common import Page, PartialPage
-from ylai_plugin.domain.errors import Invalid
+from ylai_plugin.domain.errors import Invalid, text
 from ylai_plugin.domain.list_cache import cached_json
 
 # Ids and offsets beyond a signed 32-bit integer would overflow SQLite's INTEGER (a 500).
@@ -42,8 +42,16 @@ def pick_fields(page: Page[Any], fields: str | None, model: type[BaseModel]) -> 
     unknown = sorted(set(wanted) - set(model.model_fields))
     if unknown or not wanted:
         allowed = ", ".join(model.model_fields)
-        reason = f"unknown field(s): {', '.join(unknown)}" if unknown else "no field named"
-        raise Invalid.at("query.fields", f"{reason}; choose from {allowed}")
+        if unknown:
+            reason = text(
+                "fields.unknown",
+                "unknown field(s): {unknown}; choose from {allowed}",
+                unknown=", ".join(unknown),
+                allowed=allowed,
+            )
+        else:
+            reason = text("fields.none", "no field named; choose from {allowed}", allowed=allowed)
+        raise Invalid.at("query.fields", reason)
     items = [item.model_dump(mode="json", include=set(wanted)) for item in page.items]
     return PartialPage(items=items, total=page.total, limit=page.limit, offset=page.offset)
 

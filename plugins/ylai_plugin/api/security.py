@@ -24,6 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from ylai_plugin import config
 from ylai_plugin.api.errors import ApiError
 from ylai_plugin.domain import access
+from ylai_plugin.domain.errors import text
 
 
 class TokenBucket:
@@ -64,9 +65,9 @@ def take_token(user: BaseUser) -> BaseUser:
     """``user``, after taking a token from their rate-limit bucket (429 when it is empty)."""
     wait = _get_bucket().take(f"{type(user).__name__}:{user.get_id()}")
     if wait > 0:
-        raise ApiError(
-            429, f"Too many requests; retry in {math.ceil(wait)} s", {"retry_after": math.ceil(wait)}
-        ).with_headers({"Retry-After": str(math.ceil(wait))})
+        seconds = math.ceil(wait)
+        message = text("rate_limited", "Too many requests; retry in {seconds} s", seconds=seconds)
+        raise ApiError(429, message, {"retry_after": seconds}).with_headers({"Retry-After": str(seconds)})
     return user
 
 

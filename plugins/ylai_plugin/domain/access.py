@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from ylai_plugin.domain.errors import Forbidden, not_found
+from ylai_plugin.domain.errors import Forbidden, Term, Text, not_found, text
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
@@ -40,7 +40,14 @@ def can_access_view(user: BaseUser, resource: str, method: str = "GET") -> bool:
 def ensure_view_access(user: BaseUser, resource: str, method: str = "GET") -> None:
     """Raise :class:`Forbidden` ("You may not create ylai Tasks") unless :func:`can_access_view`."""
     if not can_access_view(user, resource, method):
-        raise Forbidden(f"You may not {_VERBS.get(method, method)} {resource}")
+        raise Forbidden(may_not(method, resource))
+
+
+def may_not(method: str, resource: str) -> Text:
+    """The reason of a 403 ("You may not create ylai Tasks"): ``method`` as a verb, ``resource`` as it is."""
+    return text(
+        "access.view", "You may not {verb} {resource}", verb=Term(_VERBS.get(method, method)), resource=resource
+    )
 
 
 def allowed_actions(user: BaseUser, resource: str) -> list[Action]:
@@ -80,7 +87,15 @@ def ensure_dag_access(user: BaseUser, dag_id: str, method: str = "GET", entity: 
         # Do not reveal that a DAG the user cannot see exists.
         raise not_found("DAG", dag_id)
     if (method, entity) != ("GET", None) and not can_access_dag(user, dag_id, method, entity):
-        raise Forbidden(f"You may not {method} {entity or 'DAG'} of {dag_id!r}")
+        raise Forbidden(
+            text(
+                "access.dag",
+                "You may not {method} {entity} of {dag_id!r}",
+                method=method,
+                entity=entity or "DAG",
+                dag_id=dag_id,
+            )
+        )
 
 
 def readable_dag_ids(user: BaseUser) -> set[str]:

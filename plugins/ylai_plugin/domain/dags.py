@@ -11,7 +11,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from ylai_operators.catalog import PIPELINE_PREFIX, SCRIPT_PREFIX, DagKind, name_of, parse_dag_id
-from ylai_plugin.domain.errors import Invalid, not_found
+from ylai_plugin.domain.errors import Invalid, not_found, text
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 _PARAM_ERROR = re.compile(r"^Invalid input for param (?P<name>[^:]+): (?P<reason>.*)$", re.S)
+INVALID_PARAMS = text("params.invalid", "Invalid params")
 
 
 @cache
@@ -57,8 +58,8 @@ def validate_params(dag: Any, params: dict[str, Any], *, partial: bool = False) 
 
     unknown = sorted(set(params) - set(dag.params.keys()))
     if unknown:
-        details = [{"field": f"params.{name}", "reason": "not a parameter of this DAG"} for name in unknown]
-        raise Invalid(details, "Invalid params")
+        not_a_param = text("params.unknown", "not a parameter of this DAG")
+        raise Invalid([{"field": f"params.{name}", "reason": not_a_param} for name in unknown], INVALID_PARAMS)
     try:
         merged = dag.params.deep_merge(params)
         if not partial:
@@ -72,8 +73,9 @@ def validate_params(dag: Any, params: dict[str, Any], *, partial: bool = False) 
         match = _PARAM_ERROR.match(str(exc))
         field = f"params.{match['name']}" if match else "params"
         # jsonschema appends the whole schema and instance after a blank line: keep the sentence.
+        # It is Airflow's (jsonschema's) English, so it stays as it is in every language.
         reason = (match["reason"] if match else str(exc)).split("\n\n")[0].strip()
-        raise Invalid.at(field, reason, "Invalid params") from None
+        raise Invalid.at(field, reason, INVALID_PARAMS) from None
 
 
 def trigger(dag_id: str, params: dict[str, Any], user: BaseUser, session: Session, note: str | None = None) -> DagRun:
@@ -102,7 +104,8 @@ def trigger(dag_id: str, params: dict[str, Any], user: BaseUser, session: Sessio
             session=session,
         )
     except (ParamValidationError, ValueError) as exc:
-        raise Invalid(message=str(exc)) from None
+        # Airflow's own sentence; a translation only says who refused.
+        raise Invalid(message=text("dags.run_refused", "{reason}", reason=str(exc))) from None
     if note:
         run.note = (note, user.get_id())
     session.flush()

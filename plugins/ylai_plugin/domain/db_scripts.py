@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from ylai_plugin.db.models import DbScript, DbScriptVersion
-from ylai_plugin.domain.errors import Invalid
+from ylai_plugin.domain.errors import Invalid, Text, text, validation_reason
+
+INVALID_MANIFEST = text("script.invalid_manifest", "Invalid manifest")
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
@@ -23,21 +25,16 @@ def validate_manifest(name: str, runtime: str, manifest: dict[str, Any]) -> dict
 
     clashes = [k for k in ("name", "runtime", "entrypoint") if k in manifest]
     if clashes:
-        details = [
-            {"field": f"body.manifest.{k}", "reason": "set at the top level, not in the manifest"} for k in clashes
-        ]
-        raise Invalid(details, "Invalid manifest")
+        reason = text("script.manifest_top_level", "set at the top level, not in the manifest")
+        raise Invalid([{"field": f"body.manifest.{k}", "reason": reason} for k in clashes], INVALID_MANIFEST)
     try:
         ScriptManifest.model_validate({**manifest, "name": name, "runtime": runtime})
     except ValidationError as exc:
-        details = [
-            {
-                "field": "body.manifest." + ".".join(str(p) for p in err["loc"]),
-                "reason": str(err["msg"]).removeprefix("Value error, "),
-            }
+        details: list[dict[str, str | Text]] = [
+            {"field": "body.manifest." + ".".join(str(p) for p in err["loc"]), "reason": validation_reason(err)}
             for err in exc.errors()
         ]
-        raise Invalid(details, "Invalid manifest") from None
+        raise Invalid(details, INVALID_MANIFEST) from None
     return manifest
 
 

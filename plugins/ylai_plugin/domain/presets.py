@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, or_
 
 from ylai_plugin.db.models import Preset
 from ylai_plugin.domain import access, dags
-from ylai_plugin.domain.errors import Forbidden, Invalid, flush_or_conflict, not_found
+from ylai_plugin.domain.errors import CANNOT_BE_NULL, Forbidden, Invalid, Text, flush_or_conflict, not_found, text
 from ylai_plugin.domain.paging import PageQuery, fetch_page, given_equal, name_contains
 
 if TYPE_CHECKING:
@@ -56,6 +56,11 @@ def view(
     }
 
 
+def name_taken(name: str) -> Text:
+    """The conflict of a second preset with the same name (names are unique per owner and DAG)."""
+    return text("preset.name_taken", "You already have a preset named {name!r} for this DAG", name=name)
+
+
 def get(session: Any, user: BaseUser, preset_id: int, *, write: bool = False) -> Preset:
     """The preset if ``user`` may see it (and, with ``write``, change it)."""
     preset: Preset | None = session.get(Preset, preset_id)
@@ -64,7 +69,7 @@ def get(session: Any, user: BaseUser, preset_id: int, *, write: bool = False) ->
         raise not_found("Preset", preset_id)  # another user's private preset does not exist for you
     access.ensure_dag_access(user, preset.dag_id)
     if write and preset.owner != user.get_name() and not is_admin(user):
-        raise Forbidden("Only the owner (or an Admin) may change this preset")
+        raise Forbidden(text("preset.owner_only", "Only the owner (or an Admin) may change this preset"))
     return preset
 
 
@@ -74,10 +79,10 @@ def create(session: Any, user: BaseUser, fields: dict[str, Any]) -> dict[str, An
     access.ensure_dag_access(user, dag_id)
     dags.validate_params(dags.get_dag(dag_id, session), fields["params"], partial=True)
     if role and role not in access.user_roles(user) and not is_admin(user):
-        raise Invalid.at("body.shared_with_role", "you can only share with your roles")
+        raise Invalid.at("body.shared_with_role", text("preset.share_own_roles", "you can only share with your roles"))
     preset = Preset(**fields, owner=user.get_name())
     session.add(preset)
-    flush_or_conflict(session, f"You already have a preset named {name!r} for this DAG")
+    flush_or_conflict(session, name_taken(name))
     return view(preset, user, session)
 
 
@@ -114,12 +119,12 @@ def update(session: Any, user: BaseUser, preset_id: int, changes: dict[str, Any]
     preset = get(session, user, preset_id, write=True)
     for key in ("name", "params"):
         if key in changes and changes[key] is None:
-            raise Invalid.at(f"body.{key}", "cannot be null")
+            raise Invalid.at(f"body.{key}", CANNOT_BE_NULL)
     if "params" in changes:
         dags.validate_params(dags.get_dag(preset.dag_id, session), changes["params"], partial=True)
     for key, value in changes.items():
         setattr(preset, key, "" if key == "description" and value is None else value)
-    flush_or_conflict(session, f"You already have a preset named {preset.name!r} for this DAG")
+    flush_or_conflict(session, name_taken(preset.name))
     return view(preset, user, session)
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ylai_operators.catalog import DagKind, script_dag_id
 from ylai_plugin.domain import stats
-from ylai_plugin.domain.errors import Invalid
+from ylai_plugin.domain.errors import Invalid, text
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -76,7 +76,7 @@ def window(range_id: str, now: datetime | None = None) -> Window:
     """
     span = RANGES.get(range_id)
     if span is None:
-        raise Invalid.at("query.range", f"must be one of {', '.join(RANGES)}")
+        raise Invalid.at("query.range", text("field.one_of", "must be one of {choices}", choices=", ".join(RANGES)))
     until = now or datetime.now(UTC)
     return Window(
         range=range_id,
@@ -247,7 +247,8 @@ def rank(items: list[dict[str, Any]], order_by: str) -> list[dict[str, Any]]:
     """
     key = order_by.removeprefix("-")
     if key not in SORT_KEYS:
-        raise Invalid.at("query.order_by", f"must be one of {', '.join(SORT_KEYS)}, optionally after '-'")
+        reason = text("field.sort_key", "must be one of {choices}, optionally after '-'", choices=", ".join(SORT_KEYS))
+        raise Invalid.at("query.order_by", reason)
     descending = order_by.startswith("-")
     by_name = sorted(items, key=lambda item: item["name"])
     known = [item for item in by_name if _sort_value(item, key) is not None]

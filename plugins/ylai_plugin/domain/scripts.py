@@ -23,7 +23,7 @@ from typing_extensions import TypedDict
 
 from ylai_operators.catalog import DagKind, SpecError, script_dag_id
 from ylai_plugin.domain import access, stats
-from ylai_plugin.domain.errors import Conflict, not_found
+from ylai_plugin.domain.errors import Conflict, not_found, text
 
 KIND = DagKind.SCRIPT  # the ``kind`` answered beside every script's ``dag_id``
 
@@ -290,7 +290,7 @@ def create(
 
     manifest = db_scripts.validate_manifest(name, runtime, manifest)
     if name in repository().scripts or db_scripts.get(session, name) is not None:
-        raise Conflict(f"A script named {name!r} already exists")
+        raise Conflict(text("script.name_taken", "A script named {name!r} already exists", name=name))
     script = DbScript(name=name, runtime=runtime, current_version=0, created_by=user.get_name())
     session.add(script)
     session.flush()

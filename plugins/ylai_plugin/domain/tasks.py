@@ -18,7 +18,7 @@ from ylai_operators.catalog import DagKind
 from ylai_operators.catalog import dag_id as make_dag_id
 from ylai_plugin.db.models import Task, TaskRun
 from ylai_plugin.domain import access, dags
-from ylai_plugin.domain.errors import Invalid, flush_or_conflict, not_found
+from ylai_plugin.domain.errors import CANNOT_BE_NULL, MUST_BE_OBJECT, Invalid, Text, flush_or_conflict, not_found, text
 from ylai_plugin.domain.paging import PageQuery, fetch_page, given_equal, name_contains
 
 if TYPE_CHECKING:
@@ -227,6 +227,11 @@ def _run_keys(task: Task, session: Any, limit: int) -> list[tuple[datetime, str,
     return sorted(started + scheduled, key=when, reverse=True)[:limit]
 
 
+def name_taken(name: str) -> Text:
+    """The conflict of a second task with the same name (task names are unique)."""
+    return text("task.name_taken", "A task named {name!r} already exists", name=name)
+
+
 def get(session: Any, user: BaseUser, task_id: int) -> Task:
     """The task, if it exists and the user may read its DAG (NotFound otherwise)."""
     task: Task | None = session.get(Task, task_id)
@@ -259,7 +264,7 @@ def create(
         created_by=user.get_name(),
     )
     session.add(task)
-    flush_or_conflict(session, f"A task named {name!r} already exists")
+    flush_or_conflict(session, name_taken(name))
     if task.schedule:
         publish_schedules(session)
     return view(task, None, _secrets(dag_id, session))
@@ -294,14 +299,14 @@ def update(session: Any, user: BaseUser, task_id: int, changes: dict[str, Any]) 
     task = get(session, user, task_id)
     if "params" in changes:
         if changes["params"] is None:
-            raise Invalid.at("body.params", "must be an object")
+            raise Invalid.at("body.params", MUST_BE_OBJECT)
         dags.validate_params(dags.get_dag(task.dag_id, session), changes["params"])
     if "name" in changes and changes["name"] is None:
-        raise Invalid.at("body.name", "cannot be null")
+        raise Invalid.at("body.name", CANNOT_BE_NULL)
     was_scheduled = task.schedule is not None
     for key, value in changes.items():
         setattr(task, key, value if key != "description" or value is not None else "")
-    flush_or_conflict(session, f"A task named {task.name!r} already exists")
+    flush_or_conflict(session, name_taken(task.name))
     if was_scheduled or task.schedule is not None:
         publish_schedules(session)
     return with_last_runs([task], session)[0]

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from ylai_operators.catalog import script_dag_id
 from ylai_plugin.domain import access
-from ylai_plugin.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable, not_found
+from ylai_plugin.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable, not_found, text
 from ylai_plugin.reports.filters import ExportFilters, ExportSpec, kind_problems
 
 if TYPE_CHECKING:
@@ -38,22 +38,23 @@ def build_spec(user: BaseUser, kind: str, fmt: str, language: str, filters: Expo
         raise Invalid(problems)
     dataset = DATASETS[kind]
     if kind == "alerts" and alert_model() is None:
-        raise NotFound("Alert history is not available in this installation")
+        raise NotFound(text("export.no_alert_history", "Alert history is not available in this installation"))
     if dataset.resource and not access.auth_manager().is_authorized_custom_view(
         method="GET", resource_name=dataset.resource, user=user
     ):
-        raise Forbidden(f"You may not read {dataset.resource}")
+        raise Forbidden(access.may_not("GET", dataset.resource))
     readable = access.readable_dag_ids(user)
     wanted = set(filters.dag_id) | {script_dag_id(name) for name in filters.script}
     for dag_id in sorted(wanted):
         if dag_id not in readable:
-            raise NotFound(f"DAG {dag_id!r} not found", [{"field": f"{prefix}.dag_id", "reason": "not found"}])
+            reason = text("field.not_found", "not found")
+            raise not_found("DAG", dag_id, [{"field": f"{prefix}.dag_id", "reason": reason}])
     include_global = False
     if kind == "audit":
         if not access.auth_manager().is_authorized_dag(
             method="GET", access_entity=DagAccessEntity.AUDIT_LOG, user=user
         ):
-            raise Forbidden("You may not read the audit log")
+            raise Forbidden(text("export.audit_forbidden", "You may not read the audit log"))
         include_global = not wanted
     elif kind == "alerts":
         include_global = not wanted  # alerts about workers or the platform as a whole
@@ -142,7 +143,7 @@ def render_file(spec: ExportSpec) -> Path:
         render(spec, path)
     except FontNotFoundError as exc:
         path.unlink(missing_ok=True)
-        raise Unavailable(str(exc), dependency="font") from None
+        raise Unavailable(exc.text, dependency="font") from None
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -156,7 +157,7 @@ def ensure_pdf_font() -> None:
     try:
         register_cjk_font()
     except FontNotFoundError as exc:
-        raise Unavailable(str(exc), dependency="font") from None
+        raise Unavailable(exc.text, dependency="font") from None
 
 
 # ---------------------------------------------------------------- jobs
@@ -215,9 +216,18 @@ def downloadable_job(session: Any, job_id: int, owner: str) -> Any:
 
     job = own_job(session, job_id, owner)
     if job.state != "success":
-        raise Conflict(f"Export job {job_id} is {job.state}; download it once it has succeeded")
+        raise Conflict(
+            text(
+                "export.job_not_done",
+                "Export job {job_id} is {state}; download it once it has succeeded",
+                job_id=job_id,
+                state=job.state,
+            )
+        )
     if not job.location or not exists(job.location):
-        raise NotFound(f"The file of export job {job_id} is no longer available")
+        raise NotFound(
+            text("export.file_gone", "The file of export job {job_id} is no longer available", job_id=job_id)
+        )
     return job
 
 

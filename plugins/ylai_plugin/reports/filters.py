@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ylai_plugin.domain.errors import Text, text
+
 Kind = Literal["runs", "tasks", "scripts", "audit", "monitor", "alerts"]
 KINDS: tuple[str, ...] = ("runs", "tasks", "scripts", "audit", "monitor", "alerts")
 Format = Literal["csv", "xlsx", "pdf"]
@@ -85,18 +87,18 @@ class ExportFilters(BaseModel):
     def _items(cls, values: list[str]) -> list[str]:
         for value in values:
             if not value or len(value) > 250:
-                raise ValueError("each value must have 1 to 250 characters")
+                raise ValueError(text("export.value_length", "each value must have 1 to 250 characters"))
         return values
 
     @model_validator(mode="after")
     def _period(self) -> ExportFilters:
         if self.month and (self.since or self.until):
-            raise ValueError("give either 'month' or 'since'/'until', not both")
+            raise ValueError(text("export.month_or_period", "give either 'month' or 'since'/'until', not both"))
         since, until = self.period()
         if since >= until:
-            raise ValueError("'since' must be before 'until'")
+            raise ValueError(text("export.since_before_until", "'since' must be before 'until'"))
         if until - since > timedelta(days=MAX_DAYS):
-            raise ValueError(f"the period may span at most {MAX_DAYS} days")
+            raise ValueError(text("export.period_too_long", "the period may span at most {days} days", days=MAX_DAYS))
         return self
 
     def period(self) -> tuple[datetime, datetime]:
@@ -114,23 +116,31 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def kind_problems(kind: str, filters: ExportFilters, prefix: str) -> list[dict[str, str]]:
+def kind_problems(kind: str, filters: ExportFilters, prefix: str) -> list[dict[str, str | Text]]:
     """Field errors for filters that ``kind`` does not support (``prefix`` is ``query`` or ``body.filters``)."""
-    problems = []
+    problems: list[dict[str, str | Text]] = []
     allowed_states = STATES.get(kind)
     if filters.state and allowed_states is None:
-        problems.append({"field": f"{prefix}.state", "reason": f"{kind} exports have no state filter"})
+        reason = text("export.no_state_filter", "{kind} exports have no state filter", kind=kind)
+        problems.append({"field": f"{prefix}.state", "reason": reason})
     elif allowed_states is not None:
         for i, state in enumerate(filters.state):
             if state not in allowed_states:
                 problems.append(
                     {
                         "field": f"{prefix}.state.{i}",
-                        "reason": f"unknown {kind} state {state!r}; choose from {', '.join(allowed_states)}",
+                        "reason": text(
+                            "export.unknown_state",
+                            "unknown {kind} state {state!r}; choose from {states}",
+                            kind=kind,
+                            state=state,
+                            states=", ".join(allowed_states),
+                        ),
                     }
                 )
     if filters.user is not None and kind not in USER_FILTER:
-        problems.append({"field": f"{prefix}.user", "reason": f"{kind} exports have no user filter"})
+        reason = text("export.no_user_filter", "{kind} exports have no user filter", kind=kind)
+        problems.append({"field": f"{prefix}.user", "reason": reason})
     return problems
 
 

@@ -14,6 +14,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from ylai_plugin import config
+from ylai_plugin.domain.errors import Text, text
 
 BUNDLED_PACKAGE = "paperang_p2_fonts_cjk"
 SYSTEM_FONTS = (
@@ -30,6 +31,10 @@ FONT_NAME = "YlaiCJK"
 
 class FontNotFoundError(RuntimeError):
     """No usable CJK font: PDFs with Chinese text cannot be made."""
+
+    def __init__(self, message: Text) -> None:
+        super().__init__(message)
+        self.text = message
 
 
 def bundled_font() -> str | None:
@@ -77,7 +82,11 @@ def register_cjk_font() -> str:
             _registered[tuple(tried)] = path
             return path
     raise FontNotFoundError(
-        "No CJK TrueType font found for PDF reports with Chinese text. ylai ships one in the package "
-        "paperang-p2-fonts-cjk (reinstall ylai's dependencies: make install), or set [ylai] report_font "
-        f"(AIRFLOW__YLAI__REPORT_FONT) to a .ttf/.ttc with TrueType outlines. Tried: {', '.join(tried)}"
+        text(
+            "reports.font_missing",
+            "No CJK TrueType font found for PDF reports with Chinese text. ylai ships one in the package "
+            "paperang-p2-fonts-cjk (reinstall ylai's dependencies: make install), or set [ylai] report_font "
+            "(AIRFLOW__YLAI__REPORT_FONT) to a .ttf/.ttc with TrueType outlines. Tried: {tried}",
+            tried=", ".join(tried),
+        )
     )

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ylai_plugin.db.alert_models import AlertRule
+from ylai_plugin.domain.errors import text
 
 # key -> (details, dag_id, run_id, the DAG's tags): what a metric condition finds violated now.
 Violation = tuple[dict[str, Any], str | None, str | None, set[str]]
@@ -32,7 +33,7 @@ LANGUAGES = ("en", "zh-CN")
 def reject_nul(value: Any) -> Any:
     """Postgres text cannot hold NUL characters: refuse them as invalid input instead of failing later."""
     if isinstance(value, str) and "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+        raise ValueError(text("field.no_nul", "must not contain NUL characters"))
     if isinstance(value, list):
         for item in value:
             reject_nul(item)

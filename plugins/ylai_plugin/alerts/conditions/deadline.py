@@ -21,6 +21,7 @@ from ylai_plugin.alerts.conditions.base import (
 )
 from ylai_plugin.alerts.links import run_links
 from ylai_plugin.db.alert_models import Alert
+from ylai_plugin.domain.errors import text
 
 TYPE = "deadline"
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -59,7 +60,7 @@ class Deadline(ConditionParams):
     @classmethod
     def _hh_mm(cls, value: str) -> str:
         if not _TIME.match(value):
-            raise ValueError("expected HH:MM, 00:00 to 23:59")
+            raise ValueError(text("alert_rule.deadline_time", "expected HH:MM, 00:00 to 23:59"))
         return value
 
     @field_validator("timezone")
@@ -70,7 +71,7 @@ class Deadline(ConditionParams):
         try:
             ZoneInfo(value)
         except Exception as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
+            raise ValueError(text("field.unknown_time_zone", "unknown time zone {zone!r}", zone=value)) from exc
         return value
 
 

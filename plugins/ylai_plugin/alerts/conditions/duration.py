@@ -19,6 +19,7 @@ from ylai_plugin.alerts.conditions.base import (
     ui_hints,
 )
 from ylai_plugin.alerts.links import run_links
+from ylai_plugin.domain.errors import text
 from ylai_plugin.domain.stats import percentile, recent_success_durations
 
 TYPE = "duration"
@@ -84,7 +85,7 @@ class Duration(ConditionParams):
     @model_validator(mode="after")
     def _one_limit(self) -> Duration:
         if (self.max_seconds is None) == (self.p95_factor is None):
-            raise ValueError("set exactly one of max_seconds or p95_factor")
+            raise ValueError(text("alert_rule.duration_limit", "set exactly one of max_seconds or p95_factor"))
         return self
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ylai_operators.catalog import PIPELINE_PREFIX, SCRIPT_PREFIX, DagKind, script_dag_id
 from ylai_plugin.api.datamodels.common import DagKindName
 from ylai_plugin.api.datamodels.runs import KIND_DESCRIPTION, NAME_DESCRIPTION, RUN_EXAMPLE, RunOut
+from ylai_plugin.domain.errors import text
 from ylai_plugin.domain.tasks import target_dag_id
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$"
@@ -46,7 +47,7 @@ class TaskIn(BaseModel):
     @model_validator(mode="after")
     def _one_target(self) -> TaskIn:
         if sum(x is not None for x in (self.script, self.pipeline, self.dag_id)) != 1:
-            raise ValueError("give exactly one of 'script', 'pipeline' or 'dag_id'")
+            raise ValueError(text("task.one_target", "give exactly one of 'script', 'pipeline' or 'dag_id'"))
         return self
 
     _schedule = field_validator("schedule")(_check_schedule)

@@ -23,6 +23,7 @@ from ylai_plugin.api.datamodels.exports import ExportJobIn, ExportJobOut, Export
 from ylai_plugin.api.errors import ApiError, ErrorResponse
 from ylai_plugin.api.listing import IdPath, Offset
 from ylai_plugin.api.security import UserDep, requires
+from ylai_plugin.domain.errors import INVALID_INPUT, Text, text, validation_reason
 from ylai_plugin.permissions import RESOURCE_REPORTS
 from ylai_plugin.reports import exports
 from ylai_plugin.reports.filters import Kind
@@ -43,11 +44,11 @@ FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _field_errors(exc: ValidationError, prefix: str) -> list[dict[str, str]]:
+def _field_errors(exc: ValidationError, prefix: str) -> list[dict[str, str | Text]]:
     return [
         {
             "field": ".".join([prefix, *(str(p) for p in err.get("loc", ()))]).rstrip("."),
-            "reason": str(err.get("msg", "")).removeprefix("Value error, "),
+            "reason": validation_reason(err),
         }
         for err in exc.errors()
     ]
@@ -65,7 +66,7 @@ def _query(request: Request) -> ExportQuery:
     try:
         return ExportQuery.model_validate(params)
     except ValidationError as exc:
-        raise ApiError(422, "Invalid input", _field_errors(exc, "query")) from None
+        raise ApiError(422, INVALID_INPUT, _field_errors(exc, "query")) from None
 
 
 def _disposition(name: str) -> dict[str, str]:
@@ -226,8 +227,14 @@ def export_now(kind: Kind, request: Request, user: UserDep) -> Any:
     if total > limit:
         raise ApiError(
             413,
-            f"{total} rows are more than {limit} for a direct {query.format} download; "
-            "start an export job with POST /exports/jobs, or download CSV",
+            text(
+                "export.too_many_rows",
+                "{rows} rows are more than {limit} for a direct {format} download; "
+                "start an export job with POST /exports/jobs, or download CSV",
+                rows=total,
+                limit=limit,
+                format=query.format,
+            ),
             {"rows": total, "limit": limit},
         )
     path = exports.render_file(spec)
