@@ -14,6 +14,7 @@ beforeEach(() => {
 afterEach(() => {
   base.remove();
   vi.unstubAllGlobals();
+  localStorage.clear();
 });
 
 describe("the generated client", () => {
@@ -26,6 +27,23 @@ describe("the generated client", () => {
     const request = (globalThis.fetch as unknown as { mock: { calls: [Request][] } }).mock.calls[0][0];
     expect(request.credentials).toBe("same-origin");
     expect(request.headers.get("Accept")).toBe("application/json");
+  });
+
+  it("asks for the pages' language, so the server's errors come in it", async () => {
+    const server = fakeServer((c) => (c.path.endsWith("/tasks/7") ? { status: 404, body: { error: { code: "not_found", message: "任务 7 不存在", details: null } } } : undefined));
+    const sent = () => (globalThis.fetch as unknown as { mock: { calls: [Request][] } }).mock.calls.map(([r]) => r.headers.get("Accept-Language"));
+    localStorage.setItem("i18nextLng", "zh-CN");
+    const failed = await ylai.GET("/api/v1/tasks/{task_id}", { params: { path: { task_id: 7 } } }).catch((e: unknown) => e);
+    expect(failed).toMatchObject({ status: 404, message: "任务 7 不存在" });
+    // Airflow's i18next spelling ("zh-cn", "en-US") is mapped to ylai's languages; a switch counts at the next call.
+    localStorage.setItem("i18nextLng", "en-US");
+    await airflow.GET("/api/v2/dags", { params: { query: {} } }).catch(() => undefined);
+    localStorage.removeItem("i18nextLng");
+    document.documentElement.setAttribute("lang", "zh-cn");
+    await ylai.GET("/api/v1/tasks/{task_id}", { params: { path: { task_id: 7 } } }).catch(() => undefined);
+    document.documentElement.removeAttribute("lang");
+    expect(sent()).toEqual(["zh-CN", "en", "zh-CN"]);
+    expect(server.calls).toHaveLength(3);
   });
 
   it("sends bodies as JSON and encodes path params", async () => {

@@ -3,10 +3,13 @@
 //
 // Every call is relative to document.baseURI (Airflow's <base href>) and same origin, so the
 // browser sends Airflow's `_token` cookie: no token handling happens here. Any error answer
-// (ylai's envelope or Airflow's {"detail": ...}) rejects the call with an ApiError.
+// (ylai's envelope or Airflow's {"detail": ...}) rejects the call with an ApiError. Each call
+// asks for the pages' current language (Accept-Language), so ylai's error messages and
+// reasons come in the language the user reads the page in, not the browser's.
 import createClient, { type Middleware } from "openapi-fetch";
 import type { components as AirflowComponents, paths as AirflowPaths } from "../../generated/airflow";
 import { SERVER_URL, type components, type paths } from "../../generated/ylai";
+import { detectLang } from "../i18n";
 import { errorFrom, queryString, resolveUrl } from "../lib/api";
 
 export { queryString };
@@ -27,6 +30,8 @@ class BaseRelativeRequest extends Request {
 const envelope: Middleware = {
   onRequest({ request }) {
     request.headers.set("Accept", "application/json");
+    // Read at each call: the user may switch languages while the page stays open.
+    request.headers.set("Accept-Language", detectLang());
     return request;
   },
   async onResponse({ response }) {
