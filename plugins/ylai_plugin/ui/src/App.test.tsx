@@ -75,7 +75,8 @@ describe("the page list (ylai_plugin/pages.json)", () => {
     expect(PAGE_LIST.length).toBeGreaterThan(0);
     for (const { id, menu } of PAGE_LIST) {
       expect(PAGE_COMPONENTS[id], id).toBeTypeOf("function");
-      expect(menu).toMatch(/^ylai /);
+      // Airflow 3.3 shows a plugin's menu names as given (docs/ui.md): both languages, as the tabs word them.
+      expect(menu).toBe(`ylai ${(en as Record<string, string>)[`nav.${id}`]} · ${(zh as Record<string, string>)[`nav.${id}`]}`);
       for (const dict of [en, zh] as Record<string, string>[]) {
         expect(dict[`nav.${id}`], `nav.${id}`).toBeTruthy();
         expect(dict[`${id}.title`], `${id}.title`).toBeTruthy();
@@ -168,7 +169,7 @@ describe("page router", () => {
   it("registers one component under every page name", async () => {
     const mod = await import("./main");
     const g = globalThis as unknown as Record<string, unknown>;
-    for (const name of ["ylai Overview", "ylai Run", "ylai Monitor", "ylai Scripts", "ylai Tasks", "ylai Alerts", "AirflowPlugin"]) expect(g[name]).toBe(mod.default);
+    for (const name of ["ylai Overview · 概览", "ylai Run · 运行", "ylai Monitor · 监控", "ylai Scripts · 脚本", "ylai Tasks · 任务", "ylai Alerts · 告警", "AirflowPlugin"]) expect(g[name]).toBe(mod.default);
   });
 });
 
