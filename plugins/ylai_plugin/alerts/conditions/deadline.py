@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
@@ -103,10 +103,12 @@ def find(check: Check) -> Found:
         if now < due:
             continue
         for dag_id, dag_tags in scoped.items():
+            # Within that day: a run of a later day (an evaluation that catches up) does not meet it.
+            next_midnight = midnight + timedelta(days=1)
             if must == "start":
-                met = DagRun.start_date >= midnight
+                met = (DagRun.start_date >= midnight) & (DagRun.start_date < next_midnight)
             else:
-                met = (DagRun.end_date >= midnight) & (DagRun.state == "success")
+                met = (DagRun.end_date >= midnight) & (DagRun.end_date < next_midnight) & (DagRun.state == "success")
             if session.scalar(select(DagRun.id).where(DagRun.dag_id == dag_id, met).limit(1)):
                 continue
             details = {
