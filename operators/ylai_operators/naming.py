@@ -81,3 +81,9 @@ def name_of(dag_id: str, kind: DagKind | str) -> str | None:
     """The name in ``dag_id`` if it is of ``kind`` (``name_of("script__x", "script") == "x"``), else ``None``."""
     parsed = parse_dag_id(dag_id)
     return parsed.name if parsed is not None and parsed.kind == DagKind(kind) else None
+
+
+#: The XCom key under which a script task that failed leaves what was measured of its process
+#: (``duration_seconds``, ``peak_rss_bytes``, ``cpu_seconds``); a successful one returns the same
+#: figures in its ``return_value``. The Resources page and the exports read both.
+MEASUREMENTS_XCOM_KEY = "ylai_measurements"

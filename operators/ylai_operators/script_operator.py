@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from ylai_operators.naming import MEASUREMENTS_XCOM_KEY
 from ylai_operators.process_runner import SAMPLE_EVERY, ProcessRunner
 
 if TYPE_CHECKING:
@@ -331,7 +332,11 @@ class ScriptOperator(BaseOperator):
             argv = build_command(self.runtime, script, values)
             self.log.info("Running script %s (%s) with parameters: %s", self.script_name, self.runtime, sorted(values))
             run = self._run(argv, self._script_env(params_file, result_file, artifacts), self.cwd or str(workdir))
-            result = self._finish(run, result_file, artifacts)
+            try:
+                result = self._finish(run, result_file, artifacts)
+            except ScriptFailedError:
+                self._leave_measurements(context, run)
+                raise
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         if self.push_outputs:
@@ -340,6 +345,14 @@ class ScriptOperator(BaseOperator):
                 if name != "return_value":  # that key is the whole result
                     ti.xcom_push(key=name, value=result["outputs"].get(name))
         return result
+
+    def _leave_measurements(self, context: Context, run: dict[str, Any]) -> None:
+        """Keep a failed run's duration, peak RSS and CPU time (the Resources page ranks failures too)."""
+        figures = {k: run[k] for k in ("duration_seconds", "peak_rss_bytes", "cpu_seconds") if k in run}
+        try:
+            context["ti"].xcom_push(key=MEASUREMENTS_XCOM_KEY, value=figures)
+        except Exception:  # the script's own failure is what the task must report
+            self.log.warning("could not record the measurements of the failed script", exc_info=True)
 
     def _run(self, argv: list[str], env: dict[str, str], cwd: str) -> dict[str, Any]:
         limit = self.memory_limit_mb

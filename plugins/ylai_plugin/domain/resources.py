@@ -3,8 +3,9 @@
 Where the figures come from: ``ScriptOperator`` measures the script's whole process tree and
 returns ``peak_rss_bytes`` and ``cpu_seconds`` in its ``return_value`` XCom (see
 ``ylai_operators.process_runner``), which is stored beside the script's task instance. A script
-that fails raises before it returns, so only successful runs carry RSS and CPU figures;
-durations come from the task instance itself (start to end), so failed runs count there too.
+that fails (its exit code, its memory limit, its output contract) leaves the same figures under
+``MEASUREMENTS_XCOM_KEY`` before the task fails, so failed runs are ranked too; durations come
+from the task instance itself (start to end).
 
 A run belongs to a range by its ``run_after`` (Airflow's index on it keeps the scan to the
 range, as the monitor and the exports do), and so to an hour or a day of the trend.
@@ -20,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from ylai_operators.catalog import DagKind, script_dag_id
+from ylai_operators.catalog import MEASUREMENTS_XCOM_KEY, DagKind, script_dag_id
 from ylai_plugin.domain import stats
 from ylai_plugin.domain.errors import Invalid, text
 
@@ -123,7 +124,8 @@ def measured_query(dag_ids: Collection[str], since: datetime, until: datetime, l
     """The script task instances of ``dag_ids`` finished in runs due in [since, until), with their result.
 
     The result XCom is joined on its primary key (the run's id, the task, map index -1 and
-    ``return_value``); a task without one (a failed script) comes with a null value.
+    ``return_value``, or :data:`MEASUREMENTS_XCOM_KEY` for a failed script); a task without
+    either (a script that failed to start) comes with a null value.
     """
     from airflow.models import DagRun, TaskInstance
     from airflow.models.xcom import XComModel
@@ -141,7 +143,8 @@ def measured_query(dag_ids: Collection[str], since: datetime, until: datetime, l
                 XComModel.dag_run_id == DagRun.id,
                 XComModel.task_id == ti.task_id,
                 XComModel.map_index == ti.map_index,
-                XComModel.key == "return_value",
+                # A successful script task's result, or what a failed one left (never both).
+                XComModel.key.in_(("return_value", MEASUREMENTS_XCOM_KEY)),
             ),
         )
         .where(

@@ -33,9 +33,13 @@ class FakeTI:
         self.run_id = "manual__test"
         self.try_number = 1
         self.xcoms = xcoms or {}
+        self.pushed: dict[str, Any] = {}
 
     def xcom_pull(self, task_ids: str) -> Any:
         return self.xcoms.get(task_ids)
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
 
 
 def context(params: dict[str, Any] | None = None, xcoms: dict[str, Any] | None = None) -> Any:
@@ -296,6 +300,29 @@ class TestStopping:
         )
         op(script).execute(context())
         assert not _alive(int(pid_file.read_text()))
+
+
+class TestMeasurementsOfFailures:
+    def test_a_failed_script_leaves_its_measurements_for_the_resources_page(self, tmp_path: Path) -> None:
+        from ylai_operators.naming import MEASUREMENTS_XCOM_KEY
+
+        script = write_script(tmp_path, "import sys\nprint('boom', file=sys.stderr)\nsys.exit(3)\n")
+        ctx = context()
+        with pytest.raises(ScriptFailedError, match="exited with code 3"):
+            op(script).execute(ctx)
+        left = ctx["ti"].pushed[MEASUREMENTS_XCOM_KEY]
+        assert set(left) == {"duration_seconds", "peak_rss_bytes", "cpu_seconds"}
+        assert left["peak_rss_bytes"] > 0
+        assert left["duration_seconds"] >= 0
+
+    def test_a_successful_script_returns_them_in_its_result_only(self, tmp_path: Path) -> None:
+        from ylai_operators.naming import MEASUREMENTS_XCOM_KEY
+
+        script = write_script(tmp_path, "print('ok')\n")
+        ctx = context()
+        result = op(script).execute(ctx)
+        assert result["peak_rss_bytes"] > 0
+        assert MEASUREMENTS_XCOM_KEY not in ctx["ti"].pushed
 
 
 class TestMemoryLimit:

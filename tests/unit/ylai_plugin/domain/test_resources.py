@@ -43,6 +43,7 @@ def _run(
     result: dict[str, Any] | None = None,
     *,
     as_object: bool = False,
+    key: str = "return_value",
 ) -> str:
     """A real run (and its script task instance) due at ``due``, finished as a worker would.
 
@@ -73,16 +74,14 @@ def _run(
                     dag_run_id=run.id,
                     task_id=ti.task_id,
                     map_index=-1,
-                    key="return_value",
+                    key=key,
                     dag_id=dag_id,
                     run_id=run.run_id,
                     value=result,
                 )
             )
         elif result is not None:
-            XComModel.set(
-                key="return_value", value=result, task_id=ti.task_id, dag_id=dag_id, run_id=run.run_id, session=session
-            )
+            XComModel.set(key=key, value=result, task_id=ti.task_id, dag_id=dag_id, run_id=run.run_id, session=session)
         return str(run.run_id)
 
 
@@ -244,3 +243,16 @@ def test_samples_by_dag_gives_the_exports_their_figures(session: Any) -> None:
     assert disk.percentiles("peak_rss_bytes").p95 == 30 * MIB
     assert disk.percentiles("cpu_seconds") == stats.Percentiles(count=3, p50=2.0, p95=3.0)
     assert resources.samples_by_dag(session, [], NOW - timedelta(days=14), NOW) == ({}, False)
+
+
+def test_a_failed_script_is_ranked_by_what_it_left_measured(session: Any, runs: dict[str, str]) -> None:
+    """A script stopped at its memory limit (or failing otherwise) leaves its figures under their own key."""
+    from ylai_operators.catalog import MEASUREMENTS_XCOM_KEY
+
+    now = datetime(2023, 5, 12, tzinfo=UTC)
+    left = {"duration_seconds": 3.0, "peak_rss_bytes": 700 * MIB, "cpu_seconds": 2.5}
+    failed = _run("script__csv_profiler", now - timedelta(days=1), "failed", 3, left, key=MEASUREMENTS_XCOM_KEY)
+    (csv,) = [i for i in resources.ranking(session, READABLE, "7d", "name", now=now)["items"] if i["runs"]]
+    assert (csv["name"], csv["runs"], csv["failed"]) == ("csv_profiler", 1, 1)
+    assert (csv["peak_rss_bytes"]["p95"], csv["peak_rss_bytes"]["max_run_id"]) == (700 * MIB, failed)
+    assert csv["cpu_seconds"]["p95"] == 2.5
