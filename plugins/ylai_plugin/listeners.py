@@ -1,4 +1,4 @@
-"""Lifecycle listener: with a local executor the scheduler runs the tasks, so it samples its host."""
+"""Lifecycle listener: the scheduler samples its host (local executor) or the Celery broker's queues."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from airflow.listeners import hookimpl
 
 @hookimpl
 def on_starting(component: Any) -> None:
-    """Start the sampler in the scheduler when it executes tasks itself."""
+    """Start the scheduler's sampler: its host when it executes tasks itself, else the Celery queues."""
     import sys
 
     # Called from Job.__init__, before the job type is set: the command line tells the component.
@@ -17,8 +17,12 @@ def on_starting(component: Any) -> None:
         return
     from airflow.configuration import conf
 
-    if "Celery" in conf.get("core", "executor"):
-        return  # Celery workers sample themselves
+    from ylai_plugin.monitoring.queue_sampler import celery_configured, start_queue_sampler
+
+    if celery_configured(conf.get("core", "executor")):
+        # Celery workers sample their hosts; one scheduler reading the broker is enough.
+        start_queue_sampler()
+        return
     from ylai_plugin.monitoring.sampler import start_sampler
 
     start_sampler("scheduler")

@@ -176,6 +176,29 @@ def test_fan_out_pipeline_passes_outputs_downstream_on_celery(platform: RunningP
     assert set(collected["nodes"]) == {"generate", "profile", "disk", "gate"}
 
 
+def test_monitor_queues_read_the_celery_broker_and_lag_follows_the_pipeline(platform: RunningPlatform) -> None:
+    """The scheduler samples the broker's queue (Redis LLEN); queue depth and lag come from the fan-out run."""
+    from tests.integration.running_platform import wait_until
+
+    queue = platform.env["AIRFLOW__OPERATORS__DEFAULT_QUEUE"]
+
+    def sampled() -> dict[str, Any] | None:
+        body: dict[str, Any] = platform.request("GET", "/ylai/api/v1/monitor/queues?window_minutes=15").json()
+        celery = body["celery"]
+        return body if celery["status"] == "ok" and queue in [q["queue"] for q in celery["queues"]] else None
+
+    body = wait_until(sampled, 90, lambda: f"no broker sample from the scheduler:\n{platform.tail()}")
+    broker = next(q for q in body["celery"]["queues"] if q["queue"] == queue)
+    assert isinstance(broker["latest"], int)
+    assert any(p["length"] is not None for p in broker["points"])
+    queued = next(q for q in body["queued"] if q["queue"] == queue)  # the fan-out pipeline's tasks waited there
+    assert queued["peak"] >= 1
+    lag = platform.request("GET", "/ylai/api/v1/monitor/lag?window_minutes=60").json()
+    assert lag["run_delay"]["count"] >= 1
+    assert lag["task_gap"]["count"] >= 4, lag  # profile, disk, gate and collect_outputs after their upstreams
+    assert lag["task_gap"]["p95"] < 120, lag
+
+
 def test_monitor_system_has_samples_from_the_celery_worker_and_api_server(platform: RunningPlatform) -> None:
     from tests.integration.running_platform import wait_until
 

@@ -1,4 +1,4 @@
-"""ylai's core tables: tasks, presets, API statistics, resource samples, scripts, change counters.
+"""ylai's core tables: tasks, presets, API statistics, resource and queue samples, scripts, change counters.
 
 The alert and export tables are in their own modules; all share :mod:`ylai_plugin.db.base`.
 """
@@ -124,6 +124,22 @@ class WorkerSample(Base):
     load5: Mapped[float] = mapped_column(Float)
     load15: Mapped[float] = mapped_column(Float)
     running_tasks: Mapped[int] = mapped_column(Integer)
+
+
+class QueueSample(Base):
+    """The length of one Celery queue, read from the broker by the scheduler every few seconds.
+
+    A read that failed (the broker down) is a row without a length, with the error's type:
+    the chart shows a gap there and the API says why.
+    """
+
+    __tablename__ = "ylai_queue_sample"
+    __table_args__ = (Index("ix_ylai_queue_sample_ts", "ts"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ts: Mapped[datetime] = mapped_column(UtcDateTime())
+    queue: Mapped[str] = mapped_column(String(256))
+    length: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class DbScript(Base):

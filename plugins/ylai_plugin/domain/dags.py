@@ -49,6 +49,23 @@ def get_dag(dag_id: str, session: Session) -> Any:
     return dag
 
 
+def upstream_task_ids(dag_id: str, version_id: Any, session: Session) -> dict[str, frozenset[str]]:
+    """Each task's upstream task ids in one serialized version of a DAG; empty when it is gone.
+
+    ``version_id`` is a task instance's ``dag_version_id``; without one (rows older than DAG
+    versioning), the DAG's latest version stands in. Deserialized DAGs stay in the DAG bag's
+    cache, so asking again costs a dictionary walk.
+    """
+    bag = _dag_bag()
+    if version_id is not None:
+        dag = bag.get_dag(version_id, session)
+    else:
+        dag = bag.get_latest_version_of_dag(dag_id, session=session)
+    if dag is None:
+        return {}
+    return {task_id: frozenset(dag.get_task(task_id).upstream_task_ids) for task_id in dag.task_ids}
+
+
 def validate_params(dag: Any, params: dict[str, Any], *, partial: bool = False) -> None:
     """Validate ``params`` against the DAG's Params; 422 naming the param on failure.
 

@@ -1,4 +1,6 @@
-"""The figures of ``/monitor/apis`` and ``/monitor/system``: API requests per route, hosts and caches.
+"""The figures of ``/monitor/apis``, ``/monitor/system`` and the broker's part of ``/monitor/queues``.
+
+API requests per route, hosts, caches, and the Celery queue lengths the scheduler samples.
 
 Each function returns plain data in the shape of the API's response model; the route validates
 it into that model (and the monitor cache keeps it as JSON).
@@ -11,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+
+from ylai_plugin.domain.timeline import Window, resolution_seconds
 
 
 def api_figures(session: Any, window_minutes: int) -> dict[str, Any]:
@@ -73,7 +77,7 @@ def system_figures(session: Any, window_minutes: int) -> dict[str, Any]:
     rows = session.scalars(
         select(WorkerSample).where(WorkerSample.ts >= since).order_by(WorkerSample.host, WorkerSample.ts)
     ).all()
-    resolution = max(int(INTERVAL_SECONDS), window_minutes * 60 // 360)
+    resolution = resolution_seconds(window_minutes, floor=int(INTERVAL_SECONDS))
     per_host: dict[str, list[Any]] = defaultdict(list)
     for row in rows:
         per_host[row.host].append(row)
@@ -103,4 +107,56 @@ def system_figures(session: Any, window_minutes: int) -> dict[str, Any]:
         "generated_at": now,
         "workers_alive": sum(1 for h in hosts if h["alive"]),
         "hosts": hosts,
+    }
+
+
+def celery_queue_figures(session: Any, window: Window, executor: str) -> dict[str, Any]:
+    """The broker's queue lengths over ``window`` (``CeleryQueues``), one value per point.
+
+    A point takes the highest length sampled in it; a point without a length (the broker did
+    not answer, or nothing sampled it) is null, a gap in the chart. ``status`` tells the
+    latest sample: ``ok``, ``unreachable`` (``detail``: the error's type), ``no_samples``
+    (none within 3 sampling intervals: the scheduler is down or does not sample), or
+    ``not_configured`` (the executor is not Celery).
+    """
+    from ylai_plugin.db.models import QueueSample
+    from ylai_plugin.monitoring.queue_sampler import celery_configured
+    from ylai_plugin.monitoring.sampler import INTERVAL_SECONDS
+
+    if not celery_configured(executor):
+        return {"status": "not_configured", "detail": f"executor is {executor}", "last_sample": None, "queues": []}
+    rows = session.execute(
+        select(QueueSample.ts, QueueSample.queue, QueueSample.length, QueueSample.error)
+        .where(QueueSample.ts >= window.begin, QueueSample.ts <= window.until)
+        .order_by(QueueSample.ts)
+    ).all()
+    starts = window.starts()
+    per_queue: dict[str, list[int | None]] = defaultdict(lambda: [None] * len(starts))
+    latest: dict[str, int | None] = {}
+    for ts, queue, length, _ in rows:
+        values = per_queue[queue]
+        if length is not None and (i := window.index(_aware(ts))) is not None:
+            values[i] = max(values[i] or 0, length)
+        latest[queue] = length
+    last = _aware(rows[-1].ts) if rows else None
+    errors = sorted({r.error for r in rows if r.error and _aware(r.ts) == last})
+    stale_after = 3 * INTERVAL_SECONDS
+    if last is None or (window.until - last).total_seconds() > stale_after:
+        status, detail = "no_samples", f"no broker sample in the last {stale_after:.0f} s: is the scheduler running?"
+    elif errors:
+        status, detail = "unreachable", ", ".join(errors)
+    else:
+        status, detail = "ok", None
+    return {
+        "status": status,
+        "detail": detail,
+        "last_sample": last,
+        "queues": [
+            {
+                "queue": queue,
+                "latest": latest[queue] if status == "ok" else None,
+                "points": [{"ts": ts, "length": n} for ts, n in zip(starts, values, strict=True)],
+            }
+            for queue, values in sorted(per_queue.items())
+        ],
     }

@@ -1,4 +1,4 @@
-"""Response models of ``/monitor``: task statistics, API statistics, hosts."""
+"""Response models of ``/monitor``: task statistics and their history, queues, scheduler lag, API, hosts."""
 
 from __future__ import annotations
 
@@ -229,3 +229,186 @@ class SystemMonitor(BaseModel):
     generated_at: datetime
     workers_alive: int
     hosts: list[HostMonitor]
+
+
+# ---------------------------------------------------------------- history: task states, queues, scheduler lag
+
+STATE_POINT_EXAMPLE: dict[str, Any] = {
+    "ts": "2026-11-27T09:30:00Z",
+    "states": {"running": 3, "queued": 1, "success": 12},
+}
+COUNT_POINT_EXAMPLE: dict[str, Any] = {"ts": "2026-11-27T09:30:00Z", "count": 4}
+LENGTH_POINT_EXAMPLE: dict[str, Any] = {"ts": "2026-11-27T09:30:00Z", "length": 2}
+QUEUE_SERIES_EXAMPLE: dict[str, Any] = {
+    "queue": "default",
+    "now": 1,
+    "peak": 4,
+    "points": [{"ts": "2026-11-27T09:29:50Z", "count": 1}, COUNT_POINT_EXAMPLE],
+}
+CELERY_QUEUE_EXAMPLE: dict[str, Any] = {
+    "queue": "default",
+    "latest": 2,
+    "points": [{"ts": "2026-11-27T09:29:50Z", "length": None}, LENGTH_POINT_EXAMPLE],
+}
+CELERY_QUEUES_EXAMPLE: dict[str, Any] = {
+    "status": "ok",
+    "detail": None,
+    "last_sample": "2026-11-27T09:30:02Z",
+    "queues": [CELERY_QUEUE_EXAMPLE],
+}
+LAG_POINT_EXAMPLE: dict[str, Any] = {
+    "ts": "2026-11-27T09:00:00Z",
+    "runs": 3,
+    "run_delay_p50": 1.2,
+    "run_delay_p95": 4.8,
+    "tasks": 9,
+    "task_gap_p50": 0.9,
+    "task_gap_p95": 2.4,
+}
+
+
+class StatePoint(BaseModel):
+    """Task instances by state at one point of the task-states chart."""
+
+    model_config = _example(STATE_POINT_EXAMPLE)
+
+    ts: datetime = Field(description="Start of the point's interval.")
+    states: dict[str, int] = Field(
+        description="``scheduled``, ``queued``, ``running`` (and ``deferred``...): task instances in that state at "
+        "the interval's end (now for the last point); any other state: task instances that ended in it during "
+        "the interval. States with no task instance are left out."
+    )
+
+
+class TaskStateHistory(BaseModel):
+    """The task-states chart of the last ``window_minutes``, rebuilt from the task instances' timestamps."""
+
+    model_config = _example(
+        {
+            "window_minutes": 60,
+            "resolution_seconds": 10,
+            "generated_at": "2026-11-27T09:30:05Z",
+            "points": [{**STATE_POINT_EXAMPLE, "ts": "2026-11-27T09:29:50Z"}, STATE_POINT_EXAMPLE],
+        }
+    )
+
+    window_minutes: int
+    resolution_seconds: int
+    generated_at: datetime
+    points: list[StatePoint]
+
+
+class CountPoint(BaseModel):
+    """Queued task instances at one point: the highest number within its interval."""
+
+    model_config = _example(COUNT_POINT_EXAMPLE)
+
+    ts: datetime
+    count: int
+
+
+class QueueSeries(BaseModel):
+    """One executor queue: task instances queued (handed to the executor, not started yet)."""
+
+    model_config = _example(QUEUE_SERIES_EXAMPLE)
+
+    queue: str
+    now: int = Field(description="Queued now.")
+    peak: int = Field(description="The highest number queued at once in the window.")
+    points: list[CountPoint]
+
+
+class LengthPoint(BaseModel):
+    """A Celery queue's length at one point: the highest sampled in its interval; null: no reading (a gap)."""
+
+    model_config = _example(LENGTH_POINT_EXAMPLE)
+
+    ts: datetime
+    length: int | None
+
+
+class CeleryQueue(BaseModel):
+    """Messages waiting in one Celery queue of the broker."""
+
+    model_config = _example(CELERY_QUEUE_EXAMPLE)
+
+    queue: str
+    latest: int | None = Field(description="The latest reading; null unless ``status`` is ``ok``.")
+    points: list[LengthPoint]
+
+
+class CeleryQueues(BaseModel):
+    """The broker's queue lengths, sampled by the scheduler when the executor is Celery (Redis brokers)."""
+
+    model_config = _example(CELERY_QUEUES_EXAMPLE)
+
+    status: Literal["ok", "unreachable", "no_samples", "not_configured"] = Field(
+        description="``unreachable``: the latest reading failed (``detail`` names the error); ``no_samples``: no "
+        "reading for 3 sampling intervals (the scheduler is down); ``not_configured``: the executor is not Celery."
+    )
+    detail: str | None = None
+    last_sample: datetime | None
+    queues: list[CeleryQueue]
+
+
+class QueueMonitor(BaseModel):
+    """Queue depth over the last ``window_minutes``: queued task instances per queue, and the Celery queues."""
+
+    model_config = _example(
+        {
+            "window_minutes": 60,
+            "resolution_seconds": 10,
+            "generated_at": "2026-11-27T09:30:05Z",
+            "queued": [QUEUE_SERIES_EXAMPLE],
+            "celery": CELERY_QUEUES_EXAMPLE,
+        }
+    )
+
+    window_minutes: int
+    resolution_seconds: int
+    generated_at: datetime
+    queued: list[QueueSeries] = Field(description="From the task instances' queued and start times, per queue.")
+    celery: CeleryQueues
+
+
+class LagPoint(BaseModel):
+    """Scheduler lag in one interval (seconds); an interval without runs or tasks has no point."""
+
+    model_config = _example(LAG_POINT_EXAMPLE)
+
+    ts: datetime
+    runs: int = Field(description="Runs that started in the interval.")
+    run_delay_p50: float | None
+    run_delay_p95: float | None = Field(description="How late those runs started after they were due.")
+    tasks: int = Field(description="Tasks with upstream tasks that started in the interval (first tries).")
+    task_gap_p50: float | None
+    task_gap_p95: float | None = Field(description="Their start minus the end of their last upstream task.")
+
+
+class SchedulerLag(BaseModel):
+    """How late runs and tasks start, over the last ``window_minutes``."""
+
+    model_config = _example(
+        {
+            "window_minutes": 60,
+            "resolution_seconds": 60,
+            "generated_at": "2026-11-27T09:30:05Z",
+            "run_delay": {"count": 42, "p50": 1.1, "p95": 5.2},
+            "task_gap": {"count": 130, "p50": 0.8, "p95": 2.6},
+            "waiting_runs": 1,
+            "longest_wait_seconds": 12.5,
+            "points": [LAG_POINT_EXAMPLE],
+        }
+    )
+
+    window_minutes: int
+    resolution_seconds: int
+    generated_at: datetime
+    run_delay: Percentiles = Field(
+        description="Runs started in the window: start minus ``run_after`` (the end of the data interval of a "
+        "scheduled run, the trigger time of a manual one); backfills left out."
+    )
+    task_gap: Percentiles = Field(description="Task instances started in the window, after their upstream tasks.")
+    waiting_runs: int = Field(description="Runs due and queued now, not started yet.")
+    longest_wait_seconds: float | None = Field(description="How long the longest of them has been due.")
+    points: list[LagPoint]

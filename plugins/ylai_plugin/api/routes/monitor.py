@@ -1,4 +1,7 @@
-"""``/monitor``: task statistics over a time window, API and host figures (cached briefly: dashboards poll them)."""
+"""``/monitor``: task statistics, their history (task states, queues, scheduler lag), API and host figures.
+
+Everything is cached briefly: dashboards poll it.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +12,27 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from ylai_plugin.api.datamodels.monitor import ApiMonitor, CacheStats, SystemMonitor, TaskMonitor
+from ylai_plugin.api.datamodels.monitor import (
+    ApiMonitor,
+    CacheStats,
+    QueueMonitor,
+    SchedulerLag,
+    SystemMonitor,
+    TaskMonitor,
+    TaskStateHistory,
+)
 from ylai_plugin.api.security import UserDep, requires
-from ylai_plugin.domain import stats
+from ylai_plugin.domain import stats, timeline
 from ylai_plugin.domain.access import readable_dag_ids
 from ylai_plugin.domain.cache import cache_key, get_cache, in_own_session
+from ylai_plugin.domain.health import executor
 from ylai_plugin.monitoring import figures
 from ylai_plugin.permissions import RESOURCE_MONITOR
 
 router = APIRouter(prefix="/monitor", tags=["monitor"])
 CACHE_TTL_SECONDS = stats.MONITOR_CACHE_SECONDS
+# The history charts cover the Monitor's ranges (15 min, 1 h, 24 h); samples are kept 25 h.
+HistoryWindow = Annotated[int, Query(ge=1, le=24 * 60, description="Look-back window, in minutes.")]
 
 
 def _task_monitor(session: Any, dag_ids: frozenset[str], window_hours: int) -> TaskMonitor:
@@ -115,5 +129,54 @@ def system_monitor(
     return _json(
         get_cache(CACHE_TTL_SECONDS).get_or_compute_json(
             cache_key("system", window_minutes), in_own_session(_system_monitor, window_minutes)
+        )
+    )
+
+
+def _task_states(session: Any, dag_ids: frozenset[str], window_minutes: int) -> TaskStateHistory:
+    window = timeline.Window.last(window_minutes)
+    return TaskStateHistory.model_validate(timeline.task_state_history(session, dag_ids, window))
+
+
+@router.get("/task-states", response_model=TaskStateHistory, dependencies=[Depends(requires(RESOURCE_MONITOR))])
+def task_state_history(user: UserDep, window_minutes: HistoryWindow = 60) -> Response:
+    """Task instances by state over time, rebuilt from their scheduled/queued/start/end times."""
+    dag_ids = _readable_dag_ids(user)
+    return _json(
+        get_cache(CACHE_TTL_SECONDS).get_or_compute_json(
+            cache_key("task-states", dag_ids, window_minutes), in_own_session(_task_states, dag_ids, window_minutes)
+        )
+    )
+
+
+def _queues(session: Any, dag_ids: frozenset[str], window_minutes: int) -> QueueMonitor:
+    window = timeline.Window.last(window_minutes)
+    body = timeline.queue_history(session, dag_ids, window)
+    return QueueMonitor.model_validate(body | {"celery": figures.celery_queue_figures(session, window, executor())})
+
+
+@router.get("/queues", response_model=QueueMonitor, dependencies=[Depends(requires(RESOURCE_MONITOR))])
+def queue_monitor(user: UserDep, window_minutes: HistoryWindow = 60) -> Response:
+    """Queue depth over time: queued task instances per queue and, with Celery, the broker's queue lengths."""
+    dag_ids = _readable_dag_ids(user)
+    return _json(
+        get_cache(CACHE_TTL_SECONDS).get_or_compute_json(
+            cache_key("queues", dag_ids, window_minutes), in_own_session(_queues, dag_ids, window_minutes)
+        )
+    )
+
+
+def _lag(session: Any, dag_ids: frozenset[str], window_minutes: int) -> SchedulerLag:
+    window = timeline.Window.last(window_minutes, points=timeline.LAG_POINTS, floor=timeline.LAG_MIN_RESOLUTION_SECONDS)
+    return SchedulerLag.model_validate(timeline.scheduler_lag(session, dag_ids, window))
+
+
+@router.get("/lag", response_model=SchedulerLag, dependencies=[Depends(requires(RESOURCE_MONITOR))])
+def scheduler_lag(user: UserDep, window_minutes: HistoryWindow = 60) -> Response:
+    """Scheduler lag over time: how late runs start after they are due, and tasks after their upstream tasks."""
+    dag_ids = _readable_dag_ids(user)
+    return _json(
+        get_cache(CACHE_TTL_SECONDS).get_or_compute_json(
+            cache_key("lag", dag_ids, window_minutes), in_own_session(_lag, dag_ids, window_minutes)
         )
     )

@@ -313,6 +313,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/monitor/lag": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Scheduler Lag
+         * @description Scheduler lag over time: how late runs start after they are due, and tasks after their upstream tasks.
+         */
+        get: operations["scheduler_lag"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/monitor/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Queue Monitor
+         * @description Queue depth over time: queued task instances per queue and, with Celery, the broker's queue lengths.
+         */
+        get: operations["queue_monitor"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/monitor/system": {
         parameters: {
             query?: never;
@@ -325,6 +365,26 @@ export interface paths {
          * @description CPU, memory, disk, load, running tasks and heartbeat per host, with history.
          */
         get: operations["system_monitor"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/monitor/task-states": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Task State History
+         * @description Task instances by state over time, rebuilt from their scheduled/queued/start/end times.
+         */
+        get: operations["task_state_history"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1019,6 +1079,74 @@ export interface components {
             ttl_seconds: number;
         };
         /**
+         * CeleryQueue
+         * @description Messages waiting in one Celery queue of the broker.
+         * @example {
+         *       "latest": 2,
+         *       "points": [
+         *         {
+         *           "length": null,
+         *           "ts": "2026-11-27T09:29:50Z"
+         *         },
+         *         {
+         *           "length": 2,
+         *           "ts": "2026-11-27T09:30:00Z"
+         *         }
+         *       ],
+         *       "queue": "default"
+         *     }
+         */
+        CeleryQueue: {
+            /**
+             * Latest
+             * @description The latest reading; null unless ``status`` is ``ok``.
+             */
+            latest: number | null;
+            /** Points */
+            points: components["schemas"]["LengthPoint"][];
+            /** Queue */
+            queue: string;
+        };
+        /**
+         * CeleryQueues
+         * @description The broker's queue lengths, sampled by the scheduler when the executor is Celery (Redis brokers).
+         * @example {
+         *       "detail": null,
+         *       "last_sample": "2026-11-27T09:30:02Z",
+         *       "queues": [
+         *         {
+         *           "latest": 2,
+         *           "points": [
+         *             {
+         *               "length": null,
+         *               "ts": "2026-11-27T09:29:50Z"
+         *             },
+         *             {
+         *               "length": 2,
+         *               "ts": "2026-11-27T09:30:00Z"
+         *             }
+         *           ],
+         *           "queue": "default"
+         *         }
+         *       ],
+         *       "status": "ok"
+         *     }
+         */
+        CeleryQueues: {
+            /** Detail */
+            detail?: string | null;
+            /** Last Sample */
+            last_sample: string | null;
+            /** Queues */
+            queues: components["schemas"]["CeleryQueue"][];
+            /**
+             * Status
+             * @description ``unreachable``: the latest reading failed (``detail`` names the error); ``no_samples``: no reading for 3 sampling intervals (the scheduler is down); ``not_configured``: the executor is not Celery.
+             * @enum {string}
+             */
+            status: "ok" | "unreachable" | "no_samples" | "not_configured";
+        };
+        /**
          * Channel
          * @description Where to send: a Slack channel, an e-mail address or a webhook URL, in a language.
          * @example {
@@ -1103,6 +1231,23 @@ export interface components {
              * @enum {string}
              */
             status: "healthy" | "unhealthy" | "not_configured";
+        };
+        /**
+         * CountPoint
+         * @description Queued task instances at one point: the highest number within its interval.
+         * @example {
+         *       "count": 4,
+         *       "ts": "2026-11-27T09:30:00Z"
+         *     }
+         */
+        CountPoint: {
+            /** Count */
+            count: number;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
         };
         /**
          * DagKind
@@ -1840,6 +1985,67 @@ export interface components {
             runs: number;
         };
         /**
+         * LagPoint
+         * @description Scheduler lag in one interval (seconds); an interval without runs or tasks has no point.
+         * @example {
+         *       "run_delay_p50": 1.2,
+         *       "run_delay_p95": 4.8,
+         *       "runs": 3,
+         *       "task_gap_p50": 0.9,
+         *       "task_gap_p95": 2.4,
+         *       "tasks": 9,
+         *       "ts": "2026-11-27T09:00:00Z"
+         *     }
+         */
+        LagPoint: {
+            /** Run Delay P50 */
+            run_delay_p50: number | null;
+            /**
+             * Run Delay P95
+             * @description How late those runs started after they were due.
+             */
+            run_delay_p95: number | null;
+            /**
+             * Runs
+             * @description Runs that started in the interval.
+             */
+            runs: number;
+            /** Task Gap P50 */
+            task_gap_p50: number | null;
+            /**
+             * Task Gap P95
+             * @description Their start minus the end of their last upstream task.
+             */
+            task_gap_p95: number | null;
+            /**
+             * Tasks
+             * @description Tasks with upstream tasks that started in the interval (first tries).
+             */
+            tasks: number;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+        };
+        /**
+         * LengthPoint
+         * @description A Celery queue's length at one point: the highest sampled in its interval; null: no reading (a gap).
+         * @example {
+         *       "length": 2,
+         *       "ts": "2026-11-27T09:30:00Z"
+         *     }
+         */
+        LengthPoint: {
+            /** Length */
+            length: number | null;
+            /**
+             * Ts
+             * Format: date-time
+             */
+            ts: string;
+        };
+        /**
          * Me
          * @description The caller and their permissions.
          * @example {
@@ -2572,6 +2778,105 @@ export interface components {
             shared_with_role?: string | null;
         };
         /**
+         * QueueMonitor
+         * @description Queue depth over the last ``window_minutes``: queued task instances per queue, and the Celery queues.
+         * @example {
+         *       "celery": {
+         *         "detail": null,
+         *         "last_sample": "2026-11-27T09:30:02Z",
+         *         "queues": [
+         *           {
+         *             "latest": 2,
+         *             "points": [
+         *               {
+         *                 "length": null,
+         *                 "ts": "2026-11-27T09:29:50Z"
+         *               },
+         *               {
+         *                 "length": 2,
+         *                 "ts": "2026-11-27T09:30:00Z"
+         *               }
+         *             ],
+         *             "queue": "default"
+         *           }
+         *         ],
+         *         "status": "ok"
+         *       },
+         *       "generated_at": "2026-11-27T09:30:05Z",
+         *       "queued": [
+         *         {
+         *           "now": 1,
+         *           "peak": 4,
+         *           "points": [
+         *             {
+         *               "count": 1,
+         *               "ts": "2026-11-27T09:29:50Z"
+         *             },
+         *             {
+         *               "count": 4,
+         *               "ts": "2026-11-27T09:30:00Z"
+         *             }
+         *           ],
+         *           "queue": "default"
+         *         }
+         *       ],
+         *       "resolution_seconds": 10,
+         *       "window_minutes": 60
+         *     }
+         */
+        QueueMonitor: {
+            celery: components["schemas"]["CeleryQueues"];
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            /**
+             * Queued
+             * @description From the task instances' queued and start times, per queue.
+             */
+            queued: components["schemas"]["QueueSeries"][];
+            /** Resolution Seconds */
+            resolution_seconds: number;
+            /** Window Minutes */
+            window_minutes: number;
+        };
+        /**
+         * QueueSeries
+         * @description One executor queue: task instances queued (handed to the executor, not started yet).
+         * @example {
+         *       "now": 1,
+         *       "peak": 4,
+         *       "points": [
+         *         {
+         *           "count": 1,
+         *           "ts": "2026-11-27T09:29:50Z"
+         *         },
+         *         {
+         *           "count": 4,
+         *           "ts": "2026-11-27T09:30:00Z"
+         *         }
+         *       ],
+         *       "queue": "default"
+         *     }
+         */
+        QueueSeries: {
+            /**
+             * Now
+             * @description Queued now.
+             */
+            now: number;
+            /**
+             * Peak
+             * @description The highest number queued at once in the window.
+             */
+            peak: number;
+            /** Points */
+            points: components["schemas"]["CountPoint"][];
+            /** Queue */
+            queue: string;
+        };
+        /**
          * Queue wait
          * @description A run or task of the DAG has waited in the queue for more than ``max_seconds``.
          * @example {
@@ -3295,6 +3600,65 @@ export interface components {
             ts: string;
         };
         /**
+         * SchedulerLag
+         * @description How late runs and tasks start, over the last ``window_minutes``.
+         * @example {
+         *       "generated_at": "2026-11-27T09:30:05Z",
+         *       "longest_wait_seconds": 12.5,
+         *       "points": [
+         *         {
+         *           "run_delay_p50": 1.2,
+         *           "run_delay_p95": 4.8,
+         *           "runs": 3,
+         *           "task_gap_p50": 0.9,
+         *           "task_gap_p95": 2.4,
+         *           "tasks": 9,
+         *           "ts": "2026-11-27T09:00:00Z"
+         *         }
+         *       ],
+         *       "resolution_seconds": 60,
+         *       "run_delay": {
+         *         "count": 42,
+         *         "p50": 1.1,
+         *         "p95": 5.2
+         *       },
+         *       "task_gap": {
+         *         "count": 130,
+         *         "p50": 0.8,
+         *         "p95": 2.6
+         *       },
+         *       "waiting_runs": 1,
+         *       "window_minutes": 60
+         *     }
+         */
+        SchedulerLag: {
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            /**
+             * Longest Wait Seconds
+             * @description How long the longest of them has been due.
+             */
+            longest_wait_seconds: number | null;
+            /** Points */
+            points: components["schemas"]["LagPoint"][];
+            /** Resolution Seconds */
+            resolution_seconds: number;
+            /** @description Runs started in the window: start minus ``run_after`` (the end of the data interval of a scheduled run, the trigger time of a manual one); backfills left out. */
+            run_delay: components["schemas"]["Percentiles"];
+            /** @description Task instances started in the window, after their upstream tasks. */
+            task_gap: components["schemas"]["Percentiles"];
+            /**
+             * Waiting Runs
+             * @description Runs due and queued now, not started yet.
+             */
+            waiting_runs: number;
+            /** Window Minutes */
+            window_minutes: number;
+        };
+        /**
          * Scope
          * @description Which DAGs a rule watches. Empty lists everywhere means every DAG.
          *
@@ -3789,6 +4153,33 @@ export interface components {
             starts_at: string;
         };
         /**
+         * StatePoint
+         * @description Task instances by state at one point of the task-states chart.
+         * @example {
+         *       "states": {
+         *         "queued": 1,
+         *         "running": 3,
+         *         "success": 12
+         *       },
+         *       "ts": "2026-11-27T09:30:00Z"
+         *     }
+         */
+        StatePoint: {
+            /**
+             * States
+             * @description ``scheduled``, ``queued``, ``running`` (and ``deferred``...): task instances in that state at the interval's end (now for the last point); any other state: task instances that ended in it during the interval. States with no task instance are left out.
+             */
+            states: {
+                [key: string]: number;
+            };
+            /**
+             * Ts
+             * Format: date-time
+             * @description Start of the point's interval.
+             */
+            ts: string;
+        };
+        /**
          * SummaryTableOut
          * @description One summary table, translated.
          * @example {
@@ -4195,6 +4586,46 @@ export interface components {
             } | null;
             /** Schedule */
             schedule?: string | null;
+        };
+        /**
+         * TaskStateHistory
+         * @description The task-states chart of the last ``window_minutes``, rebuilt from the task instances' timestamps.
+         * @example {
+         *       "generated_at": "2026-11-27T09:30:05Z",
+         *       "points": [
+         *         {
+         *           "states": {
+         *             "queued": 1,
+         *             "running": 3,
+         *             "success": 12
+         *           },
+         *           "ts": "2026-11-27T09:29:50Z"
+         *         },
+         *         {
+         *           "states": {
+         *             "queued": 1,
+         *             "running": 3,
+         *             "success": 12
+         *           },
+         *           "ts": "2026-11-27T09:30:00Z"
+         *         }
+         *       ],
+         *       "resolution_seconds": 10,
+         *       "window_minutes": 60
+         *     }
+         */
+        TaskStateHistory: {
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            /** Points */
+            points: components["schemas"]["StatePoint"][];
+            /** Resolution Seconds */
+            resolution_seconds: number;
+            /** Window Minutes */
+            window_minutes: number;
         };
         /**
          * TrendPoint
@@ -5870,6 +6301,128 @@ export interface operations {
             };
         };
     };
+    scheduler_lag: {
+        parameters: {
+            query?: {
+                /** @description Look-back window, in minutes. */
+                window_minutes?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulerLag"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    queue_monitor: {
+        parameters: {
+            query?: {
+                /** @description Look-back window, in minutes. */
+                window_minutes?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueMonitor"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     system_monitor: {
         parameters: {
             query?: {
@@ -5888,6 +6441,67 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SystemMonitor"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    task_state_history: {
+        parameters: {
+            query?: {
+                /** @description Look-back window, in minutes. */
+                window_minutes?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskStateHistory"];
                 };
             };
             /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
@@ -7570,6 +8184,7 @@ export const alertOutSeverityValues: ReadonlyArray<FlattenedDeepRequired<compone
 export const alertOutStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AlertOut"]["state"]> = ["firing", "resolved"];
 export const alertOutSuppressedAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AlertOut"]["suppressed"]> = ["silenced", "rate_limited"];
 export const cacheStatsBackendValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CacheStats"]["backend"]> = ["redis", "memory"];
+export const celeryQueuesStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CeleryQueues"]["status"]> = ["ok", "unreachable", "no_samples", "not_configured"];
 export const channelLanguageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Channel"]["language"]> = ["en", "zh-CN"];
 export const channelTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Channel"]["type"]> = ["slack", "email", "webhook"];
 export const componentHealthStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ComponentHealth"]["status"]> = ["healthy", "unhealthy", "not_configured"];
