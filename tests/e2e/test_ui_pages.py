@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -119,6 +121,67 @@ def test_every_page_renders_real_data(admin: Session, platform: RunningPlatform,
     assert "script__disk_usage" in options
     assert "pipeline__generate_and_profile" in options
     screenshot(page, "run")
+    page.close()
+    _no_errors(admin, ignore=_missing_me)
+
+
+def _history(response: Any) -> dict[str, Any]:
+    assert response.ok, response.url
+    body: dict[str, Any] = json.loads(response.text())
+    return body
+
+
+def test_monitor_shows_queue_depth_and_scheduler_lag_from_history(
+    admin: Session, platform: RunningPlatform, seeded: dict[str, Any]
+) -> None:
+    """Runs that ended before the page opened fill its queue, lag and task-state charts, and the Overview's cards."""
+    pipeline = platform.trigger("pipeline__generate_and_profile", {"rows": 50})
+    assert platform.wait_for_run("pipeline__generate_and_profile", pipeline) == "success", platform.tail()
+    opened = datetime.now(UTC)
+    page = admin.page()
+    with (
+        page.expect_response(lambda r: "/ylai/api/v1/monitor/queues" in r.url) as queues_answer,
+        page.expect_response(lambda r: "/ylai/api/v1/monitor/lag" in r.url) as lag_answer,
+        page.expect_response(lambda r: "/ylai/api/v1/monitor/task-states" in r.url) as states_answer,
+    ):
+        admin.goto(page, "monitor")
+    queues, lag, states = (_history(a.value) for a in (queues_answer, lag_answer, states_answer))
+
+    def before_opening(ts: str) -> bool:
+        return datetime.fromisoformat(ts) < opened
+
+    # The first answers already hold what happened before the page was open.
+    queued = [p for q in queues["queued"] for p in q["points"] if p["count"] and before_opening(p["ts"])]
+    assert queued, queues["queued"]
+    assert queues["celery"]["status"] == "not_configured"  # the SQLite platform runs the LocalExecutor
+    assert lag["run_delay"]["count"] >= 2, lag  # the script run and the pipeline run
+    assert lag["task_gap"]["count"] >= 2, lag  # profile after generate, collect_outputs after profile
+    assert any(p["states"].get("success") and before_opening(p["ts"]) for p in states["points"]), states
+
+    for chart in ("chart-task-states", "chart-queue-depth", "chart-scheduler-lag"):
+        page.wait_for_selector(f'[data-testid="{chart}"] canvas', timeout=30_000)  # a chart, not "No ..."
+    assert page.get_attribute('[data-testid="celery-status"]', "data-status") == "not_configured"
+    note = page.inner_text('[data-testid="lag-note"]')
+    runs = re.search(r"Runs started: (\d+); tasks started after upstream tasks: (\d+)", note)
+    assert runs is not None, note
+    assert min(int(runs.group(1)), int(runs.group(2))) >= 2, note
+    with page.expect_response(lambda r: "/ylai/api/v1/monitor/lag?window_minutes=15" in r.url):
+        page.click('[data-testid="range-15m"]')
+    page.wait_for_selector('[data-testid="range-15m"][aria-pressed="true"]')
+    page.wait_for_selector('[data-testid="chart-scheduler-lag"] canvas')
+    page.wait_for_timeout(500)  # let ECharts draw the new range before the screenshot
+    screenshot(page, "monitor-history")
+
+    admin.goto(page, "overview")
+    page.wait_for_function(
+        "() => { const v = document.querySelector('[data-testid=stat-run-delay] .y-stat-value');"
+        " return !!v && /\\d/.test(v.textContent); }"
+    )
+    assert page.inner_text('[data-testid="stat-queued-now"] .y-stat-value').strip().isdigit()
+    assert page.query_selector('[data-testid="stat-celery"]') is None  # no Celery here
+    assert page.get_attribute('[data-testid="spark-queues"] path', "d")
+    assert page.get_attribute('[data-testid="spark-lag"] path', "d")
+    screenshot(page, "overview-cards")
     page.close()
     _no_errors(admin, ignore=_missing_me)
 

@@ -46,6 +46,9 @@ function fakeFetch(input: string | Request): Promise<Response> {
   if (path.endsWith("/monitor/tasks")) return json(monitorTasks);
   if (path.endsWith("/monitor/apis")) return json({ window_minutes: 60, generated_at: "", workers: 1, total_requests: 12, error_rate: 0, routes: [] });
   if (path.endsWith("/monitor/system")) return json({ window_minutes: 15, resolution_seconds: 5, generated_at: "", workers_alive: 0, hosts: [] });
+  if (path.endsWith("/monitor/queues")) return json({ window_minutes: 60, resolution_seconds: 10, generated_at: "2024-01-01T00:00:00Z", queued: [], celery: { status: "not_configured", detail: "executor is LocalExecutor", last_sample: null, queues: [] } });
+  if (path.endsWith("/monitor/lag")) return json({ window_minutes: 60, resolution_seconds: 60, generated_at: "2024-01-01T00:00:00Z", run_delay: { count: 0, p50: null, p95: null }, task_gap: { count: 0, p50: null, p95: null }, waiting_runs: 0, longest_wait_seconds: null, points: [] });
+  if (path.endsWith("/monitor/task-states")) return json({ window_minutes: 60, resolution_seconds: 10, generated_at: "2024-01-01T00:00:00Z", points: [] });
   if (path.endsWith("/dagRuns")) return json({ dag_runs: [], total_entries: 0 });
   if (path.endsWith("/api/v2/dags")) return json({ dags: [], total_entries: 0 });
   return json(empty);

@@ -1,7 +1,7 @@
-import { useMemo, useRef, useState } from "react";
+import { useMemo, useState } from "react";
 import type { EChartsCoreOption } from "echarts/core";
 import { data, ylai } from "../api/client";
-import type { ApiMonitor, HostMonitor, SystemMonitor, TaskMonitor } from "../api/models";
+import type { ApiMonitor, HostMonitor, QueueMonitor, SchedulerLag, SystemMonitor, TaskMonitor, TaskStateHistory } from "../api/models";
 import { shortName } from "../lib/dagKinds";
 import { usePoll } from "../lib/hooks";
 import { ExportButtons } from "../components/ExportButtons";
@@ -16,10 +16,13 @@ export const RANGES = [
 ] as const;
 type RangeId = (typeof RANGES)[number]["id"];
 
-interface MonitorData {
+export interface MonitorData {
   system: SystemMonitor;
   tasks: TaskMonitor;
   apis: ApiMonitor;
+  states: TaskStateHistory;
+  queues: QueueMonitor;
+  lag: SchedulerLag;
 }
 
 const REFRESH_MS = 10_000;
@@ -34,6 +37,11 @@ const STATE_COLORS: Record<string, string> = {
   skipped: "#c084fc",
   deferred: "#7c3aed",
 };
+
+// Queues, one colour each; their Celery line is the same colour, dashed.
+const QUEUE_COLORS = ["#0e7490", "#7c3aed", "#d97706", "#16a34a", "#db2777", "#4f46e5"];
+// Lag lines: runs in one colour, tasks in another; p95 solid, p50 dashed.
+const LAG_COLORS = { run: "#0b7285", task: "#c2410c" };
 
 const zoom = [
   { type: "inside", filterMode: "none" },
@@ -62,9 +70,26 @@ function percentChart(hosts: HostMonitor[], key: "cpu_percent" | "mem_percent" |
   };
 }
 
-export interface StateSnapshot {
-  ts: string;
-  states: Record<string, number>;
+/** The x axis of a history chart: the whole range, so sparse points keep their place in time. */
+function rangeAxis(d: { generated_at: string; window_minutes: number }) {
+  const end = Date.parse(d.generated_at);
+  return { type: "time", min: end - d.window_minutes * 60_000, max: end, axisLabel: { hideOverlap: true } };
+}
+
+/** The Celery broker's state as a sentence, and whether it is a warning (a gap in the line). */
+export function celeryNote(queues: QueueMonitor, i: I18n): { text: string; warn: boolean } {
+  const { t, number } = i;
+  const celery = queues.celery;
+  switch (celery.status) {
+    case "ok":
+      return { text: t("monitor.celeryOk", { n: number(celery.queues.reduce((n, q) => n + (q.latest ?? 0), 0)) }), warn: false };
+    case "unreachable":
+      return { text: t("monitor.celeryUnreachable", { detail: celery.detail ?? "?" }), warn: true };
+    case "no_samples":
+      return { text: t("monitor.celeryNoSamples"), warn: true };
+    default:
+      return { text: t("monitor.celeryNotConfigured"), warn: false };
+  }
 }
 
 export function Monitor() {
@@ -73,26 +98,27 @@ export function Monitor() {
   const [range, setRange] = useState<RangeId>("1h");
   const [paused, setPaused] = useState(false);
   const minutes = RANGES.find((r) => r.id === range)?.minutes ?? 60;
-  const snapshots = useRef<StateSnapshot[]>([]);
   const monitor = usePoll(
     async (signal): Promise<MonitorData> => {
-      const [system, tasks, apis] = await Promise.all([
-        data(ylai.GET("/api/v1/monitor/system", { params: { query: { window_minutes: minutes } }, signal })),
+      const window = { params: { query: { window_minutes: minutes } }, signal };
+      const [system, tasks, apis, states, queues, lag] = await Promise.all([
+        data(ylai.GET("/api/v1/monitor/system", window)),
         data(ylai.GET("/api/v1/monitor/tasks", { params: { query: { window_hours: Math.max(1, Math.ceil(minutes / 60)) } }, signal })),
-        data(ylai.GET("/api/v1/monitor/apis", { params: { query: { window_minutes: minutes } }, signal })),
+        data(ylai.GET("/api/v1/monitor/apis", window)),
+        data(ylai.GET("/api/v1/monitor/task-states", window)),
+        data(ylai.GET("/api/v1/monitor/queues", window)),
+        data(ylai.GET("/api/v1/monitor/lag", window)),
       ]);
-      const snap = { ts: tasks.generated_at, states: tasks.task_states };
-      const last = snapshots.current[snapshots.current.length - 1];
-      if (!last || last.ts !== snap.ts) snapshots.current = [...snapshots.current.slice(-359), snap];
-      return { system, tasks, apis };
+      return { system, tasks, apis, states, queues, lag };
     },
     [minutes],
     REFRESH_MS,
     paused,
   );
 
-  const charts = useMemo(() => (monitor.data ? buildCharts(monitor.data, snapshots.current, i) : null), [monitor.data, i]);
+  const charts = useMemo(() => (monitor.data ? buildCharts(monitor.data, i) : null), [monitor.data, i]);
   const d = monitor.data;
+  const celery = d ? celeryNote(d.queues, i) : null;
 
   return (
     <div data-testid="page-monitor">
@@ -131,6 +157,21 @@ export function Monitor() {
             <Chart option={charts.states} label={t("monitor.taskStates")} />
             <p className="y-muted y-small">{t("monitor.taskStatesNote")}</p>
           </Card>
+          <Card title={t("monitor.queueDepth")} testId="chart-queue-depth">
+            {charts.hasQueues ? <Chart option={charts.queues} label={t("monitor.queueDepth")} /> : <Empty>{t("monitor.noQueued")}</Empty>}
+            {celery ? (
+              <p className={celery.warn ? "y-note y-small" : "y-muted y-small"} data-testid="celery-status" data-status={d.queues.celery.status}>
+                {celery.text}
+              </p>
+            ) : null}
+            <p className="y-muted y-small">{t("monitor.queueNote")}</p>
+          </Card>
+          <Card title={t("monitor.schedulerLag")} testId="chart-scheduler-lag">
+            {d.lag.points.length ? <Chart option={charts.lag} label={t("monitor.schedulerLag")} /> : <Empty>{t("monitor.noLag")}</Empty>}
+            <p className="y-muted y-small" data-testid="lag-note">
+              {t("monitor.lagNote", { runs: i.number(d.lag.run_delay.count), tasks: i.number(d.lag.task_gap.count), waiting: i.number(d.lag.waiting_runs) })}
+            </p>
+          </Card>
           <Card title={t("monitor.runsPerHour")} testId="chart-runs-per-hour">
             {d.tasks.runs_per_hour.length ? <Chart option={charts.perHour} label={t("monitor.runsPerHour")} /> : <Empty>{t("monitor.noRuns")}</Empty>}
           </Card>
@@ -151,8 +192,9 @@ export function Monitor() {
   );
 }
 
-export function buildCharts(d: MonitorData, snaps: StateSnapshot[], i: I18n) {
+export function buildCharts(d: MonitorData, i: I18n) {
   const { t, tx } = i;
+  const snaps = d.states.points;
   const stateNames = [...new Set(snaps.flatMap((s) => Object.keys(s.states)))].sort();
   const running = d.system.hosts.map((h) => ({
     name: t("monitor.runningOn", { host: h.host }),
@@ -166,7 +208,7 @@ export function buildCharts(d: MonitorData, snaps: StateSnapshot[], i: I18n) {
     tooltip: { trigger: "axis" },
     legend: { top: 0, type: "scroll" },
     grid: { left: 44, right: 16, top: 32, bottom: 48 },
-    xAxis: { type: "time", axisLabel: { hideOverlap: true } },
+    xAxis: rangeAxis(d.states),
     yAxis: { type: "value", minInterval: 1 },
     dataZoom: zoom,
     series: [
@@ -175,11 +217,68 @@ export function buildCharts(d: MonitorData, snaps: StateSnapshot[], i: I18n) {
         type: "line",
         stack: "states",
         areaStyle: { opacity: 0.35 },
-        showSymbol: snaps.length < 3,
+        showSymbol: false,
         itemStyle: { color: STATE_COLORS[s] },
         data: snaps.map((x) => [x.ts, x.states[s] ?? 0]),
       })),
       ...running,
+    ],
+  };
+  const queueNames = [...new Set([...d.queues.queued.map((q) => q.queue), ...d.queues.celery.queues.map((q) => q.queue)])];
+  const colorOf = new Map(queueNames.map((q, n) => [q, QUEUE_COLORS[n % QUEUE_COLORS.length]]));
+  const queues: EChartsCoreOption = {
+    tooltip: { trigger: "axis" },
+    legend: { top: 0, type: "scroll" },
+    grid: { left: 44, right: 16, top: 32, bottom: 48 },
+    xAxis: rangeAxis(d.queues),
+    yAxis: { type: "value", minInterval: 1 },
+    dataZoom: zoom,
+    series: [
+      ...d.queues.queued.map((q) => ({
+        name: t("monitor.queuedIn", { queue: q.queue }),
+        type: "line",
+        step: "end",
+        showSymbol: false,
+        itemStyle: { color: colorOf.get(q.queue) },
+        areaStyle: { opacity: 0.15 },
+        data: q.points.map((p) => [p.ts, p.count]),
+      })),
+      // A null length (the broker did not answer) breaks the line: connectNulls stays off.
+      ...d.queues.celery.queues.map((q) => ({
+        name: t("monitor.celeryQueue", { queue: q.queue }),
+        type: "line",
+        step: "end",
+        showSymbol: false,
+        connectNulls: false,
+        itemStyle: { color: colorOf.get(q.queue) },
+        lineStyle: { type: "dashed" },
+        data: q.points.map((p) => [p.ts, p.length]),
+      })),
+    ],
+  };
+  const lagLine = (name: string, color: string, dashed: boolean, key: "run_delay_p50" | "run_delay_p95" | "task_gap_p50" | "task_gap_p95") => ({
+    name,
+    type: "line",
+    showSymbol: true,
+    symbolSize: 5,
+    connectNulls: true,
+    itemStyle: { color },
+    lineStyle: dashed ? { type: "dashed" } : undefined,
+    data: d.lag.points.map((p) => [p.ts, p[key]]),
+  });
+  const lag: EChartsCoreOption = {
+    tooltip: { trigger: "axis", valueFormatter: (v: number | null) => i.duration(v) },
+    // Four long names: a legend on two lines rather than one that pages.
+    legend: { top: 0 },
+    grid: { left: 56, right: 16, top: 56, bottom: 48 },
+    xAxis: rangeAxis(d.lag),
+    yAxis: { type: "value", min: 0, axisLabel: { formatter: (v: number) => i.duration(v) } },
+    dataZoom: zoom,
+    series: [
+      lagLine(t("monitor.runDelayP95"), LAG_COLORS.run, false, "run_delay_p95"),
+      lagLine(t("monitor.runDelayP50"), LAG_COLORS.run, true, "run_delay_p50"),
+      lagLine(t("monitor.taskGapP95"), LAG_COLORS.task, false, "task_gap_p95"),
+      lagLine(t("monitor.taskGapP50"), LAG_COLORS.task, true, "task_gap_p50"),
     ],
   };
   const hours = d.tasks.runs_per_hour;
@@ -230,6 +329,9 @@ export function buildCharts(d: MonitorData, snaps: StateSnapshot[], i: I18n) {
     mem: percentChart(d.system.hosts, "mem_percent"),
     disk: percentChart(d.system.hosts, "disk_percent"),
     states,
+    queues,
+    hasQueues: d.queues.queued.length > 0 || d.queues.celery.queues.length > 0,
+    lag,
     perHour,
     durations,
     hasDurations: perDag.length > 0,

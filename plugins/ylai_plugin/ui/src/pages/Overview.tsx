@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { airflow, data, ylai } from "../api/client";
-import type { ApiMonitor, DagRun, SystemMonitor, TaskMonitor } from "../api/models";
+import type { ApiMonitor, DagRun, QueueMonitor, SchedulerLag, SystemMonitor, TaskMonitor } from "../api/models";
 import { qs } from "../lib/api";
 import { prefixPattern, shortName, targetKind } from "../lib/dagKinds";
 import { usePoll } from "../lib/hooks";
@@ -8,6 +8,7 @@ import { Link, pagePath } from "../lib/nav";
 import type { Schema } from "../lib/schema";
 import { DataTable, type Column } from "../components/DataTable";
 import { ExportButtons } from "../components/ExportButtons";
+import { Sparkline, type SparkPoint } from "../components/Sparkline";
 import { useI18n } from "../i18n";
 import { Card, Empty, ErrorBox, PageHeader, RefreshBar, StateBadge, Stat } from "../components/ui";
 
@@ -17,6 +18,8 @@ interface OverviewData {
   tasks: TaskMonitor | null;
   apis: ApiMonitor | null;
   system: SystemMonitor | null;
+  queues: QueueMonitor | null;
+  lag: SchedulerLag | null;
   errors: unknown[];
 }
 
@@ -27,13 +30,46 @@ function settled<T>(p: PromiseSettledResult<T>, errors: unknown[]): T | null {
 }
 
 async function loadOverview(signal: AbortSignal): Promise<OverviewData> {
-  const [tasks, apis, system] = await Promise.allSettled([
+  const lastHour = { params: { query: { window_minutes: 60 } }, signal };
+  const [tasks, apis, system, queues, lag] = await Promise.allSettled([
     data(ylai.GET("/api/v1/monitor/tasks", { params: { query: { window_hours: 24 } }, signal })),
-    data(ylai.GET("/api/v1/monitor/apis", { params: { query: { window_minutes: 60 } }, signal })),
+    data(ylai.GET("/api/v1/monitor/apis", lastHour)),
     data(ylai.GET("/api/v1/monitor/system", { params: { query: { window_minutes: 15 } }, signal })),
+    data(ylai.GET("/api/v1/monitor/queues", lastHour)),
+    data(ylai.GET("/api/v1/monitor/lag", lastHour)),
   ]);
   const errors: unknown[] = [];
-  return { tasks: settled(tasks, errors), apis: settled(apis, errors), system: settled(system, errors), errors };
+  return {
+    tasks: settled(tasks, errors),
+    apis: settled(apis, errors),
+    system: settled(system, errors),
+    queues: settled(queues, errors),
+    lag: settled(lag, errors),
+    errors,
+  };
+}
+
+/** The time range of a history answer, in epoch ms: its window up to when it was computed. */
+export function windowRange(d: { generated_at: string; window_minutes: number }): [number, number] {
+  const end = Date.parse(d.generated_at);
+  return [end - d.window_minutes * 60_000, end];
+}
+
+/** All queues together: queued task instances per point, and the Celery broker's messages (null: no reading). */
+export function queueTotals(queues: QueueMonitor): { queued: SparkPoint[]; celery: SparkPoint[]; now: number; peak: number } {
+  const sum = (series: { points: { ts: string }[] }[], value: (series: number, point: number) => number | null): SparkPoint[] =>
+    (series[0]?.points ?? []).map((p, n) => {
+      const values = series.map((_, s) => value(s, n));
+      return [p.ts, values.some((v) => v === null) ? null : values.reduce<number>((a, v) => a + (v ?? 0), 0)];
+    });
+  const queued = sum(queues.queued, (s, n) => queues.queued[s].points[n]?.count ?? 0);
+  const celery = sum(queues.celery.queues, (s, n) => queues.celery.queues[s].points[n]?.length ?? null);
+  return {
+    queued,
+    celery,
+    now: queues.queued.reduce((n, q) => n + q.now, 0),
+    peak: Math.max(0, ...queued.map(([, v]) => v ?? 0)),
+  };
 }
 
 function median(values: number[]): number | null {
@@ -91,6 +127,9 @@ export function Overview() {
   const ts = d?.tasks?.task_states ?? {};
   const rs = d?.tasks?.run_states ?? {};
   const busiest = d?.system?.hosts.filter((h) => h.alive).sort((a, b) => b.latest.cpu_percent - a.latest.cpu_percent)[0];
+  const totals = d?.queues ? queueTotals(d.queues) : null;
+  const celery = d?.queues?.celery;
+  const lagPoints = d?.lag?.points ?? [];
   const medianRun = median((d?.tasks?.per_dag ?? []).filter((x) => x.duration.p50 !== null).map((x) => x.duration.p50 as number));
   const refresh = () => {
     overview.refresh();
@@ -164,6 +203,52 @@ export function Overview() {
             <Stat label={t("overview.disk")} value={busiest ? `${i.number(busiest.latest.disk_percent, 0)}%` : "—"} />
           </div>
           <p className="y-muted y-small">{busiest ? t("overview.busiestHost", { host: busiest.host }) : t("overview.noHosts")}</p>
+        </Card>
+        <Card title={t("overview.queues")} testId="card-queues">
+          <div className="y-stats">
+            <Stat label={t("overview.queuedNow")} value={totals ? i.number(totals.now) : "—"} tone="wait" testId="stat-queued-now" />
+            <Stat label={t("overview.queuedPeak")} value={totals ? i.number(totals.peak) : "—"} testId="stat-queued-peak" />
+            {celery && celery.status !== "not_configured" ? (
+              <Stat
+                label={t("overview.celery")}
+                value={celery.status === "ok" ? i.number(celery.queues.reduce((n, q) => n + (q.latest ?? 0), 0)) : t("overview.brokerDown")}
+                tone={celery.status === "ok" ? undefined : "bad"}
+                testId="stat-celery"
+              />
+            ) : null}
+          </div>
+          {totals ? (
+            <Sparkline
+              label={t("overview.queues")}
+              testId="spark-queues"
+              range={d?.queues ? windowRange(d.queues) : undefined}
+              series={[
+                { points: totals.queued, color: "var(--y-wait)" },
+                { points: totals.celery, color: "var(--y-accent)", dashed: true },
+              ]}
+            />
+          ) : null}
+          <p className="y-muted y-small">{t("overview.queuesNote")}</p>
+        </Card>
+        <Card title={t("overview.lag")} testId="card-lag">
+          <div className="y-stats">
+            <Stat label={t("overview.runDelay")} value={i.duration(d?.lag?.run_delay.p95 ?? null)} testId="stat-run-delay" />
+            <Stat label={t("overview.taskGap")} value={i.duration(d?.lag?.task_gap.p95 ?? null)} testId="stat-task-gap" />
+            <Stat label={t("overview.waitingRuns")} value={d?.lag ? i.number(d.lag.waiting_runs) : "—"} tone={d?.lag?.waiting_runs ? "warn" : undefined} testId="stat-waiting-runs" />
+          </div>
+          {d?.lag && lagPoints.length ? (
+            <Sparkline
+              label={t("overview.lag")}
+              testId="spark-lag"
+              range={windowRange(d.lag)}
+              series={[
+                // Each line joins the minutes that had a value (lag points are sparse).
+                { points: lagPoints.filter((p) => p.run_delay_p95 !== null).map((p) => [p.ts, p.run_delay_p95]), color: "var(--y-accent)" },
+                { points: lagPoints.filter((p) => p.task_gap_p95 !== null).map((p) => [p.ts, p.task_gap_p95]), color: "var(--y-warn)", dashed: true },
+              ]}
+            />
+          ) : null}
+          <p className="y-muted y-small">{t("overview.lagNote")}</p>
         </Card>
         <Card title={t("overview.performance")} testId="card-performance">
           <div className="y-stats">
