@@ -52,9 +52,7 @@ FAB = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 def validator() -> jsonschema.Draft7Validator:
     for path in (CHART_SCHEMA, CHART_DEFAULTS):
         if not path.is_file():
-            pytest.fail(
-                f"{path} is missing (tests/deploy/chart, or the chart named by YLAI_AIRFLOW_CHART_DIR)"
-            )
+            pytest.fail(f"{path} is missing (tests/deploy/chart, or the chart named by YLAI_AIRFLOW_CHART_DIR)")
     schema = json.loads(CHART_SCHEMA.read_text())
     jsonschema.Draft7Validator.check_schema(schema)
     return jsonschema.Draft7Validator(schema)
