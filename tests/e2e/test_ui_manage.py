@@ -107,6 +107,19 @@ def test_create_a_script_on_the_scripts_page(admin: Session, platform: RunningPl
     page.click('[data-testid="script-save"]')
     page.wait_for_selector('[data-testid="script-name-error"]')
     assert "already exists" in page.inner_text('[data-testid="script-name-error"]')
+
+    # With the UI in Chinese the server's answer is Chinese too (the client sends Accept-Language).
+    # Set before any script of the page runs, as Airflow's language selector stores it.
+    page.add_init_script("localStorage.setItem('i18nextLng', 'zh-CN')")
+    try:
+        admin.goto(page, "scripts", "?new=1")
+        page.fill('[data-testid="script-name"]', "e2e_greeter")
+        page.click('[data-testid="script-save"]')
+        page.wait_for_selector('[data-testid="script-name-error"]')
+        assert page.get_attribute('[data-testid="ylai-root"]', "lang") == "zh-CN"
+        assert "名为 'e2e_greeter' 的脚本已存在" in page.inner_text('[data-testid="script-name-error"]')
+    finally:
+        page.evaluate("() => localStorage.setItem('i18nextLng', 'en')")
     page.close()
     provoked = ("422", "409")
     errors = [
