@@ -46,10 +46,12 @@ test-deps:
 
 # pytest under coverage ([tool.coverage] in pyproject.toml): the tests and every Python process they
 # start write into .coverage-data/, combined after the run. Fails if a test fails or coverage < 85 %.
+# A process killed (SIGKILL) while it writes its data leaves a partial file: combine warns about it
+# once, and it is removed so that every report after it does not warn again.
 pytest: install ui test-deps
 	@rm -rf .coverage-data
 	@$(VENV)/bin/coverage run -m pytest -v; tests=$$?; \
-	$(VENV)/bin/coverage combine --quiet; \
+	$(VENV)/bin/coverage combine --quiet; rm -f .coverage-data/.coverage.*; \
 	$(VENV)/bin/coverage html --quiet --fail-under=0; \
 	echo "Python coverage of plugins/ and operators/ (lines + branches; fully covered files not listed):"; \
 	$(VENV)/bin/coverage report; cov=$$?; \
