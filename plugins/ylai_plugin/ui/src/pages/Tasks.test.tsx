@@ -1,3 +1,4 @@
+import { act } from "react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { $, click, flush, render, type, type Rendered } from "../test/render";
 import { FakeEventSource } from "../test/eventSource";
@@ -138,7 +139,8 @@ describe("Tasks list", () => {
     expect($(el, "task-new")?.tagName).toBe("A");
 
     type($(el, "task-search")!, "night");
-    await sleep(300);
+    // The search waits for typing to pause (250 ms) before it asks the server.
+    await act(() => sleep(300));
     await flush();
     type($(el, "kind-filter")!, "pipeline");
     await flush();
