@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ylai_plugin.alerts import conditions, engine
 from ylai_plugin.alerts.conditions import EVENT_CONDITIONS
+from ylai_plugin.alerts.conditions.base import Failure
 from ylai_plugin.alerts.details import details_of
 from ylai_plugin.db.alert_models import Alert, AlertRule
 
@@ -39,19 +42,25 @@ def record_run_failed(dag_id: str, run_id: str) -> list[int]:
             if not engine.dag_matches(rule.scope or {}, dag_id, tags):
                 continue
             for failure in condition.on_run_failed(session, dag_id, run_id):
-                alert = engine.fire(
-                    session,
-                    rule,
-                    failure.key,
-                    details_of(session, failure),
-                    dag_id=dag_id,
-                    run_id=run_id,
-                    tags=tags,
-                    now=now,
-                    failed_at=now,
-                )
-                fired += [alert.id] if alert else []
+                fired += _fire_now(session, rule, failure, tags, now)
     return fired
+
+
+def _fire_now(session: Session, rule: AlertRule, failure: Failure, tags: set[str], now: datetime) -> list[int]:
+    """Open an incident for a failure that just happened (or add it to the open one); the new alert's id."""
+    details = details_of(session, failure)
+    alert = engine.fire(
+        session,
+        rule,
+        failure.key,
+        details,
+        dag_id=failure.dag_id,
+        run_id=failure.run_id,
+        tags=tags,
+        now=now,
+        failed_at=now,
+    )
+    return [alert.id] if alert else []
 
 
 def record_task_failed(dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1) -> list[int]:
@@ -72,17 +81,7 @@ def record_task_failed(dag_id: str, run_id: str, task_id: str, try_number: int, 
             if not engine.dag_matches(rule.scope or {}, dag_id, tags):
                 continue
             failure = condition.on_task_failed(dag_id, run_id, task_id, (try_number, map_index))
-            alert = engine.fire(
-                session,
-                rule,
-                failure.key,
-                details_of(session, failure),
-                dag_id=dag_id,
-                run_id=run_id,
-                tags=tags,
-                failed_at=engine.utcnow(),
-            )
-            fired += [alert.id] if alert else []
+            fired += _fire_now(session, rule, failure, tags, engine.utcnow())
     return fired
 
 

@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { $, click, flush, render, type, type Rendered } from "../test/render";
-import { ensureBase, fakeServer, meHandler, type Handler } from "../test/server";
-import { resetMeCache } from "../lib/me";
-import YlaiApp from "../App";
+import { describe, expect, it, vi } from "vitest";
+import { ruleOut } from "../test/fixtures";
+import { pageTests } from "../test/app";
+import { $, click, flush, type } from "../test/render";
+import { fakeServer, meHandler, type Handler } from "../test/server";
 import type { ConditionSpec } from "../../generated/alertConditions";
 import { makeI18n } from "../i18n";
 import type { AlertCondition, AlertRule, ConditionType } from "../api/models";
@@ -35,43 +35,14 @@ const { t } = makeI18n("en");
 const MANAGE = { alerts: ["read", "create", "edit", "delete"], reports: ["read", "create"] };
 const page = (items: unknown[]) => ({ items, total: items.length, limit: 50, offset: 0 });
 const dags: Handler = (c) => (c.path.endsWith("/api/v2/dags") ? { body: { dags: [{ dag_id: "pipeline__nightly_etl", tags: [{ name: "nightly" }] }], total_entries: 1 } } : undefined);
-const rule = {
-  id: 5,
+const rule = ruleOut(5, {
   name: "nightly · A run failed",
-  description: "",
-  enabled: true,
-  severity: "warning",
   scope: { dag_ids: [], scripts: [], pipelines: [], tags: ["nightly"] },
-  condition: { type: "run_failed" },
   channels: [{ type: "slack", target: "#data-alerts", connection_id: null, language: "en" }],
-  rate_limit: null,
-  escalation: null,
-  source: "api",
-  source_ref: null,
-  created_by: "ursula",
-  created_at: "2026-11-28T00:00:00Z",
-  updated_at: "2026-11-28T00:00:00Z",
   firing: 1,
-};
-
-let r: Rendered | null = null;
-beforeEach(() => {
-  ensureBase();
-  resetMeCache();
-});
-afterEach(() => {
-  r?.unmount();
-  r = null;
-  vi.unstubAllGlobals();
-  window.history.replaceState(null, "", "/");
 });
 
-async function open(path: string) {
-  window.history.replaceState(null, "", path);
-  r = render(<YlaiApp />);
-  await flush(8);
-  return r.container;
-}
+const open = pageTests();
 
 describe("Alerts page", () => {
   it("sets 'tell #data-alerts on Slack when a nightly pipeline fails or runs twice as long as usual' as two rules", async () => {
@@ -155,7 +126,6 @@ describe("Alerts page", () => {
     let el = await open("/plugin/ylai-alerts?tab=history");
     expect($(el, "history-table")?.textContent).toContain("pipeline__nightly_etl failed");
     expect($(el, "export-alerts")).not.toBeNull();
-    r?.unmount();
     el = await open("/plugin/ylai-alerts?alert=11");
     const d = $(el, "delivery-1");
     expect(d?.textContent).toContain("#data-alerts");

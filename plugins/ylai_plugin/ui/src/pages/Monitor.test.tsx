@@ -1,8 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { $, click, flush, render, type Rendered } from "../test/render";
-import { ensureBase, fakeServer, type Handler } from "../test/server";
-import { resetMeCache } from "../lib/me";
-import YlaiApp from "../App";
+import { describe, expect, it } from "vitest";
+import { pageTests } from "../test/app";
+import { $, click, flush } from "../test/render";
+import { fakeServer, type Handler } from "../test/server";
 import { makeI18n } from "../i18n";
 import type { QueueMonitor, SchedulerLag, TaskStateHistory } from "../api/models";
 import { buildCharts, celeryNote, type MonitorData } from "./Monitor";
@@ -104,25 +103,12 @@ const answers: Handler = (c) => {
   return name && name in body ? { body: body[name] } : undefined;
 };
 
-let r: Rendered | null = null;
-beforeEach(() => {
-  ensureBase();
-  resetMeCache();
-});
-afterEach(() => {
-  r?.unmount();
-  r = null;
-  vi.unstubAllGlobals();
-  window.history.replaceState(null, "", "/");
-});
+const open = pageTests();
 
 describe("Monitor page", () => {
   it("shows queue depth and scheduler lag from history, and asks again for another range", async () => {
     const server = fakeServer(answers);
-    window.history.replaceState(null, "", "/plugin/ylai-monitor");
-    r = render(<YlaiApp />);
-    await flush(8);
-    const el = r.container;
+    const el = await open("/plugin/ylai-monitor");
     expect($(el, "chart-queue-depth")?.querySelector('[role="img"]')?.getAttribute("aria-label")).toBe("Queue depth");
     expect($(el, "celery-status")?.getAttribute("data-status")).toBe("unreachable");
     expect($(el, "celery-status")?.textContent).toContain("did not answer (ConnectionError)");
@@ -143,11 +129,9 @@ describe("Monitor page", () => {
           ? { body: { ...lag, points: [], run_delay: { count: 0, p50: null, p95: null }, task_gap: { count: 0, p50: null, p95: null }, waiting_runs: 0 } }
           : undefined;
     fakeServer(quiet, answers);
-    window.history.replaceState(null, "", "/plugin/ylai-monitor");
-    r = render(<YlaiApp />);
-    await flush(8);
-    expect($(r.container, "chart-queue-depth")?.textContent).toContain("No task instance was queued in this range.");
-    expect($(r.container, "celery-status")?.className).not.toContain("y-note");
-    expect($(r.container, "chart-scheduler-lag")?.textContent).toContain("No run or task started in this range.");
+    const el = await open("/plugin/ylai-monitor");
+    expect($(el, "chart-queue-depth")?.textContent).toContain("No task instance was queued in this range.");
+    expect($(el, "celery-status")?.className).not.toContain("y-note");
+    expect($(el, "chart-scheduler-lag")?.textContent).toContain("No run or task started in this range.");
   });
 });

@@ -1,8 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { $, flush, render, type Rendered } from "../test/render";
-import { ensureBase, fakeServer, type Handler } from "../test/server";
-import { resetMeCache } from "../lib/me";
-import YlaiApp from "../App";
+import { describe, expect, it } from "vitest";
+import { $ } from "../test/render";
+import { pageTests } from "../test/app";
+import { fakeServer, type Handler } from "../test/server";
 import type { QueueMonitor, SchedulerLag } from "../api/models";
 import { queueTotals } from "./Overview";
 
@@ -64,25 +63,12 @@ const server: Handler = (c) => {
   return undefined;
 };
 
-let r: Rendered | null = null;
-beforeEach(() => {
-  ensureBase();
-  resetMeCache();
-});
-afterEach(() => {
-  r?.unmount();
-  r = null;
-  vi.unstubAllGlobals();
-  window.history.replaceState(null, "", "/");
-});
+const open = pageTests();
 
 describe("Overview cards", () => {
   it("show the queues and the scheduler lag of the last hour, with their trend lines", async () => {
     const calls = fakeServer(server).calls;
-    window.history.replaceState(null, "", "/plugin/ylai-overview");
-    r = render(<YlaiApp />);
-    await flush(8);
-    const el = r.container;
+    const el = await open("/plugin/ylai-overview");
     const value = (id: string) => $(el, id)?.querySelector(".y-stat-value")?.textContent;
     expect(value("stat-queued-now")).toBe("3");
     expect(value("stat-queued-peak")).toBe("5");
@@ -103,10 +89,8 @@ describe("Overview cards", () => {
   it("leave the Celery figure out when the executor is not Celery", async () => {
     const local: Handler = (c) => (c.path.endsWith("/monitor/queues") ? { body: { ...queues, celery: { status: "not_configured", detail: "executor is LocalExecutor", last_sample: null, queues: [] } } } : undefined);
     fakeServer(local, server);
-    window.history.replaceState(null, "", "/plugin/ylai-overview");
-    r = render(<YlaiApp />);
-    await flush(8);
-    expect($(r.container, "stat-queued-now")).not.toBeNull();
-    expect($(r.container, "stat-celery")).toBeNull();
+    const el = await open("/plugin/ylai-overview");
+    expect($(el, "stat-queued-now")).not.toBeNull();
+    expect($(el, "stat-celery")).toBeNull();
   });
 });

@@ -1,9 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { $, click, flush, render, type Rendered } from "../test/render";
-import { ensureBase, fakeServer, meHandler, type Call, type Handler } from "../test/server";
+import { describe, expect, it, vi } from "vitest";
+import { pageTests } from "../test/app";
+import { $, click, flush } from "../test/render";
+import { fakeServer, meHandler, type Call, type Handler } from "../test/server";
 import { FakeEventSource } from "../test/eventSource";
-import { resetMeCache } from "../lib/me";
-import YlaiApp from "../App";
 import { makeI18n } from "../i18n";
 import type { ResourceRanking, ScriptResources } from "../api/models";
 import { TREND_TOP, nextSort, orderBy, trendChart, type Sort } from "./Resources";
@@ -54,24 +53,8 @@ const rankingHandler =
     c.path.endsWith("/ylai/api/v1/resources/scripts") ? { body } : undefined;
 const asked = (calls: Call[]) => calls.filter((c) => c.path.endsWith("/resources/scripts")).map((c) => `${c.search.get("range")} ${c.search.get("order_by")}`);
 
-let r: Rendered | null = null;
-beforeEach(() => {
-  ensureBase();
-  resetMeCache();
-});
-afterEach(() => {
-  r?.unmount();
-  r = null;
-  vi.unstubAllGlobals();
-  window.history.replaceState(null, "", "/");
-});
-
-async function open(path = "/plugin/ylai-resources") {
-  window.history.replaceState(null, "", path);
-  r = render(<YlaiApp />);
-  await flush(8);
-  return r.container;
-}
+const openApp = pageTests();
+const open = (path = "/plugin/ylai-resources") => openApp(path);
 
 const text = (el: ParentNode, testId: string) => $(el, testId)?.textContent ?? "";
 const href = (el: ParentNode, testId: string) => {
@@ -161,12 +144,10 @@ describe("Resources page", () => {
     let el = await open();
     expect(text(el, "resources-empty")).toBe("No script finished a run in this range.");
     expect($(el, "chart-resources-trend")).toBeNull();
-    r?.unmount();
 
     fakeServer(meHandler({ monitor: ["read"] }), rankingHandler(ranking(ITEMS, { truncated: true })));
     el = await open();
     expect(el.textContent).toContain("the figures cover part of them");
-    r?.unmount();
 
     fakeServer(meHandler({}), (c) => (c.path.endsWith("/resources/scripts") ? { status: 403, body: { error: { code: "forbidden", message: "You may not read ylai Monitor" } } } : undefined));
     el = await open();

@@ -1,9 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { $, click, flush, render, type, type Rendered } from "../test/render";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { profilerScript } from "../test/fixtures";
+import { pageTests } from "../test/app";
+import { $, click, flush, type } from "../test/render";
 import { FakeEventSource } from "../test/eventSource";
-import { ensureBase, fakeServer, type Call, type Handler } from "../test/server";
-import { resetMeCache } from "../lib/me";
-import YlaiApp from "../App";
+import { fakeServer, type Call, type Handler } from "../test/server";
 import { fieldErrors } from "./Run";
 
 /** GET /me: the role's permissions and, for the DAGs asked about, run rights unless ``noRun``. */
@@ -25,22 +25,7 @@ const SCHEMA = {
     token: { type: ["string", "null"], "x-ylai-secret": true, default: null },
   },
 };
-const profiler = {
-  name: "csv_profiler",
-  dag_id: "script__csv_profiler",
-  kind: "script",
-  title: "CSV profiler",
-  description: "Profiles a CSV file",
-  owner: "data",
-  tags: [],
-  runtime: "python",
-  params_schema: SCHEMA,
-  outputs: {},
-  timeout_seconds: 60,
-  retries: 0,
-  sensitive: false,
-  stats: { runs: 0, succeeded: 0, failed: 0, success_rate: null },
-};
+const profiler = profilerScript(SCHEMA);
 const page = (items: unknown[]) => ({ items, total: items.length, limit: 200, offset: 0 });
 const preset = (id: number, name: string, params: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
   id,
@@ -74,25 +59,10 @@ const presets =
 const runs: Handler = (c) => (c.method === "GET" && /^\/api\/v2\/dags\/[^/]+\/dagRuns$/.test(c.path) ? { body: { dag_runs: c.path.includes("csv_profiler") ? previousRuns : [], total_entries: 2 } } : undefined);
 const sent = (calls: Call[], path: string) => calls.filter((c) => c.method === "POST" && c.path === path).map((c) => c.body);
 
-let r: Rendered | null = null;
+const open = pageTests();
 beforeEach(() => {
-  ensureBase();
-  resetMeCache();
   vi.stubGlobal("EventSource", FakeEventSource);
 });
-afterEach(() => {
-  r?.unmount();
-  r = null;
-  vi.unstubAllGlobals();
-  window.history.replaceState(null, "", "/");
-});
-
-async function open(path: string) {
-  window.history.replaceState(null, "", path);
-  r = render(<YlaiApp />);
-  await flush(8);
-  return r.container;
-}
 
 const text = (el: ParentNode, testId: string) => $(el, testId)?.textContent ?? "";
 const options = (el: ParentNode, testId: string) => [...el.querySelectorAll(`[data-testid="${testId}"] option`)].map((o) => o.textContent);

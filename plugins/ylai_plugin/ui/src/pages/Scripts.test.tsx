@@ -1,8 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { $, flush, render, type, type Rendered } from "../test/render";
-import { ensureBase, fakeServer, meHandler, type Handler } from "../test/server";
-import { resetMeCache } from "../lib/me";
-import YlaiApp from "../App";
+import { describe, expect, it } from "vitest";
+import { pageTests } from "../test/app";
+import { $, flush, type } from "../test/render";
+import { fakeServer, meHandler, type Handler } from "../test/server";
 import type { Schema } from "../lib/schema";
 import { describeType } from "./Scripts";
 
@@ -34,24 +33,7 @@ const list =
   (c) =>
     c.path === "/ylai/api/v1/scripts" ? { body: page(c.search.get("fields") ? items.map((s) => ({ name: s.name, tags: s.tags })) : items) } : undefined;
 
-let r: Rendered | null = null;
-beforeEach(() => {
-  ensureBase();
-  resetMeCache();
-});
-afterEach(() => {
-  r?.unmount();
-  r = null;
-  vi.unstubAllGlobals();
-  window.history.replaceState(null, "", "/");
-});
-
-async function open(path: string) {
-  window.history.replaceState(null, "", path);
-  r = render(<YlaiApp />);
-  await flush(8);
-  return r.container;
-}
+const open = pageTests();
 
 const text = (el: ParentNode, testId: string) => $(el, testId)?.textContent ?? "";
 const cells = (el: ParentNode, table: string) => [...el.querySelectorAll(`[data-testid="${table}"] tbody tr`)].map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent));

@@ -1,11 +1,11 @@
 import { act } from "react";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { $, click, flush, render, type, type Rendered } from "../test/render";
+import { describe, expect, it, vi } from "vitest";
+import { profilerScript } from "../test/fixtures";
+import { pageTests } from "../test/app";
+import { $, click, flush, type } from "../test/render";
 import { FakeEventSource } from "../test/eventSource";
-import { ensureBase, fakeServer, type Call, type Handler } from "../test/server";
-import { resetMeCache } from "../lib/me";
-import YlaiApp from "../App";
-import type { RunOut, Script, Task } from "../api/models";
+import { fakeServer, type Call, type Handler } from "../test/server";
+import type { RunOut, Task } from "../api/models";
 import { TASK_NAME } from "./Tasks";
 
 const ALL_TASK_RIGHTS = { tasks: ["read", "create", "edit", "delete"], presets: ["read"] };
@@ -30,22 +30,7 @@ const SCHEMA = {
   required: ["path"],
 };
 
-const profiler = {
-  name: "csv_profiler",
-  dag_id: "script__csv_profiler",
-  kind: "script",
-  title: "CSV profiler",
-  description: "Profiles a CSV file",
-  owner: "data",
-  tags: [],
-  runtime: "python",
-  params_schema: SCHEMA,
-  outputs: {},
-  timeout_seconds: 60,
-  retries: 0,
-  sensitive: false,
-  stats: { runs: 0, succeeded: 0, failed: 0, success_rate: null },
-} as unknown as Script;
+const profiler = profilerScript(SCHEMA);
 
 const lastRun: RunOut = {
   dag_id: "script__csv_profiler",
@@ -91,25 +76,7 @@ const tasks =
   };
 const posted = (calls: Call[], method = "POST") => calls.filter((c) => c.method === method && c.path.startsWith("/ylai/api/v1/tasks"));
 
-let r: Rendered | null = null;
-beforeEach(() => {
-  ensureBase();
-  resetMeCache();
-});
-afterEach(() => {
-  r?.unmount();
-  r = null;
-  vi.unstubAllGlobals();
-  vi.restoreAllMocks();
-  window.history.replaceState(null, "", "/");
-});
-
-async function open(path: string) {
-  window.history.replaceState(null, "", path);
-  r = render(<YlaiApp />);
-  await flush(8);
-  return r.container;
-}
+const open = pageTests();
 
 const text = (el: ParentNode, testId: string) => $(el, testId)?.textContent ?? "";
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));

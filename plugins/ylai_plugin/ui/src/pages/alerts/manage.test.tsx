@@ -1,53 +1,17 @@
 // The Alerts page's rule list, silences and one alert's detail: what ../Alerts.test.tsx leaves out
 // (toggling and deleting rules, silences by scope and their checks, muted and pending deliveries).
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { $, click, flush, render, type, type Rendered } from "../../test/render";
-import { ensureBase, fakeServer, meHandler, type Call, type Handler } from "../../test/server";
-import { resetMeCache } from "../../lib/me";
-import YlaiApp from "../../App";
+import { describe, expect, it, vi } from "vitest";
+import { ruleOut } from "../../test/fixtures";
+import { pageTests } from "../../test/app";
+import { $, click, flush, type } from "../../test/render";
+import { fakeServer, meHandler, type Call, type Handler } from "../../test/server";
 
 const MANAGE = { alerts: ["read", "create", "edit", "delete"] };
 const page = (items: unknown[]) => ({ items, total: items.length, limit: 50, offset: 0 });
-const rule = (id: number, extra: Record<string, unknown> = {}) => ({
-  id,
-  name: `rule ${id}`,
-  description: "",
-  enabled: true,
-  severity: "warning",
-  scope: { dag_ids: [], scripts: [], pipelines: [], tags: [] },
-  condition: { type: "run_failed" },
-  channels: [{ type: "webhook", target: "http://hooks/x", connection_id: null, language: "zh-CN" }],
-  rate_limit: null,
-  escalation: null,
-  source: "api",
-  source_ref: null,
-  created_by: "ursula",
-  created_at: "2026-11-28T00:00:00Z",
-  updated_at: "2026-11-28T00:00:00Z",
-  firing: 0,
-  ...extra,
-});
+const rule = ruleOut;
 const writes = (calls: Call[]) => calls.filter((c) => c.method !== "GET").map((c) => `${c.method} ${c.path} ${JSON.stringify(c.body ?? null)}`);
 
-let r: Rendered | null = null;
-beforeEach(() => {
-  ensureBase();
-  resetMeCache();
-});
-afterEach(() => {
-  r?.unmount();
-  r = null;
-  vi.unstubAllGlobals();
-  vi.restoreAllMocks();
-  window.history.replaceState(null, "", "/");
-});
-
-async function open(path: string) {
-  window.history.replaceState(null, "", path);
-  r = render(<YlaiApp />);
-  await flush(8);
-  return r.container;
-}
+const open = pageTests();
 const text = (el: ParentNode, testId: string) => $(el, testId)?.textContent ?? "";
 
 describe("rule list", () => {
@@ -259,7 +223,6 @@ describe("one alert", () => {
     let el = await open("/plugin/ylai-alerts?alert=12");
     expect(text(el, "deliveries")).toContain("Nothing was sent for this alert.");
     expect(text(el, "alert-detail")).not.toContain("DAG");
-    r?.unmount();
     el = await open("/plugin/ylai-alerts?alert=13");
     expect(text(el, "error")).toContain("No alert 13");
   });
