@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ylai_plugin.alerts import conditions, engine
 from ylai_plugin.alerts.conditions.base import Check, ConditionType
-from ylai_plugin.alerts.details import details_of
+from ylai_plugin.alerts.events import fire_failure
 from ylai_plugin.db.alert_models import Alert, AlertRule
 
 log = logging.getLogger(__name__)
@@ -74,21 +74,8 @@ def _evaluate_event_rule(condition: ConditionType, check: Check) -> int:
     for failure in condition.failures(check, since):
         if _handled(session, rule, failure.key, failure.dag_id, failure.run_id, failure.end):
             continue
-        details = details_of(session, failure)
-        fired += (
-            engine.fire(
-                session,
-                rule,
-                failure.key,
-                details,
-                dag_id=failure.dag_id,
-                run_id=failure.run_id,
-                tags=check.scoped[failure.dag_id],
-                now=now,
-                failed_at=failure.end or now,
-            )
-            is not None
-        )
+        alert = fire_failure(session, rule, failure, check.scoped[failure.dag_id], now, failed_at=failure.end or now)
+        fired += alert is not None
     # Recovery: a run of the DAG succeeded after the incident opened.
     for alert in session.scalars(select(Alert).where(Alert.rule_id == rule.id, Alert.state == "firing")).all():
         if alert.dag_id and session.scalar(

@@ -48,19 +48,25 @@ def record_run_failed(dag_id: str, run_id: str) -> list[int]:
 
 def _fire_now(session: Session, rule: AlertRule, failure: Failure, tags: set[str], now: datetime) -> list[int]:
     """Open an incident for a failure that just happened (or add it to the open one); the new alert's id."""
-    details = details_of(session, failure)
-    alert = engine.fire(
+    alert = fire_failure(session, rule, failure, tags, now, failed_at=now)
+    return [alert.id] if alert else []
+
+
+def fire_failure(
+    session: Session, rule: AlertRule, failure: Failure, tags: set[str], now: datetime, *, failed_at: datetime
+) -> Alert | None:
+    """Open an incident for ``failure`` with its details, or count it into the open one (listener and evaluator)."""
+    return engine.fire(
         session,
         rule,
         failure.key,
-        details,
+        details_of(session, failure),
         dag_id=failure.dag_id,
         run_id=failure.run_id,
         tags=tags,
         now=now,
-        failed_at=now,
+        failed_at=failed_at,
     )
-    return [alert.id] if alert else []
 
 
 def record_task_failed(dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1) -> list[int]:

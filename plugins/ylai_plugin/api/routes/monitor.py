@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel
 
 from ylai_plugin.api.datamodels.monitor import (
     ApiMonitor,
@@ -46,11 +48,7 @@ def task_monitor(
 ) -> Response:
     """Counts by state, success rate, p50/p95 duration per DAG, queue wait, top failing, runs per hour."""
     dag_ids = _readable_dag_ids(user)
-    return _json(
-        get_cache(CACHE_TTL_SECONDS).get_or_compute_json(
-            cache_key("tasks", dag_ids, window_hours), in_own_session(_task_monitor, dag_ids, window_hours)
-        )
-    )
+    return _cached("tasks", _task_monitor, dag_ids, window_hours)
 
 
 _readable_lock = threading.Lock()
@@ -76,6 +74,12 @@ def _readable_dag_ids(user: Any) -> frozenset[str]:
             _readable.clear()
         _readable[key] = (now, dag_ids)
     return dag_ids
+
+
+def _cached(name: str, compute: Callable[..., BaseModel], *args: Any) -> Response:
+    """``compute(session, *args)`` as JSON, cached for ``CACHE_TTL_SECONDS`` under ``name`` and ``args``."""
+    raw = get_cache(CACHE_TTL_SECONDS).get_or_compute_json(cache_key(name, *args), in_own_session(compute, *args))
+    return _json(raw)
 
 
 def _json(raw: bytes) -> Response:
@@ -126,11 +130,7 @@ def system_monitor(
     window_minutes: Annotated[int, Query(ge=1, le=25 * 60)] = 60,
 ) -> Response:
     """CPU, memory, disk, load, running tasks and heartbeat per host, with history."""
-    return _json(
-        get_cache(CACHE_TTL_SECONDS).get_or_compute_json(
-            cache_key("system", window_minutes), in_own_session(_system_monitor, window_minutes)
-        )
-    )
+    return _cached("system", _system_monitor, window_minutes)
 
 
 def _task_states(session: Any, dag_ids: frozenset[str], window_minutes: int) -> TaskStateHistory:
@@ -142,11 +142,7 @@ def _task_states(session: Any, dag_ids: frozenset[str], window_minutes: int) -> 
 def task_state_history(user: UserDep, window_minutes: HistoryWindow = 60) -> Response:
     """Task instances by state over time, rebuilt from their scheduled/queued/start/end times."""
     dag_ids = _readable_dag_ids(user)
-    return _json(
-        get_cache(CACHE_TTL_SECONDS).get_or_compute_json(
-            cache_key("task-states", dag_ids, window_minutes), in_own_session(_task_states, dag_ids, window_minutes)
-        )
-    )
+    return _cached("task-states", _task_states, dag_ids, window_minutes)
 
 
 def _queues(session: Any, dag_ids: frozenset[str], window_minutes: int) -> QueueMonitor:
@@ -159,11 +155,7 @@ def _queues(session: Any, dag_ids: frozenset[str], window_minutes: int) -> Queue
 def queue_monitor(user: UserDep, window_minutes: HistoryWindow = 60) -> Response:
     """Queue depth over time: queued task instances per queue and, with Celery, the broker's queue lengths."""
     dag_ids = _readable_dag_ids(user)
-    return _json(
-        get_cache(CACHE_TTL_SECONDS).get_or_compute_json(
-            cache_key("queues", dag_ids, window_minutes), in_own_session(_queues, dag_ids, window_minutes)
-        )
-    )
+    return _cached("queues", _queues, dag_ids, window_minutes)
 
 
 def _lag(session: Any, dag_ids: frozenset[str], window_minutes: int) -> SchedulerLag:
@@ -175,8 +167,4 @@ def _lag(session: Any, dag_ids: frozenset[str], window_minutes: int) -> Schedule
 def scheduler_lag(user: UserDep, window_minutes: HistoryWindow = 60) -> Response:
     """Scheduler lag over time: how late runs start after they are due, and tasks after their upstream tasks."""
     dag_ids = _readable_dag_ids(user)
-    return _json(
-        get_cache(CACHE_TTL_SECONDS).get_or_compute_json(
-            cache_key("lag", dag_ids, window_minutes), in_own_session(_lag, dag_ids, window_minutes)
-        )
-    )
+    return _cached("lag", _lag, dag_ids, window_minutes)
