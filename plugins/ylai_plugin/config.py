@@ -193,6 +193,23 @@ ALERT_INTERVAL_SECONDS = FloatOption(
     15.0,
     "How often ``ylai alerts`` evaluates rules, escalates and retries deliveries.",
 )
+BREAKER_FAILURE_THRESHOLD = IntOption(
+    "breaker_failure_threshold",
+    5,
+    "Consecutive failures of an outgoing dependency (an alert channel, the Redis cache or rate limit) "
+    "that open its circuit breaker: calls then fail fast without reaching it.",
+)
+BREAKER_OPEN_SECONDS = FloatOption(
+    "breaker_open_seconds",
+    30.0,
+    "How long an open circuit breaker fails fast before it lets trial calls through (half-open); "
+    "alert deliveries it holds back are retried then.",
+)
+BREAKER_HALF_OPEN_CALLS = IntOption(
+    "breaker_half_open_calls",
+    1,
+    "Trial calls a half-open circuit breaker lets through; all must succeed to close it, one failure opens it again.",
+)
 
 # The table, in the order Airflow lists the section.
 OPTIONS: tuple[Option[Any], ...] = (
@@ -213,6 +230,9 @@ OPTIONS: tuple[Option[Any], ...] = (
     ALERT_SMTP_CONN_ID,
     ALERT_FROM_EMAIL,
     ALERT_INTERVAL_SECONDS,
+    BREAKER_FAILURE_THRESHOLD,
+    BREAKER_OPEN_SECONDS,
+    BREAKER_HALF_OPEN_CALLS,
 )
 
 

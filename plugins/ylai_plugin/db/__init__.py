@@ -13,6 +13,7 @@ tables calls at start-up (the API's app factory does).
 from __future__ import annotations
 
 from ylai_plugin.db import alert_models as alert_models
+from ylai_plugin.db import breaker_models as breaker_models
 from ylai_plugin.db import export_models as export_models
 from ylai_plugin.db import models as models
 from ylai_plugin.db.base import Base as Base

@@ -103,6 +103,7 @@ class AlertDelivery(Base):
     __table_args__ = (
         Index("ix_ylai_alert_delivery_status_next", "status", "next_attempt_at"),
         Index("ix_ylai_alert_delivery_alert_id", "alert_id"),
+        Index("ix_ylai_alert_delivery_breaker_status", "breaker", "status"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("ylai_alert.id", ondelete="CASCADE"))
@@ -117,6 +118,11 @@ class AlertDelivery(Base):
     # Whoever is sending holds the row until this time (listener and evaluator replicas may race).
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The circuit breaker (e.g. ``slack:ylai_slack``) that last failed or held back this delivery:
+    # when it closes again, its held-back deliveries are due at once. ``deferrals`` counts the
+    # times an open breaker held it back without calling the receiver (not counted in ``attempts``).
+    breaker: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    deferrals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
