@@ -1,5 +1,8 @@
 """FastAPI dependencies of ylai's routes: the authenticated user, rate limiting and ``requires(...)``.
 
+The rate limit's buckets (in Redis or in process) live in :mod:`ylai_plugin.domain.rate_limit`;
+this module turns an empty bucket into the 429.
+
 HTML pages (the standalone view, the interactive API docs) ask for :data:`PageUser` instead of the
 user: an anonymous browser is sent to Airflow's login page (:func:`login_redirect`), not given a 401.
 
@@ -10,8 +13,6 @@ wires them into FastAPI's dependency injection.
 from __future__ import annotations
 
 import math
-import threading
-import time
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -21,49 +22,14 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
-from ylai_plugin import config
 from ylai_plugin.api.errors import ApiError
-from ylai_plugin.domain import access
+from ylai_plugin.domain import access, rate_limit
 from ylai_plugin.domain.errors import text
-
-
-class TokenBucket:
-    """Per-key token bucket: ``rate`` tokens per second, up to ``burst``."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._state: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: str, now: float | None = None) -> float:
-        """Take a token; return 0 when allowed, else the seconds until one is available."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            tokens, last = self._state.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if tokens >= 1:
-                self._state[key] = (tokens - 1, now)
-                return 0.0
-            self._state[key] = (tokens, now)
-            return (1 - tokens) / self.rate
-
-
-_bucket: TokenBucket | None = None
-
-
-def _get_bucket() -> TokenBucket:
-    global _bucket
-    if _bucket is None:
-        per_minute = config.RATE_LIMIT_PER_MINUTE.get()
-        burst = config.RATE_LIMIT_BURST.get()
-        _bucket = TokenBucket(rate=max(per_minute, 1) / 60.0, burst=max(burst, 1))
-    return _bucket
 
 
 def take_token(user: BaseUser) -> BaseUser:
     """``user``, after taking a token from their rate-limit bucket (429 when it is empty)."""
-    wait = _get_bucket().take(f"{type(user).__name__}:{user.get_id()}")
+    wait = rate_limit.get_limiter().take(f"{type(user).__name__}:{user.get_id()}")
     if wait > 0:
         seconds = math.ceil(wait)
         message = text("rate_limited", "Too many requests; retry in {seconds} s", seconds=seconds)
