@@ -174,6 +174,26 @@ RATE_LIMIT_BURST = IntOption(
     120,
     "Size of each user's token bucket: requests a user may make at once before the steady rate applies.",
 )
+MAX_QUEUED_PER_QUEUE = IntOption(
+    "max_queued_per_queue",
+    200,
+    "Backpressure: task instances that may wait in one executor queue (queued, scheduled, or of runs "
+    "not started yet) before run requests through ylai's API are refused with 429 and Retry-After. "
+    "Runs on a schedule are never refused; they wait. 0 turns the limit off.",
+    example="500",
+)
+QUEUE_LIMITS = StrOption(
+    "queue_limits",
+    "",
+    "Backpressure limits of particular queues, over max_queued_per_queue: queue=limit pairs "
+    "separated by commas (0: no limit for that queue).",
+    example="default=500,gpu=20",
+)
+QUEUE_FULL_RETRY_AFTER = IntOption(
+    "queue_full_retry_after",
+    30,
+    "The Retry-After, in seconds, of the 429 that refuses a run because its queue is full.",
+)
 ALERT_SLACK_CONN_ID = StrOption(
     "alert_slack_conn_id",
     "ylai_slack",
@@ -226,6 +246,9 @@ OPTIONS: tuple[Option[Any], ...] = (
     EXPORT_PDF_MAX_ROWS,
     REPORT_FONT,
     RATE_LIMIT_BURST,
+    MAX_QUEUED_PER_QUEUE,
+    QUEUE_LIMITS,
+    QUEUE_FULL_RETRY_AFTER,
     ALERT_SLACK_CONN_ID,
     ALERT_SMTP_CONN_ID,
     ALERT_FROM_EMAIL,

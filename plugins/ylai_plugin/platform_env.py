@@ -29,6 +29,66 @@ DEFAULT_PORT = 8080
 # the scheduler) crash with "database is locked" on a loaded machine. Wait longer instead.
 SQLITE_CONNECT_ARGS: dict[str, object] = {"timeout": 60}
 
+# Postgres through libpq (psycopg 3, or psycopg2): give up on a connect after 10 s instead of
+# hanging on an unreachable host, and notice a server that vanished mid-connection (a crash, a
+# failover, a dropped network) through TCP keepalives (30 s idle, then 3 probes 10 s apart) and
+# tcp_user_timeout (sent data unacknowledged for 60 s) instead of waiting forever on the socket.
+# No statement_timeout: `airflow db migrate` runs through the same engine, and a migration of a
+# big table may legitimately take long (the API bounds its own requests).
+POSTGRES_CONNECT_ARGS: dict[str, object] = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,
+}
+# Airflow's async engine turns postgresql:// into postgresql+asyncpg://, and asyncpg names its
+# connect timeout ``timeout`` (libpq's keywords are rejected there). asyncpg has no keepalive
+# options of its own.
+POSTGRES_ASYNC_CONNECT_ARGS: dict[str, object] = {"timeout": 10}
+
+# Lost workers (docs/resilience.md, "Lost workers"): a task whose worker died is failed by the
+# scheduler once its last heartbeat is TASK_HEARTBEAT_TIMEOUT seconds old, checked every
+# HEARTBEAT_TIMEOUT_DETECTION_INTERVAL seconds; a live task heartbeats every
+# TASK_HEARTBEAT_INTERVAL seconds, so the timeout is missed only after several heartbeats in a
+# row are lost (the measured gaps on a loaded 2-core machine are in the docs). Airflow's defaults
+# (300 s, 10 s, 5 s) recover a lost task only after about six minutes.
+TASK_HEARTBEAT_TIMEOUT = 20
+# With SQLite a heartbeat may wait up to SQLITE_CONNECT_ARGS' 60 s for the database lock on a busy
+# machine: a live task must not be taken for lost then.
+SQLITE_TASK_HEARTBEAT_TIMEOUT = 120
+HEARTBEAT_TIMEOUT_DETECTION_INTERVAL = 5
+TASK_HEARTBEAT_INTERVAL = 3
+# A running task is stopped by its own supervisor after this many failed heartbeats in a row.
+# Each failed heartbeat is itself retried 5 times over about 15 s, so 10 of them ride out a
+# metadata database (or api-server) outage of 2-3 minutes: the task keeps running and its next
+# heartbeat after the outage lands before the restarted scheduler looks for lost tasks.
+MAX_FAILED_HEARTBEATS = 10
+# Tasks queued by a scheduler that was restarted are adopted by the new one within this many
+# seconds (Airflow's default, 300 s, would delay finding a lost task by as much).
+ORPHANED_TASKS_CHECK_INTERVAL = 60
+
+
+def resilience_environment(*, postgres: bool) -> dict[str, str]:
+    """Return the ``AIRFLOW__*`` settings of docs/resilience.md (also in Compose and Helm values)."""
+    timeout = TASK_HEARTBEAT_TIMEOUT if postgres else SQLITE_TASK_HEARTBEAT_TIMEOUT
+    env = {
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(timeout),
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": str(
+            HEARTBEAT_TIMEOUT_DETECTION_INTERVAL
+        ),
+        "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": str(ORPHANED_TASKS_CHECK_INTERVAL),
+        "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": str(TASK_HEARTBEAT_INTERVAL),
+        "AIRFLOW__WORKERS__MAX_FAILED_HEARTBEATS": str(MAX_FAILED_HEARTBEATS),
+    }
+    if postgres:
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"] = "ylai_plugin.platform_env.POSTGRES_CONNECT_ARGS"
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC"] = (
+            "ylai_plugin.platform_env.POSTGRES_ASYNC_CONNECT_ARGS"
+        )
+    return env
+
 
 class PlatformConfigError(ValueError):
     """The environment asks for a combination the platform cannot run."""
@@ -160,6 +220,7 @@ def airflow_environment(settings: PlatformSettings, env: dict[str, str]) -> dict
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "20",
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
         "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.2",
+        **resilience_environment(postgres=not settings.database_url.startswith("sqlite")),
     }
     if settings.celery:
         assert settings.broker_url is not None
@@ -169,6 +230,9 @@ def airflow_environment(settings: PlatformSettings, env: dict[str, str]) -> dict
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
             # Airflow's Celery defaults plus a resource sampler in each worker (/monitor/system).
             "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "ylai_plugin.monitoring.celery_config.CELERY_CONFIG",
+            # Airflow's default, said out loud (docs/resilience.md, "Lost workers"): recovery from a lost
+            # worker relies on task heartbeats, not on the broker redelivering its unacked message.
+            "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "86400",
             # Monitor aggregates cached in Redis are shared by every api-server worker.
             config.CACHE_URL.env_var: settings.broker_url if settings.broker_url.startswith("redis") else "",
         }

@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit
 
 from ylai_plugin.platform_env import (
     PlatformConfigError,
@@ -26,10 +27,8 @@ from ylai_plugin.platform_env import (
     airflow_environment,
     resolve_settings,
 )
-from ylai_plugin.supervisor import Supervisor
+from ylai_plugin.supervisor import Dependency, Supervisor, sql_probe, tcp_probe
 
-MAX_RESTARTS = 3  # crashes of any component within RESTART_WINDOW_SECONDS before giving up
-RESTART_WINDOW_SECONDS = 600.0
 PASSWORD_FILE = "ylai-admin-password"  # noqa: S105 - a file name, not a password
 
 
@@ -71,18 +70,47 @@ def _save_password(settings: PlatformSettings, password: str) -> Path:
     return path
 
 
-def _components(settings: PlatformSettings) -> list[tuple[str, list[str]]]:
+def dependencies(settings: PlatformSettings) -> tuple[Dependency | None, Dependency | None]:
+    """Return the metadata database and the broker as dependencies (``None`` when not used).
+
+    SQLite is a local file and never "down". The names and addresses end up in the log, so
+    they are built from host and port only, never from the URL (which may hold a password).
+    """
+    database = None
+    if not settings.database_url.startswith("sqlite"):
+        parts = urlsplit(settings.database_url)
+        address = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+        database = Dependency("metadata database", address, sql_probe(settings.database_url))
+    broker = None
+    if settings.broker_url is not None:
+        parts = urlsplit(settings.broker_url)
+        host = parts.hostname or "localhost"
+        port = parts.port or (6379 if parts.scheme.startswith("redis") else 5672)
+        broker = Dependency("broker", f"{host}:{port}", tcp_probe(host, port))
+    return database, broker
+
+
+def _components(settings: PlatformSettings) -> list[tuple[str, list[str], list[Dependency]]]:
+    """Each component with the dependencies it is restarted only after.
+
+    The api-server needs only the database: during a broker outage it keeps answering (and a
+    restarted one should not wait for Redis). The scheduler sends tasks to the broker and the
+    worker takes them from it and writes results to the database.
+    """
     airflow = _airflow_bin()
+    database, broker = dependencies(settings)
+    db = [database] if database else []
+    both = [*db, *([broker] if broker else [])]
     comps = [
-        ("api-server", [airflow, "api-server", "--port", str(settings.port)]),
-        ("scheduler", [airflow, "scheduler"]),
-        ("dag-processor", [airflow, "dag-processor"]),
-        ("triggerer", [airflow, "triggerer"]),
+        ("api-server", [airflow, "api-server", "--port", str(settings.port)], db),
+        ("scheduler", [airflow, "scheduler"], both),
+        ("dag-processor", [airflow, "dag-processor"], db),
+        ("triggerer", [airflow, "triggerer"], db),
     ]
     if settings.celery:
-        comps.append(("celery-worker", [airflow, "celery", "worker"]))
+        comps.append(("celery-worker", [airflow, "celery", "worker"], both))
     # Metric alert rules, escalations and delivery retries (docs/alerts.md).
-    comps.append(("alerts", [sys.executable, "-m", "ylai_plugin.cli", "alerts"]))
+    comps.append(("alerts", [sys.executable, "-m", "ylai_plugin.cli", "alerts"], db))
     return comps
 
 
@@ -145,6 +173,10 @@ def run(root: Path, env: dict[str, str] | None = None) -> int:
 
     sup.say("ylai", f"AIRFLOW_HOME={settings.airflow_home}")
     sup.say("ylai", f"mode: {_mode(settings)}")
+    # Started before the database is up (both from one Compose file, a host reboot): wait.
+    if not sup.wait_for([dep for dep in dependencies(settings) if dep is not None]):
+        sup.say("ylai", "stopped")
+        return 130
     rc, _ = sup.run_once("db-migrate", [_airflow_bin(), "db", "migrate"])
     if rc != 0 or sup.stopping.is_set():
         sup.say("ylai", f"airflow db migrate failed (exit {rc})" if rc else "stopped")
@@ -178,24 +210,15 @@ def run(root: Path, env: dict[str, str] | None = None) -> int:
             f"reset it with `airflow users reset-password -u {username}`"
         )
 
-    for name, argv in _components(settings):
-        sup.start(name, argv)
+    for name, argv, deps in _components(settings):
+        sup.start(name, argv, dependencies=deps)
     threading.Thread(target=_announce_when_ready, args=(sup, settings, username, pw_note), daemon=True).start()
 
-    # A component that crashes (e.g. SQLite "database is locked" on a busy machine) is
-    # restarted; one that keeps crashing takes the platform down rather than flapping forever.
-    crashes: list[float] = []
-    while (exited := sup.wait()) is not None:
-        assert exited.process is not None
-        now = time.monotonic()
-        crashes = [t for t in crashes if now - t < RESTART_WINDOW_SECONDS] + [now]
-        if len(crashes) > MAX_RESTARTS:
-            sup.say("ylai", f"{exited.name} exited with code {exited.process.returncode}; too many crashes, stopping")
-            break
-        sup.say("ylai", f"{exited.name} exited with code {exited.process.returncode}; restarting it")
-        sup.restart(exited)
-    else:
-        sup.say("ylai", "stopping all components")
+    # A component that exits (a database outage, SQLite "database is locked" on a busy machine)
+    # is restarted with a growing delay once its dependencies answer; supervise() returns only
+    # on Ctrl-C/SIGTERM, or with a component that kept crashing while its dependencies answered.
+    given_up = sup.supervise()
+    sup.say("ylai", "stopping all components")
     sup.stop()
     sup.say("ylai", "stopped")
-    return 1 if exited is not None else 0
+    return 1 if given_up is not None else 0

@@ -55,6 +55,7 @@ MESSAGES: dict[str, str] = {
     "internal_error": "服务器内部错误；服务器日志中以本次请求的 X-Request-ID 记录了详细信息",
     "body_unreadable": "无法读取请求体：请发送 UTF-8 编码的 JSON",
     "rate_limited": "请求过多；请在 {seconds} 秒后重试",
+    "queue_full": "队列 {queue!r} 已满：{depth} 个任务实例正在等待，上限为 {limit}；请在 {seconds} 秒后重试",
     "auth.not_authenticated": "未通过身份验证：请登录或提供 Bearer 令牌",
     "auth.token_expired": "令牌已过期，请重新登录",
     "auth.invalid_token": "JWT 令牌无效，请重新登录",

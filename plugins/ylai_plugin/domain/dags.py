@@ -101,28 +101,32 @@ def trigger(dag_id: str, params: dict[str, Any], user: BaseUser, session: Sessio
     from airflow.utils.state import DagRunState
     from airflow.utils.types import DagRunTriggeredByType, DagRunType
 
+    from ylai_plugin.domain import backpressure
+
     dag = get_dag(dag_id, session)
     validate_params(dag, params)
     run_after = datetime.now(UTC)
     run_id = dag.timetable.generate_run_id(run_type=DagRunType.MANUAL, run_after=run_after, data_interval=None)
-    try:
-        run = dag.create_dagrun(
-            run_id=run_id,
-            logical_date=None,
-            data_interval=None,
-            run_after=run_after,
-            conf=params,
-            run_type=DagRunType.MANUAL,
-            triggered_by=DagRunTriggeredByType.REST_API,
-            triggering_user_name=user.get_name(),
-            state=DagRunState.QUEUED,
-            partition_key=None,
-            partition_date=None,
-            session=session,
-        )
-    except (ParamValidationError, ValueError) as exc:
-        # Airflow's own sentence; a translation only says who refused.
-        raise Invalid(message=text("dags.run_refused", "{reason}", reason=str(exc))) from None
+    # Refused (Overloaded) when a queue of its tasks is full; a run not created gives its places back.
+    with backpressure.admission(session, dag):
+        try:
+            run = dag.create_dagrun(
+                run_id=run_id,
+                logical_date=None,
+                data_interval=None,
+                run_after=run_after,
+                conf=params,
+                run_type=DagRunType.MANUAL,
+                triggered_by=DagRunTriggeredByType.REST_API,
+                triggering_user_name=user.get_name(),
+                state=DagRunState.QUEUED,
+                partition_key=None,
+                partition_date=None,
+                session=session,
+            )
+        except (ParamValidationError, ValueError) as exc:
+            # Airflow's own sentence; a translation only says who refused.
+            raise Invalid(message=text("dags.run_refused", "{reason}", reason=str(exc))) from None
     if note:
         run.note = (note, user.get_id())
     session.flush()

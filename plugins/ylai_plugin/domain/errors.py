@@ -134,6 +134,18 @@ class Unavailable(DomainError):
         self.retry_after = retry_after
 
 
+class Overloaded(DomainError):
+    """The platform is too busy to take this on now (a full queue); retrying later may work.
+
+    :param retry_after: seconds after which a retry may succeed.
+    :param details: data for a program (which queue, its depth and limit), or None.
+    """
+
+    def __init__(self, message: str | Text, retry_after: int, details: Any = None) -> None:
+        super().__init__(message, details)
+        self.retry_after = retry_after
+
+
 def not_found(kind: str, key: object, details: Any = None) -> NotFound:
     """The error naming what was looked up: ``Task 42 not found``, ``DAG 'x' not found``.
 

@@ -1,9 +1,14 @@
-"""Celery configuration for ylai: Airflow's defaults plus a resource sampler in every worker.
+"""Celery configuration for ylai: Airflow's defaults, riding out broker outages, plus a resource sampler.
 
 Selected with ``[celery] celery_config_options =
-ylai_plugin.monitoring.celery_config.CELERY_CONFIG`` (``ylai run`` sets it with a broker).
-Importing this module also registers the ``worker_ready`` hook; in the scheduler, which
+ylai_plugin.monitoring.celery_config.CELERY_CONFIG`` (``ylai run``, Compose and the Helm values
+set it). Importing this module also registers the ``worker_ready`` hook; in the scheduler, which
 imports it too, the hook never fires.
+
+Broker outages (docs/resilience.md, "Dependency outages"): the worker reconnects forever, at
+start-up too, instead of exiting after Celery's 100 attempts; every socket to Redis has a
+connect and a read timeout and TCP keepalives, so a broker that vanished without closing the
+connection (a host crash, a dropped network) is noticed within seconds rather than never.
 """
 
 from __future__ import annotations
@@ -13,7 +18,28 @@ from typing import Any
 from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
 from celery.signals import worker_ready
 
+# Redis transport options (kombu): seconds. The read timeout must exceed kombu's blocking pop
+# (1 s) and the health check pings idle connections before Redis' own idle timeout could drop them.
+REDIS_TRANSPORT_OPTIONS: dict[str, Any] = {
+    "socket_connect_timeout": 5,
+    "socket_timeout": 30,
+    "socket_keepalive": True,
+    "retry_on_timeout": True,
+    "health_check_interval": 25,
+}
+
 CELERY_CONFIG: dict[str, Any] = dict(DEFAULT_CELERY_CONFIG)
+CELERY_CONFIG |= {
+    "broker_connection_retry": True,
+    "broker_connection_retry_on_startup": True,
+    "broker_connection_max_retries": None,  # forever: an outage must not end the worker
+    "broker_channel_error_retry": True,
+}
+if str(CELERY_CONFIG.get("broker_url") or "").startswith(("redis://", "rediss://")):
+    # Airflow's options (its visibility_timeout) and the operator's [celery_broker_transport_options] win.
+    CELERY_CONFIG["broker_transport_options"] = REDIS_TRANSPORT_OPTIONS | dict(
+        CELERY_CONFIG.get("broker_transport_options") or {}
+    )
 
 
 @worker_ready.connect  # type: ignore[untyped-decorator]

@@ -87,7 +87,8 @@ class TestAirflowEnvironment:
         assert env["AIRFLOW__CELERY__BROKER_URL"] == REDIS
         assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+" + PG
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://localhost:9001/execution/"
-        assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS" not in env
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"] == "ylai_plugin.platform_env.POSTGRES_CONNECT_ARGS"
+        assert env["AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT"] == "86400"
         # 16 concurrent API requests deadlock the default pool (5 + 10) of an api-server worker.
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_MAX_OVERFLOW"] == "60"
 

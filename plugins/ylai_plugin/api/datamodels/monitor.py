@@ -412,3 +412,35 @@ class SchedulerLag(BaseModel):
     waiting_runs: int = Field(description="Runs due and queued now, not started yet.")
     longest_wait_seconds: float | None = Field(description="How long the longest of them has been due.")
     points: list[LagPoint]
+
+
+# ---------------------------------------------------------------- backpressure: queue limits
+
+
+class QueueLimit(BaseModel):
+    """One executor queue's backpressure: how many task instances wait in it, and how many may."""
+
+    model_config = _example({"queue": "default", "depth": 12, "limit": 200, "full": False})
+
+    queue: str
+    depth: int = Field(
+        description="Task instances waiting in the queue now: queued, scheduled, and those of runs not started yet."
+    )
+    limit: int = Field(description="Run requests through ylai are refused (429) once the depth reaches it; 0: none.")
+    full: bool = Field(description="Whether run requests adding to this queue are refused now.")
+
+
+class QueueLimits(BaseModel):
+    """Backpressure per queue: the default queue, queues with a limit of their own and every queue in use."""
+
+    model_config = _example(
+        {
+            "generated_at": "2026-12-03T14:00:05Z",
+            "retry_after_seconds": 30,
+            "queues": [{"queue": "default", "depth": 12, "limit": 200, "full": False}],
+        }
+    )
+
+    generated_at: datetime
+    retry_after_seconds: int = Field(description="The Retry-After of a refused run request.")
+    queues: list[QueueLimit]

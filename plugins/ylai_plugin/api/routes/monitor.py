@@ -9,14 +9,18 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
+from ylai_plugin import config
 from ylai_plugin.api.datamodels.monitor import (
     ApiMonitor,
     CacheStats,
+    QueueLimit,
+    QueueLimits,
     QueueMonitor,
     SchedulerLag,
     SystemMonitor,
@@ -24,7 +28,7 @@ from ylai_plugin.api.datamodels.monitor import (
     TaskStateHistory,
 )
 from ylai_plugin.api.security import UserDep, requires
-from ylai_plugin.domain import stats, timeline
+from ylai_plugin.domain import backpressure, stats, timeline
 from ylai_plugin.domain.access import readable_dag_ids
 from ylai_plugin.domain.cache import cache_key, get_cache, in_own_session
 from ylai_plugin.domain.health import executor
@@ -168,3 +172,18 @@ def scheduler_lag(user: UserDep, window_minutes: HistoryWindow = 60) -> Response
     """Scheduler lag over time: how late runs start after they are due, and tasks after their upstream tasks."""
     dag_ids = _readable_dag_ids(user)
     return _cached("lag", _lag, dag_ids, window_minutes)
+
+
+def _queue_limits(session: Any) -> QueueLimits:
+    queues = [
+        QueueLimit(queue=load.queue, depth=load.depth, limit=load.limit, full=load.full)
+        for load in backpressure.loads(session)
+    ]
+    retry_after = max(config.QUEUE_FULL_RETRY_AFTER.get(), 1)
+    return QueueLimits(generated_at=datetime.now(UTC), retry_after_seconds=retry_after, queues=queues)
+
+
+@router.get("/queue-limits", response_model=QueueLimits, dependencies=[Depends(requires(RESOURCE_MONITOR))])
+def queue_limits(user: UserDep) -> Response:
+    """Backpressure: each queue's waiting task instances and its limit, above which run requests get 429."""
+    return _cached("queue-limits", _queue_limits)

@@ -89,7 +89,7 @@ def get_script(request: Request, name: str, user: UserDep, runs: Annotated[int, 
     status_code=201,
     response_model=RunOut,
     dependencies=[Depends(requires(RESOURCE_SCRIPTS))],
-    responses={403: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+    responses={403: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
 )
 def run_script(name: str, user: UserDep, session: SessionDep, body: RunBody) -> RunOut:
     """Trigger ``script__<name>`` with the given params (validated against the manifest)."""

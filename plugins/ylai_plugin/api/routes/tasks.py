@@ -102,7 +102,7 @@ def delete_task(task_id: IdPath, user: UserDep, session: SessionDep) -> Response
     status_code=201,
     response_model=RunOut,
     dependencies=[Depends(requires(RESOURCE_TASKS, "POST"))],
-    responses={403: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+    responses={403: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
 )
 def run_task(task_id: IdPath, user: UserDep, session: SessionDep, body: RunBody) -> RunOut:
     """Validate the params against the script's schema and trigger a DAG run."""
