@@ -1,6 +1,7 @@
 """Send a rendered message: Slack (slack provider), e-mail (smtp provider) or a JSON webhook.
 
-Each ``send_*`` raises on failure; the outbox (``engine.deliver``) records the error and retries.
+Each ``send_*`` raises on failure; the outbox (``engine.deliver``) records the error and retries,
+through the circuit breaker :func:`breaker_name` names.
 Provider modules are imported inside the functions: DAG files import nothing from here.
 """
 
@@ -109,6 +110,23 @@ def _webhook_connection(target: str, connection_id: str) -> tuple[str, dict[str,
     elif conn.password and "Authorization" not in headers:
         headers["Authorization"] = f"Bearer {conn.password}"
     return url, headers, auth
+
+
+def breaker_name(channel_type: str, target: str, connection_id: str | None) -> str:
+    """The circuit breaker of the dependency a delivery goes to: its connection, else the webhook's host.
+
+    One breaker per receiving server, not per Slack channel or mail address: when Slack or the
+    SMTP server is down, every target behind that connection is down.
+    """
+    if channel_type == "slack":
+        return f"slack:{connection_id or config.ALERT_SLACK_CONN_ID.get()}"
+    if channel_type == "email":
+        return f"email:{connection_id or config.ALERT_SMTP_CONN_ID.get()}"
+    if connection_id:
+        return f"{channel_type}:{connection_id}"
+    from urllib.parse import urlsplit
+
+    return f"{channel_type}:{urlsplit(target).netloc or target}"[:250]
 
 
 def send(channel_type: str, target: str, connection_id: str | None, message: Message) -> None:

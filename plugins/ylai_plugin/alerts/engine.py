@@ -7,7 +7,9 @@ scheduler's listener and the api-server can work on the same tables without doub
   the same incident is a no-op;
 - ``resolve`` flips ``firing`` -> ``resolved`` with ``WHERE state = 'firing'``;
 - a delivery is claimed (``claimed_until``) before it is sent; a failure is recorded as an attempt
-  and the delivery is retried with exponential backoff until it is sent: nothing is dropped.
+  and the delivery is retried with exponential backoff until it is sent: nothing is dropped;
+- a send goes through its receiver's circuit breaker (:mod:`ylai_plugin.domain.breakers`): while
+  it is open, deliveries wait for its probe time instead of hammering the receiver.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sqlalchemy.orm import Session
 from ylai_operators.catalog import pipeline_dag_id, script_dag_id
 from ylai_plugin.alerts.schemas import Channel
 from ylai_plugin.db.alert_models import Alert, AlertDelivery, AlertDeliveryAttempt, AlertLease, AlertRule, AlertSilence
+from ylai_plugin.domain import breakers
 
 log = logging.getLogger(__name__)
 
@@ -361,13 +364,25 @@ def due_deliveries(session: Session, now: datetime, limit: int = 100) -> list[in
 
 
 def deliver(ids: Iterable[int], now: datetime | None = None) -> int:
-    """Try to send each delivery once (claiming it first); return how many were sent."""
+    """Try to send each delivery once (claiming it first); return how many were sent.
+
+    Each send goes through the circuit breaker of its receiver (:func:`channels.breaker_name`).
+    While it is open the delivery is not sent but held back until the breaker's probe time
+    (``deferrals`` + 1, ``attempts`` unchanged: nothing was tried); when a trial send closes the
+    breaker, every delivery it held back is due at once.
+    """
+    return _deliver(ids, now)[0]
+
+
+def _deliver(ids: Iterable[int], now: datetime | None) -> tuple[int, bool]:
+    """:func:`deliver`, and whether a breaker closed (so held-back deliveries are due now)."""
     from airflow.utils.session import create_session
 
     from ylai_plugin.alerts import channels
     from ylai_plugin.alerts.messages import render
 
     sent = 0
+    released = False
     for delivery_id in ids:
         start = now or utcnow()
         with create_session() as session:
@@ -391,12 +406,22 @@ def deliver(ids: Iterable[int], now: datetime | None = None) -> int:
             connection_id, language, attempts = delivery.connection_id, delivery.language, delivery.attempts
             message = render(alert_dict(alert), kind, language)
             alert_id = alert.id
+        breaker = breakers.get_breaker(
+            channels.breaker_name(channel_type, target, connection_id), dependency=channel_type
+        )
+        try:
+            ticket = breaker.admit()
+        except breakers.BreakerOpen as held:
+            _hold_back(delivery_id, held)
+            continue
         error: str | None = None
         t0 = time.monotonic()
         try:
             channels.send(channel_type, target, connection_id, message)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"[:2000]
+            ticket.failure(exc)
+        closed = ticket.success() if error is None else False
         elapsed_ms = (time.monotonic() - t0) * 1000
         done_at = utcnow()
         with create_session() as session:
@@ -410,7 +435,12 @@ def deliver(ids: Iterable[int], now: datetime | None = None) -> int:
                     worker=WORKER,
                 )
             )
-            values: dict[str, Any] = {"attempts": attempts + 1, "claimed_until": None, "last_error": error}
+            values: dict[str, Any] = {
+                "attempts": attempts + 1,
+                "claimed_until": None,
+                "last_error": error,
+                "breaker": breaker.name,
+            }
             if error is None:
                 values |= {"status": "sent", "sent_at": done_at, "next_attempt_at": None}
                 session.execute(
@@ -429,16 +459,64 @@ def deliver(ids: Iterable[int], now: datetime | None = None) -> int:
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
-    return sent
+            if closed:
+                released = release_held_back(session, breaker.name, done_at) > 0 or released
+    return sent, released
 
 
-def deliver_due(now: datetime | None = None, limit: int = 100) -> int:
-    """Send every due delivery; return how many were sent."""
+def _hold_back(delivery_id: int, held: breakers.BreakerOpen) -> None:
+    """Put a delivery back for the open breaker ``held.name``'s probe time, without trying it."""
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        ids = due_deliveries(session, now or utcnow(), limit)
-    return deliver(ids, now)
+        session.execute(
+            update(AlertDelivery)
+            .where(AlertDelivery.id == delivery_id)
+            .values(
+                claimed_until=None,
+                next_attempt_at=held.retry_at_datetime,
+                deferrals=AlertDelivery.deferrals + 1,
+                breaker=held.name,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    log.info("alert delivery %s held back: circuit breaker %s is open", delivery_id, held.name)
+
+
+def release_held_back(session: Session, breaker: str, now: datetime) -> int:
+    """Make the pending deliveries of ``breaker`` due ``now`` (it closed: the receiver answers again).
+
+    That covers the ones an open breaker held back and the ones waiting out a failure's backoff.
+    """
+    done = session.execute(
+        update(AlertDelivery)
+        .where(AlertDelivery.breaker == breaker, AlertDelivery.status == "pending", AlertDelivery.next_attempt_at > now)
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    count = int(getattr(done, "rowcount", 0) or 0)
+    if count:
+        log.info("circuit breaker %s closed: %d held-back alert deliveries are due", breaker, count)
+    return count
+
+
+def deliver_due(now: datetime | None = None, limit: int = 100) -> int:
+    """Send every due delivery; return how many were sent.
+
+    When a breaker closes on the way, what it held back is due at once and goes out in the
+    same call (a few rounds at most), not a tick later.
+    """
+    from airflow.utils.session import create_session
+
+    total = 0
+    for _ in range(10):
+        with create_session() as session:
+            ids = due_deliveries(session, now or utcnow(), limit)
+        sent, released = _deliver(ids, now)
+        total += sent
+        if not released:
+            break
+    return total
 
 
 def deliver_in_background(ids: list[int]) -> threading.Thread | None:

@@ -30,6 +30,7 @@ from ylai_plugin.domain.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    Overloaded,
     Text,
     Unavailable,
     localized,
@@ -136,7 +137,10 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     Conflict: 409,
     Forbidden: 403,
     Unavailable: 503,
+    Overloaded: 429,
 }
+# Codes of domain errors that share a status with another meaning (429 is also the rate limit).
+DOMAIN_CODES: dict[type[DomainError], str] = {Overloaded: "queue_full"}
 
 
 def status_of(exc: DomainError) -> int:
@@ -199,8 +203,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
         message = exc.text if exc.text is not None else exc.message
-        response = envelope(status_of(exc), message, exc.localizable_details, language=request_language(request))
-        if isinstance(exc, Unavailable) and exc.retry_after is not None:
+        code = DOMAIN_CODES.get(type(exc))
+        response = envelope(
+            status_of(exc), message, exc.localizable_details, code=code, language=request_language(request)
+        )
+        if isinstance(exc, Unavailable | Overloaded) and exc.retry_after is not None:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
 

@@ -29,6 +29,7 @@ requests through a breaker would run one at a time; and its clock cannot be inje
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -422,6 +423,8 @@ class _Publisher:
         self._pid: int | None = None
         self._lock = threading.Lock()
         self._dirty = False
+        self._stopping = False
+        self._thread: threading.Thread | None = None
 
     def dirty(self) -> None:
         """Counters moved: written with the next change or heartbeat."""
@@ -439,13 +442,26 @@ class _Publisher:
                 return
             self._pid = os.getpid()
             self._wake = threading.Event()
-            threading.Thread(target=self._run, name="ylai-breaker-publisher", daemon=True).start()
+            self._stopping = False
+            self._thread = threading.Thread(target=self._run, name="ylai-breaker-publisher", daemon=True)
+            self._thread.start()
+            atexit.register(self.stop)
+
+    def stop(self) -> None:
+        """Let a write in progress finish, then end the thread (at exit, before Airflow disposes its engine)."""
+        self._stopping = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
 
     def _run(self) -> None:
         failing = False
         while True:
             self._wake.wait(HEARTBEAT_SECONDS)
             self._wake.clear()
+            if self._stopping:
+                return
             self._dirty = False
             try:
                 publish_now()
@@ -454,6 +470,8 @@ class _Publisher:
                 if not failing:
                     log.warning("ylai: cannot publish circuit breaker states; retrying", exc_info=True)
                 failing = True
+            if self._stopping:
+                return
             time.sleep(PUBLISH_MIN_SECONDS)
 
 
