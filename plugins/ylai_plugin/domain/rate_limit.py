@@ -9,8 +9,9 @@ whole deployment instead. One Lua script reads, refills and takes atomically on 
 server, with the server's clock (``TIME``), so workers with skewed clocks agree.
 
 Redis failing (down, slow beyond the short socket timeout) never fails a request: the limiter
-degrades to the in-process buckets, says so once in the log, and tries Redis again after
-``retry_seconds``. No HTTP here: the API turns a wait into its 429.
+degrades to the in-process buckets and says so once in the log; a circuit breaker stops it
+trying Redis on every request until a trial call finds it back. No HTTP here: the API turns a
+wait into its 429.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import time
 from typing import Any, Literal
 
 from ylai_plugin import config
+from ylai_plugin.domain import breakers
+from ylai_plugin.domain.breakers import Breaker
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +31,7 @@ KEY_PREFIX = "ylai:ratelimit:"
 # Redis must answer within this or the request goes on with the in-process bucket: a rate limit
 # may never make the API slow.
 SOCKET_TIMEOUT = 0.5
-RETRY_SECONDS = 30.0
+BREAKER_NAME = "redis-rate-limit"
 
 # KEYS[1]: the bucket (a hash of tokens and the time they were counted).
 # ARGV: rate (tokens/s), burst, and optionally "now" in seconds (tests); else the server's TIME.
@@ -120,9 +123,13 @@ class RedisBucket:
 class RateLimiter:
     """Redis buckets when configured, the in-process ones otherwise or while Redis fails.
 
+    Calls to Redis go through a circuit breaker (:mod:`ylai_plugin.domain.breakers`, named
+    ``redis-rate-limit``): after ``[ylai] breaker_failure_threshold`` failures in a row it opens
+    and requests take their tokens in process without trying Redis (no socket timeout paid per
+    request) until a trial call after ``breaker_open_seconds`` finds Redis back.
+
     :param redis_url: Redis URL, or empty for in-process buckets only.
-    :param retry_seconds: how long after a Redis failure the limiter keeps to memory before
-        trying Redis again (one slow request per period, not one per request).
+    :param breaker: the breaker to use (tests); by default the process's ``redis-rate-limit``.
     """
 
     def __init__(
@@ -132,10 +139,11 @@ class RateLimiter:
         burst: int,
         redis_url: str = "",
         prefix: str = KEY_PREFIX,
-        retry_seconds: float = RETRY_SECONDS,
+        breaker: Breaker | None = None,
     ) -> None:
         self.memory = MemoryBucket(rate=rate, burst=burst)
         self.redis: RedisBucket | None = None
+        self.breaker: Breaker | None = None
         if redis_url:
             import redis
 
@@ -143,48 +151,44 @@ class RateLimiter:
                 redis_url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
             )
             self.redis = RedisBucket(client=client, rate=rate, burst=burst, prefix=prefix)
-        self.retry_seconds = retry_seconds
-        self._down_until = 0.0
-        self._lock = threading.Lock()
+            self.breaker = breaker or breakers.get_breaker(BREAKER_NAME, dependency="redis")
+        self._degraded = False
 
     @property
     def backend(self) -> Literal["redis", "memory"]:
         """Where the buckets are now: ``redis``, or ``memory`` (not configured, or degraded)."""
-        if self.redis is None or time.monotonic() < self._down_until:
+        if self.redis is None or self._degraded:
             return "memory"
         return "redis"
 
     def take(self, key: str) -> float:
         """Take a token of ``key``; 0 when allowed, else the seconds until one is available."""
-        if self.backend == "redis":
-            assert self.redis is not None
+        if self.redis is not None and self.breaker is not None:
             try:
-                wait = self.redis.take(key)
+                with self.breaker.guard(counts=_is_redis_error):
+                    wait = self.redis.take(key)
+            except breakers.BreakerOpen:
+                pass  # Redis is known to be away: straight to the in-process bucket
             except Exception as exc:
                 if not _is_redis_error(exc):
                     raise
                 self._degrade(exc)
             else:
-                self._recovered()
+                self._recover()
                 return wait
         return self.memory.take(key)
 
     def _degrade(self, exc: BaseException) -> None:
-        with self._lock:
-            first = self._down_until == 0.0
-            self._down_until = time.monotonic() + self.retry_seconds
-        if first:  # once per outage, not once per request
+        if not self._degraded:  # once per outage, not once per request
+            self._degraded = True
             log.warning(
-                "ylai: rate limit buckets in Redis unavailable (%s); using per-process buckets, "
-                "retrying Redis every %.0f s",
+                "ylai: rate limit buckets in Redis unavailable (%s); using per-process buckets until Redis answers",
                 type(exc).__name__,
-                self.retry_seconds,
             )
 
-    def _recovered(self) -> None:
-        if self._down_until:
-            with self._lock:
-                self._down_until = 0.0
+    def _recover(self) -> None:
+        if self._degraded:
+            self._degraded = False
             log.warning("ylai: rate limit buckets back in Redis")
 
 

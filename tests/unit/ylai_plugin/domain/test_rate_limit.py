@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from ylai_plugin.domain import rate_limit
+from ylai_plugin.domain.breakers import Breaker
 from ylai_plugin.domain.rate_limit import MemoryBucket, RateLimiter, RedisBucket
 
 
@@ -91,8 +92,8 @@ def _dead_port() -> int:
 
 
 def test_limiter_uses_redis_when_configured(redis_url: str, prefix: str, client: redis.Redis) -> None:
-    limiter = RateLimiter(rate=1.0, burst=2, redis_url=redis_url, prefix=prefix)
-    other_worker = RateLimiter(rate=1.0, burst=2, redis_url=redis_url, prefix=prefix)
+    limiter = RateLimiter(rate=1.0, burst=2, redis_url=redis_url, prefix=prefix, breaker=_breaker([0.0]))
+    other_worker = RateLimiter(rate=1.0, burst=2, redis_url=redis_url, prefix=prefix, breaker=_breaker([0.0]))
     assert limiter.backend == "redis"
     assert limiter.take("u") == 0.0
     assert other_worker.take("u") == 0.0
@@ -107,8 +108,21 @@ def test_limiter_without_redis_keeps_buckets_in_process() -> None:
     assert limiter.take("u") > 0
 
 
+def _breaker(clock: list[float]) -> Breaker:
+    return Breaker(
+        "test-rate-limit",
+        dependency="redis",
+        failure_threshold=2,
+        open_seconds=30,
+        half_open_calls=1,
+        clock=lambda: clock[0],
+    )
+
+
 def test_limiter_degrades_to_memory_when_redis_is_down_and_logs_once(caplog: pytest.LogCaptureFixture) -> None:
-    limiter = RateLimiter(rate=1.0, burst=2, redis_url=f"redis://127.0.0.1:{_dead_port()}/0", retry_seconds=60)
+    clock = [1000.0]
+    breaker = _breaker(clock)
+    limiter = RateLimiter(rate=1.0, burst=2, redis_url=f"redis://127.0.0.1:{_dead_port()}/0", breaker=breaker)
     with caplog.at_level(logging.WARNING, logger=rate_limit.__name__):
         assert limiter.take("u") == 0.0  # the request goes on
         assert limiter.backend == "memory"
@@ -116,14 +130,31 @@ def test_limiter_degrades_to_memory_when_redis_is_down_and_logs_once(caplog: pyt
         assert limiter.take("u") > 0  # still limited, per process
     warnings = [r for r in caplog.records if "unavailable" in r.getMessage()]
     assert len(warnings) == 1
+    # Two failures opened the breaker: the third request did not try Redis at all.
+    snapshot = breaker.snapshot()
+    assert breaker.state == "open"
+    assert snapshot.failures == 2
+    assert snapshot.rejected == 1
 
 
-def test_limiter_goes_back_to_redis_after_the_retry_period(redis_url: str, prefix: str) -> None:
-    limiter = RateLimiter(rate=1.0, burst=5, redis_url=redis_url, prefix=prefix, retry_seconds=0.0)
-    limiter._degrade(ConnectionError("test"))
-    assert limiter.backend == "redis"  # a retry period of 0: the next request tries Redis
-    assert limiter.take("u") == 0.0
-    assert limiter._down_until == 0.0
+def test_limiter_goes_back_to_redis_once_the_breaker_lets_a_trial_through(
+    redis_url: str, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = [1000.0]
+    breaker = _breaker(clock)
+    limiter = RateLimiter(rate=1.0, burst=5, redis_url=redis_url, prefix=prefix, breaker=breaker)
+    for _ in range(2):
+        breaker.admit().failure(ConnectionError("test"))
+    limiter._degraded = True
+    assert breaker.snapshot().state == "open"
+    assert limiter.take("u") == 0.0  # from memory: the breaker is open
+    assert limiter.backend == "memory"
+    clock[0] += 31  # the open period is over: the next request is the trial call
+    with caplog.at_level(logging.WARNING, logger=rate_limit.__name__):
+        assert limiter.take("u") == 0.0
+    assert breaker.snapshot().state == "closed"
+    assert limiter.backend == "redis"
+    assert any("back in Redis" in r.getMessage() for r in caplog.records)
 
 
 def test_get_limiter_reads_the_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
