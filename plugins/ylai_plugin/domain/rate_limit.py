@@ -17,6 +17,7 @@ wait into its 429.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any, Literal
@@ -32,6 +33,7 @@ KEY_PREFIX = "ylai:ratelimit:"
 # may never make the API slow.
 SOCKET_TIMEOUT = 0.5
 BREAKER_NAME = "redis-rate-limit"
+CLIENT_NAME = "ylai-rate-limit"
 
 # KEYS[1]: the bucket (a hash of tokens and the time they were counted).
 # ARGV: rate (tokens/s), burst, and optionally "now" in seconds (tests); else the server's TIME.
@@ -147,8 +149,12 @@ class RateLimiter:
         if redis_url:
             import redis
 
+            # Named per process, so Redis's CLIENT LIST shows which api-server workers share the buckets.
             client = redis.Redis.from_url(
-                redis_url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
+                redis_url,
+                socket_timeout=SOCKET_TIMEOUT,
+                socket_connect_timeout=SOCKET_TIMEOUT,
+                client_name=f"{CLIENT_NAME}-{os.getpid()}",
             )
             self.redis = RedisBucket(client=client, rate=rate, burst=burst, prefix=prefix)
             self.breaker = breaker or breakers.get_breaker(BREAKER_NAME, dependency="redis")
