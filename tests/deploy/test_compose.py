@@ -242,3 +242,39 @@ class TestSecretsHandling:
 
     def test_env_stays_out_of_the_image(self) -> None:
         assert "**/.env" in (REPO_ROOT / ".dockerignore").read_text().splitlines()
+
+
+def _seconds(duration: str | int | float) -> float:
+    """A Compose duration ("1m30s", "30s", "500ms"; numbers are nanoseconds) in seconds."""
+    if isinstance(duration, (int, float)):
+        return float(duration) / 1e9
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", duration)
+    assert parts, f"not a duration: {duration!r}"
+    return sum(float(value) * units[unit] for value, unit in parts)
+
+
+class TestResilience:
+    """docs/resilience.md: a database or Redis outage of 2 minutes stops nothing for good."""
+
+    @pytest.mark.parametrize("name", sorted(LONG_RUNNING | {"postgres", "redis"}))
+    def test_every_long_running_service_is_restarted(self, services: dict[str, Any], name: str) -> None:
+        # Docker restarts an exited container with a growing delay (up to 1 min), never gives up.
+        assert services[name]["restart"] in {"unless-stopped", "always"}
+
+    def test_the_one_shot_init_is_not_restarted(self, services: dict[str, Any]) -> None:
+        assert services["airflow-init"]["restart"] == "no"
+
+    @pytest.mark.parametrize("name", sorted(LONG_RUNNING))
+    def test_a_two_minute_blip_does_not_make_a_service_unhealthy(self, services: dict[str, Any], name: str) -> None:
+        check = services[name]["healthcheck"]
+        assert _seconds(check["interval"]) * check["retries"] >= 120, name
+
+    @pytest.mark.parametrize("name", sorted(AIRFLOW_SERVICES))
+    def test_lost_worker_settings_fit_a_minute(self, services: dict[str, Any], name: str) -> None:
+        env = services[name]["environment"]
+        timeout = int(env["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT"])
+        detection = float(env["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL"])
+        interval = int(env["AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL"])
+        # The first retry of a script waits 15-30 s after the task is failed.
+        assert interval + timeout + detection + 30 <= 60

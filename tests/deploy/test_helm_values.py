@@ -329,3 +329,38 @@ class TestAirflowConfig:
         assert stack["config"]["ylai"]["sample_resources"] == "True"
         # The KEDA query divides by it.
         assert isinstance(stack["config"]["celery"]["worker_concurrency"], int)
+
+
+def liveness_probes(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every liveness probe of a merged values file, by where it is set."""
+    found = {name: values[name]["livenessProbe"] for name in ("apiServer", "scheduler", "dagProcessor", "triggerer")}
+    found["workers.celery"] = values["workers"]["celery"]["livenessProbe"]
+    if values["flower"]["enabled"]:
+        found["flower"] = values["flower"]["livenessProbe"]
+    for container in values["scheduler"].get("extraContainers") or []:
+        if "livenessProbe" in container:
+            found[f"scheduler.extraContainers.{container['name']}"] = container["livenessProbe"]
+    return found
+
+
+class TestResilience:
+    """docs/resilience.md: probes that do not kill healthy pods during a database blip."""
+
+    def test_no_liveness_probe_kills_a_pod_within_three_minutes(self, stack: dict[str, Any]) -> None:
+        probes = liveness_probes(stack)
+        assert "scheduler.extraContainers.ylai-alerts" in probes
+        for name, probe in probes.items():
+            # The scheduler, dag-processor, triggerer and worker checks query the database: a
+            # 2-minute outage must not add up to a restart (with a margin for a slow recovery).
+            assert probe["periodSeconds"] * probe["failureThreshold"] >= 180, name
+
+    def test_readiness_still_reacts_quickly(self, stack: dict[str, Any]) -> None:
+        probe = stack["apiServer"]["readinessProbe"]
+        assert probe["periodSeconds"] * probe["failureThreshold"] <= 60
+
+    def test_lost_worker_settings_fit_a_minute(self, stack: dict[str, Any]) -> None:
+        scheduler, workers = stack["config"]["scheduler"], stack["config"]["workers"]
+        timeout = int(scheduler["task_instance_heartbeat_timeout"])
+        detection = float(scheduler["task_instance_heartbeat_timeout_detection_interval"])
+        # The first retry of a script waits 15-30 s after the task is failed.
+        assert int(workers["min_heartbeat_interval"]) + timeout + detection + 30 <= 60
