@@ -143,6 +143,12 @@ class TestImage:
         copies = " ".join(final.ops("COPY"))
         assert "docker/healthcheck.sh /usr/local/bin/ylai-healthcheck" in copies
 
+    def test_the_healthcheck_rides_out_a_two_minute_database_blip(self, final: Stage) -> None:
+        (check,) = final.ops("HEALTHCHECK")
+        interval = int(re.search(r"--interval=(\d+)s", check).group(1))  # type: ignore[union-attr]
+        retries = int(re.search(r"--retries=(\d+)", check).group(1))  # type: ignore[union-attr]
+        assert interval * retries >= 120
+
     def test_final_stage_has_no_build_tools(self, final: Stage) -> None:
         text = final.text()
         for word in ("node", "npm", "yarn", "gcc", "g++", "build-essential", "apt-get", "uv ", "uv=="):
