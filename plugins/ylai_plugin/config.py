@@ -230,6 +230,20 @@ BREAKER_HALF_OPEN_CALLS = IntOption(
     1,
     "Trial calls a half-open circuit breaker lets through; all must succeed to close it, one failure opens it again.",
 )
+REQUEST_TIMEOUT = FloatOption(
+    "request_timeout",
+    30.0,
+    "Seconds a request to ylai's API may take before its answer starts: a route still waiting then "
+    "(on a database that does not answer, say) gets 503 with Retry-After instead of hanging. Streamed "
+    "answers (downloads, live logs) are bounded only until their first byte. 0 turns it off.",
+    example="60",
+)
+RETRY_AFTER_SECONDS = IntOption(
+    "retry_after_seconds",
+    5,
+    "The Retry-After of the 503 answered while the metadata database, the Celery broker or the Redis "
+    "cache is unavailable.",
+)
 
 # The table, in the order Airflow lists the section.
 OPTIONS: tuple[Option[Any], ...] = (
@@ -253,6 +267,8 @@ OPTIONS: tuple[Option[Any], ...] = (
     ALERT_SMTP_CONN_ID,
     ALERT_FROM_EMAIL,
     ALERT_INTERVAL_SECONDS,
+    REQUEST_TIMEOUT,
+    RETRY_AFTER_SECONDS,
     BREAKER_FAILURE_THRESHOLD,
     BREAKER_OPEN_SECONDS,
     BREAKER_HALF_OPEN_CALLS,

@@ -51,7 +51,11 @@ def _fastapi_app() -> Any:
     # module costs seconds, and the scheduler, dag-processor and task runners
     # load plugins too but never mount apps.
     from ylai_plugin.api.app import create_app
+    from ylai_plugin.api.outage import guard_airflow_login
 
+    # Airflow's cookie check runs before the app and needs the database: during an outage the
+    # UI's requests get ylai's 503 from it, not the root app's bare 500.
+    guard_airflow_login(URL_PREFIX)
     return create_app()
 
 

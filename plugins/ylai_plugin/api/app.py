@@ -37,6 +37,7 @@ def create_app() -> FastAPI:
     from ylai_plugin.api.errors import install_error_handlers
     from ylai_plugin.api.middleware import CorrelationIdMiddleware
     from ylai_plugin.api.openapi import install_openapi, operation_id
+    from ylai_plugin.api.outage import RequestTimeoutMiddleware
     from ylai_plugin.api.routes import alerts as alerts_api
     from ylai_plugin.api.routes import (
         exports,
@@ -98,6 +99,8 @@ def create_app() -> FastAPI:
 
     install_error_handlers(app)
     install_openapi(app)
+    # Inside the correlation id, so a timed-out request's 503 carries its X-Request-ID too.
+    app.add_middleware(RequestTimeoutMiddleware, seconds=config.REQUEST_TIMEOUT.get())
     app.add_middleware(CorrelationIdMiddleware)
     app.include_router(v1)
     app.include_router(pages.router, dependencies=authenticated)

@@ -12,17 +12,20 @@ or Simplified Chinese, see :mod:`ylai_plugin.api.i18n`); the answer says which i
 
 from __future__ import annotations
 
+import html
 import logging
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ylai_plugin.api.i18n import Language, negotiate, translator, untranslated
+from ylai_plugin.api.i18n import Language, negotiate, status_phrase, translator, untranslated
+from ylai_plugin.domain import outages
 from ylai_plugin.domain.errors import (
     INVALID_INPUT,
     Conflict,
@@ -187,6 +190,28 @@ KNOWN_DETAILS = {
 }
 
 
+def wants_html(accept: str | None) -> bool:
+    """Whether the caller is a browser opening a page (``text/html``), not a program asking for JSON."""
+    accept = (accept or "").lower()
+    return "text/html" in accept and "application/json" not in accept
+
+
+def unavailable_page(error: Unavailable, language: Language) -> HTMLResponse:
+    """A 503 a person can read: what is unavailable, and a reload after ``Retry-After`` seconds."""
+    words = translator(language)
+    said = words(error.text) if error.text is not None else error.message
+    seconds = error.retry_after or 5
+    title = status_phrase(503, language)
+    page = (
+        f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="{seconds}"><title>{html.escape(title)} · ylai</title></head>'
+        f'<body style="font-family:sans-serif;margin:3em"><h1>{html.escape(title)}</h1>'
+        f"<p>{html.escape(said)}</p></body></html>"
+    )
+    headers = {"Retry-After": str(seconds), "Content-Language": language, "Vary": "Accept, Accept-Language"}
+    return HTMLResponse(page, status_code=503, headers=headers)
+
+
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in loc)
 
@@ -201,7 +226,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(DomainError)
-    async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+    async def _domain_error(request: Request, exc: DomainError) -> Response:
+        if isinstance(exc, Unavailable) and wants_html(request.headers.get("accept")):
+            return unavailable_page(exc, request_language(request))  # a browser opening a page
         message = exc.text if exc.text is not None else exc.message
         code = DOMAIN_CODES.get(type(exc))
         response = envelope(
@@ -235,8 +262,35 @@ def install_error_handlers(app: FastAPI) -> None:
             response.headers[key] = value
         return response
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _outage(request: Request, exc: Exception) -> Response:
+        # A driver error that says a dependency is down (the metadata DB, the broker, Redis):
+        # 503 naming it, with Retry-After. Any other error of those libraries stays a 500.
+        dependency = outages.outage_of(exc, follow=True)
+        if dependency is None:
+            return _internal_error(request)
+        # One line, no stack, no URL (it may carry a password): an outage is not a bug.
+        log.warning(
+            "ylai API: %s unavailable (%s; request id %s)",
+            dependency,
+            type(exc).__name__,
+            getattr(request.state, "request_id", "-"),
+        )
+        return await _domain_error(request, outages.unavailable(dependency))
+
+    # One handler per driver error class (domain/outages.py's table), so they are answered by
+    # the app's ExceptionMiddleware like a domain error, and also when a dependency raised them
+    # (the auth check, which reads revoked tokens and users from the database).
+    for cls in {*(cls for cls, _ in outages.error_classes()), DBAPIError}:
+        app.add_exception_handler(cls, _outage)
+
+    def _internal_error(request: Request) -> JSONResponse:
         # Never a stack trace to the client; the correlation id ties the log line to the response.
         log.exception("unhandled error in ylai API (request id %s)", getattr(request.state, "request_id", "-"))
         return envelope(500, INTERNAL_ERROR, language=request_language(request))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # An error that only wraps an outage (raised from a dropped connection) is still a 503.
+        if outages.outage_of(exc, follow=True) is not None:
+            return await _outage(request, exc)
+        return _internal_error(request)

@@ -62,6 +62,11 @@ MESSAGES: dict[str, str] = {
     "http.403": "禁止访问",
     "http.404": "未找到",
     "http.405": "不允许的请求方法",
+    # ------------------------------------------------------------ a dependency down (domain/outages.py)
+    "unavailable.metadata_db": "元数据库不可用；请在 {seconds} 秒后重试",
+    "unavailable.broker": "Celery 消息代理（broker）不可用；请在 {seconds} 秒后重试",
+    "unavailable.cache": "Redis（缓存）不可用；请在 {seconds} 秒后重试",
+    "unavailable.timeout": "请求未能在 {timeout} 秒内完成；请在 {seconds} 秒后重试",
     # ------------------------------------------------------------ lookups and permissions
     "not_found": "{kind} {key!r} 不存在",
     "access.view": "你无权{verb} {resource}",

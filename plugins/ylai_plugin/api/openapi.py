@@ -3,8 +3,9 @@
 - FastAPI documents its own ``HTTPValidationError`` (``{"detail": [...]}``) for every 422;
   ylai answers every error in the envelope (:mod:`ylai_plugin.api.errors`), so those 422s
   point at ``ErrorResponse`` and FastAPI's schemas are dropped.
-- Every operation may answer 401 (no or bad token), 403 (the role lacks the permission) and
-  429 (rate limit, with ``Retry-After``): each is documented, in the envelope.
+- Every operation may answer 401 (no or bad token), 403 (the role lacks the permission),
+  429 (rate limit, with ``Retry-After``) and 503 (a dependency down or the request timeout, with
+  ``Retry-After``; :mod:`ylai_plugin.api.outage`): each is documented, in the envelope.
 - FastAPI serializes the document with ``exclude_none``, which also drops the ``null``
   values inside schema examples (a required nullable field would go missing): each
   schema's examples are put back as its model declares them.
@@ -33,6 +34,12 @@ COMMON_RESPONSES: dict[str, dict[str, Any]] = {
     "403": {"description": "The caller's roles lack the permission this operation needs."},
     "429": {
         "description": "The caller's rate limit is exhausted; retry after `Retry-After` seconds.",
+        "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+    },
+    "503": {
+        "description": "A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), "
+        "or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null "
+        "when none was found down); retry after `Retry-After` seconds.",
         "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
     },
 }

@@ -126,10 +126,13 @@ class Unavailable(DomainError):
 
     :param dependency: what is unavailable (``"redis"``, ``"ui build"``), for logs and programs.
     :param retry_after: seconds after which a retry may succeed, when known.
+    :param details: data for a program (which dependency, when to retry), or None.
     """
 
-    def __init__(self, message: str | Text, dependency: str | None = None, retry_after: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str | Text, dependency: str | None = None, retry_after: int | None = None, details: Any = None
+    ) -> None:
+        super().__init__(message, details)
         self.dependency = dependency
         self.retry_after = retry_after
 

@@ -1,17 +1,27 @@
-"""Whether the dependencies ylai needs answer: the metadata database and the Celery broker.
+"""Whether the dependencies ylai needs answer: metadata database, broker, cache, scheduler.
 
-A failed check is an answer (``unhealthy`` with the error's type), never an exception, and
-never carries a URL: broker and database URLs hold passwords.
+The metadata database, the Celery broker, the Redis cache and the scheduler's heartbeat. A
+failed check is an answer (``unhealthy`` with the error's type), never an exception, and never
+carries a URL: broker, cache and database URLs hold passwords. :func:`check_all` runs the checks
+side by side, each bounded by a short timeout, so a dependency that hangs is reported
+``unhealthy`` (``timed out after 2 s``) instead of holding the answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-State = Literal["healthy", "unhealthy", "not_configured"]
+from ylai_plugin import config
+
+State = Literal["healthy", "unhealthy", "not_configured", "unknown"]
+#: Seconds each check of :func:`check_all` may take.
+CHECK_TIMEOUT = 2.0
 
 
 class ComponentHealth(BaseModel):
@@ -82,3 +92,91 @@ def executor() -> str:
     from airflow.configuration import conf
 
     return str(conf.get("core", "executor"))
+
+
+def check_cache() -> ComponentHealth:
+    """PING the Redis cache, when ``[ylai] cache_url`` names one."""
+    url = config.CACHE_URL.get()
+    if not url:
+        return ComponentHealth(status="not_configured", detail="no [ylai] cache_url: each process caches in memory")
+    import redis
+
+    started = time.perf_counter()
+    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except Exception as exc:  # the URL may carry a password: report only the error type
+        return ComponentHealth(status="unhealthy", detail=type(exc).__name__)
+    finally:
+        client.close()
+    return ComponentHealth(status="healthy", latency_ms=_elapsed_ms(started))
+
+
+def check_scheduler() -> ComponentHealth:
+    """Whether a scheduler heartbeat is recent enough (``[scheduler] scheduler_health_check_threshold``).
+
+    Read from the metadata database: with the database down it is ``unknown``, not ``unhealthy``.
+    """
+    from airflow.jobs.job import most_recent_job
+
+    started = time.perf_counter()
+    try:
+        job = most_recent_job("SchedulerJob")
+    except Exception as exc:
+        return ComponentHealth(status="unknown", detail=f"metadata database: {type(exc).__name__}")
+    if job is None or job.latest_heartbeat is None:
+        return ComponentHealth(status="unhealthy", detail="no scheduler has ever sent a heartbeat")
+    heartbeat = job.latest_heartbeat.isoformat()
+    if not job.is_alive():
+        return ComponentHealth(status="unhealthy", detail=f"last heartbeat {heartbeat}")
+    return ComponentHealth(status="healthy", detail=f"last heartbeat {heartbeat}", latency_ms=_elapsed_ms(started))
+
+
+@dataclass(frozen=True)
+class Report:
+    """Every dependency's state, as :func:`check_all` found it."""
+
+    executor: str
+    metadata_db: ComponentHealth
+    broker: ComponentHealth
+    cache: ComponentHealth
+    scheduler: ComponentHealth
+
+    @property
+    def healthy(self) -> bool:
+        """Whether every dependency that is configured answers."""
+        parts = (self.metadata_db, self.broker, self.cache, self.scheduler)
+        return all(part.status in ("healthy", "not_configured") for part in parts)
+
+    def first_down(self) -> Literal["metadata_db", "broker", "cache"] | None:
+        """The first dependency a request needs that does not answer (the scheduler is none)."""
+        for name, part in (("metadata_db", self.metadata_db), ("broker", self.broker), ("cache", self.cache)):
+            if part.status == "unhealthy":
+                return name  # type: ignore[return-value]
+        return None
+
+
+async def _bounded(check: Callable[[], ComponentHealth], timeout: float) -> ComponentHealth:
+    # A check stuck on a socket keeps its thread until the driver gives up; the answer does not wait.
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(check), timeout)
+    except TimeoutError:
+        return ComponentHealth(status="unhealthy", detail=f"timed out after {timeout:g} s")
+
+
+async def check_all(timeout: float = CHECK_TIMEOUT, *, scheduler: bool = True) -> Report:
+    """Check every dependency at once, each for at most ``timeout`` seconds."""
+    running = executor()
+
+    async def skipped() -> ComponentHealth:
+        return ComponentHealth(status="not_configured", detail="not checked")
+
+    db, broker, cache, sched = await asyncio.gather(
+        _bounded(check_metadata_db, timeout),
+        _bounded(lambda: check_broker(running), timeout),
+        _bounded(check_cache, timeout),
+        _bounded(check_scheduler, timeout) if scheduler else skipped(),
+    )
+    if db.status == "unhealthy" and sched.status != "healthy":  # its heartbeat is read from that database
+        sched = ComponentHealth(status="unknown", detail="the metadata database is unavailable")
+    return Report(executor=running, metadata_db=db, broker=broker, cache=cache, scheduler=sched)

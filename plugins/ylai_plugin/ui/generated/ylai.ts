@@ -262,7 +262,11 @@ export interface paths {
         };
         /**
          * Health
-         * @description Return ylai's version and whether the metadata DB and the broker answer.
+         * @description Return ylai's version and the state of each dependency: metadata DB, broker, cache, scheduler.
+         *
+         *     Each check has 2 s at most, all run at once, so a dead dependency is reported, never waited on.
+         *     The route needs a logged-in caller like every other; while the metadata database is down the
+         *     login itself cannot be checked, and the answer is the 503 that names the database.
          */
         get: operations["health"];
         put?: never;
@@ -325,6 +329,26 @@ export interface paths {
          * @description Scheduler lag over time: how late runs start after they are due, and tasks after their upstream tasks.
          */
         get: operations["scheduler_lag"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/monitor/queue-limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Queue Limits
+         * @description Backpressure: each queue's waiting task instances and its limit, above which run requests get 429.
+         */
+        get: operations["queue_limits"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1230,7 +1254,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "healthy" | "unhealthy" | "not_configured";
+            status: "healthy" | "unhealthy" | "not_configured" | "unknown";
         };
         /**
          * CountPoint
@@ -1874,11 +1898,16 @@ export interface components {
         };
         /**
          * HealthResponse
-         * @description The answer of the health route.
+         * @description The answer of the health route: ylai's version and each dependency's state.
          * @example {
          *       "broker": {
          *         "detail": null,
          *         "latency_ms": 2.8,
+         *         "status": "healthy"
+         *       },
+         *       "cache": {
+         *         "detail": null,
+         *         "latency_ms": 0.6,
          *         "status": "healthy"
          *       },
          *       "executor": "CeleryExecutor",
@@ -1887,14 +1916,56 @@ export interface components {
          *         "latency_ms": 1.2,
          *         "status": "healthy"
          *       },
+         *       "scheduler": {
+         *         "detail": "last heartbeat 2026-12-03T13:20:01.120000+00:00",
+         *         "latency_ms": 1.9,
+         *         "status": "healthy"
+         *       },
+         *       "status": "healthy",
+         *       "version": "0.1.0"
+         *     }
+         * @example {
+         *       "broker": {
+         *         "detail": "OperationalError",
+         *         "latency_ms": null,
+         *         "status": "unhealthy"
+         *       },
+         *       "cache": {
+         *         "detail": "no [ylai] cache_url",
+         *         "latency_ms": null,
+         *         "status": "not_configured"
+         *       },
+         *       "executor": "CeleryExecutor",
+         *       "metadata_db": {
+         *         "detail": null,
+         *         "latency_ms": 1.2,
+         *         "status": "healthy"
+         *       },
+         *       "scheduler": {
+         *         "detail": "last heartbeat 2026-12-03T13:02:11+00:00",
+         *         "status": "unhealthy"
+         *       },
+         *       "status": "unhealthy",
          *       "version": "0.1.0"
          *     }
          */
         HealthResponse: {
+            /** @description The Celery broker (`not_configured` without the CeleryExecutor). */
             broker: components["schemas"]["ComponentHealth"];
+            /** @description The Redis cache of `[ylai] cache_url` (`not_configured` without). */
+            cache: components["schemas"]["ComponentHealth"];
             /** Executor */
             executor: string;
+            /** @description Airflow's metadata database, which holds ylai's tables. */
             metadata_db: components["schemas"]["ComponentHealth"];
+            /** @description Whether a scheduler heartbeat is recent; `unknown` while the metadata database is down. */
+            scheduler: components["schemas"]["ComponentHealth"];
+            /**
+             * Status
+             * @description `unhealthy` when a configured dependency does not answer (or no scheduler heartbeats).
+             * @enum {string}
+             */
+            status: "healthy" | "unhealthy";
             /** Version */
             version: string;
         };
@@ -2776,6 +2847,65 @@ export interface components {
             } | null;
             /** Shared With Role */
             shared_with_role?: string | null;
+        };
+        /**
+         * QueueLimit
+         * @description One executor queue's backpressure: how many task instances wait in it, and how many may.
+         * @example {
+         *       "depth": 12,
+         *       "full": false,
+         *       "limit": 200,
+         *       "queue": "default"
+         *     }
+         */
+        QueueLimit: {
+            /**
+             * Depth
+             * @description Task instances waiting in the queue now: queued, scheduled, and those of runs not started yet.
+             */
+            depth: number;
+            /**
+             * Full
+             * @description Whether run requests adding to this queue are refused now.
+             */
+            full: boolean;
+            /**
+             * Limit
+             * @description Run requests through ylai are refused (429) once the depth reaches it; 0: none.
+             */
+            limit: number;
+            /** Queue */
+            queue: string;
+        };
+        /**
+         * QueueLimits
+         * @description Backpressure per queue: the default queue, queues with a limit of their own and every queue in use.
+         * @example {
+         *       "generated_at": "2026-12-03T14:00:05Z",
+         *       "queues": [
+         *         {
+         *           "depth": 12,
+         *           "full": false,
+         *           "limit": 200,
+         *           "queue": "default"
+         *         }
+         *       ],
+         *       "retry_after_seconds": 30
+         *     }
+         */
+        QueueLimits: {
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            /** Queues */
+            queues: components["schemas"]["QueueLimit"][];
+            /**
+             * Retry After Seconds
+             * @description The Retry-After of a refused run request.
+             */
+            retry_after_seconds: number;
         };
         /**
          * QueueMonitor
@@ -4812,6 +4942,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_event: {
@@ -4873,6 +5014,17 @@ export interface operations {
             };
             /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -4962,6 +5114,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     create_rule: {
@@ -5042,6 +5205,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_rule: {
@@ -5103,6 +5277,17 @@ export interface operations {
             };
             /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -5195,6 +5380,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     delete_rule: {
@@ -5263,6 +5459,17 @@ export interface operations {
             };
             /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -5355,6 +5562,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     list_silences: {
@@ -5421,6 +5639,17 @@ export interface operations {
             };
             /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -5501,6 +5730,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_silence: {
@@ -5571,6 +5811,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     delete_silence: {
@@ -5630,6 +5881,17 @@ export interface operations {
             };
             /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -5711,6 +5973,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     create_export_job: {
@@ -5782,6 +6055,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_export_job: {
@@ -5843,6 +6127,17 @@ export interface operations {
             };
             /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -5933,6 +6228,17 @@ export interface operations {
             };
             /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -6041,6 +6347,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     export_summary: {
@@ -6129,6 +6446,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     health: {
@@ -6169,6 +6497,17 @@ export interface operations {
             };
             /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -6239,6 +6578,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     api_monitor: {
@@ -6290,6 +6640,17 @@ export interface operations {
             };
             /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -6360,6 +6721,77 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    queue_limits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueLimits"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     queue_monitor: {
@@ -6421,6 +6853,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     system_monitor: {
@@ -6472,6 +6915,17 @@ export interface operations {
             };
             /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -6542,6 +6996,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     task_monitor: {
@@ -6603,6 +7068,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     ping: {
@@ -6643,6 +7119,17 @@ export interface operations {
             };
             /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -6720,6 +7207,17 @@ export interface operations {
             };
             /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -6809,6 +7307,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_preset: {
@@ -6879,6 +7388,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     delete_preset: {
@@ -6938,6 +7458,17 @@ export interface operations {
             };
             /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -7030,6 +7561,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     rank_scripts: {
@@ -7085,6 +7627,17 @@ export interface operations {
             };
             /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -7155,6 +7708,17 @@ export interface operations {
             };
             /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -7239,6 +7803,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     list_scripts: {
@@ -7309,6 +7884,17 @@ export interface operations {
             };
             /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -7398,6 +7984,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_script: {
@@ -7469,6 +8066,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     run_script: {
@@ -7531,8 +8139,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            /** @description Too Many Requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -7615,6 +8232,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     list_tasks: {
@@ -7685,6 +8313,17 @@ export interface operations {
             };
             /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -7774,6 +8413,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_task: {
@@ -7844,6 +8494,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     delete_task: {
@@ -7903,6 +8564,17 @@ export interface operations {
             };
             /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -7995,6 +8667,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     run_task: {
@@ -8058,8 +8741,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            /** @description Too Many Requests */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
@@ -8143,6 +8835,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
 }
@@ -8187,7 +8890,7 @@ export const cacheStatsBackendValues: ReadonlyArray<FlattenedDeepRequired<compon
 export const celeryQueuesStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CeleryQueues"]["status"]> = ["ok", "unreachable", "no_samples", "not_configured"];
 export const channelLanguageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Channel"]["language"]> = ["en", "zh-CN"];
 export const channelTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Channel"]["type"]> = ["slack", "email", "webhook"];
-export const componentHealthStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ComponentHealth"]["status"]> = ["healthy", "unhealthy", "not_configured"];
+export const componentHealthStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ComponentHealth"]["status"]> = ["healthy", "unhealthy", "not_configured", "unknown"];
 export const dagKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DagKind"]> = ["script", "pipeline", "task", "report"];
 export const deadlineMustValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Deadline"]["must"]> = ["start", "finish"];
 export const deadlineTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Deadline"]["type"]> = ["deadline"];
@@ -8200,6 +8903,7 @@ export const exportJobInKindValues: ReadonlyArray<FlattenedDeepRequired<componen
 export const exportJobInLanguageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ExportJobIn"]["language"]> = ["en", "zh-CN"];
 export const exportJobOutStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ExportJobOut"]["state"]> = ["queued", "running", "success", "failed"];
 export const failureRateTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FailureRate"]["type"]> = ["failure_rate"];
+export const healthResponseStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["HealthResponse"]["status"]> = ["healthy", "unhealthy"];
 export const mePermissionsValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Me"]["permissions"]> = ["read", "create", "edit", "delete"];
 export const presetOutVisibilityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PresetOut"]["visibility"]> = ["private", "shared"];
 export const queueWaitTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["QueueWait"]["type"]> = ["queue_wait"];
