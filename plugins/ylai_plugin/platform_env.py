@@ -61,10 +61,13 @@ SQLITE_TASK_HEARTBEAT_TIMEOUT = 120
 HEARTBEAT_TIMEOUT_DETECTION_INTERVAL = 5
 TASK_HEARTBEAT_INTERVAL = 3
 # A running task is stopped by its own supervisor after this many failed heartbeats in a row.
-# Each failed heartbeat is itself retried 5 times over about 15 s, so 10 of them ride out a
-# metadata database (or api-server) outage of 2-3 minutes: the task keeps running and its next
-# heartbeat after the outage lands before the restarted scheduler looks for lost tasks.
-MAX_FAILED_HEARTBEATS = 10
+# Each failed heartbeat is itself retried 5 times first: during a measured Postgres outage one
+# failed heartbeat took 6-20 s (9.5 s on average), so 25 of them ride out an outage of 2.5-4
+# minutes: the task keeps running and its next heartbeat after the outage lands before the
+# restarted scheduler looks for lost tasks. (10 ended a task 94 s into the outage.) The price: a
+# worker cut off from the api-server alone keeps its task running that long after the scheduler
+# has failed and retried it elsewhere; it is stopped at its first heartbeat once it reconnects.
+MAX_FAILED_HEARTBEATS = 25
 # Tasks queued by a scheduler that was restarted are adopted by the new one within this many
 # seconds (Airflow's default, 300 s, would delay finding a lost task by as much).
 ORPHANED_TASKS_CHECK_INTERVAL = 60

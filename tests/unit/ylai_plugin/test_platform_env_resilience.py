@@ -36,8 +36,8 @@ class TestLostWorkers:
 
     def test_a_task_rides_out_a_two_minute_api_or_database_outage(self, tmp_path: Path) -> None:
         env = airflow_environment(resolve_settings({"YLAI_DATABASE_URL": PG}, tmp_path), {})
-        # Each failed heartbeat is retried 5 times (about 15 s) before it counts as one failure.
-        assert int(env["AIRFLOW__WORKERS__MAX_FAILED_HEARTBEATS"]) * 15 >= 120
+        # Each failed heartbeat is retried 5 times first; measured: 6-20 s per failed heartbeat.
+        assert int(env["AIRFLOW__WORKERS__MAX_FAILED_HEARTBEATS"]) * 6 >= 120
 
     def test_sqlite_tolerates_its_60_second_lock_wait(self, tmp_path: Path) -> None:
         env = airflow_environment(resolve_settings({}, tmp_path), {})
