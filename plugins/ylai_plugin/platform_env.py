@@ -60,14 +60,22 @@ TASK_HEARTBEAT_TIMEOUT = 20
 SQLITE_TASK_HEARTBEAT_TIMEOUT = 120
 HEARTBEAT_TIMEOUT_DETECTION_INTERVAL = 5
 TASK_HEARTBEAT_INTERVAL = 3
-# A running task is stopped by its own supervisor after this many failed heartbeats in a row.
-# Each failed heartbeat is itself retried 5 times first: during a measured Postgres outage one
-# failed heartbeat took 6-20 s (9.5 s on average), so 25 of them ride out an outage of 2.5-4
-# minutes: the task keeps running and its next heartbeat after the outage lands before the
-# restarted scheduler looks for lost tasks. (10 ended a task 94 s into the outage.) The price: a
-# worker cut off from the api-server alone keeps its task running that long after the scheduler
-# has failed and retried it elsewhere; it is stopped at its first heartbeat once it reconnects.
-MAX_FAILED_HEARTBEATS = 25
+# Every call of a task to the api-server (its heartbeat, its XComs, its final state) is retried
+# EXECUTION_API_RETRIES times with a random exponential wait of 1 s up to
+# EXECUTION_API_RETRY_WAIT_MAX s (on average about 4 minutes in all, rarely under 2), so a task
+# that ends during a 2-minute database outage still reports its state once the database is back
+# (with Airflow's 5 tries of up to 90 s, a measured outage of 2.5 minutes lost the success of a
+# task that ended in it: the scheduler later failed it as lost). A shorter cap also means
+# the calls resume within 30 s of the recovery.
+EXECUTION_API_RETRIES = 20
+EXECUTION_API_RETRY_WAIT_MAX = 30
+# A running task is stopped by its own supervisor after this many failed heartbeat calls in a row
+# (each retried as above): about 8 minutes without the api-server. A shorter limit (Airflow's 3
+# with 5 tries each ended a task 94 s into a measured outage) loses running tasks to an outage; a
+# longer one keeps a task of a worker cut off from the api-server alone running that much longer
+# after the scheduler failed and retried it elsewhere (it is stopped at its first heartbeat once
+# it reconnects).
+MAX_FAILED_HEARTBEATS = 2
 # Tasks queued by a scheduler that was restarted are adopted by the new one within this many
 # seconds (Airflow's default, 300 s, would delay finding a lost task by as much).
 ORPHANED_TASKS_CHECK_INTERVAL = 60
@@ -84,6 +92,8 @@ def resilience_environment(*, postgres: bool) -> dict[str, str]:
         "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": str(ORPHANED_TASKS_CHECK_INTERVAL),
         "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": str(TASK_HEARTBEAT_INTERVAL),
         "AIRFLOW__WORKERS__MAX_FAILED_HEARTBEATS": str(MAX_FAILED_HEARTBEATS),
+        "AIRFLOW__WORKERS__EXECUTION_API_RETRIES": str(EXECUTION_API_RETRIES),
+        "AIRFLOW__WORKERS__EXECUTION_API_RETRY_WAIT_MAX": str(EXECUTION_API_RETRY_WAIT_MAX),
     }
     if postgres:
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"] = "ylai_plugin.platform_env.POSTGRES_CONNECT_ARGS"
