@@ -49,6 +49,9 @@ class TestScript:
             assert found, name
             (bin_dir / name).symlink_to(found)
         self.user(bin_dir, 1000)
+        # The fault tests' servers are there unless a test takes them away.
+        self.stand_in(bin_dir, "initdb", "exit 0")
+        self.stand_in(bin_dir, "redis-server", "exit 0")
         return bin_dir
 
     @staticmethod
@@ -74,7 +77,12 @@ class TestScript:
         return log
 
     def provision(self, bin_dir: Path) -> tuple[int, list[str]]:
-        env = minimal_env() | {"PATH": str(bin_dir), "HOME": str(bin_dir.parent)}
+        env = minimal_env() | {
+            "PATH": str(bin_dir),
+            "HOME": str(bin_dir.parent),
+            # Not this machine's Postgres: only what the fake machine has counts.
+            "YLAI_POSTGRES_BIN_GLOB": str(bin_dir.parent / "postgresql" / "*" / "bin" / "initdb"),
+        }
         result = run([str(bin_dir / "bash"), str(SCRIPT)], env=env)
         return result.returncode, result.stdout.splitlines()
 
@@ -122,3 +130,29 @@ class TestScript:
         assert lines[-1] == (
             "provision-test-deps: apt-get install chromium fonts-noto-cjk failed; the tests that need them will say so"
         )
+
+    def test_the_fault_tests_servers_are_installed_or_named(self, machine: Path) -> None:
+        self.stand_in(machine, "chromium", "exit 0")
+        self.stand_in(machine, "fc-list", "echo 'WenQuanYi Zen Hei'")
+        (machine / "initdb").unlink()
+        (machine / "redis-server").unlink()
+        rc, lines = self.provision(machine)
+        assert rc == 0
+        assert [line.rsplit(": ", 1)[-1] for line in lines] == [
+            "sudo apt-get install postgresql",
+            "sudo apt-get install redis-server",
+        ]
+        assert all("tests/faults" in line for line in lines)
+        log = self.apt(machine, up_to_date=True)
+        self.user(machine, 0)
+        assert self.provision(machine)[0] == 0
+        assert log.read_text().splitlines() == ["install -y -q postgresql redis-server"]
+
+    def test_a_versioned_postgres_directory_counts_as_installed(self, machine: Path) -> None:
+        self.stand_in(machine, "chromium", "exit 0")
+        self.stand_in(machine, "fc-list", "echo 'WenQuanYi Zen Hei'")
+        (machine / "initdb").unlink()
+        versioned = machine.parent / "postgresql" / "16" / "bin"
+        versioned.mkdir(parents=True)
+        self.stand_in(versioned, "initdb", "exit 0")
+        assert self.provision(machine) == (0, [])
