@@ -10,13 +10,23 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly details: FieldProblem[];
+  /** Seconds from the answer's Retry-After header (a 429, a 503), or null without one. */
+  readonly retryAfter: number | null;
 
-  constructor(status: number, code: string, message: string, details: FieldProblem[] = []) {
+  constructor(status: number, code: string, message: string, details: FieldProblem[] = [], retryAfter: number | null = null) {
     super(message);
     this.status = status;
     this.code = code;
     this.details = details;
+    this.retryAfter = retryAfter;
   }
+}
+
+/** Retry-After in seconds (the HTTP-date form is not sent by ylai or Airflow); null if absent or not a number. */
+function retryAfterOf(resp: Response): number | null {
+  const raw = resp.headers?.get?.("Retry-After");
+  const seconds = raw == null ? NaN : Number(raw);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : null;
 }
 
 export function resolveUrl(path: string): string {
@@ -52,7 +62,7 @@ export async function errorFrom(resp: Response): Promise<ApiError> {
     const rec = body as Record<string, unknown>;
     if (rec.error && typeof rec.error === "object") {
       const e = rec.error as Record<string, unknown>;
-      return new ApiError(resp.status, String(e.code ?? "error"), String(e.message ?? resp.statusText), asProblems(e.details));
+      return new ApiError(resp.status, String(e.code ?? "error"), String(e.message ?? resp.statusText), asProblems(e.details), retryAfterOf(resp));
     }
     if ("detail" in rec) {
       const detail = rec.detail;

@@ -5,6 +5,7 @@ import type { ApiMonitor, HostMonitor, QueueMonitor, SchedulerLag, SystemMonitor
 import { shortName } from "../lib/dagKinds";
 import { usePoll } from "../lib/hooks";
 import { ExportButtons } from "../components/ExportButtons";
+import { QueueLimitsCard } from "../components/QueueLimits";
 import { useI18n, type I18n } from "../i18n";
 import { Chart } from "../components/Chart";
 import { Card, Empty, ErrorBox, PageHeader, RefreshBar } from "../components/ui";
@@ -166,6 +167,7 @@ export function Monitor() {
             ) : null}
             <p className="y-muted y-small">{t("monitor.queueNote")}</p>
           </Card>
+          <QueueLimitsCard paused={paused} />
           <Card title={t("monitor.schedulerLag")} testId="chart-scheduler-lag">
             {d.lag.points.length ? <Chart option={charts.lag} label={t("monitor.schedulerLag")} /> : <Empty>{t("monitor.noLag")}</Empty>}
             <p className="y-muted y-small" data-testid="lag-note">

@@ -166,6 +166,32 @@ describe("Run page", () => {
     expect($(el, "follow")).toBeNull();
   });
 
+  it("says why a run was refused with 429 and when to try again (a full queue, the rate limit)", async () => {
+    let answer: { status: number; body: unknown; headers: Record<string, string> } = {
+      status: 429,
+      body: { error: { code: "queue_full", message: "Queue 'default' is full: 5 task instances are waiting and its limit is 5; retry in 30 s", details: { queue: "default", depth: 5, limit: 5, retry_after: 30 } } },
+      headers: { "Retry-After": "30" },
+    };
+    fakeServer(me(USER), targets, presets(), runs, (c) => (c.method === "POST" && c.path.endsWith("/run") ? answer : undefined));
+    const el = await open("/plugin/ylai-run?dag_id=script__csv_profiler");
+    type($(el, "field-path")!, "/x");
+    click($(el, "run-button")!);
+    await flush(8);
+    expect($(el, "run-error")).toBeNull();
+    expect($(el, "busy-note")?.getAttribute("data-code")).toBe("queue_full");
+    expect(text(el, "busy-note")).toContain("The queue is full: the run was not started.");
+    expect(text(el, "busy-reason")).toBe("Queue 'default' is full: 5 task instances are waiting and its limit is 5; retry in 30 s");
+    expect(text(el, "busy-retry")).toMatch(/^Try again in 30 s \(at .+\)\.$/);
+    expect(text(el, "busy-note")).toContain("Nothing was lost");
+    expect($(el, "follow")).toBeNull();
+
+    answer = { status: 429, body: { error: { code: "rate_limited", message: "Too many requests; retry in 2 s", details: { retry_after: 2 } } }, headers: { "Retry-After": "2" } };
+    click($(el, "run-button")!);
+    await flush(8);
+    expect(text(el, "busy-note")).toContain("Too many requests: the run was not started.");
+    expect(text(el, "busy-retry")).toMatch(/^Try again in 2 s/);
+  });
+
   it("keeps a DAG named in the link even when the lists leave it out, and follows the run it names", async () => {
     fakeServer(me(USER), targets, presets(), runs, (c) => (c.path === "/api/v2/dags/hidden_dag/details" ? { body: { dag_id: "hidden_dag", params: {} } } : undefined));
     const el = await open("/plugin/ylai-run?dag_id=hidden_dag&run_id=manual__7");

@@ -8,6 +8,7 @@ import { useParamForm } from "../lib/paramForm";
 import { isKnownTarget, useRunTargets, useTargetSchema } from "../lib/runTargets";
 import type { Schema } from "../lib/schema";
 import { useI18n } from "../i18n";
+import { BusyNote, isBusy } from "../components/BusyNote";
 import { LogViewer } from "../components/LogViewer";
 import { ParamForm, loadableValues } from "../components/ParamForm";
 import { PresetManager } from "../components/PresetManager";
@@ -163,7 +164,7 @@ export function Run() {
                     }}
                   >
                     <ParamForm schema={schema} values={form.values} onChange={form.change} errors={errors} />
-                    <ErrorBox error={runError} testId="run-error" />
+                    {isBusy(runError) ? <BusyNote error={runError} /> : <ErrorBox error={runError} testId="run-error" />}
                     {form.attempted && Object.keys(problems).length ? <FieldError text={t("run.fixErrors")} testId="form-invalid" /> : null}
                     <DisabledNote show={rights !== undefined && !canRun} text={t("perm.noRun")} testId="run-permission" />
                     <div className="y-row">
