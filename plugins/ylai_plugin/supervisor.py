@@ -122,11 +122,12 @@ def sql_probe(url: str, *, timeout: float = 3.0) -> Callable[[], None]:
     A TCP connect is not enough: a Postgres that is starting up or shutting down accepts
     connections and refuses every query, and a component restarted then would crash again.
     """
+    # Imported here, not in the probe: a first import on a loaded machine can take longer than
+    # the probe's own time limit and would report a healthy database as down.
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
 
     def _probe() -> None:
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.pool import NullPool
-
         engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": max(1, int(timeout))})
         try:
             with engine.connect() as conn:
