@@ -60,7 +60,11 @@ and the components whose process changed (restarted by ``ylai run``'s supervisor
 the platform's processes on this machine: with ``--base-url`` give ``--platform-pid`` (the
 ``ylai run`` process), or the RSS table is skipped.
 
-Exit status: 1 if a run was lost, stuck or failed, or the platform did not come up; else 0
+Ctrl-C or SIGTERM ends the storm early: it prints the figures so far (requests not sent and
+runs not finished are counted apart, neither lost nor stuck), then stops the platform.
+
+Exit status: 1 if a run was lost, stuck or failed, the storm was interrupted or the platform
+did not come up; else 0
 (the RSS target is printed, not an exit status, as in the other benchmarks). The machine is
 likely shared: the header and the end print the load average.
 """
@@ -73,6 +77,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -320,6 +325,7 @@ class Ledger:
     accepted_seconds: list[float] = field(default_factory=list)
     all_seconds: list[float] = field(default_factory=list)
     waited_seconds: float = 0.0
+    unsent: int = 0  # requests not sent or answered when the storm was interrupted
     first_sent: float | None = None
     last_accepted: float | None = None
 
@@ -541,6 +547,7 @@ class Outcome:
     monitor: Monitor
     runs: dict[str, dict[str, Any]]
     stuck: list[str]
+    interrupted: list[str]  # runs not finished when the storm was interrupted (not stuck)
     storm_seconds: float
     wait_note: str
 
@@ -569,6 +576,7 @@ def storm(platform: Platform, task_id: int, args: argparse.Namespace, peak: dict
     last_print = 0.0
     runs: dict[str, dict[str, Any]] = {}
     stuck: list[str] = []
+    unfinished: list[str] = []
     wait_note = ""
     deadline = began + args.timeout_minutes * 60
     try:
@@ -596,6 +604,7 @@ def storm(platform: Platform, task_id: int, args: argparse.Namespace, peak: dict
                 _say(
                     f"{now - began:5.0f} s: accepted {len(accepted)}/{args.runs}, lost {lost}, "
                     f"runs {dict(sorted(states.items()))}, task instances ended {done_tis}, "
+                    f"429 answers {sum(n for k, n in ledger.statuses.items() if k.startswith('429'))}, "
                     f"monitor GETs {sum(monitor.statuses.values())}, load {_load()}"
                 )
             if clients_done and not unfinished:
@@ -610,17 +619,25 @@ def storm(platform: Platform, task_id: int, args: argparse.Namespace, peak: dict
                 wait_note = f"timed out after {args.timeout_minutes:g} min"
                 _say(f"{wait_note}; {len(stuck)} run(s) not finished count as stuck")
                 break
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: report what happened so far
+        wait_note = "interrupted (Ctrl-C or SIGTERM) before every run ended"
+        _say(f"{wait_note}; reporting what happened so far")
     finally:
         stop_clients.set()
         stop_monitor.set()
         for thread in [*clients, poller]:
             thread.join(timeout=max(api.timeout, 10) + 5)
+    interrupted = wait_note.startswith("interrupted")
     with ledger.lock:  # requests a stopped client never got a run id for
         for seq in range(1, args.runs + 1):
             if seq not in ledger.run_ids and seq not in ledger.lost:
-                ledger.lost[seq] = "never answered with a run id before the storm ended"
+                if interrupted:
+                    ledger.unsent += 1
+                else:
+                    ledger.lost[seq] = "never answered with a run id before the storm ended"
     runs = dag_runs(api)
-    return Outcome(args.runs, ledger, monitor, runs, stuck, time.monotonic() - began, wait_note)
+    unfinished = [r for r in unfinished if r not in stuck] if interrupted else []
+    return Outcome(args.runs, ledger, monitor, runs, stuck, unfinished, time.monotonic() - began, wait_note)
 
 
 def report(outcome: Outcome, warm_up_run_ids: set[str]) -> bool:
@@ -646,7 +663,12 @@ def report(outcome: Outcome, warm_up_run_ids: set[str]) -> bool:
     print(f"runs succeeded   {succeeded}")
     print(f"runs failed      {failed}")
     print(f"runs lost        {lost}  (no run id: {len(ledger.lost)}; run id unknown to Airflow: {len(missing)})")
-    print(f"runs stuck       {len(stuck)}" + (f"  ({outcome.wait_note})" if outcome.wait_note else ""))
+    print(f"runs stuck       {len(stuck)}" + (f"  ({outcome.wait_note})" if stuck else ""))
+    if outcome.wait_note.startswith("interrupted"):
+        print(
+            f"interrupted      {ledger.unsent} request(s) never sent or answered, "
+            f"{len(outcome.interrupted)} accepted run(s) not finished yet (neither lost nor stuck)"
+        )
     print(f"runs unclaimed   {len(unclaimed)}  (runs of {DAG_ID} no request got an id for)")
     print(
         f"throughput       {per_minute:.1f} runs/min  ({len(ended)} runs ended in {span / 60:.1f} min, "
@@ -667,7 +689,7 @@ def report(outcome: Outcome, warm_up_run_ids: set[str]) -> bool:
         print(f"  lost request {seq}: {reason}")
     for run_id in sorted(stuck)[:10]:
         print(f"  stuck run {run_id}: {runs.get(run_id, {}).get('state')}")
-    return lost == 0 and not stuck and failed == 0 and succeeded == len(accepted)
+    return lost == 0 and not stuck and failed == 0 and succeeded == len(accepted) == outcome.requested
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -700,6 +722,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--platform-pid", type=int, help="with --base-url: the `ylai run` pid, for RSS")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
     args = parser.parse_args(argv)
+    # SIGTERM like Ctrl-C: the storm reports what happened so far, then stops the platform.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     args.runs = args.runs or (50 if args.quick else 500)
     if args.base_url and not args.password:
         parser.error("--base-url needs --password")
@@ -803,7 +827,13 @@ def _run(platform: Platform, args: argparse.Namespace) -> int:
             print(f"  {note}")
     else:
         print("\nRSS: not measured (no --platform-pid)")
-    print(f"\nload average now {_load()}; verdict: {'every run succeeded' if ok else 'runs lost, stuck or failed'}")
+    if ok:
+        result = "every run succeeded"
+    elif outcome.wait_note.startswith("interrupted"):
+        result = "interrupted before every run ended"
+    else:
+        result = "runs lost, stuck or failed"
+    print(f"\nload average now {_load()}; verdict: {result}")
     return 0 if ok else 1
 
 
