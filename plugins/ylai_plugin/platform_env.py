@@ -79,6 +79,10 @@ MAX_FAILED_HEARTBEATS = 2
 # Tasks queued by a scheduler that was restarted are adopted by the new one within this many
 # seconds (Airflow's default, 300 s, would delay finding a lost task by as much).
 ORPHANED_TASKS_CHECK_INTERVAL = 60
+# The scheduler retries publishing a task to the broker this many times (about 1.5 s each: the
+# 1 s [celery] operation_timeout and a scheduler loop) before failing it: a broker outage of up to
+# about 7 minutes leaves queued tasks waiting. See celery_config's task_publish_retry_policy.
+TASK_PUBLISH_MAX_RETRIES = 300
 
 
 def resilience_environment(*, postgres: bool) -> dict[str, str]:
@@ -246,6 +250,7 @@ def airflow_environment(settings: PlatformSettings, env: dict[str, str]) -> dict
             # Airflow's default, said out loud (docs/resilience.md, "Lost workers"): recovery from a lost
             # worker relies on task heartbeats, not on the broker redelivering its unacked message.
             "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "86400",
+            "AIRFLOW__CELERY__TASK_PUBLISH_MAX_RETRIES": str(TASK_PUBLISH_MAX_RETRIES),
             # Monitor aggregates cached in Redis are shared by every api-server worker.
             config.CACHE_URL.env_var: settings.broker_url if settings.broker_url.startswith("redis") else "",
         }

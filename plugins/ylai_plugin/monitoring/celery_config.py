@@ -34,6 +34,11 @@ CELERY_CONFIG |= {
     "broker_connection_retry_on_startup": True,
     "broker_connection_max_retries": None,  # forever: an outage must not end the worker
     "broker_channel_error_retry": True,
+    # The scheduler publishes under Airflow's [celery] operation_timeout (1 s) and retries only a
+    # publish that timed out ([celery] task_publish_max_retries); one that fails fast (Redis
+    # refusing connections) fails its task at once. Retrying until the timeout cuts it in turns
+    # a broker outage into timeouts, so queued tasks wait for the broker instead of failing.
+    "task_publish_retry_policy": {"max_retries": None, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 1},
 }
 if str(CELERY_CONFIG.get("broker_url") or "").startswith(("redis://", "rediss://")):
     # Airflow's options (its visibility_timeout) and the operator's [celery_broker_transport_options] win.

@@ -127,3 +127,10 @@ class TestCeleryConfig:
         assert options["socket_connect_timeout"] == 5
         assert options["socket_keepalive"] is True
         assert "visibility_timeout" in options  # Airflow's own option is kept
+        # A publish to a broker that refuses connections retries until operation_timeout cuts it.
+        assert config["task_publish_retry_policy"]["max_retries"] is None
+
+    def test_queued_tasks_wait_out_a_broker_outage(self, tmp_path: Path) -> None:
+        s = resolve_settings({"YLAI_DATABASE_URL": PG, "YLAI_BROKER_URL": REDIS}, tmp_path)
+        retries = int(airflow_environment(s, {})["AIRFLOW__CELERY__TASK_PUBLISH_MAX_RETRIES"])
+        assert retries * 1.0 >= 180  # each try waits the 1 s [celery] operation_timeout at least
