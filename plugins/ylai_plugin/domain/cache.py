@@ -3,6 +3,8 @@
 One class serves the monitor aggregates (:func:`get_cache`) and the per-user list answers
 (:mod:`ylai_plugin.domain.list_cache`). With Redis, every api-server worker shares the entries
 and the hit/miss counters, so ``/monitor/apis`` reports the hit rate of the whole deployment.
+Redis calls go through a circuit breaker (:func:`redis_breaker`): when Redis keeps failing, the
+cache serves from this process's memory without trying Redis until the breaker's probe time.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel
 
 from ylai_plugin import config
+from ylai_plugin.domain.breakers import CLOSED, Breaker, BreakerOpen, get_breaker
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -87,6 +90,19 @@ def in_own_session(compute: Callable[..., BaseModel], *args: Any) -> Callable[[]
             return compute(session, *args)
 
     return run
+
+
+def redis_breaker(url: str) -> Breaker:
+    """The circuit breaker of the caches' Redis at ``url``, shared by the monitor and list caches.
+
+    Named ``redis-cache:<host>:<port>`` (never the URL: it may hold a password). While it is
+    open, the caches serve from this process's memory (the degradation they always had when
+    Redis failed) without calling Redis, so requests do not wait out its timeouts.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return get_breaker(f"redis-cache:{parts.hostname or 'localhost'}:{parts.port or 6379}", dependency="redis")
 
 
 def _is_redis_error(exc: BaseException) -> bool:
@@ -181,7 +197,10 @@ class TtlCache:
     def _get(self, key: str, compute: Callable[[], BaseModel]) -> _Entry:
         if self.url:
             try:
-                return self._redis_get(key, compute)
+                with redis_breaker(self.url).guard(counts=_is_redis_error):
+                    return self._redis_get(key, compute)
+            except BreakerOpen:
+                pass  # Redis keeps failing: go straight to this process's cache, no wait on Redis timeouts
             except Exception as exc:  # Redis down: serve from this process rather than fail
                 if not _is_redis_error(exc):
                     raise  # the computation's own error (a 404, a 422): the caller's to see
@@ -293,11 +312,19 @@ class TtlCache:
         """(hits, misses), deployment-wide with Redis."""
         if self.url:
             try:
-                hits, misses = self._client().mget(self.prefix + "hits", self.prefix + "misses")
+                with redis_breaker(self.url).guard(counts=_is_redis_error):
+                    hits, misses = self._client().mget(self.prefix + "hits", self.prefix + "misses")
                 return int(hits or 0), int(misses or 0)
+            except BreakerOpen:
+                pass
             except Exception:
                 log.warning("ylai: cannot read cache counters from Redis", exc_info=True)
         return self._hits, self._misses
+
+    @property
+    def degraded(self) -> bool:
+        """Whether Redis is configured but its circuit breaker is open: this process's cache serves."""
+        return bool(self.url) and redis_breaker(self.url or "").state != CLOSED
 
     def clear(self) -> None:
         """Forget every entry (tests, and after configuration changes)."""
