@@ -262,6 +262,12 @@ class TestResilience:
         # Docker restarts an exited container with a growing delay (up to 1 min), never gives up.
         assert services[name]["restart"] in {"unless-stopped", "always"}
 
+    def test_redis_keeps_queued_tasks_across_a_restart(self, services: dict[str, Any]) -> None:
+        redis = services["redis"]
+        assert "--appendonly" in redis["command"]
+        assert redis["command"][redis["command"].index("--appendonly") + 1] == "yes"
+        assert {v["target"]: v["source"] for v in redis["volumes"]} == {"/data": "redis-data"}
+
     def test_the_one_shot_init_is_not_restarted(self, services: dict[str, Any]) -> None:
         assert services["airflow-init"]["restart"] == "no"
 
