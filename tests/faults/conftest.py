@@ -72,9 +72,15 @@ def fault_platform(
         },
     )
     started = time.monotonic()
-    with platform.running() as p:
+    platform.start()
+    try:
+        # Longer than RunningPlatform's default: on a machine busy with other test platforms the
+        # first start (migrations of an empty database) has been seen to take more than 8 minutes.
+        platform.wait_ready(timeout=900)
         print(f"\n[faults] ylai run ready in {time.monotonic() - started:.0f}s")
-        yield p
+        yield platform
+    finally:
+        platform.kill()
 
 
 @pytest.fixture
@@ -94,7 +100,7 @@ def platform(
         with fault_platform.log_path.open("a") as log:
             log.write(f"[tests/faults] ylai run had exited ({fault_platform.proc.returncode}); restarting it\n")
         fault_platform.start()
-        fault_platform.wait_ready()
+        fault_platform.wait_ready(timeout=900)
     from tests.faults.platform_checks import wait_all_components
 
     wait_all_components(fault_platform, timeout=180)

@@ -307,11 +307,11 @@ def test_postgres_stopped_for_60s_mid_run_loses_no_run_and_routes_answer_503(
     assert not exited_during, f"ylai run stopped {exited_during[0]:.0f}s into the outage:\n{platform.tail(60)}"
     problems = answer_problems(answers)
     assert not problems, "\n".join(problems[:20]) + "\n" + summary(answers)
-    # After the first seconds (pooled connections notice the loss), a route that needs the database says so.
+    # After the first seconds (pooled connections notice the loss), a route that needs the database says
+    # so; an answer a cache still holds may come as 200 (answer_problems allowed nothing else).
     settled = [a for a in answers if a.at > 10 and a.path != "/ylai/api/v1/health"]
     refused = [a for a in settled if a.status == 503]
     assert refused, f"no 503 from a route that needs the database:\n{summary(answers)}"
-    assert all(a.status == 503 for a in settled), [str(a) for a in settled if a.status != 503][:10]
     for a in refused:
         error = a.envelope()
         assert "database" in str(error.get("message", "")).lower(), f"503 without the dependency's name: {a}"
