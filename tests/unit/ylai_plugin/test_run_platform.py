@@ -67,3 +67,40 @@ def test_env_command_reports_configuration_errors(
     monkeypatch.setenv("YLAI_PORT", "nope")
     assert cli.main(["--root", str(tmp_path), "env"]) == 2
     assert "YLAI_PORT must be an integer" in capsys.readouterr().err
+
+
+class TestDependencies:
+    def test_database_and_broker_are_named_by_host_and_port_only(self, tmp_path: Path) -> None:
+        from ylai_plugin.run_platform import dependencies
+
+        s = resolve_settings(
+            {
+                "YLAI_DATABASE_URL": "postgresql://ylai:s3cret@db.internal/ylai",
+                "YLAI_BROKER_URL": "redis://:pw@cache:6380/0",
+            },
+            tmp_path,
+        )
+        database, broker = dependencies(s)
+        assert database is not None
+        assert broker is not None
+        assert (database.name, database.address) == ("metadata database", "db.internal:5432")
+        assert (broker.name, broker.address) == ("broker", "cache:6380")
+        assert "s3cret" not in repr(database)
+        assert "pw@" not in repr(broker)
+
+    def test_sqlite_and_no_broker_mean_nothing_to_wait_for(self, tmp_path: Path) -> None:
+        from ylai_plugin.run_platform import dependencies
+
+        assert dependencies(resolve_settings({}, tmp_path)) == (None, None)
+
+    def test_the_api_server_does_not_wait_for_the_broker(self, tmp_path: Path) -> None:
+        from ylai_plugin.run_platform import _components
+
+        s = resolve_settings(
+            {"YLAI_DATABASE_URL": "postgresql://postgres@127.0.0.1/x", "YLAI_BROKER_URL": "redis://127.0.0.1:6379/0"},
+            tmp_path,
+        )
+        needs = {name: {dep.name for dep in deps} for name, _, deps in _components(s)}
+        assert needs["api-server"] == {"metadata database"}
+        assert needs["scheduler"] == needs["celery-worker"] == {"metadata database", "broker"}
+        assert needs["dag-processor"] == needs["triggerer"] == needs["alerts"] == {"metadata database"}
