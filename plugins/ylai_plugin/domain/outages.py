@@ -133,14 +133,14 @@ def unavailable(dependency: Dependency) -> Unavailable:
 
 
 def timed_out(timeout: float, dependency: Dependency | None) -> Unavailable:
-    """The error of a request that took longer than ``timeout`` s; ``dependency`` when one was found down."""
-    if dependency is not None:
-        return unavailable(dependency)
+    """The error of a request that took longer than ``timeout`` s; ``dependency`` when one was found down.
+
+    ``details`` says both: ``{"dependency": "metadata_db" or None, "retry_after": 5, "timeout": 30.0}``.
+    """
     seconds = retry_after()
-    shown = f"{timeout:g}"
-    return Unavailable(
-        Text(TIMED_OUT.key, TIMED_OUT.template, {"timeout": shown, "seconds": seconds}),
-        dependency=None,
-        retry_after=seconds,
-        details={"dependency": None, "retry_after": seconds, "timeout": timeout},
-    )
+    details = {"dependency": dependency, "retry_after": seconds, "timeout": timeout}
+    if dependency is not None:
+        message = Text(MESSAGES[dependency].key, MESSAGES[dependency].template, {"seconds": seconds})
+    else:
+        message = Text(TIMED_OUT.key, TIMED_OUT.template, {"timeout": f"{timeout:g}", "seconds": seconds})
+    return Unavailable(message, dependency=dependency, retry_after=seconds, details=details)

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useState, type ComponentType } from "r
 import { SERVER_URL } from "../generated/ylai";
 import { resolveUrl } from "./lib/api";
 import { MeProvider } from "./lib/me";
+import { OutageBanner } from "./components/OutageBanner";
 import { NavContext, hrefFor, isStandalonePath, pageFromPath, pagePath, standalonePath, type Nav, type PageId } from "./lib/nav";
 import { EnvProvider, useHostEnv, useI18n, type Env, type Lang } from "./i18n";
 import { Overview } from "./pages/Overview";
@@ -123,6 +124,8 @@ export function Shell({ pathname, search, go, standalone = false }: { pathname: 
         <MeProvider>
           <div className={cls} data-testid="ylai-root" data-page={page} data-lang={env.lang} lang={env.lang}>
             {standalone ? <TopBar page={page} search={search} env={env} /> : <ViewLink page={page} search={search} />}
+            {/* A dependency down (a 503 naming it): said once, above the page, until requests succeed again */}
+            <OutageBanner />
             {/* key: a fresh page (and its state) for each page and query */}
             <Page key={`${page}?${search}`} />
           </div>

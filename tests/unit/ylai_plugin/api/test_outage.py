@@ -262,12 +262,16 @@ def _slow_app(*, probe_finds: outages.Dependency | None) -> tuple[FastAPI, threa
 def test_a_hanging_route_answers_503_naming_the_dependency_found_down(path: str) -> None:
     app, release = _slow_app(probe_finds="metadata_db")
     try:
-        resp = TestClient(app).get(path, headers={"X-Request-ID": "req-1"})
+        resp = TestClient(app).get(path)
     finally:
         release.set()
     assert resp.status_code == 503
     assert resp.headers["retry-after"] == "5"
-    assert resp.json() == {"error": METADATA_DB}
+    assert resp.json()["error"] == {
+        "code": "unavailable",
+        "message": "The metadata database is unavailable; retry in 5 s",
+        "details": {"dependency": "metadata_db", "retry_after": 5, "timeout": 0.3},
+    }
 
 
 def test_a_hanging_route_with_every_dependency_up_answers_503_naming_the_timeout() -> None:

@@ -11,6 +11,7 @@ import type { components as AirflowComponents, paths as AirflowPaths } from "../
 import { SERVER_URL, type components, type paths } from "../../generated/ylai";
 import { detectLang } from "../i18n";
 import { errorFrom, queryString, resolveUrl } from "../lib/api";
+import { currentOutage, outageFrom, reportOutage, reportRecovery } from "../lib/outage";
 
 export { queryString };
 
@@ -40,6 +41,31 @@ const envelope: Middleware = {
   },
 };
 
+/**
+ * Tells the outage banner (src/components/OutageBanner.tsx) what each answer of ylai's API says:
+ * a 503 naming a dependency reports it, a success clears it. A /health answer clears it only if
+ * the dependency it named is no longer unhealthy there. Registered after `envelope`, so it sees
+ * each answer first (openapi-fetch runs onResponse in reverse order); it reads copies of the body.
+ */
+const outageWatch: Middleware = {
+  async onResponse({ request, response }) {
+    const body = async () => response.clone().json().catch(() => null);
+    if (!response.ok) {
+      const outage = outageFrom(response.status, await body(), response.headers.get("Retry-After"));
+      if (outage) reportOutage(outage);
+      return response;
+    }
+    const outage = currentOutage();
+    if (!outage) return response;
+    if (outage.dependency && new URL(request.url).pathname.endsWith("/api/v1/health")) {
+      const health = (await body()) as Record<string, { status?: string } | undefined> | null;
+      if (health?.[outage.dependency]?.status === "unhealthy") return response;
+    }
+    reportRecovery();
+    return response;
+  },
+};
+
 type Query = Record<string, unknown>;
 
 function client<P extends {}>(baseUrl: string) {
@@ -57,6 +83,7 @@ function client<P extends {}>(baseUrl: string) {
 
 /** ylai's API at its document's server URL ("/ylai"), relative to Airflow's base URL. */
 export const ylai = client<paths>(SERVER_URL.replace(/^\/+/, ""));
+ylai.use(outageWatch);
 /** Airflow's own API (/api/v2/...), relative to Airflow's base URL. */
 export const airflow = client<AirflowPaths>("");
 
