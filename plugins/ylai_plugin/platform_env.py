@@ -79,9 +79,9 @@ MAX_FAILED_HEARTBEATS = 2
 # Tasks queued by a scheduler that was restarted are adopted by the new one within this many
 # seconds (Airflow's default, 300 s, would delay finding a lost task by as much).
 ORPHANED_TASKS_CHECK_INTERVAL = 60
-# The scheduler retries publishing a task to the broker this many times (about 1.5 s each: the
-# 1 s [celery] operation_timeout and a scheduler loop) before failing it: a broker outage of up to
-# about 7 minutes leaves queued tasks waiting. See celery_config's task_publish_retry_policy.
+# The scheduler retries publishing a task to the broker this many times (1.5-4 s each, measured:
+# the 1 s [celery] operation_timeout and a scheduler loop) before failing it: a broker outage of
+# 7 minutes or more leaves queued tasks waiting. See celery_config's task_publish_retry_policy.
 TASK_PUBLISH_MAX_RETRIES = 300
 
 
