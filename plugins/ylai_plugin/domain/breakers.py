@@ -517,3 +517,12 @@ def states(session: Any, now: datetime | None = None) -> list[tuple[str, str, Sn
             snap = replace(snap, state=HALF_OPEN)
         out.append((row.process, row.component, snap, row.updated_at))
     return out
+
+
+def settings() -> dict[str, Any]:
+    """The ``[ylai] breaker_*`` options as this process reads them."""
+    return {
+        "failure_threshold": config.BREAKER_FAILURE_THRESHOLD.get(),
+        "open_seconds": config.BREAKER_OPEN_SECONDS.get(),
+        "half_open_calls": config.BREAKER_HALF_OPEN_CALLS.get(),
+    }

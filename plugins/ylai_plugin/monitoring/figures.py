@@ -49,6 +49,7 @@ def cache_figures(cache: Any) -> dict[str, Any]:
         "misses": misses,
         "hit_rate": round(hits / (hits + misses), 4) if hits + misses else None,
         "ttl_seconds": cache.ttl,
+        "degraded": bool(getattr(cache, "degraded", False)),
     }
 
 

@@ -151,6 +151,10 @@ class CacheStats(BaseModel):
     misses: int
     hit_rate: float | None
     ttl_seconds: float
+    degraded: bool = Field(
+        default=False,
+        description="Redis is configured but its circuit breaker is open: each worker serves from its own memory.",
+    )
 
 
 class ApiMonitor(BaseModel):
@@ -444,3 +448,78 @@ class QueueLimits(BaseModel):
     generated_at: datetime
     retry_after_seconds: int = Field(description="The Retry-After of a refused run request.")
     queues: list[QueueLimit]
+
+
+BREAKER_EXAMPLE: dict[str, Any] = {
+    "process": "ylai-alerts-7d9f:4121",
+    "component": "ylai alerts",
+    "this_process": False,
+    "name": "slack:ylai_slack",
+    "dependency": "slack",
+    "state": "open",
+    "consecutive_failures": 5,
+    "failures": 7,
+    "successes": 120,
+    "rejected": 14,
+    "times_opened": 1,
+    "last_failure_at": "2026-12-03T14:00:01Z",
+    "last_error": "SlackApiError",
+    "opened_at": "2026-12-03T14:00:01Z",
+    "next_probe_at": "2026-12-03T14:00:31Z",
+    "updated_at": "2026-12-03T14:00:03Z",
+}
+
+
+class BreakerOut(BaseModel):
+    """One circuit breaker of one process: its state and counters since the process started."""
+
+    model_config = _example(BREAKER_EXAMPLE)
+
+    process: str = Field(description="The process it lives in, as host:pid.")
+    component: str = Field(description="What that process is (its command line): airflow api-server, ylai alerts ...")
+    this_process: bool = Field(description="Whether it is the api-server worker that answered (read live).")
+    name: str = Field(
+        description="The dependency it guards: slack:<connection>, email:<connection>, "
+        "webhook:<host or connection>, redis-cache:<host>:<port>, redis-rate-limit:<host>:<port>."
+    )
+    dependency: str = Field(description="The kind of dependency: slack, email, webhook, redis.")
+    state: Literal["closed", "open", "half-open"] = Field(
+        description="closed: calls go through; open: they fail fast without reaching the dependency "
+        "(alert deliveries wait, the cache serves from memory); half-open: trial calls decide."
+    )
+    consecutive_failures: int = Field(description="Failures in a row while closed (it opens at the threshold).")
+    failures: int
+    successes: int
+    rejected: int = Field(description="Calls not made because it was open.")
+    times_opened: int
+    last_failure_at: datetime | None
+    last_error: str | None = Field(description="The type of the last error (never its message: it may hold secrets).")
+    opened_at: datetime | None
+    next_probe_at: datetime | None = Field(description="When an open breaker lets its next trial call through.")
+    updated_at: datetime = Field(description="When the process last published it (now for this process).")
+
+
+class BreakerSettings(BaseModel):
+    """The ``[ylai] breaker_*`` options (as this api-server worker reads them)."""
+
+    failure_threshold: int
+    open_seconds: float
+    half_open_calls: int
+
+
+class DependencyMonitor(BaseModel):
+    """The circuit breakers of every live process around ylai's outgoing dependencies."""
+
+    model_config = _example(
+        {
+            "generated_at": "2026-12-03T14:00:05Z",
+            "not_closed": 1,
+            "settings": {"failure_threshold": 5, "open_seconds": 30.0, "half_open_calls": 1},
+            "breakers": [BREAKER_EXAMPLE],
+        }
+    )
+
+    generated_at: datetime
+    not_closed: int = Field(description="How many breakers are open or half-open.")
+    settings: BreakerSettings
+    breakers: list[BreakerOut]

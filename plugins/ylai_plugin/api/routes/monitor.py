@@ -1,6 +1,6 @@
-"""``/monitor``: task statistics, their history (task states, queues, scheduler lag), API and host figures.
+"""``/monitor``: task statistics and their history, API and host figures, queue limits, circuit breakers.
 
-Everything is cached briefly: dashboards poll it.
+Everything but the breakers is cached briefly: dashboards poll it.
 """
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
@@ -18,7 +19,10 @@ from pydantic import BaseModel
 from ylai_plugin import config
 from ylai_plugin.api.datamodels.monitor import (
     ApiMonitor,
+    BreakerOut,
+    BreakerSettings,
     CacheStats,
+    DependencyMonitor,
     QueueLimit,
     QueueLimits,
     QueueMonitor,
@@ -28,7 +32,7 @@ from ylai_plugin.api.datamodels.monitor import (
     TaskStateHistory,
 )
 from ylai_plugin.api.security import UserDep, requires
-from ylai_plugin.domain import backpressure, stats, timeline
+from ylai_plugin.domain import backpressure, breakers, stats, timeline
 from ylai_plugin.domain.access import readable_dag_ids
 from ylai_plugin.domain.cache import cache_key, get_cache, in_own_session
 from ylai_plugin.domain.health import executor
@@ -187,3 +191,40 @@ def _queue_limits(session: Any) -> QueueLimits:
 def queue_limits(user: UserDep) -> Response:
     """Backpressure: each queue's waiting task instances and its limit, above which run requests get 429."""
     return _cached("queue-limits", _queue_limits)
+
+
+def _dependencies(session: Any) -> DependencyMonitor:
+    me = breakers.process_id()
+    items = [
+        BreakerOut(
+            process=process,
+            component=component,
+            this_process=process == me,
+            updated_at=updated_at,
+            **{k: v for k, v in asdict(snap).items() if not k.endswith("_at")},
+            last_failure_at=_moment(snap.last_failure_at),
+            opened_at=_moment(snap.opened_at),
+            next_probe_at=_moment(snap.next_probe_at),
+        )
+        for process, component, snap, updated_at in breakers.states(session)
+    ]
+    return DependencyMonitor(
+        generated_at=datetime.now(UTC),
+        not_closed=sum(1 for b in items if b.state != "closed"),
+        settings=BreakerSettings.model_validate(breakers.settings()),
+        breakers=items,
+    )
+
+
+def _moment(epoch: float | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, UTC) if epoch is not None else None
+
+
+@router.get("/dependencies", response_model=DependencyMonitor, dependencies=[Depends(requires(RESOURCE_MONITOR))])
+def dependency_monitor(user: UserDep) -> DependencyMonitor:
+    """Circuit breakers around outgoing dependencies (alert channels, Redis), in every live process.
+
+    Not cached: this worker's breakers are read live, the other processes' from what they
+    published (on each state change, and every minute).
+    """
+    return cast("DependencyMonitor", in_own_session(_dependencies)())

@@ -317,6 +317,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/monitor/dependencies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dependency Monitor
+         * @description Circuit breakers around outgoing dependencies (alert channels, Redis), in every live process.
+         *
+         *     Not cached: this worker's breakers are read live, the other processes' from what they
+         *     published (on each state change, and every minute).
+         */
+        get: operations["dependency_monitor"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/monitor/lag": {
         parameters: {
             query?: never;
@@ -1077,6 +1100,109 @@ export interface components {
             worker: string;
         };
         /**
+         * BreakerOut
+         * @description One circuit breaker of one process: its state and counters since the process started.
+         * @example {
+         *       "component": "ylai alerts",
+         *       "consecutive_failures": 5,
+         *       "dependency": "slack",
+         *       "failures": 7,
+         *       "last_error": "SlackApiError",
+         *       "last_failure_at": "2026-12-03T14:00:01Z",
+         *       "name": "slack:ylai_slack",
+         *       "next_probe_at": "2026-12-03T14:00:31Z",
+         *       "opened_at": "2026-12-03T14:00:01Z",
+         *       "process": "ylai-alerts-7d9f:4121",
+         *       "rejected": 14,
+         *       "state": "open",
+         *       "successes": 120,
+         *       "this_process": false,
+         *       "times_opened": 1,
+         *       "updated_at": "2026-12-03T14:00:03Z"
+         *     }
+         */
+        BreakerOut: {
+            /**
+             * Component
+             * @description What that process is (its command line): airflow api-server, ylai alerts ...
+             */
+            component: string;
+            /**
+             * Consecutive Failures
+             * @description Failures in a row while closed (it opens at the threshold).
+             */
+            consecutive_failures: number;
+            /**
+             * Dependency
+             * @description The kind of dependency: slack, email, webhook, redis.
+             */
+            dependency: string;
+            /** Failures */
+            failures: number;
+            /**
+             * Last Error
+             * @description The type of the last error (never its message: it may hold secrets).
+             */
+            last_error: string | null;
+            /** Last Failure At */
+            last_failure_at: string | null;
+            /**
+             * Name
+             * @description The dependency it guards: slack:<connection>, email:<connection>, webhook:<host or connection>, redis-cache:<host>:<port>, redis-rate-limit:<host>:<port>.
+             */
+            name: string;
+            /**
+             * Next Probe At
+             * @description When an open breaker lets its next trial call through.
+             */
+            next_probe_at: string | null;
+            /** Opened At */
+            opened_at: string | null;
+            /**
+             * Process
+             * @description The process it lives in, as host:pid.
+             */
+            process: string;
+            /**
+             * Rejected
+             * @description Calls not made because it was open.
+             */
+            rejected: number;
+            /**
+             * State
+             * @description closed: calls go through; open: they fail fast without reaching the dependency (alert deliveries wait, the cache serves from memory); half-open: trial calls decide.
+             * @enum {string}
+             */
+            state: "closed" | "open" | "half-open";
+            /** Successes */
+            successes: number;
+            /**
+             * This Process
+             * @description Whether it is the api-server worker that answered (read live).
+             */
+            this_process: boolean;
+            /** Times Opened */
+            times_opened: number;
+            /**
+             * Updated At
+             * Format: date-time
+             * @description When the process last published it (now for this process).
+             */
+            updated_at: string;
+        };
+        /**
+         * BreakerSettings
+         * @description The ``[ylai] breaker_*`` options (as this api-server worker reads them).
+         */
+        BreakerSettings: {
+            /** Failure Threshold */
+            failure_threshold: number;
+            /** Half Open Calls */
+            half_open_calls: number;
+            /** Open Seconds */
+            open_seconds: number;
+        };
+        /**
          * CacheStats
          * @description The monitor cache: shared by all api-server workers with Redis, per worker in memory.
          * @example {
@@ -1093,6 +1219,12 @@ export interface components {
              * @enum {string}
              */
             backend: "redis" | "memory";
+            /**
+             * Degraded
+             * @description Redis is configured but its circuit breaker is open: each worker serves from its own memory.
+             * @default false
+             */
+            degraded?: boolean;
             /** Hit Rate */
             hit_rate: number | null;
             /** Hits */
@@ -1470,6 +1602,54 @@ export interface components {
             status: "pending" | "sent";
             /** Target */
             target: string;
+        };
+        /**
+         * DependencyMonitor
+         * @description The circuit breakers of every live process around ylai's outgoing dependencies.
+         * @example {
+         *       "breakers": [
+         *         {
+         *           "component": "ylai alerts",
+         *           "consecutive_failures": 5,
+         *           "dependency": "slack",
+         *           "failures": 7,
+         *           "last_error": "SlackApiError",
+         *           "last_failure_at": "2026-12-03T14:00:01Z",
+         *           "name": "slack:ylai_slack",
+         *           "next_probe_at": "2026-12-03T14:00:31Z",
+         *           "opened_at": "2026-12-03T14:00:01Z",
+         *           "process": "ylai-alerts-7d9f:4121",
+         *           "rejected": 14,
+         *           "state": "open",
+         *           "successes": 120,
+         *           "this_process": false,
+         *           "times_opened": 1,
+         *           "updated_at": "2026-12-03T14:00:03Z"
+         *         }
+         *       ],
+         *       "generated_at": "2026-12-03T14:00:05Z",
+         *       "not_closed": 1,
+         *       "settings": {
+         *         "failure_threshold": 5,
+         *         "half_open_calls": 1,
+         *         "open_seconds": 30
+         *       }
+         *     }
+         */
+        DependencyMonitor: {
+            /** Breakers */
+            breakers: components["schemas"]["BreakerOut"][];
+            /**
+             * Generated At
+             * Format: date-time
+             */
+            generated_at: string;
+            /**
+             * Not Closed
+             * @description How many breakers are open or half-open.
+             */
+            not_closed: number;
+            settings: components["schemas"]["BreakerSettings"];
         };
         /**
          * Run duration
@@ -6662,6 +6842,66 @@ export interface operations {
             };
         };
     };
+    dependency_monitor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DependencyMonitor"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     scheduler_lag: {
         parameters: {
             query?: {
@@ -8886,6 +9126,7 @@ export const alertDetailSuppressedAnyOf0Values: ReadonlyArray<FlattenedDeepRequi
 export const alertOutSeverityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AlertOut"]["severity"]> = ["info", "warning", "critical"];
 export const alertOutStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AlertOut"]["state"]> = ["firing", "resolved"];
 export const alertOutSuppressedAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AlertOut"]["suppressed"]> = ["silenced", "rate_limited"];
+export const breakerOutStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BreakerOut"]["state"]> = ["closed", "open", "half-open"];
 export const cacheStatsBackendValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CacheStats"]["backend"]> = ["redis", "memory"];
 export const celeryQueuesStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CeleryQueues"]["status"]> = ["ok", "unreachable", "no_samples", "not_configured"];
 export const channelLanguageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Channel"]["language"]> = ["en", "zh-CN"];

@@ -9,6 +9,7 @@ export type HostMonitor = Schemas["HostMonitor"];
 export type TaskStateHistory = Schemas["TaskStateHistory"];
 export type QueueMonitor = Schemas["QueueMonitor"];
 export type QueueLimits = Schemas["QueueLimits"];
+export type DependencyMonitor = Schemas["DependencyMonitor"];
 export type SchedulerLag = Schemas["SchedulerLag"];
 export type ResourceRanking = Schemas["ResourceRanking"];
 export type ScriptResources = Schemas["ScriptResources"];

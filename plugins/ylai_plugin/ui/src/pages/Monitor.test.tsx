@@ -114,6 +114,7 @@ describe("Monitor page", () => {
     expect($(el, "celery-status")?.textContent).toContain("did not answer (ConnectionError)");
     expect($(el, "chart-scheduler-lag")?.querySelector('[role="img"]')).not.toBeNull();
     expect($(el, "queue-limits")).not.toBeNull(); // the backpressure card (components/QueueLimits.test.tsx)
+    expect($(el, "dependencies")).not.toBeNull(); // the circuit breakers card (components/Dependencies.test.tsx)
     expect($(el, "lag-note")?.textContent).toContain("Runs started: 3; tasks started after upstream tasks: 9; runs due and not started now: 1.");
     const windows = (path: string) => server.calls.filter((c) => c.path.endsWith(path)).map((c) => c.search.get("window_minutes"));
     expect(windows("/monitor/queues")).toEqual(["60"]);

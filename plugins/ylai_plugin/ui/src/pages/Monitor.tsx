@@ -6,6 +6,7 @@ import { shortName } from "../lib/dagKinds";
 import { usePoll } from "../lib/hooks";
 import { ExportButtons } from "../components/ExportButtons";
 import { QueueLimitsCard } from "../components/QueueLimits";
+import { DependenciesCard } from "../components/Dependencies";
 import { useI18n, type I18n } from "../i18n";
 import { Chart } from "../components/Chart";
 import { Card, Empty, ErrorBox, PageHeader, RefreshBar } from "../components/ui";
@@ -168,6 +169,7 @@ export function Monitor() {
             <p className="y-muted y-small">{t("monitor.queueNote")}</p>
           </Card>
           <QueueLimitsCard paused={paused} />
+          <DependenciesCard paused={paused} />
           <Card title={t("monitor.schedulerLag")} testId="chart-scheduler-lag">
             {d.lag.points.length ? <Chart option={charts.lag} label={t("monitor.schedulerLag")} /> : <Empty>{t("monitor.noLag")}</Empty>}
             <p className="y-muted y-small" data-testid="lag-note">
