@@ -480,7 +480,7 @@ class BreakerOut(BaseModel):
     this_process: bool = Field(description="Whether it is the api-server worker that answered (read live).")
     name: str = Field(
         description="The dependency it guards: slack:<connection>, email:<connection>, "
-        "webhook:<host or connection>, redis-cache:<host>:<port>, redis-rate-limit:<host>:<port>."
+        "webhook:<host or connection>, redis-cache:<host>:<port>, redis-rate-limit."
     )
     dependency: str = Field(description="The kind of dependency: slack, email, webhook, redis.")
     state: Literal["closed", "open", "half-open"] = Field(

@@ -1148,7 +1148,7 @@ export interface components {
             last_failure_at: string | null;
             /**
              * Name
-             * @description The dependency it guards: slack:<connection>, email:<connection>, webhook:<host or connection>, redis-cache:<host>:<port>, redis-rate-limit:<host>:<port>.
+             * @description The dependency it guards: slack:<connection>, email:<connection>, webhook:<host or connection>, redis-cache:<host>:<port>, redis-rate-limit.
              */
             name: string;
             /**
