@@ -132,6 +132,9 @@ def check_scheduler() -> ComponentHealth:
     return ComponentHealth(status="healthy", detail=f"last heartbeat {heartbeat}", latency_ms=_elapsed_ms(started))
 
 
+NOT_CHECKED = ComponentHealth(status="unknown", detail="not checked")
+
+
 @dataclass(frozen=True)
 class Report:
     """Every dependency's state, as :func:`check_all` found it."""
@@ -168,14 +171,17 @@ async def check_all(timeout: float = CHECK_TIMEOUT, *, scheduler: bool = True) -
     """Check every dependency at once, each for at most ``timeout`` seconds."""
     running = executor()
 
-    async def skipped() -> ComponentHealth:
-        return ComponentHealth(status="not_configured", detail="not checked")
+    async def now(answer: ComponentHealth) -> ComponentHealth:
+        return answer
 
+    # What is not configured is answered here, without a trip to a thread (the route is polled).
+    no_broker = "CeleryExecutor" not in running
+    no_cache = not config.CACHE_URL.get()
     db, broker, cache, sched = await asyncio.gather(
         _bounded(check_metadata_db, timeout),
-        _bounded(lambda: check_broker(running), timeout),
-        _bounded(check_cache, timeout),
-        _bounded(check_scheduler, timeout) if scheduler else skipped(),
+        now(check_broker(running)) if no_broker else _bounded(lambda: check_broker(running), timeout),
+        now(check_cache()) if no_cache else _bounded(check_cache, timeout),
+        _bounded(check_scheduler, timeout) if scheduler else now(NOT_CHECKED),
     )
     if db.status == "unhealthy" and sched.status != "healthy":  # its heartbeat is read from that database
         sched = ComponentHealth(status="unknown", detail="the metadata database is unavailable")
