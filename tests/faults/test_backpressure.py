@@ -29,7 +29,7 @@ from tests.integration.running_platform import HTTPResult, RunningPlatform, wait
 
 # The platform starts in the first test's setup; on a machine busy with the other fault tests that
 # alone can take several minutes.
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = pytest.mark.timeout(2700)
 
 DAG_ID = "script__disk_usage"
 RUN = "/ylai/api/v1/scripts/disk_usage/run"
@@ -61,7 +61,7 @@ def platform(
     platform.start()
     try:
         # Generous: this platform starts while the fault suite's others may be busy on the same cores.
-        platform.wait_ready(timeout=900)
+        platform.wait_ready(timeout=1500)
         yield platform
     finally:
         platform.kill()
