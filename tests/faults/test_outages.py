@@ -41,7 +41,9 @@ pytestmark = pytest.mark.timeout(1200)
 
 SLEEPER = "fault_sleeper"
 SLEEPER_DAG = f"script__{SLEEPER}"
-PIPELINE_DAG = "pipeline__generate_and_profile"
+# Two tasks in a row: the second is queued while the first one's fault happens. A plain DAG file, quick
+# to parse even on a busy machine (a pipeline's file has been seen to exceed the parsing timeout there).
+TWO_STEP_DAG = "ylai_example_hello"
 # The issue's bound: a task whose worker died is failed and retried within 60 s of the loss.
 LOST_TASK_RETRIED_WITHIN = 60.0
 # No API call may hang during an outage (issue 16, "The API during an outage"): ylai answers 503 once a
@@ -81,6 +83,7 @@ def sleeper(fault_platform: RunningPlatform) -> str:
     created = fault_platform.request("POST", "/ylai/api/v1/scripts", body)
     assert created.status in (201, 409), created.body[:300]
     fault_platform.wait_for_dag(SLEEPER_DAG, timeout=180)
+    fault_platform.wait_for_dag(TWO_STEP_DAG, timeout=180)
     print(f"\n[faults] {SLEEPER_DAG} parsed {time.monotonic() - started:.0f}s after its creation")
     return SLEEPER_DAG
 
@@ -91,10 +94,9 @@ def start_sleeper(platform: RunningPlatform, seconds: int) -> tuple[str, str]:
     return SLEEPER_DAG, str(resp.json()["run_id"])
 
 
-def start_pipeline(platform: RunningPlatform) -> tuple[str, str]:
-    """A two-node pipeline: its second task is queued while the first one's fault happens."""
-    platform.wait_for_dag(PIPELINE_DAG)
-    return PIPELINE_DAG, platform.trigger(PIPELINE_DAG, {"rows": 200})
+def start_two_steps(platform: RunningPlatform) -> tuple[str, str]:
+    """A run of a two-task DAG: its second task is queued while the fault happens."""
+    return TWO_STEP_DAG, platform.trigger(TWO_STEP_DAG, {"greeting": "through a fault"})
 
 
 def sleep_processes(platform: RunningPlatform) -> list[psutil.Process]:
@@ -246,7 +248,7 @@ def test_redis_killed_and_restarted_mid_run_loses_no_run_and_the_api_answers(
 ) -> None:
     runs = [start_sleeper(platform, seconds=15), start_sleeper(platform, seconds=25)]
     wait_sleepers_running(platform, runs)
-    runs.append(start_pipeline(platform))
+    runs.append(start_two_steps(platform))
     token = platform.token()
     since = time.monotonic()
     dedicated_redis.kill()
@@ -294,10 +296,10 @@ def test_redis_killed_and_restarted_mid_run_loses_no_run_and_the_api_answers(
 def test_postgres_stopped_for_60s_mid_run_loses_no_run_and_routes_answer_503(
     platform: RunningPlatform, sleeper: str, dedicated_postgres: DedicatedPostgres
 ) -> None:
-    # One run ends during the outage, one outlasts it, a pipeline has a task waiting for the other.
+    # One run ends during the outage, one outlasts it, a two-task run has its second task waiting.
     runs = [start_sleeper(platform, seconds=20), start_sleeper(platform, seconds=75)]
     wait_sleepers_running(platform, runs)
-    runs.append(start_pipeline(platform))
+    runs.append(start_two_steps(platform))
     token = platform.token()
     since = time.monotonic()
     dedicated_postgres.stop(mode="immediate")
