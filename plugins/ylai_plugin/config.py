@@ -235,7 +235,8 @@ REQUEST_TIMEOUT = FloatOption(
     30.0,
     "Seconds a request to ylai's API may take before its answer starts: a route still waiting then "
     "(on a database that does not answer, say) gets 503 with Retry-After instead of hanging. Streamed "
-    "answers (downloads, live logs) are bounded only until their first byte. 0 turns it off.",
+    "answers (live logs, CSV) are bounded only until their first byte, export downloads not at all. "
+    "0 turns it off.",
     example="60",
 )
 RETRY_AFTER_SECONDS = IntOption(

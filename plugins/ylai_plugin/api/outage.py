@@ -90,16 +90,21 @@ class RequestTimeoutMiddleware:
     :param seconds: the bound; 0 or less turns the middleware into a pass-through.
     :param probe: finds the dependency that is down, for the message (default: the health checks,
         2 s at most, shared for 5 s).
+    :param exempt: path prefixes (below the app's mount) left unbounded: routes that legitimately
+        work longer before their first byte.
     """
 
-    def __init__(self, app: ASGIApp, *, seconds: float, probe: Probe | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, *, seconds: float, probe: Probe | None = None, exempt: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.seconds = seconds
         self.probe = probe or _ProbeCache()
+        self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI call."""
-        if scope["type"] != "http" or self.seconds <= 0:
+        if scope["type"] != "http" or self.seconds <= 0 or any(_under(scope, prefix) for prefix in self.exempt):
             await self.app(scope, receive, send)
             return
         started = asyncio.Event()

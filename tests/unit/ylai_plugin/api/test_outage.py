@@ -230,7 +230,7 @@ def _slow_app(*, probe_finds: outages.Dependency | None) -> tuple[FastAPI, threa
 
     app = FastAPI()
     install_error_handlers(app)
-    app.add_middleware(RequestTimeoutMiddleware, seconds=0.3, probe=probe)
+    app.add_middleware(RequestTimeoutMiddleware, seconds=0.3, probe=probe, exempt=("/exports",))
 
     @app.get("/hang")
     def hang() -> dict[str, str]:  # a sync route, as most are: it holds a thread
@@ -241,6 +241,11 @@ def _slow_app(*, probe_finds: outages.Dependency | None) -> tuple[FastAPI, threa
     async def sleep() -> dict[str, str]:
         await asyncio.sleep(30)
         return {"late": "answer"}
+
+    @app.get("/exports/runs")
+    async def export() -> dict[str, str]:  # written whole before its first byte, legitimately long
+        await asyncio.sleep(0.6)
+        return {"file": "done"}
 
     @app.get("/fast")
     def fast() -> dict[str, str]:
@@ -289,10 +294,11 @@ def test_a_hanging_route_with_every_dependency_up_answers_503_naming_the_timeout
     }
 
 
-def test_fast_answers_and_streams_that_started_in_time_are_untouched() -> None:
+def test_fast_answers_exempt_routes_and_streams_that_started_in_time_are_untouched() -> None:
     app, _ = _slow_app(probe_finds="metadata_db")
     client = TestClient(app)
     assert client.get("/fast").json() == {"ok": "yes"}
+    assert client.get("/exports/runs").json() == {"file": "done"}  # exempt from the bound
     resp = client.get("/stream")
     assert resp.status_code == 200
     assert resp.text == "0\n1\n2\n3\n"
@@ -302,11 +308,11 @@ def test_the_ylai_app_is_bounded_by_the_configured_timeout(monkeypatch: pytest.M
     monkeypatch.setenv("AIRFLOW__YLAI__REQUEST_TIMEOUT", "45")
     app = create_app()
     bounds = [
-        m.kwargs.get("seconds")
+        (m.kwargs.get("seconds"), m.kwargs.get("exempt"))
         for m in app.user_middleware
         if getattr(m.cls, "__name__", "") == "RequestTimeoutMiddleware"
     ]
-    assert bounds == [45.0]
+    assert bounds == [(45.0, ("/api/v1/exports",))]
 
 
 # --- Airflow's cookie check, before the app ------------------------------------------------------
