@@ -111,16 +111,22 @@ def sleep_processes(platform: RunningPlatform) -> list[psutil.Process]:
 
 
 def wait_sleepers_running(platform: RunningPlatform, runs: list[tuple[str, str]], *, timeout: float = 180) -> None:
-    """Wait until the sleeper runs' scripts run on the Celery worker (a ``sleep`` in its process tree)."""
+    """Wait until each sleeper run's script has run on the Celery worker and one still runs (a ``sleep``
+    in the worker's process tree): the fault then hits work in flight.
+
+    Not "all at once": on a busy machine a short one may end before a later one starts, or a try
+    may fail on its own and wait for its retry.
+    """
     sleepers = [run_id for dag_id, run_id in runs if dag_id == SLEEPER_DAG]
+    seen: set[str] = set()
 
     def running() -> bool | None:
-        states = [task_state(platform, SLEEPER_DAG, run_id, SLEEPER)["state"] for run_id in sleepers]
-        if all(s == "running" for s in states) and len(sleep_processes(platform)) >= len(sleepers):
-            return True
-        return None
+        for run_id in sleepers:
+            if task_state(platform, SLEEPER_DAG, run_id, SLEEPER)["state"] in ("running", "success"):
+                seen.add(run_id)
+        return True if len(seen) == len(sleepers) and sleep_processes(platform) else None
 
-    wait_until(running, timeout, lambda: f"sleeper scripts never ran:\n{platform.tail(40)}")
+    wait_until(running, timeout, lambda: f"sleeper scripts never ran (seen: {seen}):\n{platform.tail(40)}")
 
 
 def probe_for(
