@@ -227,8 +227,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> Response:
-        if isinstance(exc, Unavailable) and wants_html(request.headers.get("accept")):
-            return unavailable_page(exc, request_language(request))  # a browser opening a page
+        if isinstance(exc, Unavailable) and exc.retry_after is not None and wants_html(request.headers.get("accept")):
+            # A browser opening a page during an outage: a page that reloads itself after Retry-After.
+            return unavailable_page(exc, request_language(request))
         message = exc.text if exc.text is not None else exc.message
         code = DOMAIN_CODES.get(type(exc))
         response = envelope(
