@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from tests.alert_receivers import free_port
-from tests.unit.api_client import headers
+from tests.unit.api_client import headers, sync_repo_dags
 from ylai_plugin import config
 from ylai_plugin.alerts import engine
 from ylai_plugin.db.alert_models import Alert, AlertDelivery, AlertDeliveryAttempt, AlertRule
@@ -116,6 +116,7 @@ def rule_id(airflow_db: object, slack: FlakySlack) -> Iterator[int]:
 
     from ylai_plugin.api.app import create_app
 
+    sync_repo_dags()  # the alerts' DAG exists, so its alerts are visible in the API
     clean_tables()
     admin = headers("admin", "ada")
     with TestClient(airflow_app()) as airflow:
@@ -241,6 +242,21 @@ def test_a_failing_slack_opens_the_breaker_defers_deliveries_and_all_arrive_once
     assert snap.failures == FAILURES
     assert snap.rejected == sum(d.deferrals for d in sent)
     assert snap.last_error == "SlackApiError"
+
+    # The alert's detail in ylai's API shows both: a held-back delivery's deferrals and its one attempt.
+    from fastapi.testclient import TestClient
+
+    from ylai_plugin.api.app import create_app
+
+    last = sent[-1]
+    with TestClient(create_app()) as ylai:
+        detail = ylai.get(f"/api/v1/alerts/events/{last.alert_id}", headers=headers("op", "olga"))
+    assert detail.status_code == 200, detail.text
+    (shown,) = detail.json()["deliveries"]
+    assert shown["status"] == "sent"
+    assert shown["deferrals"] == last.deferrals >= 1
+    assert shown["attempts"] == len(shown["attempt_log"]) == 1
+    assert shown["breaker"] == f"slack:{CONN_ID}"
 
     # The state reaches /monitor/dependencies through the breaker table.
     assert breakers.publish_now() >= 1

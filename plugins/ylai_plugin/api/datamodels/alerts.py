@@ -222,7 +222,16 @@ class DeliveryOut(BaseModel):
     connection_id: str | None
     language: str
     status: Literal["pending", "sent"]
-    attempts: int
+    attempts: int = Field(description="Sends tried (each one is in attempt_log).")
+    deferrals: int = Field(
+        default=0,
+        description="Times an open circuit breaker held it back until its probe time, without trying it "
+        "(not counted in attempts).",
+    )
+    breaker: str | None = Field(
+        default=None,
+        description="The circuit breaker of its receiver (e.g. slack:ylai_slack), once it was tried or held back.",
+    )
     next_attempt_at: datetime | None
     last_error: str | None
     created_at: datetime

@@ -502,6 +502,8 @@ class BreakerOut(BaseModel):
 class BreakerSettings(BaseModel):
     """The ``[ylai] breaker_*`` options (as this api-server worker reads them)."""
 
+    model_config = _example({"failure_threshold": 5, "open_seconds": 30.0, "half_open_calls": 1})
+
     failure_threshold: int
     open_seconds: float
     half_open_calls: int

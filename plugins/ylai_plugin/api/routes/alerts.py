@@ -247,6 +247,8 @@ def get_event(alert_id: IdPath, user: UserDep, session: SessionDep) -> AlertDeta
             language=d.language,
             status=d.status,  # type: ignore[arg-type]
             attempts=d.attempts,
+            deferrals=d.deferrals or 0,
+            breaker=d.breaker,
             next_attempt_at=d.next_attempt_at,
             last_error=d.last_error,
             created_at=d.created_at,

@@ -1193,6 +1193,11 @@ export interface components {
         /**
          * BreakerSettings
          * @description The ``[ylai] breaker_*`` options (as this api-server worker reads them).
+         * @example {
+         *       "failure_threshold": 5,
+         *       "half_open_calls": 1,
+         *       "open_seconds": 30
+         *     }
          */
         BreakerSettings: {
             /** Failure Threshold */
@@ -1566,8 +1571,16 @@ export interface components {
         DeliveryOut: {
             /** Attempt Log */
             attempt_log: components["schemas"]["AttemptOut"][];
-            /** Attempts */
+            /**
+             * Attempts
+             * @description Sends tried (each one is in attempt_log).
+             */
             attempts: number;
+            /**
+             * Breaker
+             * @description The circuit breaker of its receiver (e.g. slack:ylai_slack), once it was tried or held back.
+             */
+            breaker?: string | null;
             /**
              * Channel Type
              * @enum {string}
@@ -1580,6 +1593,12 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Deferrals
+             * @description Times an open circuit breaker held it back until its probe time, without trying it (not counted in attempts).
+             * @default 0
+             */
+            deferrals?: number;
             /** Id */
             id: number;
             /**
