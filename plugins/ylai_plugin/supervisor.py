@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
-from ylai_operators.process_tree import stop_processes
+from ylai_operators.catalog import stop_processes
 
 
 @dataclass(frozen=True)
