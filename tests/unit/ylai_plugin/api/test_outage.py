@@ -312,7 +312,7 @@ def test_the_ylai_app_is_bounded_by_the_configured_timeout(monkeypatch: pytest.M
         for m in app.user_middleware
         if getattr(m.cls, "__name__", "") == "RequestTimeoutMiddleware"
     ]
-    assert bounds == [(45.0, ("/api/v1/exports",))]
+    assert bounds == [(45.0, ("/api/v1/exports", "/api/v1/openapi.json"))]
 
 
 # --- Airflow's cookie check, before the app ------------------------------------------------------
