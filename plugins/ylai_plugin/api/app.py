@@ -20,6 +20,12 @@ from ylai_plugin.version import ylai_version
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # First, before this worker accepts connections (see api/warmup.py: otherwise the first task's
+    # call stalls every request of the worker for seconds, over 30 s on a loaded host), and before
+    # the GC freeze below, so that the routes it builds are frozen too.
+    from ylai_plugin.api.warmup import warm_execution_api
+
+    await warm_execution_api()
     # Each api-server worker samples its host for /monitor/system.
     if config.SAMPLE_RESOURCES.get():
         from ylai_plugin.monitoring.sampler import start_sampler
