@@ -19,7 +19,10 @@ Parameter schemas (:mod:`ylai_operators.param_schema`, the one source of a scrip
     (one param), :func:`validate_value`, :data:`SECRET_KEYWORD`.
 Pipelines and the DAGs folder (:mod:`~ylai_operators.pipeline_spec`, :mod:`~ylai_operators.dag_factory`)
     :func:`check_schedule`, :class:`Catalog` (the scripts, pipelines and spec errors of a DAGs
-    folder), :func:`load_catalog`.
+    folder), :func:`load_catalog`, :data:`PIPELINES_DIR`; :class:`PipelineSpec`, :class:`Pipeline`,
+    :func:`check_pipeline` (the compiler the DAG builder runs), :func:`load_pipelines`,
+    :func:`locate_problem` (a problem's node and field), :func:`pipeline_data` and
+    :func:`pipeline_yaml` (a spec as a pipeline file holds it).
 Scheduled tasks (:mod:`ylai_operators.scheduled_tasks`)
     :data:`SCHEDULED_TASKS_VARIABLE` (the Variable the API publishes them to), :func:`run_id_prefix`.
 Processes (:mod:`ylai_operators.process_tree`, :mod:`ylai_operators.preload`)
@@ -53,12 +56,15 @@ from ylai_operators.naming import (
 )
 
 if TYPE_CHECKING:
-    from ylai_operators.dag_factory import Catalog, load_catalog
+    from ylai_operators.dag_factory import PIPELINES_DIR, Catalog, load_catalog
     from ylai_operators.db_scripts import VARIABLE as DB_SCRIPTS_VARIABLE
     from ylai_operators.db_scripts import script_from_record
     from ylai_operators.manifest import OutputSpec, ParamSpec, ScriptManifest
     from ylai_operators.param_schema import SECRET_KEYWORD, form_schema, to_json_schema, validate_value
-    from ylai_operators.pipeline_spec import check_schedule
+    from ylai_operators.pipeline_spec import Pipeline, PipelineSpec, check_pipeline, check_schedule, load_pipelines
+    from ylai_operators.pipeline_spec import locate as locate_problem
+    from ylai_operators.pipeline_spec import to_data as pipeline_data
+    from ylai_operators.pipeline_spec import to_yaml as pipeline_yaml
     from ylai_operators.preload import warm_imports
     from ylai_operators.process_tree import stop_processes
     from ylai_operators.registry import Registry, Script, SpecError, load_registry
@@ -79,6 +85,14 @@ _LAZY: dict[str, tuple[str, str]] = {
     "to_json_schema": ("ylai_operators.param_schema", "to_json_schema"),
     "validate_value": ("ylai_operators.param_schema", "validate_value"),
     "check_schedule": ("ylai_operators.pipeline_spec", "check_schedule"),
+    "PIPELINES_DIR": ("ylai_operators.dag_factory", "PIPELINES_DIR"),
+    "Pipeline": ("ylai_operators.pipeline_spec", "Pipeline"),
+    "PipelineSpec": ("ylai_operators.pipeline_spec", "PipelineSpec"),
+    "check_pipeline": ("ylai_operators.pipeline_spec", "check_pipeline"),
+    "load_pipelines": ("ylai_operators.pipeline_spec", "load_pipelines"),
+    "locate_problem": ("ylai_operators.pipeline_spec", "locate"),
+    "pipeline_data": ("ylai_operators.pipeline_spec", "to_data"),
+    "pipeline_yaml": ("ylai_operators.pipeline_spec", "to_yaml"),
     "warm_imports": ("ylai_operators.preload", "warm_imports"),
     "stop_processes": ("ylai_operators.process_tree", "stop_processes"),
     "Registry": ("ylai_operators.registry", "Registry"),
@@ -92,6 +106,7 @@ _LAZY: dict[str, tuple[str, str]] = {
 __all__ = [
     "DB_SCRIPTS_VARIABLE",
     "MEASUREMENTS_XCOM_KEY",
+    "PIPELINES_DIR",
     "PIPELINE_PREFIX",
     "REPORT_PREFIX",
     "SCHEDULED_TASKS_VARIABLE",
@@ -103,18 +118,25 @@ __all__ = [
     "DagName",
     "OutputSpec",
     "ParamSpec",
+    "Pipeline",
+    "PipelineSpec",
     "Registry",
     "Script",
     "ScriptManifest",
     "SpecError",
+    "check_pipeline",
     "check_schedule",
     "dag_id",
     "form_schema",
     "load_catalog",
+    "load_pipelines",
     "load_registry",
+    "locate_problem",
     "name_of",
     "parse_dag_id",
     "pipeline_dag_id",
+    "pipeline_data",
+    "pipeline_yaml",
     "report_dag_id",
     "run_id_prefix",
     "script_dag_id",

@@ -19,10 +19,15 @@ cycles); :mod:`ylai_operators.pipeline_dags` turns a checked pipeline into a DAG
 A node parameter is a literal, ``{param: <pipeline param>}`` or
 ``{from: <node>.<output>}``; a binding also orders the nodes. ``depends_on``
 adds ordering without data. Every problem is reported with the file and node.
+
+An optional top-level ``layout`` (``{node: {x, y}}``) keeps where an editor drew each node;
+the checker and the DAG builder ignore it, and :func:`to_yaml` writes it back, so a drawing and
+a reviewable file stay one artefact.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,6 +66,13 @@ class NodeSpec(_Strict):
         return None if value is None else parse_duration(value)
 
 
+class NodePosition(_Strict):
+    """Where an editor drew a node (canvas units); no meaning for the DAG."""
+
+    x: float
+    y: float
+
+
 class PipelineSpec(_Strict):
     """A validated pipeline file (before checking it against the script registry)."""
 
@@ -75,12 +87,12 @@ class PipelineSpec(_Strict):
     nodes: dict[str, NodeSpec] = Field(min_length=1)
     edges: list[tuple[str, str]] = Field(default_factory=list)
     alerts: dict[str, Any] | None = None
+    # Only for editors: never read by check_pipeline nor by the DAG builder.
+    layout: dict[str, NodePosition] = Field(default_factory=dict)
 
     @field_validator("nodes")
     @classmethod
     def _node_ids(cls, value: dict[str, NodeSpec]) -> dict[str, NodeSpec]:
-        import re
-
         for key in value:
             if not re.match(NODE_ID, key):
                 raise ValueError(f"node id {key!r} must start with a letter and use letters, digits, underscores")
@@ -300,6 +312,62 @@ def check_pipeline(spec: PipelineSpec, path: Path, registry: Registry) -> Pipeli
     if cycle:
         return [SpecError(path, "nodes", "cycle: " + " -> ".join(cycle))]
     return Pipeline(spec=spec, path=path, order=_topological(upstream, list(spec.nodes)), upstream=upstream)
+
+
+_NODE_WHERE = re.compile(r"^node '(?P<node>[^']+)'(?:: (?P<field>.*))?$")
+
+
+def locate(error: SpecError) -> tuple[str | None, str]:
+    """The node (or ``None`` for the pipeline itself) and field of a problem :func:`check_pipeline` found.
+
+    The inverse of how :func:`check_pipeline` writes ``where``, kept beside it. A cycle is put
+    on its first node, under ``depends_on``, the field an editor would change to break it.
+    """
+    match = _NODE_WHERE.match(error.where)
+    if match:
+        return match["node"], match["field"] or ""
+    if error.where == "nodes" and error.reason.startswith("cycle: "):
+        return error.reason.removeprefix("cycle: ").split(" -> ")[0], "depends_on"
+    return None, error.where
+
+
+def _duration_text(value: timedelta) -> int | float | str:
+    seconds = value.total_seconds()
+    return f"{int(seconds)}s" if seconds.is_integer() else seconds
+
+
+def to_data(spec: PipelineSpec) -> dict[str, Any]:
+    """The fields of ``spec`` that were written, as a pipeline file holds them (timeouts as ``"90s"``).
+
+    Fields left at their default and not written stay out, so that a file written from this
+    parses to the same spec as the one it came from.
+    """
+    data = spec.model_dump(mode="python", by_alias=True, exclude_unset=True)
+    data["nodes"] = {
+        node_id: {
+            **node.model_dump(mode="python", exclude_unset=True),
+            **({"timeout": _duration_text(node.timeout)} if node.timeout is not None else {}),
+        }
+        for node_id, node in spec.nodes.items()
+    }
+    if "edges" in data:
+        data["edges"] = [list(edge) for edge in spec.edges]
+    return data
+
+
+def to_yaml(spec: PipelineSpec) -> str:
+    """``spec`` as a pipeline file that :func:`load_pipelines` reads back unchanged (layout included)."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        # A multi-line description stays a readable block in review, not one quoted line.
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+    Dumper.add_representer(str, text)
+    return str(yaml.dump(to_data(spec), Dumper=Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False))
 
 
 def _validate_spec(path: Path, raw: bytes | None) -> PipelineSpec | list[SpecError]:
