@@ -5,7 +5,7 @@ to grant a permission on a resource that does not exist yet, so someone has to
 create "ylai Tasks" & co. first. Idempotent; it only ever adds permissions.
 
 Default mapping: Viewer reads; User and Op also run and manage tasks, presets and alert
-rules, and start exports;
+rules, start exports, and create and edit pipelines;
 Admin can do everything, including creating scripts. Viewer and User also get
 ``can_read`` on Plugins, without which Airflow's UI hides plugin menu entries.
 """
@@ -20,6 +20,7 @@ RESOURCE_PRESETS = "ylai Presets"
 RESOURCE_MONITOR = "ylai Monitor"
 RESOURCE_ALERTS = "ylai Alerts"
 RESOURCE_REPORTS = "ylai Reports"
+RESOURCE_PIPELINES = "ylai Pipelines"
 RESOURCES = (
     RESOURCE_TASKS,
     RESOURCE_SCRIPTS,
@@ -27,6 +28,7 @@ RESOURCES = (
     RESOURCE_MONITOR,
     RESOURCE_ALERTS,
     RESOURCE_REPORTS,
+    RESOURCE_PIPELINES,
 )
 ACTIONS = ("can_read", "can_create", "can_edit", "can_delete")
 MANAGE = ("can_read", "can_create", "can_edit", "can_delete")
@@ -39,6 +41,8 @@ _USER_GRANTS: dict[str, tuple[str, ...]] = {
     # Alert rules and silences are managed like tasks; exports are "created" (an export job).
     RESOURCE_ALERTS: MANAGE,
     RESOURCE_REPORTS: ("can_read", "can_create"),
+    # Analysts compose pipelines; deleting one stays with Admin.
+    RESOURCE_PIPELINES: ("can_read", "can_create", "can_edit"),
 }
 ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     "Viewer": {**dict.fromkeys(RESOURCES, ("can_read",)), "Plugins": ("can_read",)},

@@ -51,6 +51,7 @@ def create_app() -> FastAPI:
         me,
         monitor,
         pages,
+        pipelines,
         presets,
         resources,
         runs,
@@ -87,6 +88,7 @@ def create_app() -> FastAPI:
     v1.include_router(tasks.router)
     v1.include_router(presets.router)
     v1.include_router(scripts.router)
+    v1.include_router(pipelines.router)
     v1.include_router(runs.router)
     v1.include_router(monitor.router)
     v1.include_router(resources.router)

@@ -34,6 +34,7 @@ class Me(BaseModel):
                         "monitor": ["read"],
                         "alerts": ["read", "create", "edit", "delete"],
                         "reports": ["read", "create"],
+                        "pipelines": ["read", "create", "edit"],
                     },
                     "dags": {script_dag_id("disk_usage"): {"read": True, "run": True, "logs": True}},
                 }

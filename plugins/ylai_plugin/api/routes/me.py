@@ -12,6 +12,7 @@ from ylai_plugin.domain import access
 from ylai_plugin.permissions import (
     RESOURCE_ALERTS,
     RESOURCE_MONITOR,
+    RESOURCE_PIPELINES,
     RESOURCE_PRESETS,
     RESOURCE_REPORTS,
     RESOURCE_SCRIPTS,
@@ -23,6 +24,7 @@ router = APIRouter(tags=["me"])
 _RESOURCES = {
     "tasks": RESOURCE_TASKS,
     "scripts": RESOURCE_SCRIPTS,
+    "pipelines": RESOURCE_PIPELINES,
     "presets": RESOURCE_PRESETS,
     "monitor": RESOURCE_MONITOR,
     "alerts": RESOURCE_ALERTS,
