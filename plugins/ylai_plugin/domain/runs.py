@@ -50,12 +50,23 @@ class RunLogRecords(TypedDict):
 def run_and_task_instances(dag_id: str, run_id: str, session: Session) -> tuple[Any, list[Any]]:
     """The DagRun and its task instances, started ones first; :class:`NotFound` without such a run."""
     from airflow.models import DagRun, TaskInstance
+    from airflow.models.trigger import Trigger
+    from sqlalchemy.orm import joinedload
 
     run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
     if run is None:
         raise not_found("Run", f"{dag_id}/{run_id}")
+    # Loaded with what Airflow's log reader reads, as Airflow's own log route does: the reader
+    # opens and closes the thread's scoped session inside (a nested create_session), which
+    # detaches these objects, and a lazy load after that raised DetachedInstanceError ("Could
+    # not read served logs"), so a running task's log and the run's end went missing.
     tis = session.scalars(
         select(TaskInstance)
+        .options(
+            joinedload(TaskInstance.trigger).joinedload(Trigger.triggerer_job),
+            joinedload(TaskInstance.dag_model),
+            joinedload(TaskInstance.dag_run),
+        )
         .where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
         .order_by(TaskInstance.start_date.is_(None), TaskInstance.start_date, TaskInstance.task_id)
     ).all()
@@ -113,7 +124,8 @@ def decode_cursor(raw: str | None) -> dict[str, int]:
     return {str(k): int(v) for k, v in data.items() if isinstance(v, int) and v >= 0}
 
 
-def _snapshot(dag_id: str, run_id: str) -> tuple[str | None, list[tuple[str, str | None, list[dict[str, Any]]]]]:
+def snapshot(dag_id: str, run_id: str) -> tuple[str | None, list[tuple[str, str | None, list[dict[str, Any]]]]]:
+    """The run's state and, per task try (``task_id:map_index:try_number``), its state and timed log lines."""
     from airflow.utils.session import create_session
 
     with create_session() as session:
@@ -142,7 +154,7 @@ async def log_events(
     """
     states: dict[str, str | None] = {}
     while True:
-        run_state, logs = await anyio.to_thread.run_sync(_snapshot, dag_id, run_id)
+        run_state, logs = await anyio.to_thread.run_sync(snapshot, dag_id, run_id)
         for key, state, lines in logs:
             task_id, map_index, try_number = key.rsplit(":", 2)
             if states.get(key, "?") != state:

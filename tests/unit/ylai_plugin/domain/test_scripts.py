@@ -75,3 +75,45 @@ def test_an_invalid_manifest_is_invalid_with_field_paths() -> None:
 def test_run_logs_of_an_unknown_run_are_not_found(session: Any) -> None:
     with pytest.raises(NotFound, match="Run 'script__disk_usage/nope' not found"):
         runs.run_logs(session, "script__disk_usage", "nope")
+
+
+def _running_on_a_worker(dag_id: str) -> str:
+    """A run whose one task runs on a worker: its log is only on that worker's log server."""
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    from tests.unit.api_client import sync_repo_dags
+    from ylai_plugin.domain import dags
+
+    sync_repo_dags()
+    with create_session() as s:
+        run = dags.trigger(dag_id, {"top": 2}, SimpleAuthManagerUser(username="alice", role="op"), s)
+        run.state = "running"
+        ti = s.scalars(
+            select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id)
+        ).one()
+        # A closed port: the log server does not answer, as while a worker restarts.
+        ti.state, ti.try_number, ti.hostname = "running", 1, "127.0.0.1:9"
+        return str(run.run_id)
+
+
+def test_run_logs_read_from_a_log_server_keep_every_task_and_the_run_state(airflow_db: object) -> None:
+    # Airflow's log reader opens and closes the thread's scoped session inside (nested
+    # create_session): task instances loaded before were detached, and reading the served log of
+    # the next one failed with DetachedInstanceError (seen in the api-server during the e2e tests).
+    from airflow.utils.session import create_session
+
+    run_id = _running_on_a_worker("script__disk_usage")
+    with create_session() as session:
+        logs = runs.run_logs(session, "script__disk_usage", run_id)
+    assert logs["state"] == "running"
+    [task] = logs["tasks"]
+    assert (task["task_id"], task["state"], task["try_number"]) == ("disk_usage", "running", 1)
+    assert "DetachedInstanceError" not in str(task["lines"])
+    assert "Could not read served logs" in str(task["lines"])  # the log server was asked, and said so
+
+    state, snapshot = runs.snapshot("script__disk_usage", run_id)
+    assert state == "running"
+    assert [key for key, _, _ in snapshot] == ["disk_usage:-1:1"]
