@@ -8,9 +8,17 @@ import shutil
 import statistics
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+from urllib.parse import urlsplit, urlunsplit
+
+import yaml
+
+if TYPE_CHECKING:
+    from tests.integration.running_platform import RunningPlatform
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -21,6 +29,18 @@ GENERATOR_FILES = (
     *sorted((p.name for p in (REPO_ROOT / "dags").glob("ylai_pipelines_*.py")), key=lambda n: (len(n), n)),
     "ylai_spec_errors.py",
 )
+# A trivial bash pipeline step for the benchmarks' pipelines (see :func:`write_step_script`).
+STEP_SCRIPT = """#!/usr/bin/env bash
+# Trivial pipeline step (ylai benchmark): writes {"value": <--value> + 1} as its result.
+value=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --value) value="$2"; shift 2 ;;
+    *) shift ;;
+  esac
+done
+printf '{"value": %d}' "$((value + 1))" > "$YLAI_RESULT_FILE"
+"""
 
 
 def source_revision() -> str:
@@ -132,3 +152,108 @@ def remove_unless_kept(work: Path, keep: bool) -> None:
         print(f"kept {work}")
     else:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def write_step_script(dags: Path, name: str, description: str, retries: int) -> list[Path]:
+    """Write :data:`STEP_SCRIPT` as the bash script ``name`` with its manifest into ``dags/scripts``.
+
+    The script takes an integer ``value`` and outputs ``value`` + 1, so a pipeline can chain it.
+
+    :param dags: the DAGs folder.
+    :param name: the script's name (``<name>.sh`` and ``<name>.yaml``).
+    :param description: the manifest's description.
+    :param retries: the manifest's retries.
+    :return: the files written (script, manifest).
+    """
+    scripts = dags / "scripts"
+    scripts.mkdir(parents=True, exist_ok=True)
+    script = scripts / f"{name}.sh"
+    script.write_text(STEP_SCRIPT)
+    script.chmod(0o755)
+    manifest = {
+        "name": name,
+        "description": description,
+        "owner": "bench",
+        "tags": ["bench"],
+        "runtime": "bash",
+        "retries": retries,
+        "params": {"value": {"type": "integer", "default": 0, "minimum": 0}},
+        "outputs": {"value": {"type": "integer"}},
+    }
+    manifest_path = scripts / f"{name}.yaml"
+    manifest_path.write_text(yaml.safe_dump(manifest, sort_keys=False))
+    return [script, manifest_path]
+
+
+@contextlib.contextmanager
+def fresh_database(server_url: str, prefix: str, say: Callable[[str], None]) -> Iterator[str]:
+    """A new, empty database ``<prefix>_<random>`` on ``server_url``'s server, dropped (with its
+    connections) on exit; yields its URL."""
+    import psycopg2
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(server_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    say(f"created database {name}")
+    try:
+        yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+        say(f"dropped database {name}")
+
+
+def running_platform_class() -> type[RunningPlatform]:
+    """``tests/integration/running_platform.RunningPlatform``, imported from the repository.
+
+    Importing it imports ``tests.conftest``, which makes a throw-away ``AIRFLOW_HOME``; that
+    one is removed here, since each benchmark platform has a home of its own.
+    """
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    import tests.conftest
+    from tests.integration.running_platform import RunningPlatform
+
+    shutil.rmtree(tests.conftest._HOME, ignore_errors=True)
+    return RunningPlatform
+
+
+@contextlib.contextmanager
+def platform_on_fresh_database(
+    work: Path,
+    server_url: str,
+    *,
+    db_prefix: str,
+    admin_password: str,
+    env: dict[str, str],
+    say: Callable[[str], None],
+    stop_timeout: float = 90,
+) -> Iterator[tuple[RunningPlatform, str]]:
+    """The real platform (``ylai run``) on a fresh Postgres database, up and answering.
+
+    Creates the database (:func:`fresh_database`), starts ``RunningPlatform`` in ``work/home``
+    with ``YLAI_DATABASE_URL`` set to it, ``YLAI_ADMIN_PASSWORD`` and ``env``, and waits for its
+    banner. On exit it stops the platform (SIGTERM, then kills what survives ``stop_timeout``
+    seconds) and drops the database, whatever happened.
+
+    :return: the platform and the database URL.
+    """
+    platform_class = running_platform_class()
+    with fresh_database(server_url, db_prefix, say) as db_url:
+        platform = platform_class(
+            work / "home", {"YLAI_DATABASE_URL": db_url, "YLAI_ADMIN_PASSWORD": admin_password, **env}
+        )
+        say(f"starting the platform in {work}")
+        began = time.monotonic()
+        try:
+            platform.start()
+            platform.wait_ready(timeout=600)
+            say(f"platform up after {time.monotonic() - began:.0f} s: {platform.base_url}")
+            yield platform, db_url
+        finally:
+            rc, survivors = platform.stop(timeout=stop_timeout) if platform.proc is not None else (0, [])
+            platform.kill()
+            say(f"platform stopped (exit {rc}, {len(survivors)} survivors killed); log {platform.log_path}")

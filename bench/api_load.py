@@ -68,17 +68,14 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
-import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("YLAI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -425,25 +422,6 @@ def explain(platform: Any, db_url: str) -> None:
 # --- the orchestrating parent --------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def fresh_database(server_url: str) -> Any:
-    """A new, empty database on ``server_url``'s server, dropped on exit."""
-    import psycopg2
-
-    name = f"ylai_bench_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(server_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-        _say(f"dropped database {name}")
-
-
 def _table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
     lines = []
@@ -679,12 +657,9 @@ def main(argv: list[str] | None = None) -> int:
     duration = args.duration or (5.0 if args.quick else 15.0)
     extra_env = dict(item.split("=", 1) for item in args.env)
 
-    sys.path.insert(0, str(REPO_ROOT))
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from _common import source_revision
+    from _common import platform_on_fresh_database, source_revision
     from fill_postgres import fill
-
-    from tests.integration.running_platform import RunningPlatform
 
     work = Path(tempfile.mkdtemp(prefix="ylai-api-load-"))
     _say(
@@ -698,51 +673,44 @@ def main(argv: list[str] | None = None) -> int:
         + (f"; extra environment: {extra_env}" if extra_env else "; everything else: platform defaults")
     )
     try:
-        with fresh_database(POSTGRES_URL) as db_url:
-            _say(f"database {urlsplit(db_url).path[1:]} created; starting the platform in {work}")
-            platform = RunningPlatform(
-                work / "home",
-                {
-                    "YLAI_DATABASE_URL": db_url,
-                    "YLAI_ADMIN_PASSWORD": ADMIN_PASSWORD,
-                    "AIRFLOW__API__WORKERS": "1",
-                    "AIRFLOW__YLAI__RATE_LIMIT_PER_MINUTE": "10000000",
-                    "AIRFLOW__YLAI__RATE_LIMIT_BURST": "1000000",
-                    **extra_env,
-                },
-            )
-            try:
-                t0 = time.monotonic()
-                platform.start()
-                platform.wait_ready(timeout=600)
-                for dag_id in EXPECTED_DAGS:
-                    platform.wait_for_dag(dag_id, timeout=300)
-                _say(f"platform up with {len(EXPECTED_DAGS)} DAGs in {time.monotonic() - t0:.0f} s")
-                logged_run = ("script__disk_usage", platform.trigger("script__disk_usage", {"top": 3}))
-                state = platform.wait_for_run(*logged_run)
-                assert state == "success", f"the run for the logs endpoint ended {state}"
-                result = fill(db_url, runs=args.runs, task_instances=args.task_instances, log=_say)
-                _say(f"filled in {result.seconds:.0f} s: {_row_counts(db_url)}")
-                _checkpoint(db_url)  # write the fill's dirty pages now, not during the first endpoint
-                explain(platform, db_url)
-                token = platform.token()
-                user_tokens = bench_users(platform, USERS)
-                _say(f"{len(user_tokens)} users of the Admin role created, for the '{USERS} users' rows")
-                values = _path_values(db_url, logged_run)
-                endpoints = [CEILING, *(replace(e, path=e.path.format(**values)) for e in ENDPOINTS), CEILING]
-                for e in endpoints:  # every endpoint answers as expected before any figure is taken
-                    for t in user_tokens if e.many_users else [token]:
-                        resp = platform.request("GET", e.path, token=t)
-                        assert resp.status == e.expected_status, (e.path, resp.status, resp.body[:300])
-                _say(f"load test ({_load_note()}):")
-                server_pids = [p.pid for p in platform.descendants() if _is_api_server(p)]
-                results = run_load(platform.base_url, token, endpoints, duration, server_pids, user_tokens)
-                _say(f"done ({_load_note()})\n")
-                _say(report(results))
-            finally:
-                rc, survivors = platform.stop(signal.SIGTERM) if platform.proc is not None else (0, [])
-                platform.kill()
-                _say(f"platform stopped (exit {rc}{', killed ' + str(survivors) if survivors else ''})")
+        with platform_on_fresh_database(
+            work,
+            POSTGRES_URL,
+            db_prefix="ylai_bench",
+            admin_password=ADMIN_PASSWORD,
+            env={
+                "AIRFLOW__API__WORKERS": "1",
+                "AIRFLOW__YLAI__RATE_LIMIT_PER_MINUTE": "10000000",
+                "AIRFLOW__YLAI__RATE_LIMIT_BURST": "1000000",
+                **extra_env,
+            },
+            say=_say,
+        ) as (platform, db_url):
+            t0 = time.monotonic()
+            for dag_id in EXPECTED_DAGS:
+                platform.wait_for_dag(dag_id, timeout=300)
+            _say(f"{len(EXPECTED_DAGS)} DAGs parsed in {time.monotonic() - t0:.0f} s more")
+            logged_run = ("script__disk_usage", platform.trigger("script__disk_usage", {"top": 3}))
+            state = platform.wait_for_run(*logged_run)
+            assert state == "success", f"the run for the logs endpoint ended {state}"
+            result = fill(db_url, runs=args.runs, task_instances=args.task_instances, log=_say)
+            _say(f"filled in {result.seconds:.0f} s: {_row_counts(db_url)}")
+            _checkpoint(db_url)  # write the fill's dirty pages now, not during the first endpoint
+            explain(platform, db_url)
+            token = platform.token()
+            user_tokens = bench_users(platform, USERS)
+            _say(f"{len(user_tokens)} users of the Admin role created, for the '{USERS} users' rows")
+            values = _path_values(db_url, logged_run)
+            endpoints = [CEILING, *(replace(e, path=e.path.format(**values)) for e in ENDPOINTS), CEILING]
+            for e in endpoints:  # every endpoint answers as expected before any figure is taken
+                for t in user_tokens if e.many_users else [token]:
+                    resp = platform.request("GET", e.path, token=t)
+                    assert resp.status == e.expected_status, (e.path, resp.status, resp.body[:300])
+            _say(f"load test ({_load_note()}):")
+            server_pids = [p.pid for p in platform.descendants() if _is_api_server(p)]
+            results = run_load(platform.base_url, token, endpoints, duration, server_pids, user_tokens)
+            _say(f"done ({_load_note()})\n")
+            _say(report(results))
     finally:
         if args.keep:
             _say(f"kept {work}")

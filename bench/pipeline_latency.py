@@ -76,6 +76,7 @@ from _common import (  # bench/ is sys.path[0]
     ratio,
     table,
     verdict,
+    write_step_script,
 )
 
 sys.path.insert(0, str(REPO_ROOT))
@@ -116,28 +117,6 @@ CANDIDATES: dict[str, dict[str, str]] = {
 }
 CONFIGS: dict[str, dict[str, str]] = {"ylai": {}, "stock": STOCK, **CANDIDATES}
 
-STEP_SCRIPT = """#!/usr/bin/env bash
-# Trivial pipeline step: writes {"value": <--value> + 1} as its result.
-value=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --value) value="$2"; shift 2 ;;
-    *) shift ;;
-  esac
-done
-printf '{"value": %d}' "$((value + 1))" > "$YLAI_RESULT_FILE"
-"""
-STEP_MANIFEST = {
-    "name": "chain_step",
-    "description": "Adds one to value (pipeline latency benchmark).",
-    "owner": "bench",
-    "tags": ["bench"],
-    "runtime": "bash",
-    "retries": 0,
-    "params": {"value": {"type": "integer", "default": 0, "minimum": 0}},
-    "outputs": {"value": {"type": "integer"}},
-}
-
 
 def chain_pipeline(nodes: int) -> dict[str, Any]:
     """The ``chain20`` pipeline spec: ``step_01`` -> ... -> ``step_<nodes>``, bound by ``value``."""
@@ -166,9 +145,7 @@ def write_dags_folder(dags: Path, nodes: int, big_catalog: bool) -> None:
         (dags / "pipelines").mkdir()
         for name in (*GENERATOR_FILES, ".airflowignore"):
             shutil.copy(REPO_ROOT / "dags" / name, dags / name)
-    (dags / "scripts" / "chain_step.sh").write_text(STEP_SCRIPT)
-    (dags / "scripts" / "chain_step.sh").chmod(0o755)
-    (dags / "scripts" / "chain_step.yaml").write_text(yaml.safe_dump(STEP_MANIFEST, sort_keys=False))
+    write_step_script(dags, "chain_step", "Adds one to value (pipeline latency benchmark).", retries=0)
     (dags / "pipelines" / "chain20.yaml").write_text(yaml.safe_dump(chain_pipeline(nodes), sort_keys=False))
 
 
@@ -405,8 +382,10 @@ def _report(results: list[ConfigResult], nodes: int) -> None:
     if "ylai" in by_name and "stock" in by_name:
         ylai = median([x.server_seconds for x in by_name["ylai"].runs])
         stock = median([x.server_seconds for x in by_name["stock"].runs])
-        r = ratio(stock, ylai)
-        print(f"ratio stock/ylai: {r:.2f}  target >= {TARGET_RATIO:.1f}: {verdict(r >= TARGET_RATIO)}")
+        stock_ratio = ratio(stock, ylai)
+        print(
+            f"ratio stock/ylai: {stock_ratio:.2f}  target >= {TARGET_RATIO:.1f}: {verdict(stock_ratio >= TARGET_RATIO)}"
+        )
     if "ylai" in by_name:
         ylai = median([x.server_seconds for x in by_name["ylai"].runs])
         for r in results:

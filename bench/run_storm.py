@@ -87,15 +87,23 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import yaml
-from _common import GENERATOR_FILES, REPO_ROOT, bytecode_env, machine_note, table, verdict  # bench/ is sys.path[0]
+from _common import (  # bench/ is sys.path[0]
+    GENERATOR_FILES,
+    REPO_ROOT,
+    bytecode_env,
+    machine_note,
+    platform_on_fresh_database,
+    table,
+    verdict,
+    write_step_script,
+)
 
 POSTGRES_URL = os.environ.get("YLAI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = "redis://127.0.0.1:6379/9"
@@ -119,27 +127,6 @@ RSS_TARGET = 10.0  # % growth, issue 16
 FINAL = ("success", "failed")
 MiB = 1024 * 1024
 
-STEP_SCRIPT = """#!/usr/bin/env bash
-# Trivial pipeline step (run storm benchmark): writes {"value": <--value> + 1} as its result.
-value=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --value) value="$2"; shift 2 ;;
-    *) shift ;;
-  esac
-done
-printf '{"value": %d}' "$((value + 1))" > "$YLAI_RESULT_FILE"
-"""
-STEP_MANIFEST = {
-    "name": "storm_step",
-    "description": "Adds one to value (run storm benchmark).",
-    "owner": "bench",
-    "tags": ["bench"],
-    "runtime": "bash",
-    "retries": 1,
-    "params": {"value": {"type": "integer", "default": 0, "minimum": 0}},
-    "outputs": {"value": {"type": "integer"}},
-}
 PIPELINE_SPEC = {
     "name": PIPELINE,
     "description": "Five trivial steps, a diamond with a tail (run storm benchmark).",
@@ -168,16 +155,11 @@ def _load() -> str:
 
 def write_bench_dags(dags: Path) -> list[Path]:
     """Write the storm's script and pipeline into ``dags`` (``scripts/``, ``pipelines/``); the files written."""
-    (dags / "scripts").mkdir(parents=True, exist_ok=True)
+    written = write_step_script(dags, "storm_step", "Adds one to value (run storm benchmark).", retries=1)
     (dags / "pipelines").mkdir(parents=True, exist_ok=True)
-    script = dags / "scripts" / "storm_step.sh"
-    script.write_text(STEP_SCRIPT)
-    script.chmod(0o755)
-    manifest = dags / "scripts" / "storm_step.yaml"
-    manifest.write_text(yaml.safe_dump(STEP_MANIFEST, sort_keys=False))
     pipeline = dags / "pipelines" / f"{PIPELINE}.yaml"
     pipeline.write_text(yaml.safe_dump(PIPELINE_SPEC, sort_keys=False))
-    return [script, manifest, pipeline]
+    return [*written, pipeline]
 
 
 def write_dags_folder(dags: Path) -> None:
@@ -186,26 +168,6 @@ def write_dags_folder(dags: Path) -> None:
     for name in (*GENERATOR_FILES, ".airflowignore"):
         shutil.copy(REPO_ROOT / "dags" / name, dags / name)
     write_bench_dags(dags)
-
-
-@contextlib.contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    """A new, empty database on ``server_url``'s server, dropped (with its connections) on exit."""
-    import psycopg2
-
-    name = f"ylai_storm_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(server_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    _say(f"created database {name}")
-    try:
-        yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-        _say(f"dropped database {name}")
 
 
 # --- HTTP --------------------------------------------------------------------------------------
@@ -759,39 +721,30 @@ def _against_running(args: argparse.Namespace) -> int:
 
 
 def _with_own_platform(args: argparse.Namespace, extra_env: dict[str, str]) -> int:
-    sys.path.insert(0, str(REPO_ROOT))
-    import tests.conftest  # imported by running_platform anyway; it makes a throw-away AIRFLOW_HOME
-    from tests.integration.running_platform import RunningPlatform
-
-    shutil.rmtree(tests.conftest._HOME, ignore_errors=True)  # each platform here has its own home
     work = Path(tempfile.mkdtemp(prefix="ylai-bench-storm-"))
     try:
         write_dags_folder(work / "dags")
-        with fresh_database(args.postgres_url) as db_url:
-            env = {
-                **bytecode_env(work),
-                "YLAI_DATABASE_URL": db_url,
-                "YLAI_BROKER_URL": args.redis_url,
-                "YLAI_ADMIN_PASSWORD": ADMIN_PASSWORD,
-                "YLAI_ARTIFACTS_ROOT": str(work / "artifacts"),
-                "AIRFLOW__CORE__DAGS_FOLDER": str(work / "dags"),
-                # A queue of its own: no worker of another platform on this Redis takes its tasks.
-                "AIRFLOW__OPERATORS__DEFAULT_QUEUE": f"ylai-storm-{uuid.uuid4().hex[:8]}",
-                **extra_env,
-            }
-            platform = RunningPlatform(work / "home", env)
-            began = time.monotonic()
-            platform.start()
-            try:
-                platform.wait_ready(timeout=600)
-                _say(f"platform up after {time.monotonic() - began:.0f} s: {platform.base_url}")
-                api = Api(platform.base_url, platform.username, ADMIN_PASSWORD, args.request_timeout)
-                assert platform.proc is not None
-                return _run(Platform(api, platform.proc.pid, lambda: platform.tail(40)), args)
-            finally:
-                rc, survivors = platform.stop(timeout=120)
-                platform.kill()
-                _say(f"platform stopped (exit {rc}, {len(survivors)} survivors killed); log {platform.log_path}")
+        env = {
+            **bytecode_env(work),
+            "YLAI_BROKER_URL": args.redis_url,
+            "YLAI_ARTIFACTS_ROOT": str(work / "artifacts"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(work / "dags"),
+            # A queue of its own: no worker of another platform on this Redis takes its tasks.
+            "AIRFLOW__OPERATORS__DEFAULT_QUEUE": f"ylai-storm-{uuid.uuid4().hex[:8]}",
+            **extra_env,
+        }
+        with platform_on_fresh_database(
+            work,
+            args.postgres_url,
+            db_prefix="ylai_storm",
+            admin_password=ADMIN_PASSWORD,
+            env=env,
+            say=_say,
+            stop_timeout=120,
+        ) as (platform, _):
+            api = Api(platform.base_url, platform.username, ADMIN_PASSWORD, args.request_timeout)
+            assert platform.proc is not None
+            return _run(Platform(api, platform.proc.pid, lambda: platform.tail(40)), args)
     finally:
         if args.keep:
             print(f"kept {work}")
