@@ -21,11 +21,15 @@ class SlackReceiver:
     """Answers Slack's Web API (``POST /api/chat.postMessage``) and webhooks, recording every POST.
 
     ``stop()`` closes the socket (connection refused, like a Slack outage seen from here);
-    ``start()`` listens again on the same port.
+    ``start()`` listens again on the same port. ``fail_first`` makes it answer its first
+    ``fail_first`` POSTs with HTTP ``fail_status`` and Slack's ``{"ok": false}`` (a Slack outage
+    that answers), the later ones as usual. Each recorded POST has the ``status`` answered.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, fail_first: int = 0, fail_status: int = 500) -> None:
         self.port = free_port()
+        self.fail_first = fail_first
+        self.fail_status = fail_status
         self.posts: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -50,9 +54,16 @@ class SlackReceiver:
                 except ValueError:
                     body = {"raw": raw.decode("utf-8", "replace")}
                 with receiver._lock:
-                    receiver.posts.append({"path": self.path, "body": body, "headers": dict(self.headers)})
-                out = json.dumps({"ok": True, "channel": "C1", "ts": "1.1"}).encode()
-                self.send_response(200)
+                    failing = len(receiver.posts) < receiver.fail_first
+                    status = receiver.fail_status if failing else 200
+                    receiver.posts.append(
+                        {"path": self.path, "body": body, "headers": dict(self.headers), "status": status}
+                    )
+                answer = (
+                    {"ok": False, "error": "internal_error"} if failing else {"ok": True, "channel": "C1", "ts": "1.1"}
+                )
+                out = json.dumps(answer).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(out)))
                 self.end_headers()
@@ -73,6 +84,11 @@ class SlackReceiver:
     def messages(self, path: str = "/api/chat.postMessage") -> list[dict[str, Any]]:
         with self._lock:
             return [p["body"] for p in self.posts if p["path"] == path]
+
+    def count(self, status: int | None = None) -> int:
+        """How many POSTs it got (of them, how many it answered with ``status``)."""
+        with self._lock:
+            return sum(1 for p in self.posts if status is None or p["status"] == status)
 
 
 class SmtpReceiver:

@@ -10,16 +10,13 @@ The breakers run on an injected clock that each tick moves past the probe time: 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, select
 
-from tests.alert_receivers import free_port
+from tests.alert_receivers import SlackReceiver
 from tests.unit.api_client import headers, sync_repo_dags
 from ylai_plugin import config
 from ylai_plugin.alerts import engine
@@ -29,47 +26,6 @@ from ylai_plugin.domain import breakers
 FAILURES = 20  # the receiver's outage: its first 20 answers are HTTP 500
 ALERTS = 30
 CONN_ID = "flaky_slack"
-
-
-class FlakySlack:
-    """Slack's ``chat.postMessage`` on 127.0.0.1: HTTP 500 to the first ``failures`` posts, then ``ok``."""
-
-    def __init__(self, failures: int) -> None:
-        self.port = free_port()
-        self.failures = failures
-        self.calls: list[tuple[int, str]] = []  # (status answered, body posted)
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                text = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8", "replace")
-                with receiver._lock:
-                    status = 500 if len(receiver.calls) < receiver.failures else 200
-                    receiver.calls.append((status, text))
-                body = {"ok": status == 200} | (
-                    {"channel": "C1", "ts": "1.1"} if status == 200 else {"error": "internal_error"}
-                )
-                out = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def count(self, status: int | None = None) -> int:
-        with self._lock:
-            return sum(1 for s, _ in self.calls if status is None or s == status)
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 class Clock:
@@ -86,8 +42,9 @@ class Clock:
 
 
 @pytest.fixture
-def slack() -> Iterator[FlakySlack]:
-    receiver = FlakySlack(FAILURES)
+def slack() -> Iterator[SlackReceiver]:
+    receiver = SlackReceiver(fail_first=FAILURES, fail_status=500)
+    receiver.start()
     yield receiver
     receiver.stop()
 
@@ -109,7 +66,7 @@ def clean_tables() -> None:
 
 
 @pytest.fixture
-def rule_id(airflow_db: object, slack: FlakySlack) -> Iterator[int]:
+def rule_id(airflow_db: object, slack: SlackReceiver) -> Iterator[int]:
     """A Slack connection made through Airflow's REST API and a rule made through ylai's, as users do."""
     from airflow.api_fastapi.app import create_app as airflow_app
     from fastapi.testclient import TestClient
@@ -128,7 +85,7 @@ def rule_id(airflow_db: object, slack: FlakySlack) -> Iterator[int]:
                 "connection_id": CONN_ID,
                 "conn_type": "slack",
                 "password": "xoxb-test",
-                "extra": json.dumps({"base_url": f"http://127.0.0.1:{slack.port}/api/"}),
+                "extra": json.dumps({"base_url": slack.api_url}),
             },
         )
         assert made.status_code == 201, made.text
@@ -172,7 +129,7 @@ def deliveries() -> list[AlertDelivery]:
 
 
 def test_a_failing_slack_opens_the_breaker_defers_deliveries_and_all_arrive_once_it_closes(
-    slack: FlakySlack, clock: Clock, rule_id: int, monkeypatch: pytest.MonkeyPatch
+    slack: SlackReceiver, clock: Clock, rule_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from airflow.utils.session import create_session
 
@@ -223,7 +180,7 @@ def test_a_failing_slack_opens_the_breaker_defers_deliveries_and_all_arrive_once
     sent = deliveries()
     assert [d.status for d in sent] == ["sent"] * ALERTS
     assert slack.count(200) == ALERTS
-    posted = [body for status, body in slack.calls if status == 200]
+    posted = [json.dumps(p["body"]) for p in slack.posts if p["status"] == 200]
     assert all(sum(f"Zq{i}Zq" in body for body in posted) == 1 for i in range(ALERTS))  # each alert once
 
     # Attempts are recorded: one per call the receiver saw (the failures with their error), and
