@@ -12,6 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.unit.ylai_plugin.polling import wait_for
 from ylai_plugin.supervisor import Supervisor
 
 PY = sys.executable
@@ -20,15 +21,6 @@ PY = sys.executable
 def _tree(pid: int) -> list[int]:
     proc = psutil.Process(pid)
     return [proc.pid, *(c.pid for c in proc.children(recursive=True))]
-
-
-def _wait_for(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def _alive(pid: int) -> bool:
@@ -50,7 +42,7 @@ def test_output_is_prefixed_per_component(sup: Supervisor) -> None:
     sup.start("beta", [PY, "-c", "import sys; print('oops', file=sys.stderr)"])
     out = sup.out
     assert isinstance(out, io.StringIO)
-    _wait_for(lambda: out.getvalue().count("\n") >= 3)
+    wait_for(lambda: out.getvalue().count("\n") >= 3)
     lines = out.getvalue().splitlines()
     assert "alpha         | one" in lines
     assert "alpha         | two" in lines
@@ -98,8 +90,9 @@ def test_stop_leaves_no_orphans_even_for_detached_grandchildren(sup: Supervisor,
     )
     comp = sup.start("forker", [PY, str(script)])
     assert comp.process is not None
-    _wait_for(lambda: len(_tree(comp.process.pid)) == 3)
-    pids = _tree(comp.process.pid)
+    forker = comp.process.pid  # a name the lambda can use: mypy does not carry the assert into it
+    wait_for(lambda: len(_tree(forker)) == 3)
+    pids = _tree(forker)
     sup.stop(timeout=5)
     for pid in pids:
         assert not _alive(pid), f"process {pid} survived stop()"
@@ -110,7 +103,7 @@ def test_stop_kills_processes_that_ignore_sigterm(sup: Supervisor) -> None:
     comp = sup.start("stubborn", [PY, "-c", code])
     out = sup.out
     assert isinstance(out, io.StringIO)
-    _wait_for(lambda: "stubborn" in out.getvalue())
+    wait_for(lambda: "stubborn" in out.getvalue())
     assert comp.process is not None
     started = time.monotonic()
     sup.stop(timeout=1)
@@ -137,4 +130,4 @@ def test_restart_starts_a_new_process_and_reaps_the_old_group(sup: Supervisor, t
     assert second.process is not None
     assert second.process.pid != first_pid
     assert sup.components == [second]  # the same component, with a new process
-    _wait_for(lambda: not _alive(leftover))
+    wait_for(lambda: not _alive(leftover))

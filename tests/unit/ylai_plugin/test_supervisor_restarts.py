@@ -18,11 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.ylai_plugin.polling import wait_for
 from ylai_plugin.supervisor import Dependency, RestartPolicy, Supervisor, sql_probe, tcp_probe
 
 PY = sys.executable
 # Small delays so that the tests are quick; the behaviour is the same as with the defaults.
 FAST = RestartPolicy(initial_delay=0.05, factor=2.0, max_delay=0.2, jitter=0.0, stable_after=60.0)
+# Restarts take a few backoffs and process starts; generous on a busy machine.
+RESTARTS_WITHIN = 20.0
 
 
 def _closed_port() -> int:
@@ -64,15 +67,6 @@ def _sup(policy: RestartPolicy = FAST) -> Supervisor:
 def _text(sup: Supervisor) -> str:
     assert isinstance(sup.out, io.StringIO)
     return sup.out.getvalue()
-
-
-def _wait_for(predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def _lines(path: Path) -> int:
@@ -204,7 +198,7 @@ class TestSupervise:
         starts = tmp_path / "starts"
         sup.start("flaky", _counting_child(starts, sleep=0.2), dependencies=[_dep(listener.port)])
         with _Supervising(sup):
-            _wait_for(lambda: _lines(starts) >= 3)
+            wait_for(lambda: _lines(starts) >= 3, timeout=RESTARTS_WITHIN)
         out = _text(sup)
         assert "flaky exited with code 1; restarting it in" in out
         assert "restarting flaky" in out
@@ -218,7 +212,7 @@ class TestSupervise:
         starts = tmp_path / "starts"
         comp = sup.start("scheduler", _counting_child(starts), dependencies=[_dep(port, "metadata database")])
         with _Supervising(sup) as running:
-            _wait_for(lambda: f"waiting for metadata database (127.0.0.1:{port})" in _text(sup))
+            wait_for(lambda: f"waiting for metadata database (127.0.0.1:{port})" in _text(sup), timeout=RESTARTS_WITHIN)
             time.sleep(1.5)  # an outage: many ticks, no restart, no giving up
             assert running.thread.is_alive()
             assert _lines(starts) == 1
@@ -252,7 +246,7 @@ class TestSupervise:
         starts = tmp_path / "starts"
         comp = sup.start("steady", _counting_child(starts, sleep=0.5))
         with _Supervising(sup) as running:
-            _wait_for(lambda: _lines(starts) >= 4)
+            wait_for(lambda: _lines(starts) >= 4, timeout=RESTARTS_WITHIN)
             assert running.thread.is_alive()
         assert comp.crashes <= 1
 
@@ -261,7 +255,7 @@ class TestSupervise:
         starts = tmp_path / "starts"
         sup.start("crashy", _counting_child(starts))
         with _Supervising(sup):
-            _wait_for(lambda: _lines(starts) >= 5)
+            wait_for(lambda: _lines(starts) >= 5, timeout=RESTARTS_WITHIN)
         out = _text(sup)
         for delay in ("0.1 s", "0.2 s", "0.4 s"):
             assert f"restarting it in {delay}" in out
@@ -271,7 +265,7 @@ class TestSupervise:
         sup.start("crashy", _counting_child(tmp_path / "starts"))
         running = _Supervising(sup)
         with running:
-            _wait_for(lambda: "restarting it in 600.0 s" in _text(sup))
+            wait_for(lambda: "restarting it in 600.0 s" in _text(sup), timeout=RESTARTS_WITHIN)
             started = time.monotonic()
             sup.request_stop()
             running.thread.join(10)
@@ -284,7 +278,7 @@ class TestSupervise:
         sup.start("worker", _counting_child(tmp_path / "starts"), dependencies=[_dep(_closed_port())])
         running = _Supervising(sup)
         with running:
-            _wait_for(lambda: "waiting for broker" in _text(sup))
+            wait_for(lambda: "waiting for broker" in _text(sup), timeout=RESTARTS_WITHIN)
             started = time.monotonic()
             sup.request_stop()
             running.thread.join(10)
@@ -297,5 +291,5 @@ class TestSupervise:
         sup.start("waiting", _counting_child(tmp_path / "w"), dependencies=[_dep(_closed_port())])
         sup.start("api", _counting_child(healthy, sleep=0.1), dependencies=[_dep(listener.port, "db")])
         with _Supervising(sup):
-            _wait_for(lambda: _lines(healthy) >= 3)
+            wait_for(lambda: _lines(healthy) >= 3, timeout=RESTARTS_WITHIN)
         assert _lines(tmp_path / "w") == 1
