@@ -483,6 +483,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/pipelines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Pipelines
+         * @description Pipelines whose DAG the caller may read, by name, with their latest run.
+         *
+         *     Cached per user for ``[ylai] list_cache_seconds``.
+         */
+        get: operations["list_pipelines"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pipelines/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Validate Pipeline
+         * @description Run the compiler that builds ``pipeline__<name>`` DAGs on a spec.
+         *
+         *     Answers 200 whether or not the spec is valid: ``problems`` lists every problem with its node
+         *     and field, and a valid spec gets its params schema. Only a body that is not
+         *     ``{"spec": {...}}`` is a 422.
+         */
+        post: operations["validate_pipeline"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pipelines/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Pipeline
+         * @description A pipeline's spec (as JSON), layout, params schema, DAG id and recent runs.
+         */
+        get: operations["get_pipeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pipelines/{name}/yaml": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Pipeline Yaml
+         * @description The pipeline as a YAML file the repository loader accepts unchanged (``layout`` included).
+         */
+        get: operations["export_pipeline_yaml"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/presets": {
         parameters: {
             query?: never;
@@ -2336,6 +2422,11 @@ export interface components {
          *         "monitor": [
          *           "read"
          *         ],
+         *         "pipelines": [
+         *           "read",
+         *           "create",
+         *           "edit"
+         *         ],
          *         "presets": [
          *           "read",
          *           "create",
@@ -2381,6 +2472,20 @@ export interface components {
             roles: string[];
             /** Username */
             username: string;
+        };
+        /**
+         * NodePosition
+         * @description Where an editor drew a node (canvas units).
+         * @example {
+         *       "x": 120,
+         *       "y": 40
+         *     }
+         */
+        NodePosition: {
+            /** X */
+            x: number;
+            /** Y */
+            y: number;
         };
         /**
          * OutputOut
@@ -2488,6 +2593,53 @@ export interface components {
         Page_ExportJobOut_: {
             /** Items */
             items: components["schemas"]["ExportJobOut"][];
+            /**
+             * Limit
+             * @example 50
+             */
+            limit: number;
+            /**
+             * Offset
+             * @example 0
+             */
+            offset: number;
+            /**
+             * Total
+             * @description Items matching the filters, across all pages.
+             * @example 42
+             */
+            total: number;
+        };
+        /**
+         * Page[PipelineOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "dag_id": "pipeline__generate_and_profile",
+         *           "description": "Generates a data set, then profiles it with pandas.",
+         *           "kind": "pipeline",
+         *           "last_run_at": "2026-11-27T09:30:00Z",
+         *           "last_run_state": "success",
+         *           "name": "generate_and_profile",
+         *           "node_count": 2,
+         *           "owner": "data-platform",
+         *           "source": "repository",
+         *           "tags": [
+         *             "data",
+         *             "example"
+         *           ],
+         *           "title": "Generate and profile",
+         *           "version": "3f2a9c0d1b7e4a55"
+         *         }
+         *       ],
+         *       "limit": 50,
+         *       "offset": 0,
+         *       "total": 42
+         *     }
+         */
+        Page_PipelineOut_: {
+            /** Items */
+            items: components["schemas"]["PipelineOut"][];
             /**
              * Limit
              * @example 50
@@ -2928,6 +3080,220 @@ export interface components {
             user: string;
         };
         /**
+         * PipelineDetail
+         * @description A pipeline with its spec, layout, params schema and recent runs.
+         * @example {
+         *       "dag_id": "pipeline__generate_and_profile",
+         *       "description": "Generates a data set, then profiles it with pandas.",
+         *       "kind": "pipeline",
+         *       "last_run_at": "2026-11-27T09:30:00Z",
+         *       "last_run_state": "success",
+         *       "layout": {
+         *         "generate": {
+         *           "x": 0,
+         *           "y": 0
+         *         },
+         *         "profile": {
+         *           "x": 240,
+         *           "y": 0
+         *         }
+         *       },
+         *       "name": "generate_and_profile",
+         *       "node_count": 2,
+         *       "owner": "data-platform",
+         *       "params_schema": {
+         *         "additionalProperties": false,
+         *         "properties": {
+         *           "rows": {
+         *             "default": 5000,
+         *             "minimum": 1,
+         *             "type": "integer"
+         *           }
+         *         },
+         *         "required": [],
+         *         "type": "object"
+         *       },
+         *       "recent_runs": [
+         *         {
+         *           "duration_seconds": 40,
+         *           "end_date": "2026-11-27T09:30:41Z",
+         *           "run_id": "manual__2026-11-27T09:30:00.123456+00:00",
+         *           "start_date": "2026-11-27T09:30:01Z",
+         *           "state": "success"
+         *         }
+         *       ],
+         *       "source": "repository",
+         *       "spec": {
+         *         "name": "generate_and_profile",
+         *         "nodes": {
+         *           "generate": {
+         *             "params": {
+         *               "rows": {
+         *                 "param": "rows"
+         *               }
+         *             },
+         *             "script": "data_generator"
+         *           },
+         *           "profile": {
+         *             "params": {
+         *               "path": {
+         *                 "from": "generate.path"
+         *               }
+         *             },
+         *             "script": "csv_profiler"
+         *           }
+         *         },
+         *         "params": {
+         *           "rows": {
+         *             "default": 5000,
+         *             "minimum": 1,
+         *             "type": "integer"
+         *           }
+         *         },
+         *         "title": "Generate and profile"
+         *       },
+         *       "tags": [
+         *         "data",
+         *         "example"
+         *       ],
+         *       "title": "Generate and profile",
+         *       "version": "3f2a9c0d1b7e4a55"
+         *     }
+         */
+        PipelineDetail: {
+            /** Dag Id */
+            dag_id: string;
+            /** Description */
+            description: string;
+            /** @description The DAG's kind (``pipeline``), so that clients need not slice ``dag_id``. */
+            kind: components["schemas"]["DagKind"];
+            /** Last Run At */
+            last_run_at?: string | null;
+            /** Last Run State */
+            last_run_state?: string | null;
+            /**
+             * Layout
+             * @description Node positions of the ``layout`` section (may be empty).
+             */
+            layout: {
+                [key: string]: components["schemas"]["NodePosition"];
+            };
+            /** Name */
+            name: string;
+            /** Node Count */
+            node_count: number;
+            /** Owner */
+            owner: string;
+            /**
+             * Params Schema
+             * @description JSON Schema (object) of the pipeline's params.
+             */
+            params_schema: {
+                [key: string]: unknown;
+            };
+            /** Recent Runs */
+            recent_runs: components["schemas"]["PipelineRunOut"][];
+            /**
+             * Source
+             * @description Where the spec lives.
+             * @enum {string}
+             */
+            source: "repository" | "database";
+            /**
+             * Spec
+             * @description The spec as its YAML file holds it, as JSON, without ``layout``.
+             */
+            spec: {
+                [key: string]: unknown;
+            };
+            /** Tags */
+            tags: string[];
+            /** Title */
+            title: string;
+            /**
+             * Version
+             * @description A content hash of a repository file; null when unknown.
+             */
+            version: string | null;
+        };
+        /**
+         * PipelineOut
+         * @description A pipeline that is (or becomes) the DAG ``pipeline__<name>``.
+         * @example {
+         *       "dag_id": "pipeline__generate_and_profile",
+         *       "description": "Generates a data set, then profiles it with pandas.",
+         *       "kind": "pipeline",
+         *       "last_run_at": "2026-11-27T09:30:00Z",
+         *       "last_run_state": "success",
+         *       "name": "generate_and_profile",
+         *       "node_count": 2,
+         *       "owner": "data-platform",
+         *       "source": "repository",
+         *       "tags": [
+         *         "data",
+         *         "example"
+         *       ],
+         *       "title": "Generate and profile",
+         *       "version": "3f2a9c0d1b7e4a55"
+         *     }
+         */
+        PipelineOut: {
+            /** Dag Id */
+            dag_id: string;
+            /** Description */
+            description: string;
+            /** @description The DAG's kind (``pipeline``), so that clients need not slice ``dag_id``. */
+            kind: components["schemas"]["DagKind"];
+            /** Last Run At */
+            last_run_at?: string | null;
+            /** Last Run State */
+            last_run_state?: string | null;
+            /** Name */
+            name: string;
+            /** Node Count */
+            node_count: number;
+            /** Owner */
+            owner: string;
+            /**
+             * Source
+             * @description Where the spec lives.
+             * @enum {string}
+             */
+            source: "repository" | "database";
+            /** Tags */
+            tags: string[];
+            /** Title */
+            title: string;
+            /**
+             * Version
+             * @description A content hash of a repository file; null when unknown.
+             */
+            version: string | null;
+        };
+        /**
+         * PipelineRunOut
+         * @description One run of a pipeline's DAG.
+         * @example {
+         *       "duration_seconds": 40,
+         *       "end_date": "2026-11-27T09:30:41Z",
+         *       "run_id": "manual__2026-11-27T09:30:00.123456+00:00",
+         *       "start_date": "2026-11-27T09:30:01Z",
+         *       "state": "success"
+         *     }
+         */
+        PipelineRunOut: {
+            /** Duration Seconds */
+            duration_seconds: number | null;
+            /** End Date */
+            end_date: string | null;
+            /** Run Id */
+            run_id: string;
+            /** Start Date */
+            start_date: string | null;
+            /** State */
+            state: string | null;
+        };
+        /**
          * PresetIn
          * @description A new preset. ``shared_with_role`` null keeps it private.
          * @example {
@@ -3046,6 +3412,29 @@ export interface components {
             } | null;
             /** Shared With Role */
             shared_with_role?: string | null;
+        };
+        /**
+         * ProblemOut
+         * @description One reason a spec would not become a DAG.
+         * @example {
+         *       "field": "params.path",
+         *       "node": "profile",
+         *       "reason": "required parameter of script 'csv_profiler' is not set"
+         *     }
+         */
+        ProblemOut: {
+            /**
+             * Field
+             * @description The field, relative to the node (``params.path``) or to the pipeline.
+             */
+            field: string;
+            /**
+             * Node
+             * @description The node it belongs to; null for the pipeline itself.
+             */
+            node: string | null;
+            /** Reason */
+            reason: string;
         };
         /**
          * QueueLimit
@@ -4990,6 +5379,91 @@ export interface components {
              * Format: date-time
              */
             start: string;
+        };
+        /**
+         * ValidateIn
+         * @description A spec to check, as JSON (the fields of a pipeline YAML file, ``layout`` included).
+         * @example {
+         *       "spec": {
+         *         "name": "generate_and_profile",
+         *         "nodes": {
+         *           "generate": {
+         *             "params": {
+         *               "rows": {
+         *                 "param": "rows"
+         *               }
+         *             },
+         *             "script": "data_generator"
+         *           },
+         *           "profile": {
+         *             "params": {
+         *               "path": {
+         *                 "from": "generate.path"
+         *               }
+         *             },
+         *             "script": "csv_profiler"
+         *           }
+         *         },
+         *         "params": {
+         *           "rows": {
+         *             "default": 5000,
+         *             "minimum": 1,
+         *             "type": "integer"
+         *           }
+         *         },
+         *         "title": "Generate and profile"
+         *       }
+         *     }
+         */
+        ValidateIn: {
+            /** Spec */
+            spec: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * ValidateOut
+         * @description What the compiler says about a spec.
+         * @example {
+         *       "params_schema": {
+         *         "additionalProperties": false,
+         *         "properties": {
+         *           "rows": {
+         *             "default": 5000,
+         *             "minimum": 1,
+         *             "type": "integer"
+         *           }
+         *         },
+         *         "required": [],
+         *         "type": "object"
+         *       },
+         *       "problems": [],
+         *       "valid": true
+         *     }
+         * @example {
+         *       "params_schema": null,
+         *       "problems": [
+         *         {
+         *           "field": "depends_on",
+         *           "node": "a",
+         *           "reason": "cycle: a -> b -> a"
+         *         }
+         *       ],
+         *       "valid": false
+         *     }
+         */
+        ValidateOut: {
+            /**
+             * Params Schema
+             * @description JSON Schema of the params, when the spec is valid.
+             */
+            params_schema: {
+                [key: string]: unknown;
+            } | null;
+            /** Problems */
+            problems: components["schemas"]["ProblemOut"][];
+            /** Valid */
+            valid: boolean;
         };
         /**
          * VersionOut
@@ -7400,6 +7874,336 @@ export interface operations {
             };
         };
     };
+    list_pipelines: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+                /** @description Name, title, owner or a tag contains. */
+                q?: string | null;
+                /** @description Comma-separated item fields to return, e.g. `id,name`; default: all fields. */
+                fields?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PipelineOut_"] | components["schemas"]["PartialPage"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    validate_pipeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ValidateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidateOut"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_pipeline: {
+        parameters: {
+            query?: {
+                runs?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineDetail"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    export_pipeline_yaml: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pipeline file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/yaml": string;
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     list_presets: {
         parameters: {
             query?: {
@@ -9165,6 +9969,8 @@ export const exportJobOutStateValues: ReadonlyArray<FlattenedDeepRequired<compon
 export const failureRateTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FailureRate"]["type"]> = ["failure_rate"];
 export const healthResponseStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["HealthResponse"]["status"]> = ["healthy", "unhealthy"];
 export const mePermissionsValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Me"]["permissions"]> = ["read", "create", "edit", "delete"];
+export const pipelineDetailSourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PipelineDetail"]["source"]> = ["repository", "database"];
+export const pipelineOutSourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PipelineOut"]["source"]> = ["repository", "database"];
 export const presetOutVisibilityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PresetOut"]["visibility"]> = ["private", "shared"];
 export const queueWaitTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["QueueWait"]["type"]> = ["queue_wait"];
 export const resourceRankingBucketValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ResourceRanking"]["bucket"]> = ["hour", "day"];
