@@ -129,6 +129,33 @@ def wait_sleepers_running(platform: RunningPlatform, runs: list[tuple[str, str]]
     wait_until(running, timeout, lambda: f"sleeper scripts never ran (seen: {seen}):\n{platform.tail(40)}")
 
 
+def outage_with_runs_in_flight(
+    platform: RunningPlatform, sleeps: list[int], *, stop: Callable[[], None], port: int
+) -> tuple[list[tuple[str, str]], str, float]:
+    """Start the runs an outage hits, then the outage: ``stop`` a service and wait until its ``port`` is closed.
+
+    The runs: sleeper runs of ``sleeps`` seconds, waited for until their scripts run, then a two-task
+    run (its second task waits while the first runs).
+
+    :return: the runs, an API token taken before the outage, and when it began (``time.monotonic()``).
+    """
+    runs = [start_sleeper(platform, seconds=seconds) for seconds in sleeps]
+    wait_sleepers_running(platform, runs)
+    runs.append(start_two_steps(platform))
+    token = platform.token()
+    since = time.monotonic()
+    stop()
+    wait_port_closed(port)
+    return runs, token, since
+
+
+def assert_runs_succeed(platform: RunningPlatform, runs: list[tuple[str, str]], *, since: float, fault: str) -> None:
+    """Every run ends in success after the fault; how long after ``since`` (the fault) is printed."""
+    states = run_states(platform, runs, timeout=RUNS_FINISH_WITHIN)
+    print(f"[faults] {fault}: runs finished {time.monotonic() - since:.0f}s after it: {states}")
+    assert set(states.values()) == {"success"}, f"{states}\n{platform.tail(60)}"
+
+
 def probe_for(
     platform: RunningPlatform,
     *,
@@ -252,13 +279,9 @@ def test_a_celery_worker_tree_killed_mid_task_is_retried_within_60s(platform: Ru
 def test_redis_killed_and_restarted_mid_run_loses_no_run_and_the_api_answers(
     platform: RunningPlatform, sleeper: str, dedicated_redis: DedicatedRedis
 ) -> None:
-    runs = [start_sleeper(platform, seconds=15), start_sleeper(platform, seconds=25)]
-    wait_sleepers_running(platform, runs)
-    runs.append(start_two_steps(platform))
-    token = platform.token()
-    since = time.monotonic()
-    dedicated_redis.kill()
-    wait_port_closed(dedicated_redis.port)
+    runs, token, since = outage_with_runs_in_flight(
+        platform, [15, 25], stop=dedicated_redis.kill, port=dedicated_redis.port
+    )
     paths = [
         "/ylai/api/v1/tasks",
         "/ylai/api/v1/monitor/tasks?window_hours=1",
@@ -293,9 +316,7 @@ def test_redis_killed_and_restarted_mid_run_loses_no_run_and_the_api_answers(
     assert not problems, "\n".join(problems[:20]) + "\n" + summary(all_answers)
     assert not [a for a in during if a.status not in (201, 503)], [str(a) for a in during]
 
-    states = run_states(platform, runs, timeout=RUNS_FINISH_WITHIN)
-    print(f"[faults] redis: runs finished {time.monotonic() - since:.0f}s after the kill: {states}")
-    assert set(states.values()) == {"success"}, f"{states}\n{platform.tail(60)}"
+    assert_runs_succeed(platform, runs, since=since, fault="redis killed")
     assert_platform_whole(platform)
 
 
@@ -303,13 +324,9 @@ def test_postgres_stopped_for_60s_mid_run_loses_no_run_and_routes_answer_503(
     platform: RunningPlatform, sleeper: str, dedicated_postgres: DedicatedPostgres
 ) -> None:
     # One run ends during the outage, one outlasts it, a two-task run has its second task waiting.
-    runs = [start_sleeper(platform, seconds=20), start_sleeper(platform, seconds=75)]
-    wait_sleepers_running(platform, runs)
-    runs.append(start_two_steps(platform))
-    token = platform.token()
-    since = time.monotonic()
-    dedicated_postgres.stop(mode="immediate")
-    wait_port_closed(dedicated_postgres.port)
+    runs, token, since = outage_with_runs_in_flight(
+        platform, [20, 75], stop=lambda: dedicated_postgres.stop(mode="immediate"), port=dedicated_postgres.port
+    )
     exited_during: list[float] = []
 
     def watch_platform(at: float) -> None:
@@ -346,9 +363,7 @@ def test_postgres_stopped_for_60s_mid_run_loses_no_run_and_routes_answer_503(
 
     wait_until(next_request_succeeds, 60, lambda: f"/tasks still failing after the outage:\n{platform.tail(40)}")
     assert_platform_whole(platform)
-    states = run_states(platform, runs, timeout=RUNS_FINISH_WITHIN)
-    print(f"[faults] postgres: runs finished {time.monotonic() - since:.0f}s after the stop: {states}")
-    assert set(states.values()) == {"success"}, f"{states}\n{platform.tail(60)}"
+    assert_runs_succeed(platform, runs, since=since, fault="postgres stopped")
     new_run = start_sleeper(platform, seconds=1)
     assert run_states(platform, [new_run], timeout=240)[new_run[1]] == "success", platform.tail(60)
     assert not missing_components(platform), platform.tail(60)
