@@ -36,6 +36,7 @@ TERMS: dict[str, str] = {
     "Preset": "预设",
     "Script": "脚本",
     "Database script": "数据库脚本",
+    "Pipeline": "流水线",
     "Run": "运行",
     "Alert": "告警",
     "Alert rule": "告警规则",

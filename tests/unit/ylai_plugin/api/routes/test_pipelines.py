@@ -140,6 +140,8 @@ def test_detail_has_spec_layout_schema_and_recent_runs(client: TestClient) -> No
     missing = client.get("/api/v1/pipelines/nope")
     assert missing.status_code == 404
     assert missing.json()["error"]["message"] == "Pipeline 'nope' not found"
+    chinese = client.get("/api/v1/pipelines/nope", headers={**OP, "Accept-Language": "zh-CN"})
+    assert chinese.json()["error"]["message"].startswith("流水线 'nope'")
 
 
 def test_validate_answers_every_problem_with_node_and_field(client: TestClient) -> None:
