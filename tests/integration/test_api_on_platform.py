@@ -419,11 +419,14 @@ def test_me_reports_roles_and_permissions(platform: RunningPlatform, tokens: dic
         "monitor": ["read"],
         "alerts": ["read"],
         "reports": ["read"],
+        "pipelines": ["read"],
     }
     assert viewer["dags"]["script__disk_usage"] == {"read": True, "run": False, "logs": True}
     user = platform.request("GET", "/ylai/api/v1/me?dag_id=script__disk_usage", token=tokens["user"]).json()
     assert user["permissions"]["tasks"] == ["read", "create", "edit", "delete"]
     assert user["permissions"]["scripts"] == ["read"]
+    assert user["permissions"]["pipelines"] == ["read", "create", "edit"]
     assert user["dags"]["script__disk_usage"]["run"] is True
     admin = platform.request("GET", "/ylai/api/v1/me", token=tokens["admin"]).json()
     assert admin["permissions"]["scripts"] == ["read", "create", "edit", "delete"]
+    assert admin["permissions"]["pipelines"] == ["read", "create", "edit", "delete"]
