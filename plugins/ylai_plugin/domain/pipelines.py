@@ -85,7 +85,7 @@ class StoredPipeline:
         return self.pipeline.name
 
 
-_loaded: dict[tuple[str, float, int], dict[str, StoredPipeline]] = {}
+_loaded: dict[tuple[str, tuple[tuple[str, int, int], ...], int], dict[str, StoredPipeline]] = {}
 _lock = threading.Lock()
 
 
@@ -109,12 +109,18 @@ def load_folder(path: Path, registry: Registry) -> dict[str, StoredPipeline]:
     }
 
 
+def _stat(path: Path) -> tuple[str, int, int]:
+    info = os.stat(path)
+    return str(path), info.st_mtime_ns, info.st_size
+
+
 def all_pipelines() -> dict[str, StoredPipeline]:
     """The repository's pipelines, reloaded when a file there or the script registry changed."""
     path = folder()
     registry = scripts.repository()
-    # stat is cheap, parsing is not; the registry object changes when a script file changed.
-    stamp = max((os.stat(p).st_mtime for p in path.rglob("*")), default=0.0) if path.is_dir() else 0.0
+    # stat is cheap, parsing is not. The file list sees a file added or deleted within one tick
+    # of the clock; the registry object changes when a script file changed.
+    stamp = tuple(sorted(_stat(p) for p in path.rglob("*"))) if path.is_dir() else ()
     key = (str(path), stamp, id(registry))
     with _lock:
         found = _loaded.get(key)

@@ -216,3 +216,18 @@ def test_load_folder_hashes_each_file(registry: Registry, tmp_path: Path) -> Non
         (tmp_path / "generate_and_profile.yaml").read_text() + "\n# changed\n"
     )
     assert pipelines.load_folder(tmp_path, registry)["generate_and_profile"].version != first.version
+
+
+def test_all_pipelines_follows_files_added_and_deleted(
+    registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ylai_plugin.domain import scripts
+
+    monkeypatch.setattr(pipelines, "folder", lambda: tmp_path)
+    monkeypatch.setattr(scripts, "repository", lambda: registry)
+    for path in EXAMPLES:
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    assert set(pipelines.all_pipelines()) == {"data_quality_fanout", "generate_and_profile"}
+    assert pipelines.all_pipelines() is pipelines.all_pipelines()  # not parsed again while nothing changed
+    (tmp_path / "data_quality_fanout.yaml").unlink()
+    assert set(pipelines.all_pipelines()) == {"generate_and_profile"}
