@@ -9,11 +9,10 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -185,27 +184,6 @@ def write_step_script(dags: Path, name: str, description: str, retries: int) -> 
     return [script, manifest_path]
 
 
-@contextlib.contextmanager
-def fresh_database(server_url: str, prefix: str, say: Callable[[str], None]) -> Iterator[str]:
-    """A new, empty database ``<prefix>_<random>`` on ``server_url``'s server, dropped (with its
-    connections) on exit; yields its URL."""
-    import psycopg2
-
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(server_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    say(f"created database {name}")
-    try:
-        yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-        say(f"dropped database {name}")
-
-
 def running_platform_class() -> type[RunningPlatform]:
     """``tests/integration/running_platform.RunningPlatform``, imported from the repository.
 
@@ -234,15 +212,20 @@ def platform_on_fresh_database(
 ) -> Iterator[tuple[RunningPlatform, str]]:
     """The real platform (``ylai run``) on a fresh Postgres database, up and answering.
 
-    Creates the database (:func:`fresh_database`), starts ``RunningPlatform`` in ``work/home``
-    with ``YLAI_DATABASE_URL`` set to it, ``YLAI_ADMIN_PASSWORD`` and ``env``, and waits for its
-    banner. On exit it stops the platform (SIGTERM, then kills what survives ``stop_timeout``
-    seconds) and drops the database, whatever happened.
+    Creates the database ``<db_prefix>_<random>`` on ``server_url``'s server, starts
+    ``RunningPlatform`` in ``work/home`` with ``YLAI_DATABASE_URL`` set to it,
+    ``YLAI_ADMIN_PASSWORD`` and ``env``, and waits for its banner. On exit it stops the platform
+    (SIGTERM, then kills what survives ``stop_timeout`` seconds) and drops the database, whatever
+    happened.
 
     :return: the platform and the database URL.
     """
     platform_class = running_platform_class()
-    with fresh_database(server_url, db_prefix, say) as db_url:
+    from tests.integration.running_platform import postgres_database
+
+    with postgres_database(server_url, db_prefix) as db_url:
+        name = urlsplit(db_url).path[1:]
+        say(f"created database {name}")
         platform = platform_class(
             work / "home", {"YLAI_DATABASE_URL": db_url, "YLAI_ADMIN_PASSWORD": admin_password, **env}
         )
@@ -257,3 +240,4 @@ def platform_on_fresh_database(
             rc, survivors = platform.stop(timeout=stop_timeout) if platform.proc is not None else (0, [])
             platform.kill()
             say(f"platform stopped (exit {rc}, {len(survivors)} survivors killed); log {platform.log_path}")
+    say(f"dropped database {name}")

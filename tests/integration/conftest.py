@@ -11,12 +11,11 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 from tests.conftest import require_service
-from tests.integration.running_platform import RunningPlatform
+from tests.integration.running_platform import RunningPlatform, postgres_database
 
 POSTGRES_URL = os.environ.get("YLAI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -32,20 +31,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def fresh_postgres_url() -> Iterator[str]:
     """A brand-new, empty Postgres database for this test session, dropped afterwards."""
     require_service("PostgreSQL", POSTGRES_URL)
-    import psycopg2
-
-    name = f"ylai_it_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(POSTGRES_URL)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(POSTGRES_URL)
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with postgres_database(POSTGRES_URL, "ylai_it") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
