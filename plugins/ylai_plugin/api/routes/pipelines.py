@@ -58,7 +58,9 @@ def list_pipelines(
 @router.post(
     "/validate",
     response_model=ValidateOut,
-    dependencies=[Depends(requires(RESOURCE_PIPELINES))],
+    # Who may create pipelines (User, Op, Admin): validation serves the editor, which a Viewer
+    # sees read-only; and every POST of the API is refused to a Viewer, one rule to audit.
+    dependencies=[Depends(requires(RESOURCE_PIPELINES, "POST"))],
     responses={422: {"model": ErrorResponse}},
 )
 def validate_pipeline(body: ValidateIn, user: UserDep) -> ValidateOut:

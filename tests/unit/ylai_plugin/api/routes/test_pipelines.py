@@ -18,12 +18,13 @@ from ylai_plugin.api.app import create_app
 EXAMPLES = {"data_quality_fanout", "generate_and_profile"}
 VIEWER = headers("viewer", "vera")
 OP = headers("op", "piper")
-ROUTES = [
+READS = [
     ("get", "/api/v1/pipelines", None),
     ("get", "/api/v1/pipelines/generate_and_profile", None),
     ("get", "/api/v1/pipelines/generate_and_profile/yaml", None),
-    ("post", "/api/v1/pipelines/validate", {"spec": {"name": "x"}}),
 ]
+VALIDATE = ("post", "/api/v1/pipelines/validate", {"spec": {"name": "x"}})
+ROUTES = [*READS, VALIDATE]
 
 
 @pytest.fixture(scope="module")
@@ -219,13 +220,21 @@ def test_a_role_without_the_resource_is_refused(
     monkeypatch.setattr(access, "auth_manager", lambda: denied)
     resp = getattr(client, method)(path, **({"json": body} if body else {}))
     assert resp.status_code == 403
-    assert resp.json()["error"]["message"] == "You may not read ylai Pipelines"
+    verb = "create" if method == "post" else "read"
+    assert resp.json()["error"]["message"] == f"You may not {verb} ylai Pipelines"
 
 
-@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
-def test_a_viewer_may_read_and_validate(client: TestClient, grants: Grants, method: str, path: str, body: Any) -> None:
+@pytest.mark.parametrize(("method", "path", "body"), READS)
+def test_a_viewer_may_read(client: TestClient, grants: Grants, method: str, path: str, body: Any) -> None:
     resp = getattr(client, method)(path, headers=VIEWER, **({"json": body} if body else {}))
     assert resp.status_code == 200, resp.text
+
+
+def test_a_viewer_may_not_validate_which_serves_editing(client: TestClient, grants: Grants) -> None:
+    method, path, body = VALIDATE
+    resp = getattr(client, method)(path, headers=VIEWER, json=body)
+    assert resp.status_code == 403
+    assert resp.json()["error"]["code"] == "forbidden"
 
 
 def test_role_grants_of_the_pipelines_resource() -> None:
