@@ -78,6 +78,7 @@ def fixtures(platform: RunningPlatform, tokens: dict[str, str]) -> dict[str, str
     """Objects the route walk can point its path parameters at."""
     platform.wait_for_dag("script__disk_usage")
     platform.wait_for_dag("script__http_check")
+    platform.wait_for_dag("pipeline__generate_and_profile")
     admin = tokens["admin"]
     task = platform.request(
         "POST", "/ylai/api/v1/tasks", {"name": "rbac task", "script": "disk_usage", "params": {"top": 2}}, token=admin
@@ -112,6 +113,7 @@ def fixtures(platform: RunningPlatform, tokens: dict[str, str]) -> dict[str, str
         "other_task_id": str(other.json()["id"]),
         "preset_id": str(preset.json()["id"]),
         "name": "disk_usage",
+        "pipeline": "generate_and_profile",
         "dag_id": "script__disk_usage",
         "run_id": run.json()["run_id"],
     }
@@ -175,6 +177,8 @@ def _routes(platform: RunningPlatform, token: str) -> list[tuple[str, str]]:
 
 
 def _fill(path: str, values: dict[str, str]) -> str:
+    if path.startswith("/api/v1/pipelines/"):  # {name} is a pipeline's there, a script's elsewhere
+        values = {**values, "name": values["pipeline"]}
     return "/ylai" + re.sub(r"\{(\w+)\}", lambda m: urllib.parse.quote(values[m.group(1)], safe=""), path)
 
 
