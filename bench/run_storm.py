@@ -31,7 +31,9 @@ What it does (issue 16, "Load"):
    ``collect_outputs`` task: 6 task instances per run; the pipeline has a ``seq`` parameter
    so every run carries the number of the request that made it;
 3. saves a ylai task for the pipeline (``POST /ylai/api/v1/tasks``), runs it once as a
-   warm-up (not counted) and samples the RSS of every component;
+   warm-up, then ``--warm-up-runs`` runs at once (default 20; none counted: caches fill with
+   what concurrent runs query, so their filling is no growth), and samples the RSS of every
+   component;
 4. the storm: ``--clients`` threads take request numbers 1..``--runs`` from a shared queue and
    send ``POST /ylai/api/v1/tasks/{id}/run`` with ``{"params": {"seq": n}}`` back to back. A
    429 (the rate limit, or backpressure when queues are full) is waited out for its
@@ -416,6 +418,15 @@ def sample_rss(platform_pid: int) -> Sample:
     return Sample(rss, pids)
 
 
+def _rss_timeline(start: Sample, timeline: list[tuple[float, dict[str, int]]], columns: int = 8) -> str:
+    """Each component's RSS at the start and at ``columns`` evenly spaced moments of the storm."""
+    picks = sorted({round(i * (len(timeline) - 1) / max(columns - 1, 1)) for i in range(columns)})
+    chosen = [timeline[i] for i in picks]
+    headers = ["component", "start", *(f"{t / 60:.1f} min" for t, _ in chosen)]
+    rows = [[name, _mib(start.rss.get(name)), *(_mib(rss.get(name)) for _, rss in chosen)] for name in start.rss]
+    return str(table(headers, rows))
+
+
 def _rss_report(start: Sample, end: Sample, peak: dict[str, int]) -> tuple[str, list[str]]:
     rows = []
     notes = []
@@ -500,6 +511,35 @@ def _warm_up(api: Api, task_id: int, timeout: float) -> str:
     return state
 
 
+def _warm_up_batch(api: Api, task_id: int, runs: int, timeout: float) -> int:
+    """``runs`` more runs sent at once and waited for (not counted); how many succeeded.
+
+    A component's caches (SQLAlchemy's compiled statements, Airflow's DAG caches) fill with the
+    query shapes that concurrent runs produce, not with those of one run: without this, their
+    filling counts as growth. 429s (backpressure) are waited out as in the storm.
+    """
+    began = time.monotonic()
+    run_ids: list[str] = []
+    for _ in range(runs):
+        while True:
+            answer = api.request("POST", f"/ylai/api/v1/tasks/{task_id}/run", {"params": {"seq": 0}})
+            if answer.status == 201:
+                run_ids.append(urllib.parse.quote(str(answer.json()["run_id"]), safe=""))
+                break
+            if (400 <= answer.status < 500 and answer.status != 429) or time.monotonic() - began > timeout:
+                raise RuntimeError(f"warm-up run request: {answer.status} {answer.error or answer.body[:300]!r}")
+            time.sleep(_retry_after(answer) if answer.status == 429 else 2)
+
+    def all_final() -> list[str] | None:
+        states = [api.get_json(f"/api/v2/dags/{DAG_ID}/dagRuns/{r}").get("state") for r in run_ids]
+        return [str(s) for s in states] if all(s in FINAL for s in states) else None
+
+    states = _wait(all_final, timeout, "the warm-up runs")
+    ok = sum(1 for s in states if s == "success")
+    _say(f"{runs} concurrent warm-up runs ended after {time.monotonic() - began:.0f} s, {ok} succeeded (not counted)")
+    return ok
+
+
 @dataclass
 class Outcome:
     """The storm's result, for the report."""
@@ -514,8 +554,17 @@ class Outcome:
     wait_note: str
 
 
-def storm(platform: Platform, task_id: int, args: argparse.Namespace, peak: dict[str, int]) -> Outcome:
-    """Fire the runs, follow them to the end (or a stall), and return what happened."""
+def storm(
+    platform: Platform,
+    task_id: int,
+    args: argparse.Namespace,
+    peak: dict[str, int],
+    timeline: list[tuple[float, dict[str, int]]] | None = None,
+) -> Outcome:
+    """Fire the runs, follow them to the end (or a stall), and return what happened.
+
+    ``peak`` gets the highest RSS of each component, ``timeline`` every RSS sample with its time.
+    """
     api = platform.api
     ledger, monitor = Ledger(), Monitor()
     todo: queue.Queue[int] = queue.Queue()
@@ -551,6 +600,8 @@ def storm(platform: Platform, task_id: int, args: argparse.Namespace, peak: dict
                 for name, value in current.rss.items():
                     peak[name] = max(peak.get(name, 0), value)
                 peak["all"] = max(peak.get("all", 0), sum(current.rss.values()))
+                if timeline is not None:
+                    timeline.append((time.monotonic() - began, dict(current.rss)))
             with ledger.lock:
                 accepted = dict(ledger.run_ids)
                 lost = len(ledger.lost)
@@ -659,6 +710,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, help="run requests in the storm (default 500, --quick 50)")
     parser.add_argument("--quick", action="store_true", help="50 runs")
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients sending run requests (default 4)")
+    parser.add_argument(
+        "--warm-up-runs",
+        type=int,
+        default=20,
+        help="concurrent runs before the RSS baseline, not counted (default 20; 0: only the one warm-up run)",
+    )
     parser.add_argument("--stall-minutes", type=float, default=10, help="no progress this long: the rest is stuck")
     parser.add_argument("--timeout-minutes", type=float, default=240, help="give up waiting after this long")
     parser.add_argument(
@@ -759,13 +816,16 @@ def _run(platform: Platform, args: argparse.Namespace) -> int:
         warm = _warm_up(api, task_id, timeout=600)
         if warm != "success":
             _say(f"the warm-up run ended {warm}; the storm goes on")
+        if args.warm_up_runs > 0:
+            _warm_up_batch(api, task_id, args.warm_up_runs, timeout=1800)
         warm_up_ids = set(dag_runs(api))
         time.sleep(10)  # let the warm-up's task processes exit before sampling
         start = sample_rss(platform.pid) if platform.pid is not None else None
         if start is not None:
             _say("RSS after warm-up: " + ", ".join(f"{n} {_mib(v)}" for n, v in start.rss.items()))
         peak: dict[str, int] = {}
-        outcome = storm(platform, task_id, args, peak)
+        timeline: list[tuple[float, dict[str, int]]] = []
+        outcome = storm(platform, task_id, args, peak, timeline)
         time.sleep(15)  # the last runs' task processes exit; the components settle
         end = sample_rss(platform.pid) if platform.pid is not None else None
     except Exception as exc:
@@ -778,6 +838,9 @@ def _run(platform: Platform, args: argparse.Namespace) -> int:
         print(rss_table)
         for note in notes:
             print(f"  {note}")
+        if timeline:
+            print("\nRSS during the storm (growth that flattens is caches filling; one that keeps its slope, a leak):")
+            print(_rss_timeline(start, timeline))
     else:
         print("\nRSS: not measured (no --platform-pid)")
     if ok:
