@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import sys
 import types
@@ -40,10 +41,17 @@ def test_each_worker_builds_the_execution_api_in_its_lifespan_before_the_first_r
         assert client.get("/execution/health/ping").status_code == 200
 
 
+def _run(coro: Any) -> Any:
+    # In a thread of its own: an earlier test of the session may leave an event loop running in
+    # this one, where asyncio.run() refuses to start.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def test_without_an_execution_api_there_is_nothing_to_warm(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(sys.modules, "airflow.api_fastapi.main", raising=False)
-    assert asyncio.run(warmup.warm_execution_api()) is False  # not in an api-server worker
-    assert asyncio.run(warmup.warm_execution_api(FastAPI())) is False  # apps without /execution
+    assert _run(warmup.warm_execution_api()) is False  # not in an api-server worker
+    assert _run(warmup.warm_execution_api(FastAPI())) is False  # apps without /execution
 
 
 def test_a_failing_warm_up_is_logged_and_does_not_stop_the_worker(caplog: pytest.LogCaptureFixture) -> None:
@@ -53,5 +61,5 @@ def test_a_failing_warm_up_is_logged_and_does_not_stop_the_worker(caplog: pytest
     root = FastAPI()
     root.routes.append(Mount("/execution", app=broken))
     with caplog.at_level(logging.WARNING, logger=warmup.__name__):
-        assert asyncio.run(warmup.warm_execution_api(root)) is False
+        assert _run(warmup.warm_execution_api(root)) is False
     assert "could not warm Airflow's Task Execution API" in caplog.text
