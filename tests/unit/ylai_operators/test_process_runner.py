@@ -106,7 +106,10 @@ time.sleep(60)
         result = run(code, tmp_path, runner)
         assert result["over_memory_limit"] is True
         assert isinstance(result["peak_rss_bytes"], int)
-        assert result["peak_rss_bytes"] > 96 * MiB  # the sum of the tree, not its largest process
+        # Over the limit, which no single process reaches (48 MiB and an interpreter): the sum of the
+        # tree. Not "> 96 MiB": the runner stops the tree the moment it passes 64 MiB, and on a
+        # loaded host the second child may not have finished allocating by then (78 MiB in CI).
+        assert result["peak_rss_bytes"] > 64 * MiB
         for pid in (int(p) for p in pids_file.read_text().split()):
             assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
