@@ -14,6 +14,8 @@ Scripts (:mod:`~ylai_operators.manifest`, :mod:`~ylai_operators.registry`, :mod:
     :class:`ScriptManifest`, :class:`ParamSpec`, :class:`OutputSpec`, :class:`Script`,
     :class:`Registry`, :class:`SpecError`, :func:`load_registry`, :func:`script_from_record`,
     :data:`DB_SCRIPTS_VARIABLE` (the Variable the API publishes database scripts to).
+Database pipelines (:mod:`~ylai_operators.db_pipelines`)
+    :data:`DB_PIPELINES_VARIABLE` (the Variable the API publishes database pipelines to).
 Parameter schemas (:mod:`ylai_operators.param_schema`, the one source of a script's form)
     :func:`form_schema` (all params of a script, for a form generator), :func:`to_json_schema`
     (one param), :func:`validate_value`, :data:`SECRET_KEYWORD`.
@@ -57,6 +59,7 @@ from ylai_operators.naming import (
 
 if TYPE_CHECKING:
     from ylai_operators.dag_factory import PIPELINES_DIR, Catalog, load_catalog
+    from ylai_operators.db_pipelines import VARIABLE as DB_PIPELINES_VARIABLE
     from ylai_operators.db_scripts import VARIABLE as DB_SCRIPTS_VARIABLE
     from ylai_operators.db_scripts import script_from_record
     from ylai_operators.manifest import OutputSpec, ParamSpec, ScriptManifest
@@ -75,6 +78,7 @@ if TYPE_CHECKING:
 _LAZY: dict[str, tuple[str, str]] = {
     "Catalog": ("ylai_operators.dag_factory", "Catalog"),
     "load_catalog": ("ylai_operators.dag_factory", "load_catalog"),
+    "DB_PIPELINES_VARIABLE": ("ylai_operators.db_pipelines", "VARIABLE"),
     "DB_SCRIPTS_VARIABLE": ("ylai_operators.db_scripts", "VARIABLE"),
     "script_from_record": ("ylai_operators.db_scripts", "script_from_record"),
     "OutputSpec": ("ylai_operators.manifest", "OutputSpec"),
@@ -104,6 +108,7 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
+    "DB_PIPELINES_VARIABLE",
     "DB_SCRIPTS_VARIABLE",
     "MEASUREMENTS_XCOM_KEY",
     "PIPELINES_DIR",

@@ -131,10 +131,13 @@ def script_dags(dags_folder: Path, shard: tuple[int, int] = (0, 1)) -> dict[str,
 
 
 def pipeline_dags(dags_folder: Path, shard: tuple[int, int] = (0, 1)) -> dict[str, DAG]:
-    """One DAG per valid pipeline of file ``shard = (index, count)``.
+    """One DAG per valid pipeline of file ``shard = (index, count)``: the repository's, then the API's.
 
-    When Airflow parses the file to run a task of one DAG, only that DAG is built.
+    When Airflow parses the file to run a task of one DAG, only that DAG is built. A database
+    pipeline (:mod:`ylai_operators.db_pipelines`) may run repository and database scripts.
     """
+    from ylai_operators.db_pipelines import load_db_pipelines
+
     index, count = shard
     wanted = _parsing_for()
     if wanted is not None and not _in_shard(wanted, PIPELINE_DAG_PREFIX, shard):
@@ -147,10 +150,21 @@ def pipeline_dags(dags_folder: Path, shard: tuple[int, int] = (0, 1)) -> dict[st
 
     registry = load_registry(dags_folder / SCRIPTS_DIR)
     pipelines, _ = load_pipelines(dags_folder / PIPELINES_DIR, registry, select=mine)
+    built = [(p, registry) for p in pipelines.values()]
+    if wanted is None or not pipelines:  # API-created pipelines (a repository pipeline keeps its name)
+        db_pipelines, db_registry, db_errors = load_db_pipelines(
+            registry, select=lambda name: mine(name) and name not in pipelines
+        )
+        for error in db_errors:
+            # Reported once: by the file whose DAG it is, a failed read (or script) by the first file.
+            name = error.path.stem if error.path.parent.name == "database" else ""
+            if (name and mine(name)) or (not name and (wanted is not None or index == 0)):
+                warnings.warn(str(error), stacklevel=1)
+        built += [(p, db_registry) for p in db_pipelines.values()]
     dags = {}
-    for pipeline in pipelines.values():
+    for pipeline, used in built:
         try:
-            dag = build_pipeline_dag(pipeline, registry)
+            dag = build_pipeline_dag(pipeline, used)
         except Exception as exc:  # e.g. an invalid cron expression in `schedule`
             warnings.warn(f"{pipeline.path}: cannot build DAG: {exc}", stacklevel=1)
             continue

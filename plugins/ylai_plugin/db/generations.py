@@ -34,6 +34,8 @@ TABLE_GROUPS = {
     "ylai_preset": "presets",
     "ylai_script": "scripts",
     "ylai_script_version": "scripts",
+    "ylai_pipeline": "pipelines",
+    "ylai_pipeline_version": "pipelines",
 }
 # Where a session keeps the groups its transaction changed, until it commits.
 PENDING = "ylai_changed_groups"

@@ -1,4 +1,4 @@
-"""ylai's core tables: tasks, presets, API statistics, resource and queue samples, scripts, change counters.
+"""ylai's core tables: tasks, presets, API statistics, resource and queue samples, scripts, pipelines, change counters.
 
 The alert and export tables are in their own modules; all share :mod:`ylai_plugin.db.base`.
 """
@@ -165,6 +165,32 @@ class DbScriptVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     content: Mapped[str] = mapped_column(Text)
     manifest: Mapped[dict[str, Any]] = mapped_column(JSON)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class DbPipeline(Base):
+    """A pipeline created through the API (``POST /pipelines``); its spec lives in versions."""
+
+    __tablename__ = "ylai_pipeline"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    current_version: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class DbPipelineVersion(Base):
+    """One immutable version of an API-created pipeline: its spec as JSON, ``layout`` included."""
+
+    __tablename__ = "ylai_pipeline_version"
+    __table_args__ = (UniqueConstraint("pipeline_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("ylai_pipeline.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     comment: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

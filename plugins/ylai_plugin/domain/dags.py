@@ -29,6 +29,40 @@ def _dag_bag() -> Any:
     return DBDagBag()
 
 
+def catalog_entry(
+    kind: DagKind, name: str, *, title: str, description: str, owner: str, tags: Iterable[str]
+) -> dict[str, Any]:
+    """The fields every generated DAG of the catalog answers first (a script's, a pipeline's).
+
+    ``name``, ``dag_id`` and ``kind``, then ``title``, ``description``, ``owner`` and ``tags``:
+    the fields of ``DagCatalogEntry`` in the API's models.
+    """
+    return {
+        "name": name,
+        "dag_id": kind.prefix + name,
+        "kind": kind,
+        "title": title,
+        "description": description,
+        "owner": owner,
+        "tags": list(tags),
+    }
+
+
+def trigger_as(
+    session: Session, user: BaseUser, dag_id: str, params: dict[str, Any], note: str | None = None
+) -> DagRun:
+    """:func:`trigger` for ``user``, if they may run the DAG (params validated against the DAG's).
+
+    :raises NotFound: ``user`` may not see the DAG.
+    :raises Forbidden: ``user`` may see the DAG but not run it.
+    :raises Invalid: a param does not fit the DAG's params schema.
+    """
+    from ylai_plugin.domain import access
+
+    access.ensure_dag_access(user, dag_id, "POST", "RUN")
+    return trigger(dag_id, params, user, session, note=note)
+
+
 def kind_of(dag_id: str) -> str:
     """``script``, ``pipeline`` or ``dag`` (any other DAG, tasks' and reports' too), from the DAG id."""
     parsed = parse_dag_id(dag_id)

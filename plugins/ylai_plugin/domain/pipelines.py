@@ -1,15 +1,19 @@
-"""The pipeline service: repository pipelines, their detail, the validator an editor calls, YAML export.
+"""The pipeline service: repository and database pipelines, their detail, the validator, YAML export.
 
 Public entry points: :func:`all_pipelines` (the repository's checked pipelines, by name),
-:func:`matching`, :func:`get`, :func:`describe`, :func:`detail`, :func:`recent_runs`,
-:func:`validate` and :func:`export_yaml`. No HTTP here: lookups raise
-:mod:`ylai_plugin.domain.errors` classes. Functions that take a ``user`` check its DAG-level
-permissions (:mod:`ylai_plugin.domain.access`) themselves: a user sees a pipeline only if they
-may read its ``pipeline__<name>`` DAG.
+:func:`stored_pipelines` (those and the database's), :func:`matching`, :func:`get`,
+:func:`describe`, :func:`detail`, :func:`recent_runs`, :func:`validate`, :func:`export_yaml`,
+:func:`trigger`; for database pipelines (versioned like database scripts, published to the
+``ylai_db_pipelines`` Variable by :mod:`ylai_plugin.domain.db_pipelines`) :func:`create`,
+:func:`add_version`, :func:`get_stored`, :func:`versions`, :func:`version`, :func:`restore` and
+:func:`delete`. No HTTP here: lookups raise :mod:`ylai_plugin.domain.errors` classes. Functions
+that take a ``user`` check its DAG-level permissions (:mod:`ylai_plugin.domain.access`)
+themselves: a user sees a pipeline only if they may read its ``pipeline__<name>`` DAG.
 
 :func:`validate` runs the compiler the DAG builder runs (``PipelineSpec`` and
-``check_pipeline`` of :mod:`ylai_operators.pipeline_spec`, against the repository's script
-registry), so what it accepts is what becomes a DAG.
+``check_pipeline`` of :mod:`ylai_operators.pipeline_spec`), so what it accepts is what becomes
+a DAG: against the repository's scripts by default, against the repository's and the
+database's (:func:`registry`) for a database pipeline.
 """
 
 from __future__ import annotations
@@ -28,16 +32,19 @@ from typing_extensions import TypedDict
 
 from ylai_operators.catalog import DagKind, pipeline_dag_id
 from ylai_plugin.domain import access, scripts
-from ylai_plugin.domain.errors import not_found
+from ylai_plugin.domain.errors import Conflict, Invalid, Text, flush_or_conflict, not_found, text
 
 KIND = DagKind.PIPELINE  # the ``kind`` answered beside every pipeline's ``dag_id``
 SOURCE_REPOSITORY = "repository"
+SOURCE_DATABASE = "database"
+INVALID_SPEC = text("pipeline.invalid_spec", "Invalid pipeline spec")
 
 if TYPE_CHECKING:
     from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
     from sqlalchemy.orm import Session
 
-    from ylai_operators.catalog import Pipeline, PipelineSpec, Registry
+    from ylai_operators.catalog import PipelineSpec, Registry
+    from ylai_plugin.db.models import DbPipeline, DbPipelineVersion
 
 
 class Problem(TypedDict):
@@ -68,21 +75,20 @@ class PipelineRun(TypedDict):
 
 @dataclass(frozen=True)
 class StoredPipeline:
-    """A checked pipeline and where it came from (``version``: a content hash of its file)."""
+    """A pipeline's spec and where it came from.
 
-    pipeline: Pipeline
+    ``version``: a content hash of a repository file, the current version number of a database
+    pipeline (as a string).
+    """
+
+    spec: PipelineSpec
     source: str
     version: str | None
 
     @property
-    def spec(self) -> PipelineSpec:
-        """The pipeline's validated spec."""
-        return self.pipeline.spec
-
-    @property
     def name(self) -> str:
         """The pipeline's slug."""
-        return self.pipeline.name
+        return self.spec.name
 
 
 _loaded: dict[tuple[str, tuple[tuple[str, int, int], ...], int], dict[str, StoredPipeline]] = {}
@@ -104,7 +110,7 @@ def load_folder(path: Path, registry: Registry) -> dict[str, StoredPipeline]:
 
     pipelines, _errors = load_pipelines(path, registry, use_cache=False)
     return {
-        name: StoredPipeline(p, SOURCE_REPOSITORY, hashlib.sha256(p.path.read_bytes()).hexdigest()[:16])
+        name: StoredPipeline(p.spec, SOURCE_REPOSITORY, hashlib.sha256(p.path.read_bytes()).hexdigest()[:16])
         for name, p in pipelines.items()
     }
 
@@ -131,13 +137,35 @@ def all_pipelines() -> dict[str, StoredPipeline]:
     return found
 
 
-def matching(user: BaseUser, *, q: str | None = None) -> list[StoredPipeline]:
+def database_pipelines(session: Session) -> dict[str, StoredPipeline]:
+    """The current version of every database pipeline, by name."""
+    from pydantic import ValidationError
+
+    from ylai_operators.catalog import PipelineSpec
+    from ylai_plugin.domain import db_pipelines
+
+    found = {}
+    for name, record in db_pipelines.current_records(session).items():
+        try:
+            spec = PipelineSpec.model_validate(record["spec"])
+        except ValidationError:  # stored by an older ylai that accepted it: not a DAG either
+            continue
+        found[name] = StoredPipeline(spec, SOURCE_DATABASE, str(record["version"]))
+    return found
+
+
+def stored_pipelines(session: Session) -> dict[str, StoredPipeline]:
+    """Repository and database pipelines, by name; a repository pipeline wins, as in the DAG generator."""
+    return {**database_pipelines(session), **all_pipelines()}
+
+
+def matching(session: Session, user: BaseUser, *, q: str | None = None) -> list[StoredPipeline]:
     """The pipelines whose DAG ``user`` may read, sorted by name.
 
     :param q: the name, title, owner or a tag contains it (case-insensitive).
     """
     readable = access.readable_dag_ids(user)
-    found = [p for p in all_pipelines().values() if pipeline_dag_id(p.name) in readable]
+    found = [p for p in stored_pipelines(session).values() if pipeline_dag_id(p.name) in readable]
     if q:
         needle = q.lower()
         found = [
@@ -151,12 +179,12 @@ def matching(user: BaseUser, *, q: str | None = None) -> list[StoredPipeline]:
     return sorted(found, key=lambda p: p.name)
 
 
-def get(user: BaseUser, name: str) -> StoredPipeline:
-    """The pipeline called ``name``, if ``user`` may read its DAG.
+def get(session: Session, user: BaseUser, name: str) -> StoredPipeline:
+    """The pipeline called ``name`` (repository or database), if ``user`` may read its DAG.
 
     :raises NotFound: there is no such pipeline, or the user may not see its DAG.
     """
-    found = all_pipelines().get(name)
+    found = all_pipelines().get(name) or database_pipelines(session).get(name)
     if found is None:
         raise not_found("Pipeline", name)
     access.ensure_dag_access(user, pipeline_dag_id(name))
@@ -172,15 +200,18 @@ def params_schema(spec: PipelineSpec) -> dict[str, Any]:
 
 def describe(stored: StoredPipeline) -> dict[str, Any]:
     """A pipeline's list fields: name, DAG id and kind, title, owner, tags, source, version, node count."""
+    from ylai_plugin.domain.dags import catalog_entry
+
     spec = stored.spec
     return {
-        "name": spec.name,
-        "dag_id": pipeline_dag_id(spec.name),
-        "kind": KIND,
-        "title": spec.title or spec.name,
-        "description": spec.description,
-        "owner": spec.owner,
-        "tags": list(spec.tags),
+        **catalog_entry(
+            KIND,
+            spec.name,
+            title=spec.title or spec.name,
+            description=spec.description,
+            owner=spec.owner,
+            tags=spec.tags,
+        ),
         "source": stored.source,
         "version": stored.version,
         "node_count": len(spec.nodes),
@@ -272,3 +303,205 @@ def export_yaml(stored: StoredPipeline) -> tuple[str, str]:
     from ylai_operators.catalog import pipeline_yaml
 
     return f"{stored.name}.yaml", pipeline_yaml(stored.spec)
+
+
+# -- database pipelines ---------------------------------------------------------------------------
+
+
+def registry(session: Session) -> Registry:
+    """The scripts a database pipeline may run: the repository's, and the database's current versions."""
+    from ylai_operators.catalog import Registry as RegistryClass
+
+    return RegistryClass(scripts=scripts.all_scripts(session))
+
+
+def _problem_field(problem: Problem) -> str:
+    """A problem's place in a request body: ``body.spec.<field>``, ``body.spec.nodes.<node>.<field>``."""
+    parts = ["body", "spec"]
+    if problem["node"] is not None:
+        parts += ["nodes", problem["node"]]
+    if problem["field"]:
+        parts.append(problem["field"])
+    return ".".join(parts)
+
+
+def checked_spec(session: Session, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` compiled against :func:`registry`, as it is stored: the spec's written fields, as JSON.
+
+    :raises Invalid: every problem, its field named ``body.spec.<field>`` (a node's:
+        ``body.spec.nodes.<node>.<field>``).
+    """
+    from ylai_operators.catalog import PipelineSpec, pipeline_data
+
+    result = validate(data, registry(session))
+    if not result["valid"]:
+        details: list[dict[str, str | Text]] = [
+            {"field": _problem_field(p), "reason": p["reason"]} for p in result["problems"]
+        ]
+        raise Invalid(details, INVALID_SPEC)
+    stored: dict[str, Any] = to_jsonable_python(pipeline_data(PipelineSpec.model_validate(data)))
+    return stored
+
+
+def _audit(session: Session, user: BaseUser, event: str, **extra: Any) -> None:
+    from ylai_plugin.domain.db_scripts import audit
+
+    audit(session, user, f"ylai.pipeline.{event}", extra)
+
+
+def _refuse_repository(name: str) -> None:
+    if name in all_pipelines():
+        raise Conflict(
+            text(
+                "pipeline.read_only",
+                "Pipeline {name!r} is a repository pipeline and read-only: save a copy under another name",
+                name=name,
+            )
+        )
+
+
+def create(session: Session, user: BaseUser, data: dict[str, Any], comment: str) -> DbPipeline:
+    """Store a new database pipeline (version 1) and publish it; audited.
+
+    :raises Invalid: the spec does not compile (field paths under ``body.spec``).
+    :raises Conflict: a repository or database pipeline already has this name.
+    """
+    from ylai_plugin.db.models import DbPipeline
+    from ylai_plugin.domain import db_pipelines
+
+    spec = checked_spec(session, data)
+    name = spec["name"]
+    taken = text("pipeline.name_taken", "A pipeline named {name!r} already exists", name=name)
+    if name in all_pipelines() or db_pipelines.get(session, name) is not None:
+        raise Conflict(taken)
+    pipeline = DbPipeline(name=name, current_version=0, created_by=user.get_name())
+    session.add(pipeline)
+    flush_or_conflict(session, taken)
+    db_pipelines.add_version(session, user, pipeline, spec, comment)
+    db_pipelines.publish(session)
+    _audit(session, user, "create", name=name, version=1)
+    return pipeline
+
+
+def get_stored(session: Session, user: BaseUser, name: str) -> DbPipeline:
+    """The database pipeline called ``name``, if ``user`` may read its DAG.
+
+    :raises Conflict: ``name`` is a repository pipeline (read-only).
+    :raises NotFound: there is no such database pipeline, or the user may not see its DAG.
+    """
+    from ylai_plugin.domain import db_pipelines
+
+    _refuse_repository(name)
+    pipeline = db_pipelines.get(session, name)
+    if pipeline is None:
+        raise not_found("Database pipeline", name)
+    access.ensure_dag_access(user, pipeline_dag_id(name))
+    return pipeline
+
+
+def add_version(session: Session, user: BaseUser, name: str, data: dict[str, Any], comment: str) -> DbPipeline:
+    """Store a new version of database pipeline ``name``, make it current and publish it; audited.
+
+    :raises Conflict: ``name`` is a repository pipeline.
+    :raises NotFound: no such database pipeline.
+    :raises Invalid: ``spec.name`` is not ``name``, or the spec does not compile.
+    """
+    from ylai_plugin.domain import db_pipelines
+
+    pipeline = get_stored(session, user, name)
+    if data.get("name") != name:
+        reason = text("pipeline.name_differs", "must be {name!r}, the name of the pipeline", name=name)
+        raise Invalid([{"field": "body.spec.name", "reason": reason}], INVALID_SPEC)
+    version_row = db_pipelines.add_version(session, user, pipeline, checked_spec(session, data), comment)
+    db_pipelines.publish(session)
+    _audit(session, user, "version", name=name, version=version_row.version)
+    return pipeline
+
+
+def versions(session: Session, pipeline: DbPipeline) -> list[DbPipelineVersion]:
+    """Every stored version of a database pipeline, oldest first."""
+    from ylai_plugin.domain import db_pipelines
+
+    return db_pipelines.versions(session, pipeline)
+
+
+def version(session: Session, user: BaseUser, name: str, number: int) -> DbPipelineVersion:
+    """Version ``number`` of database pipeline ``name``.
+
+    :raises Conflict: ``name`` is a repository pipeline.
+    :raises NotFound: no such database pipeline or version.
+    """
+    from ylai_plugin.domain import db_pipelines
+
+    found = db_pipelines.version(session, get_stored(session, user, name), number)
+    if found is None:
+        raise not_found("Pipeline version", f"{name} v{number}")
+    return found
+
+
+def version_detail(row: DbPipelineVersion) -> dict[str, Any]:
+    """A stored version: its fields, its spec without ``layout`` and the layout on its own."""
+    spec = dict(row.spec)
+    layout = spec.pop("layout", None) or {}
+    return {
+        "version": row.version,
+        "comment": row.comment,
+        "created_by": row.created_by,
+        "created_at": row.created_at,
+        "spec": spec,
+        "layout": layout,
+    }
+
+
+def restore(session: Session, user: BaseUser, name: str, number: int, comment: str) -> DbPipeline:
+    """A new version of database pipeline ``name`` equal to version ``number``; published and audited.
+
+    The spec is compiled again (the scripts it runs may have changed since). An empty
+    ``comment`` is stored as ``Restore of version <number>``.
+
+    :raises NotFound: no such database pipeline or version.
+    :raises Invalid: the old spec no longer compiles.
+    """
+    from ylai_plugin.domain import db_pipelines
+
+    pipeline = get_stored(session, user, name)
+    old = db_pipelines.version(session, pipeline, number)
+    if old is None:
+        raise not_found("Pipeline version", f"{name} v{number}")
+    spec = checked_spec(session, dict(old.spec))
+    new = db_pipelines.add_version(session, user, pipeline, spec, comment or f"Restore of version {number}")
+    db_pipelines.publish(session)
+    _audit(session, user, "restore", name=name, version=new.version, restored=number)
+    return pipeline
+
+
+def delete(session: Session, user: BaseUser, name: str) -> None:
+    """Delete database pipeline ``name`` with its versions, and publish; audited. Its DAG goes away.
+
+    :raises Conflict: ``name`` is a repository pipeline.
+    :raises NotFound: no such database pipeline.
+    """
+    from ylai_plugin.domain import db_pipelines
+
+    pipeline = get_stored(session, user, name)
+    last = pipeline.current_version
+    db_pipelines.remove(session, pipeline)
+    db_pipelines.publish(session)
+    _audit(session, user, "delete", name=name, version=last)
+
+
+def trigger(session: Session, user: BaseUser, name: str, params: dict[str, Any], note: str | None) -> Any:
+    """Start a run of pipeline ``name`` with ``params`` (validated against its params); the new DagRun. Audited.
+
+    :raises NotFound: no such pipeline (or its DAG is not parsed yet), or ``user`` may not see its DAG.
+    :raises Forbidden: ``user`` may see the DAG but not run it.
+    :raises Invalid: a param does not fit the pipeline's params.
+    """
+    from ylai_plugin.db import generations
+    from ylai_plugin.domain import dags
+
+    get(session, user, name)
+    run = dags.trigger_as(session, user, pipeline_dag_id(name), params, note)
+    generations.mark_changed(session, "pipelines")  # the pipeline's cached detail shows the new run at once
+    _audit(session, user, "run", name=name, run_id=run.run_id)
+    return run

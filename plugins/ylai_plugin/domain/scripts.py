@@ -122,15 +122,11 @@ def params_schema(manifest: ScriptManifest) -> dict[str, Any]:
 
 def describe(script: Script) -> dict[str, Any]:
     """A script's public fields: name, DAG id and kind, manifest, form schema, outputs and source."""
+    from ylai_plugin.domain.dags import catalog_entry
+
     m = script.manifest
     return {
-        "name": m.name,
-        "dag_id": script_dag_id(m.name),
-        "kind": KIND,
-        "title": m.display_title,
-        "description": m.description,
-        "owner": m.owner,
-        "tags": list(m.tags),
+        **catalog_entry(KIND, m.name, title=m.display_title, description=m.description, owner=m.owner, tags=m.tags),
         "runtime": script.runtime,
         "params_schema": params_schema(m),
         "outputs": {n: {"type": o.type, "description": o.description} for n, o in m.outputs.items()},
@@ -270,9 +266,7 @@ def trigger(session: Session, user: BaseUser, name: str, params: dict[str, Any],
     from ylai_plugin.domain import dags
 
     get(session, user, name)
-    dag_id = script_dag_id(name)
-    access.ensure_dag_access(user, dag_id, "POST", "RUN")
-    run = dags.trigger(dag_id, params, user, session, note=note)
+    run = dags.trigger_as(session, user, script_dag_id(name), params, note)
     generations.mark_changed(session, "scripts")  # the script's cached detail shows the new run at once
     return run
 

@@ -1,4 +1,4 @@
-"""Models shared by every resource: a page of a list, a page of only some fields, a DAG's kind."""
+"""Models shared by every resource: a page of a list, a page of only some fields, a DAG's kind, a catalog entry."""
 
 from __future__ import annotations
 
@@ -58,3 +58,18 @@ class PartialPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class DagCatalogEntry(BaseModel):
+    """The fields that lead every generated DAG of the catalog: a script's, a pipeline's.
+
+    Subclasses restate ``kind`` with their own description; the order of the fields stays this one.
+    """
+
+    name: str
+    dag_id: str
+    kind: DagKindName = Field(description="The DAG's kind, so that clients need not slice ``dag_id``.")
+    title: str
+    description: str
+    owner: str
+    tags: list[str]

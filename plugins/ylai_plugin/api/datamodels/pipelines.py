@@ -8,7 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ylai_operators.catalog import DagKind, pipeline_dag_id
-from ylai_plugin.api.datamodels.common import DagKindName
+from ylai_plugin.api.datamodels.common import DagCatalogEntry, DagKindName
+from ylai_plugin.api.datamodels.scripts import VERSION_EXAMPLE, VersionOut
 
 KIND_DESCRIPTION = "The DAG's kind (``pipeline``), so that clients need not slice ``dag_id``."
 SPEC_EXAMPLE: dict[str, Any] = {
@@ -49,20 +50,20 @@ RUN_EXAMPLE: dict[str, Any] = {
 }
 
 
-class PipelineOut(BaseModel):
+class PipelineOut(DagCatalogEntry):
     """A pipeline that is (or becomes) the DAG ``pipeline__<name>``."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [PIPELINE_EXAMPLE]})
 
-    name: str
-    dag_id: str
     kind: DagKindName = Field(description=KIND_DESCRIPTION)
-    title: str
-    description: str
-    owner: str
-    tags: list[str]
-    source: Literal["repository", "database"] = Field(description="Where the spec lives.")
-    version: str | None = Field(description="A content hash of a repository file; null when unknown.")
+    source: Literal["repository", "database"] = Field(
+        description="Where the spec lives: a YAML file of the repository, or ylai's database (``POST /pipelines``)."
+    )
+    version: str | None = Field(
+        description="A repository pipeline: a content hash of its file. A database pipeline: its current version "
+        'number, as a string (``"3"``; the number is ``current_version`` of ``/pipelines/{name}/versions``). '
+        "Null when unknown."
+    )
     node_count: int
     last_run_state: str | None = None
     last_run_at: datetime | None = None
@@ -156,3 +157,74 @@ class ValidateOut(BaseModel):
     valid: bool
     problems: list[ProblemOut]
     params_schema: dict[str, Any] | None = Field(description="JSON Schema of the params, when the spec is valid.")
+
+
+LAYOUT_EXAMPLE: dict[str, Any] = {"generate": {"x": 0.0, "y": 0.0}, "profile": {"x": 240.0, "y": 0.0}}
+
+
+class PipelineIn(BaseModel):
+    """A database pipeline's spec to store as a new version (version 1 for ``POST /pipelines``)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"spec": {**SPEC_EXAMPLE, "name": "my_profile", "layout": LAYOUT_EXAMPLE}, "comment": "first"}]
+        },
+    )
+
+    spec: dict[str, Any] = Field(
+        description="The fields of a pipeline YAML file, as JSON, ``layout`` included. Checked by the compiler of "
+        "``POST /pipelines/validate``, against the repository's and the database's scripts."
+    )
+    comment: str = Field(default="", max_length=2000, description="What this version changes.")
+
+
+class RestoreIn(BaseModel):
+    """Why an old version is restored."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"comment": "back to one node"}]})
+
+    comment: str = Field(
+        default="", max_length=2000, description='The new version\'s comment; empty: "Restore of version <v>".'
+    )
+
+
+class DbPipelineOut(BaseModel):
+    """A database pipeline after a change, with every stored version."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "my_profile",
+                    "dag_id": pipeline_dag_id("my_profile"),
+                    "kind": DagKind.PIPELINE.value,
+                    "current_version": 2,
+                    "versions": [
+                        {**VERSION_EXAMPLE, "version": 1, "comment": "", "created_at": "2026-11-26T16:00:00Z"},
+                        VERSION_EXAMPLE,
+                    ],
+                }
+            ]
+        }
+    )
+
+    name: str
+    dag_id: str
+    kind: DagKindName = Field(description=KIND_DESCRIPTION)
+    current_version: int = Field(description="The version the DAG is built from.")
+    versions: list[VersionOut] = Field(description="Every stored version, oldest first.")
+
+
+class PipelineVersionOut(VersionOut):
+    """One stored version of a database pipeline, with its spec and layout."""
+
+    model_config = ConfigDict(
+        from_attributes=False,
+        json_schema_extra={
+            "examples": [{**VERSION_EXAMPLE, "spec": {**SPEC_EXAMPLE, "name": "my_profile"}, "layout": LAYOUT_EXAMPLE}]
+        },
+    )
+
+    spec: dict[str, Any] = Field(description="The spec as JSON, without ``layout`` (as in ``PipelineDetail``).")
+    layout: dict[str, NodePosition] = Field(description="Node positions of the ``layout`` section (may be empty).")

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ylai_operators.catalog import DagKind, script_dag_id
-from ylai_plugin.api.datamodels.common import DagKindName
+from ylai_plugin.api.datamodels.common import DagCatalogEntry, DagKindName
 
 STATS_EXAMPLE: dict[str, Any] = {
     "runs": 40,
@@ -97,18 +97,12 @@ class ResourceUse(BaseModel):
     cpu_seconds: float | None = None
 
 
-class ScriptOut(BaseModel):
+class ScriptOut(DagCatalogEntry):
     """A script of the registry."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [SCRIPT_EXAMPLE]})
 
-    name: str
-    dag_id: str
     kind: DagKindName = Field(description=KIND_DESCRIPTION)
-    title: str
-    description: str
-    owner: str
-    tags: list[str]
     runtime: str
     source: Literal["repository", "database"] = "repository"
     version: int | None = Field(default=None, description="Current version, for scripts stored in the database.")

@@ -1,29 +1,40 @@
-"""``/pipelines``: repository pipelines, one pipeline's spec and layout, the validator, YAML export."""
+"""``/pipelines``: repository and database pipelines, the validator, YAML export, versions, runs."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from airflow.api_fastapi.common.db.common import SessionDep
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from ylai_operators.catalog import pipeline_dag_id
 from ylai_plugin.api.datamodels.common import Page, PartialPage
 from ylai_plugin.api.datamodels.pipelines import (
+    DbPipelineOut,
     PipelineDetail,
+    PipelineIn,
     PipelineOut,
     PipelineRunOut,
+    PipelineVersionOut,
+    RestoreIn,
     ValidateIn,
     ValidateOut,
 )
+from ylai_plugin.api.datamodels.runs import RunBody, RunOut, run_out
+from ylai_plugin.api.datamodels.scripts import VersionOut
 from ylai_plugin.api.errors import ErrorResponse
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, cached_read, pick_fields
 from ylai_plugin.api.security import UserDep, requires
+from ylai_plugin.domain import dags as dag_service
 from ylai_plugin.domain import pipelines
 from ylai_plugin.permissions import RESOURCE_PIPELINES
 
 router = APIRouter(prefix="/pipelines", tags=["pipelines"], responses={404: {"model": ErrorResponse}})
-# A run started through ylai raises the "tasks" counter (scheduled tasks run pipelines too).
-GROUPS = ["tasks"]
+# Database pipelines raise the "pipelines" counter, and so does a run started here; a run started
+# through ylai elsewhere raises the "tasks" counter (scheduled tasks run pipelines too).
+GROUPS = ["tasks", "pipelines"]
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
+Version = Annotated[int, Path(ge=1, description="A version number (1 is the first).")]
 
 
 @router.get("", response_model=Page[PipelineOut] | PartialPage, dependencies=[Depends(requires(RESOURCE_PIPELINES))])
@@ -35,13 +46,14 @@ def list_pipelines(
     q: Annotated[str | None, Query(max_length=128, description="Name, title, owner or a tag contains.")] = None,
     fields: Annotated[str | None, Query(description=FIELDS_DESCRIPTION)] = None,
 ) -> Response:
-    """Pipelines whose DAG the caller may read, by name, with their latest run.
+    """Pipelines whose DAG the caller may read, repository and database ones, by name, with their latest run.
 
-    Cached per user for ``[ylai] list_cache_seconds``.
+    Cached per user for ``[ylai] list_cache_seconds``; a database pipeline created, changed or
+    deleted through ylai shows in the next answer (once the dag-processor has parsed its DAG).
     """
 
     def page(session: Any) -> Any:
-        found = pipelines.matching(user, q=q)
+        found = pipelines.matching(session, user, q=q)
         shown = found[offset : offset + limit]
         last = pipelines.last_runs([pipeline_dag_id(p.name) for p in shown], session)
         items = []
@@ -63,14 +75,15 @@ def list_pipelines(
     dependencies=[Depends(requires(RESOURCE_PIPELINES, "POST"))],
     responses={422: {"model": ErrorResponse}},
 )
-def validate_pipeline(body: ValidateIn, user: UserDep) -> ValidateOut:
+def validate_pipeline(body: ValidateIn, user: UserDep, session: SessionDep) -> ValidateOut:
     """Run the compiler that builds ``pipeline__<name>`` DAGs on a spec.
 
     Answers 200 whether or not the spec is valid: ``problems`` lists every problem with its node
     and field, and a valid spec gets its params schema. Only a body that is not
-    ``{"spec": {...}}`` is a 422.
+    ``{"spec": {...}}`` is a 422. Nodes may run repository and database scripts, as a database
+    pipeline's may (a repository pipeline file may only use repository scripts).
     """
-    return ValidateOut.model_validate(pipelines.validate(body.spec))
+    return ValidateOut.model_validate(pipelines.validate(body.spec, pipelines.registry(session)))
 
 
 @router.get("/{name}", response_model=PipelineDetail, dependencies=[Depends(requires(RESOURCE_PIPELINES))])
@@ -80,7 +93,7 @@ def get_pipeline(
     """A pipeline's spec (as JSON), layout, params schema, DAG id and recent runs."""
 
     def detail(session: Any) -> PipelineDetail:
-        stored = pipelines.get(user, name)
+        stored = pipelines.get(session, user, name)
         dag_id = pipeline_dag_id(name)
         state, at = pipelines.last_runs([dag_id], session)[dag_id]
         recent = [PipelineRunOut(**r) for r in pipelines.recent_runs(session, name, runs)]
@@ -95,11 +108,121 @@ def get_pipeline(
     dependencies=[Depends(requires(RESOURCE_PIPELINES))],
     responses={200: {"description": "The pipeline file", "content": {"text/yaml": {"schema": {"type": "string"}}}}},
 )
-def export_pipeline_yaml(name: str, user: UserDep) -> Response:
+def export_pipeline_yaml(name: str, user: UserDep, session: SessionDep) -> Response:
     """The pipeline as a YAML file the repository loader accepts unchanged (``layout`` included)."""
-    file_name, text = pipelines.export_yaml(pipelines.get(user, name))
+    file_name, text = pipelines.export_yaml(pipelines.get(session, user, name))
     return Response(
         text,
         media_type="text/yaml; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{file_name}"'},
     )
+
+
+def _versions_out(session: Any, pipeline: Any) -> DbPipelineOut:
+    return DbPipelineOut(
+        name=pipeline.name,
+        dag_id=pipeline_dag_id(pipeline.name),
+        kind=pipelines.KIND,
+        current_version=pipeline.current_version,
+        versions=[VersionOut.model_validate(v) for v in pipelines.versions(session, pipeline)],
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=DbPipelineOut,
+    dependencies=[Depends(requires(RESOURCE_PIPELINES, "POST"))],
+    responses=WRITE_ERRORS,
+)
+def create_pipeline(body: PipelineIn, user: UserDep, session: SessionDep) -> DbPipelineOut:
+    """Store a new database pipeline (version 1); it appears as ``pipeline__<name>`` within about 20 s.
+
+    The spec is compiled as ``POST /pipelines/validate`` does; every problem is a detail of the
+    422, its field ``body.spec.<field>`` (a node's: ``body.spec.nodes.<node>.<field>``). 409 when a
+    repository or database pipeline has the name. Audited.
+    """
+    return _versions_out(session, pipelines.create(session, user, body.spec, body.comment))
+
+
+@router.post(
+    "/{name}/versions",
+    status_code=201,
+    response_model=DbPipelineOut,
+    dependencies=[Depends(requires(RESOURCE_PIPELINES, "PATCH"))],
+    responses=WRITE_ERRORS,
+)
+def add_pipeline_version(name: str, body: PipelineIn, user: UserDep, session: SessionDep) -> DbPipelineOut:
+    """Store a new version of a database pipeline and make it current; ``spec.name`` must be ``{name}``.
+
+    A repository pipeline is read-only (409): save a copy under another name. Audited.
+    """
+    return _versions_out(session, pipelines.add_version(session, user, name, body.spec, body.comment))
+
+
+@router.get(
+    "/{name}/versions",
+    response_model=DbPipelineOut,
+    dependencies=[Depends(requires(RESOURCE_PIPELINES))],
+    responses={409: {"model": ErrorResponse}},
+)
+def list_pipeline_versions(name: str, user: UserDep, session: SessionDep) -> DbPipelineOut:
+    """Every stored version of a database pipeline (409 for a repository pipeline, which has none)."""
+    return _versions_out(session, pipelines.get_stored(session, user, name))
+
+
+@router.get(
+    "/{name}/versions/{version}",
+    response_model=PipelineVersionOut,
+    dependencies=[Depends(requires(RESOURCE_PIPELINES))],
+    responses={409: {"model": ErrorResponse}},
+)
+def get_pipeline_version(name: str, version: Version, user: UserDep, session: SessionDep) -> PipelineVersionOut:
+    """One stored version of a database pipeline: its spec (without ``layout``) and its layout."""
+    row = pipelines.version(session, user, name, version)
+    return PipelineVersionOut.model_validate(pipelines.version_detail(row))
+
+
+@router.post(
+    "/{name}/versions/{version}/restore",
+    status_code=201,
+    response_model=DbPipelineOut,
+    dependencies=[Depends(requires(RESOURCE_PIPELINES, "PATCH"))],
+    responses=WRITE_ERRORS,
+)
+def restore_pipeline_version(
+    name: str, version: Version, body: RestoreIn, user: UserDep, session: SessionDep
+) -> DbPipelineOut:
+    """Store a new version equal to version ``{version}`` and make it current (history is never rewritten).
+
+    The spec is compiled again: a 422 names what no longer fits (a script it runs changed). Audited.
+    """
+    return _versions_out(session, pipelines.restore(session, user, name, version, body.comment))
+
+
+@router.delete(
+    "/{name}",
+    status_code=204,
+    dependencies=[Depends(requires(RESOURCE_PIPELINES, "DELETE"))],
+    responses={409: {"model": ErrorResponse}},
+)
+def delete_pipeline(name: str, user: UserDep, session: SessionDep) -> Response:
+    """Delete a database pipeline with its versions; its DAG goes away. Repository pipelines: 409. Audited."""
+    pipelines.delete(session, user, name)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{name}/run",
+    status_code=201,
+    response_model=RunOut,
+    dependencies=[Depends(requires(RESOURCE_PIPELINES))],
+    responses={403: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
+)
+def run_pipeline(name: str, user: UserDep, session: SessionDep, body: RunBody) -> RunOut:
+    """Trigger ``pipeline__<name>`` with the given params (validated against the pipeline's params). Audited.
+
+    Needs the right to run the DAG (DAG-level permissions), as a script's run does.
+    """
+    run = pipelines.trigger(session, user, name, body.params, body.note)
+    return run_out(run, None, dag_service.secret_params([run.dag_id], session))

@@ -492,13 +492,22 @@ export interface paths {
         };
         /**
          * List Pipelines
-         * @description Pipelines whose DAG the caller may read, by name, with their latest run.
+         * @description Pipelines whose DAG the caller may read, repository and database ones, by name, with their latest run.
          *
-         *     Cached per user for ``[ylai] list_cache_seconds``.
+         *     Cached per user for ``[ylai] list_cache_seconds``; a database pipeline created, changed or
+         *     deleted through ylai shows in the next answer (once the dag-processor has parsed its DAG).
          */
         get: operations["list_pipelines"];
         put?: never;
-        post?: never;
+        /**
+         * Create Pipeline
+         * @description Store a new database pipeline (version 1); it appears as ``pipeline__<name>`` within about 20 s.
+         *
+         *     The spec is compiled as ``POST /pipelines/validate`` does; every problem is a detail of the
+         *     422, its field ``body.spec.<field>`` (a node's: ``body.spec.nodes.<node>.<field>``). 409 when a
+         *     repository or database pipeline has the name. Audited.
+         */
+        post: operations["create_pipeline"];
         delete?: never;
         options?: never;
         head?: never;
@@ -520,7 +529,8 @@ export interface paths {
          *
          *     Answers 200 whether or not the spec is valid: ``problems`` lists every problem with its node
          *     and field, and a valid spec gets its params schema. Only a body that is not
-         *     ``{"spec": {...}}`` is a 422.
+         *     ``{"spec": {...}}`` is a 422. Nodes may run repository and database scripts, as a database
+         *     pipeline's may (a repository pipeline file may only use repository scripts).
          */
         post: operations["validate_pipeline"];
         delete?: never;
@@ -543,6 +553,100 @@ export interface paths {
         get: operations["get_pipeline"];
         put?: never;
         post?: never;
+        /**
+         * Delete Pipeline
+         * @description Delete a database pipeline with its versions; its DAG goes away. Repository pipelines: 409. Audited.
+         */
+        delete: operations["delete_pipeline"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pipelines/{name}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run Pipeline
+         * @description Trigger ``pipeline__<name>`` with the given params (validated against the pipeline's params). Audited.
+         *
+         *     Needs the right to run the DAG (DAG-level permissions), as a script's run does.
+         */
+        post: operations["run_pipeline"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pipelines/{name}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Pipeline Versions
+         * @description Every stored version of a database pipeline (409 for a repository pipeline, which has none).
+         */
+        get: operations["list_pipeline_versions"];
+        put?: never;
+        /**
+         * Add Pipeline Version
+         * @description Store a new version of a database pipeline and make it current; ``spec.name`` must be ``{name}``.
+         *
+         *     A repository pipeline is read-only (409): save a copy under another name. Audited.
+         */
+        post: operations["add_pipeline_version"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pipelines/{name}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Pipeline Version
+         * @description One stored version of a database pipeline: its spec (without ``layout``) and its layout.
+         */
+        get: operations["get_pipeline_version"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/pipelines/{name}/versions/{version}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore Pipeline Version
+         * @description Store a new version equal to version ``{version}`` and make it current (history is never rewritten).
+         *
+         *     The spec is compiled again: a 422 names what no longer fits (a script it runs changed). Audited.
+         */
+        post: operations["restore_pipeline_version"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1551,6 +1655,48 @@ export interface components {
             succeeded: number;
             /** Success Rate */
             success_rate: number | null;
+        };
+        /**
+         * DbPipelineOut
+         * @description A database pipeline after a change, with every stored version.
+         * @example {
+         *       "current_version": 2,
+         *       "dag_id": "pipeline__my_profile",
+         *       "kind": "pipeline",
+         *       "name": "my_profile",
+         *       "versions": [
+         *         {
+         *           "comment": "",
+         *           "created_at": "2026-11-26T16:00:00Z",
+         *           "created_by": "admin",
+         *           "version": 1
+         *         },
+         *         {
+         *           "comment": "simpler",
+         *           "created_at": "2026-11-27T09:30:00Z",
+         *           "created_by": "admin",
+         *           "version": 2
+         *         }
+         *       ]
+         *     }
+         */
+        DbPipelineOut: {
+            /**
+             * Current Version
+             * @description The version the DAG is built from.
+             */
+            current_version: number;
+            /** Dag Id */
+            dag_id: string;
+            /** @description The DAG's kind (``pipeline``), so that clients need not slice ``dag_id``. */
+            kind: components["schemas"]["DagKind"];
+            /** Name */
+            name: string;
+            /**
+             * Versions
+             * @description Every stored version, oldest first.
+             */
+            versions: components["schemas"]["VersionOut"][];
         };
         /**
          * DbScriptOut
@@ -3195,7 +3341,7 @@ export interface components {
             recent_runs: components["schemas"]["PipelineRunOut"][];
             /**
              * Source
-             * @description Where the spec lives.
+             * @description Where the spec lives: a YAML file of the repository, or ylai's database (``POST /pipelines``).
              * @enum {string}
              */
             source: "repository" | "database";
@@ -3212,9 +3358,70 @@ export interface components {
             title: string;
             /**
              * Version
-             * @description A content hash of a repository file; null when unknown.
+             * @description A repository pipeline: a content hash of its file. A database pipeline: its current version number, as a string (``"3"``; the number is ``current_version`` of ``/pipelines/{name}/versions``). Null when unknown.
              */
             version: string | null;
+        };
+        /**
+         * PipelineIn
+         * @description A database pipeline's spec to store as a new version (version 1 for ``POST /pipelines``).
+         * @example {
+         *       "comment": "first",
+         *       "spec": {
+         *         "layout": {
+         *           "generate": {
+         *             "x": 0,
+         *             "y": 0
+         *           },
+         *           "profile": {
+         *             "x": 240,
+         *             "y": 0
+         *           }
+         *         },
+         *         "name": "my_profile",
+         *         "nodes": {
+         *           "generate": {
+         *             "params": {
+         *               "rows": {
+         *                 "param": "rows"
+         *               }
+         *             },
+         *             "script": "data_generator"
+         *           },
+         *           "profile": {
+         *             "params": {
+         *               "path": {
+         *                 "from": "generate.path"
+         *               }
+         *             },
+         *             "script": "csv_profiler"
+         *           }
+         *         },
+         *         "params": {
+         *           "rows": {
+         *             "default": 5000,
+         *             "minimum": 1,
+         *             "type": "integer"
+         *           }
+         *         },
+         *         "title": "Generate and profile"
+         *       }
+         *     }
+         */
+        PipelineIn: {
+            /**
+             * Comment
+             * @description What this version changes.
+             * @default
+             */
+            comment?: string;
+            /**
+             * Spec
+             * @description The fields of a pipeline YAML file, as JSON, ``layout`` included. Checked by the compiler of ``POST /pipelines/validate``, against the repository's and the database's scripts.
+             */
+            spec: {
+                [key: string]: unknown;
+            };
         };
         /**
          * PipelineOut
@@ -3256,7 +3463,7 @@ export interface components {
             owner: string;
             /**
              * Source
-             * @description Where the spec lives.
+             * @description Where the spec lives: a YAML file of the repository, or ylai's database (``POST /pipelines``).
              * @enum {string}
              */
             source: "repository" | "database";
@@ -3266,7 +3473,7 @@ export interface components {
             title: string;
             /**
              * Version
-             * @description A content hash of a repository file; null when unknown.
+             * @description A repository pipeline: a content hash of its file. A database pipeline: its current version number, as a string (``"3"``; the number is ``current_version`` of ``/pipelines/{name}/versions``). Null when unknown.
              */
             version: string | null;
         };
@@ -3292,6 +3499,82 @@ export interface components {
             start_date: string | null;
             /** State */
             state: string | null;
+        };
+        /**
+         * PipelineVersionOut
+         * @description One stored version of a database pipeline, with its spec and layout.
+         * @example {
+         *       "comment": "simpler",
+         *       "created_at": "2026-11-27T09:30:00Z",
+         *       "created_by": "admin",
+         *       "layout": {
+         *         "generate": {
+         *           "x": 0,
+         *           "y": 0
+         *         },
+         *         "profile": {
+         *           "x": 240,
+         *           "y": 0
+         *         }
+         *       },
+         *       "spec": {
+         *         "name": "my_profile",
+         *         "nodes": {
+         *           "generate": {
+         *             "params": {
+         *               "rows": {
+         *                 "param": "rows"
+         *               }
+         *             },
+         *             "script": "data_generator"
+         *           },
+         *           "profile": {
+         *             "params": {
+         *               "path": {
+         *                 "from": "generate.path"
+         *               }
+         *             },
+         *             "script": "csv_profiler"
+         *           }
+         *         },
+         *         "params": {
+         *           "rows": {
+         *             "default": 5000,
+         *             "minimum": 1,
+         *             "type": "integer"
+         *           }
+         *         },
+         *         "title": "Generate and profile"
+         *       },
+         *       "version": 2
+         *     }
+         */
+        PipelineVersionOut: {
+            /** Comment */
+            comment: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Layout
+             * @description Node positions of the ``layout`` section (may be empty).
+             */
+            layout: {
+                [key: string]: components["schemas"]["NodePosition"];
+            };
+            /**
+             * Spec
+             * @description The spec as JSON, without ``layout`` (as in ``PipelineDetail``).
+             */
+            spec: {
+                [key: string]: unknown;
+            };
+            /** Version */
+            version: number;
         };
         /**
          * PresetIn
@@ -3860,6 +4143,21 @@ export interface components {
             start_date: string | null;
             /** State */
             state: string | null;
+        };
+        /**
+         * RestoreIn
+         * @description Why an old version is restored.
+         * @example {
+         *       "comment": "back to one node"
+         *     }
+         */
+        RestoreIn: {
+            /**
+             * Comment
+             * @description The new version's comment; empty: "Restore of version <v>".
+             * @default
+             */
+            comment?: string;
         };
         /**
          * RouteStats
@@ -7960,6 +8258,97 @@ export interface operations {
             };
         };
     };
+    create_pipeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PipelineIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DbPipelineOut"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     validate_pipeline: {
         parameters: {
             query?: never;
@@ -8084,6 +8473,543 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    delete_pipeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    run_pipeline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RunRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_pipeline_versions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DbPipelineOut"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    add_pipeline_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PipelineIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DbPipelineOut"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_pipeline_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                /** @description A version number (1 is the first). */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PipelineVersionOut"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    restore_pipeline_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                /** @description A version number (1 is the first). */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RestoreIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DbPipelineOut"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
