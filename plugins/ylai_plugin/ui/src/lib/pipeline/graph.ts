@@ -193,7 +193,9 @@ function mapReferences(spec: PipelineSpec, rename: (id: string) => string | null
     }
     const next: NodeSpec = { ...node, params };
     if (node.depends_on) {
-      next.depends_on = node.depends_on.map(rename).filter((d): d is string => d !== null);
+      const deps = node.depends_on.map(rename).filter((d): d is string => d !== null);
+      if (deps.length === 0 && node.depends_on.length > 0) delete next.depends_on;
+      else next.depends_on = deps;
     }
     nodes[id] = next;
   }

@@ -95,7 +95,11 @@ export function pasteNodes(
       } else params[param] = structuredClone(value);
     }
     const copy: NodeSpec = { ...structuredClone(node), params };
-    if (node.depends_on) copy.depends_on = node.depends_on.map(target).filter((d): d is string => d !== null);
+    if (node.depends_on) {
+      const deps = node.depends_on.map(target).filter((d): d is string => d !== null);
+      if (deps.length === 0 && node.depends_on.length > 0) delete copy.depends_on;
+      else copy.depends_on = deps;
+    }
     const id = fresh.get(old)!;
     nodes[id] = copy;
     const at = clipboard.layout[old] ?? { x: 0, y: 0 };

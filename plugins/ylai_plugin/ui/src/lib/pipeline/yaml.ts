@@ -2,7 +2,7 @@
 // (strings PyYAML would read as booleans or dates are quoted), read like PyYAML reads it,
 // except that dates stay the ISO text pipeline_spec.iso_dates makes of them.
 
-import { Document, isCollection, isPair, isScalar, LineCounter, parseDocument, type Node as YamlNode, type Tags } from "yaml";
+import { Document, isCollection, isPair, isScalar, LineCounter, parseDocument, type Node as YamlNode, type ScalarTag, type Tags } from "yaml";
 import { NODE_ID, RESERVED_NODE_ID, type NodeSpec, type PipelineSpec } from "./types";
 
 const TOP_KEYS = [
@@ -29,6 +29,26 @@ function flowValues(node: unknown): void {
   if (isCollection(node)) for (const item of node.items as unknown[]) flow(isPair(item) ? item.value : item);
 }
 
+// PyYAML's booleans (YAML 1.1 without y/n: a layout's `y` stays a key, not `true`).
+const pyBool = (value: boolean, test: RegExp): ScalarTag => ({
+  identify: (v) => v === value,
+  default: true,
+  tag: "tag:yaml.org,2002:bool",
+  test,
+  resolve: () => value,
+  stringify: () => String(value),
+});
+const PY_BOOLS = [
+  pyBool(true, /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/),
+  pyBool(false, /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/),
+];
+const tagName = (t: Tags[number]) => (typeof t === "string" ? `tag:yaml.org,2002:${t}` : t.tag);
+/** Writing: PyYAML's booleans; timestamps stay, so that date-like strings are quoted. */
+const writeTags = (tags: Tags): Tags => [...PY_BOOLS, ...tags.filter((t) => tagName(t) !== "tag:yaml.org,2002:bool")];
+/** Reading: PyYAML's booleans, and dates as their text (pipeline_spec.iso_dates). */
+const readTags = (tags: Tags): Tags =>
+  writeTags(tags).filter((t) => tagName(t) !== "tag:yaml.org,2002:timestamp");
+
 /** The YAML file of a spec: keys in the order of the example files, layout last. */
 export function specToYaml(spec: PipelineSpec): string {
   const nodes: Record<string, unknown> = {};
@@ -37,7 +57,10 @@ export function specToYaml(spec: PipelineSpec): string {
     if (data.params && Object.keys(data.params as object).length === 0) delete data.params;
     nodes[id] = data;
   }
-  const doc = new Document(ordered({ ...spec, nodes }, TOP_KEYS, ["layout"]), { version: "1.1" });
+  const doc = new Document(ordered({ ...spec, nodes }, TOP_KEYS, ["layout"]), {
+    version: "1.1",
+    customTags: writeTags,
+  });
   flow(doc.getIn(["tags"], true));
   flowValues(doc.getIn(["params"], true));
   for (const id of Object.keys(nodes)) {
@@ -49,8 +72,6 @@ export function specToYaml(spec: PipelineSpec): string {
   return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
 }
 
-const withoutTimestamps = (tags: Tags) =>
-  tags.filter((t) => (typeof t === "string" ? t !== "timestamp" : t.tag !== "tag:yaml.org,2002:timestamp"));
 
 type Parsed = { spec: PipelineSpec } | { error: string; line: number | null };
 
@@ -60,7 +81,7 @@ const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every(
 /** Parse a pipeline file: the spec, or the first problem with its 1-based line (null: unknown). */
 export function yamlToSpec(text: string): Parsed {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { version: "1.1", customTags: withoutTimestamps, lineCounter: lines, uniqueKeys: true });
+  const doc = parseDocument(text, { version: "1.1", customTags: readTags, lineCounter: lines, uniqueKeys: true });
   if (doc.errors.length) {
     const first = doc.errors[0];
     return { error: first.message.split("\n")[0], line: first.linePos?.[0].line ?? null };
