@@ -50,6 +50,7 @@ def test_react_pages_replace_the_iframe_once_the_ui_is_built(built_ui: Path) -> 
         "ylai-scripts",
         "ylai-tasks",
         "ylai-alerts",
+        "ylai-pipelines",
     ]
     # Airflow 3.3 shows a plugin's menu names as given, whatever its UI language: both (docs/ui.md).
     assert apps[2].name == "ylai Monitor · 监控"

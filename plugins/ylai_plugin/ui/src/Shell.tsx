@@ -12,6 +12,7 @@ import { Resources } from "./pages/Resources";
 import { Scripts } from "./pages/Scripts";
 import { Tasks } from "./pages/Tasks";
 import { Alerts } from "./pages/alerts";
+import { Pipelines } from "./pages/pipelines";
 
 // Kept free of react-router: the standalone bundle (src/standalone.tsx) imports this module only.
 
@@ -24,6 +25,7 @@ export const PAGE_COMPONENTS: Record<PageId, ComponentType> = {
   scripts: Scripts,
   tasks: Tasks,
   alerts: Alerts,
+  pipelines: Pipelines,
 };
 
 /**

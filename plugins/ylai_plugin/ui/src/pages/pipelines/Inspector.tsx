@@ -1,0 +1,235 @@
+import { useEffect, useState } from "react";
+import { ParamForm, problemText } from "../../components/ParamForm";
+import { FieldError } from "../../components/ui";
+import { useI18n } from "../../i18n";
+import { mainType, validateParams, type Schema } from "../../lib/schema";
+import { nodeIdProblem } from "../../lib/pipeline/graph";
+import { isBinding, isParamRef, splitBinding, type NodeSpec, type ParamValue, type PipelineSpec, type Problem, type ScriptInfo } from "../../lib/pipeline/types";
+import { outputFits, paramSchema } from "./helpers";
+
+export interface InspectorProps {
+  spec: PipelineSpec;
+  nodeId: string;
+  scripts: Map<string, ScriptInfo>;
+  problems: Problem[];
+  readOnly: boolean;
+  /** Nodes whose output may feed this node without making a cycle. */
+  canFeed: (from: string) => boolean;
+  upstream: Set<string>;
+  onParam: (param: string, value: ParamValue | undefined) => void;
+  onNode: (patch: Partial<NodeSpec>) => void;
+  onRename: (newId: string) => void;
+  onAfter: (other: string, on: boolean) => void;
+  onDelete: () => void;
+}
+
+/** The value a param gets when the user switches it to "a literal". */
+function emptyLiteral(schema: Schema): ParamValue {
+  if (schema.default !== undefined) return schema.default as ParamValue;
+  switch (mainType(schema)) {
+    case "integer":
+    case "number":
+      return 0;
+    case "boolean":
+      return false;
+    case "array":
+      return [];
+    case "object":
+      return {};
+    default:
+      return "";
+  }
+}
+
+function sourceOf(value: ParamValue | undefined): string {
+  if (value === undefined) return "";
+  if (isBinding(value)) return `from:${value.from}`;
+  if (isParamRef(value)) return `param:${value.param}`;
+  return "literal";
+}
+
+/** The selected node: its id, each param (literal, pipeline param or upstream output), retries, timeout, order. */
+export function Inspector({ spec, nodeId, scripts, problems, readOnly, canFeed, upstream, onParam, onNode, onRename, onAfter, onDelete }: InspectorProps) {
+  const { t } = useI18n();
+  const node = spec.nodes[nodeId];
+  const script = scripts.get(node.script);
+  const [idText, setIdText] = useState(nodeId);
+  useEffect(() => setIdText(nodeId), [nodeId]);
+  const idProblem = idText !== nodeId ? nodeIdProblem(spec, idText, nodeId) : null;
+  const mine = problems.filter((p) => p.node === nodeId);
+  const fieldProblem = (field: string) =>
+    mine
+      .filter((p) => p.field === field || p.field.startsWith(`${field}.`))
+      .map((p) => p.reason)
+      .join("; ") || null;
+  const props = Object.entries(script?.params_schema.properties ?? {});
+  const required = new Set(script?.params_schema.required ?? []);
+  const pipelineParams = Object.entries(spec.params ?? {});
+  const commitId = () => {
+    if (idText !== nodeId && !idProblem) onRename(idText);
+  };
+  const others = Object.keys(spec.nodes).filter((id) => id !== nodeId);
+  const known = new Set(["script", "retries", "timeout", "depends_on", "id"]);
+  const otherProblems = mine.filter((p) => !p.field.startsWith("params.") && !known.has(p.field.split(".")[0]));
+
+  return (
+    <div data-testid="inspector" data-node={nodeId}>
+      <h2 className="y-card-title">{t("studio.node")}</h2>
+      <div className="y-field">
+        <label className="y-label" htmlFor="y-node-id">
+          {t("studio.nodeId")}
+        </label>
+        <input
+          id="y-node-id"
+          className="y-input"
+          value={idText}
+          disabled={readOnly}
+          aria-invalid={!!idProblem}
+          onChange={(e) => setIdText(e.target.value)}
+          onBlur={commitId}
+          onKeyDown={(e) => e.key === "Enter" && commitId()}
+          data-testid="inspector-id"
+        />
+        <FieldError text={idProblem} testId="inspector-id-error" />
+      </div>
+      <div className="y-small y-muted" data-testid="inspector-script">
+        {t("studio.script")}: <code>{node.script}</code> {script ? script.title : <span className="y-tone-bad">{t("studio.unknownScript")}</span>}
+      </div>
+      <FieldError text={fieldProblem("script")} />
+      {otherProblems.map((p, i) => (
+        <FieldError key={i} text={`${p.field}: ${p.reason}`} />
+      ))}
+
+      <h3 className="y-card-title">{t("studio.params")}</h3>
+      {props.length === 0 ? <p className="y-muted">{t("form.noParams")}</p> : null}
+      {props.map(([name, prop]) => {
+        const value = node.params?.[name];
+        const source = sourceOf(value);
+        const feeds = others
+          .filter((o) => canFeed(o))
+          .flatMap((o) =>
+            Object.entries(scripts.get(spec.nodes[o].script)?.outputs ?? {})
+              .filter(([, out]) => outputFits(out.type, prop))
+              .map(([out, info]) => ({ key: `${o}.${out}`, type: info.type })),
+          );
+        const params = pipelineParams.filter(([, p]) => outputFits(mainType(paramSchema(p as Record<string, unknown>)), prop));
+        // A current binding stays listed even if it no longer fits (the problem says why).
+        if (isBinding(value) && !feeds.some((f) => f.key === value.from)) feeds.push({ key: value.from, type: "?" });
+        if (isParamRef(value) && !params.some(([p]) => p === value.param)) params.push([value.param, {}]);
+        const oneSchema: Schema = { type: "object", properties: { [name]: prop }, required: required.has(name) ? [name] : [] };
+        const clientProblem = source === "literal" ? validateParams(oneSchema, { [name]: value })[name] : undefined;
+        const serverProblem = fieldProblem(`params.${name}`);
+        return (
+          <div key={name} className="y-bind" data-testid={`inspector-param-${name}`} data-source={source || "default"}>
+            <label className="y-label" htmlFor={`y-bind-${name}`}>
+              {prop.title ?? name}
+              {required.has(name) && prop.default === undefined ? <span className="y-required"> *</span> : null}
+              <span className="y-muted y-small"> {mainType(prop) ?? ""}</span>
+            </label>
+            <select
+              id={`y-bind-${name}`}
+              className="y-input"
+              value={source}
+              disabled={readOnly}
+              data-testid={`binding-${name}`}
+              onChange={(e) => {
+                const v = e.target.value;
+                if (v === "") onParam(name, undefined);
+                else if (v === "literal") onParam(name, emptyLiteral(prop));
+                else if (v.startsWith("param:")) onParam(name, { param: v.slice(6) });
+                else onParam(name, { from: v.slice(5) });
+              }}
+            >
+              <option value="">{prop.default !== undefined ? t("studio.bindDefault") : t("studio.bindNone")}</option>
+              <option value="literal">{t("studio.bindLiteral")}</option>
+              {params.length ? (
+                <optgroup label={t("studio.bindParams")}>
+                  {params.map(([p]) => (
+                    <option key={p} value={`param:${p}`}>
+                      {t("studio.bindParam", { name: p })}
+                    </option>
+                  ))}
+                </optgroup>
+              ) : null}
+              {feeds.length ? (
+                <optgroup label={t("studio.bindOutputs")}>
+                  {feeds.map((f) => (
+                    <option key={f.key} value={`from:${f.key}`}>
+                      {f.key} ({f.type})
+                    </option>
+                  ))}
+                </optgroup>
+              ) : null}
+            </select>
+            {source === "literal" ? (
+              <ParamForm
+                schema={{ ...oneSchema, properties: { [name]: { ...prop, title: undefined, description: undefined } } }}
+                values={{ [name]: value }}
+                idPrefix={`n-${nodeId}`}
+                disabled={readOnly}
+                errors={clientProblem ? { [name]: problemText(t, clientProblem) } : {}}
+                onChange={(_n, v, p) => {
+                  if (!p) onParam(name, v as ParamValue);
+                }}
+              />
+            ) : null}
+            {isBinding(value) ? <div className="y-help">{t("studio.fromHelp", { node: splitBinding(value).node })}</div> : null}
+            {prop.description ? <div className="y-help">{prop.description}</div> : null}
+            <FieldError text={serverProblem} testId={`inspector-problem-${name}`} />
+          </div>
+        );
+      })}
+
+      <h3 className="y-card-title">{t("studio.execution")}</h3>
+      <div className="y-row y-wrap">
+        <label className="y-field">
+          <span className="y-label">{t("studio.retries")}</span>
+          <input
+            className="y-input"
+            type="number"
+            min={0}
+            max={20}
+            value={node.retries ?? ""}
+            placeholder={String(spec.retries ?? 1)}
+            disabled={readOnly}
+            onChange={(e) => onNode({ retries: e.target.value === "" ? undefined : Number(e.target.value) })}
+            data-testid="inspector-retries"
+          />
+          <FieldError text={fieldProblem("retries")} />
+        </label>
+        <label className="y-field">
+          <span className="y-label">{t("studio.timeout")}</span>
+          <input
+            className="y-input"
+            value={node.timeout ?? ""}
+            placeholder="15m"
+            disabled={readOnly}
+            onChange={(e) => onNode({ timeout: e.target.value === "" ? undefined : /^\d+$/.test(e.target.value) ? Number(e.target.value) : e.target.value })}
+            data-testid="inspector-timeout"
+          />
+          <FieldError text={fieldProblem("timeout")} />
+        </label>
+      </div>
+
+      {others.length ? (
+        <>
+          <h3 className="y-card-title">{t("studio.runsAfter")}</h3>
+          <div className="y-multi" data-testid="inspector-after">
+            {others.map((o) => (
+              <label key={o} className="y-check">
+                <input type="checkbox" checked={upstream.has(o)} disabled={readOnly} onChange={(e) => onAfter(o, e.target.checked)} data-testid={`inspector-after-${o}`} />
+                <span>{o}</span>
+              </label>
+            ))}
+          </div>
+          <FieldError text={fieldProblem("depends_on")} />
+        </>
+      ) : null}
+      <div className="y-row" style={{ marginTop: 12 }}>
+        <button type="button" className="y-btn y-btn-danger" disabled={readOnly} onClick={onDelete} data-testid="inspector-delete">
+          {t("studio.deleteNode")}
+        </button>
+      </div>
+    </div>
+  );
+}
