@@ -3,9 +3,7 @@ import { ParamForm, problemText } from "../../components/ParamForm";
 import { FieldError } from "../../components/ui";
 import { useI18n } from "../../i18n";
 import { mainType, validateParams, type Schema } from "../../lib/schema";
-import { nodeIdProblem } from "../../lib/pipeline/graph";
-import { isBinding, isParamRef, splitBinding, type NodeSpec, type ParamValue, type PipelineSpec, type Problem, type ScriptInfo } from "../../lib/pipeline/types";
-import { outputFits, paramSchema } from "./helpers";
+import { compatibleOutputs, compatibleParams, isBinding, isParamRef, nodeIdProblem, splitBinding, type NodeSpec, type ParamValue, type PipelineSpec, type Problem, type ScriptInfo } from "../../lib/pipeline";
 
 export interface InspectorProps {
   spec: PipelineSpec;
@@ -13,8 +11,6 @@ export interface InspectorProps {
   scripts: Map<string, ScriptInfo>;
   problems: Problem[];
   readOnly: boolean;
-  /** Nodes whose output may feed this node without making a cycle. */
-  canFeed: (from: string) => boolean;
   upstream: Set<string>;
   onParam: (param: string, value: ParamValue | undefined) => void;
   onNode: (patch: Partial<NodeSpec>) => void;
@@ -49,7 +45,7 @@ function sourceOf(value: ParamValue | undefined): string {
 }
 
 /** The selected node: its id, each param (literal, pipeline param or upstream output), retries, timeout, order. */
-export function Inspector({ spec, nodeId, scripts, problems, readOnly, canFeed, upstream, onParam, onNode, onRename, onAfter, onDelete }: InspectorProps) {
+export function Inspector({ spec, nodeId, scripts, problems, readOnly, upstream, onParam, onNode, onRename, onAfter, onDelete }: InspectorProps) {
   const { t } = useI18n();
   const node = spec.nodes[nodeId];
   const script = scripts.get(node.script);
@@ -64,7 +60,7 @@ export function Inspector({ spec, nodeId, scripts, problems, readOnly, canFeed, 
       .join("; ") || null;
   const props = Object.entries(script?.params_schema.properties ?? {});
   const required = new Set(script?.params_schema.required ?? []);
-  const pipelineParams = Object.entries(spec.params ?? {});
+  const scriptsRec = Object.fromEntries(scripts);
   const commitId = () => {
     if (idText !== nodeId && !idProblem) onRename(idText);
   };
@@ -105,17 +101,12 @@ export function Inspector({ spec, nodeId, scripts, problems, readOnly, canFeed, 
       {props.map(([name, prop]) => {
         const value = node.params?.[name];
         const source = sourceOf(value);
-        const feeds = others
-          .filter((o) => canFeed(o))
-          .flatMap((o) =>
-            Object.entries(scripts.get(spec.nodes[o].script)?.outputs ?? {})
-              .filter(([, out]) => outputFits(out.type, prop))
-              .map(([out, info]) => ({ key: `${o}.${out}`, type: info.type })),
-          );
-        const params = pipelineParams.filter(([, p]) => outputFits(mainType(paramSchema(p as Record<string, unknown>)), prop));
+        // Only what fits: outputs of nodes upstream-able without a cycle, of a type the param takes.
+        const feeds = compatibleOutputs(spec, scriptsRec, nodeId, name).map((o) => ({ key: `${o.node}.${o.output}`, type: o.type }));
+        const params = compatibleParams(spec, scriptsRec, nodeId, name).map((p) => p.name);
         // A current binding stays listed even if it no longer fits (the problem says why).
         if (isBinding(value) && !feeds.some((f) => f.key === value.from)) feeds.push({ key: value.from, type: "?" });
-        if (isParamRef(value) && !params.some(([p]) => p === value.param)) params.push([value.param, {}]);
+        if (isParamRef(value) && !params.includes(value.param)) params.push(value.param);
         const oneSchema: Schema = { type: "object", properties: { [name]: prop }, required: required.has(name) ? [name] : [] };
         const clientProblem = source === "literal" ? validateParams(oneSchema, { [name]: value })[name] : undefined;
         const serverProblem = fieldProblem(`params.${name}`);
@@ -144,7 +135,7 @@ export function Inspector({ spec, nodeId, scripts, problems, readOnly, canFeed, 
               <option value="literal">{t("studio.bindLiteral")}</option>
               {params.length ? (
                 <optgroup label={t("studio.bindParams")}>
-                  {params.map(([p]) => (
+                  {params.map((p) => (
                     <option key={p} value={`param:${p}`}>
                       {t("studio.bindParam", { name: p })}
                     </option>

@@ -40,10 +40,33 @@ import { usePoll } from "../../lib/hooks";
 import { useDagRights, useMe } from "../../lib/me";
 import { Link, pagePath, useNav } from "../../lib/nav";
 import type { Schema } from "../../lib/schema";
-import { addNode, graphToSpec, removeNodes, renameNode, setParam, specToGraph, uniqueNodeId, wouldCreateCycle } from "../../lib/pipeline/graph";
-import { isBinding, splitBinding, type Layout, type NodeSpec, type ParamValue, type PipelineSpec, type Problem, type ScriptInfo, type StudioEdgeData } from "../../lib/pipeline/types";
+import {
+  addNode,
+  autoLayout,
+  copyNodes,
+  createHistory,
+  graphToSpec,
+  pasteNodes,
+  push,
+  redo,
+  removeNodes,
+  renameNode,
+  setParam,
+  specToGraph,
+  specToYaml,
+  undo,
+  wouldCreateCycle,
+  yamlToSpec,
+  type Clipboard,
+  type History,
+  type Layout,
+  type NodeSpec,
+  type PipelineSpec,
+  type Problem,
+  type ScriptInfo,
+  type StudioEdgeData,
+} from "../../lib/pipeline";
 import { createPipeline, getPipeline, listScripts, saveVersion, validateSpec, type PipelineDetail } from "./api";
-import { fromYaml, layoutSpec, push, redo, toYaml, undo, type History, type YamlProblem } from "./helpers";
 import { Inspector } from "./Inspector";
 import { RunDialog, RunNode, useRunStates, type Following } from "./RunPanel";
 import { Settings } from "./Settings";
@@ -53,54 +76,7 @@ import { injectStudioStyles } from "./studioStyles";
 export const SCRIPT_MIME = "application/x-ylai-script";
 const EMPTY: PipelineSpec = { name: "", title: "", description: "", params: {}, nodes: {}, layout: {} };
 
-interface Clip {
-  nodes: Record<string, NodeSpec>;
-  layout: Layout;
-}
-let clipboard: Clip | null = null;
-
-/** Copy of `ids` (their specs and positions). */
-export function copyOf(spec: PipelineSpec, ids: string[]): Clip {
-  const nodes: Record<string, NodeSpec> = {};
-  const layout: Layout = {};
-  for (const id of ids) {
-    if (!spec.nodes[id]) continue;
-    nodes[id] = spec.nodes[id];
-    layout[id] = spec.layout?.[id] ?? { x: 0, y: 0 };
-  }
-  return { nodes, layout };
-}
-
-/** Paste a copy under new ids: bindings and depends_on between copied nodes follow them; to others stay if those exist. */
-export function pasteInto(spec: PipelineSpec, clip: Clip, offset = 40): { spec: PipelineSpec; ids: string[] } {
-  const taken = new Set<string>();
-  const map = new Map<string, string>();
-  for (const id of Object.keys(clip.nodes)) {
-    const nid = uniqueNodeId(spec, id, taken);
-    taken.add(nid);
-    map.set(id, nid);
-  }
-  const ref = (id: string) => map.get(id) ?? (id in spec.nodes ? id : null);
-  const nodes = { ...spec.nodes };
-  const layout = { ...(spec.layout ?? {}) };
-  for (const [id, node] of Object.entries(clip.nodes)) {
-    const nid = map.get(id)!;
-    const params: Record<string, ParamValue> = {};
-    for (const [p, v] of Object.entries(node.params ?? {})) {
-      if (isBinding(v)) {
-        const { node: from, output } = splitBinding(v);
-        const to = ref(from);
-        if (to) params[p] = { from: `${to}.${output}` };
-      } else params[p] = v;
-    }
-    const next: NodeSpec = { ...node, params };
-    if (node.depends_on) next.depends_on = node.depends_on.map(ref).filter((d): d is string => d !== null);
-    nodes[nid] = next;
-    const at = clip.layout[id] ?? { x: 0, y: 0 };
-    layout[nid] = { x: at.x + offset, y: at.y + offset };
-  }
-  return { spec: { ...spec, nodes, layout }, ids: [...map.values()] };
-}
+let clipboard: Clipboard | null = null;
 
 /** Add an ordering edge source → target (a depends_on of target), unless one exists already. */
 export function connectNodes(spec: PipelineSpec, source: string, target: string): PipelineSpec {
@@ -116,13 +92,20 @@ export function disconnectNodes(spec: PipelineSpec, source: string, target: stri
   return graphToSpec(spec, g.nodes, g.edges.filter((e) => !(e.source === source && e.target === target)));
 }
 
+/** Every node placed by dagre, from its measured size where known. */
+export function layoutOf(spec: PipelineSpec, measured: Map<string, { width?: number; height?: number } | undefined> = new Map()): Layout {
+  const g = specToGraph(spec);
+  const nodes = g.nodes.map((n) => ({ ...n, measured: measured.get(n.id) }));
+  return Object.fromEntries(autoLayout(nodes, g.edges).map((n) => [n.id, n.position]));
+}
+
 /** Positions for the nodes the layout lacks (all of them laid out when none has one). */
 export function withLayout(spec: PipelineSpec): PipelineSpec {
   const ids = Object.keys(spec.nodes);
   const layout = spec.layout ?? {};
   const missing = ids.filter((id) => !layout[id]);
   if (!missing.length) return spec;
-  const auto = layoutSpec(spec, specToGraph(spec).edges);
+  const auto = layoutOf(spec);
   if (missing.length === ids.length) return { ...spec, layout: auto };
   // Some placed: put the new ones below everything, in the automatic layout's columns.
   const bottom = Math.max(0, ...ids.filter((id) => layout[id]).map((id) => layout[id].y)) + 120;
@@ -173,7 +156,7 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
     for (const [id, n] of Object.entries(spec.nodes ?? {})) if (!n.params) spec.nodes[id] = { ...n, params: {} };
     return withLayout(spec);
   }, [detail]);
-  const [hist, setHist] = useState<History<PipelineSpec>>(() => ({ past: [], present: initial, future: [] }));
+  const [hist, setHist] = useState<History<PipelineSpec>>(() => createHistory(initial));
   const spec = hist.present;
   const [saved, setSaved] = useState<PipelineSpec>(initial);
   const dirty = spec !== saved;
@@ -368,36 +351,37 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
       e.preventDefault();
       doRedo();
     } else if (key === "c" && selected.length) {
-      clipboard = copyOf(spec, selected);
+      clipboard = copyNodes(spec, selected);
       setNotice(t("studio.copied", { n: selected.length }));
     } else if (key === "v" && clipboard && !readOnly) {
       e.preventDefault();
-      const r = pasteInto(spec, clipboard);
-      clipboard = { nodes: clipboard.nodes, layout: Object.fromEntries(Object.entries(clipboard.layout).map(([k, p]) => [k, { x: p.x + 40, y: p.y + 40 }])) };
+      const r = pasteNodes(spec, clipboard);
+      // The next paste lands beside this one.
+      clipboard = { ...clipboard, layout: Object.fromEntries(Object.entries(clipboard.layout).map(([k, p]) => [k, { x: p.x + 40, y: p.y + 40 }])) };
       toSelect.current = new Set(r.ids);
       commit(r.spec);
     }
   };
 
   const autoLayout = () => {
-    commit({ ...spec, layout: layoutSpec(spec, graph.edges) });
+    commit({ ...spec, layout: layoutOf(spec, new Map(rfNodes.map((n) => [n.id, n.measured]))) });
     window.setTimeout(() => void rf.fitView({ padding: 0.2 }), 50);
   };
 
   // --- YAML tab: either side updates the other ---
-  const [yamlText, setYamlText] = useState(() => toYaml(spec));
-  const [yamlProblem, setYamlProblem] = useState<YamlProblem | null>(null);
+  const [yamlText, setYamlText] = useState(() => specToYaml(spec));
+  const [yamlProblem, setYamlProblem] = useState<{ error: string; line: number | null } | null>(null);
   const fromText = useRef<PipelineSpec | null>(null);
   useEffect(() => {
     if (spec === fromText.current) return;
-    setYamlText(toYaml(spec));
+    setYamlText(specToYaml(spec));
     setYamlProblem(null);
   }, [spec]);
   const onYaml = (text: string) => {
     setYamlText(text);
-    const r = fromYaml(text);
-    if ("problem" in r) {
-      setYamlProblem(r.problem);
+    const r = yamlToSpec(text);
+    if ("error" in r) {
+      setYamlProblem(r);
       return;
     }
     setYamlProblem(null);
@@ -440,7 +424,7 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
     }
   };
   const download = () => {
-    const blob = new Blob([toYaml(spec)], { type: "application/yaml" });
+    const blob = new Blob([specToYaml(spec)], { type: "application/yaml" });
     const a = document.createElement("a");
     a.href = URL.createObjectURL(blob);
     a.download = `${spec.name || "pipeline"}.yaml`;
@@ -610,7 +594,6 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
                 problems={problems}
                 readOnly={readOnly}
                 upstream={upstreamOf(single)}
-                canFeed={(from) => !wouldCreateCycle(graph.edges, from, single)}
                 onParam={(p, v) => commit(setParam(spec, single, p, v))}
                 onNode={(patch) => {
                   const node = { ...spec.nodes[single], ...patch };
@@ -675,7 +658,9 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
             onChange={(e) => onYaml(e.target.value)}
             data-testid="studio-yaml"
           />
-          {yamlProblem ? <FieldError text={t("studio.yamlError", { line: yamlProblem.line, message: yamlProblem.message })} testId="studio-yaml-error" /> : null}
+          {yamlProblem ? (
+            <FieldError text={yamlProblem.line ? t("studio.yamlError", { line: yamlProblem.line, message: yamlProblem.error }) : yamlProblem.error} testId="studio-yaml-error" />
+          ) : null}
         </div>
       ) : null}
       {tab === "settings" ? <Settings spec={spec} isNew={isNew} readOnly={readOnly} problems={problems} onChange={commit} /> : null}
