@@ -23,7 +23,7 @@ from ylai_plugin.api.datamodels.pipelines import (
 from ylai_plugin.api.datamodels.runs import RunBody, RunOut, run_out
 from ylai_plugin.api.datamodels.scripts import VersionOut
 from ylai_plugin.api.errors import ErrorResponse
-from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, cached_read, pick_fields
+from ylai_plugin.api.listing import FIELDS_DESCRIPTION, MAX_INT, Offset, cached_read, pick_fields
 from ylai_plugin.api.security import UserDep, requires
 from ylai_plugin.domain import dags as dag_service
 from ylai_plugin.domain import pipelines
@@ -34,7 +34,7 @@ router = APIRouter(prefix="/pipelines", tags=["pipelines"], responses={404: {"mo
 # through ylai elsewhere raises the "tasks" counter (scheduled tasks run pipelines too).
 GROUPS = ["tasks", "pipelines"]
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
-Version = Annotated[int, Path(ge=1, description="A version number (1 is the first).")]
+Version = Annotated[int, Path(ge=1, le=MAX_INT, description="A version number (1 is the first).")]
 
 
 @router.get("", response_model=Page[PipelineOut] | PartialPage, dependencies=[Depends(requires(RESOURCE_PIPELINES))])
