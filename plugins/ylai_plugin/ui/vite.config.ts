@@ -13,7 +13,8 @@ const globals = {
 export default defineConfig(({ command }) => ({
   esbuild: { jsx: "automatic", legalComments: "none" },
   // The bundle runs in a browser: no `process` there (the tests keep React's development build).
-  define: command === "build" ? { "process.env.NODE_ENV": JSON.stringify("production") } : {},
+  // YLAI_STUDIO: the pipeline studio is its own file here (vite.studio.config.ts), not inlined.
+  define: command === "build" ? { "process.env.NODE_ENV": JSON.stringify("production"), "import.meta.env.YLAI_STUDIO": JSON.stringify("umd") } : {},
   build: {
     target: "es2020",
     sourcemap: false,
