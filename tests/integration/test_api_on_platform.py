@@ -80,6 +80,10 @@ def fixtures(platform: RunningPlatform, tokens: dict[str, str]) -> dict[str, str
     platform.wait_for_dag("script__http_check")
     platform.wait_for_dag("pipeline__generate_and_profile")
     admin = tokens["admin"]
+    # A database pipeline: its /versions routes answer 200 (a repository pipeline's answer 409).
+    spec = {"name": "rbac_pipeline", "nodes": {"usage": {"script": "disk_usage", "params": {"top": 2}}}}
+    pipeline = platform.request("POST", "/ylai/api/v1/pipelines", {"spec": spec}, token=admin)
+    assert pipeline.status == 201, pipeline.body[:300]
     task = platform.request(
         "POST", "/ylai/api/v1/tasks", {"name": "rbac task", "script": "disk_usage", "params": {"top": 2}}, token=admin
     )
@@ -103,6 +107,7 @@ def fixtures(platform: RunningPlatform, tokens: dict[str, str]) -> dict[str, str
     job = platform.request("POST", "/ylai/api/v1/exports/jobs", {"kind": "runs"}, token=admin)
     assert job.status == 202, job.body[:300]
     alert_rule, silence, alert_id = _alert_fixtures(platform, admin)
+    platform.wait_for_dag("pipeline__rbac_pipeline")
     return {
         "kind": "runs",
         "job_id": str(job.json()["id"]),
@@ -113,7 +118,8 @@ def fixtures(platform: RunningPlatform, tokens: dict[str, str]) -> dict[str, str
         "other_task_id": str(other.json()["id"]),
         "preset_id": str(preset.json()["id"]),
         "name": "disk_usage",
-        "pipeline": "generate_and_profile",
+        "pipeline": "rbac_pipeline",
+        "version": "1",
         "dag_id": "script__disk_usage",
         "run_id": run.json()["run_id"],
     }
@@ -177,7 +183,7 @@ def _routes(platform: RunningPlatform, token: str) -> list[tuple[str, str]]:
 
 
 def _fill(path: str, values: dict[str, str]) -> str:
-    if path.startswith("/api/v1/pipelines/"):  # {name} is a pipeline's there, a script's elsewhere
+    if path.startswith("/api/v1/pipelines/"):  # {name} is a (database) pipeline's there, a script's elsewhere
         values = {**values, "name": values["pipeline"]}
     return "/ylai" + re.sub(r"\{(\w+)\}", lambda m: urllib.parse.quote(values[m.group(1)], safe=""), path)
 
