@@ -24,6 +24,8 @@ function parseDefault(type: string, text: string): JsonValue | undefined {
 export function Settings({ spec, isNew, readOnly, problems, onChange }: { spec: PipelineSpec; isNew: boolean; readOnly: boolean; problems: Problem[]; onChange: (next: PipelineSpec) => void }) {
   const { t } = useI18n();
   const [newParam, setNewParam] = useState("");
+  const [alertsText, setAlertsText] = useState(() => (spec.alerts ? JSON.stringify(spec.alerts, null, 2) : ""));
+  const [alertsError, setAlertsError] = useState<string | null>(null);
   const mine = problems.filter((p) => p.node === null);
   const problemOf = (field: string) =>
     mine
@@ -167,8 +169,43 @@ export function Settings({ spec, isNew, readOnly, problems, onChange }: { spec: 
           {t("studio.addParam")}
         </button>
       </div>
+      <div className="y-field">
+        <label className="y-label" htmlFor="y-set-alerts">
+          {t("studio.alerts")}
+        </label>
+        <textarea
+          id="y-set-alerts"
+          className="y-input y-textarea y-mono"
+          rows={4}
+          value={alertsText}
+          placeholder='{"on_failure": ["slack:#data-alerts"]}'
+          disabled={readOnly}
+          aria-invalid={!!alertsError}
+          onChange={(e) => {
+            setAlertsText(e.target.value);
+            if (!e.target.value.trim()) {
+              setAlertsError(null);
+              const next = { ...spec };
+              delete next.alerts;
+              onChange(next);
+              return;
+            }
+            try {
+              const parsed: unknown = JSON.parse(e.target.value);
+              if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("object");
+              setAlertsError(null);
+              set({ alerts: parsed as PipelineSpec["alerts"] });
+            } catch {
+              setAlertsError(t("validation.json"));
+            }
+          }}
+          data-testid="settings-alerts"
+        />
+        <div className="y-help">{t("studio.alertsHelp")}</div>
+        <FieldError text={alertsError ?? problemOf("alerts")} testId="settings-problem-alerts" />
+      </div>
       {mine
-        .filter((p) => !["name", "title", "schedule", "retries", "description", "owner"].includes(p.field.split(".")[0]) && !p.field.startsWith("params."))
+        .filter((p) => !["name", "title", "schedule", "retries", "description", "owner", "alerts"].includes(p.field.split(".")[0]) && !p.field.startsWith("params."))
         .map((p, i) => (
           <FieldError key={i} text={`${p.field}: ${p.reason}`} />
         ))}

@@ -1,5 +1,5 @@
 import { act } from "react";
-import { beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { pageTests } from "../../test/app";
 import { FakeEventSource } from "../../test/eventSource";
 import { $, click, flush, type } from "../../test/render";
@@ -82,6 +82,10 @@ const api =
   };
 
 const open = pageTests();
+// The editor is lazy-loaded: import it (React Flow and all) once up front, not inside the first test.
+beforeAll(async () => {
+  await import("./Studio");
+}, 60_000);
 beforeEach(() => {
   vi.stubGlobal("EventSource", FakeEventSource);
 });
@@ -114,7 +118,7 @@ function select(root: HTMLElement, id: string) {
 const wait = (ms: number) => act(async () => void (await new Promise((r) => setTimeout(r, ms))));
 const posts = (calls: Call[], path: string) => calls.filter((c) => c.method === "POST" && c.path === path);
 
-describe("the pipeline list", () => {
+describe("the pipeline list", { timeout: 30_000 }, () => {
   it("lists pipelines with their source, node count and last run, and searches", async () => {
     const { calls } = fakeServer(me(USER), api());
     const root = await open("/plugin/ylai-pipelines");
@@ -129,7 +133,7 @@ describe("the pipeline list", () => {
   });
 });
 
-describe("the studio", () => {
+describe("the studio", { timeout: 30_000 }, () => {
   it("adds a node when a script is dropped from the palette, and undoes and redoes it", async () => {
     fakeServer(me(USER), api());
     const root = await open("/plugin/ylai-pipelines?new=1");
