@@ -433,7 +433,40 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
   };
 
   const single = selected.length === 1 ? selected[0] : null;
-  const upstreamOf = (id: string) => new Set(graph.edges.filter((e) => e.target === id).map((e) => e.source));
+  // Kept while only positions move (a drag re-renders the editor at every step).
+  const inspector = useMemo(() => {
+    if (!single || !spec.nodes[single]) return null;
+    const upstream = new Set(graph.edges.filter((e) => e.target === single).map((e) => e.source));
+    return (
+      <Inspector
+        spec={spec}
+        nodeId={single}
+        scripts={scripts}
+        problems={problems}
+        readOnly={readOnly}
+        upstream={upstream}
+        onParam={(p, v) => commit(setParam(spec, single, p, v))}
+        onNode={(patch) => {
+          const node = { ...spec.nodes[single], ...patch };
+          for (const k of Object.keys(patch) as (keyof NodeSpec)[]) if (patch[k] === undefined) delete node[k];
+          commit({ ...spec, nodes: { ...spec.nodes, [single]: node } });
+        }}
+        onRename={(id) => {
+          toSelect.current = new Set([id]);
+          commit(renameNode(spec, single, id));
+        }}
+        onAfter={(other, on) => {
+          if (!on) commit(disconnectNodes(spec, other, single));
+          else if (wouldCreateCycle(graph.edges, other, single)) cycleNotice(other, single);
+          else {
+            setNotice(null);
+            commit(connectNodes(spec, other, single));
+          }
+        }}
+        onDelete={() => commit(removeNodes(spec, [single]))}
+      />
+    );
+  }, [single, spec, graph, scripts, problems, readOnly, commit, cycleNotice]);
   const pipelineProblems = problems.filter((p) => p.node === null);
   const saveDisabled = readOnly || saving || (!isNew && !dirty);
   const saveTitle = readOnly ? reason : !isNew && !dirty ? t("studio.noChanges") : undefined;
@@ -586,34 +619,8 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
           <div className="y-studio-panel">
             {openNode && following ? (
               <RunNode following={following} nodeId={openNode} task={run.tasks[openNode]} onClose={() => setOpenNode(null)} />
-            ) : single && spec.nodes[single] ? (
-              <Inspector
-                spec={spec}
-                nodeId={single}
-                scripts={scripts}
-                problems={problems}
-                readOnly={readOnly}
-                upstream={upstreamOf(single)}
-                onParam={(p, v) => commit(setParam(spec, single, p, v))}
-                onNode={(patch) => {
-                  const node = { ...spec.nodes[single], ...patch };
-                  for (const k of Object.keys(patch) as (keyof NodeSpec)[]) if (patch[k] === undefined) delete node[k];
-                  commit({ ...spec, nodes: { ...spec.nodes, [single]: node } });
-                }}
-                onRename={(id) => {
-                  toSelect.current = new Set([id]);
-                  commit(renameNode(spec, single, id));
-                }}
-                onAfter={(other, on) => {
-                  if (!on) commit(disconnectNodes(spec, other, single));
-                  else if (wouldCreateCycle(graph.edges, other, single)) cycleNotice(other, single);
-                  else {
-                    setNotice(null);
-                    commit(connectNodes(spec, other, single));
-                  }
-                }}
-                onDelete={() => commit(removeNodes(spec, [single]))}
-              />
+            ) : inspector ? (
+              inspector
             ) : (
               <div data-testid="inspector-empty">
                 <p className="y-muted">{selected.length > 1 ? t("studio.manySelected", { n: selected.length }) : t("studio.selectHint")}</p>
