@@ -3,7 +3,8 @@
 One replica at a time evaluates (a lease row in ``ylai_alert_lease``); the others wait and take
 over when its lease lapses. Each tick:
 
-1. syncs rules declared in manifests and pipeline YAML (``alerts:``) into the rule table;
+1. syncs rules declared in manifests, pipeline YAML and database pipelines (``alerts:``) into the
+   rule table;
 2. evaluates every enabled rule with its condition type from :mod:`ylai_plugin.alerts.conditions`:
    event conditions (run/task failed) as a safety net behind the scheduler listener, metric
    conditions (failure rate, duration, queue wait, worker heartbeat, deadline) by firing new

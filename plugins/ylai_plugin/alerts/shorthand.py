@@ -14,8 +14,9 @@
       language: zh-CN
 
 DAG parsing never writes the database: the manifest model only keeps the mapping. The evaluator
-(``ylai alerts``) reads the scripts and pipelines folders each tick and creates, updates or deletes
-the rules it owns (``source = "manifest"``, ``source_ref = "<kind>:<name>#<key>"``).
+(``ylai alerts``) reads the scripts and pipelines folders, and the current version of every
+database pipeline (:mod:`ylai_plugin.domain.db_pipelines`), each tick and creates, updates or
+deletes the rules it owns (``source = "manifest"``, ``source_ref = "<kind>:<name>#<key>"``).
 """
 
 from __future__ import annotations
@@ -115,8 +116,26 @@ def rules_from_shorthand(kind: str, name: str, spec: dict[str, Any]) -> dict[str
     return out
 
 
+def database_pipeline_alerts(skip: set[str] | frozenset[str] = frozenset()) -> dict[str, dict[str, Any] | None]:
+    """The ``alerts:`` section of the current version of every database pipeline not in ``skip``, by name.
+
+    ``skip``: the repository's pipelines, whose file wins over a database pipeline of the same
+    name (as in the DAG generator).
+    """
+    from airflow.utils.session import create_session
+
+    from ylai_plugin.domain.pipelines import database_pipelines
+
+    with create_session() as session:
+        stored = database_pipelines(session)
+    return {name: p.spec.alerts for name, p in sorted(stored.items()) if name not in skip}
+
+
 def declared_rules() -> dict[str, dict[str, Any]]:
-    """Every rule declared by the DAGs folder's scripts and pipelines (broken sections are logged)."""
+    """Every rule declared by the DAGs folder's scripts and pipelines and by the database pipelines.
+
+    A broken section is logged and left out.
+    """
     from pathlib import Path
 
     from airflow.configuration import conf
@@ -127,6 +146,7 @@ def declared_rules() -> dict[str, dict[str, Any]]:
     owners: list[tuple[str, str, dict[str, Any] | None]] = [
         ("script", s.name, s.manifest.alerts) for s in catalog.registry.scripts.values()
     ] + [("pipeline", p.name, p.spec.alerts) for p in catalog.pipelines.values()]
+    owners += [("pipeline", name, spec) for name, spec in database_pipeline_alerts(set(catalog.pipelines)).items()]
     out: dict[str, dict[str, Any]] = {}
     for kind, name, spec in owners:
         if not spec:
@@ -142,14 +162,23 @@ _synced_fingerprint: list[str] = []
 
 
 def folder_fingerprint() -> str:
-    """Names, sizes and mtimes of the spec files: cheap to compute, changes when a spec does."""
+    """Names, sizes and mtimes of the spec files, and the database pipelines' current versions.
+
+    Cheap to compute (no spec is read), and changes when a spec does: a file is edited, added or
+    removed, a database pipeline gets a new version (a save or a restore), is created or deleted.
+    """
     import hashlib
     from pathlib import Path
 
     from airflow.configuration import conf
+    from airflow.utils.session import create_session
+
+    from ylai_plugin.domain.db_pipelines import current_versions
 
     root = Path(conf.get("core", "dags_folder"))
     digest = hashlib.sha256(str(root).encode())
+    with create_session() as session:
+        digest.update(repr(current_versions(session)).encode())
     for sub in ("scripts", "pipelines"):
         folder = root / sub
         if not folder.is_dir():
@@ -162,7 +191,7 @@ def folder_fingerprint() -> str:
 
 
 def sync_if_changed() -> dict[str, int] | None:
-    """Sync the declared rules when a spec file changed since this process last synced them."""
+    """Sync the declared rules when a spec file or database pipeline changed since this process last synced them."""
     fingerprint = folder_fingerprint()
     if _synced_fingerprint and _synced_fingerprint[0] == fingerprint:
         return None
@@ -172,7 +201,7 @@ def sync_if_changed() -> dict[str, int] | None:
 
 
 def sync_declared_rules(declared: dict[str, dict[str, Any]] | None = None) -> dict[str, int]:
-    """Create, update and delete manifest rules to match ``declared`` (default: the DAGs folder).
+    """Create, update and delete manifest rules to match ``declared`` (default: :func:`declared_rules`).
 
     ``enabled`` is left as the user set it through the API.
     """

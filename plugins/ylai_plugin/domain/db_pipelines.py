@@ -30,6 +30,17 @@ def current_records(session: Session) -> dict[str, dict[str, Any]]:
     return {r.name: {"version": r.version, "spec": r.spec} for r in rows}
 
 
+def current_versions(session: Session) -> list[tuple[str, int, int]]:
+    """``(name, row id, current version)`` of every database pipeline, by name: changes on every write.
+
+    Cheaper than :func:`current_records` (no specs): what a poller compares to see that one changed.
+    """
+    rows = session.execute(
+        select(DbPipeline.name, DbPipeline.id, DbPipeline.current_version).order_by(DbPipeline.name)
+    ).all()
+    return [(r.name, r.id, r.current_version) for r in rows]
+
+
 def publish(session: Session) -> None:
     """Write the current version of every database pipeline to the ``ylai_db_pipelines`` Variable."""
     from airflow.models.variable import Variable

@@ -472,6 +472,99 @@ def test_declared_rules_come_from_the_dags_folder(tmp_path: Any, monkeypatch: py
     assert sync_if_changed() == {"created": 0, "updated": 0, "deleted": 2}
 
 
+def test_database_pipelines_declare_rules_of_their_current_version() -> None:
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from airflow.utils.session import create_session
+
+    from ylai_plugin.alerts.shorthand import declared_rules, sync_if_changed
+    from ylai_plugin.db.models import DbPipeline
+    from ylai_plugin.domain import db_pipelines, pipelines
+
+    name = "alerting_db_pipe"
+    prefix = f"pipeline:{name}#"
+    user = SimpleAuthManagerUser(username="alerts", role="admin")
+
+    def spec(alerts: dict[str, Any] | None = None, pipeline: str = name) -> dict[str, Any]:
+        nodes = {"usage": {"script": "disk_usage", "params": {"path": "/tmp"}}}
+        return {"name": pipeline, "nodes": nodes, **({"alerts": alerts} if alerts is not None else {})}
+
+    def rules() -> dict[str, AlertRule]:
+        with create_session() as session:
+            found = session.scalars(select(AlertRule).where(AlertRule.source == "manifest"))
+            rows = {r.source_ref: r for r in found if r.source_ref and r.source_ref.startswith(prefix)}
+            session.expunge_all()
+        return rows
+
+    def store(call: Any) -> None:
+        with create_session() as session:
+            call(session)
+
+    try:
+        store(
+            lambda s: pipelines.create(
+                s, user, spec({"on_failure": ["slack:#data-alerts"], "on_deadline": "06:30"}), ""
+            )
+        )
+        declared = declared_rules()
+        assert sorted(r for r in declared if r.startswith(prefix)) == [f"{prefix}on_deadline", f"{prefix}on_failure"]
+        assert declared[f"{prefix}on_failure"]["scope"]["pipelines"] == [name]
+        assert sync_if_changed() is not None
+        assert sync_if_changed() is None  # nothing changed: neither read nor synced again
+        made = rules()
+        assert sorted(made) == [f"{prefix}on_deadline", f"{prefix}on_failure"]
+        assert made[f"{prefix}on_failure"].scope["pipelines"] == [name]
+        assert made[f"{prefix}on_deadline"].condition["time"] == "06:30"
+        kept_id = made[f"{prefix}on_failure"].id
+        with create_session() as session:  # a user's switch survives the next version
+            session.get(AlertRule, kept_id).enabled = False  # type: ignore[union-attr]
+
+        # A new version: the rules follow the current spec (one changed, one removed, one added).
+        new_alerts = {"on_failure": ["email:ops@example.com"], "on_duration_seconds": 60, "language": "zh-CN"}
+        store(lambda s: pipelines.add_version(s, user, name, spec(new_alerts), "v2"))
+        assert sync_if_changed() is not None
+        made = rules()
+        assert sorted(made) == [f"{prefix}on_duration_seconds", f"{prefix}on_failure"]
+        assert made[f"{prefix}on_failure"].id == kept_id
+        assert made[f"{prefix}on_failure"].enabled is False
+        assert made[f"{prefix}on_failure"].channels[0]["target"] == "ops@example.com"
+        assert made[f"{prefix}on_failure"].channels[0]["language"] == "zh-CN"
+
+        # Restoring version 1 is a new version: its rules come back.
+        store(lambda s: pipelines.restore(s, user, name, 1, ""))
+        assert sync_if_changed() is not None
+        assert sorted(rules()) == [f"{prefix}on_deadline", f"{prefix}on_failure"]
+
+        # A broken section is logged and left out, as a file's is: its rules go.
+        store(lambda s: pipelines.add_version(s, user, name, spec({"on_failure": ["pager:1"]}), "bad"))
+        assert sync_if_changed() is not None
+        assert rules() == {}
+        store(lambda s: pipelines.add_version(s, user, name, spec({"on_failure": ["slack:#a"]}), "fixed"))
+        assert sync_if_changed() is not None
+        assert sorted(rules()) == [f"{prefix}on_failure"]
+
+        # Deleted: its rules are deleted.
+        store(lambda s: pipelines.delete(s, user, name))
+        assert sync_if_changed() is not None
+        assert rules() == {}
+
+        # A repository file wins over a database pipeline of the same name (stored behind the API's back).
+        def shadow(session: Any) -> None:
+            row = DbPipeline(name="generate_and_profile", current_version=0, created_by="test")
+            session.add(row)
+            session.flush()
+            db_pipelines.add_version(session, user, row, spec({"on_failure": ["slack:#a"]}, "generate_and_profile"), "")
+
+        store(shadow)
+        assert not [r for r in declared_rules() if r.startswith("pipeline:generate_and_profile#")]
+    finally:
+        with create_session() as session:
+            for leftover in (name, "generate_and_profile"):
+                row = db_pipelines.get(session, leftover)
+                if row is not None:
+                    db_pipelines.remove(session, row)
+            db_pipelines.publish(session)
+
+
 def test_slack_incoming_webhook_connection(slack: SlackReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
