@@ -260,8 +260,8 @@ def login(page: Any, base_url: str, username: str, password: str) -> None:
 def open_once(page: Any, base_url: str, nodes: int) -> tuple[float, float]:
     """Load the list, click the pipeline: (ms from the click to every node rendered, ms from navigation start)."""
     page.goto(f"{base_url}/ylai/app/pipelines")
-    page.wait_for_selector('[data-testid="page-pipelines"]', timeout=60_000)
-    row = page.locator(f'[data-testid="pipeline-row-{NAME}"]')
+    page.wait_for_selector('[data-testid="pipelines-page"], [data-testid="page-pipelines"]', timeout=60_000)
+    row = page.locator(f'[data-testid="pipeline-{NAME}"]')
     row.wait_for(timeout=60_000)
     page.evaluate("() => { window.__studioT1 = undefined; }")
     t0 = page.evaluate("() => performance.now()")
