@@ -313,6 +313,28 @@ describe("the studio", { timeout: 30_000 }, () => {
     expect(posts(calls, "/ylai/api/v1/pipelines/validate")).toEqual([]);
   });
 
+  it("lists a database pipeline's versions and restores one", async () => {
+    const version = (v: number, comment: string) => ({ version: v, comment, created_by: "ursula", created_at: "2026-12-01T00:00:00Z" });
+    const { calls } = fakeServer(me(USER), api(), (c) => {
+      if (c.method === "GET" && c.path === "/ylai/api/v1/pipelines/gen_profile/versions")
+        return { body: { name: "gen_profile", dag_id: "pipeline__gen_profile", kind: "pipeline", current_version: 2, versions: [version(1, "first"), version(2, "second")] } };
+      if (c.method === "POST" && c.path === "/ylai/api/v1/pipelines/gen_profile/versions/1/restore")
+        return { status: 201, body: { name: "gen_profile", dag_id: "pipeline__gen_profile", kind: "pipeline", current_version: 3, versions: [] } };
+      return undefined;
+    });
+    const root = await open("/plugin/ylai-pipelines?name=gen_profile");
+    await flush(10);
+    click($(root, "studio-settings-tab")!);
+    await flush(4);
+    expect($(root, "version-2")?.textContent).toContain("current");
+    expect($(root, "restore-2")).toBeNull();
+    expect(($(root, "studio-delete") as HTMLButtonElement).disabled).toBe(true); // no "delete" permission
+    click($(root, "restore-1")!);
+    await flush(6);
+    expect(posts(calls, "/ylai/api/v1/pipelines/gen_profile/versions/1/restore")[0].body).toEqual({ comment: "restored from version 1" });
+    expect(window.location.search).toBe("?name=gen_profile&v=3");
+  });
+
   it("opens a repository pipeline read-only with Save as a copy", async () => {
     const { calls } = fakeServer(me(USER), api([], "repository"));
     const root = await open("/plugin/ylai-pipelines?name=gen_profile");

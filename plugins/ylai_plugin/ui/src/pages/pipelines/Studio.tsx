@@ -70,6 +70,7 @@ import { createPipeline, getPipeline, listScripts, saveVersion, validateSpec, ty
 import { Inspector } from "./Inspector";
 import { RunDialog, RunNode, useRunStates, type Following } from "./RunPanel";
 import { Settings } from "./Settings";
+import { Versions } from "./Versions";
 import { NODE_TYPES, type NodeData, type StudioNodeType } from "./StudioNode";
 import { injectStudioStyles } from "./studioStyles";
 
@@ -670,7 +671,12 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
           ) : null}
         </div>
       ) : null}
-      {tab === "settings" ? <Settings spec={spec} isNew={isNew} readOnly={readOnly} problems={problems} onChange={commit} /> : null}
+      {tab === "settings" ? (
+        <>
+          <Settings spec={spec} isNew={isNew} readOnly={readOnly} problems={problems} onChange={commit} />
+          {detail?.source === "database" ? <Versions name={detail.name} dirty={dirty} /> : null}
+        </>
+      ) : null}
     </div>
   );
 }

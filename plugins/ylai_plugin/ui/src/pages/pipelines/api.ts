@@ -37,3 +37,15 @@ export function saveVersion(name: string, spec: PipelineSpec, comment: string): 
 export function runPipeline(name: string, params: Record<string, unknown>, note: string): Promise<PipelineRun> {
   return data(ylai.POST("/api/v1/pipelines/{name}/run", { params: { path: { name } }, body: { params, note: note || null } }));
 }
+
+export function listVersions(name: string, signal?: AbortSignal): Promise<DbPipelineOut> {
+  return data(ylai.GET("/api/v1/pipelines/{name}/versions", { params: { path: { name } }, signal }));
+}
+
+export function restoreVersion(name: string, version: number, comment: string): Promise<DbPipelineOut> {
+  return data(ylai.POST("/api/v1/pipelines/{name}/versions/{version}/restore", { params: { path: { name, version } }, body: { comment } }));
+}
+
+export async function deletePipeline(name: string): Promise<void> {
+  await ylai.DELETE("/api/v1/pipelines/{name}", { params: { path: { name } } });
+}
