@@ -3,18 +3,25 @@
  * YAML), its validation as you edit, save, and runs followed on the canvas.
  *
  * Test hooks (stable, for the e2e test):
- *   palette-search, palette-item-<script>        the palette and its scripts (draggable; "+" adds one)
+ *   list (index.tsx): pipelines-search, pipeline-<name> (link), source-<name>, pipeline-new
+ *   palette-search, palette-item-<script>        the palette and its scripts (draggable), palette-add-<script> ("+")
  *   studio-canvas                                the canvas (drop target); nodes are xyflow's
  *                                                `.react-flow__node[data-id=<node>]`, inside them
  *                                                studio-node-<id>, node-problem-<id>, node-state-<id>
  *   inspector, inspector-id, inspector-param-<name>, binding-<name> (the param's source select:
- *   "" default, "literal", "param:<p>", "from:<node>.<output>"), inspector-problem-<name>,
+ *   "" default, "literal", "param:<p>", "from:<node>.<output>"), a literal's input is the run
+ *   form's field-<name> inside inspector-param-<name>, inspector-problem-<name>,
  *   inspector-after-<node> (runs-after checkboxes), inspector-retries, inspector-timeout
  *   studio-canvas-tab, studio-yaml-tab, studio-settings-tab, studio-yaml (textarea), studio-yaml-error
- *   settings-<field>, settings-problem-<field>
+ *   settings-<field> (name, title, owner, schedule, tags, retries, description, alerts),
+ *   settings-problem-<field>, settings-param-<name>, settings-new-param, settings-add-param,
+ *   studio-versions, version-<n>, restore-<n>, studio-delete (database pipelines, settings tab)
  *   studio-save, studio-comment, studio-save-copy, studio-copy-name, studio-download, studio-run,
- *   studio-run-dialog, studio-run-start, studio-run-state, studio-run-node, studio-undo, studio-redo,
- *   studio-layout, studio-notice, studio-problems, studio-readonly
+ *   studio-saved, studio-save-error, studio-run-dialog (its params: field-<name>), studio-run-note,
+ *   studio-run-start, studio-run-state (data-state = the run's), studio-run-node (a clicked node's
+ *   outputs: studio-node-outputs, and log-viewer), studio-undo, studio-redo, studio-layout,
+ *   studio-notice (e.g. a refused cycle), studio-problems, studio-valid, studio-readonly;
+ *   studio-page has data-readonly="true" for a read-only editor
  */
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type KeyboardEvent } from "react";
 import {
