@@ -2,7 +2,8 @@
 
 Used by the small DAG files in ``dags/``. A broken spec never takes the others
 down: it is left out and reported by :func:`spec_errors`, which the
-``ylai_spec_errors`` DAG file raises as one import error naming every file and field.
+``ylai_spec_errors`` DAG file raises as one import error naming every file and field
+(``database/<name>`` for scripts and pipelines created through the API).
 """
 
 from __future__ import annotations
@@ -172,6 +173,26 @@ def pipeline_dags(dags_folder: Path, shard: tuple[int, int] = (0, 1)) -> dict[st
     return dags
 
 
+def database_errors(catalog: Catalog) -> list[SpecError]:
+    """Every problem of the database's current scripts and pipelines (``database/<name>...``), once each.
+
+    A database pipeline is checked as :func:`pipeline_dags` builds it: against the repository's
+    and the database's scripts, unless a repository pipeline of ``catalog`` has its name (the file
+    wins). A Variable that cannot be read is left out: that is an outage, not a spec problem (the
+    DAG files warn about it), and every database spec is reported again once it can be read.
+    """
+    from ylai_operators.db_pipelines import load_db_pipelines, with_db_scripts
+
+    registry, script_errors = with_db_scripts(catalog.registry)
+    _pipelines, _registry, pipeline_errors = load_db_pipelines(registry, select=lambda n: n not in catalog.pipelines)
+    found: dict[str, SpecError] = {}
+    for error in script_errors + pipeline_errors:
+        if error.path != Path("database"):
+            found.setdefault(str(error), error)
+    return list(found.values())
+
+
 def spec_errors(dags_folder: Path) -> list[SpecError]:
-    """Every problem in the scripts and pipelines of ``dags_folder``."""
-    return load_catalog(dags_folder).errors
+    """Every problem in the scripts and pipelines of ``dags_folder``, then in those of the database."""
+    catalog = load_catalog(dags_folder)
+    return catalog.errors + database_errors(catalog)

@@ -75,3 +75,69 @@ def test_an_unreadable_variable_is_one_error(monkeypatch: pytest.MonkeyPatch) ->
     pipelines, registry, errors = db_pipelines.load_db_pipelines(REGISTRY)
     assert (pipelines, registry) == ({}, REGISTRY)
     assert [e.where for e in errors] == [db_pipelines.VARIABLE]
+
+
+# --------------------------------------------------------------------------------------------
+# The ylai_spec_errors report: database pipelines (and scripts) beside the repository's files
+# --------------------------------------------------------------------------------------------
+
+
+def with_params(name: str, script: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {"version": 3, "spec": {"name": name, "nodes": {"run": {"script": script, "params": params}}}}
+
+
+def test_spec_errors_report_database_pipelines(variables: dict[str, Any]) -> None:
+    from ylai_operators.dag_factory import spec_errors
+
+    variables[db_scripts.VARIABLE] = {
+        "echo": ECHO,
+        # Changed since the pipeline was saved: ``n`` is a string now.
+        "count": {**ECHO, "manifest": {"params": {"n": {"type": "string", "enum": ["a", "b"]}}}},
+        "broken": {"runtime": "cobol", "content": ""},
+    }
+    variables[db_pipelines.VARIABLE] = {
+        "fine": with_params("fine", "echo", {"n": 5}),
+        "lost_script": with_params("lost_script", "deleted_script", {}),  # the script was deleted
+        "param_mismatch": with_params("param_mismatch", "count", {"n": 5}),
+        "generate_and_profile": record("generate_and_profile", "nope"),  # hidden by the repository's file
+    }
+    errors = spec_errors(REPO_ROOT / "dags")
+    assert sorted(str(e.path) for e in errors) == [
+        "database/broken",
+        "database/lost_script.yaml",
+        "database/param_mismatch.yaml",
+    ]
+    by_path = {str(e.path): e for e in errors}
+    assert by_path["database/broken"].where == "manifest"
+    lost = by_path["database/lost_script.yaml"]
+    assert lost.where == "node 'run': script"
+    assert lost.reason.startswith("unknown script 'deleted_script' (known: count, ")  # database scripts count
+    mismatch = by_path["database/param_mismatch.yaml"]
+    assert mismatch.where == "node 'run': params.n"
+    assert str(mismatch).startswith("database/param_mismatch.yaml: node 'run': params.n: ")
+
+
+def test_spec_errors_follow_the_repository_errors_once_each(variables: dict[str, Any], tmp_path: Any) -> None:
+    import shutil
+
+    from ylai_operators.dag_factory import spec_errors
+
+    shutil.copytree(REPO_ROOT / "dags" / "scripts", tmp_path / "scripts")
+    (tmp_path / "pipelines").mkdir()
+    (tmp_path / "pipelines" / "bad.yaml").write_text("name: bad\nnodes:\n  x: {script: nope}\n")
+    variables[db_scripts.VARIABLE] = {"broken": {"runtime": "cobol", "content": ""}}
+    # Both need a database script: the scripts are read twice, their problem is reported once.
+    variables[db_pipelines.VARIABLE] = {"p1": record("p1", "gone"), "p2": record("p2", "gone")}
+    errors = [str(e) for e in spec_errors(tmp_path)]
+    assert errors[0].startswith("pipelines/bad.yaml: node 'x': script: unknown script 'nope'")
+    assert [e.split(":")[0] for e in errors[1:]] == ["database/broken", "database/p1.yaml", "database/p2.yaml"]
+
+
+def test_an_unreadable_variable_is_no_spec_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ylai_operators.dag_factory import spec_errors
+
+    def fail(key: str) -> Any:
+        raise RuntimeError("no database")
+
+    monkeypatch.setattr(db_scripts, "read_json_variable", fail)
+    assert spec_errors(REPO_ROOT / "dags") == []

@@ -1035,6 +1035,28 @@ class TestDagBagRobustness:
         assert message is not None, f"not reported by ylai_spec_errors.py; import errors: {dagbag.import_errors}"
         assert f"pipelines/{filename}" in message
 
+    def test_database_pipeline_problems_are_in_ylai_spec_errors(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from ylai_operators import db_pipelines, db_scripts
+
+        published = {
+            db_pipelines.VARIABLE: {
+                "db_ok": {"version": 1, "spec": {"name": "db_ok", "nodes": {"a": {"script": "disk_usage"}}}},
+                "db_lost": {"version": 2, "spec": {"name": "db_lost", "nodes": {"a": {"script": "removed"}}}},
+            }
+        }
+        monkeypatch.setattr(db_scripts, "read_json_variable", published.get)
+        dagbag = make_dagbag(make_dags_folder(tmp_path / "dags", {}))
+        assert "pipeline__db_ok" in dagbag.dags
+        assert "pipeline__db_lost" not in dagbag.dags
+        message = import_error_of(dagbag, "ylai_spec_errors.py")
+        assert message is not None
+        assert "1 problem(s) in ylai script/pipeline specs" in message
+        assert "  - database/db_lost.yaml: node 'a': script: unknown script 'removed'" in message
+        for name in (*SCRIPT_FILES, *PIPELINE_FILES):
+            assert import_error_of(dagbag, name) is None
+
 
 def test_optional_pipeline_param_cannot_feed_a_required_script_param(tmp_path: Path) -> None:
     from ylai_operators.pipeline_spec import load_pipeline
