@@ -341,6 +341,7 @@ describe("the studio", { timeout: 30_000 }, () => {
     await flush(10);
     expect($(root, "studio-readonly")?.textContent).toContain("repository");
     expect($(root, "studio-save")).toBeNull();
+    expect(($(root, "studio-download") as HTMLAnchorElement).href).toMatch(/\/ylai\/api\/v1\/pipelines\/gen_profile\/yaml$/);
     click($(root, "studio-save-copy")!);
     await flush(6);
     expect((posts(calls, "/ylai/api/v1/pipelines")[0].body as { spec: PipelineSpec }).spec.name).toBe("gen_profile_copy");

@@ -42,6 +42,7 @@ import {
 } from "@xyflow/react";
 import { DisabledNote, ErrorBox, FieldError, Loading, PageHeader, StateBadge } from "../../components/ui";
 import { useDark, useI18n } from "../../i18n";
+import { ylaiUrl } from "../../api/client";
 import { qs } from "../../lib/api";
 import { usePoll } from "../../lib/hooks";
 import { useDagRights, useMe } from "../../lib/me";
@@ -540,9 +541,16 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
             </button>
           </>
         )}
-        <button type="button" className="y-btn" onClick={download} data-testid="studio-download">
-          {t("studio.download")}
-        </button>
+        {detail && !dirty ? (
+          // Saved: the server's export, exactly what the repository loader reads.
+          <a className="y-btn" href={ylaiUrl("/api/v1/pipelines/{name}/yaml", { name: detail.name })} download={`${detail.name}.yaml`} data-testid="studio-download">
+            {t("studio.download")}
+          </a>
+        ) : (
+          <button type="button" className="y-btn" onClick={download} title={t("studio.downloadDraft")} data-testid="studio-download">
+            {t("studio.download")}
+          </button>
+        )}
         <button
           type="button"
           className="y-btn"
