@@ -140,7 +140,16 @@ def test_plugin_menu_and_standalone_view_share_pages_json() -> None:
     from ylai_plugin import plugin
 
     pages = json.loads((Path(plugin.__file__).with_name("pages.json")).read_text(encoding="utf-8"))
-    assert [p["id"] for p in pages] == ["overview", "run", "monitor", "resources", "scripts", "tasks", "alerts", "pipelines"]
+    assert [p["id"] for p in pages] == [
+        "overview",
+        "run",
+        "monitor",
+        "resources",
+        "scripts",
+        "tasks",
+        "alerts",
+        "pipelines",
+    ]
     assert tuple(p["id"] for p in pages) == standalone.PAGES
     assert tuple((p["menu"], f"ylai-{p['id']}") for p in pages) == plugin.UI_PAGES
     # Airflow 3.3 shows menu names as given, whatever its UI language: both languages (docs/ui.md).
