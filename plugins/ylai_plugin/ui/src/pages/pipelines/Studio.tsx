@@ -191,6 +191,8 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
   // --- validation as you edit (debounced; POST is refused to a Viewer, who gets none) ---
   const [problems, setProblems] = useState<Problem[]>([]);
   const [paramsSchema, setParamsSchema] = useState<Schema | null>((detail?.params_schema as Schema | undefined) ?? null);
+  // A run starts the saved version: its params, not those of unsaved edits.
+  const [savedSchema, setSavedSchema] = useState<Schema | null>((detail?.params_schema as Schema | undefined) ?? null);
   const canValidate = me.loaded && canCreate;
   useEffect(() => {
     if (!canValidate) return undefined;
@@ -424,6 +426,7 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
       }
       const out = await saveVersion(detail!.name, spec, comment);
       setSaved(spec);
+      if (paramsSchema) setSavedSchema(paramsSchema);
       setComment("");
       setSavedNote(t("studio.savedVersion", { version: out.current_version }));
     } catch (err) {
@@ -574,7 +577,7 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
       {runOpen && detail ? (
         <RunDialog
           name={detail.name}
-          schema={paramsSchema ?? ((detail.params_schema as Schema | undefined) ?? { type: "object", properties: {} })}
+          schema={savedSchema ?? { type: "object", properties: {} }}
           onStarted={(f) => {
             setFollowing(f);
             setRunOpen(false);
