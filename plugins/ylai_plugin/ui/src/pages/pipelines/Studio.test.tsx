@@ -161,6 +161,28 @@ describe("the studio", { timeout: 30_000 }, () => {
     expect(nodeIds(root)).toEqual(["data_generator", "data_generator_2"]);
   });
 
+  it("copies and pastes nodes with their bindings, and deletes the selection with the Delete key", async () => {
+    fakeServer(me(USER), api());
+    const root = await open("/plugin/ylai-pipelines?name=gen_profile");
+    await flush(10);
+    select(root, "generate");
+    await flush(2);
+    key($(root, "studio-canvas")!, "c");
+    expect($(root, "studio-notice")?.textContent).toContain("1");
+    key($(root, "studio-canvas")!, "v");
+    await flush(4);
+    expect(nodeIds(root)).toEqual(["generate", "profile", "generate_2"]);
+    expect(await yamlOf(root)).toMatch(/generate_2:\n\s+script: data_generator\n\s+params:\n\s+rows: 5/);
+
+    select(root, "generate_2"); // the pasted node is selected; select it again to be sure
+    await flush(2);
+    act(() => {
+      document.body.dispatchEvent(new KeyboardEvent("keydown", { key: "Delete", code: "Delete", bubbles: true }));
+    });
+    await flush(4);
+    expect(nodeIds(root)).toEqual(["generate", "profile"]);
+  });
+
   it("filters the palette by name, tag and owner", async () => {
     fakeServer(me(USER), api());
     const root = await open("/plugin/ylai-pipelines?new=1");
