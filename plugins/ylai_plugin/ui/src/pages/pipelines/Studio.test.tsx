@@ -302,6 +302,8 @@ describe("the studio", { timeout: 30_000 }, () => {
     await flush(10);
     click($(root, "palette-add-data_generator")!);
     await flush(2);
+    expect(($(root, "studio-save") as HTMLButtonElement).title).toBe("Give the pipeline a name first.");
+    type($(root, "studio-name")!, "fre");
     click($(root, "studio-settings-tab")!);
     await flush(2);
     type($(root, "settings-name")!, "fresh");

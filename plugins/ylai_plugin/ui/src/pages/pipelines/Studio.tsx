@@ -16,7 +16,7 @@
  *   settings-<field> (name, title, owner, schedule, tags, retries, description, alerts),
  *   settings-problem-<field>, settings-param-<name>, settings-new-param, settings-add-param,
  *   studio-versions, version-<n>, restore-<n>, studio-delete (database pipelines, settings tab)
- *   studio-save, studio-comment, studio-save-copy, studio-copy-name, studio-download, studio-run,
+ *   studio-name (a new pipeline's name, also settings-name), studio-save, studio-comment, studio-save-copy, studio-copy-name, studio-download, studio-run,
  *   studio-saved, studio-save-error, studio-run-dialog (its params: field-<name>), studio-run-note,
  *   studio-run-start, studio-run-state (data-state = the run's), studio-run-node (a clicked node's
  *   outputs: studio-node-outputs, and log-viewer), studio-undo, studio-redo, studio-layout,
@@ -480,8 +480,9 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
     );
   }, [single, spec, graph, scripts, problems, readOnly, commit, cycleNotice]);
   const pipelineProblems = problems.filter((p) => p.node === null);
-  const saveDisabled = readOnly || saving || (!isNew && !dirty);
-  const saveTitle = readOnly ? reason : !isNew && !dirty ? t("studio.noChanges") : undefined;
+  const unnamed = isNew && !spec.name.trim();
+  const saveDisabled = readOnly || saving || (!isNew && !dirty) || unnamed;
+  const saveTitle = readOnly ? reason : !isNew && !dirty ? t("studio.noChanges") : unnamed ? t("studio.nameFirst") : undefined;
 
   return (
     <div data-testid="studio-page" data-readonly={readOnly ? "true" : "false"}>
@@ -538,6 +539,18 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
           </>
         ) : (
           <>
+            {isNew ? (
+              <input
+                className="y-input"
+                value={spec.name}
+                placeholder={t("studio.namePlaceholder")}
+                aria-label={t("studio.name")}
+                aria-invalid={problems.some((p) => p.node === null && p.field === "name")}
+                disabled={readOnly}
+                onChange={(e) => commit({ ...spec, name: e.target.value })}
+                data-testid="studio-name"
+              />
+            ) : null}
             <input className="y-input" value={comment} placeholder={t("studio.comment")} aria-label={t("studio.comment")} onChange={(e) => setComment(e.target.value)} disabled={readOnly} data-testid="studio-comment" />
             <button type="button" className="y-btn y-btn-primary" disabled={saveDisabled} title={saveTitle} onClick={() => void save(false)} data-testid="studio-save">
               {isNew ? t("studio.create") : t("studio.saveVersion")}
