@@ -12,8 +12,9 @@ Targets (issue 17):
    ``--calls`` calls over one keep-alive connection, after 3 uncounted ones);
 2. the editor opens that pipeline and lays it out in < 1 s: from the click on its row in the
    pipeline list to all 200 nodes in the canvas' DOM (measured in the page with
-   ``performance.now()``, polled every animation frame), median of ``--rounds``; the first open
-   (which also loads the editor's lazy chunk) is printed apart;
+   ``performance.now()``, polled every animation frame), median of ``--rounds`` opens, each
+   after going back to the list inside the app; the first open after loading the page (which
+   also fetches and runs the editor's lazy chunk) is printed apart;
 3. it stays interactive while a node is dragged: the p90 of the ``requestAnimationFrame``
    deltas during a 60-step drag is < 50 ms (20 frames per second);
 4. the editor's JavaScript loads on demand: no file of the initial bundle of the other pages
@@ -225,7 +226,17 @@ def save(client: Client, spec: dict[str, Any]) -> bool:
         print(f"saving the pipeline failed: {status} {str(body)[:500]}")
         return False
     print(f"saved {NAME} as a database pipeline (version {body.get('current_version')}) in {took * 1000:.0f} ms")
-    return True
+    # The list shows a pipeline once the dag-processor has built its DAG.
+    began = time.monotonic()
+    while time.monotonic() - began < 600:
+        if client.call("GET", f"/api/v2/dags/pipeline__{NAME}")[0] == 200:
+            print(
+                f"pipeline__{NAME} (200 tasks + collect_outputs) parsed {time.monotonic() - began:.0f} s after the save"
+            )
+            return True
+        time.sleep(2)
+    print(f"pipeline__{NAME} did not appear within 600 s")
+    return False
 
 
 # --- 2 and 3. the editor -------------------------------------------------------------------------------
@@ -257,9 +268,16 @@ def login(page: Any, base_url: str, username: str, password: str) -> None:
     page.wait_for_url(re.compile(r"^(?!.*/auth/login).*$"), timeout=60_000)
 
 
-def open_once(page: Any, base_url: str, nodes: int) -> tuple[float, float]:
-    """Load the list, click the pipeline: (ms from the click to every node rendered, ms from navigation start)."""
-    page.goto(f"{base_url}/ylai/app/pipelines")
+def open_once(page: Any, base_url: str, nodes: int, *, reload: bool) -> tuple[float, float, float]:
+    """Show the list (``reload``: load the page), click the pipeline, wait for every node.
+
+    :return: ms from the click to every node rendered, ms from navigation start to then, and ms from
+        the click to the end of the pipeline's ``GET /pipelines/<name>`` (chunk loaded, spec fetched).
+    """
+    if reload:
+        page.goto(f"{base_url}/ylai/app/pipelines")
+    else:  # back to the list inside the app, as a user goes from one pipeline to the next
+        page.click('[data-testid="studio-back"]')
     page.wait_for_selector('[data-testid="pipelines-page"], [data-testid="page-pipelines"]', timeout=60_000)
     row = page.locator(f'[data-testid="pipeline-{NAME}"]')
     row.wait_for(timeout=60_000)
@@ -274,7 +292,14 @@ def open_once(page: Any, base_url: str, nodes: int) -> tuple[float, float]:
     )
     if spots < nodes // 2:
         raise AssertionError(f"only {spots} distinct node positions for {nodes} nodes: no layout?")
-    return t1 - t0, t1
+    # When the pipeline itself had arrived (GET /pipelines/<name>): the rest is the browser's work.
+    fetched = page.evaluate(
+        """([t0, path]) => Math.min(...performance.getEntriesByType('resource')
+             .filter((e) => e.startTime >= t0 && new URL(e.name).pathname === path)
+             .map((e) => e.responseEnd - t0))""",
+        [t0, f"{API}/pipelines/{NAME}"],
+    )
+    return t1 - t0, t1, float(fetched)
 
 
 def drag_frames(page: Any, steps: int = 60) -> list[float]:
@@ -313,13 +338,14 @@ def measure_editor(base_url: str, username: str, password: str, nodes: int, roun
             context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="en-US")
             context.add_init_script("localStorage.setItem('i18nextLng', 'en')")
             page = context.new_page()
+            page.on("dialog", lambda dialog: dialog.accept())  # "leave with unsaved changes?" after a drag
             login(page, base_url, username, password)
-            first, first_total = open_once(page, base_url, nodes)
-            opens, totals, frames = [], [], []
+            first, first_total, first_fetch = open_once(page, base_url, nodes, reload=True)
+            opens, fetches, frames = [], [], []
             for _ in range(rounds):
-                took, total = open_once(page, base_url, nodes)
+                took, _total, fetched = open_once(page, base_url, nodes, reload=False)
                 opens.append(took)
-                totals.append(total)
+                fetches.append(fetched)
                 frames.extend(drag_frames(page))
         finally:
             browser.close()
@@ -327,8 +353,12 @@ def measure_editor(base_url: str, username: str, password: str, nodes: int, roun
     print(f"editor open + auto-layout of {nodes} nodes (click in the list -> every node in the DOM), "
           f"{rounds} rounds: median {median_open:6.0f} ms, max {max(opens):6.0f} ms")  # fmt: skip
     print(
-        f"  first open of the session (also loads the editor chunk): {first:6.0f} ms; from navigation start "
-        f"to every node: first {first_total:6.0f} ms, median {statistics.median(totals):6.0f} ms"
+        f"  of which until the spec had arrived (click -> end of GET /pipelines/{NAME}): median "
+        f"{statistics.median(fetches):6.0f} ms; the rest is layout and React Flow's render"
+    )
+    print(
+        f"  first open after loading the page (also loads and runs the editor chunk): {first:6.0f} ms "
+        f"(spec arrived after {first_fetch:.0f} ms); from navigation start to every node {first_total:6.0f} ms"
     )
     ok_open = median_open < TARGET_OPEN_MS
     print(f"target: open + layout < {TARGET_OPEN_MS} ms: {verdict(ok_open)}")
