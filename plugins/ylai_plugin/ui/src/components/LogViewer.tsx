@@ -35,9 +35,11 @@ function parse(ev: MessageEvent): Record<string, unknown> | null {
  * node states as chips, log lines as they arrive. The browser reconnects by itself and the
  * server resumes after the Last-Event-ID, so no line is shown twice.
  */
-export function LogViewer({ dagId, runId, onEnd, onStates }: {
+export function LogViewer({ dagId, runId, onEnd, onStates, taskId }: {
   dagId: string;
   runId: string;
+  /** Show the lines of this task only (the pipeline studio's node); all tasks' states stay. */
+  taskId?: string;
   onEnd?: (state: string | null, tasks: Record<string, string | null>) => void;
   onStates?: (tasks: Record<string, string | null>) => void;
 }) {
@@ -93,6 +95,7 @@ export function LogViewer({ dagId, runId, onEnd, onStates }: {
   }, [lines, follow]);
 
   const taskIds = Object.keys(states);
+  const shown = taskId ? lines.filter((l) => l.task_id === taskId) : lines;
   return (
     <div className="y-logviewer" data-testid="log-viewer" data-status={status} data-final-state={finalState ?? ""}>
       <div className="y-row y-wrap">
@@ -114,11 +117,11 @@ export function LogViewer({ dagId, runId, onEnd, onStates }: {
         ))}
       </div>
       <div className="y-log" ref={box} data-testid="log-lines" role="log" aria-live="polite" aria-label={t("stream.logs")}>
-        {lines.length === 0 ? <div className="y-muted">{t("stream.waiting")}</div> : null}
-        {lines.map((l) => (
+        {shown.length === 0 ? <div className="y-muted">{t("stream.waiting")}</div> : null}
+        {shown.map((l) => (
           <div key={l.id} className={`y-logline y-level-${String(l.level ?? "info").toLowerCase()}`}>
             <span className="y-log-time">{l.timestamp ? time(l.timestamp) : ""}</span>
-            {taskIds.length > 1 ? <span className="y-log-task">{l.task_id}</span> : null}
+            {taskIds.length > 1 && !taskId ? <span className="y-log-task">{l.task_id}</span> : null}
             <span className="y-log-level">{String(l.level ?? "")}</span>
             <span className="y-log-event">{String(l.event ?? "")}</span>
           </div>

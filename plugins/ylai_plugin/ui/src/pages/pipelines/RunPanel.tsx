@@ -154,7 +154,7 @@ export function RunNode({ following, nodeId, task, onClose }: { following: Follo
       ) : (
         <p className="y-muted y-small">{ended ? t("run.noOutputs") : t("studio.outputsLater")}</p>
       )}
-      <LogViewer dagId={following.dagId} runId={following.runId} />
+      <LogViewer dagId={following.dagId} runId={following.runId} taskId={nodeId} />
     </Card>
   );
 }

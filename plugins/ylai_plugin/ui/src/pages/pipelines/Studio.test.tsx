@@ -406,7 +406,11 @@ describe("the studio", { timeout: 30_000 }, () => {
     select(root, "generate");
     await flush(3);
     expect($(root, "studio-run-node")).not.toBeNull();
-    expect($(root, "log-viewer")).not.toBeNull();
+    expect(FakeEventSource.last?.url).toContain("/ylai/api/v1/runs/pipeline__gen_profile/manual__1/logs/stream");
+    FakeEventSource.last!.emit("log", { task_id: "generate", event: "rows written" });
+    FakeEventSource.last!.emit("log", { task_id: "profile", event: "profiling" });
+    expect($(root, "log-lines")?.textContent).toContain("rows written");
+    expect($(root, "log-lines")?.textContent).not.toContain("profiling"); // the clicked node's lines only
   });
 });
 
