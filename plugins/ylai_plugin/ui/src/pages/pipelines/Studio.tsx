@@ -634,7 +634,7 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
               nodesDraggable={!readOnly}
               nodesConnectable={!readOnly}
               deleteKeyCode={readOnly ? null : ["Delete", "Backspace"]}
-              multiSelectionKeyCode={["Meta", "Control", "Shift"]}
+              multiSelectionKeyCode={["Meta", "Control"]}
               snapToGrid
               snapGrid={[16, 16]}
               fitView
