@@ -154,7 +154,7 @@ export function Settings({ spec, isNew, readOnly, problems, onChange }: { spec: 
           <FieldError text={problemOf(`params.${name}`)} />
         </div>
       ))}
-      <div className="y-row">
+      <div className="y-row" style={{ marginBottom: 12 }}>
         <input className="y-input" value={newParam} placeholder={t("studio.newParam")} disabled={readOnly} onChange={(e) => setNewParam(e.target.value)} data-testid="settings-new-param" />
         <button
           type="button"

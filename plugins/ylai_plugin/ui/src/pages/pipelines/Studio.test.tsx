@@ -337,6 +337,58 @@ describe("the studio", { timeout: 30_000 }, () => {
     expect(posts(calls, "/ylai/api/v1/pipelines/validate")).toEqual([]);
   });
 
+  it("edits the settings: params with types feed nodes, alerts as JSON, problems next to fields", async () => {
+    const problems = [{ node: null, field: "schedule", reason: "not a cron expression" }];
+    const { calls } = fakeServer(me(USER), api(problems));
+    const root = await open("/plugin/ylai-pipelines?name=gen_profile");
+    await flush(10);
+    click($(root, "studio-settings-tab")!);
+    await wait(450);
+    await flush(4);
+    expect($(root, "settings-problem-schedule")?.textContent).toBe("not a cron expression");
+    expect(($(root, "settings-name") as HTMLInputElement).disabled).toBe(true); // an existing pipeline keeps its name
+    type($(root, "settings-title")!, "Nightly");
+    type($(root, "settings-schedule")!, "@daily");
+    type($(root, "settings-tags")!, "data, nightly");
+    type($(root, "settings-new-param")!, "limit");
+    click($(root, "settings-add-param")!);
+    await flush(2);
+    type($(root, "settings-param-type-limit")!, "integer");
+    type($(root, "settings-param-default-limit")!, "10");
+    type($(root, "settings-alerts")!, "{not json");
+    expect($(root, "settings-problem-alerts")?.textContent).toBe("Not valid JSON");
+    type($(root, "settings-alerts")!, '{"on_failure": ["slack:#data"]}');
+    expect($(root, "settings-problem-alerts")).toBeNull();
+
+    // the new integer param is offered to integer params only
+    click($(root, "studio-canvas-tab")!);
+    await flush(3);
+    select(root, "profile");
+    await flush(2);
+    const values = (param: string) => [...root.querySelectorAll(`[data-testid="binding-${param}"] option`)].map((o) => (o as HTMLOptionElement).value);
+    expect(values("top")).toContain("param:limit");
+    expect(values("path")).not.toContain("param:limit");
+    type($(root, "binding-top")!, "param:limit");
+    type($(root, "inspector-timeout")!, "90s");
+    type($(root, "inspector-id")!, "report");
+    act(() => {
+      ($(root, "inspector-id") as HTMLInputElement).dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    });
+    await flush(3);
+    expect(nodeIds(root)).toEqual(["generate", "report"]);
+    await wait(450);
+    await flush(3);
+    const last = posts(calls, "/ylai/api/v1/pipelines/validate").at(-1)!.body as { spec: PipelineSpec };
+    expect(last.spec).toMatchObject({
+      title: "Nightly",
+      schedule: "@daily",
+      tags: ["data", "nightly"],
+      params: { limit: { type: "integer", default: 10 } },
+      alerts: { on_failure: ["slack:#data"] },
+      nodes: { report: { params: { top: { param: "limit" } }, timeout: "90s" } },
+    });
+  });
+
   it("lists a database pipeline's versions and restores one", async () => {
     const version = (v: number, comment: string) => ({ version: v, comment, created_by: "ursula", created_at: "2026-12-01T00:00:00Z" });
     const { calls } = fakeServer(me(USER), api(), (c) => {
