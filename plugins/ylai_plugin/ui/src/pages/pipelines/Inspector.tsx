@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { ParamForm, problemText } from "../../components/ParamForm";
 import { FieldError } from "../../components/ui";
 import { useI18n } from "../../i18n";
+import { useStudioText } from "./i18n";
 import { mainType, validateParams, type Schema } from "../../lib/schema";
 import { compatibleOutputs, compatibleParams, isBinding, isParamRef, nodeIdProblem, splitBinding, type NodeSpec, type ParamValue, type PipelineSpec, type Problem, type ScriptInfo } from "../../lib/pipeline";
 
@@ -47,6 +48,7 @@ function sourceOf(value: ParamValue | undefined): string {
 /** The selected node: its id, each param (literal, pipeline param or upstream output), retries, timeout, order. */
 export function Inspector({ spec, nodeId, scripts, problems, readOnly, upstream, onParam, onNode, onRename, onAfter, onDelete }: InspectorProps) {
   const { t } = useI18n();
+  const st = useStudioText();
   const node = spec.nodes[nodeId];
   const script = scripts.get(node.script);
   const [idText, setIdText] = useState(nodeId);
@@ -70,10 +72,10 @@ export function Inspector({ spec, nodeId, scripts, problems, readOnly, upstream,
 
   return (
     <div data-testid="inspector" data-node={nodeId}>
-      <h2 className="y-card-title">{t("studio.node")}</h2>
+      <h2 className="y-card-title">{st("node")}</h2>
       <div className="y-field">
         <label className="y-label" htmlFor="y-node-id">
-          {t("studio.nodeId")}
+          {st("nodeId")}
         </label>
         <input
           id="y-node-id"
@@ -89,14 +91,14 @@ export function Inspector({ spec, nodeId, scripts, problems, readOnly, upstream,
         <FieldError text={idProblem} testId="inspector-id-error" />
       </div>
       <div className="y-small y-muted" data-testid="inspector-script">
-        {t("studio.script")}: <code>{node.script}</code> {script ? script.title : <span className="y-tone-bad">{t("studio.unknownScript")}</span>}
+        {st("script")}: <code>{node.script}</code> {script ? script.title : <span className="y-tone-bad">{st("unknownScript")}</span>}
       </div>
       <FieldError text={fieldProblem("script")} />
       {otherProblems.map((p, i) => (
         <FieldError key={i} text={`${p.field}: ${p.reason}`} />
       ))}
 
-      <h3 className="y-card-title">{t("studio.params")}</h3>
+      <h3 className="y-card-title">{st("params")}</h3>
       {props.length === 0 ? <p className="y-muted">{t("form.noParams")}</p> : null}
       {props.map(([name, prop]) => {
         const value = node.params?.[name];
@@ -131,19 +133,19 @@ export function Inspector({ spec, nodeId, scripts, problems, readOnly, upstream,
                 else onParam(name, { from: v.slice(5) });
               }}
             >
-              <option value="">{prop.default !== undefined ? t("studio.bindDefault") : t("studio.bindNone")}</option>
-              <option value="literal">{t("studio.bindLiteral")}</option>
+              <option value="">{prop.default !== undefined ? st("bindDefault") : st("bindNone")}</option>
+              <option value="literal">{st("bindLiteral")}</option>
               {params.length ? (
-                <optgroup label={t("studio.bindParams")}>
+                <optgroup label={st("bindParams")}>
                   {params.map((p) => (
                     <option key={p} value={`param:${p}`}>
-                      {t("studio.bindParam", { name: p })}
+                      {st("bindParam", { name: p })}
                     </option>
                   ))}
                 </optgroup>
               ) : null}
               {feeds.length ? (
-                <optgroup label={t("studio.bindOutputs")}>
+                <optgroup label={st("bindOutputs")}>
                   {feeds.map((f) => (
                     <option key={f.key} value={`from:${f.key}`}>
                       {f.key} ({f.type})
@@ -164,17 +166,17 @@ export function Inspector({ spec, nodeId, scripts, problems, readOnly, upstream,
                 }}
               />
             ) : null}
-            {isBinding(value) ? <div className="y-help">{t("studio.fromHelp", { node: splitBinding(value).node })}</div> : null}
+            {isBinding(value) ? <div className="y-help">{st("fromHelp", { node: splitBinding(value).node })}</div> : null}
             {prop.description ? <div className="y-help">{prop.description}</div> : null}
             <FieldError text={serverProblem} testId={`inspector-problem-${name}`} />
           </div>
         );
       })}
 
-      <h3 className="y-card-title">{t("studio.execution")}</h3>
+      <h3 className="y-card-title">{st("execution")}</h3>
       <div className="y-row y-wrap">
         <label className="y-field">
-          <span className="y-label">{t("studio.retries")}</span>
+          <span className="y-label">{st("retries")}</span>
           <input
             className="y-input"
             type="number"
@@ -189,7 +191,7 @@ export function Inspector({ spec, nodeId, scripts, problems, readOnly, upstream,
           <FieldError text={fieldProblem("retries")} />
         </label>
         <label className="y-field">
-          <span className="y-label">{t("studio.timeout")}</span>
+          <span className="y-label">{st("timeout")}</span>
           <input
             className="y-input"
             value={node.timeout ?? ""}
@@ -204,7 +206,7 @@ export function Inspector({ spec, nodeId, scripts, problems, readOnly, upstream,
 
       {others.length ? (
         <>
-          <h3 className="y-card-title">{t("studio.runsAfter")}</h3>
+          <h3 className="y-card-title">{st("runsAfter")}</h3>
           <div className="y-multi" data-testid="inspector-after">
             {others.map((o) => (
               <label key={o} className="y-check">
@@ -218,7 +220,7 @@ export function Inspector({ spec, nodeId, scripts, problems, readOnly, upstream,
       ) : null}
       <div className="y-row" style={{ marginTop: 12 }}>
         <button type="button" className="y-btn y-btn-danger" disabled={readOnly} onClick={onDelete} data-testid="inspector-delete">
-          {t("studio.deleteNode")}
+          {st("deleteNode")}
         </button>
       </div>
     </div>

@@ -4,6 +4,7 @@ import { ParamForm } from "../../components/ParamForm";
 import { LogViewer } from "../../components/LogViewer";
 import { Card, ErrorBox, Json, StateBadge } from "../../components/ui";
 import { useI18n } from "../../i18n";
+import { useStudioText } from "./i18n";
 import { ApiError } from "../../lib/api";
 import { useParamForm } from "../../lib/paramForm";
 import type { Schema } from "../../lib/schema";
@@ -62,6 +63,7 @@ export function useRunStates(following: Following | null): { tasks: Record<strin
 /** The run form: the pipeline's params (the Run page's generated form), then POST /pipelines/{name}/run. */
 export function RunDialog({ name, schema, onStarted, onClose }: { name: string; schema: Schema; onStarted: (f: Following) => void; onClose: () => void }) {
   const { t } = useI18n();
+  const st = useStudioText();
   const form = useParamForm(schema);
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
@@ -84,18 +86,18 @@ export function RunDialog({ name, schema, onStarted, onClose }: { name: string; 
     }
   };
   return (
-    <Card title={t("studio.runTitle", { name })} testId="studio-run-dialog">
+    <Card title={st("runTitle", { name })} testId="studio-run-dialog">
       <ParamForm schema={schema} values={form.values} onChange={form.change} errors={form.errors} idPrefix="run" />
       <div className="y-field">
         <label className="y-label" htmlFor="y-run-note">
-          {t("studio.runNote")}
+          {st("runNote")}
         </label>
         <input id="y-run-note" className="y-input" value={note} onChange={(e) => setNote(e.target.value)} data-testid="studio-run-note" />
       </div>
       <ErrorBox error={error} />
       <div className="y-row">
         <button type="button" className="y-btn y-btn-primary" disabled={busy} onClick={() => void start()} data-testid="studio-run-start">
-          {t("studio.runStart")}
+          {st("runStart")}
         </button>
         <button type="button" className="y-btn" onClick={onClose}>
           {t("common.cancel")}
@@ -108,6 +110,7 @@ export function RunDialog({ name, schema, onStarted, onClose }: { name: string; 
 /** A node of a followed run: its state, its outputs (the task's XCom) and the run's logs. */
 export function RunNode({ following, nodeId, task, onClose }: { following: Following; nodeId: string; task: TaskState | undefined; onClose: () => void }) {
   const { t, duration } = useI18n();
+  const st = useStudioText();
   const [outputs, setOutputs] = useState<unknown>(undefined);
   const ended = task?.state === "success" || task?.state === "failed";
   useEffect(() => {
@@ -132,7 +135,7 @@ export function RunNode({ following, nodeId, task, onClose }: { following: Follo
         <>
           <code>{nodeId}</code> <StateBadge state={task?.state} /> <span className="y-muted y-small">{task?.duration != null ? duration(task.duration) : ""}</span>
           <button type="button" className="y-btn y-btn-small y-push" onClick={onClose}>
-            {t("studio.close")}
+            {st("close")}
           </button>
         </>
       }
@@ -152,7 +155,7 @@ export function RunNode({ following, nodeId, task, onClose }: { following: Follo
       ) : outputs !== undefined && outputs !== null ? (
         <Json value={outputs} />
       ) : (
-        <p className="y-muted y-small">{ended ? t("run.noOutputs") : t("studio.outputsLater")}</p>
+        <p className="y-muted y-small">{ended ? t("run.noOutputs") : st("outputsLater")}</p>
       )}
       <LogViewer dagId={following.dagId} runId={following.runId} taskId={nodeId} />
     </Card>

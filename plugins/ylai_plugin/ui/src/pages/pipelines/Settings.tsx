@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { FieldError } from "../../components/ui";
 import { useI18n } from "../../i18n";
+import { useStudioText } from "./i18n";
 import type { JsonValue, PipelineParam, PipelineSpec, Problem } from "../../lib/pipeline/types";
 
 const PARAM_TYPES = ["string", "integer", "number", "boolean", "date", "date-time", "array", "object"];
@@ -23,6 +24,7 @@ function parseDefault(type: string, text: string): JsonValue | undefined {
 /** The pipeline's own fields: name, title, description, owner, tags, schedule, retries, params. */
 export function Settings({ spec, isNew, readOnly, problems, onChange }: { spec: PipelineSpec; isNew: boolean; readOnly: boolean; problems: Problem[]; onChange: (next: PipelineSpec) => void }) {
   const { t } = useI18n();
+  const st = useStudioText();
   const [newParam, setNewParam] = useState("");
   const [alertsText, setAlertsText] = useState(() => (spec.alerts ? JSON.stringify(spec.alerts, null, 2) : ""));
   const [alertsError, setAlertsError] = useState<string | null>(null);
@@ -74,10 +76,10 @@ export function Settings({ spec, isNew, readOnly, problems, onChange }: { spec: 
   return (
     <div className="y-studio-panel" data-testid="studio-settings">
       <div className="y-form-grid">
-        {text("name", t("studio.name"), { disabled: !isNew, placeholder: "my_pipeline" })}
-        {text("title", t("studio.title"))}
+        {text("name", st("name"), { disabled: !isNew, placeholder: "my_pipeline" })}
+        {text("title", st("title"))}
         {text("owner", t("col.owner"), { placeholder: "ylai" })}
-        {text("schedule", t("col.schedule"), { placeholder: t("studio.schedulePlaceholder") })}
+        {text("schedule", t("col.schedule"), { placeholder: st("schedulePlaceholder") })}
         <div className="y-field">
           <label className="y-label" htmlFor="y-set-tags">
             {t("col.tags")}
@@ -93,7 +95,7 @@ export function Settings({ spec, isNew, readOnly, problems, onChange }: { spec: 
         </div>
         <div className="y-field">
           <label className="y-label" htmlFor="y-set-retries">
-            {t("studio.retries")}
+            {st("retries")}
           </label>
           <input
             id="y-set-retries"
@@ -110,10 +112,10 @@ export function Settings({ spec, isNew, readOnly, problems, onChange }: { spec: 
           <FieldError text={problemOf("retries")} />
         </div>
       </div>
-      {text("description", t("studio.description"), { multiline: true })}
+      {text("description", st("description"), { multiline: true })}
 
-      <h3 className="y-card-title">{t("studio.pipelineParams")}</h3>
-      <p className="y-help">{t("studio.pipelineParamsHelp")}</p>
+      <h3 className="y-card-title">{st("pipelineParams")}</h3>
+      <p className="y-help">{st("pipelineParamsHelp")}</p>
       {Object.entries(params).map(([name, p]) => (
         <div key={name} data-testid={`settings-param-${name}`}>
           <div className="y-param-row">
@@ -155,7 +157,7 @@ export function Settings({ spec, isNew, readOnly, problems, onChange }: { spec: 
         </div>
       ))}
       <div className="y-row" style={{ marginBottom: 12 }}>
-        <input className="y-input" value={newParam} placeholder={t("studio.newParam")} disabled={readOnly} onChange={(e) => setNewParam(e.target.value)} data-testid="settings-new-param" />
+        <input className="y-input" value={newParam} placeholder={st("newParam")} disabled={readOnly} onChange={(e) => setNewParam(e.target.value)} data-testid="settings-new-param" />
         <button
           type="button"
           className="y-btn"
@@ -166,12 +168,12 @@ export function Settings({ spec, isNew, readOnly, problems, onChange }: { spec: 
           }}
           data-testid="settings-add-param"
         >
-          {t("studio.addParam")}
+          {st("addParam")}
         </button>
       </div>
       <div className="y-field">
         <label className="y-label" htmlFor="y-set-alerts">
-          {t("studio.alerts")}
+          {st("alerts")}
         </label>
         <textarea
           id="y-set-alerts"
@@ -201,7 +203,7 @@ export function Settings({ spec, isNew, readOnly, problems, onChange }: { spec: 
           }}
           data-testid="settings-alerts"
         />
-        <div className="y-help">{t("studio.alertsHelp")}</div>
+        <div className="y-help">{st("alertsHelp")}</div>
         <FieldError text={alertsError ?? problemOf("alerts")} testId="settings-problem-alerts" />
       </div>
       {mine

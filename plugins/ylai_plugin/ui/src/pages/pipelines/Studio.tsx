@@ -42,6 +42,7 @@ import {
 } from "@xyflow/react";
 import { DisabledNote, ErrorBox, FieldError, Loading, PageHeader, StateBadge } from "../../components/ui";
 import { useDark, useI18n } from "../../i18n";
+import { useStudioText, type StudioKey } from "./i18n";
 import { ylaiUrl } from "../../api/client";
 import { qs } from "../../lib/api";
 import { usePoll } from "../../lib/hooks";
@@ -151,6 +152,7 @@ type Tab = "canvas" | "yaml" | "settings";
 
 function Editor({ detail }: { detail: PipelineDetail | null }) {
   const i18n = useI18n();
+  const st = useStudioText();
   const { t, tx, duration } = i18n;
   const nav = useNav();
   const me = useMe();
@@ -178,7 +180,7 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
   const canEdit = me.can("pipelines", "edit");
   const mayWrite = isNew ? canCreate : canEdit;
   const readOnly = !me.loaded || repository || !mayWrite;
-  const reason = !me.loaded ? t("common.loading") : repository ? t("studio.readOnlyRepo") : !mayWrite ? t(isNew ? "perm.noPipelineCreate" : "perm.noPipelineEdit") : "";
+  const reason = !me.loaded ? t("common.loading") : repository ? st("readOnlyRepo") : !mayWrite ? t(isNew ? "perm.noPipelineCreate" : "perm.noPipelineEdit") : "";
   const rights = useDagRights(detail?.dag_id);
   const canRun = !!detail && !!rights?.run;
 
@@ -301,7 +303,7 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
     },
     [spec, commit],
   );
-  const cycleNotice = useCallback((source: string, target: string) => setNotice(t("studio.cycleRefused", { source, target })), [t]);
+  const cycleNotice = useCallback((source: string, target: string) => setNotice(st("cycleRefused", { source, target })), [t]);
   const isValidConnection = useCallback((c: Connection | Edge) => !wouldCreateCycle(graph.edges, c.source, c.target), [graph]);
   const onConnect = useCallback(
     (c: Connection) => {
@@ -363,7 +365,7 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
       doRedo();
     } else if (key === "c" && selected.length) {
       clipboard = copyNodes(spec, selected);
-      setNotice(t("studio.copied", { n: selected.length }));
+      setNotice(st("copied", { n: selected.length }));
     } else if (key === "v" && clipboard && !readOnly) {
       e.preventDefault();
       const r = pasteNodes(spec, clipboard);
@@ -428,7 +430,7 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
       setSaved(spec);
       if (paramsSchema) setSavedSchema(paramsSchema);
       setComment("");
-      setSavedNote(t("studio.savedVersion", { version: out.current_version }));
+      setSavedNote(st("savedVersion", { version: out.current_version }));
     } catch (err) {
       setSaveError(err);
     } finally {
@@ -482,13 +484,13 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
   const pipelineProblems = problems.filter((p) => p.node === null);
   const unnamed = isNew && !spec.name.trim();
   const saveDisabled = readOnly || saving || (!isNew && !dirty) || unnamed;
-  const saveTitle = readOnly ? reason : !isNew && !dirty ? t("studio.noChanges") : unnamed ? t("studio.nameFirst") : undefined;
+  const saveTitle = readOnly ? reason : !isNew && !dirty ? st("noChanges") : unnamed ? st("nameFirst") : undefined;
 
   return (
     <div data-testid="studio-page" data-readonly={readOnly ? "true" : "false"}>
       <PageHeader
-        title={detail ? detail.title || detail.name : t("studio.newTitle")}
-        subtitle={detail ? `${detail.name} · ${detail.source === "repository" ? t("pipelines.sourceRepository") : t("pipelines.sourceDatabase")}` : t("studio.newSubtitle")}
+        title={detail ? detail.title || detail.name : st("newTitle")}
+        subtitle={detail ? `${detail.name} · ${detail.source === "repository" ? t("pipelines.sourceRepository") : t("pipelines.sourceDatabase")}` : st("newSubtitle")}
         actions={
           <Link to={pagePath("pipelines")} className="y-btn" testId="studio-back">
             {t("common.back")}
@@ -500,23 +502,23 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
         <div className="y-seg" role="tablist">
           {(["canvas", "yaml", "settings"] as Tab[]).map((k) => (
             <button key={k} type="button" role="tab" aria-selected={tab === k} className={`y-btn ${tab === k ? "y-btn-on" : ""}`} onClick={() => openTab(k)} data-testid={`studio-${k}-tab`}>
-              {t(`studio.tab.${k}` as "studio.tab.canvas")}
+              {st(`tab.${k}` as StudioKey)}
             </button>
           ))}
         </div>
-        <button type="button" className="y-btn" onClick={doUndo} disabled={readOnly || !hist.past.length} title={readOnly ? reason : t("studio.undoHint")} data-testid="studio-undo">
-          {t("studio.undo")}
+        <button type="button" className="y-btn" onClick={doUndo} disabled={readOnly || !hist.past.length} title={readOnly ? reason : st("undoHint")} data-testid="studio-undo">
+          {st("undo")}
         </button>
-        <button type="button" className="y-btn" onClick={doRedo} disabled={readOnly || !hist.future.length} title={readOnly ? reason : t("studio.redoHint")} data-testid="studio-redo">
-          {t("studio.redo")}
+        <button type="button" className="y-btn" onClick={doRedo} disabled={readOnly || !hist.future.length} title={readOnly ? reason : st("redoHint")} data-testid="studio-redo">
+          {st("redo")}
         </button>
         <button type="button" className="y-btn" onClick={autoLayout} disabled={readOnly || !graph.nodes.length} title={readOnly ? reason : undefined} data-testid="studio-layout">
-          {t("studio.autoLayout")}
+          {st("autoLayout")}
         </button>
         <span className="y-push" />
         {problems.length ? (
           <details className="y-details" data-testid="studio-problems">
-            <summary className="y-tone-bad">{t("studio.problems", { n: problems.length })}</summary>
+            <summary className="y-tone-bad">{st("problems", { n: problems.length })}</summary>
             <ul className="y-list y-small">
               {problems.map((p, i) => (
                 <li key={i}>
@@ -527,14 +529,14 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
           </details>
         ) : canValidate && graph.nodes.length ? (
           <span className="y-tone-ok y-small" data-testid="studio-valid">
-            {t("studio.valid")}
+            {st("valid")}
           </span>
         ) : null}
         {repository ? (
           <>
-            <input className="y-input" value={copyName} onChange={(e) => setCopyName(e.target.value)} aria-label={t("studio.copyName")} disabled={!canCreate} data-testid="studio-copy-name" />
+            <input className="y-input" value={copyName} onChange={(e) => setCopyName(e.target.value)} aria-label={st("copyName")} disabled={!canCreate} data-testid="studio-copy-name" />
             <button type="button" className="y-btn y-btn-primary" disabled={!canCreate || saving || !copyName} title={canCreate ? undefined : t("perm.noPipelineCreate")} onClick={() => void save(true)} data-testid="studio-save-copy">
-              {t("studio.saveCopy")}
+              {st("saveCopy")}
             </button>
           </>
         ) : (
@@ -543,39 +545,39 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
               <input
                 className="y-input"
                 value={spec.name}
-                placeholder={t("studio.namePlaceholder")}
-                aria-label={t("studio.name")}
+                placeholder={st("namePlaceholder")}
+                aria-label={st("name")}
                 aria-invalid={problems.some((p) => p.node === null && p.field === "name")}
                 disabled={readOnly}
                 onChange={(e) => commit({ ...spec, name: e.target.value })}
                 data-testid="studio-name"
               />
             ) : null}
-            <input className="y-input" value={comment} placeholder={t("studio.comment")} aria-label={t("studio.comment")} onChange={(e) => setComment(e.target.value)} disabled={readOnly} data-testid="studio-comment" />
+            <input className="y-input" value={comment} placeholder={st("comment")} aria-label={st("comment")} onChange={(e) => setComment(e.target.value)} disabled={readOnly} data-testid="studio-comment" />
             <button type="button" className="y-btn y-btn-primary" disabled={saveDisabled} title={saveTitle} onClick={() => void save(false)} data-testid="studio-save">
-              {isNew ? t("studio.create") : t("studio.saveVersion")}
+              {isNew ? st("create") : st("saveVersion")}
             </button>
           </>
         )}
         {detail && !dirty ? (
           // Saved: the server's export, exactly what the repository loader reads.
           <a className="y-btn" href={ylaiUrl("/api/v1/pipelines/{name}/yaml", { name: detail.name })} download={`${detail.name}.yaml`} data-testid="studio-download">
-            {t("studio.download")}
+            {st("download")}
           </a>
         ) : (
-          <button type="button" className="y-btn" onClick={download} title={t("studio.downloadDraft")} data-testid="studio-download">
-            {t("studio.download")}
+          <button type="button" className="y-btn" onClick={download} title={st("downloadDraft")} data-testid="studio-download">
+            {st("download")}
           </button>
         )}
         <button
           type="button"
           className="y-btn"
           disabled={!canRun}
-          title={!detail ? t("studio.saveFirst") : !canRun ? t("perm.noRun") : dirty ? t("studio.runsSaved") : undefined}
+          title={!detail ? st("saveFirst") : !canRun ? t("perm.noRun") : dirty ? st("runsSaved") : undefined}
           onClick={() => setRunOpen(true)}
           data-testid="studio-run"
         >
-          {t("studio.run")}
+          {st("run")}
         </button>
       </div>
       <ErrorBox error={saveError} testId="studio-save-error" />
@@ -600,9 +602,9 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
       ) : null}
       {following ? (
         <div className="y-row y-small" data-testid="studio-run-state" data-state={run.runState ?? ""}>
-          {t("studio.following")} <code>{following.runId}</code> <StateBadge state={run.runState} />
+          {st("following")} <code>{following.runId}</code> <StateBadge state={run.runState} />
           <Link to={`dags/${encodeURIComponent(following.dagId)}/runs/${encodeURIComponent(following.runId)}`}>{t("overview.openRun")}</Link>
-          <span className="y-muted">{t("studio.clickNode")}</span>
+          <span className="y-muted">{st("clickNode")}</span>
         </div>
       ) : null}
       <ErrorBox error={run.error} testId="studio-run-error" />
@@ -610,12 +612,12 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
       {tab === "canvas" ? (
         <div className="y-studio">
           <Palette scripts={[...scripts.values()]} loading={scriptsPoll.loading && !scriptsPoll.data} error={scriptsPoll.error} readOnly={readOnly} reason={reason} onAdd={(s) => addScript(s)} />
-          <div className="y-studio-canvas" data-testid="studio-canvas" tabIndex={0} onKeyDown={onKeyDown} onDragOver={onDragOver} onDrop={onDrop} aria-label={t("studio.canvas")}>
+          <div className="y-studio-canvas" data-testid="studio-canvas" tabIndex={0} onKeyDown={onKeyDown} onDragOver={onDragOver} onDrop={onDrop} aria-label={st("canvas")}>
             {notice ? (
               <div className="y-note y-studio-notice" role="status" data-testid="studio-notice">
                 {notice}{" "}
                 <button type="button" className="y-btn y-btn-small" onClick={() => setNotice(null)}>
-                  {t("studio.close")}
+                  {st("close")}
                 </button>
               </div>
             ) : null}
@@ -655,7 +657,7 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
               inspector
             ) : (
               <div data-testid="inspector-empty">
-                <p className="y-muted">{selected.length > 1 ? t("studio.manySelected", { n: selected.length }) : t("studio.selectHint")}</p>
+                <p className="y-muted">{selected.length > 1 ? st("manySelected", { n: selected.length }) : st("selectHint")}</p>
                 {following && Object.keys(run.tasks).length ? (
                   <table className="y-table y-table-compact" data-testid="studio-run-tasks">
                     <tbody>
@@ -692,13 +694,13 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
             value={yamlText}
             readOnly={readOnly}
             spellCheck={false}
-            aria-label={t("studio.tab.yaml")}
+            aria-label={st("tab.yaml")}
             aria-invalid={!!yamlProblem}
             onChange={(e) => onYaml(e.target.value)}
             data-testid="studio-yaml"
           />
           {yamlProblem ? (
-            <FieldError text={yamlProblem.line ? t("studio.yamlError", { line: yamlProblem.line, message: yamlProblem.error }) : yamlProblem.error} testId="studio-yaml-error" />
+            <FieldError text={yamlProblem.line ? st("yamlError", { line: yamlProblem.line, message: yamlProblem.error }) : yamlProblem.error} testId="studio-yaml-error" />
           ) : null}
         </div>
       ) : null}
@@ -714,14 +716,14 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
 
 /** The scripts to drag onto the canvas, searchable by name, title, tag and owner. */
 function Palette({ scripts, loading, error, readOnly, reason, onAdd }: { scripts: ScriptInfo[]; loading: boolean; error: unknown; readOnly: boolean; reason: string; onAdd: (script: string) => void }) {
-  const { t } = useI18n();
+  const st = useStudioText();
   const [q, setQ] = useState("");
   const needle = q.trim().toLowerCase();
   const shown = scripts.filter((s) => !needle || [s.name, s.title, s.owner, ...s.tags].some((x) => x?.toLowerCase().includes(needle)));
   return (
     <div className="y-studio-panel" data-testid="palette">
-      <h2 className="y-card-title">{t("studio.palette")}</h2>
-      <input className="y-input" style={{ width: "100%", marginBottom: 6 }} value={q} placeholder={t("studio.paletteSearch")} aria-label={t("studio.paletteSearch")} onChange={(e) => setQ(e.target.value)} data-testid="palette-search" />
+      <h2 className="y-card-title">{st("palette")}</h2>
+      <input className="y-input" style={{ width: "100%", marginBottom: 6 }} value={q} placeholder={st("paletteSearch")} aria-label={st("paletteSearch")} onChange={(e) => setQ(e.target.value)} data-testid="palette-search" />
       <ErrorBox error={error} />
       {loading ? <Loading /> : null}
       {shown.map((s) => (
@@ -730,7 +732,7 @@ function Palette({ scripts, loading, error, readOnly, reason, onAdd }: { scripts
           className="y-palette-item"
           draggable={!readOnly}
           aria-disabled={readOnly}
-          title={readOnly ? reason : t("studio.dragHint")}
+          title={readOnly ? reason : st("dragHint")}
           onDragStart={(e) => {
             e.dataTransfer.setData(SCRIPT_MIME, s.name);
             e.dataTransfer.effectAllowed = "move";
@@ -747,12 +749,12 @@ function Palette({ scripts, loading, error, readOnly, reason, onAdd }: { scripts
               ))}
             </div>
           </div>
-          <button type="button" className="y-btn y-btn-small" disabled={readOnly} onClick={() => onAdd(s.name)} aria-label={t("studio.addNode", { name: s.name })} data-testid={`palette-add-${s.name}`}>
+          <button type="button" className="y-btn y-btn-small" disabled={readOnly} onClick={() => onAdd(s.name)} aria-label={st("addNode", { name: s.name })} data-testid={`palette-add-${s.name}`}>
             +
           </button>
         </div>
       ))}
-      {!loading && !shown.length ? <p className="y-muted y-small">{t("studio.paletteEmpty")}</p> : null}
+      {!loading && !shown.length ? <p className="y-muted y-small">{st("paletteEmpty")}</p> : null}
     </div>
   );
 }

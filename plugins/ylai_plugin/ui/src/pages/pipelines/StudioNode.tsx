@@ -1,6 +1,7 @@
 import { memo } from "react";
 import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
 import { useI18n } from "../../i18n";
+import { useStudioText } from "./i18n";
 import type { StudioNodeData } from "../../lib/pipeline/types";
 
 /** What a canvas node shows beyond the model's data: its script's title, or that the script is unknown. */
@@ -9,7 +10,8 @@ export type StudioNodeType = Node<NodeData, "script">;
 
 /** One node of the canvas: id, script, problems (red badge), and during a run its state and duration. */
 export const StudioNode = memo(function StudioNode({ id, data, selected }: NodeProps<StudioNodeType>) {
-  const { t, tx, duration } = useI18n();
+  const { tx, duration } = useI18n();
+  const st = useStudioText();
   const state = data.state ?? null;
   const cls = ["y-sn", selected ? "y-sn-selected" : "", state ? `y-sn-${state}` : "", data.problems.length ? "y-sn-bad" : ""].filter(Boolean).join(" ");
   return (
@@ -26,7 +28,7 @@ export const StudioNode = memo(function StudioNode({ id, data, selected }: NodeP
         </div>
       ) : null}
       {data.problems.length ? (
-        <span className="y-sn-problem" title={data.problems.join("\n")} aria-label={t("studio.problemsOnNode", { n: data.problems.length })} data-testid={`node-problem-${id}`}>
+        <span className="y-sn-problem" title={data.problems.join("\n")} aria-label={st("problemsOnNode", { n: data.problems.length })} data-testid={`node-problem-${id}`}>
           {data.problems.length}
         </span>
       ) : null}

@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { Card, ErrorBox, Loading } from "../../components/ui";
 import { useI18n } from "../../i18n";
+import { useStudioText } from "./i18n";
 import { qs } from "../../lib/api";
 import { usePoll } from "../../lib/hooks";
 import { useMe } from "../../lib/me";
@@ -10,6 +11,7 @@ import { deletePipeline, listVersions, restoreVersion } from "./api";
 /** A database pipeline's versions (restoring one makes a new version) and its deletion. */
 export function Versions({ name, dirty }: { name: string; dirty: boolean }) {
   const { t, dateTime } = useI18n();
+  const st = useStudioText();
   const me = useMe();
   const nav = useNav();
   const list = usePoll((signal) => listVersions(name, signal), [name]);
@@ -18,11 +20,11 @@ export function Versions({ name, dirty }: { name: string; dirty: boolean }) {
   const canEdit = me.can("pipelines", "edit");
   const canDelete = me.can("pipelines", "delete");
   const restore = async (version: number) => {
-    if (dirty && !window.confirm(t("studio.restoreDiscards"))) return;
+    if (dirty && !window.confirm(st("restoreDiscards"))) return;
     setBusy(true);
     setError(null);
     try {
-      const out = await restoreVersion(name, version, t("studio.restoredFrom", { version }));
+      const out = await restoreVersion(name, version, st("restoredFrom", { version }));
       nav.go(pagePath("pipelines", qs({ name, v: out.current_version })));
     } catch (err) {
       setError(err);
@@ -30,7 +32,7 @@ export function Versions({ name, dirty }: { name: string; dirty: boolean }) {
     }
   };
   const remove = async () => {
-    if (!window.confirm(t("studio.deleteConfirm", { name }))) return;
+    if (!window.confirm(st("deleteConfirm", { name }))) return;
     setBusy(true);
     setError(null);
     try {
@@ -43,15 +45,15 @@ export function Versions({ name, dirty }: { name: string; dirty: boolean }) {
   };
   const current = list.data?.current_version;
   return (
-    <Card title={t("studio.versions")} testId="studio-versions">
+    <Card title={st("versions")} testId="studio-versions">
       <ErrorBox error={list.error ?? error} />
       {list.loading && !list.data ? <Loading /> : null}
       {list.data ? (
         <table className="y-table y-table-compact">
           <thead>
             <tr>
-              <th>{t("studio.version")}</th>
-              <th>{t("studio.comment")}</th>
+              <th>{st("version")}</th>
+              <th>{st("comment")}</th>
               <th>{t("col.by")}</th>
               <th>{t("col.started")}</th>
               <th />
@@ -62,7 +64,7 @@ export function Versions({ name, dirty }: { name: string; dirty: boolean }) {
               <tr key={v.version} data-testid={`version-${v.version}`}>
                 <td>
                   {v.version}
-                  {v.version === current ? <span className="y-chip">{t("studio.current")}</span> : null}
+                  {v.version === current ? <span className="y-chip">{st("current")}</span> : null}
                 </td>
                 <td>{v.comment}</td>
                 <td>{v.created_by}</td>
@@ -77,7 +79,7 @@ export function Versions({ name, dirty }: { name: string; dirty: boolean }) {
                       onClick={() => void restore(v.version)}
                       data-testid={`restore-${v.version}`}
                     >
-                      {t("studio.restore")}
+                      {st("restore")}
                     </button>
                   ) : null}
                 </td>
@@ -88,7 +90,7 @@ export function Versions({ name, dirty }: { name: string; dirty: boolean }) {
       ) : null}
       <div className="y-row" style={{ marginTop: 8 }}>
         <button type="button" className="y-btn y-btn-danger" disabled={!canDelete || busy} title={canDelete ? undefined : t("perm.noPipelineDelete")} onClick={() => void remove()} data-testid="studio-delete">
-          {t("studio.deletePipeline")}
+          {st("deletePipeline")}
         </button>
       </div>
     </Card>
