@@ -151,14 +151,16 @@ def test_build_a_pipeline_by_dragging_scripts(
     page.wait_for_function("() => document.querySelectorAll('.react-flow__edge').length >= 2")
 
     # a cycle is refused as it is drawn
-    _connect_refused = _edges(page)
+    edges_before = _edges(page)
     sx, sy = _center(_node(page, GATE).locator(".react-flow__handle.source"))
     tx, ty = _center(_node(page, GENERATE).locator(".react-flow__handle.target"))
     page.mouse.move(sx, sy)
     page.mouse.down()
     page.mouse.move(tx, ty, steps=10)
     page.mouse.up()
-    assert _edges(page) == _connect_refused
+    page.wait_for_selector('[data-testid="studio-notice"]')
+    assert GATE in page.inner_text('[data-testid="studio-notice"]')
+    assert _edges(page) == edges_before
 
     # bind an output to a param: only outputs whose type fits are offered
     _select(page, PROFILE)
