@@ -52,7 +52,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def dictionary(lang: str) -> dict[str, str]:
+    """Every UI text of ``lang``: src/i18n's and, as ``studio.<key>``, the pipeline studio's own."""
     data: dict[str, str] = json.loads((UI_DIR / "src" / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+    studio = json.loads((UI_DIR / "src" / "pages" / "pipelines" / f"studio.{lang}.json").read_text(encoding="utf-8"))
+    data.update({f"studio.{key}": text for key, text in studio.items()})
     return data
 
 
