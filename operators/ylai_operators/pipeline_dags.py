@@ -68,6 +68,13 @@ def build_pipeline_dag(pipeline: Pipeline, registry: Registry) -> DAG:
                 kwargs["retries"] = node.retries
             if node.timeout is not None:
                 kwargs["execution_timeout"] = node.timeout
+            if node.resources is not None:
+                if node.resources.cpu is not None:
+                    kwargs["pool_slots"] = node.resources.cpu
+                if node.resources.memory_mb is not None:
+                    kwargs["memory_limit_mb"] = node.resources.memory_mb
+                if node.resources.queue is not None:
+                    kwargs["queue"] = node.resources.queue
             tasks[node_id] = ScriptOperator(
                 task_id=node_id, param_values=literal, param_refs=refs, bindings=bindings, **kwargs
             )

@@ -51,6 +51,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class NodeResources(_Strict):
+    """A node's overrides of its script's ``resources`` (:class:`~ylai_operators.manifest.ResourceHints`).
+
+    Each field left out keeps the manifest's value: ``cpu`` (pool slots), ``memory_mb`` (the
+    limit on the script's process tree, MiB), ``queue`` (the Celery queue).
+    """
+
+    cpu: int | None = Field(default=None, ge=1, le=64)
+    memory_mb: int | None = Field(default=None, ge=16)
+    queue: str | None = Field(default=None, min_length=1)
+
+
 class NodeSpec(_Strict):
     """One step of a pipeline."""
 
@@ -59,6 +71,7 @@ class NodeSpec(_Strict):
     depends_on: list[str] = Field(default_factory=list)
     retries: int | None = Field(default=None, ge=0, le=20)
     timeout: Any = None
+    resources: NodeResources | None = None
 
     @field_validator("timeout")
     @classmethod

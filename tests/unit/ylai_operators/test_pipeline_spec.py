@@ -542,6 +542,18 @@ class TestPipelineErrors:
                 "less than or equal to 20",
                 id="node-retries",
             ),
+            pytest.param(
+                "nodes:\n  a: {script: measure, resources: {cpu: 0}}\n",
+                "nodes.a.resources.cpu",
+                "greater than or equal to 1",
+                id="node-resources-cpu",
+            ),
+            pytest.param(
+                "nodes:\n  a: {script: measure, resources: {memory_mb: 8}}\n",
+                "nodes.a.resources.memory_mb",
+                "greater than or equal to 16",
+                id="node-resources-memory",
+            ),
             pytest.param("nodes:\n  a: {params: {}}\n", "nodes.a.script", "Field required", id="node-without-script"),
             pytest.param("nodes: {}\n", "nodes", "at least 1 item", id="no-nodes"),
             pytest.param("title: x\n", "nodes", "Field required", id="missing-nodes"),

@@ -136,6 +136,16 @@ def test_every_problem_is_reported_at_once(registry: Registry) -> None:
             id="node-fields",
         ),
         pytest.param({"nodes": {"a": {}}}, [("a", "script")], id="node-without-script"),
+        pytest.param(
+            {"nodes": {"a": {"script": "disk_usage", "resources": {"cpu": 0, "memory_mb": 8}}}},
+            [("a", "resources.cpu"), ("a", "resources.memory_mb")],
+            id="node-resources",
+        ),
+        pytest.param(
+            {"nodes": {"a": {"script": "disk_usage", "resources": {"gpu": 1, "queue": ""}}}},
+            [("a", "resources.queue"), ("a", "resources.gpu")],
+            id="node-resources-unknown-field-and-empty-queue",
+        ),
         pytest.param({"params": {"rows": {"type": "colour"}}}, [(None, "params.rows.type")], id="param-type"),
     ],
 )
@@ -182,6 +192,49 @@ def test_export_keeps_timeouts_edges_and_dates(registry: Registry, tmp_path: Pat
     assert "layout" not in exported
     assert PipelineSpec.model_validate(exported) == spec
     assert pipelines.validate(exported, registry)["valid"] is True
+
+
+def test_export_keeps_node_resources(registry: Registry) -> None:
+    data = _spec()
+    data["nodes"]["generate"]["resources"] = {"cpu": 2, "memory_mb": 512, "queue": "heavy"}
+    data["nodes"]["profile"]["resources"] = {"queue": "light"}
+    spec = PipelineSpec.model_validate(copy.deepcopy(data))
+    exported = yaml.safe_load(pipeline_yaml(spec))
+    assert exported["nodes"]["generate"]["resources"] == {"cpu": 2, "memory_mb": 512, "queue": "heavy"}
+    # Only what was written: the fields left to the manifest stay out.
+    assert exported["nodes"]["profile"]["resources"] == {"queue": "light"}
+    assert PipelineSpec.model_validate(exported) == spec
+    assert pipelines.validate(exported, registry)["valid"] is True
+
+
+def test_node_resources_override_the_manifest_for_that_node_only(registry: Registry, tmp_path: Path) -> None:
+    from ylai_operators.pipeline_dags import build_pipeline_dag
+
+    data = _spec(
+        nodes={
+            "generate": {
+                "script": "data_generator",
+                "params": {"rows": {"param": "rows"}},
+                "resources": {"cpu": 3, "memory_mb": 512, "queue": "heavy"},
+            },
+            "profile": {
+                "script": "csv_profiler",
+                "params": {"path": {"from": "generate.path"}},
+                "resources": {"queue": "light"},
+            },
+            "again": {"script": "csv_profiler", "params": {"path": {"from": "generate.path"}}},
+        }
+    )
+    (tmp_path / "gp.yaml").write_text(yaml.safe_dump(data))
+    loaded, errors = load_pipelines(tmp_path, registry, use_cache=False)
+    assert errors == []
+    dag = build_pipeline_dag(loaded["gp"], registry)
+    generate, profile, again = (dag.get_task(t) for t in ("generate", "profile", "again"))
+    assert (generate.pool_slots, generate.memory_limit_mb, generate.queue) == (3, 512, "heavy")
+    # csv_profiler's manifest: cpu 1, memory_mb 1024, no queue; only the queue is overridden.
+    assert (profile.pool_slots, profile.memory_limit_mb, profile.queue) == (1, 1024, "light")
+    assert (again.pool_slots, again.memory_limit_mb) == (1, 1024)
+    assert again.queue not in ("heavy", "light")
 
 
 def test_the_layout_stays_out_of_the_dag(registry: Registry, tmp_path: Path) -> None:
