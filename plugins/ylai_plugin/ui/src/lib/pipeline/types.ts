@@ -22,6 +22,16 @@ export type ParamValue = JsonValue | ParamRef | Binding;
 /** Where the editor drew each node (canvas units); ignored by the checker and the DAG builder. */
 export type Layout = Record<string, { x: number; y: number }>;
 
+/** A node's overrides of its script's resources; a field left out keeps the manifest's value. */
+export interface NodeResources {
+  /** Pool slots. */
+  cpu?: number | null;
+  /** Limit on the RSS of the script's process tree, MiB. */
+  memory_mb?: number | null;
+  /** Celery queue. */
+  queue?: string | null;
+}
+
 /** One step of a pipeline. */
 export interface NodeSpec {
   script: string;
@@ -29,7 +39,7 @@ export interface NodeSpec {
   depends_on?: string[];
   retries?: number | null;
   timeout?: string | number | null;
-  resources?: Record<string, JsonValue> | null;
+  resources?: NodeResources | null;
 }
 
 /** A pipeline-level param (the manifest's ParamSpec: type, default, required, minimum, ...). */

@@ -5,6 +5,7 @@ import { useI18n } from "../../i18n";
 import { useStudioText } from "./i18n";
 import { mainType, validateParams, type Schema } from "../../lib/schema";
 import { compatibleOutputs, compatibleParams, isBinding, isParamRef, nodeIdProblem, splitBinding, type NodeSpec, type ParamValue, type PipelineSpec, type Problem, type ScriptInfo } from "../../lib/pipeline";
+import type { NodeResources } from "../../lib/pipeline/types";
 
 export interface InspectorProps {
   spec: PipelineSpec;
@@ -45,7 +46,15 @@ function sourceOf(value: ParamValue | undefined): string {
   return "literal";
 }
 
-/** The selected node: its id, each param (literal, pipeline param or upstream output), retries, timeout, order. */
+/** ``resources`` with ``field`` set (or removed when ``value`` is undefined); undefined when nothing is left. */
+function withResource<K extends keyof NodeResources>(resources: NodeResources | null | undefined, field: K, value: NodeResources[K] | undefined): NodeResources | undefined {
+  const next: NodeResources = { ...(resources ?? {}) };
+  if (value === undefined) delete next[field];
+  else next[field] = value;
+  return Object.keys(next).length ? next : undefined;
+}
+
+/** The selected node: its id, each param (literal, pipeline param or upstream output), retries, timeout, resources, order. */
 export function Inspector({ spec, nodeId, scripts, problems, readOnly, upstream, onParam, onNode, onRename, onAfter, onDelete }: InspectorProps) {
   const { t } = useI18n();
   const st = useStudioText();
@@ -67,7 +76,8 @@ export function Inspector({ spec, nodeId, scripts, problems, readOnly, upstream,
     if (idText !== nodeId && !idProblem) onRename(idText);
   };
   const others = Object.keys(spec.nodes).filter((id) => id !== nodeId);
-  const known = new Set(["script", "retries", "timeout", "depends_on", "id"]);
+  const known = new Set(["script", "retries", "timeout", "resources", "depends_on", "id"]);
+  const setResource = <K extends keyof NodeResources>(field: K, value: NodeResources[K] | undefined) => onNode({ resources: withResource(node.resources, field, value) });
   const otherProblems = mine.filter((p) => !p.field.startsWith("params.") && !known.has(p.field.split(".")[0]));
 
   return (
@@ -203,6 +213,54 @@ export function Inspector({ spec, nodeId, scripts, problems, readOnly, upstream,
           <FieldError text={fieldProblem("timeout")} />
         </label>
       </div>
+      <div className="y-row y-wrap" data-testid="inspector-resources">
+        <label className="y-field" title={st("resourcesHelp")}>
+          <span className="y-label">{st("cpu")}</span>
+          <input
+            className="y-input"
+            type="number"
+            min={1}
+            max={64}
+            value={node.resources?.cpu ?? ""}
+            placeholder={st("fromScript")}
+            disabled={readOnly}
+            onChange={(e) => setResource("cpu", e.target.value === "" ? undefined : Number(e.target.value))}
+            data-testid="inspector-cpu"
+          />
+          <FieldError text={fieldProblem("resources.cpu")} testId="inspector-problem-resources-cpu" />
+        </label>
+        <label className="y-field" title={st("resourcesHelp")}>
+          <span className="y-label">{st("memoryMb")}</span>
+          <input
+            className="y-input"
+            type="number"
+            min={16}
+            value={node.resources?.memory_mb ?? ""}
+            placeholder={st("fromScript")}
+            disabled={readOnly}
+            onChange={(e) => setResource("memory_mb", e.target.value === "" ? undefined : Number(e.target.value))}
+            data-testid="inspector-memory"
+          />
+          <FieldError text={fieldProblem("resources.memory_mb")} testId="inspector-problem-resources-memory_mb" />
+        </label>
+        <label className="y-field" title={st("resourcesHelp")}>
+          <span className="y-label">{st("queue")}</span>
+          <input
+            className="y-input"
+            value={node.resources?.queue ?? ""}
+            placeholder={st("fromScript")}
+            disabled={readOnly}
+            onChange={(e) => setResource("queue", e.target.value === "" ? undefined : e.target.value)}
+            data-testid="inspector-queue"
+          />
+          <FieldError text={fieldProblem("resources.queue")} testId="inspector-problem-resources-queue" />
+        </label>
+      </div>
+      {mine
+        .filter((p) => p.field === "resources" || (p.field.startsWith("resources.") && !["resources.cpu", "resources.memory_mb", "resources.queue"].includes(p.field)))
+        .map((p, i) => (
+          <FieldError key={i} text={`${p.field}: ${p.reason}`} />
+        ))}
 
       {others.length ? (
         <>

@@ -279,6 +279,49 @@ describe("the studio", { timeout: 30_000 }, () => {
     expect($(root, "studio-saved")?.textContent).toContain("2");
   });
 
+  it("sets a node's resources (cpu, memory, queue) beside retries and timeout, and shows their problems", async () => {
+    const problems = [
+      { node: "generate", field: "resources.cpu", reason: "Input should be greater than or equal to 1" },
+      { node: "generate", field: "resources.memory_mb", reason: "Input should be greater than or equal to 16" },
+    ];
+    const { calls } = fakeServer(me(USER), api(problems));
+    const root = await open("/plugin/ylai-pipelines?name=gen_profile");
+    await flush(10);
+    select(root, "generate");
+    await flush(2);
+    const cpu = $(root, "inspector-cpu") as HTMLInputElement;
+    expect(cpu.value).toBe("");
+    expect(cpu.placeholder).toBe("script's value");
+    type(cpu, "0");
+    type($(root, "inspector-memory")!, "8");
+    type($(root, "inspector-queue")!, "heavy");
+    await flush(2);
+    await wait(450);
+    await flush(4);
+    const last = () => posts(calls, "/ylai/api/v1/pipelines/validate").at(-1)!.body as { spec: PipelineSpec };
+    expect(last().spec.nodes.generate.resources).toEqual({ cpu: 0, memory_mb: 8, queue: "heavy" });
+    expect($(root, "inspector-problem-resources-cpu")?.textContent).toBe("Input should be greater than or equal to 1");
+    expect($(root, "inspector-problem-resources-memory_mb")?.textContent).toBe("Input should be greater than or equal to 16");
+    expect(await yamlOf(root)).toContain("    resources:\n      cpu: 0\n      memory_mb: 8\n      queue: heavy\n");
+
+    // Emptying a field gives it back to the script; emptying all of them drops `resources`.
+    select(root, "generate");
+    await flush(2);
+    type($(root, "inspector-cpu")!, "2");
+    type($(root, "inspector-memory")!, "");
+    await flush(2);
+    await wait(450);
+    await flush(4);
+    expect(last().spec.nodes.generate.resources).toEqual({ cpu: 2, queue: "heavy" });
+    type($(root, "inspector-cpu")!, "");
+    type($(root, "inspector-queue")!, "");
+    await flush(2);
+    await wait(450);
+    await flush(4);
+    expect(last().spec.nodes.generate).not.toHaveProperty("resources");
+    expect(last().spec.nodes.profile).not.toHaveProperty("resources");
+  });
+
   it("keeps the YAML tab and the canvas in step, and shows a YAML error with its line", async () => {
     fakeServer(me(USER), api());
     const root = await open("/plugin/ylai-pipelines?name=gen_profile");
