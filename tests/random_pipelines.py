@@ -3,7 +3,7 @@
 :func:`random_pipeline` draws a spec (as the JSON/YAML data a file holds) whose every node
 parameter is a literal that fits the parameter, a ``{param: <pipeline param>}`` of a fitting
 type or a ``{from: <node>.<output>}`` binding to an output of a fitting type of an earlier
-node; plus ``depends_on``, ``edges``, node retries and timeouts and a ``layout``. The nodes
+node; plus ``depends_on``, ``edges``, node retries, timeouts and resources and a ``layout``. The nodes
 are drawn in layers (a node binds only to nodes of earlier layers), so the spec is acyclic
 and :func:`ylai_operators.pipeline_spec.check_pipeline` accepts it.
 
@@ -98,6 +98,22 @@ def _pipeline_params(rng: random.Random) -> dict[str, dict[str, Any]]:
     return params
 
 
+def _resources(rng: random.Random) -> dict[str, Any] | None:
+    """Some of a node's resource overrides, or ``None`` (most nodes keep their script's).
+
+    Drawn from a Random of its own (seeded from the node) so that adding it left the other
+    draws of a seed as they were.
+    """
+    if rng.random() >= 0.2:
+        return None
+    drawn = {
+        "cpu": rng.randint(1, 64),
+        "memory_mb": rng.choice((16, 256, 1024, 4096)),
+        "queue": rng.choice(("default", "heavy", "gpu_队列")),
+    }
+    return {key: value for key, value in drawn.items() if rng.random() < 0.6} or {"queue": "heavy"}
+
+
 def _timeout(rng: random.Random) -> Any:
     seconds = round(rng.uniform(0.5, 99.0), 2)
     if rng.random() < 0.5 or seconds.is_integer():
@@ -166,6 +182,8 @@ def random_pipeline(
             spec["retries"] = rng.randint(0, 5)
         if rng.random() < 0.2:
             spec["timeout"] = _timeout(rng)
+        if resources := _resources(random.Random(f"{name}/{node}/{script.name}")):  # noqa: S311 - test data
+            spec["resources"] = resources
         drawn[node] = spec
     data: dict[str, Any] = {"name": name}
     optional: dict[str, Any] = {

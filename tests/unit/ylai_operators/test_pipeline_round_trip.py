@@ -1,7 +1,7 @@
 """Pipeline spec ↔ YAML ↔ editor JSON round trips, and the validator's problem positions, on random DAGs.
 
 The examples of ``dags/pipelines`` and seeded random valid DAGs (``tests/random_pipelines.py``:
-literals, ``{param:}`` and ``{from:}`` bindings, ``depends_on``, ``edges``, timeouts, layouts)
+literals, ``{param:}`` and ``{from:}`` bindings, ``depends_on``, ``edges``, timeouts, resources, layouts)
 go YAML → spec → YAML and must come back byte for byte; the repository loader must accept the
 export as it is. The editor's path (``GET /pipelines/{name}`` answers the spec without its
 layout and the layout beside it; the editor sends both back) must give the same file too.
@@ -88,15 +88,15 @@ def test_the_random_dags_cover_every_kind_of_value(registry: Registry) -> None:
         data = _draw(registry, seed)
         seen |= {key for key in ("layout", "edges", "schedule", "params", "description") if key in data}
         for node in data["nodes"].values():
-            seen |= {key for key in ("depends_on", "timeout", "retries") if key in node}
+            seen |= {key for key in ("depends_on", "timeout", "retries", "resources") if key in node}
             for value in node.get("params", {}).values():
                 if isinstance(value, dict) and set(value) in ({"from"}, {"param"}):
                     seen |= set(value)
                 elif isinstance(value, str) and "\n" in value:
                     seen.add("multi-line string")
     assert seen == {
-        "layout", "edges", "schedule", "params", "description", "depends_on", "timeout", "retries", "from",
-        "param", "multi-line string",
+        "layout", "edges", "schedule", "params", "description", "depends_on", "timeout", "retries", "resources",
+        "from", "param", "multi-line string",
     }  # fmt: skip
 
 
