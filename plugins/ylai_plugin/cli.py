@@ -57,8 +57,9 @@ def _alerts_command(interval: float | None, *, once: bool) -> int:
     as_server_component()
     from ylai_plugin import config
     from ylai_plugin.alerts import evaluator
+    from ylai_plugin.json_logs import configure_stdlib
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_stdlib("alerts", os.environ, level=logging.INFO)
     if once:
         print(evaluator.tick())
         return 0

@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ylai_plugin import config
+from ylai_plugin.json_logs import json_mode
 
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 SECRETS_FILE = "ylai-secrets.json"
@@ -256,6 +257,11 @@ def airflow_environment(settings: PlatformSettings, env: dict[str, str]) -> dict
         }
     else:
         defaults["AIRFLOW__CORE__PARALLELISM"] = "8"
+    if json_mode(env):
+        # JSON service logs (docs/logging.md): Airflow's components log JSON lines through structlog,
+        # the Celery worker too, and nothing is coloured.
+        defaults["AIRFLOW__LOGGING__JSON_LOGS"] = "True"
+        defaults["AIRFLOW__LOGGING__COLORED_CONSOLE_LOG"] = "False"
     if settings.database_url.startswith("sqlite"):
         defaults["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"] = "ylai_plugin.platform_env.SQLITE_CONNECT_ARGS"
         defaults["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC"] = "ylai_plugin.platform_env.SQLITE_CONNECT_ARGS"

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
+from ylai_plugin.json_logs import json_mode
 from ylai_plugin.platform_env import (
     PlatformConfigError,
     PlatformSettings,
@@ -163,7 +164,8 @@ def run(root: Path, env: dict[str, str] | None = None) -> int:
         return 2
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
     airflow_env = airflow_environment(settings, base_env)
-    sup = Supervisor(env=airflow_env)
+    # YLAI_LOG_FORMAT=json: one JSON object per line (docs/logging.md); otherwise prefixed text.
+    sup = Supervisor(env=airflow_env, json_output=json_mode(base_env))
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
         sup.request_stop()

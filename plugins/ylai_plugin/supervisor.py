@@ -3,7 +3,8 @@
 Each child gets its own process group, so a terminal's Ctrl-C reaches only the
 supervisor, which then stops every child *and its descendants* (Airflow's
 scheduler, Celery and uvicorn all fork workers). Output is merged line by line
-and prefixed with the component's name.
+and prefixed with the component's name, or, with ``json_output``, written as one
+JSON object per line with the component's name in it (:mod:`ylai_plugin.json_logs`).
 
 A component that exits is restarted (:meth:`Supervisor.supervise`): after a delay that
 grows exponentially with its consecutive crashes (with jitter, up to a cap), and only once
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from ylai_operators.catalog import stop_processes
+from ylai_plugin.json_logs import to_json_line
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,8 @@ class Supervisor:
     :param out: stream the prefixed lines are written to.
     :param policy: when to restart a component that exited and when to give up.
     :param rng: randomness of the jitter (tests pass a seeded one).
+    :param json_output: write every line as a JSON object (``YLAI_LOG_FORMAT=json``) instead of
+        prefixing it with the component's name.
     """
 
     def __init__(
@@ -169,8 +173,10 @@ class Supervisor:
         width: int = 14,
         policy: RestartPolicy | None = None,
         rng: random.Random | None = None,
+        json_output: bool = False,
     ) -> None:
         self.env = env
+        self.json_output = json_output
         self.out = out or sys.stdout
         self.width = width
         self.policy = policy or RestartPolicy()
@@ -184,9 +190,10 @@ class Supervisor:
 
     # -- output -------------------------------------------------------------
     def say(self, name: str, line: str) -> None:
-        """Write one prefixed line."""
+        """Write one line of ``name``: prefixed with it, or as a JSON object in JSON mode."""
+        text = to_json_line(name, line) if self.json_output else f"{name:<{self.width}}| {line}"
         with self._write_lock:
-            self.out.write(f"{name:<{self.width}}| {line}\n")
+            self.out.write(text + "\n")
             self.out.flush()
 
     def _pump(self, name: str, stream: IO[bytes], sink: list[str] | None) -> None:

@@ -284,3 +284,22 @@ class TestResilience:
         interval = int(env["AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL"])
         # The first retry of a script waits 15-30 s after the task is failed.
         assert interval + timeout + detection + 30 <= 60
+
+
+class TestJsonLogs:
+    """docs/logging.md: every long-running service writes one JSON object per line to stdout."""
+
+    @pytest.mark.parametrize("name", sorted(LONG_RUNNING))
+    def test_every_service_logs_json(self, services: dict[str, Any], name: str) -> None:
+        env = services[name]["environment"]
+        assert env["YLAI_LOG_FORMAT"] == "json"
+        assert env["AIRFLOW__LOGGING__JSON_LOGS"] == "True"
+        assert env["AIRFLOW__LOGGING__COLORED_CONSOLE_LOG"] == "False"
+
+    def test_same_settings_as_ylai_run_in_json_mode(self, tmp_path: Path) -> None:
+        from ylai_plugin.platform_env import airflow_environment, resolve_settings
+
+        expected = airflow_environment(resolve_settings({}, tmp_path), {"YLAI_LOG_FORMAT": "json"})
+        common = load_yaml(COMPOSE_FILE)["x-airflow-common"]["environment"]
+        for key in ("AIRFLOW__LOGGING__JSON_LOGS", "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG"):
+            assert common[key] == expected[key], key

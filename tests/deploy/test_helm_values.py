@@ -364,3 +364,17 @@ class TestResilience:
         detection = float(scheduler["task_instance_heartbeat_timeout_detection_interval"])
         # The first retry of a script waits 15-30 s after the task is failed.
         assert int(workers["min_heartbeat_interval"]) + timeout + detection + 30 <= 60
+
+
+class TestJsonLogs:
+    """docs/logging.md: every container writes one JSON object per line to stdout."""
+
+    def test_airflow_components_log_json(self, stack: dict[str, Any]) -> None:
+        assert stack["config"]["logging"]["json_logs"] == "True"
+        assert stack["config"]["logging"]["colored_console_log"] == "False"
+
+    def test_ylai_log_format_reaches_every_container(self, stack: dict[str, Any]) -> None:
+        assert {"name": "YLAI_LOG_FORMAT", "value": "json"} in stack["env"]
+        # The chart's top-level env does not reach extraContainers: the alert evaluator sets its own.
+        (alerts,) = [c for c in stack["scheduler"]["extraContainers"] if c["name"] == "ylai-alerts"]
+        assert {"name": "YLAI_LOG_FORMAT", "value": "json"} in alerts["env"]

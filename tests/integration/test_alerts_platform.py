@@ -6,10 +6,14 @@ the scheduler's listener, or from ``ylai alerts --once`` where a test runs it. O
 connection from the environment; another creates its Slack webhook, SMTP and HTTP connections
 through Airflow's REST API, as the Connections page does. Also checks the history API and that a
 Viewer may not write rules.
+
+The platform runs with ``YLAI_LOG_FORMAT=json`` (docs/logging.md); the module's last test checks that
+every line every component wrote meanwhile (a script run, failures, alerts) is a JSON object.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import urllib.parse
@@ -36,7 +40,11 @@ def slack() -> Iterator[SlackReceiver]:
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory, slack: SlackReceiver) -> Iterator[RunningPlatform]:
     home: Path = tmp_path_factory.mktemp("alerts") / "home"
-    env = {"AIRFLOW_CONN_YLAI_SLACK": slack_connection(slack), "AIRFLOW__YLAI__ALERT_INTERVAL_SECONDS": "3600"}
+    env = {
+        "AIRFLOW_CONN_YLAI_SLACK": slack_connection(slack),
+        "AIRFLOW__YLAI__ALERT_INTERVAL_SECONDS": "3600",
+        "YLAI_LOG_FORMAT": "json",
+    }
     with RunningPlatform(home, env).running() as p:
         yield p
 
@@ -219,3 +227,28 @@ def test_alerts_reach_slack_email_and_webhook_through_connections_made_in_airflo
     finally:
         hooks.stop()
         mail.stop()
+
+
+COMPONENTS = {"api-server", "scheduler", "dag-processor", "triggerer", "alerts"}
+
+
+def test_every_line_every_component_wrote_is_a_json_object_with_the_required_keys(platform: RunningPlatform) -> None:
+    """Runs last: after the script runs, their failures and the alerts of the tests above."""
+    lines = platform.output().splitlines()
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            raise AssertionError(f"line {number} is not JSON: {line!r}") from None
+        assert isinstance(record, dict), line
+        missing = {"time", "level", "logger", "component", "message"} - set(record)
+        assert not missing, f"line {number} lacks {missing}: {line!r}"
+        records.append(record)
+    components = {r["component"] for r in records}
+    assert components >= COMPONENTS | {"ylai"}, components
+    # Airflow's own structured lines keep their context: the scheduler names the failed runs' DAG.
+    assert any(r["component"] == "scheduler" and r.get("dag_id") == DAG for r in records) or any(
+        r["component"] == "scheduler" and DAG in str(r["message"]) for r in records
+    )
+    assert any(r["component"] == "ylai" and "ylai is up:" in r["message"] for r in records)
