@@ -317,6 +317,13 @@ def test_the_studio_in_chinese(browser: Any, platform: RunningPlatform) -> None:
         assert page.get_attribute(STUDIO, "data-readonly") == "true"
         page.wait_for_selector('[data-testid="studio-save-copy"]')
         assert zh["studio.palette"] in page.inner_text('[data-testid="palette"]')
+        # React Flow's own controls speak Chinese too (their labels are English unless the studio sets them)
+        labels = page.eval_on_selector_all(
+            ".react-flow__controls button, .react-flow__minimap",
+            "els => els.flatMap((el) => [el.getAttribute('title'), el.getAttribute('aria-label')]).filter(Boolean)",
+        )
+        assert labels, "no React Flow controls"
+        assert not [label for label in labels if re.fullmatch(r"[A-Za-z ]+", label)], labels
         for tab in ("canvas", "yaml", "settings"):
             page.click(f'[data-testid="studio-{tab}-tab"]')
             texts = _texts(page)
