@@ -520,3 +520,22 @@ describe("the studio's helpers", () => {
     expect(laid.layout!.a.x).toBeLessThan(laid.layout!.b.x);
   });
 });
+
+describe("the studio in Chinese", { timeout: 30_000 }, () => {
+  it("labels React Flow's own controls and minimap in Chinese", async () => {
+    localStorage.setItem("i18nextLng", "zh-CN");
+    try {
+      fakeServer(me(USER), api());
+      const root = await open("/plugin/ylai-pipelines?name=gen_profile");
+      await flush(10);
+      const labels = [...root.querySelectorAll(".react-flow__controls button, .react-flow__minimap")].map(
+        (el) => el.getAttribute("aria-label") ?? el.getAttribute("title"),
+      );
+      expect(labels).toContain("放大");
+      expect(labels).toContain("适应视图");
+      expect(labels.filter((l) => l && /^[A-Za-z ]+$/.test(l))).toEqual([]);
+    } finally {
+      localStorage.removeItem("i18nextLng");
+    }
+  });
+});

@@ -167,6 +167,24 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
     for (const [id, n] of Object.entries(spec.nodes ?? {})) if (!n.params) spec.nodes[id] = { ...n, params: {} };
     return withLayout(spec);
   }, [detail]);
+  // React Flow's own labels (controls, minimap, keyboard help) are English unless given.
+  const ariaLabels = useMemo(() => {
+    const dirs: Record<string, StudioKey> = { up: "dirUp", down: "dirDown", left: "dirLeft", right: "dirRight" };
+    return {
+      "node.a11yDescription.default": st("rfNodeHelp"),
+      "node.a11yDescription.keyboardDisabled": st("rfNodeHelpKeyboard"),
+      "node.a11yDescription.ariaLiveMessage": ({ direction, x, y }: { direction: string; x: number; y: number }) =>
+        st("rfNodeMoved", { direction: dirs[direction] ? st(dirs[direction]) : direction, x, y }),
+      "edge.a11yDescription.default": st("rfEdgeHelp"),
+      "controls.ariaLabel": st("rfControls"),
+      "controls.zoomIn.ariaLabel": st("rfZoomIn"),
+      "controls.zoomOut.ariaLabel": st("rfZoomOut"),
+      "controls.fitView.ariaLabel": st("rfFitView"),
+      "controls.interactive.ariaLabel": st("rfInteractive"),
+      "minimap.ariaLabel": st("rfMinimap"),
+      "handle.ariaLabel": st("rfHandle"),
+    };
+  }, [st]);
   const [hist, setHist] = useState<History<PipelineSpec>>(() => createHistory(initial));
   const spec = hist.present;
   const [saved, setSaved] = useState<PipelineSpec>(initial);
@@ -644,6 +662,7 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
               colorMode={dark ? "dark" : "light"}
               proOptions={{ hideAttribution: true }}
               minZoom={0.1}
+              ariaLabelConfig={ariaLabels}
             >
               <Background gap={16} />
               <MiniMap pannable zoomable />
