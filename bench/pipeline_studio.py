@@ -279,7 +279,7 @@ def open_once(page: Any, base_url: str, nodes: int, *, reload: bool) -> tuple[fl
         page.goto(f"{base_url}/ylai/app/pipelines")
     else:  # back to the list inside the app, as a user goes from one pipeline to the next
         page.click('[data-testid="studio-back"]')
-    page.wait_for_selector('[data-testid="pipelines-page"], [data-testid="page-pipelines"]', timeout=60_000)
+    page.wait_for_selector('[data-testid="page-pipelines"]', timeout=60_000)
     row = page.locator(f'[data-testid="pipeline-{NAME}"]')
     row.wait_for(timeout=60_000)
     page.evaluate("() => { window.__studioT1 = undefined; }")

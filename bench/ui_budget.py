@@ -61,8 +61,6 @@ CHARTS = BUNDLE.with_name("charts.umd.cjs")
 STUDIO = BUNDLE.with_name("studio.umd.cjs")
 APP_DIST = BUNDLE.parent / "app"
 PAGES_JSON = REPO_ROOT / "plugins" / "ylai_plugin" / "pages.json"
-# A page's first content: ``page-<id>``, unless it is marked otherwise here.
-CONTENT_TESTID = {"pipelines": "pipelines-page"}
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 LIGHTHOUSE = "lighthouse@12.2.3"
@@ -81,7 +79,7 @@ PAGES = read_pages()
 
 def content_selector(page: str) -> str:
     """The selector of ``page``'s first content."""
-    return f'[data-testid="{CONTENT_TESTID.get(page, f"page-{page}")}"]'
+    return f'[data-testid="page-{page}"]'
 
 
 def on_demand_files() -> list[tuple[str, Path]]:

@@ -24,7 +24,7 @@ from tests.integration.running_platform import RunningPlatform
 API = "/ylai/api/v1/pipelines"
 NAME = "e2e_studio"
 STUDIO = '[data-testid="studio-page"]'
-LIST = '[data-testid="pipelines-page"], [data-testid="page-pipelines"]'
+LIST = '[data-testid="page-pipelines"]'
 # The three nodes (a dropped script's node is named after it): generate -> profile -> gate.
 GENERATE, PROFILE, GATE = "data_generator", "csv_profiler", "quality_gate"
 

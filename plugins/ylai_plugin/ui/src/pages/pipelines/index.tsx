@@ -100,7 +100,7 @@ function PipelineList() {
     },
   ];
   return (
-    <div data-testid="pipelines-page">
+    <div data-testid="page-pipelines">
       <PageHeader
         title={t("pipelines.title")}
         subtitle={t("pipelines.subtitle")}
