@@ -13,13 +13,16 @@ The studio's test hooks are listed at the top of plugins/ylai_plugin/ui/src/page
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import Session, dictionary, login, screenshot
 from tests.integration.running_platform import RunningPlatform
+from ylai_operators.catalog import load_pipelines, load_registry
 
 API = "/ylai/api/v1/pipelines"
 NAME = "e2e_studio"
@@ -204,7 +207,7 @@ def test_build_a_pipeline_by_dragging_scripts(
 
 
 def test_the_saved_pipeline_runs_from_the_editor_and_its_nodes_turn_green(
-    admin: Session, platform: RunningPlatform, saved: dict[str, bool]
+    admin: Session, platform: RunningPlatform, saved: dict[str, bool], tmp_path: Path
 ) -> None:
     if not saved.get("pipeline"):
         pytest.fail("the build test did not save the pipeline", pytrace=False)
@@ -259,6 +262,13 @@ def test_the_saved_pipeline_runs_from_the_editor_and_its_nodes_turn_green(
     exported = yaml.safe_load(export.body)
     assert _same_spec(shown) == _same_spec(exported), (shown, exported)
     assert set(shown.get("layout", {})) == set(exported.get("layout", {}))
+    # ... and that export, put in a repository unchanged, loads and checks like any file there
+    repository = tmp_path / "pipelines"
+    repository.mkdir()
+    (repository / f"{NAME}.yaml").write_bytes(export.body)
+    loaded, problems = load_pipelines(repository, load_registry(REPO_ROOT / "dags" / "scripts"), use_cache=False)
+    assert not problems, problems
+    assert sorted(loaded[NAME].spec.nodes) == sorted(shown["nodes"])
     page.close()
     errors = admin.own_errors()
     admin.errors.clear()

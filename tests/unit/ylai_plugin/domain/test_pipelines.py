@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -209,6 +209,7 @@ def test_export_keeps_node_resources(registry: Registry) -> None:
 
 def test_node_resources_override_the_manifest_for_that_node_only(registry: Registry, tmp_path: Path) -> None:
     from ylai_operators.pipeline_dags import build_pipeline_dag
+    from ylai_operators.script_operator import ScriptOperator
 
     data = _spec(
         nodes={
@@ -229,7 +230,9 @@ def test_node_resources_override_the_manifest_for_that_node_only(registry: Regis
     loaded, errors = load_pipelines(tmp_path, registry, use_cache=False)
     assert errors == []
     dag = build_pipeline_dag(loaded["gp"], registry)
-    generate, profile, again = (dag.get_task(t) for t in ("generate", "profile", "again"))
+    tasks = {t: dag.get_task(t) for t in ("generate", "profile", "again")}
+    assert all(isinstance(t, ScriptOperator) for t in tasks.values())
+    generate, profile, again = (cast(ScriptOperator, tasks[t]) for t in ("generate", "profile", "again"))
     assert (generate.pool_slots, generate.memory_limit_mb, generate.queue) == (3, 512, "heavy")
     # csv_profiler's manifest: cpu 1, memory_mb 1024, no queue; only the queue is overridden.
     assert (profile.pool_slots, profile.memory_limit_mb, profile.queue) == (1, 1024, "light")
