@@ -8,6 +8,7 @@ from airflow.api_fastapi.common.db.common import SessionDep
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from ylai_operators.catalog import pipeline_dag_id
+from ylai_plugin.alerts.shorthand import rules_from_shorthand
 from ylai_plugin.api.datamodels.common import Page, PartialPage
 from ylai_plugin.api.datamodels.pipelines import (
     DbPipelineOut,
@@ -27,6 +28,7 @@ from ylai_plugin.api.listing import FIELDS_DESCRIPTION, MAX_INT, Offset, cached_
 from ylai_plugin.api.security import UserDep, requires
 from ylai_plugin.domain import dags as dag_service
 from ylai_plugin.domain import pipelines
+from ylai_plugin.domain.errors import Invalid
 from ylai_plugin.permissions import RESOURCE_PIPELINES
 
 router = APIRouter(prefix="/pipelines", tags=["pipelines"], responses={404: {"model": ErrorResponse}})
@@ -83,7 +85,33 @@ def validate_pipeline(body: ValidateIn, user: UserDep, session: SessionDep) -> V
     ``{"spec": {...}}`` is a 422. Nodes may run repository and database scripts, as a database
     pipeline's may (a repository pipeline file may only use repository scripts).
     """
-    return ValidateOut.model_validate(pipelines.validate(body.spec, pipelines.registry(session)))
+    result: dict[str, Any] = dict(pipelines.validate(body.spec, pipelines.registry(session)))
+    if problems := _alerts_problems(body.spec):
+        result |= {"valid": False, "problems": [*result["problems"], *problems], "params_schema": None}
+    return ValidateOut.model_validate(result)
+
+
+def _alerts_problems(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Why the ``alerts:`` section would not become alert rules (the alert evaluator's shorthand).
+
+    Checked here, not by the compiler: the alerts package builds on the pipelines domain module.
+    """
+    section = spec.get("alerts")
+    if not isinstance(section, dict) or not section:
+        return []  # absent, or not a mapping: the compiler says so
+    try:
+        rules_from_shorthand("pipeline", str(spec.get("name", "")), section)
+    except ValueError as exc:
+        return [{"node": None, "field": "alerts", "reason": str(exc)}]
+    return []
+
+
+def _check_alerts(spec: dict[str, Any]) -> None:
+    """Refuse (422) a spec whose ``alerts:`` section would only be logged and ignored by the evaluator."""
+    if problems := _alerts_problems(spec):
+        raise Invalid(
+            [{"field": f"body.spec.{p['field']}", "reason": p["reason"]} for p in problems], pipelines.INVALID_SPEC
+        )
 
 
 @router.get("/{name}", response_model=PipelineDetail, dependencies=[Depends(requires(RESOURCE_PIPELINES))])
@@ -142,6 +170,7 @@ def create_pipeline(body: PipelineIn, user: UserDep, session: SessionDep) -> DbP
     422, its field ``body.spec.<field>`` (a node's: ``body.spec.nodes.<node>.<field>``). 409 when a
     repository or database pipeline has the name. Audited.
     """
+    _check_alerts(body.spec)
     return _versions_out(session, pipelines.create(session, user, body.spec, body.comment))
 
 
@@ -157,6 +186,7 @@ def add_pipeline_version(name: str, body: PipelineIn, user: UserDep, session: Se
 
     A repository pipeline is read-only (409): save a copy under another name. Audited.
     """
+    _check_alerts(body.spec)
     return _versions_out(session, pipelines.add_version(session, user, name, body.spec, body.comment))
 
 

@@ -138,6 +138,8 @@ def test_a_taken_name_is_a_409(client: TestClient, created: str) -> None:
             id="cycle",
         ),
         pytest.param({"nodes": {"a": {}}}, "body.spec.nodes.a.script", id="node-schema"),
+        pytest.param({"alerts": {"on_failure": "carrier-pigeon:#x"}}, "body.spec.alerts", id="alerts-channel"),
+        pytest.param({"alerts": {"whenever": True}}, "body.spec.alerts", id="alerts-key"),
     ],
 )
 def test_an_invalid_spec_is_a_422_naming_each_field(client: TestClient, change: dict[str, Any], field: str) -> None:
@@ -415,3 +417,21 @@ def test_a_viewer_reads_versions_but_may_not_write(client: TestClient, created: 
     assert "can_create" not in ROLE_GRANTS["Viewer"][RESOURCE_PIPELINES]
     assert "can_delete" not in ROLE_GRANTS["Op"][RESOURCE_PIPELINES]  # deleting is for Admins
     assert client.get(f"/api/v1/pipelines/{created}/versions", headers=VIEWER).status_code == 200
+
+
+def test_a_bad_alerts_section_is_refused_on_a_new_version_and_shown_by_validate(
+    client: TestClient, created: str
+) -> None:
+    bad = {**spec(created), "alerts": {"on_failure": "carrier-pigeon:#x"}}
+    resp = client.post(f"/api/v1/pipelines/{created}/versions", json={"spec": bad})
+    assert resp.status_code == 422, resp.text
+    (detail,) = resp.json()["error"]["details"]
+    assert detail["field"] == "body.spec.alerts"
+    assert detail["reason"].startswith("alerts.on_failure: ")
+    assert client.get(f"/api/v1/pipelines/{created}/versions").json()["current_version"] == 1
+    checked = client.post("/api/v1/pipelines/validate", json={"spec": bad}).json()
+    assert checked["valid"] is False
+    assert [(p["node"], p["field"]) for p in checked["problems"]] == [(None, "alerts")]
+    good = {**spec(created), "alerts": {"on_failure": "slack:#data"}}
+    assert client.post("/api/v1/pipelines/validate", json={"spec": good}).json()["valid"] is True
+    assert client.post(f"/api/v1/pipelines/{created}/versions", json={"spec": good}).status_code == 201
