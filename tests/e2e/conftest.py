@@ -236,3 +236,25 @@ def viewer(browser: Any, platform: RunningPlatform) -> Iterator[Session]:
     session = login(browser, platform, "e2e_viewer", PASSWORD, "localStorage.setItem('i18nextLng', 'en')")
     yield session
     session.context.close()
+
+
+def visible_texts(page: Any) -> list[str]:
+    """Every visible text node, placeholder, title and aria-label inside ylai's root (for translation checks)."""
+    result: list[str] = page.evaluate(
+        """() => {
+        const root = document.querySelector('[data-testid="ylai-root"]');
+        const out = [];
+        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+        while (walker.nextNode()) {
+          const node = walker.currentNode;
+          const el = node.parentElement;
+          if (el && el.offsetParent !== null && node.textContent.trim()) out.push(node.textContent.trim());
+        }
+        for (const el of root.querySelectorAll('[placeholder],[title],[aria-label]')) {
+          for (const a of ['placeholder', 'title', 'aria-label']) if (el.getAttribute(a)) out.push(el.getAttribute(a));
+        }
+        for (const o of root.querySelectorAll('option, optgroup')) out.push(o.label || o.textContent.trim());
+        return out;
+    }"""
+    )
+    return result

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT
-from tests.e2e.conftest import Session, dictionary, login, screenshot
+from tests.e2e.conftest import Session, dictionary, login, screenshot, visible_texts
 from tests.integration.running_platform import RunningPlatform
 from ylai_operators.catalog import load_pipelines, load_registry
 
@@ -336,39 +336,17 @@ def test_the_studio_in_chinese(browser: Any, platform: RunningPlatform) -> None:
         assert not [label for label in labels if re.fullmatch(r"[A-Za-z ]+", label)], labels
         for tab in ("canvas", "yaml", "settings"):
             page.click(f'[data-testid="studio-{tab}-tab"]')
-            texts = _texts(page)
+            texts = visible_texts(page)
             leftovers = sorted({t for t in texts if t in english})
             assert not leftovers, f"studio {tab} tab: untranslated {leftovers}"
             assert any(re.search(r"[\u4e00-\u9fff]", t) for t in texts)
         screenshot(page, "studio-zh")
         _open(session, page)
         page.wait_for_selector('[data-testid="pipeline-generate_and_profile"]')
-        leftovers = sorted({t for t in _texts(page) if t in english})
+        leftovers = sorted({t for t in visible_texts(page) if t in english})
         assert not leftovers, f"pipelines list: untranslated {leftovers}"
         page.close()
         errors = session.own_errors()
         assert not errors, errors
     finally:
         session.context.close()
-
-
-def _texts(page: Any) -> list[str]:
-    """Every visible text, placeholder, title and aria-label inside ylai's root (as test_ui_pages reads them)."""
-    result: list[str] = page.evaluate(
-        """() => {
-        const root = document.querySelector('[data-testid="ylai-root"]');
-        const out = [];
-        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-        while (walker.nextNode()) {
-          const node = walker.currentNode;
-          const el = node.parentElement;
-          if (el && el.offsetParent !== null && node.textContent.trim()) out.push(node.textContent.trim());
-        }
-        for (const el of root.querySelectorAll('[placeholder],[title],[aria-label]')) {
-          for (const a of ['placeholder', 'title', 'aria-label']) if (el.getAttribute(a)) out.push(el.getAttribute(a));
-        }
-        for (const o of root.querySelectorAll('option, optgroup')) out.push(o.label || o.textContent.trim());
-        return out;
-      }"""
-    )
-    return result

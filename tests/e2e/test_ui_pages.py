@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import PAGES, Session, dictionary, login, save_task, screenshot
+from tests.e2e.conftest import PAGES, Session, dictionary, login, save_task, screenshot, visible_texts
 from tests.integration.running_platform import RunningPlatform
 
 LOG_LINE = ".y-logline"
@@ -21,28 +21,6 @@ def seeded(platform: RunningPlatform, finished_run: str) -> dict[str, Any]:
     """Real data for the pages: a finished script run and a saved task."""
     save_task(platform, "e2e nightly check")
     return {"run_id": finished_run}
-
-
-def _texts(page: Any) -> list[str]:
-    """Every visible text node, placeholder, title and aria-label inside ylai's root."""
-    result: list[str] = page.evaluate(
-        """() => {
-        const root = document.querySelector('[data-testid="ylai-root"]');
-        const out = [];
-        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-        while (walker.nextNode()) {
-          const node = walker.currentNode;
-          const el = node.parentElement;
-          if (el && el.offsetParent !== null && node.textContent.trim()) out.push(node.textContent.trim());
-        }
-        for (const el of root.querySelectorAll('[placeholder],[title],[aria-label]')) {
-          for (const a of ['placeholder', 'title', 'aria-label']) if (el.getAttribute(a)) out.push(el.getAttribute(a));
-        }
-        for (const o of root.querySelectorAll('option, optgroup')) out.push(o.label || o.textContent.trim());
-        return out;
-    }"""
-    )
-    return result
 
 
 def _no_errors(session: Session, **kwargs: Any) -> None:
@@ -270,7 +248,7 @@ def test_chinese_and_dark_mode_follow_airflow(browser: Any, platform: RunningPla
             page.wait_for_timeout(1500)  # let every request settle
             assert page.get_attribute('[data-testid="ylai-root"]', "lang") == "zh-CN"
             assert "ylai-dark" in (page.get_attribute('[data-testid="ylai-root"]', "class") or "")
-            texts = _texts(page)
+            texts = visible_texts(page)
             leftovers = sorted({t for t in texts if t in english})
             assert not leftovers, f"{ui_page}: untranslated {leftovers}"
             assert any(re.search(r"[\u4e00-\u9fff]", t) for t in texts)
@@ -279,14 +257,14 @@ def test_chinese_and_dark_mode_follow_airflow(browser: Any, platform: RunningPla
         for query in ("?new=1", "?tab=silences", "?tab=history"):
             session.goto(page, "alerts", query)
             page.wait_for_timeout(1500)
-            leftovers = sorted({t for t in _texts(page) if t in english})
+            leftovers = sorted({t for t in visible_texts(page) if t in english})
             assert not leftovers, f"alerts{query}: untranslated {leftovers}"
         screenshot(page, "alerts-history-zh")
         session.goto(page, "run", "?dag_id=script__disk_usage")
         page.wait_for_selector('[data-testid="field-top"]')
         page.fill('[data-testid="field-top"]', "0")
         assert page.inner_text('[data-testid="error-top"]') == "不能小于 1"
-        assert not {t for t in _texts(page) if t in english}
+        assert not {t for t in visible_texts(page) if t in english}
         page.close()
         _no_errors(session, ignore=_missing_me)
     finally:

@@ -8,8 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import PAGES, Session, dictionary, login, save_task, screenshot
-from tests.e2e.test_ui_pages import _texts
+from tests.e2e.conftest import PAGES, Session, dictionary, login, save_task, screenshot, visible_texts
 from tests.integration.running_platform import RunningPlatform
 
 CHARTS = ("chart-cpu", "chart-memory", "chart-disk", "chart-runs-per-hour", "chart-durations", "chart-api")
@@ -144,7 +143,7 @@ def test_chinese_translates_and_the_switches_write_airflow_settings(
             assert page.get_attribute('[data-testid="ylai-root"]', "lang") == "zh-CN"
             assert "ylai-dark" in (page.get_attribute('[data-testid="ylai-root"]', "class") or "")
             # the language menu names each language in its own language ("English", "中文")
-            texts = [t for t in _texts(page) if t != "English"]
+            texts = [t for t in visible_texts(page) if t != "English"]
             leftovers = sorted({t for t in texts if t in english})
             assert not leftovers, f"{ui_page}: untranslated {leftovers}"
             assert any(re.search(r"[\u4e00-\u9fff]", t) for t in texts)
