@@ -16,8 +16,13 @@ import pytest
 
 from tests.conftest import require_service
 from tests.integration.running_platform import RunningPlatform, postgres_database
+from tests.otlp_receiver import OtlpReceiver
 
 POSTGRES_URL = os.environ.get("YLAI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+# Its last test stops the shared celery_platform: every other module on that platform runs first.
+CELERY_PLATFORM_STOPPER = "test_celery_platform.py"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -25,6 +30,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.integration)
+    _celery_platform_users_before_its_stopper(items)
+
+
+def _celery_platform_users_before_its_stopper(items: list[pytest.Item]) -> None:
+    """Move tests on ``celery_platform`` collected after the stopper module (by name) in front of it."""
+    first = next((i for i, item in enumerate(items) if Path(str(item.fspath)).name == CELERY_PLATFORM_STOPPER), None)
+    if first is None:
+        return
+    late = [
+        item
+        for item in items[first:]
+        if Path(str(item.fspath)).name != CELERY_PLATFORM_STOPPER and "celery_platform" in item.fixturenames
+    ]
+    if late:
+        rest = [item for item in items[first:] if item not in late]
+        items[first:] = [*late, *rest]
 
 
 @pytest.fixture(scope="session")
@@ -43,13 +64,26 @@ def sqlite_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runnin
 
 
 @pytest.fixture(scope="session")
-def celery_platform(
-    tmp_path_factory: pytest.TempPathFactory, fresh_postgres_url: str, redis_url: str, celery_queue: str
-) -> Iterator[RunningPlatform]:
-    """``ylai run`` on Postgres + Redis: CeleryExecutor, a real Celery worker, FAB auth.
+def otlp_receiver() -> Iterator[OtlpReceiver]:
+    """A real OTLP/HTTP trace receiver on 127.0.0.1 (tests/otlp_receiver.py) the celery platform exports to."""
+    receiver = OtlpReceiver().start()
+    yield receiver
+    receiver.stop()
 
-    Shared by ``test_api_on_platform.py`` (its Postgres half) and ``test_celery_platform.py``,
-    whose last test stops it.
+
+@pytest.fixture(scope="session")
+def celery_platform(
+    tmp_path_factory: pytest.TempPathFactory,
+    fresh_postgres_url: str,
+    redis_url: str,
+    celery_queue: str,
+    otlp_receiver: OtlpReceiver,
+) -> Iterator[RunningPlatform]:
+    """``ylai run`` on Postgres + Redis: CeleryExecutor, a real Celery worker, FAB auth, traces on.
+
+    Shared by ``test_api_on_platform.py`` (its Postgres half), ``test_traces_platform.py`` and
+    ``test_celery_platform.py``, whose last test stops it (the others run first: see
+    ``pytest_collection_modifyitems``).
     """
     home = tmp_path_factory.mktemp("celery") / "home"
     platform = RunningPlatform(
@@ -63,6 +97,11 @@ def celery_platform(
             # Two api-server workers, as a deployment has: caches and statistics must hold
             # across processes (the list cache in Redis, its change counters in Postgres).
             "AIRFLOW__API__WORKERS": "2",
+            # Tracing on (docs: the standard OTEL_* variables; ylai run turns on Airflow's [traces]),
+            # exported over OTLP/HTTP to the test's receiver; batches leave every 0.5 s, not 5 s.
+            "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_BSP_SCHEDULE_DELAY": "500",
         },
     )
     with platform.running() as p:
