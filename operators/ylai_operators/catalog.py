@@ -9,7 +9,8 @@ DAG ids (:mod:`ylai_operators.naming`)
     :class:`DagKind`, :class:`DagName`, :data:`SCRIPT_PREFIX`, :data:`PIPELINE_PREFIX`,
     :data:`TASK_PREFIX`, :data:`REPORT_PREFIX`, :func:`dag_id`, :func:`parse_dag_id`,
     :func:`name_of`, :func:`script_dag_id`, :func:`pipeline_dag_id`, :func:`task_dag_id`,
-    :func:`report_dag_id`, :data:`MEASUREMENTS_XCOM_KEY` (a failed script task's measurements).
+    :func:`report_dag_id`, :data:`MEASUREMENTS_XCOM_KEY` (a failed script task's measurements),
+    :data:`ERROR_XCOM_KEY` (its error line).
 Scripts (:mod:`~ylai_operators.manifest`, :mod:`~ylai_operators.registry`, :mod:`~ylai_operators.db_scripts`)
     :class:`ScriptManifest`, :class:`ParamSpec`, :class:`OutputSpec`, :class:`Script`,
     :class:`Registry`, :class:`SpecError`, :func:`load_registry`, :func:`script_from_record`,
@@ -41,6 +42,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ylai_operators.naming import (
+    ERROR_XCOM_KEY,
     MEASUREMENTS_XCOM_KEY,
     PIPELINE_PREFIX,
     REPORT_PREFIX,
@@ -110,6 +112,7 @@ _LAZY: dict[str, tuple[str, str]] = {
 __all__ = [
     "DB_PIPELINES_VARIABLE",
     "DB_SCRIPTS_VARIABLE",
+    "ERROR_XCOM_KEY",
     "MEASUREMENTS_XCOM_KEY",
     "PIPELINES_DIR",
     "PIPELINE_PREFIX",

@@ -87,3 +87,9 @@ def name_of(dag_id: str, kind: DagKind | str) -> str | None:
 #: (``duration_seconds``, ``peak_rss_bytes``, ``cpu_seconds``); a successful one returns the same
 #: figures in its ``return_value``. The Resources page and the exports read both.
 MEASUREMENTS_XCOM_KEY = "ylai_measurements"
+
+#: The XCom key under which a script task that failed leaves its error line: ``{"line": <the
+#: script's last non-blank stderr line, secrets masked>, "exit_code": <int or null>}``, or the
+#: operator's own reason when the script ran fine but broke its output contract. The Monitor
+#: page's error trends group failures by this line, normalised (``ylai_plugin.monitoring.errors``).
+ERROR_XCOM_KEY = "ylai_error"

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from ylai_operators.naming import MEASUREMENTS_XCOM_KEY
+from ylai_operators.naming import ERROR_XCOM_KEY, MEASUREMENTS_XCOM_KEY
 from ylai_operators.process_runner import SAMPLE_EVERY, ProcessRunner
 
 if TYPE_CHECKING:
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 # What a script inherits from the worker. Everything else (AIRFLOW__* settings,
 # connection URLs, the Fernet key) stays out of reach of user code.
+# An error line longer than this is cut: it is grouped and shown, not parsed.
+ERROR_LINE_MAX = 500
 _INHERITED_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "USER", "LOGNAME", "VIRTUAL_ENV")
 
 
@@ -332,10 +334,12 @@ class ScriptOperator(BaseOperator):
             argv = build_command(self.runtime, script, values)
             self.log.info("Running script %s (%s) with parameters: %s", self.script_name, self.runtime, sorted(values))
             run = self._run(argv, self._script_env(params_file, result_file, artifacts), self.cwd or str(workdir))
+            tail, code = list(run.get("stderr_tail") or ()), run.get("exit_code")  # _finish pops them
             try:
                 result = self._finish(run, result_file, artifacts)
-            except ScriptFailedError:
+            except ScriptFailedError as failed:
                 self._leave_measurements(context, run)
+                self._leave_error(context, tail, code, failed)
                 raise
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -353,6 +357,25 @@ class ScriptOperator(BaseOperator):
             context["ti"].xcom_push(key=MEASUREMENTS_XCOM_KEY, value=figures)
         except Exception:  # the script's own failure is what the task must report
             self.log.warning("could not record the measurements of the failed script", exc_info=True)
+
+    def _leave_error(self, context: Context, tail: list[str], code: Any, failed: ScriptFailedError) -> None:
+        """Keep the failure's error line (one small XCom) for the Monitor page's error trends.
+
+        Task processes cannot write to the database in Airflow 3; an XCom goes through the
+        Execution API like the measurements, and the api-server groups the lines when asked.
+        """
+        from airflow.sdk.log import redact
+
+        lines = [line.strip() for line in tail if line.strip()]
+        # A script stopped at its memory limit, or that exited 0 but broke its contract, has no
+        # error of its own on stderr: the reason is ours.
+        ours = isinstance(failed, ScriptMemoryLimitError) or code == 0
+        line = lines[-1] if lines and not ours else str(failed).splitlines()[0]
+        value = {"line": str(redact(line[:ERROR_LINE_MAX])), "exit_code": code if isinstance(code, int) else None}
+        try:
+            context["ti"].xcom_push(key=ERROR_XCOM_KEY, value=value)
+        except Exception:  # the script's own failure is what the task must report
+            self.log.warning("could not record the error line of the failed script", exc_info=True)
 
     def _run(self, argv: list[str], env: dict[str, str], cwd: str) -> dict[str, Any]:
         limit = self.memory_limit_mb

@@ -325,6 +325,44 @@ class TestMeasurementsOfFailures:
         assert MEASUREMENTS_XCOM_KEY not in ctx["ti"].pushed
 
 
+class TestErrorLineOfFailures:
+    """What a failed script leaves for the Monitor page's error trends (``ERROR_XCOM_KEY``)."""
+
+    def test_the_last_non_blank_stderr_line_with_secrets_masked(self, tmp_path: Path) -> None:
+        from ylai_operators.naming import ERROR_XCOM_KEY
+
+        script = write_script(
+            tmp_path,
+            """
+            import sys
+            print("Traceback (most recent call last):", file=sys.stderr)
+            print("ValueError: bad row 42 with token", sys.argv[2], file=sys.stderr)
+            print("   ", file=sys.stderr)
+            print("stdout is not an error")
+            sys.exit(3)
+            """,
+        )
+        ctx = context()
+        task = op(script, param_values={"token": "s3cr3t-value-77"}, secret_params=["token"])
+        with pytest.raises(ScriptFailedError):
+            task.execute(ctx)
+        assert ctx["ti"].pushed[ERROR_XCOM_KEY] == {"line": "ValueError: bad row 42 with token ***", "exit_code": 3}
+
+    def test_a_broken_contract_leaves_the_reason_and_a_success_leaves_nothing(self, tmp_path: Path) -> None:
+        from ylai_operators.naming import ERROR_XCOM_KEY
+
+        script = write_script(tmp_path, "import os\nopen(os.environ['YLAI_RESULT_FILE'], 'w').write('[1]')\n")
+        ctx = context()
+        with pytest.raises(ScriptFailedError):
+            op(script).execute(ctx)
+        left = ctx["ti"].pushed[ERROR_XCOM_KEY]
+        assert left["exit_code"] == 0
+        assert left["line"] == "Script t must write a JSON object to YLAI_RESULT_FILE, got list"
+        ok = context()
+        op(write_script(tmp_path, "print('ok')\n", name="ok.py")).execute(ok)
+        assert ERROR_XCOM_KEY not in ok["ti"].pushed
+
+
 class TestMemoryLimit:
     def test_a_script_over_its_limit_is_stopped_and_the_error_names_script_limit_and_peak(self, tmp_path: Path) -> None:
         script = write_script(
