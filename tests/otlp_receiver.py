@@ -1,7 +1,7 @@
 """A real OTLP/HTTP trace receiver on 127.0.0.1 for tests: what a collector would get, decoded.
 
-It answers ``POST /v1/traces`` like an OpenTelemetry Collector does (protobuf, optionally gzip;
-JSON too), decodes each ``ExportTraceServiceRequest`` with the ``opentelemetry-proto`` package and
+It answers ``POST /v1/traces`` like an OpenTelemetry Collector does (protobuf, optionally gzip
+or deflate), decodes each ``ExportTraceServiceRequest`` with the ``opentelemetry-proto`` package and
 keeps every span: its trace id, span id, parent span id, name, attributes, status and the
 ``service.name`` of the process that exported it. Ids are lower-case hex, as in ``traceparent``.
 """
@@ -48,16 +48,12 @@ def _any_value(value: Any) -> Any:
     return getattr(value, which)
 
 
-def decode_spans(body: bytes, content_type: str) -> list[ReceivedSpan]:
-    """The spans of one export request (``application/x-protobuf`` or ``application/json``)."""
-    from google.protobuf import json_format
+def decode_spans(body: bytes) -> list[ReceivedSpan]:
+    """The spans of one protobuf export request (``application/x-protobuf``, what the SDK's exporter sends)."""
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
     request = ExportTraceServiceRequest()
-    if "json" in content_type:
-        json_format.Parse(body, request)
-    else:
-        request.ParseFromString(body)
+    request.ParseFromString(body)
     spans = []
     for resource_spans in request.resource_spans:
         resource = {kv.key: _any_value(kv.value) for kv in resource_spans.resource.attributes}
@@ -113,7 +109,7 @@ class OtlpReceiver:
                         raw = gzip.decompress(raw)
                     elif encoding == "deflate":
                         raw = zlib.decompress(raw)
-                    spans = decode_spans(raw, self.headers.get("Content-Type") or "")
+                    spans = decode_spans(raw)
                 except Exception as exc:  # a malformed export is answered like a collector does
                     with receiver._lock:
                         receiver.errors.append(f"{type(exc).__name__}: {exc}")

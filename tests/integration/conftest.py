@@ -41,7 +41,8 @@ def _celery_platform_users_before_its_stopper(items: list[pytest.Item]) -> None:
     late = [
         item
         for item in items[first:]
-        if Path(str(item.fspath)).name != CELERY_PLATFORM_STOPPER and "celery_platform" in item.fixturenames
+        if Path(str(item.fspath)).name != CELERY_PLATFORM_STOPPER
+        and "celery_platform" in getattr(item, "fixturenames", ())
     ]
     if late:
         rest = [item for item in items[first:] if item not in late]
