@@ -112,6 +112,53 @@ class PlatformConfigError(ValueError):
     """The environment asks for a combination the platform cannot run."""
 
 
+# Sentry (docs/sentry.md): SENTRY_DSN switches Airflow's own integration on for tasks ([sentry] sentry_on;
+# the Task SDK passes every other key of [sentry] to sentry_sdk.init) and ylai's API reads the same section.
+SENTRY_DSN_ENV = "SENTRY_DSN"
+SENTRY_SAMPLE_RATE_ENV = "YLAI_SENTRY_SAMPLE_RATE"
+SENTRY_TRACES_SAMPLE_RATE_ENV = "SENTRY_TRACES_SAMPLE_RATE"
+
+
+def _sample_rate(name: str, raw: str) -> float:
+    try:
+        rate = float(raw)
+    except ValueError:
+        raise PlatformConfigError(f"{name} must be a number between 0 and 1, got {raw!r}") from None
+    if not 0.0 <= rate <= 1.0:
+        raise PlatformConfigError(f"{name} must be between 0 and 1, got {raw!r}")
+    return rate
+
+
+def sentry_environment(env: dict[str, str]) -> dict[str, str]:
+    """Return the ``AIRFLOW__SENTRY__*`` settings ``SENTRY_DSN`` and the sample rates ask for (none without a DSN).
+
+    :raises PlatformConfigError: on a DSN that is not a Sentry DSN (not echoed: it holds the project key)
+        or a sample rate outside 0..1.
+    """
+    dsn = env.get(SENTRY_DSN_ENV, "").strip()
+    if not dsn:
+        return {}
+    parts = urlsplit(dsn)
+    if parts.scheme not in {"http", "https"} or not parts.username or not parts.hostname or not parts.path.strip("/"):
+        raise PlatformConfigError(f"{SENTRY_DSN_ENV} must look like https://<public key>@<host>/<project id>")
+    result = {
+        "AIRFLOW__SENTRY__SENTRY_ON": "True",
+        "AIRFLOW__SENTRY__SENTRY_DSN": dsn,
+        # Secrets never reach Sentry: no request headers, cookies or user data, and no local variables
+        # of the failing frames (a task's may hold a connection's password under any name).
+        "AIRFLOW__SENTRY__SEND_DEFAULT_PII": "False",
+        "AIRFLOW__SENTRY__INCLUDE_LOCAL_VARIABLES": "False",
+    }
+    for name, key in (
+        (SENTRY_SAMPLE_RATE_ENV, "AIRFLOW__SENTRY__SAMPLE_RATE"),
+        (SENTRY_TRACES_SAMPLE_RATE_ENV, "AIRFLOW__SENTRY__TRACES_SAMPLE_RATE"),
+    ):
+        raw = env.get(name, "").strip()
+        if raw:
+            result[key] = str(_sample_rate(name, raw))
+    return result
+
+
 @dataclass(frozen=True)
 class PlatformSettings:
     """What the run command decided, derived from the environment."""
@@ -181,6 +228,7 @@ def resolve_settings(env: dict[str, str], root: Path) -> PlatformSettings:
             "YLAI_BROKER_URL is set but YLAI_DATABASE_URL is not: the CeleryExecutor needs a Postgres metadata database"
         )
     database_url = _check_database_url(db_url) if db_url else f"sqlite:///{home / 'airflow.db'}"
+    sentry_environment(env)  # refuse a bad DSN or sample rate before anything starts
     return PlatformSettings(
         root=root,
         airflow_home=home,
@@ -262,6 +310,7 @@ def airflow_environment(settings: PlatformSettings, env: dict[str, str]) -> dict
         # the Celery worker too, and nothing is coloured.
         defaults["AIRFLOW__LOGGING__JSON_LOGS"] = "True"
         defaults["AIRFLOW__LOGGING__COLORED_CONSOLE_LOG"] = "False"
+    defaults |= sentry_environment(env)
     if settings.database_url.startswith("sqlite"):
         defaults["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"] = "ylai_plugin.platform_env.SQLITE_CONNECT_ARGS"
         defaults["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC"] = "ylai_plugin.platform_env.SQLITE_CONNECT_ARGS"
