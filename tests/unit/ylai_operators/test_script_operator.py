@@ -357,7 +357,7 @@ class TestErrorLineOfFailures:
             op(script).execute(ctx)
         left = ctx["ti"].pushed[ERROR_XCOM_KEY]
         assert left["exit_code"] == 0
-        assert left["line"] == "Script t must write a JSON object to YLAI_RESULT_FILE, got list"
+        assert left["line"] == "Script script must write a JSON object to YLAI_RESULT_FILE, got list"
         ok = context()
         op(write_script(tmp_path, "print('ok')\n", name="ok.py")).execute(ok)
         assert ERROR_XCOM_KEY not in ok["ti"].pushed
