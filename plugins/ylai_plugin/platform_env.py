@@ -112,6 +112,97 @@ class PlatformConfigError(ValueError):
     """The environment asks for a combination the platform cannot run."""
 
 
+# Traces (docs/observability.md): configured only through the standard OTEL_* variables. Tracing is
+# off unless an OTLP endpoint is set; then every component runs with Airflow's [traces] otel_on and
+# the OTLP exporter of the protocol asked for. Airflow picks its exporter from OTEL_TRACES_EXPORTER
+# alone (an entry point of the opentelemetry_traces_exporter group; "otlp", its default, is gRPC):
+# it does not read OTEL_EXPORTER_OTLP_PROTOCOL, so ylai run translates one into the other.
+OTLP_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+OTLP_PROTOCOL_VARS = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")  # the first set wins
+TRACES_EXPORTERS = {"http/protobuf": "otlp_proto_http", "grpc": "otlp"}
+OTLP_GRPC_PORT = 4317
+# The service name of each long-running component (OTEL_SERVICE_NAME, unless the user set one);
+# tasks run in the Celery worker's processes (with the LocalExecutor, the scheduler's).
+SERVICE_NAME = "ylai"
+COMPONENT_SERVICE_NAMES = {
+    "api-server": "ylai-api-server",
+    "scheduler": "ylai-scheduler",
+    "dag-processor": "ylai-dag-processor",
+    "triggerer": "ylai-triggerer",
+    "celery-worker": "ylai-worker",
+    "alerts": "ylai-alerts",
+}
+# A task process waits at most this long for its last spans to leave before it exits (Airflow's
+# default, 30 s, would hold every task that long while the collector is unreachable).
+TASK_SPAN_FLUSH_TIMEOUT_MS = 5000
+
+
+def otlp_endpoint(env: dict[str, str]) -> str | None:
+    """The OTLP endpoint traces go to, or ``None``: tracing off."""
+    for var in OTLP_ENDPOINT_VARS:
+        value = env.get(var, "").strip()
+        if value:
+            return value
+    return None
+
+
+def traces_exporter(env: dict[str, str]) -> str | None:
+    """The ``OTEL_TRACES_EXPORTER`` entry point for ``env``'s OTLP settings; ``None`` when tracing is off.
+
+    Without a protocol: gRPC for an endpoint on port 4317 (the OTLP/gRPC port: nobody serves HTTP
+    there), otherwise ``http/protobuf``. That is the OpenTelemetry specification's default protocol,
+    4318 (the usual HTTP port) and plain http:// URLs fit it, and it needs no gRPC channel in every
+    task process; the Python SDK's own default exporter (gRPC) would not reach an HTTP collector.
+
+    :raises PlatformConfigError: a protocol the Python OTLP exporters do not speak (``http/json``).
+    """
+    endpoint = otlp_endpoint(env)
+    if endpoint is None:
+        return None
+    protocol = next((env[var].strip() for var in OTLP_PROTOCOL_VARS if env.get(var, "").strip()), None)
+    if protocol is None:
+        try:
+            port = urlsplit(endpoint if "//" in endpoint else f"//{endpoint}").port
+        except ValueError:
+            port = None
+        protocol = "grpc" if port == OTLP_GRPC_PORT else "http/protobuf"
+    exporter = TRACES_EXPORTERS.get(protocol)
+    if exporter is None:
+        raise PlatformConfigError(
+            f"OTEL_EXPORTER_OTLP_PROTOCOL must be one of {', '.join(TRACES_EXPORTERS)}, got {protocol!r}"
+        )
+    return exporter
+
+
+def tracing_environment(env: dict[str, str]) -> dict[str, str]:
+    """The settings every component gets when an OTLP endpoint is set (none otherwise)."""
+    exporter = traces_exporter(env)
+    if exporter is None:
+        return {}
+    return {
+        "AIRFLOW__TRACES__OTEL_ON": "True",
+        "AIRFLOW__TRACES__TASK_RUNNER_FLUSH_TIMEOUT_MILLISECONDS": str(TASK_SPAN_FLUSH_TIMEOUT_MS),
+        "OTEL_TRACES_EXPORTER": exporter,
+        "OTEL_SERVICE_NAME": SERVICE_NAME,  # one-shot steps (db migrate, ...); components have their own
+    }
+
+
+def _user_named_the_service(env: dict[str, str]) -> bool:
+    attributes = env.get("OTEL_RESOURCE_ATTRIBUTES", "")
+    named = any(part.split("=", 1)[0].strip() == "service.name" for part in attributes.split(","))
+    return bool(env.get("OTEL_SERVICE_NAME", "").strip()) or named
+
+
+def component_environment(name: str, env: dict[str, str]) -> dict[str, str]:
+    """What component ``name`` gets on top of the common environment: its own service name.
+
+    :param env: the user's environment (not the completed one): a service name set there wins.
+    """
+    if otlp_endpoint(env) is None or _user_named_the_service(env):
+        return {}
+    return {"OTEL_SERVICE_NAME": COMPONENT_SERVICE_NAMES.get(name, f"ylai-{name}")}
+
+
 # Sentry (docs/sentry.md): SENTRY_DSN switches Airflow's own integration on for tasks ([sentry] sentry_on;
 # the Task SDK passes every other key of [sentry] to sentry_sdk.init) and ylai's API reads the same section.
 SENTRY_DSN_ENV = "SENTRY_DSN"
@@ -168,6 +259,7 @@ class PlatformSettings:
     port: int
     database_url: str
     broker_url: str | None
+    traces_exporter: str | None = None  # OTEL_TRACES_EXPORTER; None: tracing off
 
     @property
     def celery(self) -> bool:
@@ -235,6 +327,7 @@ def resolve_settings(env: dict[str, str], root: Path) -> PlatformSettings:
         port=port,
         database_url=database_url,
         broker_url=_check_broker_url(broker) if broker else None,
+        traces_exporter=traces_exporter(env),
     )
 
 
@@ -310,6 +403,8 @@ def airflow_environment(settings: PlatformSettings, env: dict[str, str]) -> dict
         # the Celery worker too, and nothing is coloured.
         defaults["AIRFLOW__LOGGING__JSON_LOGS"] = "True"
         defaults["AIRFLOW__LOGGING__COLORED_CONSOLE_LOG"] = "False"
+    if settings.traces_exporter is not None:
+        defaults |= tracing_environment(env)
     defaults |= sentry_environment(env)
     if settings.database_url.startswith("sqlite"):
         defaults["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"] = "ylai_plugin.platform_env.SQLITE_CONNECT_ARGS"

@@ -26,6 +26,7 @@ from ylai_plugin.platform_env import (
     PlatformConfigError,
     PlatformSettings,
     airflow_environment,
+    component_environment,
     resolve_settings,
 )
 from ylai_plugin.supervisor import Dependency, Supervisor, sql_probe, tcp_probe
@@ -213,7 +214,7 @@ def run(root: Path, env: dict[str, str] | None = None) -> int:
         )
 
     for name, argv, deps in _components(settings):
-        sup.start(name, argv, dependencies=deps)
+        sup.start(name, argv, dependencies=deps, env=component_environment(name, base_env))
     threading.Thread(target=_announce_when_ready, args=(sup, settings, username, pw_note), daemon=True).start()
 
     # A component that exits (a database outage, SQLite "database is locked" on a busy machine)

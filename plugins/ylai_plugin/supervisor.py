@@ -148,6 +148,7 @@ class Component:
     argv: Sequence[str]
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     dependencies: tuple[Dependency, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)  # on top of the supervisor's (its service name)
     started_at: float = 0.0
     crashes: int = 0  # consecutive exits without a stable run in between
     healthy_crashes: int = 0  # of those, the ones while every dependency answered
@@ -204,10 +205,12 @@ class Supervisor:
             self.say(name, line)
         stream.close()
 
-    def _spawn(self, argv: Sequence[str], *, stdin: int | None = None) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, argv: Sequence[str], *, stdin: int | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             list(argv),
-            env=self.env,
+            env=self.env | env if env else self.env,
             stdin=stdin if stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -269,15 +272,25 @@ class Supervisor:
         return proc.returncode, lines
 
     # -- long-running components -------------------------------------------
-    def start(self, name: str, argv: Sequence[str], *, dependencies: Sequence[Dependency] = ()) -> Component:
-        """Start a long-running component; ``dependencies`` are awaited before each restart."""
-        component = Component(name, argv, dependencies=tuple(dependencies))
+    def start(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        dependencies: Sequence[Dependency] = (),
+        env: dict[str, str] | None = None,
+    ) -> Component:
+        """Start a long-running component; ``dependencies`` are awaited before each restart.
+
+        :param env: variables of this component only, over the supervisor's ``env``.
+        """
+        component = Component(name, argv, dependencies=tuple(dependencies), env=dict(env or {}))
         self.components.append(component)
         self._launch(component)
         return component
 
     def _launch(self, component: Component) -> None:
-        proc = self._spawn(component.argv)
+        proc = self._spawn(component.argv, env=component.env)
         component.process = proc
         component.started_at = time.monotonic()
         component.restart_at = None

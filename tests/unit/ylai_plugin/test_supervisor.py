@@ -131,3 +131,17 @@ def test_restart_starts_a_new_process_and_reaps_the_old_group(sup: Supervisor, t
     assert second.process.pid != first_pid
     assert sup.components == [second]  # the same component, with a new process
     wait_for(lambda: not _alive(leftover))
+
+
+def test_a_component_gets_its_own_variables_over_the_common_ones(sup: Supervisor) -> None:
+    sup.env = {**sup.env, "YLAI_T_SHARED": "common", "YLAI_T_OWN": "common"}
+    code = "import os; print(os.environ['YLAI_T_SHARED'], os.environ['YLAI_T_OWN'])"
+    first = sup.start("first", [PY, "-c", code], env={"YLAI_T_OWN": "first"})
+    sup.start("second", [PY, "-c", code])
+    out = sup.out
+    assert isinstance(out, io.StringIO)
+    wait_for(lambda: out.getvalue().count("\n") >= 2)
+    assert "first         | common first" in out.getvalue().splitlines()
+    assert "second        | common common" in out.getvalue().splitlines()
+    sup.restart(first)  # a restart keeps them
+    wait_for(lambda: out.getvalue().count("first         | common first") == 2)
