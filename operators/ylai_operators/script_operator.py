@@ -8,7 +8,9 @@ with secret values masked by Airflow's secrets masker. A JSON object written to
 ``YLAI_RESULT_FILE`` becomes the task's XCom, together with the exit code,
 duration, peak RSS and CPU seconds of the whole process tree. With a memory limit
 (the manifest's ``resources.memory_mb``), a tree whose RSS goes over it is stopped
-and the task fails with :class:`ScriptMemoryLimitError`.
+and the task fails with :class:`ScriptMemoryLimitError`. With tracing on (Airflow's ``[traces]
+otel_on``), the run is a ``ylai.script <name>`` span under the task's span, and the script gets
+its ``TRACEPARENT`` (:mod:`ylai_operators.script_tracing`).
 """
 
 from __future__ import annotations
@@ -124,12 +126,15 @@ class ScriptOperator(BaseOperator):
         private temporary file before each run.
     :param runtime: ``python`` (this interpreter), ``bash`` or ``executable`` (run directly).
     :param script_name: the registry name, used in messages.
+    :param script_version: the version of a script stored in the database (shown on its trace span;
+        a repository script's span shows a digest of its file instead).
     :param param_values: literal parameter values.
     :param param_refs: script parameter name -> DAG param name.
     :param bindings: script parameter name -> ``"<task_id>.<output>"`` of an upstream task.
     :param secret_params: names of parameters whose values are masked in logs.
     :param outputs: declared outputs, name -> type (``string``, ``integer``, ... or ``any``).
-    :param env: extra environment variables for the script. (templated)
+    :param env: extra environment variables for the script; they win over the tracing variables
+        (``TRACEPARENT``, ``OTEL_*``) the script gets when tracing is on. (templated)
     :param cwd: working directory; defaults to a fresh temporary directory. (templated)
     :param kill_grace_seconds: how long the process tree gets between SIGTERM and SIGKILL.
     :param memory_limit_mb: the most RSS (MiB) the script's whole process tree may use, as
@@ -157,6 +162,7 @@ class ScriptOperator(BaseOperator):
         script_content: str | None = None,
         runtime: str = "python",
         script_name: str | None = None,
+        script_version: str | int | None = None,
         param_values: Mapping[str, Any] | None = None,
         param_refs: Mapping[str, str] | None = None,
         bindings: Mapping[str, str] | None = None,
@@ -182,6 +188,7 @@ class ScriptOperator(BaseOperator):
         self.script_content = script_content
         self.runtime = runtime
         self.script_name = script_name or Path(script_path).stem
+        self.script_version = script_version
         self.param_values = dict(param_values or {})
         self.param_refs = dict(param_refs or {})
         self.bindings = dict(bindings or {})
@@ -300,8 +307,11 @@ class ScriptOperator(BaseOperator):
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def _script_env(self, params_file: Path, result_file: Path, artifacts: Path) -> dict[str, str]:
+    def _script_env(
+        self, params_file: Path, result_file: Path, artifacts: Path, tracing: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k in _INHERITED_ENV or k.startswith("LC_")}
+        env.update(tracing or {})
         env.update(self.env or {})
         env.update(
             {
@@ -333,14 +343,27 @@ class ScriptOperator(BaseOperator):
                 script = str(path)
             argv = build_command(self.runtime, script, values)
             self.log.info("Running script %s (%s) with parameters: %s", self.script_name, self.runtime, sorted(values))
-            run = self._run(argv, self._script_env(params_file, result_file, artifacts), self.cwd or str(workdir))
-            tail, code = list(run.get("stderr_tail") or ()), run.get("exit_code")  # _finish pops them
-            try:
-                result = self._finish(run, result_file, artifacts)
-            except ScriptFailedError as failed:
-                self._leave_measurements(context, run)
-                self._leave_error(context, tail, code, failed)
-                raise
+            # OpenTelemetry's API only (Airflow's task runner already imported it), not at module level.
+            from ylai_operators.script_tracing import script_span
+
+            with script_span(
+                self.script_name,
+                version=self.script_version,
+                script_path=self.script_path,
+                content=self.script_content,
+                runtime=self.runtime,
+            ) as traced:
+                tracing = traced.environment(os.environ, self.script_name)
+                env = self._script_env(params_file, result_file, artifacts, tracing)
+                run = self._run(argv, env, self.cwd or str(workdir))
+                traced.record(run)
+                tail, code = list(run.get("stderr_tail") or ()), run.get("exit_code")  # _finish pops them
+                try:
+                    result = self._finish(run, result_file, artifacts)
+                except ScriptFailedError as failed:
+                    self._leave_measurements(context, run)
+                    self._leave_error(context, tail, code, failed)
+                    raise
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         if self.push_outputs:

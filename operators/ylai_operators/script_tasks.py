@@ -24,6 +24,7 @@ def script_operator_kwargs(script: Script) -> dict[str, Any]:
         "script_content": script.content,
         "runtime": script.runtime,
         "script_name": m.name,
+        "script_version": script.version,
         "secret_params": m.secret_params,
         "outputs": {name: o.type for name, o in m.outputs.items()},
         "execution_timeout": m.timeout,
