@@ -246,6 +246,21 @@ RETRY_AFTER_SECONDS = IntOption(
     "cache is unavailable.",
 )
 
+LOG_SEARCH_MAX_BYTES = IntOption(
+    "log_search_max_bytes",
+    8 * 1024 * 1024,
+    "Task-log bytes one GET /logs/search request reads at most. When the limit stops a scan, the answer "
+    "says so and its cursor continues the scan in the next request.",
+    example="33554432",
+)
+LOG_SEARCH_MAX_SECONDS = FloatOption(
+    "log_search_max_seconds",
+    5.0,
+    "Seconds one GET /logs/search request scans at most (checked between lines); the answer's cursor "
+    "continues the scan, as for log_search_max_bytes.",
+    example="2",
+)
+
 # The table, in the order Airflow lists the section.
 OPTIONS: tuple[Option[Any], ...] = (
     RATE_LIMIT_PER_MINUTE,
@@ -273,6 +288,8 @@ OPTIONS: tuple[Option[Any], ...] = (
     BREAKER_FAILURE_THRESHOLD,
     BREAKER_OPEN_SECONDS,
     BREAKER_HALF_OPEN_CALLS,
+    LOG_SEARCH_MAX_BYTES,
+    LOG_SEARCH_MAX_SECONDS,
 )
 
 

@@ -26,6 +26,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     from ylai_plugin.api.warmup import warm_execution_api
 
     await warm_execution_api()
+    # Unhandled errors to Sentry when [sentry] sentry_on (SENTRY_DSN): per worker, after the fork.
+    from ylai_plugin.api.sentry import init_sentry
+
+    init_sentry()
     # Each api-server worker samples its host for /monitor/system.
     if config.SAMPLE_RESOURCES.get():
         from ylai_plugin.monitoring.sampler import start_sampler
@@ -48,6 +52,7 @@ def create_app() -> FastAPI:
     from ylai_plugin.api.routes import (
         exports,
         health,
+        logs,
         me,
         monitor,
         pages,
@@ -62,6 +67,7 @@ def create_app() -> FastAPI:
         tasks,
     )
     from ylai_plugin.api.security import rate_limited_user
+    from ylai_plugin.api.tracing import instrument
     from ylai_plugin.db.generations import install_listeners
 
     # The list caches key on the change counters: every write this process makes must raise them.
@@ -90,6 +96,7 @@ def create_app() -> FastAPI:
     v1.include_router(scripts.router)
     v1.include_router(pipelines.router)
     v1.include_router(runs.router)
+    v1.include_router(logs.router)
     v1.include_router(monitor.router)
     v1.include_router(resources.router)
     v1.include_router(alerts_api.router)
@@ -122,4 +129,6 @@ def create_app() -> FastAPI:
     # Each route checks the user itself: the HTML pages send anonymous browsers to the login page.
     app.include_router(standalone.router)
     app.include_router(swagger.router)
+    # Last: the server span wraps every middleware above (with [traces] otel_on only).
+    instrument(app)
     return app
