@@ -26,10 +26,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     from ylai_plugin.api.warmup import warm_execution_api
 
     await warm_execution_api()
-    # Unhandled errors to Sentry when [sentry] sentry_on (SENTRY_DSN): per worker, after the fork.
-    from ylai_plugin.api.sentry import init_sentry
-
-    init_sentry()
     # Each api-server worker samples its host for /monitor/system.
     if config.SAMPLE_RESOURCES.get():
         from ylai_plugin.monitoring.sampler import start_sampler
@@ -67,7 +63,6 @@ def create_app() -> FastAPI:
         tasks,
     )
     from ylai_plugin.api.security import rate_limited_user
-    from ylai_plugin.api.tracing import instrument
     from ylai_plugin.db.generations import install_listeners
 
     # The list caches key on the change counters: every write this process makes must raise them.
@@ -129,6 +124,4 @@ def create_app() -> FastAPI:
     # Each route checks the user itself: the HTML pages send anonymous browsers to the login page.
     app.include_router(standalone.router)
     app.include_router(swagger.router)
-    # Last: the server span wraps every middleware above (with [traces] otel_on only).
-    instrument(app)
     return app
