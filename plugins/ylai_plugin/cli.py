@@ -1,4 +1,4 @@
-"""The ``ylai`` command line: ``ylai run`` and ``ylai env``."""
+"""The ``ylai`` command line: ``ylai run``, ``ylai env``, ``ylai alerts``, ``ylai component``, ..."""
 
 from __future__ import annotations
 
@@ -95,7 +95,19 @@ def main(argv: list[str] | None = None) -> int:
         "env",
         help="print the AIRFLOW_* exports the platform uses, for `eval $(ylai env)` before `airflow ...`",
     )
+    component = sub.add_parser(
+        "component",
+        help="run one component's command (a container's), as JSON lines when YLAI_LOG_FORMAT=json",
+        description="Run COMMAND as the platform component NAME (docs/logging.md). With YLAI_LOG_FORMAT=json "
+        "every line it writes becomes one JSON object with ylai's keys; otherwise COMMAND replaces this process.",
+    )
+    component.add_argument("name", help="the component's name in the log lines, e.g. scheduler")
+    component.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the command to run")
     args = parser.parse_args(argv)
+    if args.command == "component":
+        from ylai_plugin.component_runner import run_component
+
+        return run_component(args.name, args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd)
     if args.command == "env":
         return _env_command(args.root)
     if args.command == "alerts":

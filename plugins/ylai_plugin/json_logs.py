@@ -23,6 +23,13 @@ LOG_FORMAT_ENV = "YLAI_LOG_FORMAT"
 #: The keys every line has.
 REQUIRED_KEYS = ("time", "level", "logger", "component", "message")
 
+#: What JSON mode sets for Airflow's components (unless the environment sets them): Airflow's
+#: structlog renders every line as JSON (the Celery worker's too), and nothing is coloured.
+AIRFLOW_JSON_SETTINGS: Mapping[str, str] = {
+    "AIRFLOW__LOGGING__JSON_LOGS": "True",
+    "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
+}
+
 # Other names for the same thing, as Airflow, structlog, Celery or ylai write them: renamed to the key.
 _ALIASES: dict[str, tuple[str, ...]] = {
     "time": ("timestamp", "asctime", "@timestamp"),
@@ -80,6 +87,14 @@ def normalize(record: Mapping[str, Any], component: str) -> dict[str, Any]:
     out.pop("message", None)
     rest.pop("component", None)
     return {**head, **out, **rest}
+
+
+def decode_line(raw: bytes) -> str:
+    """Return one line a component wrote (bytes, as read from its pipe) as text, without the newline.
+
+    Bytes that are not UTF-8 are replaced, never fatal: a component's output is never lost.
+    """
+    return raw.decode("utf-8", errors="replace").rstrip("\n")
 
 
 def to_json_line(component: str, line: str) -> str:

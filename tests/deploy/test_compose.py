@@ -10,7 +10,18 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.tools import REPO_ROOT, TUNED_SETTINGS, load_yaml, minimal_env, platform_defaults, run, tool
+from tests.deploy.tools import (
+    COMPONENT_COMMANDS,
+    REPO_ROOT,
+    TUNED_SETTINGS,
+    load_yaml,
+    minimal_env,
+    platform_defaults,
+    run,
+    run_wrapped,
+    tool,
+    wrapped,
+)
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
@@ -161,7 +172,7 @@ class TestServices:
 
     def test_worker_scales(self, services: dict[str, Any]) -> None:
         worker = services["worker"]
-        assert worker["command"] == ["celery", "worker"]
+        assert worker["command"] == wrapped("celery-worker")
         # --scale worker=N needs generated container names and no fixed host ports.
         assert "container_name" not in worker
         assert not worker.get("ports")
@@ -286,6 +297,18 @@ class TestResilience:
         assert interval + timeout + detection + 30 <= 60
 
 
+# Each long-running service and the component name its log lines carry (those of `ylai run`).
+COMPONENTS = {
+    "airflow-apiserver": "api-server",
+    "airflow-scheduler": "scheduler",
+    "airflow-dag-processor": "dag-processor",
+    "airflow-triggerer": "triggerer",
+    "worker": "celery-worker",
+    "ylai-alerts": "alerts",
+    "flower": "flower",
+}
+
+
 class TestJsonLogs:
     """docs/logging.md: every long-running service writes one JSON object per line to stdout."""
 
@@ -303,3 +326,34 @@ class TestJsonLogs:
         common = load_yaml(COMPOSE_FILE)["x-airflow-common"]["environment"]
         for key in ("AIRFLOW__LOGGING__JSON_LOGS", "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG"):
             assert common[key] == expected[key], key
+
+    @pytest.mark.parametrize(("service", "component"), sorted(COMPONENTS.items()))
+    def test_every_service_runs_through_the_log_wrapper(
+        self, services: dict[str, Any], service: str, component: str
+    ) -> None:
+        """`ylai component NAME -- COMMAND`: the lines get ylai's keys and the component's name."""
+        assert services[service]["command"] == wrapped(component)
+
+    def test_every_long_running_service_is_named(self) -> None:
+        assert set(COMPONENTS) == LONG_RUNNING
+
+    @pytest.mark.parametrize("service", sorted(set(COMPONENTS) - {"ylai-alerts"}))
+    @pytest.mark.parametrize("json_mode", [True, False], ids=["json", "text"])
+    def test_the_command_runs_as_the_image_would(
+        self, services: dict[str, Any], tmp_path: Path, service: str, json_mode: bool
+    ) -> None:
+        """The service's command, run for real (its `airflow` a stand-in that logs its arguments)."""
+        result = run_wrapped(services[service]["command"], tmp_path, json_mode=json_mode)
+        assert result.returncode == 0, result.stdout
+        argv = list(COMPONENT_COMMANDS[COMPONENTS[service]][1:])
+        if not json_mode:
+            assert result.stdout == " ".join(["started", *argv]) + "\n"
+            return
+        (record,) = [json.loads(line) for line in result.stdout.splitlines()]
+        assert record["component"] == COMPONENTS[service]
+        assert (record["time"], record["logger"], record["message"]) == (
+            "2026-12-04T10:00:00Z",
+            "airflow.cli",
+            "started",
+        )
+        assert record["argv"] == argv

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from tests.deploy.tools import (
     helm_merge,
     load_yaml,
     platform_defaults,
+    run_wrapped,
+    wrapped,
 )
 
 BASE = HELM_VALUES / "values.yaml"
@@ -366,6 +369,16 @@ class TestResilience:
         assert int(workers["min_heartbeat_interval"]) + timeout + detection + 30 <= 60
 
 
+# The chart's sections of ylai's long-running components and the component name their lines carry.
+CHART_COMPONENTS = {
+    "apiServer": "api-server",
+    "scheduler": "scheduler",
+    "dagProcessor": "dag-processor",
+    "triggerer": "triggerer",
+    "flower": "flower",
+}
+
+
 class TestJsonLogs:
     """docs/logging.md: every container writes one JSON object per line to stdout."""
 
@@ -378,3 +391,50 @@ class TestJsonLogs:
         # The chart's top-level env does not reach extraContainers: the alert evaluator sets its own.
         (alerts,) = [c for c in stack["scheduler"]["extraContainers"] if c["name"] == "ylai-alerts"]
         assert {"name": "YLAI_LOG_FORMAT", "value": "json"} in alerts["env"]
+
+    @pytest.mark.parametrize(("section", "component"), sorted(CHART_COMPONENTS.items()))
+    def test_every_component_runs_through_the_log_wrapper(
+        self, stack: dict[str, Any], section: str, component: str
+    ) -> None:
+        """`ylai component NAME -- COMMAND`: the lines get ylai's keys and the component's name."""
+        assert stack[section]["args"] == wrapped(component)
+        assert not stack[section].get("command"), "the image's entrypoint must stay"
+
+    def test_the_alert_evaluator_runs_through_the_log_wrapper(self, stack: dict[str, Any]) -> None:
+        (alerts,) = [c for c in stack["scheduler"]["extraContainers"] if c["name"] == "ylai-alerts"]
+        assert alerts["args"] == wrapped("alerts")
+
+    def test_the_worker_runs_through_the_log_wrapper_with_the_charts_queue_option(
+        self, chart_defaults: dict[str, Any], stack: dict[str, Any]
+    ) -> None:
+        workers = stack["workers"]
+        # The chart takes workers.celery.args over the deprecated workers.args.
+        shell, flag, script = workers["celery"]["args"]
+        assert (shell, flag) == ("bash", "-c")
+        first, *template = script.splitlines()
+        assert shlex.split(first) == ["exec", *wrapped("celery-worker")]
+        assert not workers.get("command")
+        assert not workers["celery"].get("command")
+        charts = chart_defaults["workers"]["args"][-1].splitlines()
+        assert template == [line for line in charts if line.startswith("{{")]
+
+    @pytest.mark.parametrize("component", [*sorted(CHART_COMPONENTS.values()), "celery-worker"])
+    @pytest.mark.parametrize("json_mode", [True, False], ids=["json", "text"])
+    def test_the_args_run_as_the_image_would(
+        self, base: dict[str, Any], tmp_path: Path, component: str, json_mode: bool
+    ) -> None:
+        """The container's args, run for real (its `airflow` a stand-in that logs its arguments)."""
+        if component == "celery-worker":
+            shell, flag, script = base["workers"]["celery"]["args"]
+            # Rendered with the chart's default queue ("default"): the template adds nothing.
+            argv = [shell, flag, "".join(line for line in script.splitlines() if not line.startswith("{{"))]
+        else:
+            (section,) = [name for name, value in CHART_COMPONENTS.items() if value == component]
+            argv = base[section]["args"]
+        result = run_wrapped(argv, tmp_path, json_mode=json_mode)
+        assert result.returncode == 0, result.stdout
+        if not json_mode:
+            assert result.stdout.startswith("started ")
+            return
+        (record,) = [json.loads(line) for line in result.stdout.splitlines()]
+        assert (record["component"], record["message"], record["logger"]) == (component, "started", "airflow.cli")

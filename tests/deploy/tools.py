@@ -115,3 +115,51 @@ TUNED_SETTINGS = (
     "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT",
     "AIRFLOW__CELERY__TASK_PUBLISH_MAX_RETRIES",
 )
+
+
+# JSON service logs (docs/logging.md): each deployment runs every long-running component through
+# `ylai component NAME -- COMMAND`, NAME being the component's name under `ylai run`.
+COMPONENT_WRAPPER = ("python", "-m", "ylai_plugin.cli", "component")
+COMPONENT_COMMANDS = {
+    "api-server": ("airflow", "api-server"),
+    "scheduler": ("airflow", "scheduler"),
+    "dag-processor": ("airflow", "dag-processor"),
+    "triggerer": ("airflow", "triggerer"),
+    "celery-worker": ("airflow", "celery", "worker"),
+    "alerts": ("python", "-m", "ylai_plugin.cli", "alerts"),
+    "flower": ("airflow", "celery", "flower"),
+}
+# A stand-in for the image's `airflow` (first on PATH): it logs its arguments as Airflow's
+# structlog does with [logging] json_logs, or as text without it, and exits.
+FAKE_AIRFLOW = """#!{python}
+import json, os, sys
+if os.environ.get("AIRFLOW__LOGGING__JSON_LOGS") == "True":
+    print(json.dumps({{"timestamp": "2026-12-04T10:00:00Z", "level": "info", "event": "started",
+                      "logger": "airflow.cli", "argv": sys.argv[1:]}}))
+else:
+    print("started", *sys.argv[1:])
+"""
+
+
+def wrapped(name: str) -> list[str]:
+    """The command a deployment runs for the component ``name``."""
+    return [*COMPONENT_WRAPPER, name, "--", *COMPONENT_COMMANDS[name]]
+
+
+def run_wrapped(argv: list[str], tmp_path: Path, *, json_mode: bool) -> subprocess.CompletedProcess[str]:
+    """Run a deployment's component command for real, as the image would, with a stand-in ``airflow``.
+
+    ``python`` is this interpreter (ylai installed); ``bash -c SCRIPT`` runs through bash.
+    """
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "airflow"
+    fake.write_text(FAKE_AIRFLOW.format(python=sys.executable))
+    fake.chmod(0o755)
+    python = bin_dir / "python"  # not a symlink: a venv's interpreter finds its venv by its own path
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    env = minimal_env() | {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    if json_mode:
+        env["YLAI_LOG_FORMAT"] = "json"
+    return run(argv, env=env)
