@@ -26,6 +26,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     from ylai_plugin.api.warmup import warm_execution_api
 
     await warm_execution_api()
+    # Unhandled errors to Sentry when [sentry] sentry_on (SENTRY_DSN): per worker, after the fork.
+    from ylai_plugin.api.sentry import init_sentry
+
+    init_sentry()
     # Each api-server worker samples its host for /monitor/system.
     if config.SAMPLE_RESOURCES.get():
         from ylai_plugin.monitoring.sampler import start_sampler

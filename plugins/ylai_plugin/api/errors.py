@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ylai_plugin.api.i18n import Language, negotiate, status_phrase, translator, untranslated
+from ylai_plugin.api.sentry import report_unhandled
 from ylai_plugin.domain import outages
 from ylai_plugin.domain.errors import (
     INVALID_INPUT,
@@ -268,7 +269,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # 503 naming it, with Retry-After. Any other error of those libraries stays a 500.
         dependency = outages.outage_of(exc, follow=True)
         if dependency is None:
-            return _internal_error(request)
+            return _internal_error(request, exc)
         # One line, no stack, no URL (it may carry a password): an outage is not a bug.
         log.warning(
             "ylai API: %s unavailable (%s; request id %s)",
@@ -284,9 +285,11 @@ def install_error_handlers(app: FastAPI) -> None:
     for cls in {*(cls for cls, _ in outages.error_classes()), DBAPIError}:
         app.add_exception_handler(cls, _outage)
 
-    def _internal_error(request: Request) -> JSONResponse:
-        # Never a stack trace to the client; the correlation id ties the log line to the response.
+    def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+        # Never a stack trace to the client; the correlation id ties the log line (and the Sentry
+        # event, when SENTRY_DSN is set: docs/sentry.md) to the response.
         log.exception("unhandled error in ylai API (request id %s)", getattr(request.state, "request_id", "-"))
+        report_unhandled(request, exc)
         return envelope(500, INTERNAL_ERROR, language=request_language(request))
 
     @app.exception_handler(Exception)
@@ -294,4 +297,4 @@ def install_error_handlers(app: FastAPI) -> None:
         # An error that only wraps an outage (raised from a dropped connection) is still a 503.
         if outages.outage_of(exc, follow=True) is not None:
             return await _outage(request, exc)
-        return _internal_error(request)
+        return _internal_error(request, exc)
