@@ -525,3 +525,80 @@ class DependencyMonitor(BaseModel):
     not_closed: int = Field(description="How many breakers are open or half-open.")
     settings: BreakerSettings
     breakers: list[BreakerOut]
+
+
+ERROR_SIGNATURE_EXAMPLE: dict[str, Any] = {
+    "dag_id": "script__csv_profiler",
+    "kind": "script",
+    "name": "csv_profiler",
+    "signature": "FileNotFoundError: [Errno <n>] No such file or directory: '<str>'",
+    "example": "FileNotFoundError: [Errno 2] No such file or directory: '/data/in/2026-11-27.csv'",
+    "count": 7,
+    "first_seen": "2026-11-27T06:12:40Z",
+    "last_seen": "2026-11-27T09:12:41Z",
+    "deployed_at": "2026-11-27T06:00:02Z",
+    "new": True,
+    "latest": {"run_id": "manual__2026-11-27T09:12:30+00:00", "task_id": "run_script", "try_number": 2},
+}
+
+
+class FailedTry(BaseModel):
+    """The latest failed task instance of a signature (the run page links to it)."""
+
+    run_id: str
+    task_id: str
+    try_number: int
+
+
+class ErrorSignature(BaseModel):
+    """One error of one DAG: its normalised last stderr line and when it was seen."""
+
+    model_config = _example(ERROR_SIGNATURE_EXAMPLE)
+
+    dag_id: str
+    kind: str = Field(description="script, pipeline or dag.")
+    name: str = Field(description="The script's or pipeline's name; any other DAG's id.")
+    signature: str = Field(
+        description="The error line normalised: numbers, UUIDs, hex ids, paths, URLs, times and quoted values "
+        "replaced by <n>, <uuid>, <hex>, <path>, <url>, <time>, '<str>'. Empty: the task left no error line "
+        "(not a script task, or stopped by Airflow: timeout, lost worker)."
+    )
+    example: str = Field(description="The latest failure's line as the script wrote it (secrets masked).")
+    count: int = Field(description="Failures with this signature in the window.")
+    first_seen: datetime = Field(description="Earliest failure with it in the last history_days days.")
+    last_seen: datetime
+    deployed_at: datetime | None = Field(
+        description="The DAG's latest deploy: its latest Airflow DAG version, or its current ylai version if later."
+    )
+    new: bool = Field(description="First seen after deployed_at.")
+    latest: FailedTry
+
+
+class DagFailures(BaseModel):
+    """Failed task instances of one DAG in the window."""
+
+    dag_id: str
+    kind: str
+    name: str
+    failed: int
+
+
+class HourFailures(DagFailures):
+    """Failed task instances of one DAG in one hour (UTC, the hour's start)."""
+
+    hour: datetime
+
+
+class ErrorTrends(BaseModel):
+    """Failures per hour per script/pipeline and the most frequent error signatures of the window."""
+
+    generated_at: datetime
+    hours: int
+    since: datetime
+    history_days: int = Field(description="How far back first_seen is looked for.")
+    truncated: bool = Field(description="More failed task instances than one answer reads: the oldest were left out.")
+    total: int = Field(description="Failed task instances in the window.")
+    dags: list[DagFailures] = Field(description="Per DAG, most failures first.")
+    per_hour: list[HourFailures] = Field(description="Hours without failures are left out.")
+    signatures: list[ErrorSignature] = Field(description="The most frequent signatures, then the latest.")
+    signature_count: int = Field(description="Distinct signatures in the window (the list shows the top ones).")

@@ -1,4 +1,4 @@
-"""``/monitor``: task statistics and their history, API and host figures, queue limits, circuit breakers.
+"""``/monitor``: task statistics and their history, error trends, API and host figures, queue limits, circuit breakers.
 
 Everything but the breakers is cached briefly: dashboards poll it.
 """
@@ -23,6 +23,7 @@ from ylai_plugin.api.datamodels.monitor import (
     BreakerSettings,
     CacheStats,
     DependencyMonitor,
+    ErrorTrends,
     QueueLimit,
     QueueLimits,
     QueueMonitor,
@@ -36,7 +37,7 @@ from ylai_plugin.domain import backpressure, breakers, stats, timeline
 from ylai_plugin.domain.access import readable_dag_ids
 from ylai_plugin.domain.cache import cache_key, get_cache, in_own_session
 from ylai_plugin.domain.health import executor
-from ylai_plugin.monitoring import figures
+from ylai_plugin.monitoring import errors, figures
 from ylai_plugin.permissions import RESOURCE_MONITOR
 
 router = APIRouter(prefix="/monitor", tags=["monitor"])
@@ -57,6 +58,24 @@ def task_monitor(
     """Counts by state, success rate, p50/p95 duration per DAG, queue wait, top failing, runs per hour."""
     dag_ids = _readable_dag_ids(user)
     return _cached("tasks", _task_monitor, dag_ids, window_hours)
+
+
+def _error_trends(session: Any, dag_ids: frozenset[str], hours: int) -> ErrorTrends:
+    return ErrorTrends.model_validate(errors.error_trends(session, dag_ids, hours))
+
+
+@router.get("/errors", response_model=ErrorTrends, dependencies=[Depends(requires(RESOURCE_MONITOR))])
+def error_trends(
+    user: UserDep,
+    hours: Annotated[int, Query(ge=1, le=24 * 7, description="Look-back window, in hours.")] = 24,
+) -> Response:
+    """Failures per hour per script/pipeline and the top error signatures (normalised last stderr lines).
+
+    Only the DAGs the caller may read count. A signature is ``new`` when first seen after the
+    DAG's latest deploy.
+    """
+    dag_ids = _readable_dag_ids(user)
+    return _cached("errors", _error_trends, dag_ids, hours)
 
 
 _readable_lock = threading.Lock()
