@@ -31,6 +31,7 @@ def test_dsn_switches_airflow_sentry_on_without_pii(tmp_path: Path) -> None:
     assert env["AIRFLOW__SENTRY__SENTRY_DSN"] == DSN
     assert env["AIRFLOW__SENTRY__SEND_DEFAULT_PII"] == "False"
     assert env["AIRFLOW__SENTRY__INCLUDE_LOCAL_VARIABLES"] == "False"
+    assert env["AIRFLOW__SENTRY__AUTO_ENABLING_INTEGRATIONS"] == "False"
     assert "AIRFLOW__SENTRY__SAMPLE_RATE" not in env
     assert "AIRFLOW__SENTRY__TRACES_SAMPLE_RATE" not in env
 
@@ -84,6 +85,7 @@ def test_the_task_sdk_reads_them_as_sentry_sdk_init_options(tmp_path: Path) -> N
         "sentry_dsn": DSN,
         "send_default_pii": False,
         "include_local_variables": False,
+        "auto_enabling_integrations": False,
         "sample_rate": 0.5,
         "traces_sample_rate": 1.0,
     }
