@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import require_service
 from tests.integration.running_platform import RunningPlatform, postgres_database
 from tests.otlp_receiver import OtlpReceiver
+from tests.sentry_receiver import SentryReceiver
 
 POSTGRES_URL = os.environ.get("YLAI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -73,12 +74,21 @@ def otlp_receiver() -> Iterator[OtlpReceiver]:
 
 
 @pytest.fixture(scope="session")
+def sentry_receiver() -> Iterator[SentryReceiver]:
+    """A real Sentry envelope endpoint on 127.0.0.1 (tests/sentry_receiver.py), the celery platform's SENTRY_DSN."""
+    receiver = SentryReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
 def celery_platform(
     tmp_path_factory: pytest.TempPathFactory,
     fresh_postgres_url: str,
     redis_url: str,
     celery_queue: str,
     otlp_receiver: OtlpReceiver,
+    sentry_receiver: SentryReceiver,
 ) -> Iterator[RunningPlatform]:
     """``ylai run`` on Postgres + Redis: CeleryExecutor, a real Celery worker, FAB auth, traces on.
 
@@ -103,6 +113,8 @@ def celery_platform(
             "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint,
             "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
             "OTEL_BSP_SCHEDULE_DELAY": "500",
+            # Sentry on (docs/sentry.md): ylai run turns on Airflow's [sentry] for tasks; the API reports too.
+            "SENTRY_DSN": sentry_receiver.dsn(),
         },
     )
     with platform.running() as p:
