@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ylai_plugin import config
-from ylai_plugin.json_logs import json_mode
+from ylai_plugin.json_logs import AIRFLOW_JSON_SETTINGS, json_mode
 
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 SECRETS_FILE = "ylai-secrets.json"
@@ -406,8 +406,7 @@ def airflow_environment(settings: PlatformSettings, env: dict[str, str]) -> dict
     if json_mode(env):
         # JSON service logs (docs/logging.md): Airflow's components log JSON lines through structlog,
         # the Celery worker too, and nothing is coloured.
-        defaults["AIRFLOW__LOGGING__JSON_LOGS"] = "True"
-        defaults["AIRFLOW__LOGGING__COLORED_CONSOLE_LOG"] = "False"
+        defaults.update(AIRFLOW_JSON_SETTINGS)
     if settings.traces_exporter is not None:
         defaults |= tracing_environment(env)
     defaults |= sentry_environment(env)

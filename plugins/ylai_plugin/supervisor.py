@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from ylai_operators.catalog import stop_processes
-from ylai_plugin.json_logs import to_json_line
+from ylai_plugin.json_logs import decode_line, to_json_line
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,7 @@ class Supervisor:
 
     def _pump(self, name: str, stream: IO[bytes], sink: list[str] | None) -> None:
         for raw in iter(stream.readline, b""):
-            line = raw.decode("utf-8", errors="replace").rstrip("\n")
+            line = decode_line(raw)
             if sink is not None:
                 sink.append(line)
             self.say(name, line)
