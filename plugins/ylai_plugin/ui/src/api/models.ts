@@ -10,6 +10,7 @@ export type TaskStateHistory = Schemas["TaskStateHistory"];
 export type QueueMonitor = Schemas["QueueMonitor"];
 export type QueueLimits = Schemas["QueueLimits"];
 export type DependencyMonitor = Schemas["DependencyMonitor"];
+export type ErrorTrends = Schemas["ErrorTrends"];
 export type SchedulerLag = Schemas["SchedulerLag"];
 export type ResourceRanking = Schemas["ResourceRanking"];
 export type ScriptResources = Schemas["ScriptResources"];

@@ -7,6 +7,7 @@ import { usePoll } from "../lib/hooks";
 import { ExportButtons } from "../components/ExportButtons";
 import { QueueLimitsCard } from "../components/QueueLimits";
 import { DependenciesCard } from "../components/Dependencies";
+import { ErrorTrendsCard } from "../components/ErrorTrends";
 import { useI18n, type I18n } from "../i18n";
 import { Chart } from "../components/Chart";
 import { Card, Empty, ErrorBox, PageHeader, RefreshBar } from "../components/ui";
@@ -182,6 +183,7 @@ export function Monitor() {
           <Card title={t("monitor.durations")} testId="chart-durations">
             {charts.hasDurations ? <Chart option={charts.durations} label={t("monitor.durations")} height={Math.max(220, 28 * d.tasks.per_dag.length + 60)} /> : <Empty>{t("monitor.noRuns")}</Empty>}
           </Card>
+          <ErrorTrendsCard paused={paused} />
           <Card title={t("monitor.apiLatency")} testId="chart-api" className="y-span-2">
             {d.apis.routes.length ? (
               <Chart option={charts.api} label={t("monitor.apiLatency")} height={Math.max(240, 26 * Math.min(20, d.apis.routes.length) + 70)} />
