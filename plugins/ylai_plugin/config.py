@@ -248,7 +248,7 @@ RETRY_AFTER_SECONDS = IntOption(
 
 LOG_SEARCH_MAX_BYTES = IntOption(
     "log_search_max_bytes",
-    8 * 1024 * 1024,
+    4 * 1024 * 1024,
     "Task-log bytes one GET /logs/search request reads at most. When the limit stops a scan, the answer "
     "says so and its cursor continues the scan in the next request.",
     example="33554432",
@@ -259,6 +259,14 @@ LOG_SEARCH_MAX_SECONDS = FloatOption(
     "Seconds one GET /logs/search request scans at most (checked between lines); the answer's cursor "
     "continues the scan, as for log_search_max_bytes.",
     example="2",
+)
+TRACE_URL_TEMPLATE = StrOption(
+    "trace_url_template",
+    "",
+    "Link from a run to its trace in your trace backend, {trace_id} standing for the run's trace id "
+    "(the UI shows the id without a link when empty). Tracing itself is [traces] otel_on and the "
+    "standard OTEL_* variables.",
+    example="http://localhost:16686/trace/{trace_id}",
 )
 
 # The table, in the order Airflow lists the section.
@@ -290,6 +298,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     BREAKER_HALF_OPEN_CALLS,
     LOG_SEARCH_MAX_BYTES,
     LOG_SEARCH_MAX_SECONDS,
+    TRACE_URL_TEMPLATE,
 )
 
 

@@ -144,6 +144,7 @@ def test_plugin_menu_and_standalone_view_share_pages_json() -> None:
         "overview",
         "run",
         "monitor",
+        "logs",
         "resources",
         "scripts",
         "tasks",

@@ -64,9 +64,9 @@ class LogSearchPage(BaseModel):
                     "limit": 50,
                     "next_cursor": "WyIyMDI2LTExLTI3VDA5OjMwOjAxKzAwOjAwIiwi",
                     "stopped_by": "scan_limit",
-                    "scanned_bytes": 8388608,
+                    "scanned_bytes": 4194304,
                     "scanned_files": 5123,
-                    "max_scan_bytes": 8388608,
+                    "max_scan_bytes": 4194304,
                 }
             ]
         }

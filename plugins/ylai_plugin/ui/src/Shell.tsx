@@ -8,6 +8,7 @@ import { EnvProvider, useHostEnv, useI18n, type Env, type Lang } from "./i18n";
 import { Overview } from "./pages/Overview";
 import { Run } from "./pages/Run";
 import { Monitor } from "./pages/Monitor";
+import { Logs } from "./pages/Logs";
 import { Resources } from "./pages/Resources";
 import { Scripts } from "./pages/Scripts";
 import { Tasks } from "./pages/Tasks";
@@ -21,6 +22,7 @@ export const PAGE_COMPONENTS: Record<PageId, ComponentType> = {
   overview: Overview,
   run: Run,
   monitor: Monitor,
+  logs: Logs,
   resources: Resources,
   scripts: Scripts,
   tasks: Tasks,

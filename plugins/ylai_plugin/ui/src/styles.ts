@@ -58,6 +58,7 @@ color:var(--y-fg);font-size:14px;line-height:1.45;padding:8px 4px 24px;max-width
 .y-json{background:var(--y-subtle);border:1px solid var(--y-border);border-radius:6px;padding:8px;margin:6px 0;overflow:auto;max-height:320px;font-size:12px}
 .y-dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}.y-dl dt{color:var(--y-muted)}.y-dl dd{margin:0}
 .y-list{margin:0;padding-left:18px}
+.y-log-hit{list-style:none;margin-bottom:8px}.y-log-text{margin:6px 0 0;white-space:pre-wrap;word-break:break-word;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}.y-log-text mark{background:var(--y-warn);color:inherit;border-radius:2px}
 .y-chart-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:0 12px}.y-span-2{grid-column:1/-1}
 .y-chart{width:100%}
 .y-filters{margin-bottom:10px}
