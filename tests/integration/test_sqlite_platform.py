@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.running_platform import RunningPlatform
+from tests.integration.running_platform import RunningPlatform, wait_until
 from ylai_plugin.run_platform import PASSWORD_FILE
 
 
@@ -91,6 +91,16 @@ def test_failing_script_reports_exit_code_and_stderr(platform: RunningPlatform, 
     log = platform.task_log("script__csv_profiler", run_id, "csv_profiler", try_number=1)
     assert "exited with code 2" in log
     assert "no such file" in log
+
+    # The task process left its error line (an XCom, through the Execution API): the Monitor groups it.
+    def signature() -> dict[str, Any] | None:
+        body = platform.request("GET", "/ylai/api/v1/monitor/errors?hours=1").json()
+        return next((s for s in body["signatures"] if s["latest"]["run_id"] == run_id), None)
+
+    found = wait_until(signature, 30, lambda: "no error signature for the failed run")
+    assert found["signature"] == "csv_profiler: no such file: <path>"
+    assert found["example"] == f"csv_profiler: no such file: {tmp_path / 'missing.csv'}"
+    assert found["count"] >= 1
 
 
 def test_restart_is_idempotent_and_keeps_data(platform: RunningPlatform) -> None:
