@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ylai_plugin import config
+from ylai_plugin import config, tracing
 from ylai_plugin.alerts.messages import Message
 
 TIMEOUT_SECONDS = 10
@@ -30,14 +30,17 @@ def send_slack(target: str, connection_id: str | None, message: Message) -> None
         from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 
         webhook = SlackWebhookHook(slack_webhook_conn_id=conn_id, timeout=TIMEOUT_SECONDS)
-        response = webhook.send(text=message.title, blocks=message.blocks)
+        # slack_sdk calls through urllib, which no instrumentation covers: a client span by hand.
+        with tracing.span("slack.webhook", kind="client", attributes={"ylai.connection_id": conn_id}):
+            response = webhook.send(text=message.title, blocks=message.blocks)
         if getattr(response, "status_code", 200) >= 300:
             raise RuntimeError(f"Slack webhook answered {response.status_code}: {getattr(response, 'body', '')}")
         return
     from airflow.providers.slack.hooks.slack import SlackHook
 
     hook = SlackHook(slack_conn_id=conn_id, timeout=TIMEOUT_SECONDS)
-    hook.client.chat_postMessage(channel=target, text=message.title, blocks=message.blocks)
+    with tracing.span("slack.chat.postMessage", kind="client", attributes={"ylai.connection_id": conn_id}):
+        hook.client.chat_postMessage(channel=target, text=message.title, blocks=message.blocks)
 
 
 def send_email(target: str, connection_id: str | None, message: Message) -> None:
@@ -53,7 +56,12 @@ def send_email(target: str, connection_id: str | None, message: Message) -> None
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
     conn_id = connection_id or config.ALERT_SMTP_CONN_ID.get()
-    with SmtpHook(smtp_conn_id=conn_id) as hook:
+    # smtplib has no instrumentation: one client span around connecting and sending.
+    with (
+        tracing.span("smtp.send", kind="client", attributes={"ylai.connection_id": conn_id}) as span,
+        SmtpHook(smtp_conn_id=conn_id) as hook,
+    ):
+        tracing.set_attributes(span, **{"server.address": hook.host, "server.port": hook.port})
         sender = config.ALERT_FROM_EMAIL.get() or hook.from_email or "ylai@localhost"
         mime = MIMEMultipart("alternative")
         mime["Subject"] = message.title

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ylai_operators.catalog import pipeline_dag_id, script_dag_id
+from ylai_plugin import tracing
 from ylai_plugin.alerts.schemas import Channel
 from ylai_plugin.db.alert_models import Alert, AlertDelivery, AlertDeliveryAttempt, AlertLease, AlertRule, AlertSilence
 from ylai_plugin.domain import breakers
@@ -416,11 +417,20 @@ def _deliver(ids: Iterable[int], now: datetime | None) -> tuple[int, bool]:
             continue
         error: str | None = None
         t0 = time.monotonic()
-        try:
-            channels.send(channel_type, target, connection_id, message)
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"[:2000]
-            ticket.failure(exc)
+        span_attributes = {
+            "ylai.alert.id": alert_id,
+            "ylai.alert.delivery_id": delivery_id,
+            "ylai.alert.kind": kind,
+            "ylai.alert.channel": channel_type,
+            "ylai.alert.attempt": attempts + 1,
+        }
+        with tracing.span("ylai.alert.deliver", attributes=span_attributes) as span:
+            try:
+                channels.send(channel_type, target, connection_id, message)
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"[:2000]
+                ticket.failure(exc)
+                tracing.record_error(span, exc)
         closed = ticket.success() if error is None else False
         elapsed_ms = (time.monotonic() - t0) * 1000
         done_at = utcnow()

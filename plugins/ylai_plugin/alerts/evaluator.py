@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ylai_plugin import tracing
 from ylai_plugin.alerts import conditions, engine
 from ylai_plugin.alerts.conditions.base import Check, ConditionType
 from ylai_plugin.alerts.events import fire_failure
@@ -116,6 +117,17 @@ def tick(now: datetime | None = None, *, holder: str = engine.WORKER, lease_seco
         if not engine.acquire_lease(session, LEASE_NAME, holder, timedelta(seconds=lease_seconds), now):
             return stats
     stats["leader"] = 1
+    # One trace per pass of the leader (the other replicas only ask for the lease).
+    with tracing.span("ylai.alerts.tick", attributes={"ylai.alerts.worker": holder}) as span:
+        _evaluate_all(now, stats)
+        tracing.set_attributes(span, **{f"ylai.alerts.{key}": value for key, value in stats.items()})
+    return stats
+
+
+def _evaluate_all(now: datetime, stats: dict[str, int]) -> None:
+    """The leader's pass: sync rules, evaluate each, escalate, deliver; counts go into ``stats``."""
+    from airflow.utils.session import create_session
+
     try:
         from ylai_plugin.alerts.shorthand import sync_if_changed
 
@@ -126,21 +138,30 @@ def tick(now: datetime | None = None, *, holder: str = engine.WORKER, lease_seco
         tags = engine.dag_tags(session)
         rule_ids = list(session.scalars(select(AlertRule.id).where(AlertRule.enabled.is_(True))))
     for rule_id in rule_ids:
-        try:
-            with create_session() as session:
-                rule = session.get(AlertRule, rule_id)
-                if rule is None:
-                    continue
-                fired, resolved = evaluate_rule(session, rule, tags, now)
-                stats["rules"] += 1
-                stats["fired"] += fired
-                stats["resolved"] += resolved
-        except Exception:
-            log.exception("evaluating alert rule %s failed", rule_id)
+        with tracing.span("ylai.alert.evaluate", attributes={"ylai.alert.rule_id": rule_id}) as span:
+            try:
+                with create_session() as session:
+                    rule = session.get(AlertRule, rule_id)
+                    if rule is None:
+                        continue
+                    fired, resolved = evaluate_rule(session, rule, tags, now)
+                    stats["rules"] += 1
+                    stats["fired"] += fired
+                    stats["resolved"] += resolved
+                    tracing.set_attributes(
+                        span,
+                        **{
+                            "ylai.alert.condition": rule.condition_type,
+                            "ylai.alert.fired": fired,
+                            "ylai.alert.resolved": resolved,
+                        },
+                    )
+            except Exception as exc:
+                log.exception("evaluating alert rule %s failed", rule_id)
+                tracing.record_error(span, exc)
     with create_session() as session:
         stats["escalated"] = engine.escalate(session, now)
     stats["sent"] = engine.deliver_due(now)
-    return stats
 
 
 def lease_is_held() -> bool:
@@ -165,6 +186,8 @@ def run_forever(interval: float = 15.0, stop: threading.Event | None = None) -> 
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     log.info("ylai alerts evaluator %s: every %.0f s", engine.WORKER, interval)
+    # Webhook (httpx) and Redis calls of the deliveries as child spans, with [traces] otel_on.
+    tracing.instrument_clients()
     while not stop.is_set():
         try:
             stats = tick(lease_seconds=max(interval * 4, 60))

@@ -67,6 +67,7 @@ def create_app() -> FastAPI:
         tasks,
     )
     from ylai_plugin.api.security import rate_limited_user
+    from ylai_plugin.api.tracing import instrument
     from ylai_plugin.db.generations import install_listeners
 
     # The list caches key on the change counters: every write this process makes must raise them.
@@ -128,4 +129,6 @@ def create_app() -> FastAPI:
     # Each route checks the user itself: the HTML pages send anonymous browsers to the login page.
     app.include_router(standalone.router)
     app.include_router(swagger.router)
+    # Last: the server span wraps every middleware above (with [traces] otel_on only).
+    instrument(app)
     return app

@@ -22,6 +22,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
+from ylai_plugin import tracing
 from ylai_plugin.api.errors import ApiError
 from ylai_plugin.domain import access, rate_limit
 from ylai_plugin.domain.errors import text
@@ -29,6 +30,7 @@ from ylai_plugin.domain.errors import text
 
 def take_token(user: BaseUser) -> BaseUser:
     """``user``, after taking a token from their rate-limit bucket (429 when it is empty)."""
+    tracing.tag_user(user.get_id(), user.get_name())
     wait = rate_limit.get_limiter().take(f"{type(user).__name__}:{user.get_id()}")
     if wait > 0:
         seconds = math.ceil(wait)

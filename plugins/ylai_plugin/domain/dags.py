@@ -11,6 +11,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from ylai_operators.catalog import PIPELINE_PREFIX, SCRIPT_PREFIX, DagKind, name_of, parse_dag_id
+from ylai_plugin import tracing
 from ylai_plugin.domain.errors import Invalid, not_found, text
 
 if TYPE_CHECKING:
@@ -163,9 +164,37 @@ def trigger(dag_id: str, params: dict[str, Any], user: BaseUser, session: Sessio
             raise Invalid(message=text("dags.run_refused", "{reason}", reason=str(exc))) from None
     if note:
         run.note = (note, user.get_id())
+    join_request_trace(run, session)
     session.flush()
     created: DagRun = run
     return created
+
+
+def join_request_trace(run: DagRun, session: Session) -> None:
+    """Make ``run``'s trace the current request's: its ``context_carrier`` and its task instances'.
+
+    Airflow gave the run a carrier of a new trace (``DagRun.__init__``) and each task instance one
+    derived from it (``create_dagrun``); both are replaced, the latter with Airflow's own
+    ``new_task_run_carrier``, so that the run's ``dag_run`` and task spans land in the request's
+    trace. Nothing changes when no span is recording (tracing off, or the request not sampled).
+    """
+    carrier = tracing.run_carrier(run.context_carrier)
+    if carrier is None:
+        return
+    from airflow._shared.observability.traces import new_task_run_carrier
+    from airflow.models.taskinstance import TaskInstance
+    from sqlalchemy import select, update
+
+    run.context_carrier = carrier
+    # create_dagrun bulk-inserted the task instances: updated by primary key, not loaded.
+    ti_ids = session.scalars(
+        select(TaskInstance.id).where(TaskInstance.dag_id == run.dag_id, TaskInstance.run_id == run.run_id)
+    ).all()
+    if ti_ids:
+        session.execute(
+            update(TaskInstance),
+            [{"id": ti_id, "context_carrier": new_task_run_carrier(carrier)} for ti_id in ti_ids],  # type: ignore[no-untyped-call]
+        )
 
 
 def run_summary(run: Any) -> dict[str, Any]:
@@ -181,6 +210,7 @@ def run_summary(run: Any) -> dict[str, Any]:
         "duration_seconds": (end - start).total_seconds() if start and end else None,
         "triggered_by": getattr(run, "triggering_user_name", None),
         "conf": run.conf or {},
+        "trace_id": tracing.carrier_trace_id(getattr(run, "context_carrier", None)),
     }
 
 

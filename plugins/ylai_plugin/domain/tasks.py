@@ -50,6 +50,7 @@ def _run_columns() -> tuple[Any, ...]:
         DagRun.end_date,
         DagRun.triggering_user_name,
         DagRun.conf,
+        DagRun.context_carrier,  # its trace id
     )
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from ylai_plugin import config
+from ylai_plugin import config, tracing
 from ylai_plugin.reports.filters import ExportFilters, ExportSpec
 
 log = logging.getLogger(__name__)
@@ -264,6 +264,12 @@ def _set(job_id: int, **values: Any) -> None:
 
 def run_job(job_id: int) -> None:
     """Count, render, store; the job ends 'success' with its file or 'failed' with the reason."""
+    # A trace of its own: the job runs on a background thread, after its request answered.
+    with tracing.span("ylai.export.job", attributes={"ylai.export.job_id": job_id}) as span:
+        _run_job(job_id, span)
+
+
+def _run_job(job_id: int, span: Any) -> None:
     from airflow.utils.session import create_session
 
     from ylai_plugin.db.export_models import ExportJob
@@ -273,6 +279,7 @@ def run_job(job_id: int) -> None:
         job = session.get(ExportJob, job_id)
         assert job is not None
         spec = spec_of(job)
+    tracing.set_attributes(span, **{"ylai.export.kind": spec.kind, "ylai.export.format": spec.format})
     tmp: Path | None = None
     try:
         with create_session() as session:
@@ -292,6 +299,7 @@ def run_job(job_id: int) -> None:
         size = tmp.stat().st_size
         location = store(tmp, file_name(spec.kind, spec.format, spec.filters, job_id))
         tmp = None
+        tracing.set_attributes(span, **{"ylai.export.rows": done, "ylai.export.size_bytes": size})
         _set(
             job_id,
             state="success",
@@ -304,6 +312,7 @@ def run_job(job_id: int) -> None:
         )
     except Exception as exc:
         log.exception("export job %s failed", job_id)
+        tracing.record_error(span, exc)
         _set(job_id, state="failed", error=f"{type(exc).__name__}: {exc}"[:4000], finished_at=_now())
     finally:
         if tmp is not None:

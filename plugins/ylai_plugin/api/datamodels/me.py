@@ -37,6 +37,7 @@ class Me(BaseModel):
                         "pipelines": ["read", "create", "edit"],
                     },
                     "dags": {script_dag_id("disk_usage"): {"read": True, "run": True, "logs": True}},
+                    "trace_url_template": "http://localhost:16686/trace/{trace_id}",
                 }
             ]
         }
@@ -46,3 +47,8 @@ class Me(BaseModel):
     roles: list[str]
     permissions: dict[str, list[Action]] = Field(description="Allowed actions per ylai resource.")
     dags: dict[str, DagRights] = Field(default_factory=dict, description="For each `dag_id` asked for.")
+    trace_url_template: str | None = Field(
+        default=None,
+        description="Link to a run's trace, `{trace_id}` standing for the run's `trace_id` "
+        "(`[ylai] trace_url_template`); null when none is configured.",
+    )

@@ -24,6 +24,7 @@ RUN_EXAMPLE: dict[str, Any] = {
     "duration_seconds": 3.5,
     "triggered_by": "alice",
     "conf": {"top": 5},
+    "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
     "result": {"outputs": {"largest": "/var/log"}, "exit_code": 0, "peak_rss_bytes": 5242880, "cpu_seconds": 0.4},
 }
 
@@ -47,6 +48,10 @@ class RunOut(BaseModel):
     duration_seconds: float | None = None
     triggered_by: str | None = None
     conf: dict[str, Any] = Field(default_factory=dict)
+    trace_id: str | None = Field(
+        default=None,
+        description="The run's OpenTelemetry trace id (32 hex digits) when it was traced; null otherwise.",
+    )
     result: Any = Field(default=None, description="The script's or pipeline's result (its XCom), when finished.")
 
 

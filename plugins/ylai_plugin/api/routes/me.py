@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from ylai_plugin import config
 from ylai_plugin.api.datamodels.me import DagRights, Me
 from ylai_plugin.api.security import UserDep
 from ylai_plugin.domain import access
@@ -37,10 +38,11 @@ def me(
     user: UserDep,
     dag_id: Annotated[list[str] | None, Query(max_length=50, description="DAGs to report rights for.")] = None,
 ) -> Me:
-    """The caller's name, roles, ylai permissions and, for the DAGs asked for, read/run/log rights."""
+    """The caller's name, roles, ylai permissions, for the DAGs asked for, read/run/log rights, and the trace link."""
     return Me(
         username=user.get_name(),
         roles=sorted(access.user_roles(user)),
         permissions={key: access.allowed_actions(user, resource) for key, resource in _RESOURCES.items()},
         dags={d: DagRights(**access.dag_rights(user, d)) for d in dag_id or []},
+        trace_url_template=config.TRACE_URL_TEMPLATE.get() or None,
     )

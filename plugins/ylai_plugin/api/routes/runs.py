@@ -1,4 +1,4 @@
-"""``/runs/{dag_id}/{run_id}/logs``: a run's task logs, as JSON or as a live Server-Sent Events stream."""
+"""``/runs/{dag_id}/{run_id}``: one run as ylai shows it, and its task logs (JSON or a live SSE stream)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from ylai_plugin.api.datamodels.logs import RunLogs
+from ylai_plugin.api.datamodels.runs import RunOut
 from ylai_plugin.api.errors import ErrorResponse
 from ylai_plugin.api.listing import cached_read
 from ylai_plugin.api.security import UserDep
-from ylai_plugin.domain import access, runs
+from ylai_plugin.domain import access, runs, tasks
+from ylai_plugin.domain.errors import not_found
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses={404: {"model": ErrorResponse}})
 POLL_SECONDS = 1.0
@@ -22,6 +24,20 @@ POLL_SECONDS = 1.0
 
 def _check(user: Any, dag_id: str) -> None:
     access.ensure_dag_access(user, dag_id, "GET", "TASK_LOGS")
+
+
+@router.get("/{dag_id}/{run_id}", response_model=RunOut)
+def get_run(dag_id: str, run_id: str, user: UserDep, session: SessionDep) -> RunOut:
+    """One run of any DAG the caller may read: state, times, masked conf, result and trace id.
+
+    ``trace_id`` links the run to its trace (``/me``'s ``trace_url_template``): set for runs
+    traced with ``[traces] otel_on``, the request's trace for runs started through ylai.
+    """
+    access.ensure_dag_access(user, dag_id, "GET", "RUN")
+    found = tasks.runs_by_key(session, [(dag_id, run_id)]).get((dag_id, run_id))
+    if found is None:
+        raise not_found("Run", f"{dag_id}/{run_id}")
+    return RunOut(**found)
 
 
 @router.get("/{dag_id}/{run_id}/logs", response_model=RunLogs)

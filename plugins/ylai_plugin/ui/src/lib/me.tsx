@@ -14,12 +14,14 @@ export interface Me {
   username: string | null;
   roles: string[];
   can: (resource: Resource, action: Action) => boolean;
+  /** Link to a run's trace, ``{trace_id}`` standing for its id; null when none is configured. */
+  traceUrlTemplate: string | null;
 }
 
 // Until /me answers nothing is allowed (no control flashes enabled for a Viewer); without a
 // /me endpoint everything is, and the server's 403 decides.
-const PENDING: Me = { loaded: false, assumed: false, username: null, roles: [], can: () => false };
-const FULL: Me = { loaded: true, assumed: true, username: null, roles: [], can: () => true };
+const PENDING: Me = { loaded: false, assumed: false, username: null, roles: [], can: () => false, traceUrlTemplate: null };
+const FULL: Me = { loaded: true, assumed: true, username: null, roles: [], can: () => true, traceUrlTemplate: null };
 
 let cached: Promise<Me> | null = null;
 
@@ -31,6 +33,7 @@ export function loadMe(): Promise<Me> {
       username: me.username,
       roles: me.roles ?? [],
       can: (r: Resource, a: Action) => ((me.permissions as Partial<Record<Resource, Action[]>>)?.[r] ?? []).includes(a),
+      traceUrlTemplate: me.trace_url_template ?? null,
     }),
     (err: unknown) => {
       if (err instanceof ApiError && err.status === 401) cached = null;

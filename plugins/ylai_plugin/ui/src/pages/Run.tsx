@@ -12,6 +12,7 @@ import { BusyNote, isBusy } from "../components/BusyNote";
 import { LogViewer } from "../components/LogViewer";
 import { ParamForm, loadableValues } from "../components/ParamForm";
 import { PresetManager } from "../components/PresetManager";
+import { TraceLink } from "../components/TraceLink";
 import { Card, DisabledNote, Empty, ErrorBox, FieldError, Json, Loading, PageHeader, StateBadge } from "../components/ui";
 
 /** Server field problems ("params.top", "body.params.top", "top") keyed by param name. */
@@ -30,6 +31,8 @@ export function fieldErrors(details: FieldProblem[], names: string[]): { fields:
 interface Following {
   dagId: string;
   runId: string;
+  /** Known when ylai started the run (its answer); read from GET /runs/{dag_id}/{run_id} otherwise. */
+  traceId?: string | null;
 }
 
 export function Run() {
@@ -73,14 +76,16 @@ export function Run() {
     setBusy(true);
     try {
       let runId: string;
+      let traceId: string | null | undefined;
       if (script) {
         const run = await data(ylai.POST("/api/v1/scripts/{name}/run", { params: { path: { name: script.name } }, body: { params: conf } }));
         runId = run.run_id;
+        traceId = run.trace_id ?? null;
       } else {
         const run = await data(airflow.POST("/api/v2/dags/{dag_id}/dagRuns", { params: { path: { dag_id: dagId } }, body: { logical_date: null, conf } }));
         runId = run.dag_run_id;
       }
-      setFollowing({ dagId, runId });
+      setFollowing({ dagId, runId, traceId });
     } catch (err) {
       if (err instanceof ApiError) {
         const { fields, rest } = fieldErrors(err.details, Object.keys(schema.properties ?? {}));
@@ -322,7 +327,7 @@ function Helpers({ dagId, schema, conf, onFill }: { dagId: string; schema: Schem
 /** The run's live view: task states, streaming logs, then its outputs. */
 function Follow({ following }: { following: Following }) {
   const { t } = useI18n();
-  const { dagId, runId } = following;
+  const { dagId, runId, traceId } = following;
   const [ended, setEnded] = useState<string | null | undefined>(undefined);
   const [results, setResults] = useState<{ task_id: string; value: unknown }[] | null>(null);
   const [resultError, setResultError] = useState<unknown>(null);
@@ -350,7 +355,8 @@ function Follow({ following }: { following: Following }) {
   return (
     <Card title={t("run.progress")} testId="follow">
       <p className="y-small">
-        <code data-testid="followed-run">{runId}</code> · <Link to={`dags/${encodeURIComponent(dagId)}/runs/${encodeURIComponent(runId)}`}>{t("overview.openRun")}</Link>
+        <code data-testid="followed-run">{runId}</code> · <Link to={`dags/${encodeURIComponent(dagId)}/runs/${encodeURIComponent(runId)}`}>{t("overview.openRun")}</Link>{" "}
+        <TraceLink dagId={dagId} runId={runId} traceId={traceId} />
       </p>
       <LogViewer dagId={dagId} runId={runId} onEnd={onEnd} />
       {ended !== undefined ? (

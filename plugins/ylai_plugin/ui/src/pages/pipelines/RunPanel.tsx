@@ -13,6 +13,8 @@ import { runPipeline } from "./api";
 export interface Following {
   dagId: string;
   runId: string;
+  /** The run's trace id (POST /pipelines/{name}/run answers it); null when it was not traced. */
+  traceId?: string | null;
 }
 
 export interface TaskState {
@@ -75,7 +77,7 @@ export function RunDialog({ name, schema, onStarted, onClose }: { name: string; 
     setError(null);
     try {
       const run = await runPipeline(name, form.conf, note);
-      onStarted({ dagId: run.dag_id, runId: run.run_id });
+      onStarted({ dagId: run.dag_id, runId: run.run_id, traceId: run.trace_id ?? null });
     } catch (err) {
       const fields: Record<string, string> = {};
       if (err instanceof ApiError) for (const d of err.details) fields[d.field.replace(/^(body\.)?params\./, "")] = d.reason;

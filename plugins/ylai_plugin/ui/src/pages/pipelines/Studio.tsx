@@ -40,6 +40,7 @@ import {
   type Node,
   type NodeChange,
 } from "@xyflow/react";
+import { TraceLink } from "../../components/TraceLink";
 import { DisabledNote, ErrorBox, FieldError, Loading, PageHeader, StateBadge } from "../../components/ui";
 import { useDark, useI18n } from "../../i18n";
 import { useStudioText, type StudioKey } from "./i18n";
@@ -622,6 +623,7 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
         <div className="y-row y-small" data-testid="studio-run-state" data-state={run.runState ?? ""}>
           {st("following")} <code>{following.runId}</code> <StateBadge state={run.runState} />
           <Link to={`dags/${encodeURIComponent(following.dagId)}/runs/${encodeURIComponent(following.runId)}`}>{t("overview.openRun")}</Link>
+          <TraceLink dagId={following.dagId} runId={following.runId} traceId={following.traceId} />
           <span className="y-muted">{st("clickNode")}</span>
         </div>
       ) : null}
