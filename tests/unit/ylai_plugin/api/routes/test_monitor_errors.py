@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.unit.api_client import headers, sync_repo_dags
+from tests.unit.ylai_plugin.api.routes.test_monitor import OnlyFanout
 from ylai_plugin.api.app import create_app
 
 HTTP = "script__http_check"
@@ -22,23 +23,11 @@ REFUSED = "ConnectionRefusedError: [Errno 111] connect to 10.0.0.{} port 8080 re
 TIMEOUT = "TimeoutError: request {} to /srv/api/{}/status took 31.{}s"
 
 
-class ErrorsUsers:
+class ErrorsUsers(OnlyFanout):
     """An auth manager for "ed" (both scripts) and "erin" (the disk script); the monitor denied on request."""
-
-    def __init__(self, real: Any, deny_monitor: bool = False) -> None:
-        self.real = real
-        self.deny_monitor = deny_monitor
 
     def get_authorized_dag_ids(self, *, user: Any, method: str = "GET", **kw: Any) -> set[str]:
         return {HTTP, DISK} if user.get_name() == "ed" else {DISK}
-
-    def is_authorized_custom_view(self, *, method: str, resource_name: str, user: Any) -> bool:
-        if self.deny_monitor and resource_name == "ylai Monitor":
-            return False
-        return bool(self.real.is_authorized_custom_view(method=method, resource_name=resource_name, user=user))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
 
 
 @pytest.fixture
