@@ -37,9 +37,7 @@ class DiskOnly:
     def is_authorized_dag(self, *, method: str, user: Any, access_entity: Any = None, details: Any = None) -> bool:
         if user.get_name() == "dora" and (details is None or details.id != DISK):
             return False
-        return bool(
-            self.real.is_authorized_dag(method=method, user=user, access_entity=access_entity, details=details)
-        )
+        return bool(self.real.is_authorized_dag(method=method, user=user, access_entity=access_entity, details=details))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
@@ -57,7 +55,7 @@ def _write_log(folder: Path, ti: Any, try_number: int, records: list[dict[str, A
     """A try's log where Airflow's file task handler puts it, as JSON lines like the task runner writes."""
     from airflow.utils.log.log_reader import TaskLogReader
 
-    path = folder / TaskLogReader().log_handler._render_filename(ti, try_number)
+    path: Path = folder / TaskLogReader().log_handler._render_filename(ti, try_number)
     path.parent.mkdir(parents=True, exist_ok=True)
     start = ti.start_date.astimezone(UTC).replace(tzinfo=None)
     stamped = [{"timestamp": _stamp(start + timedelta(seconds=i)), **r} for i, r in enumerate(records)]
@@ -300,3 +298,29 @@ def test_needs_login_and_the_monitor_permission(client: TestClient, monkeypatch:
     monkeypatch.setattr(access, "auth_manager", lambda: manager)
     denied = client.get(SEARCH, headers=headers("op", "fiona"))
     assert denied.status_code == 403
+
+
+@pytest.mark.parametrize("map_index", [-1, 3])
+def test_the_default_template_fast_path_names_the_file_jinja_names(map_index: int) -> None:
+    from datetime import UTC, datetime
+
+    from ylai_plugin.domain import log_search
+
+    c = log_search.Candidate(
+        start_date=datetime.now(UTC),
+        dag_id="script__a",
+        run_id="manual__2026-12-04T10:00:00+00:00",
+        task_id="a",
+        map_index=map_index,
+        try_number=2,
+        run_state=None,
+        template=None,
+        ts="",
+    )
+    import jinja2
+
+    fast = log_search.log_path(Path("/logs"), c, 1)
+    ti = log_search._TI(c)
+    slow = jinja2.Template(log_search.AIRFLOW_DEFAULT_TEMPLATE).render(ti=ti, ts="", try_number=1)
+    assert fast == Path("/logs") / slow
+    assert log_search._default_template() == log_search.AIRFLOW_DEFAULT_TEMPLATE
