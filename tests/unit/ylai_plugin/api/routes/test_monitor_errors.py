@@ -188,3 +188,37 @@ def test_a_bad_window_is_422_naming_the_field(client: TestClient, hours: Any) ->
     resp = client.get("/api/v1/monitor/errors", params={"hours": hours}, headers=ED)
     assert resp.status_code == 422, resp.text
     assert [d["field"] for d in resp.json()["error"]["details"]] == ["query.hours"]
+
+
+def test_a_database_script_or_pipeline_is_deployed_with_its_current_version(seeded: dict[str, Any]) -> None:
+    from airflow.utils.session import create_session
+
+    from ylai_plugin.db.models import DbPipeline, DbPipelineVersion, DbScript, DbScriptVersion
+    from ylai_plugin.monitoring import errors
+
+    first, current, pipeline_at = (seeded["hour"] - timedelta(hours=h) for h in (9, 4, 6))
+    with create_session() as session:
+        script = DbScript(name="errors_db_script", runtime="python", current_version=2, created_by="ed")
+        pipeline = DbPipeline(name="errors_db_pipeline", current_version=1, created_by="ed")
+        session.add_all([script, pipeline])
+        session.flush()
+        session.add_all(
+            [
+                DbScriptVersion(
+                    script_id=script.id, version=1, content="", manifest={}, created_by="ed", created_at=first
+                ),
+                DbScriptVersion(
+                    script_id=script.id, version=2, content="", manifest={}, created_by="ed", created_at=current
+                ),
+                DbPipelineVersion(pipeline_id=pipeline.id, version=1, spec={}, created_by="ed", created_at=pipeline_at),
+            ]
+        )
+        session.flush()
+        found = errors.deployed_at(session, {"script__errors_db_script", "pipeline__errors_db_pipeline", HTTP})
+        session.rollback()
+    assert found == {
+        "script__errors_db_script": current,
+        "pipeline__errors_db_pipeline": pipeline_at,
+        HTTP: seeded["deployed"],  # its latest Airflow DAG version
+    }
+    assert errors.deployed_at(session, set()) == {}
