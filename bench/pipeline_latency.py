@@ -6,6 +6,7 @@ Run from the repository root::
     .venv/bin/python bench/pipeline_latency.py --quick         # 1 run each, no warm-up, ~3 min
     .venv/bin/python bench/pipeline_latency.py --candidates    # + 7 candidate tunings, ~20 min
     .venv/bin/python bench/pipeline_latency.py --configs ylai,idle=0.1 --rounds 2 --runs 2
+    .venv/bin/python bench/pipeline_latency.py --configs ylai,traced --rounds 2 --runs 2   # tracing cost
 
 Each configuration starts the real platform -- ``python -m ylai_plugin.cli run`` through
 ``tests/integration/running_platform.RunningPlatform`` (own ``AIRFLOW_HOME``, free ports,
@@ -27,6 +28,12 @@ Configurations (each an environment overlay on top of the platform's defaults):
   ``[dag_processor] refresh_interval=300``, ``min_file_process_interval=30``,
   ``[core] parallelism=32``, ``dags_are_paused_at_creation=True`` (the DAG is then unpaused
   through the REST API). ``load_examples`` stays ``False`` in both, so both parse the same DAGs.
+* ``traced``: the platform defaults with tracing on (issue 18): ``OTEL_EXPORTER_OTLP_ENDPOINT``
+  points at a real OTLP/HTTP receiver in this process (``tests/otlp_receiver.py``, decoding every
+  export), so every component exports its spans (the scheduler's ``dag_run``, the execution
+  API's ``task_run``, each task runner's ``worker.*`` and ScriptOperator's ``ylai.script``) and
+  each task process flushes them before it exits. The ratio traced/ylai is printed (target
+  <= 1.05: within 5 %) with the number of spans received.
 * candidates (``--candidates``, or by name in ``--configs``): see ``CANDIDATES``.
 
 Configurations run one after the other (never two platforms at once on 2 cores), sharing one
@@ -86,6 +93,7 @@ from tests.integration.running_platform import RunningPlatform
 shutil.rmtree(tests.conftest._HOME, ignore_errors=True)  # not used here: each platform gets its own home
 
 TARGET_RATIO = 2.0
+TRACED_TARGET = 1.05  # tracing on may cost at most 5 % of the run's wall time (issue 18)
 DAG_ID = "pipeline__chain20"
 ADMIN_PASSWORD = "bench-admin-password"  # noqa: S105 - a throw-away platform on localhost
 
@@ -115,7 +123,9 @@ CANDIDATES: dict[str, dict[str, str]] = {
     "parallelism=4": {f"{_CORE}PARALLELISM": "4"},
     "stock+parallelism=8": {**STOCK, f"{_CORE}PARALLELISM": "8"},
 }
-CONFIGS: dict[str, dict[str, str]] = {"ylai": {}, "stock": STOCK, **CANDIDATES}
+# The endpoint is filled in by main() once the receiver listens.
+TRACED: dict[str, str] = {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}
+CONFIGS: dict[str, dict[str, str]] = {"ylai": {}, "stock": STOCK, "traced": TRACED, **CANDIDATES}
 
 
 def chain_pipeline(nodes: int) -> dict[str, Any]:
@@ -379,17 +389,25 @@ def _report(results: list[ConfigResult], nodes: int) -> None:
     for r in results:
         print(f"  {r.name}: {', '.join(f'{k}={v}' for k, v in r.overrides.items()) or 'platform defaults'}")
     by_name = {r.name: r for r in results if r.runs}
+
+    def total(name: str) -> float:
+        return median([x.server_seconds for x in by_name[name].runs])
+
     if "ylai" in by_name and "stock" in by_name:
-        ylai = median([x.server_seconds for x in by_name["ylai"].runs])
-        stock = median([x.server_seconds for x in by_name["stock"].runs])
-        stock_ratio = ratio(stock, ylai)
+        stock_ratio = ratio(total("stock"), total("ylai"))
         print(
             f"ratio stock/ylai: {stock_ratio:.2f}  target >= {TARGET_RATIO:.1f}: {verdict(stock_ratio >= TARGET_RATIO)}"
         )
+    if "ylai" in by_name and "traced" in by_name:
+        cost = ratio(total("traced"), total("ylai"))
+        print(
+            f"ratio traced/ylai: {cost:.3f} ({total('traced'):.1f} s vs {total('ylai'):.1f} s)  "
+            f"target <= {TRACED_TARGET:.2f}: {verdict(cost <= TRACED_TARGET)}"
+        )
     if "ylai" in by_name:
-        ylai = median([x.server_seconds for x in by_name["ylai"].runs])
+        ylai = total("ylai")
         for r in results:
-            if r.name not in ("ylai", "stock") and r.runs:
+            if r.name not in ("ylai", "stock", "traced") and r.runs:
                 other = median([x.server_seconds for x in r.runs])
                 speed = ratio(ylai, other)
                 print(f"  {r.name}: {speed:.2f}x the speed of ylai defaults ({other:.1f} s vs {ylai:.1f} s)")
@@ -432,6 +450,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{bytecode_note(not args.no_bytecode_cache)}; tmp: {work}",
         flush=True,
     )
+    receiver = None
+    if "traced" in names:
+        from tests.otlp_receiver import OtlpReceiver
+
+        receiver = OtlpReceiver().start()
+        TRACED["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
     results = {name: ConfigResult(name, CONFIGS[name]) for name in names}
     began = time.monotonic()
     try:
@@ -447,7 +471,11 @@ def main(argv: list[str] | None = None) -> int:
             f"total wall time {time.monotonic() - began:.0f} s; load average now "
             f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
+        if receiver is not None:
+            print(f"spans received from the traced platform: {len(receiver.all_spans())} ({receiver.requests} exports)")
     finally:
+        if receiver is not None:
+            receiver.stop()
         if args.keep:
             print(f"kept {work} (platform log: {work / 'home-ylai-run.log'})")
         else:
