@@ -18,7 +18,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from opentelemetry.trace import Span
+    from opentelemetry.trace import Span, SpanContext
 
 TRACER_NAME = "ylai"
 TRACEPARENT = "traceparent"
@@ -94,31 +94,24 @@ def tag_user(user_id: str | None, user_name: str | None) -> None:
     set_attributes(trace.get_current_span(), **{"enduser.id": user_id, "user.name": user_name})
 
 
-def current_ids() -> tuple[str, str] | None:
-    """The current span's (trace id, span id) in hex when it is recording; ``None`` otherwise."""
+def _recording_context() -> SpanContext | None:
+    """The current span's context when tracing is on and that span records; ``None`` otherwise."""
     if not is_on():
         return None
     from opentelemetry import trace
 
     current = trace.get_current_span()
     context = current.get_span_context()
-    if not current.is_recording() or not context.is_valid:
-        return None
-    return trace.format_trace_id(context.trace_id), trace.format_span_id(context.span_id)
+    return context if current.is_recording() and context.is_valid else None
 
 
-def current_traceparent() -> str | None:
-    """The W3C ``traceparent`` of the current span when it is recording; ``None`` otherwise."""
-    if not is_on():
+def current_trace() -> tuple[str, str, str] | None:
+    """The current span's trace id, span id (hex) and W3C ``traceparent``; ``None`` when none records."""
+    context = _recording_context()
+    if context is None:
         return None
-    from opentelemetry import trace
-    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-
-    if not trace.get_current_span().is_recording():
-        return None
-    carrier: dict[str, str] = {}
-    TraceContextTextMapPropagator().inject(carrier)
-    return carrier.get(TRACEPARENT)
+    trace_id, span_id = f"{context.trace_id:032x}", f"{context.span_id:016x}"
+    return trace_id, span_id, f"00-{trace_id}-{span_id}-{int(context.trace_flags):02x}"
 
 
 def run_carrier(airflow_carrier: Mapping[str, str] | None) -> dict[str, str] | None:
@@ -130,15 +123,12 @@ def run_carrier(airflow_carrier: Mapping[str, str] | None) -> dict[str, str] | N
     state) are kept. Airflow 3.3.2 emits the ``dag_run`` span as a root span of that trace
     (apache/airflow#67210), so it shares the request's trace id but not a parent link.
     """
-    if not is_on():
+    context = _recording_context()
+    if context is None:
         return None
     from opentelemetry import trace
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-    current = trace.get_current_span()
-    context = current.get_span_context()
-    if not current.is_recording() or not context.is_valid:
-        return None
     propagator = TraceContextTextMapPropagator()
     airflow_state = trace.get_current_span(propagator.extract(dict(airflow_carrier or {}))).get_span_context()
     # Airflow's entries win over the caller's vendor entries of the same key.
