@@ -13,10 +13,11 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from tests.alert_receivers import free_port
+from tests.http_receiver import QuietHandler, close, serve
 
 _ENVELOPE_PATH = re.compile(r"^/api/(?P<project>\d+)/envelope/?(\?.*)?$")
 
@@ -56,48 +57,29 @@ class SentryReceiver:
     def start(self) -> SentryReceiver:
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 match = _ENVELOPE_PATH.match(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 encoding = (self.headers.get("Content-Encoding") or "").lower()
                 if match is None or encoding not in {"", "identity", "gzip"}:
-                    self._answer(404 if match is None else 415, b"{}")
+                    self.answer(404 if match is None else 415, b"{}")
                     return
                 raw = gzip.decompress(body) if encoding == "gzip" else body
                 header, items = parse_envelope(raw)
+                auth = self.headers.get("X-Sentry-Auth", "")
+                envelope = {"project": match["project"], "auth": auth, "raw": raw, "header": header, "items": items}
                 with receiver._lock:
-                    receiver.envelopes.append(
-                        {
-                            "project": match["project"],
-                            "auth": self.headers.get("X-Sentry-Auth", ""),
-                            "raw": raw,
-                            "header": header,
-                            "items": items,
-                        }
-                    )
-                self._answer(200, json.dumps({"id": header.get("event_id")}).encode())
+                    receiver.envelopes.append(envelope)
+                self.answer(200, json.dumps({"id": header.get("event_id")}).encode())
 
-            def _answer(self, status: int, out: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve(Handler, self.port)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        close(self._server)
+        self._server = None
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -106,11 +88,13 @@ class SentryReceiver:
             envelopes = list(self.envelopes)
         return [json.loads(payload) for env in envelopes for head, payload in env["items"] if head["type"] == "event"]
 
-    def wait_for_event(self, match: Callable[[dict[str, Any]], bool], timeout: float = 120.0) -> dict[str, Any]:
-        """The first event ``match`` accepts, waiting up to ``timeout`` seconds for it."""
+    def wait_for_event(
+        self, match: Callable[[dict[str, Any]], bool], timeout: float = 120.0, after: int = 0
+    ) -> dict[str, Any]:
+        """The first event ``match`` accepts among those after the first ``after``, waiting up to ``timeout`` s."""
         deadline = time.monotonic() + timeout
         while True:
-            for event in self.events:
+            for event in self.events[after:]:
                 if match(event):
                     return event
             if time.monotonic() > deadline:
