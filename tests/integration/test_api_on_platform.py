@@ -57,6 +57,8 @@ def tokens(platform: RunningPlatform) -> dict[str, str]:
             {"action": {"name": "can_read"}, "resource": {"name": "DAG:script__disk_usage"}},
             {"action": {"name": "can_read"}, "resource": {"name": "DAG Runs"}},
             {"action": {"name": "can_read"}, "resource": {"name": "Task Logs"}},
+            # Log search (GET /logs/search) is behind the Monitor permission, its lines behind the DAG's.
+            {"action": {"name": "can_read"}, "resource": {"name": "ylai Monitor"}},
         ],
     }
     wait_until(
@@ -255,6 +257,39 @@ def test_dag_level_permissions_hide_tasks_presets_and_logs(
     assert logs.status == 200
     hidden = platform.request("GET", "/ylai/api/v1/runs/script__http_check/whatever/logs", token=token)
     assert hidden.status == 404
+
+
+def _search_all(platform: RunningPlatform, token: str, query: str) -> list[dict[str, Any]]:
+    """Every hit of a log search, following its cursor."""
+    hits: list[dict[str, Any]] = []
+    cursor = ""
+    for _ in range(200):
+        resp = platform.request("GET", f"/ylai/api/v1/logs/search?{query}&limit=200{cursor}", token=token)
+        assert resp.status == 200, resp.body[:300]
+        hits += resp.json()["items"]
+        if resp.json()["next_cursor"] is None:
+            return hits
+        cursor = "&cursor=" + urllib.parse.quote(resp.json()["next_cursor"])
+    raise AssertionError("the search cursor never ended")
+
+
+def test_log_search_finds_a_real_runs_line_for_the_dags_a_role_may_read(
+    platform: RunningPlatform, tokens: dict[str, str], fixtures: dict[str, str]
+) -> None:
+    run_id = fixtures["run_id"]  # a disk_usage run of the route walk's task; it prints "bytes free"
+    assert platform.wait_for_run("script__disk_usage", run_id) == "success", platform.tail()
+    hits = _search_all(platform, tokens["admin"], "q=bytes%20free&script=disk_usage")
+    mine = [h for h in hits if h["run_id"] == run_id]
+    assert mine, hits[:3]
+    assert mine[0]["task_id"] == "disk_usage"
+    assert mine[0]["run_link"] == f"dags/script__disk_usage/runs/{urllib.parse.quote(run_id, safe='')}"
+    assert "bytes free" in mine[0]["text"].lower()
+    # The DiskOnly role reads script__disk_usage's logs only: other DAGs' lines stay hidden.
+    theirs = {h["dag_id"] for h in _search_all(platform, tokens["diskonly"], "q=&level=info")}
+    assert theirs == {"script__disk_usage"}
+    bad = platform.request("GET", "/ylai/api/v1/logs/search?q=(a%2B)%2Bb&regex=true", token=tokens["diskonly"])
+    assert bad.status == 422
+    assert bad.json()["error"]["details"][0]["field"] == "query.q"
 
 
 def test_exports_cover_only_the_dags_a_user_may_read(

@@ -49,7 +49,7 @@ MAX_PATTERN_CHARS = 300
 # backtracking is polynomial in the line length with this as the degree.
 MAX_REPETITIONS = 4
 # Task instances fetched per query while scanning.
-BATCH = 200
+BATCH = 500
 # Highlighted spans per line.
 MAX_SPANS = 20
 
@@ -445,6 +445,13 @@ def _prefilter(q: str, regex: bool) -> bytes | None:
     return q.lower().encode()
 
 
+def _may_match(lowered: bytes, needle: bytes | None, levels: list[bytes]) -> bool:
+    """Whether lowercased log bytes hold the text (when there is a shortcut for it) and one of the levels."""
+    if needle is not None and needle not in lowered:
+        return False
+    return not levels or any(level in lowered for level in levels)
+
+
 def search(
     session: Session,
     filters: Filters,
@@ -545,19 +552,19 @@ def _scan_file(
         if not at_end and lines and not lines[-1].endswith(b"\n"):
             lines.pop()  # cut by the budget: the next request reads it whole
         levels = [f'"{level}"'.encode() for level in filters.levels]
+        if (needle is not None or levels) and not _may_match(chunk.lower(), needle, levels):
+            # The whole file (most of them, for a rare word) fails the byte tests: skip its lines at once.
+            size = sum(map(len, lines))
+            line_no, offset, budget.used, lines = line_no + len(lines), offset + size, budget.used + size, []
         for count, raw in enumerate(lines):
             if count % 64 == 63 and time.monotonic() > budget.deadline:
                 return stop_here("time_limit")
             line_no += 1
             offset += len(raw)
             budget.used += len(raw)
-            if needle is not None or levels:
-                # Cheap byte tests first: most lines fail them and are never parsed.
-                lowered = raw.lower()
-                if needle is not None and needle not in lowered:
-                    continue
-                if levels and not any(level in lowered for level in levels):
-                    continue
+            # Cheap byte tests first: most lines fail them and are never parsed.
+            if (needle is not None or levels) and not _may_match(raw.lower(), needle, levels):
+                continue
             message, level, stamp = _parse(raw)
             if filters.levels and level not in filters.levels:
                 continue
