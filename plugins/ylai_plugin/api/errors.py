@@ -296,5 +296,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> Response:
         # An error that only wraps an outage (raised from a dropped connection) is still a 503.
         if outages.outage_of(exc, follow=True) is not None:
-            return await _outage(request, exc)
-        return _internal_error(request, exc)
+            response = await _outage(request, exc)
+        else:
+            response = _internal_error(request, exc)
+        # Starlette answers an Exception handler from outside every middleware, the correlation id's
+        # too: the id the message and the Sentry event refer to is added here.
+        if request_id := getattr(request.state, "request_id", None):
+            response.headers["X-Request-ID"] = request_id
+        return response

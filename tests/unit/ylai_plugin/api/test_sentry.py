@@ -95,6 +95,7 @@ def test_an_unhandled_error_reaches_sentry_with_request_and_trace_ids(
         FastAPIInstrumentor.uninstrument_app(app)
 
     _assert_clean_500(resp)
+    assert resp.headers["X-Request-ID"] == "req-sentry-1"
     event = sentry_on.wait_for_event(_is_boom)
     assert event["tags"]["request_id"] == "req-sentry-1"
     server_spans = [s for s in exporter.get_finished_spans() if s.kind.name == "SERVER"]
@@ -117,10 +118,12 @@ def test_an_unhandled_error_reaches_sentry_with_request_and_trace_ids(
 
 
 def test_without_tracing_the_event_has_the_request_id_only(airflow_db: object, sentry_on: SentryReceiver) -> None:
-    resp = _post_boom(_app_with_a_bug())
+    with TestClient(_app_with_a_bug(), raise_server_exceptions=False) as client:
+        resp = client.post("/api/v1/boom")  # no X-Request-ID: the API makes one, answers it, tags the event
     _assert_clean_500(resp)
+    assert len(resp.headers.get_list("X-Request-ID")) == 1
     event = sentry_on.wait_for_event(_is_boom)
-    assert event["tags"]["request_id"] == "req-sentry-1"
+    assert event["tags"]["request_id"] == resp.headers["X-Request-ID"]
     assert "trace_id" not in event["tags"]
 
 
