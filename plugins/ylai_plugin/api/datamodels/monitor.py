@@ -527,6 +527,11 @@ class DependencyMonitor(BaseModel):
     breakers: list[BreakerOut]
 
 
+FAILED_TRY_EXAMPLE: dict[str, Any] = {
+    "run_id": "manual__2026-11-27T09:12:30+00:00",
+    "task_id": "csv_profiler",
+    "try_number": 2,
+}
 ERROR_SIGNATURE_EXAMPLE: dict[str, Any] = {
     "dag_id": "script__csv_profiler",
     "kind": "script",
@@ -538,12 +543,33 @@ ERROR_SIGNATURE_EXAMPLE: dict[str, Any] = {
     "last_seen": "2026-11-27T09:12:41Z",
     "deployed_at": "2026-11-27T06:00:02Z",
     "new": True,
-    "latest": {"run_id": "manual__2026-11-27T09:12:30+00:00", "task_id": "run_script", "try_number": 2},
+    "latest": FAILED_TRY_EXAMPLE,
+}
+DAG_FAILURES_EXAMPLE: dict[str, Any] = {
+    "dag_id": "script__csv_profiler",
+    "kind": "script",
+    "name": "csv_profiler",
+    "failed": 7,
+}
+HOUR_FAILURES_EXAMPLE: dict[str, Any] = {**DAG_FAILURES_EXAMPLE, "hour": "2026-11-27T09:00:00Z", "failed": 3}
+ERROR_TRENDS_EXAMPLE: dict[str, Any] = {
+    "generated_at": "2026-11-27T09:30:00Z",
+    "hours": 24,
+    "since": "2026-11-26T09:30:00Z",
+    "history_days": 30,
+    "truncated": False,
+    "total": 7,
+    "dags": [DAG_FAILURES_EXAMPLE],
+    "per_hour": [HOUR_FAILURES_EXAMPLE],
+    "signatures": [ERROR_SIGNATURE_EXAMPLE],
+    "signature_count": 1,
 }
 
 
 class FailedTry(BaseModel):
     """The latest failed task instance of a signature (the run page links to it)."""
+
+    model_config = _example(FAILED_TRY_EXAMPLE)
 
     run_id: str
     task_id: str
@@ -577,6 +603,8 @@ class ErrorSignature(BaseModel):
 class DagFailures(BaseModel):
     """Failed task instances of one DAG in the window."""
 
+    model_config = _example(DAG_FAILURES_EXAMPLE)
+
     dag_id: str
     kind: str
     name: str
@@ -586,11 +614,15 @@ class DagFailures(BaseModel):
 class HourFailures(DagFailures):
     """Failed task instances of one DAG in one hour (UTC, the hour's start)."""
 
+    model_config = _example(HOUR_FAILURES_EXAMPLE)
+
     hour: datetime
 
 
 class ErrorTrends(BaseModel):
     """Failures per hour per script/pipeline and the most frequent error signatures of the window."""
+
+    model_config = _example(ERROR_TRENDS_EXAMPLE)
 
     generated_at: datetime
     hours: int

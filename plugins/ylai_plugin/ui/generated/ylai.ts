@@ -1674,6 +1674,12 @@ export interface components {
         /**
          * DagFailures
          * @description Failed task instances of one DAG in the window.
+         * @example {
+         *       "dag_id": "script__csv_profiler",
+         *       "failed": 7,
+         *       "kind": "script",
+         *       "name": "csv_profiler"
+         *     }
          */
         DagFailures: {
             /** Dag Id */
@@ -2103,7 +2109,7 @@ export interface components {
          *       "last_seen": "2026-11-27T09:12:41Z",
          *       "latest": {
          *         "run_id": "manual__2026-11-27T09:12:30+00:00",
-         *         "task_id": "run_script",
+         *         "task_id": "csv_profiler",
          *         "try_number": 2
          *       },
          *       "name": "csv_profiler",
@@ -2165,6 +2171,51 @@ export interface components {
         /**
          * ErrorTrends
          * @description Failures per hour per script/pipeline and the most frequent error signatures of the window.
+         * @example {
+         *       "dags": [
+         *         {
+         *           "dag_id": "script__csv_profiler",
+         *           "failed": 7,
+         *           "kind": "script",
+         *           "name": "csv_profiler"
+         *         }
+         *       ],
+         *       "generated_at": "2026-11-27T09:30:00Z",
+         *       "history_days": 30,
+         *       "hours": 24,
+         *       "per_hour": [
+         *         {
+         *           "dag_id": "script__csv_profiler",
+         *           "failed": 3,
+         *           "hour": "2026-11-27T09:00:00Z",
+         *           "kind": "script",
+         *           "name": "csv_profiler"
+         *         }
+         *       ],
+         *       "signature_count": 1,
+         *       "signatures": [
+         *         {
+         *           "count": 7,
+         *           "dag_id": "script__csv_profiler",
+         *           "deployed_at": "2026-11-27T06:00:02Z",
+         *           "example": "FileNotFoundError: [Errno 2] No such file or directory: '/data/in/2026-11-27.csv'",
+         *           "first_seen": "2026-11-27T06:12:40Z",
+         *           "kind": "script",
+         *           "last_seen": "2026-11-27T09:12:41Z",
+         *           "latest": {
+         *             "run_id": "manual__2026-11-27T09:12:30+00:00",
+         *             "task_id": "csv_profiler",
+         *             "try_number": 2
+         *           },
+         *           "name": "csv_profiler",
+         *           "new": true,
+         *           "signature": "FileNotFoundError: [Errno <n>] No such file or directory: '<str>'"
+         *         }
+         *       ],
+         *       "since": "2026-11-26T09:30:00Z",
+         *       "total": 7,
+         *       "truncated": false
+         *     }
          */
         ErrorTrends: {
             /**
@@ -2505,6 +2556,11 @@ export interface components {
         /**
          * FailedTry
          * @description The latest failed task instance of a signature (the run page links to it).
+         * @example {
+         *       "run_id": "manual__2026-11-27T09:12:30+00:00",
+         *       "task_id": "csv_profiler",
+         *       "try_number": 2
+         *     }
          */
         FailedTry: {
             /** Run Id */
@@ -2711,6 +2767,13 @@ export interface components {
         /**
          * HourFailures
          * @description Failed task instances of one DAG in one hour (UTC, the hour's start).
+         * @example {
+         *       "dag_id": "script__csv_profiler",
+         *       "failed": 3,
+         *       "hour": "2026-11-27T09:00:00Z",
+         *       "kind": "script",
+         *       "name": "csv_profiler"
+         *     }
          */
         HourFailures: {
             /** Dag Id */
