@@ -296,3 +296,32 @@ def test_viewer_sees_disabled_controls(viewer: Session, platform: RunningPlatfor
     page.close()
     forbidden = [e for e in viewer.own_errors(ignore=_missing_me) if "403" not in e["text"]]
     assert not forbidden, forbidden
+
+
+def test_monitor_shows_a_failed_scripts_error_signature(
+    admin: Session, platform: RunningPlatform, seeded: dict[str, Any]
+) -> None:
+    """A failing script run shows in the Monitor's error trends: its normalised last stderr line, new, linked."""
+    import urllib.parse
+
+    run_id = platform.trigger("script__csv_profiler", {"path": "/tmp/ylai-e2e-7/missing-42.csv"})
+    assert platform.wait_for_run("script__csv_profiler", run_id, timeout=300) == "failed", platform.tail()
+    page = admin.page()
+    admin.goto(page, "monitor")
+    page.wait_for_selector('[data-testid="error-trends"] canvas', timeout=30_000)  # failures per hour
+    # The card polls every 30 s: an answer cached before the failure is replaced by the next one.
+    row = page.wait_for_selector(
+        '[data-testid="error-signature"]:has(code:text-is("csv_profiler: no such file: <path>"))', timeout=60_000
+    )
+    assert row is not None
+    assert row.get_attribute("data-new") == "true"  # first seen after the platform deployed the script
+    assert row.query_selector('[data-testid="error-new"]') is not None
+    link = row.query_selector('[data-testid="error-latest-run"]')
+    assert link is not None
+    href = link.get_attribute("href") or ""
+    quoted = urllib.parse.quote(run_id, safe="")
+    assert href.endswith(f"dags/script__csv_profiler/runs/{quoted}/tasks/csv_profiler"), href
+    row.scroll_into_view_if_needed()
+    screenshot(page, "monitor-errors")
+    page.close()
+    _no_errors(admin, ignore=_missing_me)
