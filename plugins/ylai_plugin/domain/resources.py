@@ -120,6 +120,20 @@ def _measured(row: Any) -> Measured:
     return Measured(row.dag_id, row.run_id, row.run_after, stats.state_name(row.state), values)
 
 
+def xcom_of_task(keys: Collection[str]) -> Any:
+    """The join of a task instance (and its ``DagRun``) to its XComs under ``keys``, on the XCom's primary key."""
+    from airflow.models import DagRun, TaskInstance
+    from airflow.models.xcom import XComModel
+    from sqlalchemy import and_
+
+    return and_(
+        XComModel.dag_run_id == DagRun.id,
+        XComModel.task_id == TaskInstance.task_id,
+        XComModel.map_index == TaskInstance.map_index,
+        XComModel.key.in_(tuple(keys)),
+    )
+
+
 def measured_query(dag_ids: Collection[str], since: datetime, until: datetime, limit: int = MAX_RUNS) -> Any:
     """The script task instances of ``dag_ids`` finished in runs due in [since, until), with their result.
 
@@ -137,16 +151,8 @@ def measured_query(dag_ids: Collection[str], since: datetime, until: datetime, l
     return (
         select(ti.dag_id, ti.run_id, ti.state, ti.start_date, ti.end_date, DagRun.run_after, XComModel.value)
         .join(DagRun, and_(DagRun.dag_id == ti.dag_id, DagRun.run_id == ti.run_id))
-        .outerjoin(
-            XComModel,
-            and_(
-                XComModel.dag_run_id == DagRun.id,
-                XComModel.task_id == ti.task_id,
-                XComModel.map_index == ti.map_index,
-                # A successful script task's result, or what a failed one left (never both).
-                XComModel.key.in_(("return_value", MEASUREMENTS_XCOM_KEY)),
-            ),
-        )
+        # A successful script task's result, or what a failed one left (never both).
+        .outerjoin(XComModel, xcom_of_task(("return_value", MEASUREMENTS_XCOM_KEY)))
         .where(
             DagRun.dag_id.in_(sorted(dag_ids)),
             DagRun.run_after >= since,

@@ -110,20 +110,14 @@ def failures_query(dag_ids: Collection[str], since: datetime, limit: int) -> Any
     from airflow.models.xcom import XComModel
     from sqlalchemy import and_, func, select
 
+    from ylai_plugin.domain.resources import xcom_of_task
+
     ti = TaskInstance
     at = func.coalesce(ti.end_date, ti.start_date, DagRun.run_after)
     return (
         select(ti.dag_id, ti.run_id, ti.task_id, ti.try_number, at.label("at"), XComModel.value)
         .join(DagRun, and_(DagRun.dag_id == ti.dag_id, DagRun.run_id == ti.run_id))
-        .outerjoin(
-            XComModel,
-            and_(
-                XComModel.dag_run_id == DagRun.id,
-                XComModel.task_id == ti.task_id,
-                XComModel.map_index == ti.map_index,
-                XComModel.key == ERROR_XCOM_KEY,
-            ),
-        )
+        .outerjoin(XComModel, xcom_of_task((ERROR_XCOM_KEY,)))
         .where(DagRun.dag_id.in_(sorted(dag_ids)), DagRun.run_after >= since, ti.state == "failed")
         .order_by(at.desc())
         .limit(limit)
