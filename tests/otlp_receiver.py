@@ -14,10 +14,11 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from tests.alert_receivers import free_port
+from tests.http_receiver import QuietHandler, close, serve
 
 TRACES_PATH = "/v1/traces"
 
@@ -94,14 +95,14 @@ class OtlpReceiver:
     def start(self) -> OtlpReceiver:
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as exporters use a session
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 if self.path.split("?")[0] != TRACES_PATH:
-                    self._answer(404, b"")
+                    self.answer(404, b"", "text/plain")
                     return
                 try:
                     encoding = (self.headers.get("Content-Encoding") or "").lower()
@@ -113,34 +114,20 @@ class OtlpReceiver:
                 except Exception as exc:  # a malformed export is answered like a collector does
                     with receiver._lock:
                         receiver.errors.append(f"{type(exc).__name__}: {exc}")
-                    self._answer(400, b"")
+                    self.answer(400, b"", "text/plain")
                     return
                 with receiver._lock:
                     receiver.requests += 1
                     receiver.spans.extend(spans)
                 # An empty ExportTraceServiceResponse: full success.
-                self._answer(200, b"", "application/x-protobuf")
+                self.answer(200, b"", "application/x-protobuf")
 
-            def _answer(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve(Handler, self.port)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        close(self._server)
+        self._server = None
 
     def all_spans(self) -> list[ReceivedSpan]:
         with self._lock:
