@@ -387,7 +387,7 @@ class ScriptOperator(BaseOperator):
         Task processes cannot write to the database in Airflow 3; an XCom goes through the
         Execution API like the measurements, and the api-server groups the lines when asked.
         """
-        from airflow.sdk.log import redact
+        from airflow.sdk._shared.secrets_masker import redact  # airflow.sdk.log uses it without exporting it
 
         lines = [line.strip() for line in tail if line.strip()]
         # A script stopped at its memory limit, or that exited 0 but broke its contract, has no

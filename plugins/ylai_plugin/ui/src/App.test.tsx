@@ -51,6 +51,7 @@ function fakeFetch(input: string | Request): Promise<Response> {
   if (path.endsWith("/monitor/task-states")) return json({ window_minutes: 60, resolution_seconds: 10, generated_at: "2024-01-01T00:00:00Z", points: [] });
   if (path.endsWith("/monitor/queue-limits")) return json({ generated_at: "2024-01-01T00:00:00Z", retry_after_seconds: 30, queues: [] });
   if (path.endsWith("/monitor/dependencies")) return json({ generated_at: "2024-01-01T00:00:00Z", not_closed: 0, settings: { failure_threshold: 5, open_seconds: 30, half_open_calls: 1 }, breakers: [] });
+  if (path.endsWith("/monitor/errors")) return json({ hours: 24, history_days: 30, generated_at: "2024-01-01T00:00:00Z", dags: [], per_hour: [], signature_count: 0, signatures: [], truncated: false });
   if (path.endsWith("/dagRuns")) return json({ dag_runs: [], total_entries: 0 });
   if (path.endsWith("/api/v2/dags")) return json({ dags: [], total_entries: 0 });
   return json(empty);

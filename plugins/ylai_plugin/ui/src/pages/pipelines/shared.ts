@@ -6,6 +6,7 @@
 import * as api_client from "../../api/client";
 import * as components_LogViewer from "../../components/LogViewer";
 import * as components_ParamForm from "../../components/ParamForm";
+import * as components_TraceLink from "../../components/TraceLink";
 import * as components_ui from "../../components/ui";
 import * as i18n from "../../i18n";
 import * as lib_api from "../../lib/api";
@@ -19,6 +20,7 @@ export const SHARED = {
   api_client,
   components_LogViewer,
   components_ParamForm,
+  components_TraceLink,
   components_ui,
   i18n,
   lib_api,
