@@ -36,6 +36,7 @@ from types import FrameType
 from typing import IO
 
 from ylai_plugin.json_logs import AIRFLOW_JSON_SETTINGS, decode_line, json_mode, to_json_line
+from ylai_plugin.platform_env import SERVICE_NAME, component_environment
 
 #: What a container runtime, Kubernetes or a terminal may send; each goes on to the child.
 FORWARDED_SIGNALS = (
@@ -140,13 +141,26 @@ class _JsonRelay:
         return status
 
 
+def named_service(component: str, env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with the component's own trace service name (``ylai-scheduler``, ...) when tracing is on.
+
+    As under ``ylai run``: a service name the user chose wins; ``ylai``, the name Compose and the
+    Helm values give every container, is ylai's own default, so each component replaces it with
+    its own and a trace backend tells the scheduler's spans from the worker's.
+    """
+    common = dict(env)
+    if common.get("OTEL_SERVICE_NAME", "").strip() == SERVICE_NAME:
+        del common["OTEL_SERVICE_NAME"]
+    return {**env, **component_environment(component, common)}
+
+
 def run_component(component: str, command: Sequence[str], env: Mapping[str, str] | None = None) -> int:
     """Run ``command`` as the platform component ``component``; return its exit status.
 
     Outside JSON mode this does not return: the command replaces the process (its exit status is
     the process's). It returns ``127``/``126`` when the command cannot be started.
     """
-    environ = os.environ if env is None else env
+    environ = named_service(component, os.environ if env is None else env)
     argv = list(command)
     if not argv:
         print("ylai component: no command given (ylai component NAME -- COMMAND...)", file=sys.stderr)

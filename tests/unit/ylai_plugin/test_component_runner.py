@@ -352,3 +352,30 @@ def test_outside_json_mode_the_command_replaces_the_wrapper_and_its_output_is_un
     assert out == f"ready {proc.pid}\n[2026-12-04 10:00:00,000: INFO/MainProcess] plain ['-q', 'default']\n"
     assert err == "to stderr\n"
     assert proc.returncode == 5
+
+
+# -- trace service names -------------------------------------------------------------------------
+
+PRINT_SERVICE = "import os; print(os.environ.get('OTEL_SERVICE_NAME', '-'))"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({"OTEL_SERVICE_NAME": "ylai"}, "ylai-scheduler"),  # Compose's and Helm's shared default
+        ({}, "ylai-scheduler"),
+        ({"OTEL_SERVICE_NAME": "etl-prod"}, "etl-prod"),  # the user's own name wins
+    ],
+)
+def test_each_component_names_its_trace_service_when_tracing_is_on(given: dict[str, str], expected: str) -> None:
+    env = {k: v for k, v in _env(json_mode=False).items() if not k.startswith("OTEL_")}
+    env |= {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", **given}
+    result = _run("scheduler", PRINT_SERVICE, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+def test_without_an_endpoint_the_service_name_is_left_alone() -> None:
+    env = {k: v for k, v in _env(json_mode=False).items() if not k.startswith("OTEL_")}
+    result = _run("celery-worker", PRINT_SERVICE, env | {"OTEL_SERVICE_NAME": "ylai"})
+    assert result.stdout.strip() == "ylai"
