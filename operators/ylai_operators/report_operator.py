@@ -73,7 +73,7 @@ class ReportApi:
         """GET; stream the body into ``dest`` or return the JSON."""
         import httpx
 
-        headers = {"Authorization": f"Bearer {self.token()}"}
+        headers = {"Authorization": f"Bearer {self.token()}", **trace_headers()}
         if dest is None:
             resp = httpx.get(self.url(path), params=params, headers=headers, timeout=self.timeout)
             _raise(resp)
@@ -87,6 +87,18 @@ class ReportApi:
                     out.write(chunk)
             disposition = resp.headers.get("content-disposition", "")
         return disposition.split('filename="')[-1].rstrip('"') if 'filename="' in disposition else None
+
+
+def trace_headers() -> dict[str, str]:
+    """``traceparent`` (W3C) of the current span, so that ylai's server span of the export joins the task's trace.
+
+    Empty when no span is current (tracing off: Airflow's ``[traces] otel_on``).
+    """
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    carrier: dict[str, str] = {}
+    TraceContextTextMapPropagator().inject(carrier)
+    return carrier
 
 
 def _raise(resp: Any) -> None:
@@ -154,6 +166,30 @@ class ReportOperator(BaseOperator):
         return datetime.now(UTC)
 
     def execute(self, context: Any) -> dict[str, Any]:
+        """Fetch the summary and the file, then send them, in a ``ylai.report <kind>`` span.
+
+        The span nests under the task's span (Airflow's ``[traces] otel_on``); a non-recording
+        no-op when tracing is off.
+        """
+        from opentelemetry import trace
+
+        tracer = trace.get_tracer("ylai.report")
+        with tracer.start_as_current_span(f"ylai.report {self.kind}") as span:
+            result = self._make_and_send(context)
+            if span.is_recording():
+                span.set_attributes(
+                    {
+                        "ylai.report.name": self.report_name or "",
+                        "ylai.report.kind": self.kind,
+                        "ylai.report.format": self.format,
+                        "ylai.report.rows": result["rows"],
+                        "ylai.report.size_bytes": result["size_bytes"],
+                        "ylai.report.delivered": result["delivered"],
+                    }
+                )
+            return result
+
+    def _make_and_send(self, context: Any) -> dict[str, Any]:
         """Fetch the summary and the file, then send them."""
         since, until = period_bounds(self.period, self._end(context))
         params: dict[str, Any] = {

@@ -292,3 +292,81 @@ def test_report_is_uploaded_with_a_slack_api_connection(
     assert [r[0] for r in details.iter_rows(min_row=2, values_only=True)] == ["script__http_check"]
     assert seen["completed"][0]["channel_id"] == "C0123"
     assert "Runs report" in seen["completed"][0]["initial_comment"]
+
+
+@pytest.fixture
+def spans() -> Iterator[Any]:
+    """A global SDK tracer provider recording in memory, as Airflow's ``[traces] otel_on`` sets one in a task."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from tests.unit.ylai_operators.test_script_tracing import _set_global_provider
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    _set_global_provider(provider)
+    yield exporter
+    _set_global_provider(None)
+    provider.shutdown()
+
+
+def test_a_report_is_a_span_under_the_tasks_and_its_api_calls_carry_the_trace(
+    api_server: str,
+    smtp: tuple[Inbox, int],
+    spans: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from opentelemetry import trace
+
+    from ylai_operators.report_dags import report_dags
+    from ylai_operators.report_operator import ReportApi
+
+    _inbox, smtp_port = smtp
+    _connect_to_api(monkeypatch, api_server)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SMTP_TEST",
+        json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": smtp_port,
+                    "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "ylai@example.com"}}),
+    )  # fmt: skip
+    (tmp_path / "nightly.yaml").write_text(SPEC.split("slack:")[0])
+    operator: Any = report_dags(tmp_path)["report__nightly_check"].get_task("report")
+    context: Any = {"data_interval_end": datetime(2025, 10, 2, 6, 0, tzinfo=UTC)}
+    with trace.get_tracer("test").start_as_current_span("worker.report"):  # the task runner's span
+        result = operator.execute(context)
+    by_name = {s.name: s for s in spans.get_finished_spans()}
+    report, task = by_name["ylai.report runs"], by_name["worker.report"]
+    assert report.parent is not None
+    assert report.parent.span_id == task.context.span_id
+    assert report.attributes["ylai.report.format"] == "pdf"
+    assert report.attributes["ylai.report.rows"] == result["rows"]
+    assert list(report.attributes["ylai.report.delivered"]) == result["delivered"]
+
+    # The API calls of a report send its traceparent, so the api-server's export span joins the trace.
+    seen: list[str | None] = []
+
+    class Api(_QuietHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("traceparent"))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+    with _serving(Api) as port:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_YLAI_TRACE_PROBE",
+            json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": port, "password": "t"}),
+        )
+        api = ReportApi("ylai_trace_probe")
+        api.get("/exports/runs/summary", {})
+        with trace.get_tracer("test").start_as_current_span("ylai.report probe") as current:
+            api.get("/exports/runs/summary", {})
+    assert seen[0] is None  # no span, no header
+    assert seen[1] is not None
+    assert seen[1].split("-")[1:3] == [
+        format(current.get_span_context().trace_id, "032x"),
+        format(current.get_span_context().span_id, "016x"),
+    ]
