@@ -113,14 +113,14 @@ export function Logs() {
         <select className="y-input" aria-label={t("logs.level")} value={form.level} onChange={(e) => set("level", e.target.value)} data-testid="log-level">
           {LEVELS.map((l) => (
             <option key={l} value={l}>
-              {l ? l : t("logs.anyLevel")}
+              {l ? i.tx(`logs.levels.${l}`, l) : t("logs.anyLevel")}
             </option>
           ))}
         </select>
         <select className="y-input" aria-label={t("logs.state")} value={form.state} onChange={(e) => set("state", e.target.value)} data-testid="log-state">
           {STATES.map((s) => (
             <option key={s} value={s}>
-              {s ? s : t("logs.anyState")}
+              {s ? i.tx(`state.${s}`, s) : t("logs.anyState")}
             </option>
           ))}
         </select>
@@ -150,9 +150,9 @@ export function Logs() {
         {hits.map((h, n) => (
           <li key={`${h.run_id}-${h.task_id}-${h.map_index}-${h.try_number}-${h.line_number}-${n}`} className="y-card y-log-hit" data-testid="log-hit">
             <div className="y-row y-wrap y-small">
-              <span className={`y-tone-${h.level === "error" || h.level === "critical" ? "bad" : "muted"}`}>{h.level ?? "—"}</span>
+              <span className={`y-tone-${h.level === "error" || h.level === "critical" ? "bad" : "muted"}`}>{h.level ? i.tx(`logs.levels.${h.level}`, h.level) : "—"}</span>
               <span>{i.dateTime(h.timestamp)}</span>
-              <span>{h.name ? `${h.kind} ${h.name}` : h.dag_id}</span>
+              <span>{h.name ? `${i.tx(`kind.${h.kind}`, h.kind ?? "")} ${h.name}` : h.dag_id}</span>
               <StateBadge state={h.run_state} />
               <Link to={h.run_link} testId="log-run-link">
                 {h.run_id}
