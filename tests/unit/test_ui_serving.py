@@ -46,6 +46,7 @@ def test_react_pages_replace_the_iframe_once_the_ui_is_built(built_ui: Path) -> 
         "ylai-overview",
         "ylai-run",
         "ylai-monitor",
+        "ylai-logs",
         "ylai-resources",
         "ylai-scripts",
         "ylai-tasks",

@@ -375,6 +375,7 @@ class TestValidManifest:
             "disk_usage",
             "http_check",
             "quality_gate",
+            "traced_step",
         ]
         assert registry.scripts["disk_usage"].runtime == "bash"
         assert registry.scripts["csv_profiler"].runtime == "python"

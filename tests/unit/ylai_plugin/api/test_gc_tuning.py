@@ -35,7 +35,10 @@ def test_freezing_collects_garbage_first_then_freezes_what_is_alive(unfrozen: No
     for _ in range(10):
         _Cycle()
     assert gc.collect() >= 10
-    assert gc.get_freeze_count() == frozen
+    # None of them joined the frozen objects. (The count may drop: a frozen object that other
+    # threads of the test process, e.g. an HTTP receiver's, let go of is freed, not refrozen.)
+    assert gc.get_freeze_count() <= frozen
+    assert sum(isinstance(o, _Cycle) for o in gc.get_objects()) == 0
 
 
 def test_a_second_freeze_follows(unfrozen: None) -> None:
