@@ -45,6 +45,13 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 
 _LEVEL_IN_TEXT = re.compile(r"\b(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL)\b")
 
+# Airflow's executors log the task instance they hand over as a repr inside the message (the Celery
+# worker's "Executing workload in Celery: ... ti=TaskInstanceDTO(task_id='say', dag_id=..., run_id=...,
+# try_number=1, ..., context_carrier={'traceparent': '00-<trace>-<span>-01'})"): lifted into keys so
+# that such a line can be found by dag_id, run_id, task_id, try number and trace id like any other.
+_TI_FIELD_IN_TEXT = re.compile(r"\b(dag_id|run_id|task_id)='([^']+)'|\btry_number=(\d+)")
+_TRACEPARENT_IN_TEXT = re.compile(r"'traceparent': '00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}'")
+
 
 def json_mode(env: Mapping[str, str]) -> bool:
     """Return whether ``env`` asks for JSON logs (``YLAI_LOG_FORMAT=json``, any case)."""
@@ -86,7 +93,24 @@ def normalize(record: Mapping[str, Any], component: str) -> dict[str, Any]:
     }
     out.pop("message", None)
     rest.pop("component", None)
-    return {**head, **out, **rest}
+    context = {k: v for k, v in _context_in_text(head["message"]).items() if k not in out and k not in rest}
+    return {**head, **out, **context, **rest}
+
+
+def _context_in_text(message: str) -> dict[str, Any]:
+    """Return the task instance and trace ids a message names in Airflow's repr form (first of each)."""
+    if "_id=" not in message and "traceparent" not in message:  # the common case, without a regex
+        return {}
+    found: dict[str, Any] = {}
+    for match in _TI_FIELD_IN_TEXT.finditer(message):
+        if match.group(3) is not None:
+            found.setdefault("try_number", int(match.group(3)))
+        else:
+            found.setdefault(match.group(1), match.group(2))
+    parent = _TRACEPARENT_IN_TEXT.search(message)
+    if parent is not None:
+        found["trace_id"], found["span_id"] = parent.group(1), parent.group(2)
+    return found
 
 
 def decode_line(raw: bytes) -> str:

@@ -90,7 +90,7 @@ def celery_platform(
     otlp_receiver: OtlpReceiver,
     sentry_receiver: SentryReceiver,
 ) -> Iterator[RunningPlatform]:
-    """``ylai run`` on Postgres + Redis: CeleryExecutor, a real Celery worker, FAB auth, traces on.
+    """``ylai run`` on Postgres + Redis: CeleryExecutor, a real Celery worker, FAB auth, traces on, JSON logs.
 
     Shared by ``test_api_on_platform.py`` (its Postgres half), ``test_traces_platform.py`` and
     ``test_celery_platform.py``, whose last test stops it (the others run first: see
@@ -115,6 +115,9 @@ def celery_platform(
             "OTEL_BSP_SCHEDULE_DELAY": "500",
             # Sentry on (docs/sentry.md): ylai run turns on Airflow's [sentry] for tasks; the API reports too.
             "SENTRY_DSN": sentry_receiver.dsn(),
+            # JSON logs (docs/logging.md), as the shipped Compose and Helm configs have them: the
+            # Celery worker's lines are checked here (the alerts platform covers the evaluator).
+            "YLAI_LOG_FORMAT": "json",
         },
     )
     with platform.running() as p:

@@ -120,6 +120,34 @@ class RunningPlatform:
     def tail(self, lines: int = 80) -> str:
         return "\n".join(self.output().splitlines()[-lines:])
 
+    @property
+    def json_logs(self) -> bool:
+        return self.env.get("YLAI_LOG_FORMAT", "").lower() == "json"
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every line written so far as a JSON object (``YLAI_LOG_FORMAT=json``), checked line by line.
+
+        Fails on the first line that is not a JSON object with the keys every line must have
+        (docs/logging.md): time, level, logger, component and message.
+        """
+        records = []
+        for number, line in enumerate(self.output().splitlines(), 1):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                raise AssertionError(f"line {number} is not JSON: {line!r}") from None
+            assert isinstance(record, dict), f"line {number} is not an object: {line!r}"
+            missing = {"time", "level", "logger", "component", "message"} - set(record)
+            assert not missing, f"line {number} lacks {missing}: {line!r}"
+            records.append(record)
+        return records
+
+    def component_lines(self, component: str) -> list[str]:
+        """What ``component`` wrote: its prefixed lines in text mode, its records as JSON in JSON mode."""
+        if not self.json_logs:
+            return [line for line in self.output().splitlines() if line.startswith(f"{component} ")]
+        return [json.dumps(r) for r in self.records() if r["component"] == component]
+
     def wait_ready(self, timeout: float = 480) -> None:
         """Wait until the api-server answers and the banner with the credentials is printed."""
         assert self.proc is not None

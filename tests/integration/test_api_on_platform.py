@@ -423,8 +423,7 @@ def test_correlation_id_is_echoed_and_logged(platform: RunningPlatform, tokens: 
         20,
         lambda: "the request id never reached the api-server log",
     )
-    line = next(line for line in platform.output().splitlines() if "corr-4711-abc" in line)
-    assert line.startswith("api-server")
+    line = next(line for line in platform.component_lines("api-server") if "corr-4711-abc" in line)
     assert "/ylai/api/v1/tasks/987654321" in line
 
 

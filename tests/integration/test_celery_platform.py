@@ -25,7 +25,7 @@ def test_banner_names_the_celery_mode(platform: RunningPlatform) -> None:
     assert "Postgres + CeleryExecutor" in out
     assert "username:  ops" in out
     assert "celery-test-pw" not in out, "a password from the environment is never echoed"
-    assert "celery-worker |" in out
+    assert platform.component_lines("celery-worker")
 
 
 def test_health_requires_authentication(platform: RunningPlatform) -> None:
@@ -95,7 +95,7 @@ def test_dag_triggered_through_the_rest_api_succeeds_on_the_celery_worker(
     }
     assert {ti["queue"] for ti in tis["task_instances"]} == {celery_queue}
     # The worker, not the scheduler, executed the workloads.
-    worker_lines = [line for line in platform.output().splitlines() if line.startswith("celery-worker")]
+    worker_lines = platform.component_lines("celery-worker")
     assert any("execute_workload" in line for line in worker_lines), "\n".join(worker_lines[-40:])
     xcom = platform.request(
         "GET",
@@ -401,6 +401,27 @@ def test_a_scheduled_tasks_runs_are_found_through_an_index_on_postgres(
             transaction.rollback()
     finally:
         engine.dispose()
+
+
+def test_every_line_of_every_component_is_a_json_object_with_its_context(platform: RunningPlatform) -> None:
+    """The platform runs with ``YLAI_LOG_FORMAT=json``; by now it has run scripts on the worker, failed runs
+    (the Sentry and trace tests) and served requests: every line so far is one JSON object with the keys."""
+    records = platform.records()
+    components = {r["component"] for r in records}
+    assert components >= {"ylai", "api-server", "scheduler", "dag-processor", "triggerer", "celery-worker", "alerts"}
+    assert {r["level"] for r in records} <= {"debug", "info", "warning", "error", "critical"}
+    worker = [r for r in records if r["component"] == "celery-worker"]
+    # The worker's Airflow lines keep their structure, and the task instance it executes becomes keys.
+    executed = [r for r in worker if r["logger"].endswith("celery_executor_utils") and r.get("task_id")]
+    assert executed, worker[-20:]
+    assert any(
+        r["dag_id"] == "ylai_example_hello" and r["task_id"] == "say" and r["try_number"] == 1 and r.get("trace_id")
+        for r in executed
+    ), executed
+    # The api-server's access lines carry the request id and, with tracing on, the trace and span ids.
+    access = [r for r in records if r["component"] == "api-server" and r.get("request_id")]
+    assert access, [r for r in records if r["component"] == "api-server"][-10:]
+    assert any(r.get("trace_id") and r.get("span_id") for r in access), access[-5:]
 
 
 def test_sigterm_stops_every_component_without_orphans(platform: RunningPlatform) -> None:

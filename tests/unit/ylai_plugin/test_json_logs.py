@@ -86,6 +86,34 @@ def test_a_line_that_is_not_a_json_object_is_wrapped_not_lost(line: str, level: 
     assert out["time"].endswith("Z")
 
 
+def test_the_task_instance_a_celery_worker_line_names_becomes_keys() -> None:
+    """The worker's "Executing workload" line holds the task instance only as a repr in its text."""
+    line = json.dumps(
+        {
+            "timestamp": "2026-12-05T22:54:41.315408Z",
+            "level": "info",
+            "logger": "airflow.providers.celery.executors.celery_executor_utils",
+            "event": "[57225b95] Executing workload in Celery: dag_rel_path=PurePosixPath('hello.py') "
+            "log_path='dag_id=hello/run_id=manual__1/task_id=say/attempt=1.log' ti=TaskInstanceDTO(id=UUID('01a2'), "
+            "task_id='say', dag_id='hello', run_id='manual__2026-12-05T22:54:40+00:00', try_number=2, map_index=-1, "
+            "context_carrier={'traceparent': '00-d1fcfca018a36f9f23bbdf1497ed03f3-2e42a72dcc47cd1b-01'}) "
+            "type='ExecuteTask'",
+        }
+    )
+    record = json.loads(to_json_line("celery-worker", line))
+    assert record["dag_id"] == "hello"
+    assert record["task_id"] == "say"
+    assert record["run_id"] == "manual__2026-12-05T22:54:40+00:00"
+    assert record["try_number"] == 2
+    assert (record["trace_id"], record["span_id"]) == ("d1fcfca018a36f9f23bbdf1497ed03f3", "2e42a72dcc47cd1b")
+
+
+def test_keys_a_line_already_has_win_over_what_its_text_names() -> None:
+    record = normalize({"event": "moved dag_id='other' try_number=9", "dag_id": "mine", "try": 1}, "scheduler")
+    assert (record["dag_id"], record["try_number"]) == ("mine", 1)
+    assert "task_id" not in normalize({"event": "nothing to see"}, "scheduler")
+
+
 def test_a_component_key_in_the_line_never_overrides_the_real_component() -> None:
     out = json.loads(to_json_line("api-server", '{"event": "x", "component": "forged"}'))
     assert out["component"] == "api-server"
