@@ -50,6 +50,7 @@ def create_app() -> FastAPI:
     from ylai_plugin.api.outage import RequestTimeoutMiddleware
     from ylai_plugin.api.routes import alerts as alerts_api
     from ylai_plugin.api.routes import (
+        access,
         exports,
         health,
         logs,
@@ -101,6 +102,7 @@ def create_app() -> FastAPI:
     v1.include_router(resources.router)
     v1.include_router(alerts_api.router)
     v1.include_router(exports.router)
+    v1.include_router(access.router)
 
     @v1.get("/openapi.json", include_in_schema=False)
     def openapi() -> dict[str, object]:

@@ -46,6 +46,7 @@ TERMS: dict[str, str] = {
     "Export job": "导出作业",
     "File": "文件",
     "Page": "页面",
+    "Role": "角色",
     "read": "读取",
     "create": "创建",
     "edit": "修改",
@@ -74,6 +75,10 @@ MESSAGES: dict[str, str] = {
     "not_found": "{kind} {key!r} 不存在",
     "access.view": "你无权{verb} {resource}",
     "access.dag": "你无权对 DAG {dag_id!r} 的 {entity} 执行 {method}",
+    "access.no_fab": "权限矩阵需要 Airflow 的 FAB 认证管理器",
+    "access.admin_keeps_all": "{role} 角色保留全部 ylai 权限；请从其他角色撤销",
+    "access.not_ylai_resource": "不是 ylai 的资源；应为 {resources} 之一",
+    "access.unknown_action": "未知操作 {action!r}；应为 {actions} 之一",
     # ------------------------------------------------------------ field reasons shared by resources
     "field.cannot_be_null": "不能为 null",
     "field.must_be_object": "必须是对象",

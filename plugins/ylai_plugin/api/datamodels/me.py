@@ -37,6 +37,7 @@ class Me(BaseModel):
                         "pipelines": ["read", "create", "edit"],
                     },
                     "dags": {script_dag_id("disk_usage"): {"read": True, "run": True, "logs": True}},
+                    "may_manage_access": False,
                     "trace_url_template": "http://localhost:16686/trace/{trace_id}",
                 }
             ]
@@ -47,6 +48,9 @@ class Me(BaseModel):
     roles: list[str]
     permissions: dict[str, list[Action]] = Field(description="Allowed actions per ylai resource.")
     dags: dict[str, DagRights] = Field(default_factory=dict, description="For each `dag_id` asked for.")
+    may_manage_access: bool = Field(
+        default=False, description="Whether the caller may read and change the access matrix (`/access`)."
+    )
     trace_url_template: str | None = Field(
         default=None,
         description="Link to a run's trace, `{trace_id}` standing for the run's `trace_id` "

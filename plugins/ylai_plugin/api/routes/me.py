@@ -9,28 +9,15 @@ from fastapi import APIRouter, Query
 from ylai_plugin import config
 from ylai_plugin.api.datamodels.me import DagRights, Me
 from ylai_plugin.api.security import UserDep
-from ylai_plugin.domain import access
-from ylai_plugin.permissions import (
-    RESOURCE_ALERTS,
-    RESOURCE_MONITOR,
-    RESOURCE_PIPELINES,
-    RESOURCE_PRESETS,
-    RESOURCE_REPORTS,
-    RESOURCE_SCRIPTS,
-    RESOURCE_TASKS,
-)
+from ylai_plugin.domain import access, role_access
+from ylai_plugin.permissions import RESOURCES
 
 router = APIRouter(tags=["me"])
-# The keys of ``permissions`` in the answer, and the ylai resource each stands for.
-_RESOURCES = {
-    "tasks": RESOURCE_TASKS,
-    "scripts": RESOURCE_SCRIPTS,
-    "pipelines": RESOURCE_PIPELINES,
-    "presets": RESOURCE_PRESETS,
-    "monitor": RESOURCE_MONITOR,
-    "alerts": RESOURCE_ALERTS,
-    "reports": RESOURCE_REPORTS,
-}
+
+
+def _key(resource: str) -> str:
+    """The key of ``resource`` in ``permissions``: "ylai Tasks" is ``tasks``."""
+    return resource.removeprefix("ylai ").lower().replace(" ", "_")
 
 
 @router.get("/me", response_model=Me)
@@ -42,7 +29,9 @@ def me(
     return Me(
         username=user.get_name(),
         roles=sorted(access.user_roles(user)),
-        permissions={key: access.allowed_actions(user, resource) for key, resource in _RESOURCES.items()},
+        # Every resource of permissions.RESOURCES: a ylai resource added there shows up here too.
+        permissions={_key(resource): access.allowed_actions(user, resource) for resource in RESOURCES},
+        may_manage_access=role_access.may_manage(user, "PUT"),
         dags={d: DagRights(**access.dag_rights(user, d)) for d in dag_id or []},
         trace_url_template=config.TRACE_URL_TEMPLATE.get() or None,
     )
