@@ -12,14 +12,16 @@ A leaf module (imports nothing of ylai): the domain, the features and the API al
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from functools import cache, wraps
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, SpanContext
 
+P = ParamSpec("P")
+R = TypeVar("R")
 TRACER_NAME = "ylai"
 TRACEPARENT = "traceparent"
 
@@ -112,6 +114,64 @@ def current_trace() -> tuple[str, str, str] | None:
         return None
     trace_id, span_id = f"{context.trace_id:032x}", f"{context.span_id:016x}"
     return trace_id, span_id, f"00-{trace_id}-{span_id}-{int(context.trace_flags):02x}"
+
+
+def carrier() -> dict[str, str] | None:
+    """The current span's W3C trace context (``traceparent``, ``tracestate``); ``None`` when none records.
+
+    For work that outlives the request and may run in another process: store it with the work,
+    then run the work inside :func:`continued`.
+    """
+    if _recording_context() is None:
+        return None
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    out: dict[str, str] = {}
+    TraceContextTextMapPropagator().inject(out)
+    return out
+
+
+@contextmanager
+def continued(trace_carrier: Mapping[str, str] | None) -> Iterator[None]:
+    """Make the spans started in the block children of the span ``trace_carrier`` (from :func:`carrier`) names.
+
+    Nothing when tracing is off or the carrier is empty: the block's spans start a trace of their own.
+    """
+    if not is_on() or not trace_carrier:
+        yield
+        return
+    from opentelemetry import context
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    token = context.attach(TraceContextTextMapPropagator().extract(dict(trace_carrier)))
+    try:
+        yield
+    finally:
+        context.detach(token)
+
+
+def in_current_context(target: Callable[P, R]) -> Callable[P, R]:
+    """``target``, run in the OpenTelemetry context current now, wherever it is called later.
+
+    For a function handed to a thread: a new thread starts with an empty context, so its spans
+    would begin traces of their own instead of joining the request (or span) that started it.
+    ``target`` itself when tracing is off.
+    """
+    if not is_on():
+        return target
+    from opentelemetry import context
+
+    captured = context.get_current()
+
+    @wraps(target)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        token = context.attach(captured)
+        try:
+            return target(*args, **kwargs)
+        finally:
+            context.detach(token)
+
+    return run
 
 
 def run_carrier(airflow_carrier: Mapping[str, str] | None) -> dict[str, str] | None:

@@ -530,10 +530,15 @@ def deliver_due(now: datetime | None = None, limit: int = 100) -> int:
 
 
 def deliver_in_background(ids: list[int]) -> threading.Thread | None:
-    """Send now without blocking the caller (the scheduler's listener); the outbox retries failures."""
+    """Send now without blocking the caller; the outbox retries failures.
+
+    The deliveries' spans join the caller's trace (its request's, in the api-server).
+    """
     if not ids:
         return None
-    thread = threading.Thread(target=_deliver_quietly, args=(ids,), name="ylai-alert-delivery", daemon=True)
+    thread = threading.Thread(
+        target=tracing.in_current_context(_deliver_quietly), args=(ids,), name="ylai-alert-delivery", daemon=True
+    )
     thread.start()
     return thread
 

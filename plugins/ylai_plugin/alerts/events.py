@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ylai_plugin import tracing
 from ylai_plugin.alerts import conditions, engine
 from ylai_plugin.alerts.conditions import EVENT_CONDITIONS
 from ylai_plugin.alerts.conditions.base import Failure
@@ -142,7 +143,13 @@ def handle_run_succeeded(dag_id: str) -> None:
 
 
 def in_background(target: Any, *args: Any) -> threading.Thread:
-    """Run ``target(*args)`` in a daemon thread (the listener must return quickly)."""
-    thread = threading.Thread(target=target, args=args, name="ylai-alert-event", daemon=True)
+    """Run ``target(*args)`` in a daemon thread (the listener must return quickly).
+
+    The thread's spans (the deliveries') join the trace current here: the request's, when an API
+    call (a run or task marked failed) made Airflow call the listener.
+    """
+    thread = threading.Thread(
+        target=tracing.in_current_context(target), args=args, name="ylai-alert-event", daemon=True
+    )
     thread.start()
     return thread

@@ -40,3 +40,6 @@ class ExportJob(Base):
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # The W3C trace context of the request that queued the job, when it was traced: whichever
+    # api-server process runs the job continues that trace (migration ``0013_export_trace.py``).
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from ylai_operators.catalog import script_dag_id
+from ylai_plugin import tracing
 from ylai_plugin.domain import access
 from ylai_plugin.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable, not_found, text
 from ylai_plugin.reports.filters import ExportFilters, ExportSpec, kind_problems
@@ -194,6 +195,9 @@ def create_job(session: Any, spec: ExportSpec, filters: ExportFilters, owner: st
         state="queued",
         rows_done=0,
         created_by=owner,
+        # A thread of any api-server process runs the job, after this request answered: its span
+        # continues the request's trace from here (reports.jobs.run_job).
+        trace_context=tracing.carrier(),
     )
     session.add(job)
     session.flush()

@@ -264,22 +264,26 @@ def _set(job_id: int, **values: Any) -> None:
 
 def run_job(job_id: int) -> None:
     """Count, render, store; the job ends 'success' with its file or 'failed' with the reason."""
-    # A trace of its own: the job runs on a background thread, after its request answered.
-    with tracing.span("ylai.export.job", attributes={"ylai.export.job_id": job_id}) as span:
-        _run_job(job_id, span)
-
-
-def _run_job(job_id: int, span: Any) -> None:
     from airflow.utils.session import create_session
 
     from ylai_plugin.db.export_models import ExportJob
-    from ylai_plugin.reports.datasets import DATASETS
 
     with create_session() as session:
         job = session.get(ExportJob, job_id)
         assert job is not None
-        spec = spec_of(job)
-    tracing.set_attributes(span, **{"ylai.export.kind": spec.kind, "ylai.export.format": spec.format})
+        spec, trace_context = spec_of(job), job.trace_context
+    # The job's span is a child of the request that queued it (its context is stored with the
+    # job), although a thread of any api-server process may run it, after that request answered.
+    attributes = {"ylai.export.job_id": job_id, "ylai.export.kind": spec.kind, "ylai.export.format": spec.format}
+    with tracing.continued(trace_context), tracing.span("ylai.export.job", attributes=attributes) as span:
+        _run_job(job_id, spec, span)
+
+
+def _run_job(job_id: int, spec: ExportSpec, span: Any) -> None:
+    from airflow.utils.session import create_session
+
+    from ylai_plugin.reports.datasets import DATASETS
+
     tmp: Path | None = None
     try:
         with create_session() as session:

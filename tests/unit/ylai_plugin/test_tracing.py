@@ -191,16 +191,15 @@ def test_run_triggered_through_the_api_joins_the_request_trace(
     assert task.parent.span_id == dag_run.context.span_id
 
 
-def test_alert_delivery_spans_to_a_real_receiver(
-    exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def failed_run(exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[SlackReceiver, str]]:
+    """A failed run of ``DAG`` with a run_failed rule to Slack and a webhook on a real local receiver."""
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
     from airflow.utils.state import DagRunState
     from airflow.utils.types import DagRunType
     from sqlalchemy import delete
 
-    from ylai_plugin.alerts import evaluator, events
     from ylai_plugin.alerts.schemas import RuleBody
     from ylai_plugin.db.alert_models import Alert, AlertDelivery, AlertDeliveryAttempt, AlertLease, AlertRule
 
@@ -232,35 +231,7 @@ def test_alert_delivery_spans_to_a_real_receiver(
             run.end_date = now
             session.add(run)
         exporter.clear()
-        events.handle_run_failed(DAG, run_id)
-        assert len(receiver.messages()) == 1
-        assert len(receiver.messages("/webhook")) == 1
-        spans = exporter.get_finished_spans()
-        delivers = {dict(s.attributes or {})["ylai.alert.channel"]: s for s in spans if s.name == "ylai.alert.deliver"}
-        assert set(delivers) == {"slack", "webhook"}
-        slack_call = next(s for s in spans if s.name == "slack.chat.postMessage")
-        assert slack_call.kind == trace.SpanKind.CLIENT
-        assert slack_call.parent is not None
-        assert slack_call.parent.span_id == delivers["slack"].context.span_id
-        # The webhook's POST, through the httpx instrumentation, is a child of its delivery.
-        (http_call,) = [
-            s
-            for s in spans
-            if s.kind == trace.SpanKind.CLIENT and s.parent and s.parent.span_id == delivers["webhook"].context.span_id
-        ]
-        assert http_call.name == "POST"
-        assert str(dict(http_call.attributes or {}).get("url.full", dict(http_call.attributes or {}).get("http.url")))
-        # The evaluator's pass is a trace of its own, one span per rule.
-        exporter.clear()
-        with create_session() as session:
-            session.execute(delete(AlertLease))
-        stats = evaluator.tick(now + timedelta(seconds=1), holder="trace-test")
-        spans = exporter.get_finished_spans()
-        (tick,) = [s for s in spans if s.name == "ylai.alerts.tick"]
-        assert dict(tick.attributes or {})["ylai.alerts.rules"] == stats["rules"] >= 1
-        evaluated = [s for s in spans if s.name == "ylai.alert.evaluate"]
-        assert len(evaluated) == stats["rules"]
-        assert all(s.parent is not None and s.parent.span_id == tick.context.span_id for s in evaluated)
+        yield receiver, run_id
     finally:
         receiver.stop()
         with create_session() as session:
@@ -269,26 +240,191 @@ def test_alert_delivery_spans_to_a_real_receiver(
             session.execute(delete(DagRun).where(DagRun.run_id == run_id))
 
 
-def test_export_job_has_a_span(
-    client: TestClient, exporter: InMemorySpanExporter, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from ylai_plugin.reports.jobs import runner
+def _deliveries(spans: tuple[ReadableSpan, ...]) -> dict[str, ReadableSpan]:
+    return {str(dict(s.attributes or {})["ylai.alert.channel"]): s for s in spans if s.name == "ylai.alert.deliver"}
 
-    monkeypatch.setenv("AIRFLOW__YLAI__EXPORT_DIR", str(tmp_path))
-    resp = client.post("/api/v1/exports/jobs", json={"kind": "audit", "format": "csv", "filters": {"month": "2025-10"}})
-    assert resp.status_code == 202, resp.text
-    job_id = resp.json()["id"]
-    assert runner.wait_idle(120)
+
+def test_alert_delivery_spans_to_a_real_receiver(
+    exporter: InMemorySpanExporter, failed_run: tuple[SlackReceiver, str]
+) -> None:
+    from airflow.utils.session import create_session
+    from sqlalchemy import delete
+
+    from ylai_plugin.alerts import evaluator, events
+    from ylai_plugin.db.alert_models import AlertLease
+
+    receiver, run_id = failed_run
+    events.handle_run_failed(DAG, run_id)
+    assert len(receiver.messages()) == 1
+    assert len(receiver.messages("/webhook")) == 1
+    spans = exporter.get_finished_spans()
+    delivers = _deliveries(spans)
+    assert set(delivers) == {"slack", "webhook"}
+    assert all(s.parent is None for s in delivers.values())  # no current span here: a trace of its own
+    slack_call = next(s for s in spans if s.name == "slack.chat.postMessage")
+    assert slack_call.kind == trace.SpanKind.CLIENT
+    _assert_child_of(slack_call, delivers["slack"])
+    # The webhook's POST, through the httpx instrumentation, is a child of its delivery.
+    (http_call,) = [
+        s
+        for s in spans
+        if s.kind == trace.SpanKind.CLIENT and s.parent and s.parent.span_id == delivers["webhook"].context.span_id
+    ]
+    assert http_call.name == "POST"
+    assert str(dict(http_call.attributes or {}).get("url.full", dict(http_call.attributes or {}).get("http.url")))
+    # The evaluator's pass is a trace of its own, one span per rule.
+    exporter.clear()
+    with create_session() as session:
+        session.execute(delete(AlertLease))
+    stats = evaluator.tick(datetime.now(UTC) + timedelta(seconds=1), holder="trace-test")
+    spans = exporter.get_finished_spans()
+    (tick,) = [s for s in spans if s.name == "ylai.alerts.tick"]
+    assert dict(tick.attributes or {})["ylai.alerts.rules"] == stats["rules"] >= 1
+    evaluated = [s for s in spans if s.name == "ylai.alert.evaluate"]
+    assert len(evaluated) == stats["rules"]
+    assert all(s.parent is not None and s.parent.span_id == tick.context.span_id for s in evaluated)
+
+
+def test_deliveries_handed_to_a_thread_join_the_calling_requests_trace(
+    exporter: InMemorySpanExporter, failed_run: tuple[SlackReceiver, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow's API marks a run failed and calls ylai's listener in the request: the thread's deliveries join it.
+
+    Airflow does not trace its own API, so the request span here is the test's (a server span as
+    the FastAPI instrumentation makes); the listener, its thread and the deliveries are the real ones.
+    """
+    import threading
+
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    from ylai_plugin import listeners
+    from ylai_plugin.alerts import events
+
+    handed: list[threading.Thread] = []
+    real_in_background = events.in_background
+
+    def in_background(*args: Any) -> threading.Thread:
+        handed.append(real_in_background(*args))
+        return handed[-1]
+
+    monkeypatch.setattr(events, "in_background", in_background)
+    receiver, run_id = failed_run
+    with create_session() as session:
+        run = session.scalar(select(DagRun).where(DagRun.dag_id == DAG, DagRun.run_id == run_id))
+        with trace.get_tracer("test").start_as_current_span(
+            "PATCH /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}", kind=trace.SpanKind.SERVER
+        ) as request:
+            listeners.on_dag_run_failed(dag_run=run, msg="marked failed")
+    assert len(handed) == 1
+    handed[0].join(60)
+    assert not handed[0].is_alive()
+    assert len(receiver.messages()) == 1
+    spans = exporter.get_finished_spans()
+    delivers = _deliveries(spans)
+    assert set(delivers) == {"slack", "webhook"}
+    (request_span,) = [s for s in spans if s.context.span_id == request.get_span_context().span_id]
+    for span in delivers.values():
+        _assert_child_of(span, request_span)
+    slack_call = next(s for s in spans if s.name == "slack.chat.postMessage")
+    _assert_child_of(slack_call, delivers["slack"])
+
+
+def test_deliver_in_background_joins_the_callers_trace(
+    exporter: InMemorySpanExporter, failed_run: tuple[SlackReceiver, str]
+) -> None:
+    from airflow.utils.session import create_session
+
+    from ylai_plugin.alerts import engine, events
+
+    receiver, run_id = failed_run
+    alert_ids = events.record_run_failed(DAG, run_id)
+    with create_session() as session:
+        ids = engine.pending_ids_of(session, alert_ids)
+    assert len(ids) == 2
+    with trace.get_tracer("test").start_as_current_span("caller") as caller:
+        thread = engine.deliver_in_background(ids)
+    assert thread is not None
+    thread.join(60)
+    assert len(receiver.messages()) == 1
+    spans = exporter.get_finished_spans()
+    (caller_span,) = [s for s in spans if s.context.span_id == caller.get_span_context().span_id]
+    delivers = _deliveries(spans)
+    assert set(delivers) == {"slack", "webhook"}
+    for span in delivers.values():
+        _assert_child_of(span, caller_span)
+
+
+def _export_span(exporter: InMemorySpanExporter, job_id: int) -> ReadableSpan:
     (job,) = [
         s
         for s in exporter.get_finished_spans()
         if s.name == "ylai.export.job" and dict(s.attributes or {})["ylai.export.job_id"] == job_id
     ]
+    return job
+
+
+def _assert_child_of(child: ReadableSpan, parent: ReadableSpan) -> None:
+    assert child.context.trace_id == parent.context.trace_id
+    assert child.parent is not None
+    assert child.parent.span_id == parent.context.span_id
+
+
+EXPORT_JOB = {"kind": "audit", "format": "csv", "filters": {"month": "2025-10"}}
+
+
+def test_export_job_span_is_a_child_of_the_request_that_queued_it(
+    client: TestClient, exporter: InMemorySpanExporter, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ylai_plugin.reports.jobs import runner
+
+    monkeypatch.setenv("AIRFLOW__YLAI__EXPORT_DIR", str(tmp_path))
+    resp = client.post("/api/v1/exports/jobs", json=EXPORT_JOB)
+    assert resp.status_code == 202, resp.text
+    job_id = resp.json()["id"]
+    assert runner.wait_idle(120)
+    job = _export_span(exporter, job_id)
     attrs = dict(job.attributes or {})
     assert (attrs["ylai.export.kind"], attrs["ylai.export.format"]) == ("audit", "csv")
     assert isinstance(attrs["ylai.export.size_bytes"], int)
     assert attrs["ylai.export.size_bytes"] > 0
     assert job.status.is_ok
+    # The job ran on a background thread after the answer, yet it is part of the request's trace.
+    request = _server_span(exporter.get_finished_spans(), "POST /api/v1/exports/jobs")
+    _assert_child_of(job, request)
+    assert _ids(resp.headers["traceparent"])[:2] == (
+        trace.format_trace_id(job.context.trace_id),
+        trace.format_span_id(job.parent.span_id),  # type: ignore[union-attr]
+    )
+
+
+def test_export_job_run_by_another_requests_thread_joins_the_queuing_request(
+    client: TestClient, exporter: InMemorySpanExporter, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any request's kick (or another api-server process) may run a queued job: the trace is the queuing one's."""
+    from airflow.utils.session import create_session
+
+    from ylai_plugin.db.export_models import ExportJob
+    from ylai_plugin.reports.jobs import runner
+
+    monkeypatch.setenv("AIRFLOW__YLAI__EXPORT_DIR", str(tmp_path))
+    with monkeypatch.context() as queued_only:
+        queued_only.setattr(runner, "kick", lambda: None)
+        resp = client.post("/api/v1/exports/jobs", json=EXPORT_JOB)
+    assert resp.status_code == 202, resp.text
+    job_id = resp.json()["id"]
+    assert resp.json()["state"] == "queued"
+    with create_session() as session:
+        stored = session.get(ExportJob, job_id)
+        assert stored is not None
+        assert stored.trace_context == {"traceparent": resp.headers["traceparent"]}
+    assert client.get("/api/v1/exports/jobs").status_code == 200  # its kick starts the runner
+    assert runner.wait_idle(120)
+    spans = exporter.get_finished_spans()
+    job = _export_span(exporter, job_id)
+    _assert_child_of(job, _server_span(spans, "POST /api/v1/exports/jobs"))
+    assert job.context.trace_id != _server_span(spans, "GET /api/v1/exports/jobs").context.trace_id
 
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
