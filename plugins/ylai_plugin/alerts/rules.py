@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select
 from ylai_plugin.alerts.engine import utcnow
 from ylai_plugin.alerts.schemas import RuleBody, Scope
 from ylai_plugin.db.alert_models import Alert, AlertDelivery, AlertDeliveryAttempt, AlertRule, AlertSilence
+from ylai_plugin.domain import audit
 from ylai_plugin.domain.errors import (
     CANNOT_BE_NULL,
     Conflict,
@@ -109,10 +110,15 @@ def create_rule(session: Any, body: RuleBody, created_by: str) -> AlertRule:
     _store(rule, body)
     session.add(rule)
     flush_or_conflict(session, name_taken(body.name))
+    _audit(session, created_by, "create", rule, f"created alert rule {rule.name!r}")
     return rule
 
 
-def replace_rule(session: Any, rule_id: int, body: RuleBody) -> AlertRule:
+def _audit(session: Any, by: str, verb: str, rule: AlertRule, summary: str, **extra: Any) -> None:
+    audit.record(session, by, f"ylai.alert_rule.{verb}", "alert_rule", rule.id, summary=summary, **extra)
+
+
+def replace_rule(session: Any, rule_id: int, body: RuleBody, by: str) -> AlertRule:
     """Replace a rule made through the API (a manifest's rule changes in its ``alerts:`` section)."""
     rule = get_rule(session, rule_id)
     if rule.source == "manifest":
@@ -126,10 +132,11 @@ def replace_rule(session: Any, rule_id: int, body: RuleBody) -> AlertRule:
         )
     _store(rule, body)
     flush_or_conflict(session, name_taken(body.name))
+    _audit(session, by, "replace", rule, f"replaced alert rule {rule.name!r}")
     return rule
 
 
-def update_rule(session: Any, rule_id: int, changes: Mapping[str, Any]) -> AlertRule:
+def update_rule(session: Any, rule_id: int, changes: Mapping[str, Any], by: str) -> AlertRule:
     """Change some fields; the merged rule is validated as a whole. A manifest's rule only takes ``enabled``."""
     rule = get_rule(session, rule_id)
     if rule.source == "manifest" and set(changes) - {"enabled"}:
@@ -152,10 +159,13 @@ def update_rule(session: Any, rule_id: int, changes: Mapping[str, Any]) -> Alert
         raise invalid(exc) from None
     _store(rule, merged)
     flush_or_conflict(session, name_taken(merged.name))
+    changed = audit.changed_fields(dict(changes))
+    summary = f"changed {', '.join(changed) or 'nothing'} of alert rule {rule.name!r}"
+    _audit(session, by, "update", rule, summary, changed=changed)
     return rule
 
 
-def delete_rule(session: Any, rule_id: int) -> None:
+def delete_rule(session: Any, rule_id: int, by: str) -> None:
     """Delete a rule made through the API; its alert history stays (with the rule's name)."""
     rule = get_rule(session, rule_id)
     if rule.source == "manifest":
@@ -168,6 +178,7 @@ def delete_rule(session: Any, rule_id: int) -> None:
             )
         )
     session.delete(rule)
+    _audit(session, by, "delete", rule, f"deleted alert rule {rule.name!r}")
 
 
 def rule_filters(
@@ -252,6 +263,9 @@ def create_silence(
     )
     session.add(silence)
     session.flush()
+    target = f"alert rule {rule_id}" if rule_id is not None else "a scope of DAGs"
+    summary = f"silenced {target} until {ends_at.isoformat()}"
+    audit.record(session, created_by, "ylai.silence.create", "silence", silence.id, summary=summary, rule_id=rule_id)
     return silence
 
 
@@ -275,9 +289,12 @@ def get_silence(session: Any, silence_id: int) -> AlertSilence:
     return silence
 
 
-def delete_silence(session: Any, silence_id: int) -> None:
+def delete_silence(session: Any, silence_id: int, by: str) -> None:
     """End a silence now (it is deleted)."""
-    session.delete(get_silence(session, silence_id))
+    silence = get_silence(session, silence_id)
+    session.delete(silence)
+    summary = f"ended silence {silence_id}"
+    audit.record(session, by, "ylai.silence.delete", "silence", silence_id, summary=summary, rule_id=silence.rule_id)
 
 
 # ---------------------------------------------------------------- history

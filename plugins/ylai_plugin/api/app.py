@@ -48,9 +48,9 @@ def create_app() -> FastAPI:
     from ylai_plugin.api.middleware import CorrelationIdMiddleware
     from ylai_plugin.api.openapi import install_openapi, operation_id
     from ylai_plugin.api.outage import RequestTimeoutMiddleware
-    from ylai_plugin.api.routes import alerts as alerts_api
     from ylai_plugin.api.routes import (
         access,
+        audit,
         exports,
         health,
         logs,
@@ -67,6 +67,7 @@ def create_app() -> FastAPI:
         swagger,
         tasks,
     )
+    from ylai_plugin.api.routes import alerts as alerts_api
     from ylai_plugin.api.security import rate_limited_user
     from ylai_plugin.api.tracing import instrument
     from ylai_plugin.db.generations import install_listeners
@@ -102,6 +103,7 @@ def create_app() -> FastAPI:
     v1.include_router(resources.router)
     v1.include_router(alerts_api.router)
     v1.include_router(exports.router)
+    v1.include_router(audit.router)
     v1.include_router(access.router)
 
     @v1.get("/openapi.json", include_in_schema=False)

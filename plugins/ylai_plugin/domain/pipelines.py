@@ -343,10 +343,30 @@ def checked_spec(session: Session, data: dict[str, Any]) -> dict[str, Any]:
     return stored
 
 
-def _audit(session: Session, user: BaseUser, event: str, **extra: Any) -> None:
-    from ylai_plugin.domain.db_scripts import audit
+SUMMARIES = {
+    "create": "created pipeline {name!r}, version 1",
+    "version": "saved version {version} of pipeline {name!r}",
+    "restore": "restored version {restored} of pipeline {name!r} as version {version}",
+    "delete": "deleted pipeline {name!r}",
+    "run": "started a run of pipeline {name!r}",
+}
 
-    audit(session, user, f"ylai.pipeline.{event}", extra)
+
+def _audit(session: Session, user: BaseUser, event: str, **extra: Any) -> None:
+    from ylai_plugin.domain import audit
+
+    name = extra["name"]
+    summary = SUMMARIES[event].format(**extra)
+    audit.record(
+        session,
+        user,
+        f"ylai.pipeline.{event}",
+        "pipeline",
+        name,
+        summary=summary,
+        dag_id=pipeline_dag_id(name),
+        **extra,
+    )
 
 
 def _refuse_repository(name: str) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, or_
 
 from ylai_plugin.db.models import Preset
-from ylai_plugin.domain import access, dags
+from ylai_plugin.domain import access, audit, dags
 from ylai_plugin.domain.errors import CANNOT_BE_NULL, Forbidden, Invalid, Text, flush_or_conflict, not_found, text
 from ylai_plugin.domain.paging import PageQuery, fetch_page, given_equal, name_contains
 
@@ -83,6 +83,9 @@ def create(session: Any, user: BaseUser, fields: dict[str, Any]) -> dict[str, An
     preset = Preset(**fields, owner=user.get_name())
     session.add(preset)
     flush_or_conflict(session, name_taken(name))
+    audit.record(
+        session, user, "ylai.preset.create", "preset", preset.id, summary=f"created preset {name!r}", dag_id=dag_id
+    )
     return view(preset, user, session)
 
 
@@ -125,9 +128,17 @@ def update(session: Any, user: BaseUser, preset_id: int, changes: dict[str, Any]
     for key, value in changes.items():
         setattr(preset, key, "" if key == "description" and value is None else value)
     flush_or_conflict(session, name_taken(preset.name))
+    changed = audit.changed_fields(changes)
+    summary = f"changed {', '.join(changed) or 'nothing'} of preset {preset.name!r}"
+    audit.record(
+        session, user, "ylai.preset.update", "preset", preset.id, summary=summary, dag_id=preset.dag_id, changed=changed
+    )
     return view(preset, user, session)
 
 
 def delete(session: Any, user: BaseUser, preset_id: int) -> None:
     """Delete a preset the user owns (or any, for an Admin)."""
-    session.delete(get(session, user, preset_id, write=True))
+    preset = get(session, user, preset_id, write=True)
+    session.delete(preset)
+    summary = f"deleted preset {preset.name!r}"
+    audit.record(session, user, "ylai.preset.delete", "preset", preset_id, summary=summary, dag_id=preset.dag_id)

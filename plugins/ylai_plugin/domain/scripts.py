@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from typing_extensions import TypedDict
 
 from ylai_operators.catalog import DagKind, SpecError, script_dag_id
-from ylai_plugin.domain import access, stats
+from ylai_plugin.domain import access, audit, stats
 from ylai_plugin.domain.errors import Conflict, not_found, text
 
 KIND = DagKind.SCRIPT  # the ``kind`` answered beside every script's ``dag_id``
@@ -268,6 +268,10 @@ def trigger(session: Session, user: BaseUser, name: str, params: dict[str, Any],
     get(session, user, name)
     run = dags.trigger_as(session, user, script_dag_id(name), params, note)
     generations.mark_changed(session, "scripts")  # the script's cached detail shows the new run at once
+    summary = f"started a run of script {name!r}"
+    audit.record(
+        session, user, "ylai.script.run", "script", name, summary=summary, dag_id=run.dag_id, run_id=run.run_id
+    )
     return run
 
 
@@ -290,7 +294,10 @@ def create(
     session.flush()
     db_scripts.add_version(session, user, script, content, manifest, comment)
     db_scripts.publish(session)
-    db_scripts.audit(session, user, "ylai.script.create", {"name": name, "version": 1, "runtime": runtime})
+    summary = f"created script {name!r} ({runtime}), version 1"
+    db_scripts.audit(
+        session, user, "ylai.script.create", {"name": name, "version": 1, "runtime": runtime, "summary": summary}
+    )
     return script
 
 
@@ -320,7 +327,10 @@ def add_version(
     manifest = db_scripts.validate_manifest(script.name, script.runtime, manifest)
     version = db_scripts.add_version(session, user, script, content, manifest, comment)
     db_scripts.publish(session)
-    db_scripts.audit(session, user, "ylai.script.version", {"name": script.name, "version": version.version})
+    summary = f"saved version {version.version} of script {script.name!r}"
+    db_scripts.audit(
+        session, user, "ylai.script.version", {"name": script.name, "version": version.version, "summary": summary}
+    )
     return version
 
 

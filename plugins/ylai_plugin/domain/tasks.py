@@ -17,7 +17,7 @@ from sqlalchemy import delete as sql_delete
 from ylai_operators.catalog import DagKind
 from ylai_operators.catalog import dag_id as make_dag_id
 from ylai_plugin.db.models import Task, TaskRun
-from ylai_plugin.domain import access, dags
+from ylai_plugin.domain import access, audit, dags
 from ylai_plugin.domain.errors import CANNOT_BE_NULL, MUST_BE_OBJECT, Invalid, Text, flush_or_conflict, not_found, text
 from ylai_plugin.domain.paging import PageQuery, fetch_page, given_equal, name_contains
 
@@ -268,6 +268,7 @@ def create(
     flush_or_conflict(session, name_taken(name))
     if task.schedule:
         publish_schedules(session)
+    audit.record(session, user, "ylai.task.create", "task", task.id, summary=f"created task {name!r}", dag_id=dag_id)
     return view(task, None, _secrets(dag_id, session))
 
 
@@ -310,6 +311,11 @@ def update(session: Any, user: BaseUser, task_id: int, changes: dict[str, Any]) 
     flush_or_conflict(session, name_taken(task.name))
     if was_scheduled or task.schedule is not None:
         publish_schedules(session)
+    changed = audit.changed_fields(changes)
+    summary = f"changed {', '.join(changed) or 'nothing'} of task {task.name!r}"
+    audit.record(
+        session, user, "ylai.task.update", "task", task.id, summary=summary, dag_id=task.dag_id, changed=changed
+    )
     return with_last_runs([task], session)[0]
 
 
@@ -322,6 +328,9 @@ def delete(session: Any, user: BaseUser, task_id: int) -> None:
     session.flush()
     if scheduled:
         publish_schedules(session)
+    audit.record(
+        session, user, "ylai.task.delete", "task", task_id, summary=f"deleted task {task.name!r}", dag_id=task.dag_id
+    )
 
 
 def run(session: Any, user: BaseUser, task_id: int, params: dict[str, Any], note: str | None) -> dict[str, Any]:
@@ -331,6 +340,10 @@ def run(session: Any, user: BaseUser, task_id: int, params: dict[str, Any], note
     started = dags.trigger(task.dag_id, {**task.params, **params}, user, session, note=note)
     session.add(TaskRun(task_id=task.id, dag_id=started.dag_id, run_id=started.run_id, triggered_by=user.get_name()))
     session.flush()
+    summary = f"started a run of task {task.name!r}"
+    audit.record(
+        session, user, "ylai.task.run", "task", task.id, summary=summary, dag_id=task.dag_id, run_id=started.run_id
+    )
     return dags.run_view(started, None, dags.secret_params([started.dag_id], session))
 
 

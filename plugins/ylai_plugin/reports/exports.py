@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from ylai_operators.catalog import script_dag_id
 from ylai_plugin import tracing
-from ylai_plugin.domain import access
+from ylai_plugin.domain import access, audit
 from ylai_plugin.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable, not_found, text
 from ylai_plugin.reports.filters import ExportFilters, ExportSpec, kind_problems
 
@@ -30,8 +30,6 @@ def build_spec(user: BaseUser, kind: str, fmt: str, language: str, filters: Expo
 
     :param prefix: where the filters were in the request (``query``, ``body.filters``), for field paths.
     """
-    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
-
     from ylai_plugin.reports.datasets import DATASETS, alert_model
 
     problems = kind_problems(kind, filters, prefix)
@@ -52,10 +50,7 @@ def build_spec(user: BaseUser, kind: str, fmt: str, language: str, filters: Expo
             raise not_found("DAG", dag_id, [{"field": f"{prefix}.dag_id", "reason": reason}])
     include_global = False
     if kind == "audit":
-        if not access.auth_manager().is_authorized_dag(
-            method="GET", access_entity=DagAccessEntity.AUDIT_LOG, user=user
-        ):
-            raise Forbidden(text("export.audit_forbidden", "You may not read the audit log"))
+        audit.ensure_readable(user)
         include_global = not wanted
     elif kind == "alerts":
         include_global = not wanted  # alerts about workers or the platform as a whole
@@ -201,6 +196,9 @@ def create_job(session: Any, spec: ExportSpec, filters: ExportFilters, owner: st
     )
     session.add(job)
     session.flush()
+    summary = f"queued a {spec.kind} export as {spec.format}"
+    given = sorted(job.filters)  # the names of the filters, like the changed fields of an edit
+    audit.record(session, owner, "ylai.export.create", "export", job.id, summary=summary, filters=given)
     return job
 
 

@@ -94,9 +94,9 @@ def get_rule(rule_id: IdPath, session: SessionDep) -> RuleOut:
     dependencies=[Depends(requires(RESOURCE_ALERTS, "PUT"))],
     responses=WRITE_ERRORS,
 )
-def replace_rule(rule_id: IdPath, body: RuleBody, session: SessionDep) -> RuleOut:
+def replace_rule(rule_id: IdPath, body: RuleBody, user: UserDep, session: SessionDep) -> RuleOut:
     """Replace a rule (not one from a manifest: change its alerts: section instead)."""
-    rule = rules.replace_rule(session, rule_id, body)
+    rule = rules.replace_rule(session, rule_id, body, user.get_name())
     return _rule_out(rule, rules.firing_count(session, rule))
 
 
@@ -106,9 +106,9 @@ def replace_rule(rule_id: IdPath, body: RuleBody, session: SessionDep) -> RuleOu
     dependencies=[Depends(requires(RESOURCE_ALERTS, "PATCH"))],
     responses=WRITE_ERRORS,
 )
-def update_rule(rule_id: IdPath, body: RulePatch, session: SessionDep) -> RuleOut:
+def update_rule(rule_id: IdPath, body: RulePatch, user: UserDep, session: SessionDep) -> RuleOut:
     """Change some fields of a rule, e.g. ``{"enabled": false}`` (the only change a manifest rule takes)."""
-    rule = rules.update_rule(session, rule_id, body.model_dump(exclude_unset=True))
+    rule = rules.update_rule(session, rule_id, body.model_dump(exclude_unset=True), user.get_name())
     return _rule_out(rule, rules.firing_count(session, rule))
 
 
@@ -118,9 +118,9 @@ def update_rule(rule_id: IdPath, body: RulePatch, session: SessionDep) -> RuleOu
     dependencies=[Depends(requires(RESOURCE_ALERTS, "DELETE"))],
     responses={409: {"model": ErrorResponse}},
 )
-def delete_rule(rule_id: IdPath, session: SessionDep) -> Response:
+def delete_rule(rule_id: IdPath, user: UserDep, session: SessionDep) -> Response:
     """Delete a rule; its alert history stays (with the rule's name)."""
-    rules.delete_rule(session, rule_id)
+    rules.delete_rule(session, rule_id, user.get_name())
     return Response(status_code=204)
 
 
@@ -186,9 +186,9 @@ def get_silence(silence_id: IdPath, session: SessionDep) -> SilenceOut:
 
 
 @router.delete("/silences/{silence_id}", status_code=204, dependencies=[Depends(requires(RESOURCE_ALERTS, "DELETE"))])
-def delete_silence(silence_id: IdPath, session: SessionDep) -> Response:
+def delete_silence(silence_id: IdPath, user: UserDep, session: SessionDep) -> Response:
     """End a silence now (it is deleted)."""
-    rules.delete_silence(session, silence_id)
+    rules.delete_silence(session, silence_id, user.get_name())
     return Response(status_code=204)
 
 
