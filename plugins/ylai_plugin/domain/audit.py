@@ -65,6 +65,8 @@ def record(
     from airflow.models.log import Log
 
     payload = {"object": object_ref(kind, ident), "summary": summary, **extra}
+    if not payload["summary"]:  # every entry says something: "<verb> <kind> <id>" at least
+        payload["summary"] = f"{action.rsplit('.', 1)[-1]} {kind} {ident}"
     location: dict[str, Any] = {}
     if dag_id:
         location["dag_id"] = dag_id
