@@ -19,7 +19,7 @@ from ylai_plugin.api.datamodels.access import (
     SecurityLinkOut,
 )
 from ylai_plugin.api.security import UserDep, requires
-from ylai_plugin.domain import db_scripts, role_access
+from ylai_plugin.domain import audit, role_access
 
 router = APIRouter(prefix="/access", tags=["access"])
 
@@ -52,16 +52,14 @@ def put_access(
     """Set the role's actions on the ylai resources named; audited as ``ylai.access.update``."""
     with role_access.security_manager() as sm:
         change = role_access.update_role(sm, role, body.permissions)
-    # The entry's shape is the audit trail's: ``object`` as ``<kind>:<name>`` and a ``summary``.
-    db_scripts.audit(
+    audit.record(
         session,
         user,
         "ylai.access.update",
-        {
-            "object": f"role:{change.role.name}",
-            "summary": change.summary(),
-            "granted": change.granted,
-            "revoked": change.revoked,
-        },
+        "role",
+        change.role.name,
+        summary=change.summary(),
+        granted=change.granted,
+        revoked=change.revoked,
     )
     return RoleAccessChangeOut(role=_row(change.role), granted=change.granted, revoked=change.revoked)
