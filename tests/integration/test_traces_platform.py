@@ -3,13 +3,16 @@
 ``celery_platform`` exports its traces over OTLP/HTTP to a real receiver (tests/otlp_receiver.py,
 decoding the protobuf with ``opentelemetry-proto``). One ``POST /ylai/api/v1/scripts/traced_step/run``
 must give one trace with ylai's request span, Airflow's ``dag_run`` and task spans, the script
-span and the span the script itself exports from ``TRACEPARENT``, linked parent to child.
+span and the span the script itself exports from ``TRACEPARENT``, linked parent to child; an export
+job queued through the API afterwards has its ``ylai.export.job`` span under that request's span.
 
 Runs on the shared ``celery_platform`` before ``test_celery_platform.py``, whose last test stops it
 (tests/integration/conftest.py orders the modules).
 """
 
 from __future__ import annotations
+
+import time
 
 import pytest
 
@@ -96,3 +99,32 @@ def test_a_script_run_through_ylai_is_one_trace_from_the_request_to_the_scripts_
     assert own.parent_span_id == script.span_id
     assert own.service == f"ylai-script-{SCRIPT}"
     assert own.attributes[f"{SCRIPT}.items"] == 4
+
+    # An export job queued through the API: an api-server thread writes it after the answer, and
+    # its span is still a child of the request's server span (the job keeps the request's context).
+    queued = platform.request("POST", "/ylai/api/v1/exports/jobs", {"kind": "runs", "filters": {"script": [SCRIPT]}})
+    assert queued.status == 202, queued.body[:500]
+    queued_headers = {k.lower(): v for k, v in queued.headers.items()}
+    _, export_trace_id, export_request_id, _ = queued_headers["traceparent"].split("-")
+    job_id = queued.json()["id"]
+    job = _finished_export(platform, job_id)
+    assert job["state"] == "success", job
+    spans = otlp_receiver.wait_for(
+        lambda found: any(s.name == "ylai.export.job" for s in found), 60, trace_id=export_trace_id
+    )
+    described = "\n".join(f"{s.service}: {s.name} {s.span_id} <- {s.parent_span_id or '(root)'}" for s in spans)
+    export = _one(spans, "ylai.export.job")
+    assert export.parent_span_id == export_request_id, described
+    assert export.service == "ylai-api-server"
+    assert export.attributes["ylai.export.job_id"] == job_id
+    assert export.attributes["ylai.export.rows"] >= 1  # the traced_step run above
+
+
+def _finished_export(platform: RunningPlatform, job_id: int, timeout: float = 120) -> dict[str, object]:
+    """The export job once it succeeded or failed (polling its view, whose call also kicks the runner)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = platform.request("GET", f"/ylai/api/v1/exports/jobs/{job_id}").json()
+        if job["state"] in ("success", "failed") or time.monotonic() > deadline:
+            return dict(job)
+        time.sleep(0.5)
