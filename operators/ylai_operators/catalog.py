@@ -28,6 +28,10 @@ Pipelines and the DAGs folder (:mod:`~ylai_operators.pipeline_spec`, :mod:`~ylai
     :func:`pipeline_yaml` (a spec as a pipeline file holds it).
 Scheduled tasks (:mod:`ylai_operators.scheduled_tasks`)
     :data:`SCHEDULED_TASKS_VARIABLE` (the Variable the API publishes them to), :func:`run_id_prefix`.
+Approvals (:mod:`ylai_operators.approval`)
+    :data:`APPROVAL_TASK_ID`, :data:`APPROVAL_XCOM_KEY` (the request record), :data:`APPROVAL_COMMENT_PARAM`,
+    :data:`APPROVE_OPTION`, :data:`REJECT_OPTION`, :data:`APPROVAL_POLICY_VARIABLE` and
+    :data:`APPROVAL_DIRECTORY_VARIABLE` (what the plugin publishes), :func:`eligible_usernames`.
 Processes (:mod:`ylai_operators.process_tree`, :mod:`ylai_operators.preload`)
     :func:`stop_processes`, :func:`warm_imports`.
 
@@ -60,6 +64,12 @@ from ylai_operators.naming import (
 )
 
 if TYPE_CHECKING:
+    from ylai_operators.approval import APPROVAL_TASK_ID, APPROVAL_XCOM_KEY, eligible_usernames
+    from ylai_operators.approval import APPROVE as APPROVE_OPTION
+    from ylai_operators.approval import COMMENT_PARAM as APPROVAL_COMMENT_PARAM
+    from ylai_operators.approval import DIRECTORY_VARIABLE as APPROVAL_DIRECTORY_VARIABLE
+    from ylai_operators.approval import POLICY_VARIABLE as APPROVAL_POLICY_VARIABLE
+    from ylai_operators.approval import REJECT as REJECT_OPTION
     from ylai_operators.dag_factory import PIPELINES_DIR, Catalog, load_catalog
     from ylai_operators.db_pipelines import VARIABLE as DB_PIPELINES_VARIABLE
     from ylai_operators.db_scripts import VARIABLE as DB_SCRIPTS_VARIABLE
@@ -78,6 +88,14 @@ if TYPE_CHECKING:
 
 # public name -> (module, name in that module), imported on first use
 _LAZY: dict[str, tuple[str, str]] = {
+    "APPROVAL_TASK_ID": ("ylai_operators.approval", "APPROVAL_TASK_ID"),
+    "APPROVAL_XCOM_KEY": ("ylai_operators.approval", "APPROVAL_XCOM_KEY"),
+    "APPROVAL_COMMENT_PARAM": ("ylai_operators.approval", "COMMENT_PARAM"),
+    "APPROVAL_DIRECTORY_VARIABLE": ("ylai_operators.approval", "DIRECTORY_VARIABLE"),
+    "APPROVAL_POLICY_VARIABLE": ("ylai_operators.approval", "POLICY_VARIABLE"),
+    "APPROVE_OPTION": ("ylai_operators.approval", "APPROVE"),
+    "REJECT_OPTION": ("ylai_operators.approval", "REJECT"),
+    "eligible_usernames": ("ylai_operators.approval", "eligible_usernames"),
     "Catalog": ("ylai_operators.dag_factory", "Catalog"),
     "load_catalog": ("ylai_operators.dag_factory", "load_catalog"),
     "DB_PIPELINES_VARIABLE": ("ylai_operators.db_pipelines", "VARIABLE"),
@@ -110,12 +128,19 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
+    "APPROVAL_COMMENT_PARAM",
+    "APPROVAL_DIRECTORY_VARIABLE",
+    "APPROVAL_POLICY_VARIABLE",
+    "APPROVAL_TASK_ID",
+    "APPROVAL_XCOM_KEY",
+    "APPROVE_OPTION",
     "DB_PIPELINES_VARIABLE",
     "DB_SCRIPTS_VARIABLE",
     "ERROR_XCOM_KEY",
     "MEASUREMENTS_XCOM_KEY",
     "PIPELINES_DIR",
     "PIPELINE_PREFIX",
+    "REJECT_OPTION",
     "REPORT_PREFIX",
     "SCHEDULED_TASKS_VARIABLE",
     "SCRIPT_PREFIX",
@@ -135,6 +160,7 @@ __all__ = [
     "check_pipeline",
     "check_schedule",
     "dag_id",
+    "eligible_usernames",
     "form_schema",
     "load_catalog",
     "load_pipelines",

@@ -160,6 +160,62 @@ class ResourceHints(_Strict):
     queue: str | None = None
 
 
+# The roles that approve a sensitive script's runs when its manifest names no approvers, and
+# how long an approval waits; the ``[ylai]`` options of the plugin override both (published
+# to the ``ylai_approval_policy`` Variable, see :mod:`ylai_operators.approval`).
+DEFAULT_APPROVERS = ("Admin", "Op")
+DEFAULT_APPROVAL_TIMEOUT = timedelta(hours=24)
+APPROVER_NAME = r"^[A-Za-z0-9_.@ -]{1,64}$"
+
+
+class ApprovalNotify(_Strict):
+    """One alert channel told of each approval request: Slack, e-mail or webhook, in ``language``."""
+
+    type: Literal["slack", "email", "webhook"]
+    target: str = Field(min_length=1, max_length=500)
+    connection_id: str | None = None
+    language: Literal["en", "zh-CN"] = "en"
+
+
+class ApprovalSpec(_Strict):
+    """``approval:`` of a manifest or pipeline: who must approve a run before it starts.
+
+    ``approvers`` are role names (``Op``) or usernames (``alice``); an Admin may always approve.
+    ``four_eyes``: whoever started the run cannot approve it. ``reason_required``: approving
+    needs a comment (rejecting always does). ``notify``: the alert channels told of each request,
+    each in its own language.
+    """
+
+    approvers: list[str] = Field(default_factory=lambda: list(DEFAULT_APPROVERS), min_length=1)
+    timeout: timedelta = Field(default=DEFAULT_APPROVAL_TIMEOUT)
+    reason_required: bool = False
+    four_eyes: bool = True
+    notify: list[ApprovalNotify] = Field(default_factory=list)
+
+    @field_validator("approvers")
+    @classmethod
+    def _approver_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.match(APPROVER_NAME, name):
+                raise ValueError(f"approver {name!r} must be a role name or a username (letters, digits, _.@- )")
+        return list(dict.fromkeys(value))
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout(cls, value: Any) -> timedelta:
+        return value if isinstance(value, timedelta) else parse_duration(value)
+
+    def as_record(self) -> dict[str, Any]:
+        """The spec as JSON-ready data (``timeout`` in seconds)."""
+        return {
+            "approvers": list(self.approvers),
+            "timeout_seconds": self.timeout.total_seconds(),
+            "reason_required": self.reason_required,
+            "four_eyes": self.four_eyes,
+            "notify": [n.model_dump() for n in self.notify],
+        }
+
+
 class ScriptManifest(_Strict):
     """A validated script manifest."""
 
@@ -175,6 +231,8 @@ class ScriptManifest(_Strict):
     timeout: timedelta = Field(default=timedelta(hours=1))
     retries: int = Field(default=1, ge=0, le=20)
     sensitive: bool = False
+    # None: approval only if the script is sensitive (and the policy asks for it); false: never.
+    approval: ApprovalSpec | Literal[False] | None = None
     resources: ResourceHints = Field(default_factory=ResourceHints)
     alerts: dict[str, Any] | None = None
 

@@ -23,6 +23,7 @@ def build_pipeline_dag(pipeline: Pipeline, registry: Registry) -> DAG:
     """Return the ``pipeline__<name>`` DAG of a checked pipeline."""
     from airflow.sdk import DAG
 
+    from ylai_operators.approval import approval_task, pipeline_approval
     from ylai_operators.collect import CollectOutputsOperator
     from ylai_operators.script_dags import START_DATE
     from ylai_operators.script_operator import ScriptOperator
@@ -90,4 +91,11 @@ def build_pipeline_dag(pipeline: Pipeline, registry: Registry) -> DAG:
         )
         for leaf in pipeline.leaves:
             tasks[leaf] >> collect
+        manifests = [registry.scripts[spec.nodes[n].script].manifest for n in pipeline.order]
+        approval = pipeline_approval(spec.approval, manifests)
+        if approval is not None:  # no node starts before a person approves the run
+            gate = approval_task(approval, kind="pipeline", target=spec.name)
+            for node_id in pipeline.order:
+                if not pipeline.upstream.get(node_id):
+                    gate >> tasks[node_id]
     return dag

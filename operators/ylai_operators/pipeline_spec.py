@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ylai_operators.manifest import SLUG, ParamSpec, iso_dates, parse_duration
+from ylai_operators.manifest import SLUG, ApprovalSpec, ParamSpec, iso_dates, parse_duration
 from ylai_operators.param_schema import json_type, validate_value
 from ylai_operators.registry import Registry, SpecError, pydantic_errors, read_yaml
 from ylai_operators.spec_cache import SpecCache, digest
@@ -102,6 +102,8 @@ class PipelineSpec(_Strict):
     alerts: dict[str, Any] | None = None
     # Only for editors: never read by check_pipeline nor by the DAG builder.
     layout: dict[str, NodePosition] = Field(default_factory=dict)
+    # Who must approve a run before its first node starts (none: its sensitive scripts decide).
+    approval: ApprovalSpec | None = None
 
     @field_validator("nodes")
     @classmethod
@@ -365,6 +367,8 @@ def to_data(spec: PipelineSpec) -> dict[str, Any]:
     }
     if "edges" in data:
         data["edges"] = [list(edge) for edge in spec.edges]
+    if spec.approval is not None and "timeout" in data.get("approval", {}):
+        data["approval"]["timeout"] = _duration_text(spec.approval.timeout)
     return data
 
 

@@ -50,6 +50,7 @@ def build_script_dag(script: Script) -> DAG:
     """Return the ``script__<name>`` DAG for one script."""
     from airflow.sdk import DAG
 
+    from ylai_operators.approval import approval_task, script_approval
     from ylai_operators.script_operator import ScriptOperator
 
     m = script.manifest
@@ -65,9 +66,12 @@ def build_script_dag(script: Script) -> DAG:
         default_args={"owner": m.owner, "retries": m.retries},
         params={name: to_param(p, secret=p.secret or m.sensitive) for name, p in m.params.items()},
     ) as dag:
-        ScriptOperator(
+        run = ScriptOperator(
             task_id=m.name,
             param_refs={name: name for name in m.params},
             **script_operator_kwargs(script),
         )
+        approval = script_approval(m)
+        if approval is not None:  # the script waits for a person's approval (ylai_operators.approval)
+            approval_task(approval, kind="script", target=m.name) >> run
     return dag

@@ -143,6 +143,19 @@ EXPORT_DIR = StrOption(
     "api-server pods. Empty: $AIRFLOW_HOME/ylai-exports.",
     example="s3://reports/ylai-exports",
 )
+SENSITIVE_REQUIRES_APPROVAL = BoolOption(
+    "sensitive_requires_approval",
+    True,
+    "Whether runs of a script marked sensitive: true wait for an approval when its manifest has no "
+    "approval of its own (docs/approvals.md). Takes effect when the DAGs are next parsed.",
+    example="False",
+)
+SENSITIVE_APPROVERS = StrOption(
+    "sensitive_approvers",
+    "Admin,Op",
+    "Comma-separated roles or usernames that approve the runs of sensitive scripts without an approval of their own.",
+    example="Op,alice",
+)
 EXPORT_WORKERS = IntOption("export_workers", 2, "Export jobs running at once in each api-server process.")
 EXPORT_STALE_SECONDS = IntOption(
     "export_stale_seconds",
@@ -299,6 +312,8 @@ OPTIONS: tuple[Option[Any], ...] = (
     LOG_SEARCH_MAX_BYTES,
     LOG_SEARCH_MAX_SECONDS,
     TRACE_URL_TEMPLATE,
+    SENSITIVE_REQUIRES_APPROVAL,
+    SENSITIVE_APPROVERS,
 )
 
 

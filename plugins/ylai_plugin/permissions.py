@@ -21,6 +21,8 @@ RESOURCE_MONITOR = "ylai Monitor"
 RESOURCE_ALERTS = "ylai Alerts"
 RESOURCE_REPORTS = "ylai Reports"
 RESOURCE_PIPELINES = "ylai Pipelines"
+# can_read: see approval requests; can_edit: approve or reject one (the domain checks approvers).
+RESOURCE_APPROVALS = "ylai Approvals"
 RESOURCES = (
     RESOURCE_TASKS,
     RESOURCE_SCRIPTS,
@@ -29,6 +31,7 @@ RESOURCES = (
     RESOURCE_ALERTS,
     RESOURCE_REPORTS,
     RESOURCE_PIPELINES,
+    RESOURCE_APPROVALS,
 )
 ACTIONS = ("can_read", "can_create", "can_edit", "can_delete")
 MANAGE = ("can_read", "can_create", "can_edit", "can_delete")
@@ -43,6 +46,8 @@ _USER_GRANTS: dict[str, tuple[str, ...]] = {
     RESOURCE_REPORTS: ("can_read", "can_create"),
     # Analysts compose pipelines; deleting one stays with Admin.
     RESOURCE_PIPELINES: ("can_read", "can_create", "can_edit"),
+    # Deciding needs can_edit; whether a user may decide on one request is the domain's rule.
+    RESOURCE_APPROVALS: ("can_read", "can_edit"),
 }
 ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     "Viewer": {**dict.fromkeys(RESOURCES, ("can_read",)), "Plugins": ("can_read",)},

@@ -30,6 +30,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     from ylai_plugin.api.sentry import init_sentry
 
     init_sentry()
+    # What the approval gates read: the sensitive-script policy and who holds which role.
+    import asyncio
+
+    from ylai_plugin.domain.approvals import publish_now
+
+    await asyncio.to_thread(publish_now)
     # Each api-server worker samples its host for /monitor/system.
     if config.SAMPLE_RESOURCES.get():
         from ylai_plugin.monitoring.sampler import start_sampler
@@ -50,6 +56,7 @@ def create_app() -> FastAPI:
     from ylai_plugin.api.outage import RequestTimeoutMiddleware
     from ylai_plugin.api.routes import (
         access,
+        approvals,
         audit,
         exports,
         health,
@@ -103,6 +110,7 @@ def create_app() -> FastAPI:
     v1.include_router(resources.router)
     v1.include_router(alerts_api.router)
     v1.include_router(exports.router)
+    v1.include_router(approvals.router)
     v1.include_router(audit.router)
     v1.include_router(access.router)
 

@@ -375,6 +375,7 @@ class TestValidManifest:
             "disk_usage",
             "http_check",
             "quality_gate",
+            "rotate_token",
             "traced_step",
         ]
         assert registry.scripts["disk_usage"].runtime == "bash"

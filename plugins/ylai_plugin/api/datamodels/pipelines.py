@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ylai_operators.catalog import DagKind, pipeline_dag_id
+from ylai_plugin.api.datamodels.approvals import RunApproval
 from ylai_plugin.api.datamodels.common import DagCatalogEntry, DagKindName
 from ylai_plugin.api.datamodels.scripts import VERSION_EXAMPLE, VersionOut
 
@@ -79,6 +80,7 @@ class PipelineRunOut(BaseModel):
     start_date: datetime | None
     end_date: datetime | None
     duration_seconds: float | None
+    approval: RunApproval | None = Field(default=None, description="The approval the run waits for, if any.")
 
 
 class NodePosition(BaseModel):

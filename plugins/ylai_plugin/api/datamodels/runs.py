@@ -9,6 +9,7 @@ from fastapi import Body
 from pydantic import BaseModel, ConfigDict, Field
 
 from ylai_operators.catalog import DagKind, script_dag_id
+from ylai_plugin.api.datamodels.approvals import RunApproval
 from ylai_plugin.api.datamodels.common import DagKindName
 from ylai_plugin.domain import dags
 
@@ -53,6 +54,9 @@ class RunOut(BaseModel):
         description="The run's OpenTelemetry trace id (32 hex digits) when it was traced; null otherwise.",
     )
     result: Any = Field(default=None, description="The script's or pipeline's result (its XCom), when finished.")
+    approval: RunApproval | None = Field(
+        default=None, description="The approval the run waits for (or waited for); null when it needs none."
+    )
 
 
 class RunRequest(BaseModel):

@@ -27,7 +27,7 @@ from ylai_plugin.api.errors import ErrorResponse
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, MAX_INT, Offset, cached_read, pick_fields
 from ylai_plugin.api.security import UserDep, requires
 from ylai_plugin.domain import dags as dag_service
-from ylai_plugin.domain import pipelines
+from ylai_plugin.domain import approvals, pipelines
 from ylai_plugin.domain.errors import Invalid
 from ylai_plugin.permissions import RESOURCE_PIPELINES
 
@@ -124,7 +124,9 @@ def get_pipeline(
         stored = pipelines.get(session, user, name)
         dag_id = pipeline_dag_id(name)
         state, at = pipelines.last_runs([dag_id], session)[dag_id]
-        recent = [PipelineRunOut(**r) for r in pipelines.recent_runs(session, name, runs)]
+        found = pipelines.recent_runs(session, name, runs)
+        gates = approvals.for_runs(session, [(dag_id, r["run_id"]) for r in found])
+        recent = [PipelineRunOut(**r, approval=gates.get((dag_id, r["run_id"]))) for r in found]
         return PipelineDetail(**pipelines.detail(stored), last_run_state=state, last_run_at=at, recent_runs=recent)
 
     return cached_read(request, user, GROUPS, detail)

@@ -5,6 +5,46 @@
  */
 
 export interface paths {
+    "/api/v1/access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Access
+         * @description Every role with its users and its ylai permissions, and links to Airflow's Security pages.
+         */
+        get: operations["get_access"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/access/{role}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Put Access
+         * @description Set the role's actions on the ylai resources named; audited as ``ylai.access.update``.
+         */
+        put: operations["put_access"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alerts/events": {
         parameters: {
             query?: never;
@@ -144,6 +184,108 @@ export interface paths {
          * @description End a silence now (it is deleted).
          */
         delete: operations["delete_silence"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Approvals
+         * @description Approval requests of the runs of DAGs you may read, newest first.
+         */
+        get: operations["list_approvals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{approval_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Approval
+         * @description One approval request, with whether you may decide on it (and why not).
+         */
+        get: operations["get_approval"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{approval_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve
+         * @description Approve the run: its first task ends and the script or pipeline starts. Audited.
+         */
+        post: operations["approve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{approval_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject
+         * @description Reject the run with a reason (required): it fails, the reason in its note and log. Audited.
+         */
+        post: operations["reject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Audit
+         * @description Entries of the audit log, newest first: ylai's writes, and with ``all_events`` Airflow's events too.
+         *
+         *     Entries about a DAG show only to users who may read that DAG.
+         */
+        get: operations["list_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1062,6 +1204,69 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * AccessMatrixOut
+         * @description Every role by every ylai permission, with users per role and links to Airflow's Security pages.
+         * @example {
+         *       "actions": [
+         *         "can_read",
+         *         "can_create",
+         *         "can_edit",
+         *         "can_delete"
+         *       ],
+         *       "links": [
+         *         {
+         *           "href": "/auth/users/list/",
+         *           "text": "Users"
+         *         },
+         *         {
+         *           "href": "/auth/roles/list/",
+         *           "text": "Roles"
+         *         }
+         *       ],
+         *       "resources": [
+         *         "ylai Tasks",
+         *         "ylai Scripts"
+         *       ],
+         *       "roles": [
+         *         {
+         *           "name": "Viewer",
+         *           "permissions": {
+         *             "ylai Scripts": [
+         *               "can_read"
+         *             ],
+         *             "ylai Tasks": [
+         *               "can_read"
+         *             ]
+         *           },
+         *           "user_count": 2,
+         *           "users": [
+         *             "olga",
+         *             "wang"
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
+        AccessMatrixOut: {
+            /**
+             * Actions
+             * @description The FAB actions each resource has.
+             */
+            actions: string[];
+            /**
+             * Links
+             * @description Airflow's own pages for creating users and roles.
+             */
+            links: components["schemas"]["SecurityLinkOut"][];
+            /**
+             * Resources
+             * @description ylai's FAB resources, the matrix's columns.
+             */
+            resources: string[];
+            /** Roles */
+            roles: components["schemas"]["RoleAccessOut"][];
+        };
+        /**
          * AlertConditionType
          * @description The type of an alert rule's condition. Each type has its params schema: the member of the condition union whose `type` is that value (see RuleBody.condition).
          * @example run_failed
@@ -1335,6 +1540,117 @@ export interface components {
             workers: number;
         };
         /**
+         * ApprovalOut
+         * @description One approval request: a run waiting for (or past) a person's decision.
+         * @example {
+         *       "approvers": [
+         *         "Op"
+         *       ],
+         *       "can_decide": false,
+         *       "cannot_decide_reason": "You started this run; someone else must approve it (four eyes)",
+         *       "comment": null,
+         *       "dag_id": "script__rotate_keys",
+         *       "decided_at": null,
+         *       "decided_by": null,
+         *       "four_eyes": true,
+         *       "id": "01939f5e-8f0c-7a51-9f0b-5a3c2f1e4d6a",
+         *       "kind": "script",
+         *       "params": {
+         *         "service": "billing",
+         *         "token": "***"
+         *       },
+         *       "reason_required": false,
+         *       "requested_at": "2026-11-27T09:30:02Z",
+         *       "requested_by": "alice",
+         *       "run_id": "manual__2026-11-27T09:30:00.123456+00:00",
+         *       "state": "pending",
+         *       "target": "rotate_keys",
+         *       "task_id": "approval",
+         *       "timeout_at": "2026-11-28T09:30:02Z"
+         *     }
+         */
+        ApprovalOut: {
+            /**
+             * Approvers
+             * @description Role names or usernames that may decide (an Admin always may).
+             */
+            approvers: string[];
+            /**
+             * Can Decide
+             * @description Whether the caller may approve or reject it now.
+             */
+            can_decide: boolean;
+            /**
+             * Cannot Decide Reason
+             * @description Why not, when `can_decide` is false.
+             */
+            cannot_decide_reason?: string | null;
+            /** Comment */
+            comment?: string | null;
+            /** Dag Id */
+            dag_id: string;
+            /** Decided At */
+            decided_at?: string | null;
+            /** Decided By */
+            decided_by?: string | null;
+            /**
+             * Four Eyes
+             * @description Whoever started the run cannot decide on it.
+             */
+            four_eyes: boolean;
+            /**
+             * Id
+             * @description The id of the approval's task instance (a UUID), as in Airflow's HITL API.
+             */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "script" | "pipeline" | "task";
+            /**
+             * Params
+             * @description The run's params, secret values masked.
+             */
+            params?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Reason Required
+             * @description Approving needs a comment (rejecting always does).
+             */
+            reason_required: boolean;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /**
+             * Requested By
+             * @description Who started the run.
+             */
+            requested_by: string | null;
+            /** Run Id */
+            run_id: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "pending" | "approved" | "rejected" | "timed_out";
+            /**
+             * Target
+             * @description The script's, pipeline's or task's name.
+             */
+            target: string;
+            /** Task Id */
+            task_id: string;
+            /**
+             * Timeout At
+             * @description When the request times out and the run fails.
+             */
+            timeout_at: string | null;
+        };
+        /**
          * AttemptOut
          * @description One try at sending.
          * @example {
@@ -1359,6 +1675,79 @@ export interface components {
             ok: boolean;
             /** Worker */
             worker: string;
+        };
+        /**
+         * AuditEntryOut
+         * @description One entry of Airflow's audit log (the ``log`` table).
+         *
+         *     ylai's own entries (action ``ylai.<kind>.<verb>``) name their object as ``object_kind`` and
+         *     ``object_id`` and say what changed in ``summary``; Airflow's events carry what Airflow wrote.
+         * @example {
+         *       "action": "ylai.task.update",
+         *       "dag_id": "script__data_generator",
+         *       "extra": {
+         *         "changed": [
+         *           "params",
+         *           "schedule"
+         *         ]
+         *       },
+         *       "id": 812,
+         *       "object_id": "12",
+         *       "object_kind": "task",
+         *       "run_id": null,
+         *       "summary": "changed params, schedule of task 'nightly sample'",
+         *       "task_id": null,
+         *       "user": "alice",
+         *       "when": "2026-11-30T08:15:02Z"
+         *     }
+         */
+        AuditEntryOut: {
+            /**
+             * Action
+             * @description What was done, e.g. ylai.task.create; Airflow's own event names otherwise.
+             */
+            action: string;
+            /** Dag Id */
+            dag_id: string | null;
+            /**
+             * Extra
+             * @description More facts of the entry, e.g. the changed field names.
+             */
+            extra: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: number;
+            /**
+             * Object Id
+             * @description The object's id or name.
+             */
+            object_id: string | null;
+            /**
+             * Object Kind
+             * @description The kind of object: task, preset, script, pipeline, ...
+             */
+            object_kind: string | null;
+            /** Run Id */
+            run_id: string | null;
+            /**
+             * Summary
+             * @description A short sentence of what changed (field names, never secret values).
+             */
+            summary: string | null;
+            /** Task Id */
+            task_id: string | null;
+            /**
+             * User
+             * @description Who acted.
+             */
+            user: string | null;
+            /**
+             * When
+             * Format: date-time
+             * @description When it happened (UTC).
+             */
+            when: string;
         };
         /**
          * BreakerOut
@@ -1863,6 +2252,17 @@ export interface components {
              * @enum {string}
              */
             type: "deadline";
+        };
+        /**
+         * DecisionRequest
+         * @description The comment of an approval or rejection (required to reject, and to approve when the request says so).
+         * @example {
+         *       "comment": "checked with the team"
+         *     }
+         */
+        DecisionRequest: {
+            /** Comment */
+            comment?: string | null;
         };
         /**
          * DeliveryOut
@@ -3017,6 +3417,7 @@ export interface components {
          *           "run": true
          *         }
          *       },
+         *       "may_manage_access": false,
          *       "permissions": {
          *         "alerts": [
          *           "read",
@@ -3067,6 +3468,12 @@ export interface components {
             dags?: {
                 [key: string]: components["schemas"]["DagRights"];
             };
+            /**
+             * May Manage Access
+             * @description Whether the caller may read and change the access matrix (`/access`).
+             * @default false
+             */
+            may_manage_access?: boolean;
             /**
              * Permissions
              * @description Allowed actions per ylai resource.
@@ -3153,6 +3560,110 @@ export interface components {
         Page_AlertOut_: {
             /** Items */
             items: components["schemas"]["AlertOut"][];
+            /**
+             * Limit
+             * @example 50
+             */
+            limit: number;
+            /**
+             * Offset
+             * @example 0
+             */
+            offset: number;
+            /**
+             * Total
+             * @description Items matching the filters, across all pages.
+             * @example 42
+             */
+            total: number;
+        };
+        /**
+         * Page[ApprovalOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "approvers": [
+         *             "Op"
+         *           ],
+         *           "can_decide": false,
+         *           "cannot_decide_reason": "You started this run; someone else must approve it (four eyes)",
+         *           "comment": null,
+         *           "dag_id": "script__rotate_keys",
+         *           "decided_at": null,
+         *           "decided_by": null,
+         *           "four_eyes": true,
+         *           "id": "01939f5e-8f0c-7a51-9f0b-5a3c2f1e4d6a",
+         *           "kind": "script",
+         *           "params": {
+         *             "service": "billing",
+         *             "token": "***"
+         *           },
+         *           "reason_required": false,
+         *           "requested_at": "2026-11-27T09:30:02Z",
+         *           "requested_by": "alice",
+         *           "run_id": "manual__2026-11-27T09:30:00.123456+00:00",
+         *           "state": "pending",
+         *           "target": "rotate_keys",
+         *           "task_id": "approval",
+         *           "timeout_at": "2026-11-28T09:30:02Z"
+         *         }
+         *       ],
+         *       "limit": 50,
+         *       "offset": 0,
+         *       "total": 42
+         *     }
+         */
+        Page_ApprovalOut_: {
+            /** Items */
+            items: components["schemas"]["ApprovalOut"][];
+            /**
+             * Limit
+             * @example 50
+             */
+            limit: number;
+            /**
+             * Offset
+             * @example 0
+             */
+            offset: number;
+            /**
+             * Total
+             * @description Items matching the filters, across all pages.
+             * @example 42
+             */
+            total: number;
+        };
+        /**
+         * Page[AuditEntryOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "action": "ylai.task.update",
+         *           "dag_id": "script__data_generator",
+         *           "extra": {
+         *             "changed": [
+         *               "params",
+         *               "schedule"
+         *             ]
+         *           },
+         *           "id": 812,
+         *           "object_id": "12",
+         *           "object_kind": "task",
+         *           "run_id": null,
+         *           "summary": "changed params, schedule of task 'nightly sample'",
+         *           "task_id": null,
+         *           "user": "alice",
+         *           "when": "2026-11-30T08:15:02Z"
+         *         }
+         *       ],
+         *       "limit": 50,
+         *       "offset": 0,
+         *       "total": 42
+         *     }
+         */
+        Page_AuditEntryOut_: {
+            /** Items */
+            items: components["schemas"]["AuditEntryOut"][];
             /**
              * Limit
              * @example 50
@@ -3956,6 +4467,8 @@ export interface components {
          *     }
          */
         PipelineRunOut: {
+            /** @description The approval the run waits for, if any. */
+            approval?: components["schemas"]["RunApproval"] | null;
             /** Duration Seconds */
             duration_seconds: number | null;
             /** End Date */
@@ -4627,6 +5140,104 @@ export interface components {
             comment?: string;
         };
         /**
+         * RoleAccessChangeOut
+         * @description The role after the change, and what was granted and revoked (``can_read on ylai Tasks``).
+         * @example {
+         *       "granted": [
+         *         "can_read on ylai Scripts"
+         *       ],
+         *       "revoked": [],
+         *       "role": {
+         *         "name": "Viewer",
+         *         "permissions": {
+         *           "ylai Scripts": [
+         *             "can_read"
+         *           ],
+         *           "ylai Tasks": [
+         *             "can_read"
+         *           ]
+         *         },
+         *         "user_count": 2,
+         *         "users": [
+         *           "olga",
+         *           "wang"
+         *         ]
+         *       }
+         *     }
+         */
+        RoleAccessChangeOut: {
+            /** Granted */
+            granted: string[];
+            /** Revoked */
+            revoked: string[];
+            role: components["schemas"]["RoleAccessOut"];
+        };
+        /**
+         * RoleAccessIn
+         * @description The ylai permissions a role should have, per resource; resources left out keep their grants.
+         * @example {
+         *       "permissions": {
+         *         "ylai Scripts": [
+         *           "can_read"
+         *         ],
+         *         "ylai Tasks": [
+         *           "can_read",
+         *           "can_create"
+         *         ]
+         *       }
+         *     }
+         */
+        RoleAccessIn: {
+            /**
+             * Permissions
+             * @description For each ylai resource named, exactly the actions the role should have on it (an empty list revokes them all).
+             */
+            permissions: {
+                [key: string]: string[];
+            };
+        };
+        /**
+         * RoleAccessOut
+         * @description One role: its users and its actions on each ylai resource.
+         * @example {
+         *       "name": "Viewer",
+         *       "permissions": {
+         *         "ylai Scripts": [
+         *           "can_read"
+         *         ],
+         *         "ylai Tasks": [
+         *           "can_read"
+         *         ]
+         *       },
+         *       "user_count": 2,
+         *       "users": [
+         *         "olga",
+         *         "wang"
+         *       ]
+         *     }
+         */
+        RoleAccessOut: {
+            /** Name */
+            name: string;
+            /**
+             * Permissions
+             * @description Every ylai resource, with the FAB actions the role has on it (possibly none).
+             */
+            permissions: {
+                [key: string]: string[];
+            };
+            /**
+             * User Count
+             * @description How many users have this role.
+             */
+            user_count: number;
+            /**
+             * Users
+             * @description Their usernames, sorted.
+             */
+            users: string[];
+        };
+        /**
          * RouteStats
          * @description Requests to one route template, summed over every api-server worker.
          * @example {
@@ -4878,6 +5489,28 @@ export interface components {
             severity?: ("info" | "warning" | "critical") | null;
         };
         /**
+         * RunApproval
+         * @description The approval a run waits for (or waited for).
+         * @example {
+         *       "approvers": [
+         *         "Op"
+         *       ],
+         *       "id": "01939f5e-8f0c-7a51-9f0b-5a3c2f1e4d6a",
+         *       "state": "pending"
+         *     }
+         */
+        RunApproval: {
+            /** Approvers */
+            approvers: string[];
+            /** Id */
+            id: string;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "pending" | "approved" | "rejected" | "timed_out";
+        };
+        /**
          * DAG run failed
          * @description A DAG run ended failed. Resolves when a later run of that DAG succeeds.
          * @example {
@@ -4968,6 +5601,8 @@ export interface components {
          *     }
          */
         RunOut: {
+            /** @description The approval the run waits for (or waited for); null when it needs none. */
+            approval?: components["schemas"]["RunApproval"] | null;
             /** Conf */
             conf?: {
                 [key: string]: unknown;
@@ -5547,6 +6182,20 @@ export interface components {
             manifest?: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * SecurityLinkOut
+         * @description A link to one of Airflow's own Security pages (users, roles).
+         * @example {
+         *       "href": "/auth/users/list/",
+         *       "text": "Users"
+         *     }
+         */
+        SecurityLinkOut: {
+            /** Href */
+            href: string;
+            /** Text */
+            text: string;
         };
         /**
          * SilenceIn
@@ -6305,6 +6954,141 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    get_access: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessMatrixOut"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    put_access: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                role: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleAccessIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoleAccessChangeOut"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     list_events: {
         parameters: {
             query?: {
@@ -7308,6 +8092,443 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_approvals: {
+        parameters: {
+            query?: {
+                /** @description `waiting_for_me`: pending requests you may decide on; `mine`: runs you started. */
+                view?: "waiting_for_me" | "mine" | "all";
+                state?: ("pending" | "approved" | "rejected" | "timed_out") | null;
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ApprovalOut_"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_approval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalOut"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    approve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalOut"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not an approver, four eyes, or a role that may not decide. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Already decided or timed out. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    reject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalOut"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not an approver, four eyes, or a role that may not decide. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Already decided or timed out. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_audit: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+                /** @description Who acted (exact). */
+                user?: string | null;
+                /** @description Actions starting with this, e.g. `ylai.task` or `ylai.`. */
+                action?: string | null;
+                /** @description `<kind>` (e.g. `task`) or `<kind>:<id or name>` (e.g. `script:etl`). */
+                object?: string | null;
+                dag_id?: string | null;
+                /** @description From (inclusive), ISO 8601. */
+                since?: string | null;
+                /** @description Until (exclusive), ISO 8601. */
+                until?: string | null;
+                /** @description Airflow's own events too, not only ylai's. */
+                all_events?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AuditEntryOut_"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11572,6 +12793,8 @@ export const pathsApiV1AlertsRulesGetParametersQueryOrder_byValues: ReadonlyArra
 export const pathsApiV1AlertsRulesGetParametersQuerySeverityAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/alerts/rules"]["get"]["parameters"]["query"]["severity"]> = ["info", "warning", "critical"];
 export const pathsApiV1AlertsRulesGetParametersQuerySourceAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/alerts/rules"]["get"]["parameters"]["query"]["source"]> = ["api", "manifest"];
 export const pathsApiV1AlertsSilencesGetParametersQueryOrder_byValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/alerts/silences"]["get"]["parameters"]["query"]["order_by"]> = ["ends_at", "-ends_at", "created_at", "-created_at", "id", "-id"];
+export const pathsApiV1ApprovalsGetParametersQueryViewValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/approvals"]["get"]["parameters"]["query"]["view"]> = ["waiting_for_me", "mine", "all"];
+export const pathsApiV1ApprovalsGetParametersQueryStateAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/approvals"]["get"]["parameters"]["query"]["state"]> = ["pending", "approved", "rejected", "timed_out"];
 export const pathsApiV1ExportsJobsGetParametersQueryStateAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/exports/jobs"]["get"]["parameters"]["query"]["state"]> = ["queued", "running", "success", "failed"];
 export const pathsApiV1ExportsKindGetParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/exports/{kind}"]["get"]["parameters"]["query"]["format"]> = ["csv", "xlsx", "pdf"];
 export const pathsApiV1ExportsKindGetParametersQueryLanguageValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/exports/{kind}"]["get"]["parameters"]["query"]["language"]> = ["en", "zh-CN"];
@@ -11596,6 +12819,8 @@ export const alertDetailSuppressedAnyOf0Values: ReadonlyArray<FlattenedDeepRequi
 export const alertOutSeverityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AlertOut"]["severity"]> = ["info", "warning", "critical"];
 export const alertOutStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AlertOut"]["state"]> = ["firing", "resolved"];
 export const alertOutSuppressedAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AlertOut"]["suppressed"]> = ["silenced", "rate_limited"];
+export const approvalOutKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ApprovalOut"]["kind"]> = ["script", "pipeline", "task"];
+export const approvalOutStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ApprovalOut"]["state"]> = ["pending", "approved", "rejected", "timed_out"];
 export const breakerOutStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BreakerOut"]["state"]> = ["closed", "open", "half-open"];
 export const cacheStatsBackendValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CacheStats"]["backend"]> = ["redis", "memory"];
 export const celeryQueuesStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["CeleryQueues"]["status"]> = ["ok", "unreachable", "no_samples", "not_configured"];
@@ -11628,6 +12853,7 @@ export const ruleBodySeverityValues: ReadonlyArray<FlattenedDeepRequired<compone
 export const ruleOutSeverityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RuleOut"]["severity"]> = ["info", "warning", "critical"];
 export const ruleOutSourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RuleOut"]["source"]> = ["api", "manifest"];
 export const rulePatchSeverityAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RulePatch"]["severity"]> = ["info", "warning", "critical"];
+export const runApprovalStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RunApproval"]["state"]> = ["pending", "approved", "rejected", "timed_out"];
 export const runFailedTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["RunFailed"]["type"]> = ["run_failed"];
 export const scriptDetailSourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ScriptDetail"]["source"]> = ["repository", "database"];
 export const scriptInRuntimeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ScriptIn"]["runtime"]> = ["python", "bash", "executable"];
