@@ -10,7 +10,7 @@ DAG ids (:mod:`ylai_operators.naming`)
     :data:`TASK_PREFIX`, :data:`REPORT_PREFIX`, :func:`dag_id`, :func:`parse_dag_id`,
     :func:`name_of`, :func:`script_dag_id`, :func:`pipeline_dag_id`, :func:`task_dag_id`,
     :func:`report_dag_id`, :data:`MEASUREMENTS_XCOM_KEY` (a failed script task's measurements),
-    :data:`ERROR_XCOM_KEY` (its error line).
+    :data:`ERROR_XCOM_KEY` (its error line), :data:`SCRIPT_VERSION_XCOM_KEY` (the version it ran).
 Scripts (:mod:`~ylai_operators.manifest`, :mod:`~ylai_operators.registry`, :mod:`~ylai_operators.db_scripts`)
     :class:`ScriptManifest`, :class:`ParamSpec`, :class:`OutputSpec`, :class:`Script`,
     :class:`Registry`, :class:`SpecError`, :func:`load_registry`, :func:`script_from_record`,
@@ -51,6 +51,7 @@ from ylai_operators.naming import (
     PIPELINE_PREFIX,
     REPORT_PREFIX,
     SCRIPT_PREFIX,
+    SCRIPT_VERSION_XCOM_KEY,
     TASK_PREFIX,
     DagKind,
     DagName,
@@ -144,6 +145,7 @@ __all__ = [
     "REPORT_PREFIX",
     "SCHEDULED_TASKS_VARIABLE",
     "SCRIPT_PREFIX",
+    "SCRIPT_VERSION_XCOM_KEY",
     "SECRET_KEYWORD",
     "TASK_PREFIX",
     "Catalog",

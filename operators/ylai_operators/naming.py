@@ -93,3 +93,8 @@ MEASUREMENTS_XCOM_KEY = "ylai_measurements"
 #: operator's own reason when the script ran fine but broke its output contract. The Monitor
 #: page's error trends group failures by this line, normalised (``ylai_plugin.monitoring.errors``).
 ERROR_XCOM_KEY = "ylai_error"
+
+#: The XCom key under which a script task leaves the version of the script it runs, before the
+#: script starts (so failed runs have it too): a database script's version number, or
+#: ``sha256:<12 hex digits>`` of a repository script's file. The run views show it.
+SCRIPT_VERSION_XCOM_KEY = "ylai_script_version"

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from ylai_operators.naming import ERROR_XCOM_KEY, MEASUREMENTS_XCOM_KEY
+from ylai_operators.naming import ERROR_XCOM_KEY, MEASUREMENTS_XCOM_KEY, SCRIPT_VERSION_XCOM_KEY
 from ylai_operators.process_runner import SAMPLE_EVERY, ProcessRunner
 
 if TYPE_CHECKING:
@@ -329,6 +329,7 @@ class ScriptOperator(BaseOperator):
         """Run the script; return its result and run metadata."""
         values = self.resolve_params(context)
         self._mask(values)
+        self._leave_version(context)
         artifacts = self._artifacts_dir(context)
         workdir = Path(tempfile.mkdtemp(prefix="ylai-script-"))
         try:
@@ -372,6 +373,16 @@ class ScriptOperator(BaseOperator):
                 if name != "return_value":  # that key is the whole result
                     ti.xcom_push(key=name, value=result["outputs"].get(name))
         return result
+
+    def _leave_version(self, context: Context) -> None:
+        """Record which version of the script this run runs, before it starts (failed runs show it too)."""
+        from ylai_operators.script_tracing import script_version
+
+        version = script_version(self.script_version, self.script_path, self.script_content)
+        try:
+            context["ti"].xcom_push(key=SCRIPT_VERSION_XCOM_KEY, value=version)
+        except Exception:  # knowing the version is worth less than running the script
+            self.log.warning("could not record the version of the script", exc_info=True)
 
     def _leave_measurements(self, context: Context, run: dict[str, Any]) -> None:
         """Keep a failed run's duration, peak RSS and CPU time (the Resources page ranks failures too)."""

@@ -21,6 +21,7 @@ from ylai_plugin.domain.list_cache import cached_json
 MAX_INT = 2**31 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_INT, description="The numeric id.")]
 Offset = Annotated[int, Query(ge=0, le=MAX_INT, description="Items to skip.")]
+VersionPath = Annotated[int, Path(ge=1, le=MAX_INT, description="A version number (1 is the first).")]
 
 
 FIELDS_DESCRIPTION = "Comma-separated item fields to return, e.g. `id,name`; default: all fields."

@@ -39,6 +39,7 @@ TERMS: dict[str, str] = {
     "Pipeline": "流水线",
     "Database pipeline": "数据库流水线",
     "Pipeline version": "流水线版本",
+    "Script version": "脚本版本",
     "Run": "运行",
     "Alert": "告警",
     "Alert rule": "告警规则",
@@ -120,6 +121,9 @@ MESSAGES: dict[str, str] = {
     "script.name_taken": "名为 {name!r} 的脚本已存在",
     "script.invalid_manifest": "清单无效",
     "script.manifest_top_level": "应在顶层设置，而不是在清单中",
+    "script.repository_versions": (
+        "脚本 {name!r} 是 dags/scripts 中的文件：其历史由代码仓库（git）管理，而非 ylai；其运行会显示所运行文件的摘要"
+    ),
     "pipeline.invalid_spec": "流水线定义无效",
     "pipeline.name_taken": "名为 {name!r} 的流水线已存在",
     "pipeline.name_differs": "必须是 {name!r}，即该流水线的名称",

@@ -223,11 +223,16 @@ def kind_and_name(dag_id: str) -> dict[str, str | None]:
     return {"kind": parsed.kind.value, "name": parsed.name} if parsed is not None else {"kind": None, "name": None}
 
 
-def run_view(run: Any, result: Any, secrets: dict[str, frozenset[str]]) -> dict[str, Any]:
-    """:func:`run_summary` with the DAG's kind and name, ``result`` and the conf masked with ``secrets[dag_id]``."""
+def run_view(
+    run: Any, result: Any, secrets: dict[str, frozenset[str]], script_version: str | None = None
+) -> dict[str, Any]:
+    """:func:`run_summary` with the DAG's kind and name, ``result`` and the conf masked with ``secrets[dag_id]``.
+
+    :param script_version: the version of the script a script run ran, when known.
+    """
     summary = run_summary(run)
     summary["conf"] = mask(summary["conf"], secrets.get(run.dag_id, frozenset()))
-    return {**summary, **kind_and_name(run.dag_id), "result": result}
+    return {**summary, **kind_and_name(run.dag_id), "result": result, "script_version": script_version}
 
 
 def result_task_id(dag_id: str) -> str | None:
@@ -254,8 +259,13 @@ def result_task_id_sql(dag_id: Any) -> Any:
     )
 
 
-def run_results(keys: list[tuple[str, str]], session: Session) -> dict[tuple[str, str], Any]:
-    """The ylai result (``return_value`` XCom of the result task) of each (dag_id, run_id)."""
+def run_results(
+    keys: list[tuple[str, str]], session: Session, xcom_key: str = "return_value"
+) -> dict[tuple[str, str], Any]:
+    """The ylai result (``return_value`` XCom of the result task) of each (dag_id, run_id).
+
+    :param xcom_key: another XCom of the result task instead (the script version a run ran, say).
+    """
     from airflow.models.xcom import XComModel
     from sqlalchemy import select
 
@@ -271,7 +281,7 @@ def run_results(keys: list[tuple[str, str]], session: Session) -> dict[tuple[str
             XComModel.task_id.in_({t for _, _, t in wanted}),
             XComModel.run_id.in_({r for _, r, _ in wanted}),
             XComModel.map_index == -1,
-            XComModel.key == "return_value",
+            XComModel.key == xcom_key,
         )
     ).all()
     return {

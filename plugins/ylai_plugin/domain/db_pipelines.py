@@ -92,10 +92,10 @@ def versions(session: Session, pipeline: DbPipeline) -> list[DbPipelineVersion]:
 
 def version(session: Session, pipeline: DbPipeline, number: int) -> DbPipelineVersion | None:
     """Version ``number`` of a database pipeline."""
-    row: DbPipelineVersion | None = session.scalar(
-        select(DbPipelineVersion).where(
-            DbPipelineVersion.pipeline_id == pipeline.id, DbPipelineVersion.version == number
-        )
+    from ylai_plugin.domain import versioning
+
+    row: DbPipelineVersion | None = versioning.find(
+        session, DbPipelineVersion.version, (DbPipelineVersion.pipeline_id, pipeline.id), number
     )
     return row
 

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from typing_extensions import TypedDict
 
 from ylai_operators.catalog import DagKind, pipeline_dag_id
-from ylai_plugin.domain import access, scripts
+from ylai_plugin.domain import access, scripts, versioning
 from ylai_plugin.domain.errors import Conflict, Invalid, Text, flush_or_conflict, not_found, text
 
 KIND = DagKind.PIPELINE  # the ``kind`` answered beside every pipeline's ``dag_id``
@@ -454,9 +454,7 @@ def version(session: Session, user: BaseUser, name: str, number: int) -> DbPipel
     from ylai_plugin.domain import db_pipelines
 
     found = db_pipelines.version(session, get_stored(session, user, name), number)
-    if found is None:
-        raise not_found("Pipeline version", f"{name} v{number}")
-    return found
+    return versioning.require(found, lambda: not_found("Pipeline version", f"{name} v{number}"))
 
 
 def version_detail(row: DbPipelineVersion) -> dict[str, Any]:
@@ -485,11 +483,10 @@ def restore(session: Session, user: BaseUser, name: str, number: int, comment: s
     from ylai_plugin.domain import db_pipelines
 
     pipeline = get_stored(session, user, name)
-    old = db_pipelines.version(session, pipeline, number)
-    if old is None:
-        raise not_found("Pipeline version", f"{name} v{number}")
+    found = db_pipelines.version(session, pipeline, number)
+    old = versioning.require(found, lambda: not_found("Pipeline version", f"{name} v{number}"))
     spec = checked_spec(session, dict(old.spec))
-    new = db_pipelines.add_version(session, user, pipeline, spec, comment or f"Restore of version {number}")
+    new = db_pipelines.add_version(session, user, pipeline, spec, versioning.restore_comment(number, comment))
     db_pipelines.publish(session)
     _audit(session, user, "restore", name=name, version=new.version, restored=number)
     return pipeline

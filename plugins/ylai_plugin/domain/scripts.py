@@ -56,6 +56,7 @@ class RecentRun(TypedDict):
     exit_code: int | None
     peak_rss_bytes: int | None
     cpu_seconds: float | None
+    script_version: str | None
 
 
 class _StatsByDag(BaseModel):
@@ -223,7 +224,7 @@ def cached_run_stats(dag_ids: Sequence[str], session: Session) -> dict[str, Scri
 
 
 def recent_runs(session: Session, name: str, limit: int) -> list[RecentRun]:
-    """The latest ``limit`` runs of script ``name``, newest first, with their measured resource use."""
+    """The latest ``limit`` runs of script ``name``, newest first, with their measured resource use and version."""
     from airflow.models import DagRun
 
     from ylai_plugin.domain import dags
@@ -235,7 +236,9 @@ def recent_runs(session: Session, name: str, limit: int) -> list[RecentRun]:
         .order_by(DagRun.id.desc())
         .limit(limit)
     ).all()
-    results = dags.run_results([(dag_id, r.run_id) for r in recent], session)
+    keys = [(dag_id, r.run_id) for r in recent]
+    results = dags.run_results(keys, session)
+    ran = run_versions(keys, session)
     runs = []
     for r in recent:
         result = results.get((dag_id, r.run_id))
@@ -250,9 +253,25 @@ def recent_runs(session: Session, name: str, limit: int) -> list[RecentRun]:
                 exit_code=meta.get("exit_code"),
                 peak_rss_bytes=meta.get("peak_rss_bytes"),
                 cpu_seconds=meta.get("cpu_seconds"),
+                script_version=ran.get((dag_id, r.run_id)),
             )
         )
     return runs
+
+
+def run_versions(keys: list[tuple[str, str]], session: Session) -> dict[tuple[str, str], str]:
+    """The script version each script run (dag_id, run_id) ran, for the runs whose script task started.
+
+    The ScriptOperator leaves it (:data:`~ylai_operators.catalog.SCRIPT_VERSION_XCOM_KEY`) before
+    the script starts, so a failed run has it too: a database script's number (``"3"``), or
+    ``sha256:<12 hex digits>`` of a repository script's file. Other DAGs' runs are left out.
+    """
+    from ylai_operators.catalog import SCRIPT_VERSION_XCOM_KEY
+    from ylai_plugin.domain import dags
+
+    mine = [(d, r) for d, r in keys if dags.kind_of(d) == KIND]
+    found = dags.run_results(mine, session, SCRIPT_VERSION_XCOM_KEY) if mine else {}
+    return {key: str(value) for key, value in found.items() if value is not None}
 
 
 def trigger(session: Session, user: BaseUser, name: str, params: dict[str, Any], note: str | None) -> Any:

@@ -17,7 +17,7 @@ from sqlalchemy import delete as sql_delete
 from ylai_operators.catalog import DagKind
 from ylai_operators.catalog import dag_id as make_dag_id
 from ylai_plugin.db.models import Task, TaskRun
-from ylai_plugin.domain import access, approvals, audit, dags
+from ylai_plugin.domain import access, approvals, audit, dags, scripts
 from ylai_plugin.domain.errors import CANNOT_BE_NULL, MUST_BE_OBJECT, Invalid, Text, flush_or_conflict, not_found, text
 from ylai_plugin.domain.paging import PageQuery, fetch_page, given_equal, name_contains
 
@@ -71,15 +71,15 @@ def runs_by_key(
         select(*_run_columns()).where(DagRun.dag_id.in_({d for d, _ in keys}), DagRun.run_id.in_({r for _, r in keys}))
     ).all()
     results = dags.run_results(keys, session)
+    versions = scripts.run_versions(keys, session)
     gates = approvals.for_runs(session, keys)
-    return {
-        (run.dag_id, run.run_id): {
-            **dags.run_view(run, results.get((run.dag_id, run.run_id)), secrets),
-            "approval": gates.get((run.dag_id, run.run_id)),
-        }
-        for run in rows
-        if (run.dag_id, run.run_id) in wanted
-    }
+    views = {}
+    for run in rows:
+        key = (run.dag_id, run.run_id)
+        if key in wanted:
+            views[key] = dags.run_view(run, results.get(key), secrets, versions.get(key))
+            views[key]["approval"] = gates.get(key)
+    return views
 
 
 def _latest_started_runs(task_ids: list[int], session: Any) -> list[Any]:

@@ -437,3 +437,27 @@ def test_secret_values_are_masked_in_logs(tmp_path: Path, caplog: pytest.LogCapt
     task.execute(context())
     assert redact("token is s3cr3t-value-42") == "token is ***"
     assert json.dumps(redact({"x": "s3cr3t-value-42"})) == '{"x": "***"}'
+
+
+class TestVersionOfTheRun:
+    """Which version of the script a run ran (``SCRIPT_VERSION_XCOM_KEY``), left before the script starts."""
+
+    def test_a_stored_script_leaves_its_number_even_when_it_fails(self, tmp_path: Path) -> None:
+        from ylai_operators.naming import SCRIPT_VERSION_XCOM_KEY
+
+        ctx = context()
+        task = op(tmp_path / "stored.py", script_content="import sys\nsys.exit(2)\n", script_version=3)
+        with pytest.raises(ScriptFailedError):
+            task.execute(ctx)
+        assert ctx["ti"].pushed[SCRIPT_VERSION_XCOM_KEY] == "3"
+
+    def test_a_file_script_leaves_the_digest_of_the_file_it_ran(self, tmp_path: Path) -> None:
+        import hashlib
+
+        from ylai_operators.naming import SCRIPT_VERSION_XCOM_KEY
+
+        script = write_script(tmp_path, "print('ok')\n")
+        ctx = context()
+        op(script).execute(ctx)
+        expected = "sha256:" + hashlib.sha256(script.read_bytes()).hexdigest()[:12]
+        assert ctx["ti"].pushed[SCRIPT_VERSION_XCOM_KEY] == expected

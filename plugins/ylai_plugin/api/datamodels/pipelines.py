@@ -181,16 +181,6 @@ class PipelineIn(BaseModel):
     comment: str = Field(default="", max_length=2000, description="What this version changes.")
 
 
-class RestoreIn(BaseModel):
-    """Why an old version is restored."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"comment": "back to one node"}]})
-
-    comment: str = Field(
-        default="", max_length=2000, description='The new version\'s comment; empty: "Restore of version <v>".'
-    )
-
-
 class DbPipelineOut(BaseModel):
     """A database pipeline after a change, with every stored version."""
 

@@ -27,6 +27,7 @@ RUN_EXAMPLE: dict[str, Any] = {
     "conf": {"top": 5},
     "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
     "result": {"outputs": {"largest": "/var/log"}, "exit_code": 0, "peak_rss_bytes": 5242880, "cpu_seconds": 0.4},
+    "script_version": "sha256:3f79bb7b435b",
 }
 
 KIND_DESCRIPTION = "The kind of ylai DAG (`script`, `pipeline`, ...); null for any other DAG."
@@ -56,6 +57,11 @@ class RunOut(BaseModel):
     result: Any = Field(default=None, description="The script's or pipeline's result (its XCom), when finished.")
     approval: RunApproval | None = Field(
         default=None, description="The approval the run waits for (or waited for); null when it needs none."
+    )
+    script_version: str | None = Field(
+        default=None,
+        description="The version of the script a script run ran: a database script's number (``3``), or "
+        "``sha256:<12 hex>`` of a repository script's file; null for other DAGs and runs not started yet.",
     )
 
 

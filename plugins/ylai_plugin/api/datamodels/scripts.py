@@ -26,6 +26,7 @@ RESOURCE_EXAMPLE: dict[str, Any] = {
     "exit_code": 0,
     "peak_rss_bytes": 5242880,
     "cpu_seconds": 0.4,
+    "script_version": "2",
 }
 SCRIPT_EXAMPLE: dict[str, Any] = {
     "name": "disk_usage",
@@ -57,6 +58,17 @@ VERSION_EXAMPLE: dict[str, Any] = {
     "created_at": "2026-11-27T09:30:00Z",
 }
 KIND_DESCRIPTION = "The DAG's kind (``script``), so that clients need not slice ``dag_id``."
+SCRIPT_VERSION_DESCRIPTION = (
+    "The version of the script the run ran: a database script's number (``3``), or ``sha256:<12 hex>`` "
+    "of a repository script's file; null for other DAGs and runs whose script has not started."
+)
+DIGEST_EXAMPLE = "sha256:3f79bb7b435b"
+SCRIPT_VERSION_EXAMPLE: dict[str, Any] = {
+    **VERSION_EXAMPLE,
+    "digest": DIGEST_EXAMPLE,
+    "size_bytes": 142,
+    "current": True,
+}
 
 
 class OutputOut(BaseModel):
@@ -95,6 +107,7 @@ class ResourceUse(BaseModel):
     exit_code: int | None = None
     peak_rss_bytes: int | None = None
     cpu_seconds: float | None = None
+    script_version: str | None = Field(default=None, description=SCRIPT_VERSION_DESCRIPTION)
 
 
 class ScriptOut(DagCatalogEntry):
@@ -199,3 +212,45 @@ class DbScriptOut(BaseModel):
     runtime: str
     current_version: int
     versions: list[VersionOut]
+
+
+class RestoreIn(BaseModel):
+    """Why an old version is restored."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"comment": "back to one node"}]})
+
+    comment: str = Field(
+        default="", max_length=2000, description='The new version\'s comment; empty: "Restore of version <v>".'
+    )
+
+
+class ScriptVersionOut(VersionOut):
+    """One stored version of a database script, as listed: who, when, why, and a digest of its content."""
+
+    model_config = ConfigDict(from_attributes=False, json_schema_extra={"examples": [SCRIPT_VERSION_EXAMPLE]})
+
+    digest: str = Field(description="``sha256:<12 hex digits>`` of the content: equal digests, equal scripts.")
+    size_bytes: int = Field(description="Size of the content in bytes (UTF-8).")
+    current: bool = Field(description="Whether this is the version that runs now.")
+
+
+class ScriptVersionDetail(ScriptVersionOut):
+    """One stored version of a database script with its content and manifest."""
+
+    model_config = ConfigDict(
+        from_attributes=False,
+        json_schema_extra={
+            "examples": [
+                {
+                    **SCRIPT_VERSION_EXAMPLE,
+                    "runtime": "python",
+                    "content": "print('v2')\n",
+                    "manifest": {"title": "Hello", "params": {"who": {"type": "string", "default": "world"}}},
+                }
+            ]
+        },
+    )
+
+    runtime: str
+    content: str = Field(description="The script itself.")
+    manifest: dict[str, Any] = Field(description="The manifest's fields, as JSON (without name and runtime).")

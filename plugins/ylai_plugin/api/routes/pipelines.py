@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from airflow.api_fastapi.common.db.common import SessionDep
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ylai_operators.catalog import pipeline_dag_id
 from ylai_plugin.alerts.shorthand import rules_from_shorthand
@@ -17,17 +17,16 @@ from ylai_plugin.api.datamodels.pipelines import (
     PipelineOut,
     PipelineRunOut,
     PipelineVersionOut,
-    RestoreIn,
     ValidateIn,
     ValidateOut,
 )
 from ylai_plugin.api.datamodels.runs import RunBody, RunOut, run_out
-from ylai_plugin.api.datamodels.scripts import VersionOut
+from ylai_plugin.api.datamodels.scripts import RestoreIn, VersionOut
 from ylai_plugin.api.errors import ErrorResponse
-from ylai_plugin.api.listing import FIELDS_DESCRIPTION, MAX_INT, Offset, cached_read, pick_fields
+from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, VersionPath, cached_read, pick_fields
 from ylai_plugin.api.security import UserDep, requires
-from ylai_plugin.domain import dags as dag_service
 from ylai_plugin.domain import approvals, pipelines
+from ylai_plugin.domain import dags as dag_service
 from ylai_plugin.domain.errors import Invalid
 from ylai_plugin.permissions import RESOURCE_PIPELINES
 
@@ -36,7 +35,6 @@ router = APIRouter(prefix="/pipelines", tags=["pipelines"], responses={404: {"mo
 # through ylai elsewhere raises the "tasks" counter (scheduled tasks run pipelines too).
 GROUPS = ["tasks", "pipelines"]
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
-Version = Annotated[int, Path(ge=1, le=MAX_INT, description="A version number (1 is the first).")]
 
 
 @router.get("", response_model=Page[PipelineOut] | PartialPage, dependencies=[Depends(requires(RESOURCE_PIPELINES))])
@@ -209,7 +207,7 @@ def list_pipeline_versions(name: str, user: UserDep, session: SessionDep) -> DbP
     dependencies=[Depends(requires(RESOURCE_PIPELINES))],
     responses={409: {"model": ErrorResponse}},
 )
-def get_pipeline_version(name: str, version: Version, user: UserDep, session: SessionDep) -> PipelineVersionOut:
+def get_pipeline_version(name: str, version: VersionPath, user: UserDep, session: SessionDep) -> PipelineVersionOut:
     """One stored version of a database pipeline: its spec (without ``layout``) and its layout."""
     row = pipelines.version(session, user, name, version)
     return PipelineVersionOut.model_validate(pipelines.version_detail(row))
@@ -223,7 +221,7 @@ def get_pipeline_version(name: str, version: Version, user: UserDep, session: Se
     responses=WRITE_ERRORS,
 )
 def restore_pipeline_version(
-    name: str, version: Version, body: RestoreIn, user: UserDep, session: SessionDep
+    name: str, version: VersionPath, body: RestoreIn, user: UserDep, session: SessionDep
 ) -> DbPipelineOut:
     """Store a new version equal to version ``{version}`` and make it current (history is never rewritten).
 

@@ -13,18 +13,21 @@ from ylai_plugin.api.datamodels.runs import RunBody, RunOut, run_out
 from ylai_plugin.api.datamodels.scripts import (
     DbScriptOut,
     ResourceUse,
+    RestoreIn,
     RunStats,
     ScriptDetail,
     ScriptIn,
     ScriptOut,
+    ScriptVersionDetail,
     ScriptVersionIn,
+    ScriptVersionOut,
     VersionOut,
 )
 from ylai_plugin.api.errors import ErrorResponse
-from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, cached_read, pick_fields
+from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, VersionPath, cached_read, pick_fields
 from ylai_plugin.api.security import UserDep, requires
 from ylai_plugin.domain import dags as dag_service
-from ylai_plugin.domain import scripts
+from ylai_plugin.domain import script_versions, scripts
 from ylai_plugin.permissions import RESOURCE_SCRIPTS
 
 router = APIRouter(prefix="/scripts", tags=["scripts"], responses={404: {"model": ErrorResponse}})
@@ -133,3 +136,58 @@ def add_script_version(name: str, body: ScriptVersionIn, user: UserDep, session:
     script = scripts.get_stored(session, user, name)
     scripts.add_version(session, user, script, body.content, body.manifest, body.comment)
     return _versions_out(session, script)
+
+
+VERSIONS_ERRORS: dict[int | str, dict[str, Any]] = {409: {"model": ErrorResponse}}
+
+
+@router.get(
+    "/{name}/versions",
+    response_model=Page[ScriptVersionOut],
+    dependencies=[Depends(requires(RESOURCE_SCRIPTS))],
+    responses=VERSIONS_ERRORS,
+)
+def list_script_versions(
+    name: str,
+    user: UserDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+) -> Page[ScriptVersionOut]:
+    """The stored versions of a database script, newest first: author, time, comment, content digest and size.
+
+    A repository script (a file in ``dags/scripts``) has no stored versions: 409, its history is
+    the repository's (git); its runs show a digest of the file they ran.
+    """
+    items, total = script_versions.page(session, user, name, limit, offset)
+    return Page[ScriptVersionOut](items=[ScriptVersionOut(**i) for i in items], total=total, limit=limit, offset=offset)
+
+
+@router.get(
+    "/{name}/versions/{version}",
+    response_model=ScriptVersionDetail,
+    dependencies=[Depends(requires(RESOURCE_SCRIPTS))],
+    responses=VERSIONS_ERRORS,
+)
+def get_script_version(name: str, version: VersionPath, user: UserDep, session: SessionDep) -> ScriptVersionDetail:
+    """One stored version of a database script: its content and manifest (409 for a repository script)."""
+    return ScriptVersionDetail(**script_versions.version(session, user, name, version))
+
+
+@router.post(
+    "/{name}/versions/{version}/restore",
+    status_code=201,
+    response_model=DbScriptOut,
+    dependencies=[Depends(requires(RESOURCE_SCRIPTS, "PATCH"))],
+    responses={409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+)
+def restore_script_version(
+    name: str, version: VersionPath, body: RestoreIn, user: UserDep, session: SessionDep
+) -> DbScriptOut:
+    """Store a new version equal to version ``{version}`` and make it current (history is never rewritten).
+
+    The new version runs from the next run on (its DAG is rebuilt within about 20 s). An empty
+    comment is stored as ``Restore of version <v>``. 409 for a repository script. Audited
+    (``ylai.script.restore``).
+    """
+    return _versions_out(session, script_versions.restore(session, user, name, version, body.comment))

@@ -13,6 +13,7 @@ import { LogViewer } from "../components/LogViewer";
 import { ParamForm, loadableValues } from "../components/ParamForm";
 import { PresetManager } from "../components/PresetManager";
 import { TraceLink } from "../components/TraceLink";
+import { RunScriptVersion } from "../components/ScriptVersions";
 import { Card, DisabledNote, Empty, ErrorBox, FieldError, Json, Loading, PageHeader, StateBadge } from "../components/ui";
 
 /** Server field problems ("params.top", "body.params.top", "top") keyed by param name. */
@@ -358,6 +359,7 @@ function Follow({ following }: { following: Following }) {
         <code data-testid="followed-run">{runId}</code> · <Link to={`dags/${encodeURIComponent(dagId)}/runs/${encodeURIComponent(runId)}`}>{t("overview.openRun")}</Link>{" "}
         <TraceLink dagId={dagId} runId={runId} traceId={traceId} />
       </p>
+      <RunScriptVersion dagId={dagId} runId={runId} ended={ended !== undefined} />
       <LogViewer dagId={dagId} runId={runId} onEnd={onEnd} />
       {ended !== undefined ? (
         <div className="y-result" data-testid="run-result">

@@ -88,8 +88,8 @@ describe("one script", () => {
     },
   };
   const runs = [
-    { run_id: "manual__2", state: "failed", start_date: "2026-11-27T10:00:00Z", duration_seconds: 90, exit_code: 3, peak_rss_bytes: 300 * MIB, cpu_seconds: 12 },
-    { run_id: "manual__1", state: "success", start_date: "2026-11-26T10:00:00Z", duration_seconds: 30, exit_code: 0, peak_rss_bytes: null, cpu_seconds: null },
+    { run_id: "manual__2", state: "failed", start_date: "2026-11-27T10:00:00Z", duration_seconds: 90, exit_code: 3, peak_rss_bytes: 300 * MIB, cpu_seconds: 12, script_version: "3" },
+    { run_id: "manual__1", state: "success", start_date: "2026-11-26T10:00:00Z", duration_seconds: 30, exit_code: 0, peak_rss_bytes: null, cpu_seconds: null, script_version: "sha256:0123456789ab" },
   ];
   const detail = (extra: Record<string, unknown> = {}): Handler => (c) =>
     c.path === "/ylai/api/v1/scripts/csv_profiler" ? { body: { ...PROFILER, params_schema: SCHEMA, outputs: { rows: { type: "integer", description: "rows read" } }, version: 3, recent_runs: runs, ...extra } } : undefined;
@@ -119,12 +119,27 @@ describe("one script", () => {
     expect(text(el, "script-stats")).toContain("75%");
     expect(el.querySelector('[aria-label="Duration and peak memory of recent runs"]')).not.toBeNull();
     expect(cells(el, "script-runs").map((row) => row.slice(1))).toEqual([
-      ["failed", "1 min 30 s", "3", "300 MiB", "12 s", "Logs"],
-      ["success", "30 s", "0", "—", "—", "Logs"],
+      ["failed", "1 min 30 s", "v3", "3", "300 MiB", "12 s", "Logs"],
+      ["success", "30 s", "sha256:0123456789ab", "0", "—", "—", "Logs"],
     ]);
     const logs = [...el.querySelectorAll('[data-testid="script-runs"] tbody a')].map((a) => new URL((a as HTMLAnchorElement).href).search);
     expect(logs).toEqual(["?dag_id=script__csv_profiler&run_id=manual__2", "?dag_id=script__csv_profiler&run_id=manual__1"]);
     expect(new URL(($(el, "script-run") as HTMLAnchorElement).href).search).toBe("?dag_id=script__csv_profiler");
+  });
+
+  it("shows the versions of a database script, and says where a repository script's history is", async () => {
+    const versions: Handler = (c) =>
+      c.path === "/ylai/api/v1/scripts/csv_profiler/versions"
+        ? { body: page([{ version: 3, comment: "faster", created_by: "root", created_at: "2026-11-27T09:00:00Z", digest: "sha256:aaaaaaaaaaaa", size_bytes: 10, current: true }]) }
+        : undefined;
+    fakeServer(meHandler({ scripts: ["read"] }), detail({ source: "database" }), versions);
+    const el = await open("/plugin/ylai-scripts?name=csv_profiler");
+    expect(text(el, "versions-table")).toContain("faster");
+    expect($(el, "versions-repository")).toBeNull();
+    fakeServer(meHandler({ scripts: ["read"] }), detail({ source: "repository" }));
+    const repo = await open("/plugin/ylai-scripts?name=csv_profiler");
+    expect(text(repo, "versions-repository")).toContain("its history is kept by the repository (git)");
+    expect($(repo, "script-versions")).toBeNull();
   });
 
   it("says what a new, sensitive script without params, outputs or runs has", async () => {

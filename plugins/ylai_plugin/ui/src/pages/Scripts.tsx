@@ -14,6 +14,7 @@ import { Card, DisabledNote, Empty, ErrorBox, Loading, PageHeader, StateBadge, S
 import { DataTable, ListPage, type Column } from "../components/DataTable";
 import { useMe } from "../lib/me";
 import { ScriptCreate } from "./ScriptCreate";
+import { ScriptVersions, versionLabel } from "../components/ScriptVersions";
 
 type Runtime = NonNullable<(typeof RUNTIMES)[number]>;
 
@@ -264,6 +265,7 @@ function ScriptView({ name, created }: { name: string; created: boolean }) {
                     { header: t("col.started"), className: "y-nowrap", title: (r) => r.run_id, cell: (r) => i.dateTime(r.start_date) },
                     { header: t("col.state"), cell: (r) => <StateBadge state={r.state} /> },
                     { header: t("col.duration"), cell: (r) => i.duration(r.duration_seconds) },
+                    { header: t("col.version"), className: "y-mono y-small", cell: (r) => versionLabel(r.script_version) },
                     { header: t("col.exitCode"), cell: (r) => r.exit_code ?? "—" },
                     { header: t("col.peakRss"), cell: (r) => i.bytes(r.peak_rss_bytes) },
                     { header: t("col.cpu"), cell: (r) => (r.cpu_seconds === null || r.cpu_seconds === undefined ? "—" : i.duration(r.cpu_seconds)) },
@@ -274,6 +276,12 @@ function ScriptView({ name, created }: { name: string; created: boolean }) {
             </Card>
           </div>
         </div>
+      ) : null}
+      {s?.source === "database" ? <ScriptVersions name={name} onRestored={detail.refresh} /> : null}
+      {s?.source === "repository" ? (
+        <p className="y-muted y-small" data-testid="versions-repository">
+          {t("versions.repository")}
+        </p>
       ) : null}
     </div>
   );
