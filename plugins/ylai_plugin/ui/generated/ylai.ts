@@ -1086,13 +1086,64 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List Script Versions
+         * @description The stored versions of a database script, newest first: author, time, comment, content digest and size.
+         *
+         *     A repository script (a file in ``dags/scripts``) has no stored versions: 409, its history is
+         *     the repository's (git); its runs show a digest of the file they ran.
+         */
+        get: operations["list_script_versions"];
         put?: never;
         /**
          * Add Script Version
          * @description Store a new version of a database script and make it current. Audited.
          */
         post: operations["add_script_version"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scripts/{name}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Script Version
+         * @description One stored version of a database script: its content and manifest (409 for a repository script).
+         */
+        get: operations["get_script_version"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scripts/{name}/versions/{version}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore Script Version
+         * @description Store a new version equal to version ``{version}`` and make it current (history is never rewritten).
+         *
+         *     The new version runs from the next run on (its DAG is rebuilt within about 20 s). An empty
+         *     comment is stored as ``Restore of version <v>``. 409 for a repository script. Audited
+         *     (``ylai.script.restore``).
+         */
+        post: operations["restore_script_version"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3914,6 +3965,7 @@ export interface components {
          *             "peak_rss_bytes": 5242880
          *           },
          *           "run_id": "manual__2026-11-27T09:30:00.123456+00:00",
+         *           "script_version": "sha256:3f79bb7b435b",
          *           "start_date": "2026-11-27T09:30:01Z",
          *           "state": "success",
          *           "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
@@ -4020,6 +4072,45 @@ export interface components {
             total: number;
         };
         /**
+         * Page[ScriptVersionOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "comment": "simpler",
+         *           "created_at": "2026-11-27T09:30:00Z",
+         *           "created_by": "admin",
+         *           "current": true,
+         *           "digest": "sha256:3f79bb7b435b",
+         *           "size_bytes": 142,
+         *           "version": 2
+         *         }
+         *       ],
+         *       "limit": 50,
+         *       "offset": 0,
+         *       "total": 42
+         *     }
+         */
+        Page_ScriptVersionOut_: {
+            /** Items */
+            items: components["schemas"]["ScriptVersionOut"][];
+            /**
+             * Limit
+             * @example 50
+             */
+            limit: number;
+            /**
+             * Offset
+             * @example 0
+             */
+            offset: number;
+            /**
+             * Total
+             * @description Items matching the filters, across all pages.
+             * @example 42
+             */
+            total: number;
+        };
+        /**
          * Page[SilenceOut]
          * @example {
          *       "items": [
@@ -4099,6 +4190,7 @@ export interface components {
          *               "peak_rss_bytes": 5242880
          *             },
          *             "run_id": "manual__2026-11-27T09:30:00.123456+00:00",
+         *             "script_version": "sha256:3f79bb7b435b",
          *             "start_date": "2026-11-27T09:30:01Z",
          *             "state": "success",
          *             "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
@@ -5104,6 +5196,7 @@ export interface components {
          *       "exit_code": 0,
          *       "peak_rss_bytes": 5242880,
          *       "run_id": "manual__2026-11-27T09:30:00.123456+00:00",
+         *       "script_version": "2",
          *       "start_date": "2026-11-27T09:30:01Z",
          *       "state": "success"
          *     }
@@ -5119,6 +5212,11 @@ export interface components {
             peak_rss_bytes?: number | null;
             /** Run Id */
             run_id: string;
+            /**
+             * Script Version
+             * @description The version of the script the run ran: a database script's number (``3``), or ``sha256:<12 hex>`` of a repository script's file; null for other DAGs and runs whose script has not started.
+             */
+            script_version?: string | null;
             /** Start Date */
             start_date: string | null;
             /** State */
@@ -5594,6 +5692,7 @@ export interface components {
          *         "peak_rss_bytes": 5242880
          *       },
          *       "run_id": "manual__2026-11-27T09:30:00.123456+00:00",
+         *       "script_version": "sha256:3f79bb7b435b",
          *       "start_date": "2026-11-27T09:30:01Z",
          *       "state": "success",
          *       "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
@@ -5629,6 +5728,11 @@ export interface components {
             result?: unknown;
             /** Run Id */
             run_id: string;
+            /**
+             * Script Version
+             * @description The version of the script a script run ran: a database script's number (``3``), or ``sha256:<12 hex>`` of a repository script's file; null for other DAGs and runs not started yet.
+             */
+            script_version?: string | null;
             /** Start Date */
             start_date?: string | null;
             /** State */
@@ -5844,6 +5948,7 @@ export interface components {
          *           "exit_code": 0,
          *           "peak_rss_bytes": 5242880,
          *           "run_id": "manual__2026-11-27T09:30:00.123456+00:00",
+         *           "script_version": "2",
          *           "start_date": "2026-11-27T09:30:01Z",
          *           "state": "success"
          *         }
@@ -6162,6 +6267,72 @@ export interface components {
             trend: components["schemas"]["TrendPoint"][];
         };
         /**
+         * ScriptVersionDetail
+         * @description One stored version of a database script with its content and manifest.
+         * @example {
+         *       "comment": "simpler",
+         *       "content": "print('v2')\n",
+         *       "created_at": "2026-11-27T09:30:00Z",
+         *       "created_by": "admin",
+         *       "current": true,
+         *       "digest": "sha256:3f79bb7b435b",
+         *       "manifest": {
+         *         "params": {
+         *           "who": {
+         *             "default": "world",
+         *             "type": "string"
+         *           }
+         *         },
+         *         "title": "Hello"
+         *       },
+         *       "runtime": "python",
+         *       "size_bytes": 142,
+         *       "version": 2
+         *     }
+         */
+        ScriptVersionDetail: {
+            /** Comment */
+            comment: string;
+            /**
+             * Content
+             * @description The script itself.
+             */
+            content: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Current
+             * @description Whether this is the version that runs now.
+             */
+            current: boolean;
+            /**
+             * Digest
+             * @description ``sha256:<12 hex digits>`` of the content: equal digests, equal scripts.
+             */
+            digest: string;
+            /**
+             * Manifest
+             * @description The manifest's fields, as JSON (without name and runtime).
+             */
+            manifest: {
+                [key: string]: unknown;
+            };
+            /** Runtime */
+            runtime: string;
+            /**
+             * Size Bytes
+             * @description Size of the content in bytes (UTF-8).
+             */
+            size_bytes: number;
+            /** Version */
+            version: number;
+        };
+        /**
          * ScriptVersionIn
          * @description A new version of a database script.
          * @example {
@@ -6182,6 +6353,47 @@ export interface components {
             manifest?: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * ScriptVersionOut
+         * @description One stored version of a database script, as listed: who, when, why, and a digest of its content.
+         * @example {
+         *       "comment": "simpler",
+         *       "created_at": "2026-11-27T09:30:00Z",
+         *       "created_by": "admin",
+         *       "current": true,
+         *       "digest": "sha256:3f79bb7b435b",
+         *       "size_bytes": 142,
+         *       "version": 2
+         *     }
+         */
+        ScriptVersionOut: {
+            /** Comment */
+            comment: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /**
+             * Current
+             * @description Whether this is the version that runs now.
+             */
+            current: boolean;
+            /**
+             * Digest
+             * @description ``sha256:<12 hex digits>`` of the content: equal digests, equal scripts.
+             */
+            digest: string;
+            /**
+             * Size Bytes
+             * @description Size of the content in bytes (UTF-8).
+             */
+            size_bytes: number;
+            /** Version */
+            version: number;
         };
         /**
          * SecurityLinkOut
@@ -6650,6 +6862,7 @@ export interface components {
          *           "peak_rss_bytes": 5242880
          *         },
          *         "run_id": "manual__2026-11-27T09:30:00.123456+00:00",
+         *         "script_version": "sha256:3f79bb7b435b",
          *         "start_date": "2026-11-27T09:30:01Z",
          *         "state": "success",
          *         "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
@@ -12090,6 +12303,99 @@ export interface operations {
             };
         };
     };
+    list_script_versions: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ScriptVersionOut_"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     add_script_version: {
         parameters: {
             query?: never;
@@ -12134,6 +12440,192 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_script_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                /** @description A version number (1 is the first). */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScriptVersionDetail"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    restore_script_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                /** @description A version number (1 is the first). */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RestoreIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DbScriptOut"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
