@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 
 from ylai_operators.catalog import script_dag_id
-from ylai_plugin.domain import stats
+from ylai_plugin.domain import audit, stats
 from ylai_plugin.domain.stats import RunStatistics, percentile, rate, seconds
 from ylai_plugin.reports.filters import ExportSpec
 
@@ -527,7 +527,9 @@ def _audit_where(spec: ExportSpec) -> list[Any]:
     ]
     if spec.filters.user is not None:
         where.append(Log.owner == spec.filters.user)
-    return where
+    # The audit page's filters, as GET /audit applies them (the DAG rule above is the export's own).
+    only = audit.AuditFilter(action=spec.filters.action, object=spec.filters.object, everything=True)
+    return where + audit.where(only, None)
 
 
 def audit_rows(session: Any, spec: ExportSpec) -> Iterator[tuple[Any, ...]]:

@@ -81,6 +81,12 @@ class ExportFilters(BaseModel):
         max_length=256,
         description="Runs and tasks: who triggered the run; audit: who acted; scripts: the owner.",
     )
+    action: str | None = Field(
+        default=None, max_length=128, description="Audit only: actions starting with this, e.g. `ylai.` or `ylai.task`."
+    )
+    object: str | None = Field(
+        default=None, max_length=300, description="Audit only: `<kind>` (e.g. `task`) or `<kind>:<id or name>`."
+    )
 
     @field_validator("dag_id", "script", "state")
     @classmethod
@@ -141,6 +147,10 @@ def kind_problems(kind: str, filters: ExportFilters, prefix: str) -> list[dict[s
     if filters.user is not None and kind not in USER_FILTER:
         reason = text("export.no_user_filter", "{kind} exports have no user filter", kind=kind)
         problems.append({"field": f"{prefix}.user", "reason": reason})
+    for name in ("action", "object"):
+        if getattr(filters, name) is not None and kind != "audit":
+            reason = text("export.audit_only_filter", "only audit exports have the {name} filter", name=name)
+            problems.append({"field": f"{prefix}.{name}", "reason": reason})
     return problems
 
 
@@ -166,4 +176,6 @@ class ExportSpec:
             "script": self.filters.script,
             "state": self.filters.state,
             "user": self.filters.user,
+            "action": self.filters.action,
+            "object": self.filters.object,
         }

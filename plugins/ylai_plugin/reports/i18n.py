@@ -71,6 +71,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "filter.script": ("Script", "脚本"),
     "filter.state": ("State", "状态"),
     "filter.user": ("User", "用户"),
+    "filter.action": ("Action", "操作"),
+    "filter.object": ("Object", "对象"),
     # Column headers
     "col.dag_id": ("DAG", "DAG"),
     "col.run_id": ("Run", "运行 ID"),

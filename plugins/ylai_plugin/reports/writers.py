@@ -104,7 +104,9 @@ def _cell_kind(table: Table, row: Sequence[Any], index: int) -> str:
 def filter_rows(described: dict[str, Any], language: str) -> list[list[str]]:
     """The filters as label/value pairs (unset ones say "all")."""
     out = []
-    for key in ("since", "until", "dag_id", "script", "state", "user"):
+    # The audit log's own filters show only when given (no other kind has them).
+    audit_only = [key for key in ("action", "object") if described.get(key) is not None]
+    for key in ("since", "until", "dag_id", "script", "state", "user", *audit_only):
         value = described.get(key)
         if isinstance(value, list):
             text = ", ".join(value) if value else t("label.all", language)

@@ -132,3 +132,20 @@ def test_entries_about_dags_the_reader_cannot_see_are_hidden(
 
     monkeypatch.setattr(access, "readable_dag_ids", lambda user: {"script__http_check"})
     assert client.get("/api/v1/audit", params={"object": f"task:{task_id}"}).json()["total"] == 0
+
+
+def test_the_export_takes_the_pages_filters(client: TestClient, task_id: int) -> None:
+    import csv
+    import io
+
+    resp = client.get(
+        "/api/v1/exports/audit", params={"format": "csv", "action": "ylai.task.", "object": f"task:{task_id}"}
+    )
+    assert resp.status_code == 200, resp.text
+    rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8-sig"))))
+    assert sorted(r[1] for r in rows[1:]) == ["ylai.task.create", "ylai.task.update", "ylai.task.update"]
+    updates = client.get("/api/v1/exports/audit", params={"action": "ylai.task.update", "object": f"task:{task_id}"})
+    assert len(list(csv.reader(io.StringIO(updates.content.decode("utf-8-sig"))))) == 1 + 2
+    wrong = client.get("/api/v1/exports/runs", params={"action": "ylai."})
+    assert wrong.status_code == 422
+    assert wrong.json()["error"]["details"][0]["field"] == "query.action"

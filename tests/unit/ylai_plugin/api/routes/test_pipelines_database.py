@@ -44,8 +44,15 @@ def audit_events(name: str) -> list[tuple[str, str, dict[str, Any]]]:
 
     with create_session() as session:
         rows = session.scalars(select(Log).where(Log.event.like("ylai.pipeline.%")).order_by(Log.id)).all()
-        found = [(r.event, str(r.owner), json.loads(r.extra or "{}")) for r in rows]
-    return [e for e in found if e[2].get("name") == name]
+        # A run's id is in the entry's run_id column (Airflow's audit view shows it there).
+        found = [
+            (r.event, str(r.owner), {**json.loads(r.extra or "{}"), **({"run_id": r.run_id} if r.run_id else {})})
+            for r in rows
+        ]
+    mine = [e for e in found if e[2].get("name") == name]
+    # Every entry names its object and says what it did (docs/audit.md); the rest is the pipeline's.
+    assert all(e[2].pop("object") == f"pipeline:{name}" and e[2].pop("summary") for e in mine)
+    return mine
 
 
 def published() -> dict[str, Any]:
