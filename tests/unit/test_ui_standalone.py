@@ -150,6 +150,7 @@ def test_plugin_menu_and_standalone_view_share_pages_json() -> None:
         "tasks",
         "alerts",
         "pipelines",
+        "access",
     ]
     assert tuple(p["id"] for p in pages) == standalone.PAGES
     assert tuple((p["menu"], f"ylai-{p['id']}") for p in pages) == plugin.UI_PAGES

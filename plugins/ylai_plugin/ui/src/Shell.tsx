@@ -14,6 +14,7 @@ import { Scripts } from "./pages/Scripts";
 import { Tasks } from "./pages/Tasks";
 import { Alerts } from "./pages/alerts";
 import { Pipelines } from "./pages/pipelines";
+import { Access } from "./pages/Access";
 
 // Kept free of react-router: the standalone bundle (src/standalone.tsx) imports this module only.
 
@@ -28,6 +29,7 @@ export const PAGE_COMPONENTS: Record<PageId, ComponentType> = {
   tasks: Tasks,
   alerts: Alerts,
   pipelines: Pipelines,
+  access: Access,
 };
 
 /**

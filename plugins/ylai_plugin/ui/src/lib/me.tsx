@@ -14,14 +14,18 @@ export interface Me {
   username: string | null;
   roles: string[];
   can: (resource: Resource, action: Action) => boolean;
+  /** Every ylai resource (by its /me key) with the caller's actions on it. */
+  permissions: Record<string, Action[]>;
+  /** Whether the caller may read and change the access matrix (the Access page's checkboxes). */
+  mayManageAccess: boolean;
   /** Link to a run's trace, ``{trace_id}`` standing for its id; null when none is configured. */
   traceUrlTemplate: string | null;
 }
 
 // Until /me answers nothing is allowed (no control flashes enabled for a Viewer); without a
 // /me endpoint everything is, and the server's 403 decides.
-const PENDING: Me = { loaded: false, assumed: false, username: null, roles: [], can: () => false, traceUrlTemplate: null };
-const FULL: Me = { loaded: true, assumed: true, username: null, roles: [], can: () => true, traceUrlTemplate: null };
+const PENDING: Me = { loaded: false, assumed: false, username: null, roles: [], can: () => false, permissions: {}, mayManageAccess: false, traceUrlTemplate: null };
+const FULL: Me = { loaded: true, assumed: true, username: null, roles: [], can: () => true, permissions: {}, mayManageAccess: false, traceUrlTemplate: null };
 
 let cached: Promise<Me> | null = null;
 
@@ -33,6 +37,8 @@ export function loadMe(): Promise<Me> {
       username: me.username,
       roles: me.roles ?? [],
       can: (r: Resource, a: Action) => ((me.permissions as Partial<Record<Resource, Action[]>>)?.[r] ?? []).includes(a),
+      permissions: (me.permissions ?? {}) as Record<string, Action[]>,
+      mayManageAccess: me.may_manage_access ?? false,
       traceUrlTemplate: me.trace_url_template ?? null,
     }),
     (err: unknown) => {
