@@ -155,7 +155,11 @@ def with_last_runs(tasks: list[Task], session: Any) -> list[dict[str, Any]]:
     secrets = dags.secret_params(
         {t.dag_id for t in tasks} | {d for d, _ in scheduled.values()} | {r.dag_id for r in started}, session
     )
-    last = {r.task_id: dags.run_view(r, XComModel.deserialize_value(r), secrets) for r in started}
+    ran = scripts.run_versions([(r.dag_id, r.run_id) for r in started], session)
+    last = {
+        r.task_id: dags.run_view(r, XComModel.deserialize_value(r), secrets, ran.get((r.dag_id, r.run_id)))
+        for r in started
+    }
     runs = runs_by_key(session, list(scheduled.values()), secrets)
     for task_id, key in scheduled.items():
         if key in runs:

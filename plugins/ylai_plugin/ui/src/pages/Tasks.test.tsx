@@ -40,6 +40,7 @@ const lastRun: RunOut = {
   duration_seconds: 12,
   triggered_by: "ursula",
   result: { outputs: { rows: 42 } },
+  script_version: "4",
 } as RunOut;
 
 const task = (extra: Partial<Task> = {}): Task => ({
@@ -138,6 +139,7 @@ describe("one task", () => {
     expect(JSON.parse(text(el, "task-params"))).toEqual({ path: "/data/x.csv", top: 3, token: "***" });
     expect(JSON.parse(text(el, "task-result"))).toEqual({ outputs: { rows: 42 } });
     expect(text(el, "task-last-run")).toContain("ursula");
+    expect(text(el, "task-run-version")).toBe("v4");
     const links = [...el.querySelectorAll('[data-testid="task-last-run"] a')].map((a) => new URL((a as HTMLAnchorElement).href).pathname);
     expect(links).toEqual(["/plugin/ylai-run", "/dags/script__csv_profiler/runs/manual__2026-11-27"]);
     expect(el.querySelectorAll("table tbody tr")).toHaveLength(1);

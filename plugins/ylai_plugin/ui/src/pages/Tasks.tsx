@@ -12,6 +12,7 @@ import { ExportButtons } from "../components/ExportButtons";
 import { useI18n } from "../i18n";
 import { ParamForm, loadableValues } from "../components/ParamForm";
 import { DataTable, ListPage, type Column } from "../components/DataTable";
+import { versionLabel } from "../components/ScriptVersions";
 import { Card, DisabledNote, Empty, ErrorBox, FieldError, Json, Loading, PageHeader, StateBadge, PermittedLink } from "../components/ui";
 import { fieldErrors } from "./Run";
 
@@ -205,6 +206,14 @@ function TaskView({ id }: { id: number }) {
                     <dd>{i.duration(x.last_run.duration_seconds)}</dd>
                     <dt>{t("col.by")}</dt>
                     <dd>{x.last_run.triggered_by ?? "—"}</dd>
+                    {x.last_run.script_version ? (
+                      <>
+                        <dt>{t("col.version")}</dt>
+                        <dd className="y-mono" data-testid="task-run-version">
+                          {versionLabel(x.last_run.script_version)}
+                        </dd>
+                      </>
+                    ) : null}
                   </dl>
                   <p>
                     <Link to={pagePath("run", qs({ dag_id: x.last_run.dag_id, run_id: x.last_run.run_id }))}>{t("overview.logs")}</Link>

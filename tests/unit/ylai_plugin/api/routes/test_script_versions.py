@@ -204,3 +204,30 @@ def test_every_run_shows_the_script_version_it_ran(client: TestClient) -> None:
     recent = {r["run_id"]: r for r in client.get("/api/v1/scripts/disk_usage").json()["recent_runs"]}
     assert recent[run_id]["script_version"] == "sha256:0123456789ab"
     assert client.get("/api/v1/scripts/disk_usage", headers=VIEWER).status_code == 200
+
+
+def test_a_tasks_last_run_shows_the_script_version_it_ran(client: TestClient) -> None:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    from ylai_operators.catalog import SCRIPT_VERSION_XCOM_KEY
+
+    created = client.post("/api/v1/tasks", json={"name": "versions e2e task", "script": "disk_usage", "params": {}})
+    assert created.status_code == 201, created.text
+    task_id = created.json()["id"]
+    try:
+        started = client.post(f"/api/v1/tasks/{task_id}/run", json={})
+        assert started.status_code == 201, started.text
+        with create_session() as session:
+            XComModel.set(
+                key=SCRIPT_VERSION_XCOM_KEY,
+                value="sha256:ba9876543210",
+                task_id="disk_usage",
+                dag_id="script__disk_usage",
+                run_id=started.json()["run_id"],
+                session=session,
+            )
+        last = client.get(f"/api/v1/tasks/{task_id}").json()["last_run"]
+        assert (last["run_id"], last["script_version"]) == (started.json()["run_id"], "sha256:ba9876543210")
+    finally:
+        client.delete(f"/api/v1/tasks/{task_id}")
