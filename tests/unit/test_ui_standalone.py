@@ -150,6 +150,7 @@ def test_plugin_menu_and_standalone_view_share_pages_json() -> None:
         "tasks",
         "alerts",
         "pipelines",
+        "approvals",
         "access",
     ]
     assert tuple(p["id"] for p in pages) == standalone.PAGES

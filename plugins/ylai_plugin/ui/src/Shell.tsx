@@ -14,6 +14,7 @@ import { Scripts } from "./pages/Scripts";
 import { Tasks } from "./pages/Tasks";
 import { Alerts } from "./pages/alerts";
 import { Pipelines } from "./pages/pipelines";
+import { Approvals } from "./pages/Approvals";
 import { Access } from "./pages/Access";
 
 // Kept free of react-router: the standalone bundle (src/standalone.tsx) imports this module only.
@@ -29,6 +30,7 @@ export const PAGE_COMPONENTS: Record<PageId, ComponentType> = {
   tasks: Tasks,
   alerts: Alerts,
   pipelines: Pipelines,
+  approvals: Approvals,
   access: Access,
 };
 

@@ -201,6 +201,14 @@ describe("Run page", () => {
     expect(text(el, "followed-run")).toBe("manual__7");
   });
 
+  it("says a followed run waits for approval, and by whom, with a link to it", async () => {
+    const approval = { id: "6f1c0c1e-7a53-4d0e-9f6b-1d2e3f4a5b6c", state: "pending", approvers: ["Approver"] };
+    fakeServer(me(USER), targets, presets(), runs, (c) => (c.path === "/ylai/api/v1/runs/script__csv_profiler/manual__9" ? { body: { dag_id: "script__csv_profiler", run_id: "manual__9", state: "running", approval } } : undefined));
+    const el = await open("/plugin/ylai-run?dag_id=script__csv_profiler&run_id=manual__9");
+    expect(text(el, "run-approval")).toBe("Waiting for approval by Approver. Open in Approvals");
+    expect($(el, "run-approval-link")?.getAttribute("href")).toMatch(/\/plugin\/ylai-approvals\?id=6f1c0c1e-7a53-4d0e-9f6b-1d2e3f4a5b6c$/);
+  });
+
   it("disables the run button for a role that may not run the DAG, and says why", async () => {
     fakeServer(me({}, true), targets, presets(), runs);
     const el = await open("/plugin/ylai-run?dag_id=script__csv_profiler");

@@ -8,6 +8,7 @@ import { useParamForm } from "../lib/paramForm";
 import { isKnownTarget, useRunTargets, useTargetSchema } from "../lib/runTargets";
 import type { Schema } from "../lib/schema";
 import { useI18n } from "../i18n";
+import { ApprovalNote } from "../components/ApprovalNote";
 import { BusyNote, isBusy } from "../components/BusyNote";
 import { LogViewer } from "../components/LogViewer";
 import { ParamForm, loadableValues } from "../components/ParamForm";
@@ -359,6 +360,7 @@ function Follow({ following }: { following: Following }) {
         <code data-testid="followed-run">{runId}</code> · <Link to={`dags/${encodeURIComponent(dagId)}/runs/${encodeURIComponent(runId)}`}>{t("overview.openRun")}</Link>{" "}
         <TraceLink dagId={dagId} runId={runId} traceId={traceId} />
       </p>
+      <ApprovalNote dagId={dagId} runId={runId} />
       <RunScriptVersion dagId={dagId} runId={runId} ended={ended !== undefined} />
       <LogViewer dagId={dagId} runId={runId} onEnd={onEnd} />
       {ended !== undefined ? (

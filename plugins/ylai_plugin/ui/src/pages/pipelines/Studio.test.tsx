@@ -507,6 +507,25 @@ describe("the studio", { timeout: 30_000 }, () => {
     expect($(root, "log-lines")?.textContent).toContain("rows written");
     expect($(root, "log-lines")?.textContent).not.toContain("profiling"); // the clicked node's lines only
   });
+
+  it("says a started run waits for approval, and by whom", async () => {
+    const approval = { id: "6f1c0c1e-7a53-4d0e-9f6b-1d2e3f4a5b6c", state: "pending", approvers: ["Approver", "bob"] };
+    fakeServer(me(USER), api(), (c) => {
+      if (c.method === "POST" && c.path === "/ylai/api/v1/pipelines/gen_profile/run") return { body: { run_id: "manual__2", dag_id: "pipeline__gen_profile" } };
+      if (c.path === "/ylai/api/v1/runs/pipeline__gen_profile/manual__2") return { body: { run_id: "manual__2", dag_id: "pipeline__gen_profile", state: "running", approval } };
+      if (c.path === "/api/v2/dags/pipeline__gen_profile/dagRuns/manual__2") return { body: { dag_run_id: "manual__2", dag_id: "pipeline__gen_profile", state: "running" } };
+      return undefined;
+    });
+    const root = await open("/plugin/ylai-pipelines?name=gen_profile");
+    await flush(10);
+    expect($(root, "run-approval")).toBeNull();
+    click($(root, "studio-run")!);
+    await flush(2);
+    click($(root, "studio-run-start")!);
+    await flush(8);
+    expect($(root, "run-approval")?.textContent).toBe("Waiting for approval by Approver, bob. Open in Approvals");
+    expect($(root, "run-approval-link")?.getAttribute("href")).toMatch(/\/plugin\/ylai-approvals\?id=6f1c0c1e-7a53-4d0e-9f6b-1d2e3f4a5b6c$/);
+  });
 });
 
 describe("the studio's helpers", () => {

@@ -40,6 +40,7 @@ import {
   type Node,
   type NodeChange,
 } from "@xyflow/react";
+import { ApprovalNote } from "../../components/ApprovalNote";
 import { TraceLink } from "../../components/TraceLink";
 import { DisabledNote, ErrorBox, FieldError, Loading, PageHeader, StateBadge } from "../../components/ui";
 import { useDark, useI18n } from "../../i18n";
@@ -626,6 +627,9 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
           <TraceLink dagId={following.dagId} runId={following.runId} traceId={following.traceId} />
           <span className="y-muted">{st("clickNode")}</span>
         </div>
+      ) : null}
+      {following ? (
+        <ApprovalNote dagId={following.dagId} runId={following.runId} />
       ) : null}
       <ErrorBox error={run.error} testId="studio-run-error" />
 

@@ -4,6 +4,7 @@
 // vite.studio.config.ts maps each import of src/ outside the studio's folders to
 // YlaiShared.<path with "/" as "_">. shared.test.ts checks that every such import is here.
 import * as api_client from "../../api/client";
+import * as components_ApprovalNote from "../../components/ApprovalNote";
 import * as components_LogViewer from "../../components/LogViewer";
 import * as components_ParamForm from "../../components/ParamForm";
 import * as components_TraceLink from "../../components/TraceLink";
@@ -18,6 +19,7 @@ import * as lib_schema from "../../lib/schema";
 
 export const SHARED = {
   api_client,
+  components_ApprovalNote,
   components_LogViewer,
   components_ParamForm,
   components_TraceLink,
