@@ -2762,6 +2762,11 @@ export interface components {
          */
         ExportFilters: {
             /**
+             * Action
+             * @description Audit only: actions starting with this, e.g. `ylai.` or `ylai.task`.
+             */
+            action?: string | null;
+            /**
              * Dag Id
              * @description Only these DAGs (repeatable).
              */
@@ -2772,6 +2777,11 @@ export interface components {
              * @example 2026-11
              */
             month?: string | null;
+            /**
+             * Object
+             * @description Audit only: `<kind>` (e.g. `task`) or `<kind>:<id or name>`.
+             */
+            object?: string | null;
             /**
              * Script
              * @description Only these scripts, i.e. DAGs script__<name> (repeatable).
@@ -9146,6 +9156,10 @@ export interface operations {
                 state?: string[];
                 /** @description Runs and tasks: who triggered the run; audit: who acted; scripts: the owner. */
                 user?: string | null;
+                /** @description Audit only: actions starting with this, e.g. `ylai.` or `ylai.task`. */
+                action?: string | null;
+                /** @description Audit only: `<kind>` (e.g. `task`) or `<kind>:<id or name>`. */
+                object?: string | null;
                 /** @description csv (streamed), xlsx or pdf. */
                 format?: "csv" | "xlsx" | "pdf";
                 /** @description Language of headers, titles and labels. */
@@ -9256,6 +9270,10 @@ export interface operations {
                 state?: string[];
                 /** @description Runs and tasks: who triggered the run; audit: who acted; scripts: the owner. */
                 user?: string | null;
+                /** @description Audit only: actions starting with this, e.g. `ylai.` or `ylai.task`. */
+                action?: string | null;
+                /** @description Audit only: `<kind>` (e.g. `task`) or `<kind>:<id or name>`. */
+                object?: string | null;
                 /** @description csv (streamed), xlsx or pdf. */
                 format?: "csv" | "xlsx" | "pdf";
                 /** @description Language of headers, titles and labels. */

@@ -15,6 +15,7 @@ import { Tasks } from "./pages/Tasks";
 import { Alerts } from "./pages/alerts";
 import { Pipelines } from "./pages/pipelines";
 import { Approvals } from "./pages/Approvals";
+import { Audit } from "./pages/Audit";
 import { Access } from "./pages/Access";
 
 // Kept free of react-router: the standalone bundle (src/standalone.tsx) imports this module only.
@@ -31,6 +32,7 @@ export const PAGE_COMPONENTS: Record<PageId, ComponentType> = {
   alerts: Alerts,
   pipelines: Pipelines,
   approvals: Approvals,
+  audit: Audit,
   access: Access,
 };
 
