@@ -96,8 +96,8 @@ class FakeAuthManager:
         ]
 
 
-@pytest.fixture
-def fab(monkeypatch: pytest.MonkeyPatch) -> tuple[FakeSecurityManager, FakeAuthManager]:
+def install_fake_fab(monkeypatch: pytest.MonkeyPatch) -> tuple[FakeSecurityManager, FakeAuthManager]:
+    """Put the stand-ins in place of FAB for ``/access`` and every permission check; other tests may call it."""
     sm, manager = FakeSecurityManager(), FakeAuthManager()
 
     @contextmanager
@@ -108,6 +108,11 @@ def fab(monkeypatch: pytest.MonkeyPatch) -> tuple[FakeSecurityManager, FakeAuthM
     monkeypatch.setattr(role_access, "fab_manager", lambda: manager)
     monkeypatch.setattr(role_access, "security_manager", security_manager)
     return sm, manager
+
+
+@pytest.fixture
+def fab(monkeypatch: pytest.MonkeyPatch) -> tuple[FakeSecurityManager, FakeAuthManager]:
+    return install_fake_fab(monkeypatch)
 
 
 @pytest.fixture
