@@ -69,7 +69,7 @@ def sensitive_default() -> ApprovalSpec | None:
 
 def script_approval(manifest: ScriptManifest) -> ApprovalSpec | None:
     """The approval a script's runs need: its own ``approval``, else the sensitive default, else none."""
-    if manifest.approval is False:
+    if manifest.approval_off:
         return None
     if manifest.approval is not None:
         return manifest.approval

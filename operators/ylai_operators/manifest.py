@@ -15,7 +15,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from ylai_operators.param_schema import validate_value
 
@@ -231,8 +231,10 @@ class ScriptManifest(_Strict):
     timeout: timedelta = Field(default=timedelta(hours=1))
     retries: int = Field(default=1, ge=0, le=20)
     sensitive: bool = False
-    # None: approval only if the script is sensitive (and the policy asks for it); false: never.
-    approval: ApprovalSpec | Literal[False] | None = None
+    # None: approval only if the script is sensitive (and the policy asks for it); ``approval: false``
+    # in the file: never (see :attr:`approval_off`).
+    approval: ApprovalSpec | None = None
+    _approval_off: bool = PrivateAttr(default=False)
     resources: ResourceHints = Field(default_factory=ResourceHints)
     alerts: dict[str, Any] | None = None
 
@@ -250,6 +252,22 @@ class ScriptManifest(_Strict):
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", key):
                 raise ValueError(f"name {key!r} must be letters, digits and underscores")
         return value
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _explicit_no_approval(cls, data: Any, handler: Any) -> Any:
+        # ``approval: false`` opts a sensitive script out; kept out of the union so that the
+        # errors of a real ``approval:`` mapping name its fields (approval.timeout), not a Literal.
+        off = isinstance(data, dict) and data.get("approval") is False
+        model = handler({k: v for k, v in data.items() if k != "approval"} if off else data)
+        if off:
+            model.__pydantic_private__["_approval_off"] = True
+        return model
+
+    @property
+    def approval_off(self) -> bool:
+        """Whether the manifest says ``approval: false`` (no approval, even when sensitive)."""
+        return bool(self._approval_off)
 
     @property
     def display_title(self) -> str:

@@ -30,10 +30,37 @@ def on_starting(component: Any) -> None:
 
 @hookimpl
 def on_dag_run_failed(dag_run: Any, msg: str) -> None:
-    """Alert rules on run/task failures fire at once (recorded and sent from a thread)."""
+    """Alert rules on run/task failures fire at once (recorded and sent from a thread).
+
+    A run failed by its approval (rejected in Airflow's own UI, or timed out) gets the reason as
+    its note, as a rejection through ylai's API does.
+    """
     from ylai_plugin.alerts.events import handle_run_failed, in_background
+    from ylai_plugin.domain.approvals import note_failed_approval
 
     in_background(handle_run_failed, dag_run.dag_id, dag_run.run_id)
+    in_background(note_failed_approval, dag_run.dag_id, dag_run.run_id)
+
+
+@hookimpl
+def on_task_instance_running(previous_state: Any, task_instance: Any) -> None:
+    """When a run's approval task starts waiting (not when it resumes), tell its ``notify`` channels."""
+    task = getattr(task_instance, "task", None)
+    approval = getattr(task, "approval", None)
+    context = getattr(task_instance, "_ti_context_from_server", None)
+    if not isinstance(approval, dict) or not approval.get("notify") or context is None or context.next_method:
+        return
+    from ylai_plugin.alerts.approval_notices import notify
+
+    request = {
+        **approval,
+        "kind": getattr(task, "kind", "script"),
+        "target": getattr(task, "target", task_instance.dag_id),
+        "requester": getattr(context.dag_run, "triggering_user_name", None),
+        "dag_id": task_instance.dag_id,
+        "run_id": task_instance.run_id,
+    }
+    notify(request, list(approval["notify"]))
 
 
 @hookimpl

@@ -362,3 +362,34 @@ def publish_now() -> None:
             publish(session)
     except Exception as exc:  # the gates fall back to ylai's own checks without the Variables
         logging.getLogger(__name__).warning("ylai: cannot publish the approval Variables: %s", exc)
+
+
+def note_failed_approval(dag_id: str, run_id: str) -> None:
+    """Give a run its approval's outcome as its note when the approval failed it and it has none.
+
+    Called when a run fails; a rejection through ylai already wrote the note. Covers rejections
+    through Airflow's own UI or API and timeouts. Errors are logged, never raised (a listener).
+    """
+    import logging
+
+    from airflow.models import DagRun
+    from airflow.models.taskinstance import TaskInstance as TI
+    from airflow.utils.session import create_session
+
+    if not dag_id.startswith((SCRIPT_PREFIX, PIPELINE_PREFIX, TASK_PREFIX)):
+        return
+    try:
+        with create_session() as session:
+            rows = _rows(session, [TI.dag_id == dag_id, TI.run_id == run_id])
+            if not rows:
+                return
+            item = _view(rows[0], {})
+            run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)).one()
+            if run.note:
+                return
+            if item["state"] == "rejected":
+                run.note = f"Rejected by {item['decided_by']}: {item['comment'] or ''}".rstrip(": ")
+            elif item["state"] == "timed_out":
+                run.note = "Approval timed out: nobody approved the run in time"
+    except Exception as exc:
+        logging.getLogger(__name__).warning("ylai: cannot note the approval of %s/%s: %s", dag_id, run_id, exc)

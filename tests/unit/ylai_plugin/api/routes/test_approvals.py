@@ -176,7 +176,7 @@ def test_approving_needs_the_required_comment_then_resumes_the_gate_and_is_audit
             select(TaskInstance).where(TaskInstance.run_id == run_id, TaskInstance.task_id == "approval")
         ).one()
         assert str(ti.state) == "scheduled"  # resumed: the scheduler runs execute_complete next
-        assert ti.next_kwargs["event"]["chosen_options"] == ["Approve"]
+        assert (ti.next_kwargs or {})["event"]["chosen_options"] == ["Approve"]
         entries = session.scalars(select(Log).where(Log.event == "ylai.approval.approve", Log.run_id == run_id)).all()
         assert len(entries) == 1
         assert entries[0].owner == "dave"
@@ -218,3 +218,50 @@ def test_unknown_approvals_are_404(client: TestClient) -> None:
 def test_bad_filters_are_422(client: TestClient) -> None:
     assert client.get(BASE, params={"view": "everyone"}, headers=ADMIN).status_code == 422
     assert client.get(BASE, params={"state": "maybe"}, headers=ADMIN).status_code == 422
+
+
+def _finish_gate(run_id: str, *, rejected_by: str | None) -> None:
+    """The gate failed: rejected through Airflow's own HITL API by ``rejected_by``, or timed out (None)."""
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        ti = session.scalars(
+            select(TaskInstance).where(TaskInstance.run_id == run_id, TaskInstance.task_id == "approval")
+        ).one()
+        ti.state = "failed"
+        if rejected_by is not None:
+            detail = session.get(HITLDetail, ti.id)
+            assert detail is not None
+            detail.responded_by = {"id": "9", "name": rejected_by}
+            detail.responded_at = ti.queued_dttm or detail.created_at
+            detail.chosen_options = ["Reject"]
+            detail.params_input = {"approval_comment": "wrong service"}
+
+
+def _note(run_id: str) -> str | None:
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        note = session.scalars(select(DagRun).where(DagRun.dag_id == DAG, DagRun.run_id == run_id)).one().note
+        return None if note is None else str(note)
+
+
+def test_a_run_failed_by_its_approval_elsewhere_gets_the_reason_as_its_note(client: TestClient) -> None:
+    from ylai_plugin.domain.approvals import note_failed_approval
+
+    _, rejected = waiting_run()
+    _finish_gate(rejected, rejected_by="erin")
+    note_failed_approval(DAG, rejected)
+    assert _note(rejected) == "Rejected by erin: wrong service"
+
+    _, expired = waiting_run()
+    _finish_gate(expired, rejected_by=None)
+    note_failed_approval(DAG, expired)
+    assert _note(expired) == "Approval timed out: nobody approved the run in time"
+    item = client.get(BASE, params={"state": "timed_out", "limit": 500}, headers=ADMIN).json()["items"]
+    assert expired in {i["run_id"] for i in item}
