@@ -217,6 +217,7 @@ def export_now(kind: Kind, request: Request, user: UserDep) -> Any:
     spec = exports.build_spec(user, kind, query.format, query.language, filters, "query")
     name = file_name(kind, query.format, filters)
     if query.format == "csv":
+        exports.audit_download(spec, user)
         return StreamingResponse(
             exports.csv_stream(spec),
             media_type=MEDIA_TYPES["csv"],
@@ -238,6 +239,7 @@ def export_now(kind: Kind, request: Request, user: UserDep) -> Any:
             {"rows": total, "limit": limit},
         )
     path = exports.render_file(spec)
+    exports.audit_download(spec, user)
     return FileResponse(
         path,
         media_type=MEDIA_TYPES[query.format],

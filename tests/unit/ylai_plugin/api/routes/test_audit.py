@@ -146,6 +146,10 @@ def test_the_export_takes_the_pages_filters(client: TestClient, task_id: int) ->
     assert sorted(r[1] for r in rows[1:]) == ["ylai.task.create", "ylai.task.update", "ylai.task.update"]
     updates = client.get("/api/v1/exports/audit", params={"action": "ylai.task.update", "object": f"task:{task_id}"})
     assert len(list(csv.reader(io.StringIO(updates.content.decode("utf-8-sig"))))) == 1 + 2
+    downloads = client.get("/api/v1/audit", params={"action": "ylai.export.download", "user": "audrey"}).json()
+    assert downloads["total"] == 2  # each direct download is one entry
+    assert downloads["items"][0]["summary"] == "downloaded the audit export as csv"
+    assert downloads["items"][0]["extra"]["filters"] == ["action", "object"]
     wrong = client.get("/api/v1/exports/runs", params={"action": "ylai."})
     assert wrong.status_code == 422
     assert wrong.json()["error"]["details"][0]["field"] == "query.action"
