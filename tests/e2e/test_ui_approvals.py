@@ -77,8 +77,34 @@ def run_of(p: RunningPlatform, run_id: str) -> dict[str, Any]:
     return body
 
 
+def audit_rows(admin: Session, page: Any, user: str, run_id: str) -> dict[str, str]:
+    """The Audit page's entries of ``user`` about ``run_id``: action to summary."""
+    admin.goto(page, "audit")
+    page.fill('[data-testid="audit-user"]', user)
+    page.click('[data-testid="audit-submit"]')
+    page.wait_for_function(
+        "([user, run]) => [...document.querySelectorAll('[data-testid=audit-entry]')].some("
+        "r => r.querySelector('[data-testid=audit-entry-user]').textContent === user"
+        " && r.querySelector('[data-testid=audit-entry-run]')?.textContent === run)",
+        arg=[user, run_id],
+        timeout=60_000,
+    )
+    rows: dict[str, str] = page.evaluate(
+        """(run) => Object.fromEntries([...document.querySelectorAll('[data-testid=audit-entry]')]
+          .filter(r => r.querySelector('[data-testid=audit-entry-run]')?.textContent === run)
+          .map(r => [r.dataset.action, r.querySelector('[data-testid=audit-entry-summary]').textContent]))""",
+        run_id,
+    )
+    return rows
+
+
 def test_a_sensitive_run_waits_until_someone_else_approves_it(
-    requester: Session, approver: Session, viewer: Session, platform: RunningPlatform, people: dict[str, str]
+    requester: Session,
+    approver: Session,
+    viewer: Session,
+    admin: Session,
+    platform: RunningPlatform,
+    people: dict[str, str],
 ) -> None:
     # A starts the sensitive script from the Run page; the page says whom the run waits for.
     page = requester.page()
@@ -160,7 +186,16 @@ def test_a_sensitive_run_waits_until_someone_else_approves_it(
     assert again.status == 409, again.body[:300]
     bpage.close()
 
-    for session in (requester, approver, viewer):
+    # The Audit page shows the request (the run A started), the approval and the run they belong to.
+    apage = admin.page()
+    requested = audit_rows(admin, apage, REQUESTER, run_id)
+    assert "ylai.script.run" in requested, requested
+    approved = audit_rows(admin, apage, APPROVER, run_id)
+    assert "checked with the billing team" in approved.get("ylai.approval.approve", ""), approved
+    screenshot(apage, "approvals-audit")
+    apage.close()
+
+    for session in (requester, approver, viewer, admin):
         errors = session.own_errors(ignore=lambda e: "403" in e["text"] or e["url"].endswith("/ylai/api/v1/me"))
         session.errors.clear()
         assert not errors, f"console errors on ylai's pages: {errors}"
