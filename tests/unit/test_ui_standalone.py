@@ -151,6 +151,7 @@ def test_plugin_menu_and_standalone_view_share_pages_json() -> None:
         "alerts",
         "pipelines",
         "approvals",
+        "audit",
         "access",
     ]
     assert tuple(p["id"] for p in pages) == standalone.PAGES
