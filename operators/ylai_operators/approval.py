@@ -38,6 +38,7 @@ COMMENT_PARAM = "approval_comment"
 POLICY_VARIABLE = "ylai_approval_policy"
 DIRECTORY_VARIABLE = "ylai_approval_directory"
 ADMIN_ROLE = "Admin"
+NOBODY = {"id": "ylai:no-eligible-approver", "name": "(no eligible approver: decide through ylai)"}
 APPROVE = "Approve"
 REJECT = "Reject"
 
@@ -134,7 +135,10 @@ def approval_task(approval: ApprovalSpec, *, kind: str, target: str) -> BaseOper
             requester = getattr(context["dag_run"], "triggering_user_name", None)
             directory = _variable(DIRECTORY_VARIABLE)
             if directory:
-                self.assigned_users = assignees(self.approval, requester, directory) or None  # type: ignore[assignment]
+                # Nobody eligible (the only approver started the run): a placeholder no user matches,
+                # since no assignees at all would let anyone answer through Airflow's own UI.
+                found = assignees(self.approval, requester, directory) or [NOBODY]
+                self.assigned_users = found  # type: ignore[assignment]
             timeout_at = datetime.now(UTC) + timedelta(seconds=float(self.approval["timeout_seconds"]))
             record = {
                 **self.approval,

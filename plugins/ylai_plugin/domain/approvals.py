@@ -184,7 +184,8 @@ def decision_block(user: BaseUser, item: dict[str, Any]) -> Any:
 
 def _for_user(user: BaseUser, item: dict[str, Any]) -> dict[str, Any]:
     block = decision_block(user, item)
-    return {**item, "can_decide": block is None, "cannot_decide_reason": None if block is None else str(block)}
+    # The reason stays a Text: the API words it in the caller's language.
+    return {**item, "can_decide": block is None, "cannot_decide_reason": block}
 
 
 def list_approvals(

@@ -163,3 +163,67 @@ class TestAssignees:
     def test_unknown_names_are_left_out(self) -> None:
         found = gate.assignees({"approvers": ["Nobody", "ghost"], "four_eyes": True}, "ada", self.DIRECTORY)
         assert found == []
+
+
+class FakeTI:
+    def __init__(self) -> None:
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+class TestGateTask:
+    DIRECTORY = TestAssignees.DIRECTORY
+
+    def run_gate(
+        self, monkeypatch: pytest.MonkeyPatch, published: dict[str, Any], requester: str
+    ) -> tuple[Any, FakeTI]:
+        from types import SimpleNamespace
+
+        from airflow.providers.standard.operators.hitl import ApprovalOperator
+
+        published[gate.DIRECTORY_VARIABLE] = self.DIRECTORY
+        waited: list[Any] = []
+        monkeypatch.setattr(ApprovalOperator, "execute", lambda op, context: waited.append(op.assigned_users))
+        task = gate.approval_task(ApprovalSpec(approvers=["Op"], reason_required=True), kind="script", target="rotate")
+        ti = FakeTI()
+        context: Any = {"dag_run": SimpleNamespace(triggering_user_name=requester), "ti": ti}
+        task.execute(context)
+        return waited[0], ti
+
+    def test_it_records_the_request_and_assigns_the_approvers_but_not_the_requester(
+        self, monkeypatch: pytest.MonkeyPatch, no_policy: dict[str, Any]
+    ) -> None:
+        assigned, ti = self.run_gate(monkeypatch, no_policy, "bob")
+        assert [u["name"] for u in assigned] == ["ada", "cy"]
+        record = ti.pushed[gate.APPROVAL_XCOM_KEY]
+        assert (record["kind"], record["target"], record["requested_by"]) == ("script", "rotate", "bob")
+        assert (record["approvers"], record["reason_required"], record["four_eyes"]) == (["Op"], True, True)
+        assert record["timeout_at"]
+
+    def test_nobody_eligible_still_assigns_someone_airflow_cannot_match(
+        self, monkeypatch: pytest.MonkeyPatch, no_policy: dict[str, Any]
+    ) -> None:
+        self.DIRECTORY = {"users": {"bob": "2"}, "roles": {"Op": ["bob"]}}
+        assigned, _ = self.run_gate(monkeypatch, no_policy, "bob")
+        assert assigned == [gate.NOBODY]
+
+    def test_a_rejection_or_a_timeout_fails_the_task(self, no_policy: dict[str, Any]) -> None:
+        from datetime import UTC, datetime
+
+        from airflow.providers.standard.exceptions import HITLRejectException, HITLTimeoutError
+
+        task: Any = gate.approval_task(ApprovalSpec(approvers=["Op"]), kind="script", target="rotate")
+        reject = {
+            "chosen_options": ["Reject"],
+            "params_input": {gate.COMMENT_PARAM: "no"},
+            "responded_at": datetime.now(UTC),
+            "responded_by_user": {"id": "3", "name": "cy"},
+        }
+        with pytest.raises(HITLRejectException):
+            task.execute_complete({}, reject)
+        with pytest.raises(HITLTimeoutError):
+            task.execute_complete({}, {"error": "no answer", "error_type": "timeout"})
+        approve = {**reject, "chosen_options": ["Approve"]}
+        assert task.execute_complete({}, approve)["chosen_options"] == ["Approve"]

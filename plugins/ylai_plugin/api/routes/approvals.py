@@ -7,17 +7,19 @@ the domain's rule (:mod:`ylai_plugin.domain.approvals`).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from airflow.api_fastapi.common.db.common import SessionDep
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from ylai_plugin.api.datamodels.approvals import ApprovalOut, DecisionRequest
 from ylai_plugin.api.datamodels.common import Page
 from ylai_plugin.api.errors import ErrorResponse
+from ylai_plugin.api.i18n import negotiate, translator
 from ylai_plugin.api.listing import Offset
 from ylai_plugin.api.security import UserDep, requires
 from ylai_plugin.domain import approvals
+from ylai_plugin.domain.errors import localized
 from ylai_plugin.permissions import RESOURCE_APPROVALS
 
 router = APIRouter(prefix="/approvals", tags=["approvals"], responses={404: {"model": ErrorResponse}})
@@ -28,8 +30,15 @@ DECISION_ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
+def _out(request: Request, item: dict[str, Any]) -> ApprovalOut:
+    """``item`` with ``cannot_decide_reason`` worded in the request's language (``Accept-Language``)."""
+    words = translator(negotiate(request.headers.get("accept-language")))
+    return ApprovalOut(**localized(item, words))
+
+
 @router.get("", response_model=Page[ApprovalOut], dependencies=[Depends(requires(RESOURCE_APPROVALS))])
 def list_approvals(
+    request: Request,
     user: UserDep,
     session: SessionDep,
     view: Annotated[
@@ -42,13 +51,13 @@ def list_approvals(
 ) -> Page[ApprovalOut]:
     """Approval requests of the runs of DAGs you may read, newest first."""
     found, total = approvals.list_approvals(session, user, view, state, limit, offset)
-    return Page[ApprovalOut](items=[ApprovalOut(**a) for a in found], total=total, limit=limit, offset=offset)
+    return Page[ApprovalOut](items=[_out(request, a) for a in found], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{approval_id}", response_model=ApprovalOut, dependencies=[Depends(requires(RESOURCE_APPROVALS))])
-def get_approval(approval_id: str, user: UserDep, session: SessionDep) -> ApprovalOut:
+def get_approval(request: Request, approval_id: str, user: UserDep, session: SessionDep) -> ApprovalOut:
     """One approval request, with whether you may decide on it (and why not)."""
-    return ApprovalOut(**approvals.read(session, user, approval_id))
+    return _out(request, approvals.read(session, user, approval_id))
 
 
 @router.post(
@@ -57,9 +66,11 @@ def get_approval(approval_id: str, user: UserDep, session: SessionDep) -> Approv
     responses=DECISION_ERRORS,
     dependencies=[Depends(requires(RESOURCE_APPROVALS, "PUT"))],
 )
-def approve(approval_id: str, user: UserDep, session: SessionDep, body: DecisionRequest) -> ApprovalOut:
+def approve(
+    request: Request, approval_id: str, user: UserDep, session: SessionDep, body: DecisionRequest
+) -> ApprovalOut:
     """Approve the run: its first task ends and the script or pipeline starts. Audited."""
-    return ApprovalOut(**approvals.decide(session, user, approval_id, True, body.comment))
+    return _out(request, approvals.decide(session, user, approval_id, True, body.comment))
 
 
 @router.post(
@@ -68,6 +79,8 @@ def approve(approval_id: str, user: UserDep, session: SessionDep, body: Decision
     responses=DECISION_ERRORS,
     dependencies=[Depends(requires(RESOURCE_APPROVALS, "PUT"))],
 )
-def reject(approval_id: str, user: UserDep, session: SessionDep, body: DecisionRequest) -> ApprovalOut:
+def reject(
+    request: Request, approval_id: str, user: UserDep, session: SessionDep, body: DecisionRequest
+) -> ApprovalOut:
     """Reject the run with a reason (required): it fails, the reason in its note and log. Audited."""
-    return ApprovalOut(**approvals.decide(session, user, approval_id, False, body.comment))
+    return _out(request, approvals.decide(session, user, approval_id, False, body.comment))

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (a Chinese reason uses full-width punctuation on purpose)
 """``/approvals``: listing, four eyes, approvers, comments, decisions that resume the gate, audit.
 
 The runs are real runs of the repository's ``script__rotate_token`` (its manifest asks for an
@@ -138,6 +139,8 @@ def test_the_requester_cannot_approve_their_own_run(client: TestClient) -> None:
     mine = client.get(f"{BASE}/{approval_id}", headers=BOB).json()
     assert mine["can_decide"] is False
     assert mine["cannot_decide_reason"] == "You started this run; someone else must approve it (four eyes)"
+    chinese = client.get(f"{BASE}/{approval_id}", headers={**BOB, "Accept-Language": "zh-CN"}).json()
+    assert chinese["cannot_decide_reason"] == "这次运行是你发起的；须由其他人审批（四眼原则）"
     resp = client.post(f"{BASE}/{approval_id}/approve", json={"comment": "looks fine"}, headers=BOB)
     assert resp.status_code == 403
     assert "four eyes" in resp.json()["error"]["message"]
