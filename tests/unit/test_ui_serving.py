@@ -52,6 +52,9 @@ def test_react_pages_replace_the_iframe_once_the_ui_is_built(built_ui: Path) -> 
         "ylai-tasks",
         "ylai-alerts",
         "ylai-pipelines",
+        "ylai-approvals",
+        "ylai-audit",
+        "ylai-access",
     ]
     # Airflow 3.3 shows a plugin's menu names as given, whatever its UI language: both (docs/ui.md).
     assert apps[2].name == "ylai Monitor · 监控"
