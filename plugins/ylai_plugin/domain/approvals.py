@@ -188,6 +188,17 @@ def _for_user(user: BaseUser, item: dict[str, Any]) -> dict[str, Any]:
     return {**item, "can_decide": block is None, "cannot_decide_reason": block}
 
 
+def _refresh(session: Session) -> None:
+    """:func:`publish` in a savepoint: keeps the gates' view of roles fresh; a lost race is no error."""
+    import logging
+
+    try:
+        with session.begin_nested():
+            publish(session)
+    except Exception as exc:  # another request published the same at the same time
+        logging.getLogger(__name__).info("ylai: approval Variables not refreshed: %s", exc)
+
+
 def list_approvals(
     session: Session, user: BaseUser, view: View, state: State | None, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
@@ -197,7 +208,7 @@ def list_approvals(
     """
     from airflow.models.taskinstance import TaskInstance as TI
 
-    publish(session)  # keep the gates' view of roles fresh (written only when it changed)
+    _refresh(session)
     readable = access.readable_dag_ids(user)
     rows = _rows(session, [_ylai_dag(TI.dag_id), TI.dag_id.in_(readable)])
     secrets = dags.secret_params({r[1] for r in rows}, session)

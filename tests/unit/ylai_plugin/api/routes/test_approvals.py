@@ -268,3 +268,26 @@ def test_a_run_failed_by_its_approval_elsewhere_gets_the_reason_as_its_note(clie
     assert _note(expired) == "Approval timed out: nobody approved the run in time"
     item = client.get(BASE, params={"state": "timed_out", "limit": 500}, headers=ADMIN).json()["items"]
     assert expired in {i["run_id"] for i in item}
+
+
+def test_the_sensitive_script_policy_is_published_for_the_dag_files(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from airflow.models import Variable
+
+    from ylai_operators.catalog import APPROVAL_POLICY_VARIABLE
+
+    monkeypatch.setenv("AIRFLOW__YLAI__SENSITIVE_APPROVERS", "Security, carol")
+    monkeypatch.setenv("AIRFLOW__YLAI__SENSITIVE_REQUIRES_APPROVAL", "False")
+    assert client.get(BASE, headers=ADMIN).status_code == 200
+    published = json.loads(Variable.get(APPROVAL_POLICY_VARIABLE))
+    assert published == {"sensitive_requires_approval": False, "approvers": ["Security", "carol"]}
+    monkeypatch.delenv("AIRFLOW__YLAI__SENSITIVE_APPROVERS")
+    monkeypatch.delenv("AIRFLOW__YLAI__SENSITIVE_REQUIRES_APPROVAL")
+    assert client.get(BASE, headers=ADMIN).status_code == 200
+    assert json.loads(Variable.get(APPROVAL_POLICY_VARIABLE)) == {
+        "sensitive_requires_approval": True,
+        "approvers": ["Admin", "Op"],
+    }
