@@ -124,7 +124,7 @@ def get_pipeline(
         state, at = pipelines.last_runs([dag_id], session)[dag_id]
         found = pipelines.recent_runs(session, name, runs)
         gates = approvals.for_runs(session, [(dag_id, r["run_id"]) for r in found])
-        recent = [PipelineRunOut(**r, approval=gates.get((dag_id, r["run_id"]))) for r in found]
+        recent = [PipelineRunOut.model_validate({**r, "approval": gates.get((dag_id, r["run_id"]))}) for r in found]
         return PipelineDetail(**pipelines.detail(stored), last_run_state=state, last_run_at=at, recent_runs=recent)
 
     return cached_read(request, user, GROUPS, detail)
