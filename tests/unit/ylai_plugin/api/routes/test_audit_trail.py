@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.unit.api_client import headers, parse_and_sync_dags, sync_repo_dags
+from tests.unit.ylai_plugin.api.routes.test_access import fab  # noqa: F401 - the put_access example uses it
 from tests.unit.ylai_plugin.api.routes.test_approvals import waiting_run
 from ylai_plugin import permissions
 from ylai_plugin.api.app import create_app
@@ -120,140 +121,127 @@ def _db_script(c: TestClient, versions: int = 1) -> str:
     return str(SCRIPT["name"])
 
 
-def _fab(mp: pytest.MonkeyPatch) -> str:
+def _fab(request: pytest.FixtureRequest) -> str:
     """FAB's roles stand-in of test_access (the unit tests run SimpleAuthManager); the role to change."""
-    from contextlib import contextmanager
-
-    from tests.unit.ylai_plugin.api.routes.test_access import FakeAuthManager, FakeSecurityManager
-    from ylai_plugin.domain import access, role_access
-
-    sm, manager = FakeSecurityManager(), FakeAuthManager()
-
-    @contextmanager
-    def security_manager() -> Iterator[FakeSecurityManager]:
-        yield sm
-
-    mp.setattr(access, "auth_manager", lambda: manager)
-    mp.setattr(role_access, "fab_manager", lambda: manager)
-    mp.setattr(role_access, "security_manager", security_manager)
+    request.getfixturevalue("fab")
     return "Viewer"
 
 
 #: How to call each write operation: a function that prepares what the call needs (through the API)
 #: and returns the call. A new write route adds its line here.
-EXAMPLES: dict[str, Callable[[TestClient, pytest.MonkeyPatch], Call]] = {
-    "create_task": lambda c, mp: Call(
+EXAMPLES: dict[str, Callable[[TestClient, pytest.FixtureRequest], Call]] = {
+    "create_task": lambda c, rq: Call(
         "/api/v1/tasks",
         "ylai.task.create",
         {"name": "audited create", "script": "disk_usage", "params": {"top": 2}},
         dag_id="script__disk_usage",
     ),
-    "update_task": lambda c, mp: Call(
+    "update_task": lambda c, rq: Call(
         f"/api/v1/tasks/{_task(c, 'audited update')['id']}",
         "ylai.task.update",
         {"description": "weekly", "params": {"top": 4}},
         dag_id="script__disk_usage",
         extra={"changed": ["description", "params"]},
     ),
-    "delete_task": lambda c, mp: Call(f"/api/v1/tasks/{_task(c, 'audited delete')['id']}", "ylai.task.delete"),
-    "run_task": lambda c, mp: Call(
+    "delete_task": lambda c, rq: Call(f"/api/v1/tasks/{_task(c, 'audited delete')['id']}", "ylai.task.delete"),
+    "run_task": lambda c, rq: Call(
         f"/api/v1/tasks/{_task(c, 'audited run')['id']}/run",
         "ylai.task.run",
         {"params": {"top": 1}},
         dag_id="script__disk_usage",
         run_id=True,
     ),
-    "create_preset": lambda c, mp: Call(
+    "create_preset": lambda c, rq: Call(
         "/api/v1/presets",
         "ylai.preset.create",
         {"name": "audited preset", "dag_id": "script__disk_usage", "params": {"top": 2}},
         dag_id="script__disk_usage",
     ),
-    "update_preset": lambda c, mp: Call(
+    "update_preset": lambda c, rq: Call(
         f"/api/v1/presets/{_preset(c, 'audited preset update')['id']}",
         "ylai.preset.update",
         {"name": "audited preset renamed"},
         extra={"changed": ["name"]},
     ),
-    "delete_preset": lambda c, mp: Call(
+    "delete_preset": lambda c, rq: Call(
         f"/api/v1/presets/{_preset(c, 'audited preset delete')['id']}", "ylai.preset.delete"
     ),
-    "create_script": lambda c, mp: Call("/api/v1/scripts", "ylai.script.create", SCRIPT, dag_id="script__audited_echo"),
-    "add_script_version": lambda c, mp: Call(
+    "create_script": lambda c, rq: Call("/api/v1/scripts", "ylai.script.create", SCRIPT, dag_id="script__audited_echo"),
+    "add_script_version": lambda c, rq: Call(
         f"/api/v1/scripts/{_db_script(c)}/versions",
         "ylai.script.version",
         {"content": "echo v2", "manifest": SCRIPT["manifest"], "comment": "second"},
         dag_id="script__audited_echo",
     ),
-    "restore_script_version": lambda c, mp: Call(
+    "restore_script_version": lambda c, rq: Call(
         f"/api/v1/scripts/{_db_script(c, versions=2)}/versions/1/restore",
         "ylai.script.restore",
         {"comment": "back to the first"},
         dag_id="script__audited_echo",
     ),
-    "run_script": lambda c, mp: Call(
+    "run_script": lambda c, rq: Call(
         "/api/v1/scripts/disk_usage/run",
         "ylai.script.run",
         {"params": {"top": 1}},
         dag_id="script__disk_usage",
         run_id=True,
     ),
-    "create_pipeline": lambda c, mp: Call(
+    "create_pipeline": lambda c, rq: Call(
         "/api/v1/pipelines", "ylai.pipeline.create", {"spec": _pipeline_spec("audited_new")}, "pipeline__audited_new"
     ),
-    "validate_pipeline": lambda c, mp: Call("/api/v1/pipelines/validate", None, {"spec": _pipeline_spec("checked")}),
-    "add_pipeline_version": lambda c, mp: Call(
+    "validate_pipeline": lambda c, rq: Call("/api/v1/pipelines/validate", None, {"spec": _pipeline_spec("checked")}),
+    "add_pipeline_version": lambda c, rq: Call(
         f"/api/v1/pipelines/{_pipeline(c, 'audited_versioned')}/versions",
         "ylai.pipeline.version",
         {"spec": _pipeline_spec("audited_versioned", top=4)},
     ),
-    "restore_pipeline_version": lambda c, mp: Call(
+    "restore_pipeline_version": lambda c, rq: Call(
         f"/api/v1/pipelines/{_pipeline(c, 'audited_restored')}/versions/1/restore", "ylai.pipeline.restore", {}
     ),
-    "delete_pipeline": lambda c, mp: Call(
+    "delete_pipeline": lambda c, rq: Call(
         f"/api/v1/pipelines/{_pipeline(c, 'audited_deleted')}", "ylai.pipeline.delete"
     ),
-    "run_pipeline": lambda c, mp: Call(
+    "run_pipeline": lambda c, rq: Call(
         "/api/v1/pipelines/generate_and_profile/run",
         "ylai.pipeline.run",
         {"params": {"rows": 3}},
         dag_id="pipeline__generate_and_profile",
         run_id=True,
     ),
-    "create_rule": lambda c, mp: Call(
+    "create_rule": lambda c, rq: Call(
         "/api/v1/alerts/rules", "ylai.alert_rule.create", {**RULE, "name": "audited new"}
     ),
-    "replace_rule": lambda c, mp: Call(
+    "replace_rule": lambda c, rq: Call(
         f"/api/v1/alerts/rules/{_rule(c, 'audited replace')}",
         "ylai.alert_rule.replace",
         {**RULE, "name": "audited replaced", "severity": "critical"},
     ),
-    "update_rule": lambda c, mp: Call(
+    "update_rule": lambda c, rq: Call(
         f"/api/v1/alerts/rules/{_rule(c, 'audited patch')}",
         "ylai.alert_rule.update",
         {"enabled": False},
         extra={"changed": ["enabled"]},
     ),
-    "delete_rule": lambda c, mp: Call(f"/api/v1/alerts/rules/{_rule(c, 'audited delete')}", "ylai.alert_rule.delete"),
-    "create_silence": lambda c, mp: Call(
+    "delete_rule": lambda c, rq: Call(f"/api/v1/alerts/rules/{_rule(c, 'audited delete')}", "ylai.alert_rule.delete"),
+    "create_silence": lambda c, rq: Call(
         "/api/v1/alerts/silences",
         "ylai.silence.create",
         {"rule_id": _rule(c, "audited silence"), "ends_at": _ends(), "comment": "deploy"},
     ),
-    "delete_silence": lambda c, mp: Call(f"/api/v1/alerts/silences/{_silence(c)}", "ylai.silence.delete"),
-    "put_access": lambda c, mp: Call(
-        f"/api/v1/access/{_fab(mp)}",
+    "delete_silence": lambda c, rq: Call(f"/api/v1/alerts/silences/{_silence(c)}", "ylai.silence.delete"),
+    "put_access": lambda c, rq: Call(
+        f"/api/v1/access/{_fab(rq)}",
         "ylai.access.update",
         {"permissions": {permissions.RESOURCE_TASKS: ["can_read", "can_create"]}},
         kind="role",
     ),
-    "approve": lambda c, mp: Call(
+    "approve": lambda c, rq: Call(
         f"/api/v1/approvals/{waiting_run()[0]}/approve", "ylai.approval.approve", {"comment": "change ticket 7"}
     ),
-    "reject": lambda c, mp: Call(
+    "reject": lambda c, rq: Call(
         f"/api/v1/approvals/{waiting_run()[0]}/reject", "ylai.approval.reject", {"comment": "not during the freeze"}
     ),
-    "create_export_job": lambda c, mp: Call(
+    "create_export_job": lambda c, rq: Call(
         "/api/v1/exports/jobs", "ylai.export.create", {"kind": "audit", "format": "csv", "filters": {}}
     ),
 }
@@ -324,6 +312,7 @@ def test_no_route_edits_or_deletes_audit_entries() -> None:
 def test_each_write_leaves_exactly_one_entry(
     client: TestClient,
     monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
     tmp_path: Any,
     operation: str,
     method: str,
@@ -332,7 +321,7 @@ def test_each_write_leaves_exactly_one_entry(
     monkeypatch.setenv("AIRFLOW__YLAI__EXPORT_DIR", str(tmp_path / "exports"))
     example = EXAMPLES.get(operation)
     assert example is not None, f"{operation} ({method.upper()} {path}) has no example in EXAMPLES"
-    call = example(client, monkeypatch)
+    call = example(client, request)
     before = _last_id()
     resp = client.request(method.upper(), call.url, json=call.body)
     assert resp.status_code < 300, f"{method.upper()} {call.url}: {resp.status_code} {resp.text}"
