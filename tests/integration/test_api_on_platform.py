@@ -6,6 +6,7 @@ import json
 import re
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +15,8 @@ from tests.integration.running_platform import RunningPlatform, wait_until
 
 PASSWORD = "Rbac-test-pw-1"
 WRITE_METHODS = {"post", "patch", "put", "delete"}
+# Reads a Viewer may not make: the access matrix (Admin) and the audit trail (Airflow's audit log, Admin).
+ADMIN_READS = {"/api/v1/access", "/api/v1/audit"}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -76,7 +79,7 @@ def tokens(platform: RunningPlatform) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def fixtures(platform: RunningPlatform, tokens: dict[str, str]) -> dict[str, str]:
+def fixtures(platform: RunningPlatform, tokens: dict[str, str]) -> Iterator[dict[str, str]]:
     """Objects the route walk can point its path parameters at."""
     platform.wait_for_dag("script__disk_usage")
     platform.wait_for_dag("script__http_check")
@@ -109,8 +112,17 @@ def fixtures(platform: RunningPlatform, tokens: dict[str, str]) -> dict[str, str
     job = platform.request("POST", "/ylai/api/v1/exports/jobs", {"kind": "runs"}, token=admin)
     assert job.status == 202, job.body[:300]
     alert_rule, silence, alert_id = _alert_fixtures(platform, admin)
+    # A database script: its /versions routes answer 200 (a repository script's answer 409).
+    script = platform.request(
+        "POST",
+        "/ylai/api/v1/scripts",
+        {"name": "rbac_script", "runtime": "bash", "content": "echo rbac\n", "manifest": {"params": {}}},
+        token=admin,
+    )
+    assert script.status == 201, script.body[:300]
+    approval_id = _waiting_approval(platform, admin)
     platform.wait_for_dag("pipeline__rbac_pipeline")
-    return {
+    yield {
         "kind": "runs",
         "job_id": str(job.json()["id"]),
         "rule_id": alert_rule,
@@ -124,7 +136,32 @@ def fixtures(platform: RunningPlatform, tokens: dict[str, str]) -> dict[str, str
         "version": "1",
         "dag_id": "script__disk_usage",
         "run_id": run.json()["run_id"],
+        "approval_id": approval_id,
+        "role": "Viewer",
+        "db_script": "rbac_script",
     }
+    # Leave no run waiting for a decision on the shared platform: Op rejects it (the admin started it).
+    rejected = platform.request(
+        "POST", f"/ylai/api/v1/approvals/{approval_id}/reject", {"comment": "route walk over"}, token=tokens["op"]
+    )
+    assert rejected.status == 200, rejected.body[:300]
+
+
+def _waiting_approval(platform: RunningPlatform, admin: str) -> str:
+    """The id of a real pending approval: a run of the sensitive example ``rotate_token`` (docs/approvals.md)."""
+    assert platform.request("GET", "/ylai/api/v1/approvals", token=admin).status == 200  # publishes the roles
+    platform.wait_for_dag("script__rotate_token")
+    started = platform.request(
+        "POST", "/ylai/api/v1/scripts/rotate_token/run", {"params": {"service": "rbac"}}, token=admin
+    )
+    assert started.status == 201, started.body[:300]
+    run_id = started.json()["run_id"]
+
+    def pending() -> str | None:
+        items = platform.request("GET", "/ylai/api/v1/approvals?view=mine", token=admin).json()["items"]
+        return next((str(i["id"]) for i in items if i["run_id"] == run_id and i["state"] == "pending"), None)
+
+    return wait_until(pending, 180, lambda: f"no pending approval for {run_id}:\n{platform.tail()}")
 
 
 def _alert_fixtures(platform: RunningPlatform, admin: str) -> tuple[str, str, str]:
@@ -187,6 +224,8 @@ def _routes(platform: RunningPlatform, token: str) -> list[tuple[str, str]]:
 def _fill(path: str, values: dict[str, str]) -> str:
     if path.startswith("/api/v1/pipelines/"):  # {name} is a (database) pipeline's there, a script's elsewhere
         values = {**values, "name": values["pipeline"]}
+    elif path.startswith("/api/v1/scripts/{name}/versions"):  # a database script's: a file script's history is git's
+        values = {**values, "name": values["db_script"]}
     return "/ylai" + re.sub(r"\{(\w+)\}", lambda m: urllib.parse.quote(values[m.group(1)], safe=""), path)
 
 
@@ -213,6 +252,9 @@ def test_viewer_may_read_but_every_write_is_forbidden(
         elif path.startswith("/api/v1/exports/jobs/{job_id}"):
             # Export jobs are private to whoever started them (the admin here).
             assert platform.request("GET", url, token=tokens["viewer"]).status == 404, path
+        elif path in ADMIN_READS:
+            resp = platform.request("GET", url, token=tokens["viewer"])
+            assert resp.status == 403, (path, resp.status, resp.body[:200])
         elif not path.endswith("/stream"):
             resp = platform.request("GET", url, token=tokens["viewer"])
             assert resp.status == 200, (path, resp.status, resp.body[:200])
@@ -401,7 +443,13 @@ def test_script_created_through_the_api_becomes_a_runnable_dag(
     events = platform.request("GET", "/api/v2/eventLogs?event=ylai.script.create&limit=100").json()["event_logs"]
     ours = [e for e in events if json.loads(e["extra"] or "{}").get("name") == "api_greeter"]
     assert [e["owner"] for e in ours] == [platform.username]
-    assert json.loads(ours[0]["extra"]) == {"name": "api_greeter", "runtime": "python", "version": 1}
+    extra = json.loads(ours[0]["extra"])
+    assert {k: extra[k] for k in ("name", "runtime", "version", "object")} == {
+        "name": "api_greeter",
+        "runtime": "python",
+        "version": 1,
+        "object": "script:api_greeter",
+    }
 
 
 def test_correlation_id_is_echoed_and_logged(platform: RunningPlatform, tokens: dict[str, str]) -> None:
@@ -464,7 +512,9 @@ def test_me_reports_roles_and_permissions(platform: RunningPlatform, tokens: dic
         "alerts": ["read"],
         "reports": ["read"],
         "pipelines": ["read"],
+        "approvals": ["read"],
     }
+    assert viewer["may_manage_access"] is False
     assert viewer["dags"]["script__disk_usage"] == {"read": True, "run": False, "logs": True}
     user = platform.request("GET", "/ylai/api/v1/me?dag_id=script__disk_usage", token=tokens["user"]).json()
     assert user["permissions"]["tasks"] == ["read", "create", "edit", "delete"]

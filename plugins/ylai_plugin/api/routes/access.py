@@ -18,10 +18,12 @@ from ylai_plugin.api.datamodels.access import (
     RoleAccessOut,
     SecurityLinkOut,
 )
+from ylai_plugin.api.errors import ErrorResponse
 from ylai_plugin.api.security import UserDep, requires
 from ylai_plugin.domain import audit, role_access
 
-router = APIRouter(prefix="/access", tags=["access"])
+# 409: the auth manager is not FAB's (no roles to show or change).
+router = APIRouter(prefix="/access", tags=["access"], responses={409: {"model": ErrorResponse}})
 
 
 def _row(row: role_access.RoleAccess) -> RoleAccessOut:
@@ -45,6 +47,11 @@ def get_access(user: UserDep) -> AccessMatrixOut:
     "/{role}",
     response_model=RoleAccessChangeOut,
     dependencies=[Depends(requires(role_access.MANAGE_RESOURCE, "PUT"))],
+    responses={
+        404: {"model": ErrorResponse, "description": "No such role."},
+        409: {"model": ErrorResponse, "description": "A revocation from Admin, or an auth manager other than FAB's."},
+        422: {"model": ErrorResponse},
+    },
 )
 def put_access(
     role: Annotated[str, Path(min_length=1, max_length=64)], body: RoleAccessIn, user: UserDep, session: SessionDep

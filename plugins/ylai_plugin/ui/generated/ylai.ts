@@ -7213,6 +7213,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
             429: {
                 headers: {
@@ -7272,6 +7281,24 @@ export interface operations {
             };
             /** @description The caller's roles lack the permission this operation needs. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such role. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A revocation from Admin, or an auth manager other than FAB's. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
