@@ -53,6 +53,12 @@ def _variable(name: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def spec_from_record(record: Mapping[str, Any]) -> ApprovalSpec:
+    """The spec back from :meth:`ApprovalSpec.as_record` (as a saved task's DAG reads it)."""
+    data = {k: v for k, v in record.items() if k != "timeout_seconds"}
+    return ApprovalSpec.model_validate({**data, "timeout": float(record["timeout_seconds"])})
+
+
 def sensitive_default() -> ApprovalSpec | None:
     """The approval a sensitive script without an ``approval`` of its own needs (None: none).
 

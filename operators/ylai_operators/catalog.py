@@ -31,7 +31,8 @@ Scheduled tasks (:mod:`ylai_operators.scheduled_tasks`)
 Approvals (:mod:`ylai_operators.approval`)
     :data:`APPROVAL_TASK_ID`, :data:`APPROVAL_XCOM_KEY` (the request record), :data:`APPROVAL_COMMENT_PARAM`,
     :data:`APPROVE_OPTION`, :data:`REJECT_OPTION`, :data:`APPROVAL_POLICY_VARIABLE` and
-    :data:`APPROVAL_DIRECTORY_VARIABLE` (what the plugin publishes), :func:`eligible_usernames`.
+    :data:`APPROVAL_DIRECTORY_VARIABLE` (what the plugin publishes), :func:`eligible_usernames`;
+    :class:`ApprovalSpec` (the ``approval:`` of a manifest, a pipeline spec or a saved task).
 Processes (:mod:`ylai_operators.process_tree`, :mod:`ylai_operators.preload`)
     :func:`stop_processes`, :func:`warm_imports`.
 
@@ -75,7 +76,7 @@ if TYPE_CHECKING:
     from ylai_operators.db_pipelines import VARIABLE as DB_PIPELINES_VARIABLE
     from ylai_operators.db_scripts import VARIABLE as DB_SCRIPTS_VARIABLE
     from ylai_operators.db_scripts import script_from_record
-    from ylai_operators.manifest import OutputSpec, ParamSpec, ScriptManifest
+    from ylai_operators.manifest import ApprovalSpec, OutputSpec, ParamSpec, ScriptManifest
     from ylai_operators.param_schema import SECRET_KEYWORD, form_schema, to_json_schema, validate_value
     from ylai_operators.pipeline_spec import Pipeline, PipelineSpec, check_pipeline, check_schedule, load_pipelines
     from ylai_operators.pipeline_spec import locate as locate_problem
@@ -102,6 +103,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "DB_PIPELINES_VARIABLE": ("ylai_operators.db_pipelines", "VARIABLE"),
     "DB_SCRIPTS_VARIABLE": ("ylai_operators.db_scripts", "VARIABLE"),
     "script_from_record": ("ylai_operators.db_scripts", "script_from_record"),
+    "ApprovalSpec": ("ylai_operators.manifest", "ApprovalSpec"),
     "OutputSpec": ("ylai_operators.manifest", "OutputSpec"),
     "ParamSpec": ("ylai_operators.manifest", "ParamSpec"),
     "ScriptManifest": ("ylai_operators.manifest", "ScriptManifest"),
@@ -148,6 +150,7 @@ __all__ = [
     "SCRIPT_VERSION_XCOM_KEY",
     "SECRET_KEYWORD",
     "TASK_PREFIX",
+    "ApprovalSpec",
     "Catalog",
     "DagKind",
     "DagName",

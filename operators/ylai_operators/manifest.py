@@ -171,6 +171,9 @@ APPROVER_NAME = r"^[A-Za-z0-9_.@ -]{1,64}$"
 class ApprovalNotify(_Strict):
     """One alert channel told of each approval request: Slack, e-mail or webhook, in ``language``."""
 
+    # The example the API's schema shows (a saved task's ``approval.notify``).
+    model_config = ConfigDict(json_schema_extra={"examples": [{"type": "slack", "target": "#approvals"}]})
+
     type: Literal["slack", "email", "webhook"]
     target: str = Field(min_length=1, max_length=500)
     connection_id: str | None = None

@@ -115,6 +115,7 @@ MESSAGES: dict[str, str] = {
     "approval.comment_required_reject": "驳回这次运行需要填写理由",
     "task.name_taken": "名为 {name!r} 的任务已存在",
     "task.one_target": "'script'、'pipeline' 和 'dag_id' 必须且只能给出一个",
+    "task.dag_not_ready": "任务自己的 DAG {dag_id} 尚未进入 Airflow（几分钟内会被解析），请稍后再试",
     "preset.name_taken": "你已为此 DAG 保存过名为 {name!r} 的预设",
     "preset.owner_only": "只有所有者（或 Admin）可以修改此预设",
     "preset.share_own_roles": "只能共享给你自己所属的角色",

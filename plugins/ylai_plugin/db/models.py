@@ -41,6 +41,9 @@ class Task(Base):
     dag_id: Mapped[str] = mapped_column(String(250), index=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     schedule: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # The task's own approval (ApprovalSpec.as_record); null: none (migration 0014). A task with
+    # one runs through its own DAG, task__<id>, whose first task is the approval gate.
+    approval: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     created_by: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from ylai_operators.catalog import PIPELINE_PREFIX, SCRIPT_PREFIX, DagKind, name_of, parse_dag_id
+from ylai_operators.catalog import PIPELINE_PREFIX, SCRIPT_PREFIX, TASK_PREFIX, DagKind, name_of, parse_dag_id
 from ylai_plugin import tracing
 from ylai_plugin.domain.errors import Invalid, not_found, text
 
@@ -130,8 +130,19 @@ def validate_params(dag: Any, params: dict[str, Any], *, partial: bool = False) 
         raise Invalid.at(field, reason, INVALID_PARAMS) from None
 
 
-def trigger(dag_id: str, params: dict[str, Any], user: BaseUser, session: Session, note: str | None = None) -> DagRun:
-    """Create a manual DAG run with ``params`` as conf, like ``POST /api/v2/dags/{id}/dagRuns``."""
+def trigger(
+    dag_id: str,
+    params: dict[str, Any],
+    user: BaseUser,
+    session: Session,
+    note: str | None = None,
+    validate: bool = True,
+) -> DagRun:
+    """Create a manual DAG run with ``params`` as conf, like ``POST /api/v2/dags/{id}/dagRuns``.
+
+    :param validate: check ``params`` against the DAG's params; False when the caller checked
+        them against the DAG they are meant for (a task's own DAG passes them to its target).
+    """
     from airflow.exceptions import ParamValidationError
     from airflow.utils.state import DagRunState
     from airflow.utils.types import DagRunTriggeredByType, DagRunType
@@ -139,7 +150,8 @@ def trigger(dag_id: str, params: dict[str, Any], user: BaseUser, session: Sessio
     from ylai_plugin.domain import backpressure
 
     dag = get_dag(dag_id, session)
-    validate_params(dag, params)
+    if validate:
+        validate_params(dag, params)
     run_after = datetime.now(UTC)
     run_id = dag.timetable.generate_run_id(run_type=DagRunType.MANUAL, run_after=run_after, data_interval=None)
     # Refused (Overloaded) when a queue of its tasks is full; a run not created gives its places back.
@@ -308,6 +320,21 @@ _secrets_lock = threading.Lock()
 _secrets_cache: OrderedDict[tuple[str, str], frozenset[str]] = OrderedDict()
 
 
+TASK_ID = re.compile(re.escape(TASK_PREFIX) + r"[0-9]{1,18}")
+
+
+def _task_targets(dag_ids: Iterable[str], session: Session) -> dict[str, str]:
+    """The target DAG of each saved task's own DAG (``task__<id>``) among ``dag_ids``."""
+    from sqlalchemy import select
+
+    from ylai_plugin.db.models import Task
+
+    ids = {int(d.removeprefix(TASK_PREFIX)): d for d in dag_ids if TASK_ID.fullmatch(d)}
+    if not ids:
+        return {}
+    return {ids[i]: target for i, target in session.execute(select(Task.id, Task.dag_id).where(Task.id.in_(ids)))}
+
+
 def secret_params(dag_ids: Iterable[str], session: Session) -> dict[str, frozenset[str]]:
     """The secret param names of each DAG (empty for a DAG that has no serialized version).
 
@@ -322,6 +349,12 @@ def secret_params(dag_ids: Iterable[str], session: Session) -> dict[str, frozens
     wanted = sorted(set(dag_ids))
     if not wanted:
         return {}
+    # A task's own DAG (task__<id>, a task that needs approval) passes its runs' conf to the
+    # task's target: the target's secret params are its secrets.
+    targets = _task_targets(wanted, session)
+    if targets:
+        found = secret_params(set(wanted) - set(targets) | set(targets.values()), session)
+        return {d: found.get(targets.get(d, d), frozenset()) for d in wanted}
     latest = (
         select(DagVersion.dag_id, func.max(DagVersion.version_number).label("version_number"))
         .join(SerializedDagModel, SerializedDagModel.dag_version_id == DagVersion.id)

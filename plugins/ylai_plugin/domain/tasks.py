@@ -18,7 +18,17 @@ from ylai_operators.catalog import DagKind
 from ylai_operators.catalog import dag_id as make_dag_id
 from ylai_plugin.db.models import Task, TaskRun
 from ylai_plugin.domain import access, approvals, audit, dags, scripts
-from ylai_plugin.domain.errors import CANNOT_BE_NULL, MUST_BE_OBJECT, Invalid, Text, flush_or_conflict, not_found, text
+from ylai_plugin.domain.errors import (
+    CANNOT_BE_NULL,
+    MUST_BE_OBJECT,
+    Conflict,
+    Invalid,
+    NotFound,
+    Text,
+    flush_or_conflict,
+    not_found,
+    text,
+)
 from ylai_plugin.domain.paging import PageQuery, fetch_page, given_equal, name_contains
 
 if TYPE_CHECKING:
@@ -135,6 +145,7 @@ def view(task: Task, last: dict[str, Any] | None, secret: frozenset[str]) -> dic
         "dag_name": described["name"],
         "params": dags.mask(task.params, secret),
         "schedule": task.schedule,
+        "approval": task.approval,
         "created_by": task.created_by,
         "created_at": task.created_at,
         "updated_at": task.updated_at,
@@ -156,8 +167,12 @@ def with_last_runs(tasks: list[Task], session: Any) -> list[dict[str, Any]]:
         {t.dag_id for t in tasks} | {d for d, _ in scheduled.values()} | {r.dag_id for r in started}, session
     )
     ran = scripts.run_versions([(r.dag_id, r.run_id) for r in started], session)
+    gates = approvals.for_runs(session, [(r.dag_id, r.run_id) for r in started])
     last = {
-        r.task_id: dags.run_view(r, XComModel.deserialize_value(r), secrets, ran.get((r.dag_id, r.run_id)))
+        r.task_id: {
+            **dags.run_view(r, XComModel.deserialize_value(r), secrets, ran.get((r.dag_id, r.run_id))),
+            "approval": gates.get((r.dag_id, r.run_id)),
+        }
         for r in started
     }
     runs = runs_by_key(session, list(scheduled.values()), secrets)
@@ -167,15 +182,20 @@ def with_last_runs(tasks: list[Task], session: Any) -> list[dict[str, Any]]:
     return [view(t, last.get(t.id), secrets[t.dag_id]) for t in tasks]
 
 
+def has_dag(task: Task) -> bool:
+    """Whether the task has a DAG of its own, ``task__<id>``: it has a schedule or needs approval."""
+    return task.schedule is not None or task.approval is not None
+
+
 def publish_schedules(session: Any) -> None:
-    """Publish every scheduled task to the Variable its DAG (kind ``task``) is generated from."""
+    """Publish every task with a DAG of its own (:func:`has_dag`) to the Variable those DAGs are generated from."""
     import json
 
     from airflow.models.variable import Variable
 
     from ylai_operators.catalog import SCHEDULED_TASKS_VARIABLE as VARIABLE
 
-    rows = session.scalars(select(Task).where(Task.schedule.is_not(None))).all()
+    rows = session.scalars(select(Task).where(Task.schedule.is_not(None) | Task.approval.is_not(None))).all()
     payload = {
         str(t.id): {
             "name": t.name,
@@ -183,28 +203,38 @@ def publish_schedules(session: Any) -> None:
             "params": t.params,
             "schedule": t.schedule,
             "owner": t.created_by,
+            **({"approval": t.approval} if t.approval is not None else {}),
         }
         for t in rows
     }
     Variable.set(
         VARIABLE,
         json.dumps(payload, sort_keys=True),
-        description="Managed by ylai: tasks with a schedule (edit them through /ylai/api/v1/tasks).",
+        description="Managed by ylai: tasks with a schedule or an approval (edit them through /ylai/api/v1/tasks).",
         session=session,
     )
 
 
-def scheduled_runs(dag_id: str, task_id: int) -> tuple[ColumnElement[bool], ...]:
+def scheduled_runs(dag_id: str, task_id: int, gated: bool = False) -> tuple[ColumnElement[bool], ...]:
     """Where a task's scheduled runs are: its DAG's runs whose run id has the task's prefix.
 
     On Postgres the index ``ix_ylai_dag_run_run_id_prefix`` (migration ``ylai_0008``) serves
     the prefix; Airflow's own ``(dag_id, run_id)`` index cannot under a non-C collation.
+    A task that needs approval (``gated``) runs through its own DAG, ``task__<id>``: its
+    scheduled runs are that DAG's scheduled runs (they carry the approval), and the prefixed
+    runs of its target from before it needed one.
     """
     from airflow.models import DagRun
+    from airflow.utils.types import DagRunType
+    from sqlalchemy import and_, or_
 
-    from ylai_operators.catalog import run_id_prefix
+    from ylai_operators.catalog import run_id_prefix, task_dag_id
 
-    return (DagRun.dag_id == dag_id, DagRun.run_id.startswith(run_id_prefix(task_id), autoescape=True))
+    prefixed = and_(DagRun.dag_id == dag_id, DagRun.run_id.startswith(run_id_prefix(task_id), autoescape=True))
+    if not gated:
+        return (prefixed,)
+    own = and_(DagRun.dag_id == task_dag_id(task_id), DagRun.run_type == DagRunType.SCHEDULED)
+    return (or_(prefixed, own),)
 
 
 def _run_keys(task: Task, session: Any, limit: int) -> list[tuple[datetime, str, str]]:
@@ -224,7 +254,7 @@ def _run_keys(task: Task, session: Any, limit: int) -> list[tuple[datetime, str,
         (r.run_after, r.dag_id, r.run_id)
         for r in session.execute(
             select(DagRun.run_after, DagRun.dag_id, DagRun.run_id)
-            .where(*scheduled_runs(task.dag_id, task.id))
+            .where(*scheduled_runs(task.dag_id, task.id, task.approval is not None))
             .order_by(DagRun.id.desc())
             .limit(limit)
         )
@@ -234,6 +264,15 @@ def _run_keys(task: Task, session: Any, limit: int) -> list[tuple[datetime, str,
         return item[0] if item[0].tzinfo else item[0].replace(tzinfo=UTC)
 
     return sorted(started + scheduled, key=when, reverse=True)[:limit]
+
+
+def dag_not_ready(dag_id: str) -> Text:
+    """A task that needs approval, run before Airflow has parsed its own DAG."""
+    return text(
+        "task.dag_not_ready",
+        "The task's own DAG {dag_id} is not in Airflow yet (it is parsed within a few minutes); try again shortly",
+        dag_id=dag_id,
+    )
 
 
 def name_taken(name: str) -> Text:
@@ -259,8 +298,12 @@ def create(
     dag_id: str,
     params: dict[str, Any],
     schedule: str | None,
+    approval: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Save a task whose params are valid for its DAG; Conflict when the name is taken."""
+    """Save a task whose params are valid for its DAG; Conflict when the name is taken.
+
+    :param approval: the task's own approval (``ApprovalSpec.as_record()``), None for none.
+    """
     access.ensure_dag_access(user, dag_id)
     dags.validate_params(dags.get_dag(dag_id, session), params)
     task = Task(
@@ -270,11 +313,12 @@ def create(
         dag_id=dag_id,
         params=params,
         schedule=schedule,
+        approval=approval,
         created_by=user.get_name(),
     )
     session.add(task)
     flush_or_conflict(session, name_taken(name))
-    if task.schedule:
+    if has_dag(task):
         publish_schedules(session)
     audit.record(session, user, "ylai.task.create", "task", task.id, summary=f"created task {name!r}", dag_id=dag_id)
     return view(task, None, _secrets(dag_id, session))
@@ -305,7 +349,7 @@ def read(session: Any, user: BaseUser, task_id: int) -> dict[str, Any]:
 
 
 def update(session: Any, user: BaseUser, task_id: int, changes: dict[str, Any]) -> dict[str, Any]:
-    """Change a task's name, description, params or schedule (``changes``: only the fields given)."""
+    """Change a task's name, description, params, schedule or approval (``changes``: only the fields given)."""
     task = get(session, user, task_id)
     if "params" in changes:
         if changes["params"] is None:
@@ -313,11 +357,11 @@ def update(session: Any, user: BaseUser, task_id: int, changes: dict[str, Any]) 
         dags.validate_params(dags.get_dag(task.dag_id, session), changes["params"])
     if "name" in changes and changes["name"] is None:
         raise Invalid.at("body.name", CANNOT_BE_NULL)
-    was_scheduled = task.schedule is not None
+    had_dag = has_dag(task)
     for key, value in changes.items():
         setattr(task, key, value if key != "description" or value is not None else "")
     flush_or_conflict(session, name_taken(task.name))
-    if was_scheduled or task.schedule is not None:
+    if had_dag or has_dag(task):
         publish_schedules(session)
     changed = audit.changed_fields(changes)
     summary = f"changed {', '.join(changed) or 'nothing'} of task {task.name!r}"
@@ -331,10 +375,10 @@ def delete(session: Any, user: BaseUser, task_id: int) -> None:
     """Delete a task and its run links (its DAG runs stay in Airflow)."""
     task = get(session, user, task_id)
     session.execute(sql_delete(TaskRun).where(TaskRun.task_id == task.id))
-    scheduled = task.schedule is not None
+    published = has_dag(task)
     session.delete(task)
     session.flush()
-    if scheduled:
+    if published:
         publish_schedules(session)
     audit.record(
         session, user, "ylai.task.delete", "task", task_id, summary=f"deleted task {task.name!r}", dag_id=task.dag_id
@@ -342,16 +386,34 @@ def delete(session: Any, user: BaseUser, task_id: int) -> None:
 
 
 def run(session: Any, user: BaseUser, task_id: int, params: dict[str, Any], note: str | None) -> dict[str, Any]:
-    """Trigger a run of the task's DAG with its params and ``params`` over them; the new run's view."""
+    """Trigger a run of the task's DAG with its params and ``params`` over them; the new run's view.
+
+    A task that needs approval starts a run of its own DAG, ``task__<id>``, instead (its first
+    task is the approval gate; the run's conf, validated against the target's params, is what
+    it passes to the target once approved).
+    """
     task = get(session, user, task_id)
     access.ensure_dag_access(user, task.dag_id, "POST", "RUN")
-    started = dags.trigger(task.dag_id, {**task.params, **params}, user, session, note=note)
+    conf = {**task.params, **params}
+    if task.approval is not None:
+        from ylai_operators.catalog import task_dag_id
+
+        dags.validate_params(dags.get_dag(task.dag_id, session), conf)
+        own = task_dag_id(task.id)
+        try:
+            started = dags.trigger(own, conf, user, session, note=note, validate=False)
+        except NotFound:
+            # Published with the task; Airflow's DAG processor has not parsed it yet.
+            raise Conflict(dag_not_ready(own)) from None
+    else:
+        started = dags.trigger(task.dag_id, conf, user, session, note=note)
     session.add(TaskRun(task_id=task.id, dag_id=started.dag_id, run_id=started.run_id, triggered_by=user.get_name()))
     session.flush()
     summary = f"started a run of task {task.name!r}"
     audit.record(
         session, user, "ylai.task.run", "task", task.id, summary=summary, dag_id=task.dag_id, run_id=started.run_id
     )
+    # A new run's gate has not started: its approval shows in the task's runs once it waits.
     return dags.run_view(started, None, dags.secret_params([started.dag_id], session))
 
 
@@ -361,7 +423,8 @@ def runs_page(session: Any, user: BaseUser, task_id: int, limit: int, offset: in
 
     task = get(session, user, task_id)
     total = session.scalar(select(func.count()).select_from(TaskRun).where(TaskRun.task_id == task.id)) or 0
-    total += session.scalar(select(func.count()).select_from(DagRun).where(*scheduled_runs(task.dag_id, task.id))) or 0
+    scheduled = scheduled_runs(task.dag_id, task.id, task.approval is not None)
+    total += session.scalar(select(func.count()).select_from(DagRun).where(*scheduled)) or 0
     keys = [(d, r) for _, d, r in _run_keys(task, session, offset + limit)[offset:]]
     runs = runs_by_key(session, keys)
     return [runs[k] for k in keys if k in runs], total

@@ -227,3 +227,25 @@ class TestGateTask:
             task.execute_complete({}, {"error": "no answer", "error_type": "timeout"})
         approve = {**reject, "chosen_options": ["Approve"]}
         assert task.execute_complete({}, approve)["chosen_options"] == ["Approve"]
+
+
+def test_a_saved_record_gives_back_the_same_spec() -> None:
+    spec = ApprovalSpec.model_validate(
+        {"approvers": ["Op", "alice"], "timeout": "90m", "reason_required": True, "four_eyes": False}
+    )
+    assert gate.spec_from_record(spec.as_record()) == spec
+    assert gate.spec_from_record(spec.as_record()).timeout == timedelta(minutes=90)
+
+
+def test_a_saved_tasks_dag_puts_the_gate_before_the_trigger() -> None:
+    from ylai_operators.scheduled_tasks import build_task_dag
+
+    record = ApprovalSpec(approvers=["Op"]).as_record()
+    dag = build_task_dag(
+        7, {"name": "nightly", "dag_id": "script__x", "params": {"a": 1}, "schedule": None, "approval": record}
+    )
+    assert [t.task_id for t in dag.roots] == ["approval"]
+    assert dag.get_task("approval").downstream_task_ids == {"trigger"}
+    assert dag.dag_id == "task__7"
+    assert dag.get_task("approval").retries == 0
+    assert dag.get_task("trigger").retries == 0  # a retry would start the target a second time

@@ -38,6 +38,7 @@ def create_task(body: TaskIn, user: UserDep, session: SessionDep) -> TaskOut:
         dag_id=body.target_dag_id(),
         params=body.params,
         schedule=body.schedule,
+        approval=body.approval.as_record() if body.approval is not None else None,
     )
     return TaskOut(**created)
 
@@ -86,8 +87,8 @@ def get_task(request: Request, task_id: IdPath, user: UserDep) -> Response:
     responses={409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
 )
 def update_task(task_id: IdPath, body: TaskPatch, user: UserDep, session: SessionDep) -> TaskOut:
-    """Change a task's name, description, params or schedule."""
-    return TaskOut(**tasks.update(session, user, task_id, body.model_dump(exclude_unset=True)))
+    """Change a task's name, description, params, schedule or approval (null: none)."""
+    return TaskOut(**tasks.update(session, user, task_id, body.changes()))
 
 
 @router.delete("/{task_id}", status_code=204, dependencies=[Depends(requires(RESOURCE_TASKS, "DELETE"))])
@@ -102,10 +103,19 @@ def delete_task(task_id: IdPath, user: UserDep, session: SessionDep) -> Response
     status_code=201,
     response_model=RunOut,
     dependencies=[Depends(requires(RESOURCE_TASKS, "POST"))],
-    responses={403: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
+    responses={
+        403: {"model": ErrorResponse},
+        409: {"model": ErrorResponse},
+        422: {"model": ErrorResponse},
+        429: {"model": ErrorResponse},
+    },
 )
 def run_task(task_id: IdPath, user: UserDep, session: SessionDep, body: RunBody) -> RunOut:
-    """Validate the params against the script's schema and trigger a DAG run."""
+    """Validate the params against the script's schema and trigger a DAG run.
+
+    A task with an ``approval`` starts a run of its own DAG, ``task__<id>``, which waits for the
+    approval and then runs the target (409 until Airflow has parsed that DAG, just after saving).
+    """
     return RunOut(**tasks.run(session, user, task_id, body.params, body.note))
 
 

@@ -1202,7 +1202,7 @@ export interface paths {
         head?: never;
         /**
          * Update Task
-         * @description Change a task's name, description, params or schedule.
+         * @description Change a task's name, description, params, schedule or approval (null: none).
          */
         patch: operations["update_task"];
         trace?: never;
@@ -1219,6 +1219,9 @@ export interface paths {
         /**
          * Run Task
          * @description Validate the params against the script's schema and trigger a DAG run.
+         *
+         *     A task with an ``approval`` starts a run of its own DAG, ``task__<id>``, which waits for the
+         *     approval and then runs the target (409 until Airflow has parsed that DAG, just after saving).
          */
         post: operations["run_task"];
         delete?: never;
@@ -1589,6 +1592,31 @@ export interface components {
              * @description api-server worker processes that reported in the window.
              */
             workers: number;
+        };
+        /**
+         * ApprovalNotify
+         * @description One alert channel told of each approval request: Slack, e-mail or webhook, in ``language``.
+         * @example {
+         *       "target": "#approvals",
+         *       "type": "slack"
+         *     }
+         */
+        ApprovalNotify: {
+            /** Connection Id */
+            connection_id?: string | null;
+            /**
+             * Language
+             * @default en
+             * @enum {string}
+             */
+            language?: "en" | "zh-CN";
+            /** Target */
+            target: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "slack" | "email" | "webhook";
         };
         /**
          * ApprovalOut
@@ -4173,6 +4201,7 @@ export interface components {
          * @example {
          *       "items": [
          *         {
+         *           "approval": null,
          *           "created_at": "2026-11-20T08:00:00Z",
          *           "created_by": "alice",
          *           "dag_id": "script__csv_profiler",
@@ -6641,6 +6670,83 @@ export interface components {
             workers_alive: number;
         };
         /**
+         * TaskApprovalIn
+         * @description The manifest's ``approval`` model (same fields, defaults and checks), with the schema its parser accepts.
+         * @example {
+         *       "approvers": [
+         *         "Op",
+         *         "alice"
+         *       ],
+         *       "reason_required": true,
+         *       "timeout": "4h"
+         *     }
+         */
+        TaskApprovalIn: {
+            /** Approvers */
+            approvers?: string[];
+            /**
+             * Four Eyes
+             * @default true
+             */
+            four_eyes?: boolean;
+            /** Notify */
+            notify?: components["schemas"]["ApprovalNotify"][];
+            /**
+             * Reason Required
+             * @default false
+             */
+            reason_required?: boolean;
+            /**
+             * Timeout
+             * @description How long a run waits: seconds, or '90s', '15m', '2h', '1d'.
+             * @default 24h
+             */
+            timeout?: number | string;
+        };
+        /**
+         * TaskApprovalOut
+         * @description A task's approval as saved (``timeout_seconds``: send it back as ``timeout``).
+         * @example {
+         *       "approvers": [
+         *         "Op",
+         *         "alice"
+         *       ],
+         *       "four_eyes": true,
+         *       "notify": [],
+         *       "reason_required": true,
+         *       "timeout_seconds": 14400
+         *     }
+         */
+        TaskApprovalOut: {
+            /**
+             * Approvers
+             * @description Role names or usernames that may decide (an Admin always may).
+             */
+            approvers: string[];
+            /**
+             * Four Eyes
+             * @description Whoever started the run cannot decide on it.
+             */
+            four_eyes: boolean;
+            /**
+             * Notify
+             * @description Alert channels told of each request.
+             */
+            notify?: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Reason Required
+             * @description Approving needs a comment (rejecting always does).
+             */
+            reason_required: boolean;
+            /**
+             * Timeout Seconds
+             * @description How long a run waits for a decision before it fails.
+             */
+            timeout_seconds: number;
+        };
+        /**
          * Task failed
          * @description A task failed after its retries (with its error tail). Resolves when a later run of the DAG succeeds.
          * @example {
@@ -6666,6 +6772,8 @@ export interface components {
          *     }
          */
         TaskIn: {
+            /** @description The task's own approval (null: none): a run of the task waits for it, as a script's with `approval:` does. Same fields and rules as a manifest's `approval` (`timeout`: 300, '90s', '15m', '2h', '1d'). */
+            approval?: components["schemas"]["TaskApprovalIn"] | null;
             /**
              * Dag Id
              * @description Any DAG with params.
@@ -6845,6 +6953,7 @@ export interface components {
          *     ``kind`` and ``name`` are the task's own (its target's kind, its unique name);
          *     ``dag_kind`` and ``dag_name`` spell out ``dag_id``, so that no client slices ids.
          * @example {
+         *       "approval": null,
          *       "created_at": "2026-11-20T08:00:00Z",
          *       "created_by": "alice",
          *       "dag_id": "script__csv_profiler",
@@ -6887,6 +6996,8 @@ export interface components {
          *     }
          */
         TaskOut: {
+            /** @description The task's own approval; null: none. */
+            approval?: components["schemas"]["TaskApprovalOut"] | null;
             /**
              * Created At
              * Format: date-time
@@ -6938,6 +7049,8 @@ export interface components {
          *     }
          */
         TaskPatch: {
+            /** @description The task's own approval (null: none): a run of the task waits for it, as a script's with `approval:` does. Same fields and rules as a manifest's `approval` (`timeout`: 300, '90s', '15m', '2h', '1d'). */
+            approval?: components["schemas"]["TaskApprovalIn"] | null;
             /** Description */
             description?: string | null;
             /** Name */
@@ -13198,6 +13311,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Invalid input: `details` names each field and why. */
             422: {
                 headers: {
@@ -13356,6 +13478,8 @@ export const alertDetailSuppressedAnyOf0Values: ReadonlyArray<FlattenedDeepRequi
 export const alertOutSeverityValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AlertOut"]["severity"]> = ["info", "warning", "critical"];
 export const alertOutStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AlertOut"]["state"]> = ["firing", "resolved"];
 export const alertOutSuppressedAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["AlertOut"]["suppressed"]> = ["silenced", "rate_limited"];
+export const approvalNotifyLanguageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ApprovalNotify"]["language"]> = ["en", "zh-CN"];
+export const approvalNotifyTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ApprovalNotify"]["type"]> = ["slack", "email", "webhook"];
 export const approvalOutKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ApprovalOut"]["kind"]> = ["script", "pipeline", "task"];
 export const approvalOutStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ApprovalOut"]["state"]> = ["pending", "approved", "rejected", "timed_out"];
 export const breakerOutStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["BreakerOut"]["state"]> = ["closed", "open", "half-open"];

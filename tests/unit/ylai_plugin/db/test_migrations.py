@@ -64,3 +64,26 @@ def test_airflow_db_migrate_created_the_tables(airflow_db: Path) -> None:
     finally:
         engine.dispose()
     assert {"ylai_task", "ylai_task_run", "ylai_preset", "ylai_alembic_version"} <= tables
+
+
+def test_task_approval_migration_adds_and_drops_its_column(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+
+        def to(revision: str, down: bool = False) -> set[str]:
+            with engine.begin() as conn:
+                config = Config(YlaiDBManager.alembic_file)
+                config.set_main_option("script_location", YlaiDBManager.migration_dir)
+                config.attributes["connection"] = conn
+                (command.downgrade if down else command.upgrade)(config, revision)
+            with engine.connect() as conn:
+                return {c["name"] for c in inspect(conn).get_columns("ylai_task")}
+
+        assert "approval" not in to("ylai_0013")
+        assert "approval" in to("ylai_0014")
+        assert "approval" not in to("ylai_0013", down=True)
+    finally:
+        engine.dispose()

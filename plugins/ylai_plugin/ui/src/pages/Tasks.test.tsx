@@ -334,3 +334,74 @@ describe("task editor", () => {
     expect(text(el, "permission-note")).toBe("Your role may not edit tasks.");
   });
 });
+
+describe("task approval", () => {
+  const gated = () =>
+    task({ approval: { approvers: ["Op", "dave"], timeout_seconds: 7200, reason_required: true, four_eyes: true, notify: [{ type: "slack", target: "#approvals" }] } });
+
+  it("asks for an approval with approvers, timeout, comment and four eyes, and shows the server's field error", async () => {
+    const created = task({ id: 12, name: "Gated", schedule: null });
+    let answer = 0;
+    const server = fakeServer(me(ALL_TASK_RIGHTS), targets, tasks(created), (c) => {
+      if (c.method !== "POST" || c.path !== "/ylai/api/v1/tasks") return undefined;
+      answer += 1;
+      if (answer === 1) return { status: 422, body: { error: { code: "invalid_input", message: "bad", details: [{ field: "body.approval.timeout", reason: "expected a duration such as 300, '90s', '15m' or '2h'" }] } } };
+      return { status: 201, body: created };
+    });
+    const el = await open("/plugin/ylai-tasks?new=1");
+    expect($(el, "task-approval-approvers")).toBeNull();
+    type($(el, "task-name")!, "Gated");
+    type($(el, "task-target")!, "csv_profiler");
+    await flush();
+    type($(el, "field-path")!, "/data/x.csv");
+    click($(el, "task-approval-on")!);
+    await flush();
+    expect(($(el, "task-approval-four-eyes") as HTMLInputElement).checked).toBe(true);
+    type($(el, "task-approval-approvers")!, "Op, dave ,");
+    type($(el, "task-approval-timeout")!, "soon");
+    click($(el, "task-approval-reason")!);
+    click($(el, "task-save")!);
+    await flush(8);
+    expect(text(el, "task-approval-timeout-error")).toBe("expected a duration such as 300, '90s', '15m' or '2h'");
+    expect($(el, "task-save-error")).toBeNull();
+    type($(el, "task-approval-timeout")!, "2h");
+    click($(el, "task-save")!);
+    await flush(8);
+    const bodies = posted(server.calls).map((c) => c.body as { approval: unknown });
+    expect(bodies[1].approval).toEqual({ approvers: ["Op", "dave"], timeout: "2h", reason_required: true, four_eyes: true, notify: [] });
+    expect(window.location.search).toBe("?id=12");
+  });
+
+  it("shows a task's approval, loads it into the form and drops it when unticked", async () => {
+    const server = fakeServer(me(ALL_TASK_RIGHTS), targets, tasks(gated()), (c) => (c.method === "PATCH" ? { body: task() } : undefined));
+    const shown = await open("/plugin/ylai-tasks?id=7");
+    expect(text(shown, "task-approval-summary")).toBe("Op, dave · 2h");
+    const el = await open("/plugin/ylai-tasks?id=7&edit=1");
+    expect(($(el, "task-approval-on") as HTMLInputElement).checked).toBe(true);
+    expect(($(el, "task-approval-approvers") as HTMLInputElement).value).toBe("Op, dave");
+    expect(($(el, "task-approval-timeout") as HTMLInputElement).value).toBe("2h");
+    expect(($(el, "task-approval-reason") as HTMLInputElement).checked).toBe(true);
+    click($(el, "task-approval-four-eyes")!);
+    click($(el, "task-save")!);
+    await flush(8);
+    // The alert channels set through the API are kept.
+    expect((posted(server.calls, "PATCH")[0].body as { approval: unknown }).approval).toEqual({ approvers: ["Op", "dave"], timeout: "2h", reason_required: true, four_eyes: false, notify: [{ type: "slack", target: "#approvals" }] });
+    const again = await open("/plugin/ylai-tasks?id=7&edit=1");
+    click($(again, "task-approval-on")!);
+    click($(again, "task-save")!);
+    await flush(8);
+    expect((posted(server.calls, "PATCH")[1].body as { approval: unknown }).approval).toBeNull();
+  });
+
+  it("words the approval section in Chinese", async () => {
+    localStorage.setItem("i18nextLng", "zh-CN");
+    try {
+      fakeServer(me(ALL_TASK_RIGHTS), targets, tasks(task({ approval: null })));
+      expect(text(await open("/plugin/ylai-tasks?id=7"), "task-approval-summary")).toBe("不需要");
+      const el = await open("/plugin/ylai-tasks?id=7&edit=1");
+      expect(text(el, "task-approval")).toContain("需要审批");
+    } finally {
+      localStorage.removeItem("i18nextLng");
+    }
+  });
+});

@@ -15,6 +15,7 @@ import { DataTable, ListPage, type Column } from "../components/DataTable";
 import { versionLabel } from "../components/ScriptVersions";
 import { Card, DisabledNote, Empty, ErrorBox, FieldError, Json, Loading, PageHeader, StateBadge, PermittedLink } from "../components/ui";
 import { fieldErrors } from "./Run";
+import { NO_APPROVAL, TaskApprovalFields, approvalBody, approvalDraft, approvalSummary, type ApprovalDraft } from "./TaskApproval";
 
 export const TASK_NAME = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$/;
 
@@ -181,6 +182,8 @@ function TaskView({ id }: { id: number }) {
                 </dd>
                 <dt>{t("col.schedule")}</dt>
                 <dd>{x.schedule ? <code>{x.schedule}</code> : t("tasks.manual")}</dd>
+                <dt>{t("tasks.approval.title")}</dt>
+                <dd data-testid="task-approval-summary">{x.approval ? approvalSummary(x.approval) : t("tasks.approval.none")}</dd>
                 <dt>{t("col.owner")}</dt>
                 <dd>{x.created_by}</dd>
                 <dt>{t("tasks.updated")}</dt>
@@ -258,6 +261,7 @@ function TaskEditor({ id }: { id?: number }) {
   const [kind, setKind] = useState<Kind>("script");
   const [target, setTarget] = useState("");
   const [schedule, setSchedule] = useState("");
+  const [approval, setApproval] = useState<ApprovalDraft>(NO_APPROVAL);
   const [serverFields, setServerFields] = useState<Record<string, string>>({});
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -280,6 +284,7 @@ function TaskEditor({ id }: { id?: number }) {
     setName(x.name);
     setDescription(x.description ?? "");
     setSchedule(x.schedule ?? "");
+    setApproval(approvalDraft(x.approval));
     setKind(x.kind);
   }, [existing.data]);
   useEffect(() => {
@@ -307,6 +312,8 @@ function TaskEditor({ id }: { id?: number }) {
     if (nameProblem || targetProblem || Object.keys(paramProblems).length) return;
     setBusy(true);
     const body: Schemas["TaskIn"] = { name: name.trim(), description, schedule: schedule.trim() || null };
+    // Sent when asked for, or to drop the one the task has (null).
+    if (approval.on || existing.data?.approval) body.approval = approvalBody(approval);
     if (!editing || form.touched.size || !skipped.length) body.params = form.conf;
     try {
       let saved: Task;
@@ -325,6 +332,7 @@ function TaskEditor({ id }: { id?: number }) {
         for (const d of rest) {
           const f = d.field.replace(/^body\./, "");
           if (["name", "description", "schedule", "script", "pipeline", "dag_id"].includes(f)) top[f === "pipeline" || f === "dag_id" ? "script" : f] = d.reason;
+          else if (f === "approval" || f.startsWith("approval.")) top[f.split(".").slice(0, 2).join(".")] = d.reason;
           else others.push(d);
         }
         setServerFields(top);
@@ -406,6 +414,7 @@ function TaskEditor({ id }: { id?: number }) {
               <div className="y-help">{t("tasks.scheduleHelp")}</div>
               <FieldError text={serverFields.schedule} testId="task-schedule-error" />
             </div>
+            <TaskApprovalFields draft={approval} onChange={setApproval} errors={serverFields} />
           </Card>
         </div>
         <div className="y-col">
