@@ -248,6 +248,8 @@ def visible_texts(page: Any) -> list[str]:
         while (walker.nextNode()) {
           const node = walker.currentNode;
           const el = node.parentElement;
+          // translate="no" marks data shown as is (a role's or user's name), not text to translate.
+          if (el && el.closest('[translate="no"]')) continue;
           if (el && el.offsetParent !== null && node.textContent.trim()) out.push(node.textContent.trim());
         }
         for (const el of root.querySelectorAll('[placeholder],[title],[aria-label]')) {

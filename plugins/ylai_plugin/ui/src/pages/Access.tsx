@@ -81,7 +81,8 @@ function RoleCard({ row, resources, actions, onSaved }: { row: RoleRow; resource
   }
 
   return (
-    <Card title={row.name} testId={`access-role-${id}`}>
+    // A role's name is data, not text of ours: translate="no" keeps it out of translation (and its checks).
+    <Card title={<span translate="no">{row.name}</span>} testId={`access-role-${id}`}>
       <p className="y-small" data-testid={`access-users-${id}`}>
         <strong>{t("access.users", { n: row.user_count })}</strong>
         {": "}
