@@ -137,3 +137,39 @@ def test_a_rejection_fails_the_run_with_its_reason(platform: RunningPlatform, to
     assert script["state"] == "upstream_failed"  # never started
     again = platform.request("POST", path, {"comment": "twice"}, token=dave)
     assert again.status == 409
+
+
+def test_a_saved_task_with_its_own_approval_waits_then_runs_its_script(
+    platform: RunningPlatform, tokens: dict[str, str]
+) -> None:
+    import uuid
+
+    bob, dave = tokens[REQUESTER], tokens[APPROVER]
+    name = f"gated disk {uuid.uuid4().hex[:8]}"
+    body = {"name": name, "script": "disk_usage", "params": {"top": 3}, "approval": {"approvers": ["Op"]}}
+    created = platform.request("POST", "/ylai/api/v1/tasks", body, token=bob)
+    assert created.status == 201, created.body[:500]
+    task = created.json()
+    own = f"task__{task['id']}"
+    platform.wait_for_dag(own)
+
+    def started() -> str | None:
+        resp = platform.request("POST", f"/ylai/api/v1/tasks/{task['id']}/run", {"params": {"path": "/tmp"}}, token=bob)
+        assert resp.status in (201, 409), resp.body[:500]  # 409: the API's DAG bag has not seen it yet
+        return str(resp.json()["run_id"]) if resp.status == 201 else None
+
+    run_id = wait_until(started, 120, lambda: f"{own} never ran\n{platform.tail()}")
+    approval = pending(platform, bob, run_id)
+    assert (approval["dag_id"], approval["kind"], approval["target"]) == (own, "task", name)
+    assert approval["can_decide"] is False  # four eyes: bob ran the task
+    refused = platform.request("POST", f"/ylai/api/v1/approvals/{approval['id']}/approve", {"comment": "x"}, token=bob)
+    assert refused.status == 403
+    runs = platform.request("GET", f"/ylai/api/v1/tasks/{task['id']}/runs", token=bob).json()
+    assert runs["items"][0]["approval"]["state"] == "pending"
+
+    ok = platform.request("POST", f"/ylai/api/v1/approvals/{approval['id']}/approve", {}, token=dave)
+    assert ok.status == 200, ok.body[:500]
+    # The task's run waits for the script's run it triggered: its success is the script's.
+    assert platform.wait_for_run(own, run_id) == "success", platform.tail()
+    last = platform.request("GET", f"/ylai/api/v1/tasks/{task['id']}", token=bob).json()["last_run"]
+    assert (last["run_id"], last["approval"]["state"]) == (run_id, "approved")
