@@ -27,6 +27,15 @@ def test_a_saved_task_shows_on_the_audit_page_and_in_airflows_audit_log(
     page.fill('[data-testid="audit-object"]', f"task:{task_id}")
     page.click('[data-testid="audit-submit"]')
     wait_for_text(page, '[data-testid="audit-table"]', name)
+    # The unfiltered list shown before the filtered answer arrives has this task's entries too: wait until
+    # every row is about this task.
+    page.wait_for_function(
+        """(label) => { const rows = [...document.querySelectorAll('[data-testid=audit-entry]')];
+          return rows.length > 0 && rows.every(
+            r => r.querySelector('[data-testid=audit-entry-object]')?.textContent === label); }""",
+        arg=f"Task {task_id}",
+        timeout=60_000,
+    )
     rows = page.query_selector_all('[data-testid="audit-entry"]')
     assert [r.get_attribute("data-action") for r in rows] == ["ylai.task.update", "ylai.task.create"]
     newest = rows[0]
