@@ -85,7 +85,16 @@ def test_a_run_waits_for_a_second_persons_approval_then_succeeds(
 
     # Airflow's own REST API shows the same request as a HITL detail, limited to the approvers.
     hitl_path = f"/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances/approval/-1/hitlDetails"
-    hitl = platform.request("GET", hitl_path).json()
+    # The request exists a moment before the task has deferred into awaiting_input: wait for that state.
+    hitl = wait_until(
+        lambda: (
+            h
+            if (h := platform.request("GET", hitl_path).json())["task_instance"]["state"] == "awaiting_input"
+            else None
+        ),
+        120,
+        lambda: f"the approval task never reached awaiting_input:\n{platform.tail()}",
+    )
     assert hitl["options"] == ["Approve", "Reject"]
     assert hitl["response_received"] is False
     assert hitl["task_instance"]["state"] == "awaiting_input"
