@@ -141,7 +141,16 @@ def test_a_rejection_fails_the_run_with_its_reason(platform: RunningPlatform, to
     assert platform.wait_for_run(DAG, run_id) == "failed", platform.tail()
     run = platform.request("GET", f"/api/v2/dags/{DAG}/dagRuns/{run_id}").json()
     assert run["note"] == f"Rejected by {APPROVER}: not during the freeze"
-    assert f"Rejected by {APPROVER}: not during the freeze" in platform.task_log(DAG, run_id, "approval")
+    # The try's log is complete a moment after the run is marked failed: wait for the line.
+    wait_until(
+        lambda: (
+            "ok"
+            if f"Rejected by {APPROVER}: not during the freeze" in platform.task_log(DAG, run_id, "approval")
+            else None
+        ),
+        60,
+        lambda: platform.task_log(DAG, run_id, "approval")[-2000:],
+    )
     script = platform.request("GET", f"/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances/rotate_token").json()
     assert script["state"] == "upstream_failed"  # never started
     again = platform.request("POST", path, {"comment": "twice"}, token=dave)
