@@ -65,21 +65,6 @@ def publish(session: Session) -> None:
     )
 
 
-def audit(session: Session, user: BaseUser, event: str, extra: dict[str, Any]) -> None:
-    """Add an entry about ``extra["name"]`` to Airflow's audit log; see :func:`ylai_plugin.domain.audit.record`.
-
-    Kept for callers written before :mod:`ylai_plugin.domain.audit`; new code calls ``record``.
-    The object's kind is the middle of ``event`` (``ylai.<kind>.<verb>``); a script's entry names its DAG.
-    """
-    from ylai_operators.catalog import script_dag_id
-    from ylai_plugin.domain import audit as trail
-
-    kind = event.split(".")[1] if event.count(".") >= 2 else "ylai"
-    name = extra.get("name")
-    dag_id = script_dag_id(name) if kind == "script" and isinstance(name, str) else None
-    trail.record(session, user, event, kind, name, dag_id=dag_id, **extra)
-
-
 def add_version(
     session: Session, user: BaseUser, script: DbScript, content: str, manifest: dict[str, Any], comment: str
 ) -> DbScriptVersion:

@@ -100,5 +100,5 @@ def restore(session: Session, user: BaseUser, name: str, number: int, comment: s
         session, user, script, old.content, manifest, versioning.restore_comment(number, comment)
     )
     db_scripts.publish(session)
-    db_scripts.audit(session, user, "ylai.script.restore", {"name": name, "version": new.version, "restored": number})
+    scripts.record_script_write(session, user, "restore", name, version=new.version, restored=number)
     return script

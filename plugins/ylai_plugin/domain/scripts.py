@@ -314,10 +314,13 @@ def create(
     db_scripts.add_version(session, user, script, content, manifest, comment)
     db_scripts.publish(session)
     summary = f"created script {name!r} ({runtime}), version 1"
-    db_scripts.audit(
-        session, user, "ylai.script.create", {"name": name, "version": 1, "runtime": runtime, "summary": summary}
-    )
+    record_script_write(session, user, "create", name, summary=summary, version=1, runtime=runtime)
     return script
+
+
+def record_script_write(session: Session, user: BaseUser, verb: str, name: str, **facts: Any) -> None:
+    """The audit entry of a write to database script ``name`` (``ylai.script.<verb>``), naming its DAG."""
+    audit.record(session, user, f"ylai.script.{verb}", "script", name, dag_id=script_dag_id(name), name=name, **facts)
 
 
 def get_stored(session: Session, user: BaseUser, name: str) -> DbScript:
@@ -347,9 +350,7 @@ def add_version(
     version = db_scripts.add_version(session, user, script, content, manifest, comment)
     db_scripts.publish(session)
     summary = f"saved version {version.version} of script {script.name!r}"
-    db_scripts.audit(
-        session, user, "ylai.script.version", {"name": script.name, "version": version.version, "summary": summary}
-    )
+    record_script_write(session, user, "version", script.name, summary=summary, version=version.version)
     return version
 
 
