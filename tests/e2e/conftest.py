@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import sqlite_platform  # noqa: F401  (the shared platform fixture)
-from tests.integration.running_platform import RunningPlatform, wait_until
+from tests.integration.running_platform import RunningPlatform
 
 UI_DIR = REPO_ROOT / "plugins" / "ylai_plugin" / "ui"
 BUNDLE = UI_DIR / "dist" / "main.umd.cjs"
@@ -99,19 +99,7 @@ def save_task(p: RunningPlatform, name: str) -> None:
 
 
 def create_user(p: RunningPlatform, username: str, role: str) -> None:
-    body = {
-        "username": username,
-        "password": PASSWORD,
-        "first_name": username,
-        "last_name": "e2e",
-        "email": f"{username}@example.com",
-        "roles": [{"name": role}],
-    }
-    wait_until(
-        lambda: "ok" if p.request("POST", "/auth/fab/v1/users", body).status in (200, 409) else None,
-        60,
-        lambda: f"could not create {username}",
-    )
+    p.create_user(username, role, PASSWORD)
 
 
 @dataclass

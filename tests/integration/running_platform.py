@@ -229,6 +229,25 @@ class RunningPlatform:
         except urllib.error.HTTPError as err:
             return HTTPResult(err.code, err.read(), dict(err.headers))
 
+    def create_user(self, username: str, role: str, password: str) -> None:
+        """A FAB user with one role, through FAB's REST API (kept if an earlier run made it).
+
+        Retried for up to 60 s: right after start-up FAB may not have synced the role yet.
+        """
+        body = {
+            "username": username,
+            "password": password,
+            "first_name": username,
+            "last_name": "test",
+            "email": f"{username}@example.com",
+            "roles": [{"name": role}],
+        }
+        wait_until(
+            lambda: "ok" if self.request("POST", "/auth/fab/v1/users", body).status in (200, 409) else None,
+            60,
+            lambda: f"could not create {username}",
+        )
+
     def login(self, username: str, password: str) -> HTTPResult:
         return self.request("POST", "/auth/token", {"username": username, "password": password}, auth=False)
 

@@ -25,27 +25,10 @@ def platform(sqlite_platform: RunningPlatform) -> RunningPlatform:
     return sqlite_platform
 
 
-def create_user(p: RunningPlatform, username: str, role: str) -> None:
-    """A FAB user with one role (kept if an earlier run of the module made it)."""
-    body = {
-        "username": username,
-        "password": PASSWORD,
-        "first_name": username,
-        "last_name": "approvals",
-        "email": f"{username}@example.com",
-        "roles": [{"name": role}],
-    }
-    wait_until(
-        lambda: "ok" if p.request("POST", "/auth/fab/v1/users", body).status in (200, 409) else None,
-        60,
-        lambda: f"could not create {username}",
-    )
-
-
 @pytest.fixture(scope="module")
 def tokens(platform: RunningPlatform) -> dict[str, str]:
-    create_user(platform, REQUESTER, "User")
-    create_user(platform, APPROVER, "Op")
+    platform.create_user(REQUESTER, "User", PASSWORD)
+    platform.create_user(APPROVER, "Op", PASSWORD)
     found = {}
     for name in (REQUESTER, APPROVER):
         resp = platform.login(name, PASSWORD)
