@@ -301,12 +301,15 @@ def test_deliveries_handed_to_a_thread_join_the_calling_requests_trace(
 
     from ylai_plugin import listeners
     from ylai_plugin.alerts import events
+    from ylai_plugin.domain import approvals
 
     handed: list[threading.Thread] = []
+    targets: list[Any] = []
     real_in_background = events.in_background
 
-    def in_background(*args: Any) -> threading.Thread:
-        handed.append(real_in_background(*args))
+    def in_background(target: Any, *args: Any) -> threading.Thread:
+        targets.append(target)
+        handed.append(real_in_background(target, *args))
         return handed[-1]
 
     monkeypatch.setattr(events, "in_background", in_background)
@@ -317,9 +320,11 @@ def test_deliveries_handed_to_a_thread_join_the_calling_requests_trace(
             "PATCH /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}", kind=trace.SpanKind.SERVER
         ) as request:
             listeners.on_dag_run_failed(dag_run=run, msg="marked failed")
-    assert len(handed) == 1
-    handed[0].join(60)
-    assert not handed[0].is_alive()
+    # The failure's alerts, and the approval's note (a run failed by its approval gets the reason).
+    assert targets == [events.handle_run_failed, approvals.note_failed_approval]
+    for thread in handed:
+        thread.join(60)
+        assert not thread.is_alive()
     assert len(receiver.messages()) == 1
     spans = exporter.get_finished_spans()
     delivers = _deliveries(spans)
