@@ -13525,3 +13525,6 @@ export const workerHeartbeatTypeValues: ReadonlyArray<FlattenedDeepRequired<comp
 
 /** servers[0].url of the document. */
 export const SERVER_URL = "/ylai";
+
+/** info.version of the document. */
+export const API_VERSION = "0.1.0";

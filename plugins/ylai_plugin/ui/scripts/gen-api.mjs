@@ -41,6 +41,12 @@ function serverUrl(source) {
   return doc.servers?.[0]?.url ?? null;
 }
 
+/** The version of a JSON document (ylai's version: the feedback dialog sends it as the app version). */
+function documentVersion(source) {
+  if (!source.endsWith(".json")) return null;
+  return JSON.parse(readFileSync(source, "utf-8")).info?.version ?? null;
+}
+
 // The enum value lists (`enumValues`) type a record of enums as a list of its values (mePermissionsValues):
 // the types are right, the check of those lists is not.
 const NOCHECK = "// @ts-nocheck: generated (scripts/gen-api.mjs); see the note there on enum value lists\n";
@@ -49,7 +55,10 @@ const NOCHECK = "// @ts-nocheck: generated (scripts/gen-api.mjs); see the note t
 export async function generate(source) {
   const ast = await openapiTS(pathToFileURL(source), { enumValues: true, alphabetize: false, defaultNonNullable: false });
   const server = serverUrl(source);
-  const tail = server === null ? "" : `\n/** servers[0].url of the document. */\nexport const SERVER_URL = ${JSON.stringify(server)};\n`;
+  const version = documentVersion(source);
+  const tail =
+    (server === null ? "" : `\n/** servers[0].url of the document. */\nexport const SERVER_URL = ${JSON.stringify(server)};\n`) +
+    (version === null ? "" : `\n/** info.version of the document. */\nexport const API_VERSION = ${JSON.stringify(version)};\n`);
   return NOCHECK + COMMENT_HEADER + astToString(ast) + tail;
 }
 

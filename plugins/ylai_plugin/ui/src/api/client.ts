@@ -81,9 +81,20 @@ function client<P extends {}>(baseUrl: string) {
   return c;
 }
 
+/**
+ * Tells ylai's usage statistics that a call comes from its pages (runs, presets, exports and saves
+ * from the UI against the same from the API); calls without it count as the API's.
+ */
+const uiSource: Middleware = {
+  onRequest({ request }) {
+    request.headers.set("X-Ylai-Source", "ui");
+    return request;
+  },
+};
+
 /** ylai's API at its document's server URL ("/ylai"), relative to Airflow's base URL. */
 export const ylai = client<paths>(SERVER_URL.replace(/^\/+/, ""));
-ylai.use(outageWatch);
+ylai.use(outageWatch, uiSource);
 /** Airflow's own API (/api/v2/...), relative to Airflow's base URL. */
 export const airflow = client<AirflowPaths>("");
 
