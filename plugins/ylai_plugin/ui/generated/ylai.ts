@@ -395,6 +395,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Feedback
+         * @description Feedback, newest first; filter by handled, page and rating. Needs ``ylai Feedback`` (read).
+         */
+        get: operations["list_feedback"];
+        put?: never;
+        /**
+         * Create Feedback
+         * @description Give feedback: a rating, a comment, the page and the app's version (any signed-in user). Audited.
+         */
+        post: operations["create_feedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/feedback/{feedback_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Feedback
+         * @description Mark a feedback handled (or not) and set a reply note. Needs ``ylai Feedback`` (edit). Audited.
+         */
+        patch: operations["update_feedback"];
+        trace?: never;
+    };
+    "/api/v1/forms/{dag_id}/options/{param}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Options
+         * @description The live options of ``param`` of a script's or pipeline's run form, for the other params' values.
+         *
+         *     The values of the params it depends on (``depends_on``) go as query parameters
+         *     (``?database=shop``); they reach the source as bound parameters of its query, query
+         *     parameters of its HTTP request or arguments of its script, never as text of a query.
+         *     At most 1000 options (``truncated`` says when there were more), cached for
+         *     ``[ylai] form_options_ttl`` seconds (``cached``). A source that fails or takes longer than
+         *     ``[ylai] form_options_timeout`` seconds answers 503 with ``Retry-After`` and
+         *     ``details: {"field", "source", "reason"}``, the reason a person can read.
+         */
+        get: operations["get_options"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/health": {
         parameters: {
             query?: never;
@@ -766,7 +838,9 @@ export interface paths {
          * Run Pipeline
          * @description Trigger ``pipeline__<name>`` with the given params (validated against the pipeline's params). Audited.
          *
-         *     Needs the right to run the DAG (DAG-level permissions), as a script's run does.
+         *     Needs the right to run the DAG (DAG-level permissions), as a script's run does. A value of a
+         *     param with live options (``options_from``) must be one of them (422), checked against its
+         *     source at submit time (503 when the source is down).
          */
         post: operations["run_pipeline"];
         delete?: never;
@@ -1071,6 +1145,9 @@ export interface paths {
         /**
          * Run Script
          * @description Trigger ``script__<name>`` with the given params (validated against the manifest).
+         *
+         *     A value of a param with live options (``options_from``) must be one of them (422), checked
+         *     against its source at submit time (503 when the source is down).
          */
         post: operations["run_script"];
         delete?: never;
@@ -1222,6 +1299,8 @@ export interface paths {
          *
          *     A task with an ``approval`` starts a run of its own DAG, ``task__<id>``, which waits for the
          *     approval and then runs the target (409 until Airflow has parsed that DAG, just after saving).
+         *     A value of a param with live options (``options_from``) must be one of them (422), checked
+         *     against its source at submit time (503 when the source is down).
          */
         post: operations["run_task"];
         delete?: never;
@@ -1245,6 +1324,69 @@ export interface paths {
          *     state changes the scheduler writes within ``[ylai] list_cache_seconds``.
          */
         get: operations["list_task_runs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/usage/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record Usage Events
+         * @description Record a batch of page views and clicks (1..50). Not audited: telemetry, not a change.
+         *
+         *     Answers 202 with how many were recorded: 0 when ``[ylai] usage_enabled`` is off, fewer than
+         *     sent once the user's daily cap is reached. 429 with ``Retry-After`` when batches come too fast.
+         */
+        post: operations["record_usage_events"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/usage/heatmap": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage Heatmap
+         * @description Clicks on ``page`` per layout region and position bucket, summed over the days.
+         */
+        get: operations["usage_heatmap"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/usage/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage Stats
+         * @description Page views, feature use by source, active users per role, top scripts and pipelines, time to first run.
+         */
+        get: operations["usage_stats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2216,6 +2358,26 @@ export interface components {
             success_rate: number | null;
         };
         /**
+         * DailyActive
+         * @description People of a role active on a day.
+         * @example {
+         *       "day": "2026-12-05",
+         *       "role": "User",
+         *       "users": 5
+         *     }
+         */
+        DailyActive: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Role */
+            role: string;
+            /** Users */
+            users: number;
+        };
+        /**
          * DbPipelineOut
          * @description A database pipeline after a change, with every stored version.
          * @example {
@@ -3095,6 +3257,150 @@ export interface components {
             window_minutes?: number;
         };
         /**
+         * FeatureUse
+         * @description Uses of a feature from one source.
+         * @example {
+         *       "count": 40,
+         *       "feature": "run",
+         *       "source": "ui"
+         *     }
+         */
+        FeatureUse: {
+            /** Count */
+            count: number;
+            /**
+             * Feature
+             * @enum {string}
+             */
+            feature: "run" | "preset" | "export" | "editor_save";
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "ui" | "api" | "schedule";
+        };
+        /**
+         * FeedbackIn
+         * @description A new feedback: a rating, a comment, the page it was given on and the app's version.
+         * @example {
+         *       "app_version": "0.9.0",
+         *       "comment": "The run form is great",
+         *       "page": "run",
+         *       "rating": 4
+         *     }
+         */
+        FeedbackIn: {
+            /**
+             * App Version
+             * @description The UI's version.
+             */
+            app_version: string;
+            /**
+             * Comment
+             * @default
+             */
+            comment?: string;
+            /**
+             * Last Error
+             * @description The last error the page showed, if any.
+             */
+            last_error?: string | null;
+            /**
+             * Page
+             * @description The ylai page it was given on (its id, e.g. `run`).
+             */
+            page: string;
+            /**
+             * Rating
+             * @description 1 (bad) to 5 (great).
+             */
+            rating: number;
+        };
+        /**
+         * FeedbackOut
+         * @description A stored feedback.
+         * @example {
+         *       "app_version": "0.9.0",
+         *       "comment": "The run form is great",
+         *       "created_at": "2026-12-06T03:00:00Z",
+         *       "handled": false,
+         *       "handled_at": null,
+         *       "handled_by": null,
+         *       "id": 1,
+         *       "last_error": null,
+         *       "page": "run",
+         *       "rating": 4,
+         *       "reply_note": null,
+         *       "user": "alice"
+         *     }
+         */
+        FeedbackOut: {
+            /** App Version */
+            app_version: string;
+            /** Comment */
+            comment: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Handled */
+            handled: boolean;
+            /** Handled At */
+            handled_at?: string | null;
+            /** Handled By */
+            handled_by?: string | null;
+            /** Id */
+            id: number;
+            /** Last Error */
+            last_error?: string | null;
+            /** Page */
+            page: string;
+            /** Rating */
+            rating: number;
+            /** Reply Note */
+            reply_note?: string | null;
+            /** User */
+            user: string;
+        };
+        /**
+         * FeedbackPatch
+         * @description What an Admin changes: handled or not, and a reply note.
+         * @example {
+         *       "handled": true,
+         *       "reply_note": "Fixed in 0.9.1"
+         *     }
+         */
+        FeedbackPatch: {
+            /** Handled */
+            handled?: boolean | null;
+            /** Reply Note */
+            reply_note?: string | null;
+        };
+        /**
+         * FirstRun
+         * @description Time from a new user's first visit to their first run, over users first seen in the period.
+         * @example {
+         *       "mean_seconds": 900,
+         *       "median_seconds": 600,
+         *       "new_users": 5,
+         *       "p90_seconds": 3600,
+         *       "users_with_run": 4
+         *     }
+         */
+        FirstRun: {
+            /** Mean Seconds */
+            mean_seconds?: number | null;
+            /** Median Seconds */
+            median_seconds?: number | null;
+            /** New Users */
+            new_users: number;
+            /** P90 Seconds */
+            p90_seconds?: number | null;
+            /** Users With Run */
+            users_with_run: number;
+        };
+        /**
          * HealthResponse
          * @description The answer of the health route: ylai's version and each dependency's state.
          * @example {
@@ -3166,6 +3472,68 @@ export interface components {
             status: "healthy" | "unhealthy";
             /** Version */
             version: string;
+        };
+        /**
+         * Heatmap
+         * @description A page's clicks in a period, per region and position bucket.
+         * @example {
+         *       "buckets": 20,
+         *       "cells": [
+         *         {
+         *           "count": 17,
+         *           "region": "main",
+         *           "x": 8,
+         *           "y": 2
+         *         }
+         *       ],
+         *       "end": "2026-12-06",
+         *       "page": "run",
+         *       "start": "2026-11-07",
+         *       "total": 17
+         *     }
+         */
+        Heatmap: {
+            /** Buckets */
+            buckets: number;
+            /** Cells */
+            cells: components["schemas"]["HeatmapCell"][];
+            /**
+             * End
+             * Format: date
+             */
+            end: string;
+            /** Page */
+            page: string;
+            /**
+             * Start
+             * Format: date
+             */
+            start: string;
+            /** Total */
+            total: number;
+        };
+        /**
+         * HeatmapCell
+         * @description Clicks in one bucket of a region: ``x``, ``y`` in 0..buckets-1, from the region's top left.
+         * @example {
+         *       "count": 17,
+         *       "region": "main",
+         *       "x": 8,
+         *       "y": 2
+         *     }
+         */
+        HeatmapCell: {
+            /** Count */
+            count: number;
+            /**
+             * Region
+             * @enum {string}
+             */
+            region: "nav" | "header" | "main" | "aside" | "footer" | "dialog";
+            /** X */
+            x: number;
+            /** Y */
+            y: number;
         };
         /**
          * HostMonitor
@@ -3595,6 +3963,52 @@ export interface components {
             y: number;
         };
         /**
+         * OptionOut
+         * @description One choice of a field: the value a run gets and the label a person sees.
+         * @example {
+         *       "label": "orders",
+         *       "value": "orders"
+         *     }
+         */
+        OptionOut: {
+            /** Label */
+            label: string;
+            /** Value */
+            value: unknown;
+        };
+        /**
+         * OptionsAnswer
+         * @description The options of one field, as ``GET /forms/{dag_id}/options/{param}`` answers them.
+         *
+         *     ``truncated``: the source had more than 1000 options, the first 1000 are here. ``cached``:
+         *     the answer came from the cache (``[ylai] form_options_ttl``), not from the source just now.
+         * @example {
+         *       "cached": true,
+         *       "options": [
+         *         {
+         *           "label": "customers",
+         *           "value": "customers"
+         *         },
+         *         {
+         *           "label": "orders",
+         *           "value": "orders"
+         *         }
+         *       ],
+         *       "param": "table",
+         *       "truncated": false
+         *     }
+         */
+        OptionsAnswer: {
+            /** Cached */
+            cached: boolean;
+            /** Options */
+            options: components["schemas"]["OptionOut"][];
+            /** Param */
+            param: string;
+            /** Truncated */
+            truncated: boolean;
+        };
+        /**
          * OutputOut
          * @description A declared output.
          * @example {
@@ -3607,6 +4021,23 @@ export interface components {
             description?: string | null;
             /** Type */
             type: string;
+        };
+        /**
+         * PageViews
+         * @description Views of one page and how many people viewed it.
+         * @example {
+         *       "page": "run",
+         *       "users": 8,
+         *       "views": 120
+         *     }
+         */
+        PageViews: {
+            /** Page */
+            page: string;
+            /** Users */
+            users: number;
+            /** Views */
+            views: number;
         };
         /**
          * Page[AlertOut]
@@ -3804,6 +4235,50 @@ export interface components {
         Page_ExportJobOut_: {
             /** Items */
             items: components["schemas"]["ExportJobOut"][];
+            /**
+             * Limit
+             * @example 50
+             */
+            limit: number;
+            /**
+             * Offset
+             * @example 0
+             */
+            offset: number;
+            /**
+             * Total
+             * @description Items matching the filters, across all pages.
+             * @example 42
+             */
+            total: number;
+        };
+        /**
+         * Page[FeedbackOut]
+         * @example {
+         *       "items": [
+         *         {
+         *           "app_version": "0.9.0",
+         *           "comment": "The run form is great",
+         *           "created_at": "2026-12-06T03:00:00Z",
+         *           "handled": false,
+         *           "handled_at": null,
+         *           "handled_by": null,
+         *           "id": 1,
+         *           "last_error": null,
+         *           "page": "run",
+         *           "rating": 4,
+         *           "reply_note": null,
+         *           "user": "alice"
+         *         }
+         *       ],
+         *       "limit": 50,
+         *       "offset": 0,
+         *       "total": 42
+         *     }
+         */
+        Page_FeedbackOut_: {
+            /** Items */
+            items: components["schemas"]["FeedbackOut"][];
             /**
              * Limit
              * @example 50
@@ -5804,6 +6279,11 @@ export interface components {
             params?: {
                 [key: string]: unknown;
             };
+            /**
+             * Preset Id
+             * @description The preset the params came from, when the run starts from one (usage statistics only).
+             */
+            preset_id?: number | null;
         };
         /**
          * RunStats
@@ -7103,6 +7583,26 @@ export interface components {
             window_minutes: number;
         };
         /**
+         * TopDag
+         * @description A script or pipeline with its runs (from the UI and the API) and how many people ran it.
+         * @example {
+         *       "dag_id": "script__etl",
+         *       "name": "etl",
+         *       "runs": 30,
+         *       "users": 4
+         *     }
+         */
+        TopDag: {
+            /** Dag Id */
+            dag_id: string;
+            /** Name */
+            name: string;
+            /** Runs */
+            runs: number;
+            /** Users */
+            users: number;
+        };
+        /**
          * TrendPoint
          * @description One hour (range 24h) or day (7d, 30d; UTC) of a script's trend.
          * @example {
@@ -7136,6 +7636,173 @@ export interface components {
              * Format: date-time
              */
             start: string;
+        };
+        /**
+         * UsageAccepted
+         * @description How many events of the batch were recorded (0 when usage statistics are off or the day's cap is reached).
+         * @example {
+         *       "accepted": 2
+         *     }
+         */
+        UsageAccepted: {
+            /** Accepted */
+            accepted: number;
+        };
+        /**
+         * UsageBatch
+         * @description Up to 50 events, sent together.
+         * @example {
+         *       "events": [
+         *         {
+         *           "page": "run",
+         *           "type": "page_view"
+         *         },
+         *         {
+         *           "page": "run",
+         *           "region": "main",
+         *           "type": "click",
+         *           "x": 0.42,
+         *           "y": 0.13
+         *         }
+         *       ]
+         *     }
+         */
+        UsageBatch: {
+            /** Events */
+            events: components["schemas"]["UsageEventIn"][];
+        };
+        /**
+         * UsageEventIn
+         * @description One beacon event: a page view, or a click at a position of a layout region.
+         * @example {
+         *       "page": "run",
+         *       "region": "main",
+         *       "type": "click",
+         *       "x": 0.42,
+         *       "y": 0.13
+         *     }
+         */
+        UsageEventIn: {
+            /**
+             * Page
+             * @description A page id of ylai's pages (pages.json), e.g. `run`; no ids, no query strings.
+             */
+            page: string;
+            /**
+             * Region
+             * @description Clicks only: the layout region clicked.
+             */
+            region?: ("nav" | "header" | "main" | "aside" | "footer" | "dialog") | null;
+            /**
+             * Ts
+             * @description When it happened; the server's time is used when missing or not within 24 h.
+             */
+            ts?: string | null;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "page_view" | "click";
+            /**
+             * X
+             * @description Clicks only: horizontal position in the region, 0..1.
+             */
+            x?: number | null;
+            /**
+             * Y
+             * @description Clicks only: vertical position in the region, 0..1.
+             */
+            y?: number | null;
+        };
+        /**
+         * UsageStats
+         * @description The Insights page's figures for a period.
+         * @example {
+         *       "daily_active": [
+         *         {
+         *           "day": "2026-12-05",
+         *           "role": "User",
+         *           "users": 5
+         *         }
+         *       ],
+         *       "enabled": true,
+         *       "end": "2026-12-06",
+         *       "features": [
+         *         {
+         *           "count": 40,
+         *           "feature": "run",
+         *           "source": "ui"
+         *         }
+         *       ],
+         *       "first_run": {
+         *         "mean_seconds": 900,
+         *         "median_seconds": 600,
+         *         "new_users": 5,
+         *         "p90_seconds": 3600,
+         *         "users_with_run": 4
+         *       },
+         *       "page_views": [
+         *         {
+         *           "page": "run",
+         *           "users": 8,
+         *           "views": 120
+         *         }
+         *       ],
+         *       "start": "2026-11-07",
+         *       "top_pipelines": [
+         *         {
+         *           "dag_id": "pipeline__daily",
+         *           "name": "daily",
+         *           "runs": 10,
+         *           "users": 2
+         *         }
+         *       ],
+         *       "top_scripts": [
+         *         {
+         *           "dag_id": "script__etl",
+         *           "name": "etl",
+         *           "runs": 30,
+         *           "users": 4
+         *         }
+         *       ],
+         *       "weekly_active": [
+         *         {
+         *           "role": "User",
+         *           "users": 9,
+         *           "week": "2026-11-30"
+         *         }
+         *       ]
+         *     }
+         */
+        UsageStats: {
+            /** Daily Active */
+            daily_active: components["schemas"]["DailyActive"][];
+            /**
+             * Enabled
+             * @description Whether usage statistics are being recorded now ([ylai] usage_enabled).
+             */
+            enabled: boolean;
+            /**
+             * End
+             * Format: date
+             */
+            end: string;
+            /** Features */
+            features: components["schemas"]["FeatureUse"][];
+            first_run: components["schemas"]["FirstRun"];
+            /** Page Views */
+            page_views: components["schemas"]["PageViews"][];
+            /**
+             * Start
+             * Format: date
+             */
+            start: string;
+            /** Top Pipelines */
+            top_pipelines: components["schemas"]["TopDag"][];
+            /** Top Scripts */
+            top_scripts: components["schemas"]["TopDag"][];
+            /** Weekly Active */
+            weekly_active: components["schemas"]["WeeklyActive"][];
         };
         /**
          * ValidateIn
@@ -7244,6 +7911,26 @@ export interface components {
             created_by: string;
             /** Version */
             version: number;
+        };
+        /**
+         * WeeklyActive
+         * @description People of a role active in a week (starting on Monday).
+         * @example {
+         *       "role": "User",
+         *       "users": 9,
+         *       "week": "2026-11-30"
+         *     }
+         */
+        WeeklyActive: {
+            /** Role */
+            role: string;
+            /** Users */
+            users: number;
+            /**
+             * Week
+             * Format: date
+             */
+            week: string;
         };
         /**
          * Worker heartbeat
@@ -9455,6 +10142,322 @@ export interface operations {
                 };
             };
             /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_feedback: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+                order_by?: "created_at" | "-created_at" | "rating" | "-rating";
+                handled?: boolean | null;
+                page?: string | null;
+                rating?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_FeedbackOut_"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    create_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackOut"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    update_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The numeric id. */
+                feedback_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackPatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackOut"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_options: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dag_id: string;
+                param: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OptionsAnswer"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller may not read the DAG. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No such script or pipeline DAG, or the param has no `options_from`. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -13436,6 +14439,227 @@ export interface operations {
             };
         };
     };
+    record_usage_events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UsageBatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageAccepted"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's roles lack the permission this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    usage_heatmap: {
+        parameters: {
+            query: {
+                /** @description A page id, e.g. `run`. */
+                page: string;
+                /** @description First day (UTC, inclusive); default: 30 days before end. */
+                start?: string | null;
+                /** @description Last day (UTC, inclusive); default: today. */
+                end?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Heatmap"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    usage_stats: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC, inclusive); default: 30 days before end. */
+                start?: string | null;
+                /** @description Last day (UTC, inclusive); default: today. */
+                end?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageStats"];
+                };
+            };
+            /** @description No valid token (`Authorization: Bearer` or the `_token` cookie). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input: `details` names each field and why. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller's rate limit is exhausted; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency is unavailable (`details.dependency`: `metadata_db`, `broker` or `cache`), or the answer did not start within `[ylai] request_timeout` (`details.timeout`, `dependency` null when none was found down); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
 }
 type FlattenedDeepRequired<T> = {
     [K in keyof T]-?: FlattenedDeepRequired<T[K] extends unknown[] | undefined | null ? Extract<T[K], unknown[]>[number] : T[K]>;
@@ -13461,6 +14685,7 @@ export const pathsApiV1ExportsKindGetParametersPathKindValues: ReadonlyArray<Fla
 export const pathsApiV1ExportsKindSummaryGetParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/exports/{kind}/summary"]["get"]["parameters"]["query"]["format"]> = ["csv", "xlsx", "pdf"];
 export const pathsApiV1ExportsKindSummaryGetParametersQueryLanguageValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/exports/{kind}/summary"]["get"]["parameters"]["query"]["language"]> = ["en", "zh-CN"];
 export const pathsApiV1ExportsKindSummaryGetParametersPathKindValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/exports/{kind}/summary"]["get"]["parameters"]["path"]["kind"]> = ["runs", "tasks", "scripts", "audit", "monitor", "alerts"];
+export const pathsApiV1FeedbackGetParametersQueryOrder_byValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/feedback"]["get"]["parameters"]["query"]["order_by"]> = ["created_at", "-created_at", "rating", "-rating"];
 export const pathsApiV1LogsSearchGetParametersQueryLevelAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/logs/search"]["get"]["parameters"]["query"]["level"]> = ["debug", "info", "warning", "error", "critical"];
 export const pathsApiV1LogsSearchGetParametersQueryStateAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/logs/search"]["get"]["parameters"]["query"]["state"]> = ["queued", "running", "success", "failed"];
 export const pathsApiV1PresetsGetParametersQueryOrder_byValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/presets"]["get"]["parameters"]["query"]["order_by"]> = ["name", "-name", "updated_at", "-updated_at", "id", "-id"];
@@ -13500,7 +14725,10 @@ export const exportJobInKindValues: ReadonlyArray<FlattenedDeepRequired<componen
 export const exportJobInLanguageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ExportJobIn"]["language"]> = ["en", "zh-CN"];
 export const exportJobOutStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ExportJobOut"]["state"]> = ["queued", "running", "success", "failed"];
 export const failureRateTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FailureRate"]["type"]> = ["failure_rate"];
+export const featureUseFeatureValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FeatureUse"]["feature"]> = ["run", "preset", "export", "editor_save"];
+export const featureUseSourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FeatureUse"]["source"]> = ["ui", "api", "schedule"];
 export const healthResponseStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["HealthResponse"]["status"]> = ["healthy", "unhealthy"];
+export const heatmapCellRegionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["HeatmapCell"]["region"]> = ["nav", "header", "main", "aside", "footer", "dialog"];
 export const logSearchPageStopped_byAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LogSearchPage"]["stopped_by"]> = ["page", "scan_limit", "time_limit"];
 export const mePermissionsValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Me"]["permissions"]> = ["read", "create", "edit", "delete"];
 export const pipelineDetailSourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PipelineDetail"]["source"]> = ["repository", "database"];
@@ -13521,6 +14749,8 @@ export const scriptInRuntimeValues: ReadonlyArray<FlattenedDeepRequired<componen
 export const scriptOutSourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ScriptOut"]["source"]> = ["repository", "database"];
 export const taskFailedTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TaskFailed"]["type"]> = ["task_failed"];
 export const taskOutKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TaskOut"]["kind"]> = ["script", "pipeline", "dag"];
+export const usageEventInRegionAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["UsageEventIn"]["region"]> = ["nav", "header", "main", "aside", "footer", "dialog"];
+export const usageEventInTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["UsageEventIn"]["type"]> = ["page_view", "click"];
 export const workerHeartbeatTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WorkerHeartbeat"]["type"]> = ["worker_heartbeat"];
 
 /** servers[0].url of the document. */

@@ -52,6 +52,10 @@ color:var(--y-fg);font-size:14px;line-height:1.45;padding:8px 4px 24px;max-width
 .y-empty{padding:20px;text-align:center;color:var(--y-muted);border:1px dashed var(--y-border);border-radius:8px;margin:8px 0}
 .y-switch,.y-check{display:inline-flex;gap:6px;align-items:center;cursor:pointer;font-weight:400}
 .y-multi{display:flex;flex-wrap:wrap;gap:4px 14px;padding:4px 0}
+.y-combo{position:relative}.y-combo-row{gap:4px}.y-chips{display:flex;flex-wrap:wrap;gap:4px;list-style:none;margin:0 0 4px;padding:0}
+.y-chip-choice{display:inline-flex;gap:4px;align-items:center;font-size:12px;padding:1px 2px 1px 6px;margin:0}.y-chip-remove{border:0;background:none;color:inherit;cursor:pointer;padding:0 4px;font:inherit}
+.y-listbox{position:absolute;z-index:20;left:0;right:0;max-height:260px;overflow:auto;list-style:none;margin:2px 0 0;padding:2px 0;background:var(--y-bg);border:1px solid var(--y-border);border-radius:6px;box-shadow:0 4px 12px rgba(0,0,0,.15)}.y-listbox[hidden]{display:none}
+.y-option{padding:4px 8px;cursor:pointer;font-size:13px}.y-option-active{background:var(--y-subtle);outline:1px solid var(--y-accent)}.y-option[aria-selected=true]{font-weight:600}.y-options-error{gap:6px}
 .y-split{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:12px;align-items:start}.y-col{min-width:0}
 .y-helpers{display:flex;flex-direction:column;gap:8px;margin-bottom:8px;padding-bottom:8px;border-bottom:1px solid var(--y-border)}
 .y-details{margin:8px 0}.y-details summary{cursor:pointer;color:var(--y-muted);font-size:13px}
@@ -75,6 +79,12 @@ color:var(--y-fg);font-size:14px;line-height:1.45;padding:8px 4px 24px;max-width
 .ylai.ylai-standalone{margin:0 auto;padding:0 16px 24px}.ylai-standalone .y-viewlink{display:none}
 .y-topbar{display:flex;gap:12px;align-items:center;height:44px;border-bottom:1px solid var(--y-border);margin:0 -16px 4px;padding:0 16px;font-size:13px}
 .y-brand{font-weight:700;font-size:16px;margin-right:auto}.y-topbar .y-input{padding:3px 6px}
+.y-corner{position:fixed;right:16px;bottom:16px;z-index:30;display:flex;gap:6px;align-items:center}
+.y-corner .y-note{margin:0}
+.y-dialog{position:absolute;right:0;bottom:36px;width:380px;max-width:calc(100vw - 32px);margin:0;box-shadow:0 8px 24px rgba(0,0,0,.18)}
+.y-heat{position:absolute;inset:0;pointer-events:none;z-index:25}
+.y-heat-cell{position:absolute;background:#ef4444;border-radius:3px}
+.y-heat-legend{position:fixed;right:16px;bottom:56px;pointer-events:auto;background:var(--y-panel);border:1px solid var(--y-border);border-radius:6px;padding:4px 8px}
 `;
 
 let injected = false;

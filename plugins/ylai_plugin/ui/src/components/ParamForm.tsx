@@ -1,6 +1,8 @@
 import { useEffect, useState } from "react";
+import { optionsSpec, useParamOptions, type ClearedNotice, type OptionsState } from "../lib/paramOptions";
 import { isoToLocalInput, localInputToIso, mainType, nullable, type Problem, type Schema } from "../lib/schema";
 import { useI18n, type Key } from "../i18n";
+import { Combobox, type Choice } from "./Combobox";
 import { FieldError } from "./ui";
 
 export type Values = Record<string, unknown>;
@@ -14,7 +16,15 @@ export interface ParamFormProps {
   errors: Record<string, string>;
   disabled?: boolean;
   idPrefix?: string;
+  /**
+   * The DAG the form starts: params with "x-ylai-options" take their choices live from it
+   * (GET /forms/{dag_id}/options/{param}). Without it they are plain fields.
+   */
+  dagId?: string;
 }
+
+/** Static choices beyond this many get a searchable select instead of a plain one (or checkboxes). */
+export const LONG_LIST = 12;
 
 export function isSecret(schema: Schema): boolean {
   return schema["x-ylai-secret"] === true;
@@ -27,6 +37,10 @@ export function problemText(t: (k: Key, p?: Record<string, string | number>) => 
 function optionLabel(schema: Schema, v: unknown): string {
   const key = String(v);
   return schema.values_display?.[key] ?? key;
+}
+
+function asChoices(schema: Schema, values: unknown[]): Choice[] {
+  return values.map((v) => ({ value: v, label: optionLabel(schema, v) }));
 }
 
 function choices(schema: Schema): unknown[] | null {
@@ -83,7 +97,58 @@ function TextParsed({
   );
 }
 
-function Field({ name, schema, value, onChange, error, disabled, required, id }: {
+/** A live field's list as the form knows it, plus what it says about it. */
+interface Live {
+  state: OptionsState | undefined;
+  notice: ClearedNotice | undefined;
+  /** The titles of the params it depends on, by name. */
+  parents: Record<string, string>;
+  retry: () => void;
+}
+
+/** The status lines of a live field: waiting for a parent, loading, a cut list, a source's error, a cleared value. */
+function LiveStatus({ name, title, live }: { name: string; title: string; live: Live }) {
+  const { t } = useI18n();
+  const { state, notice } = live;
+  const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+  return (
+    <>
+      {state?.status === "waiting" ? (
+        <div className="y-help" data-testid={`options-waiting-${name}`}>
+          {t("form.optionsWaiting", { names: state.missing.map((m) => live.parents[m] ?? m).join(", ") })}
+        </div>
+      ) : null}
+      {!state || state.status === "loading" ? (
+        <div className="y-help" role="status" data-testid={`options-loading-${name}`}>
+          {t("form.optionsLoading")}
+        </div>
+      ) : null}
+      {state?.status === "ready" && state.truncated ? (
+        <div className="y-help" data-testid={`options-truncated-${name}`}>
+          {t("form.optionsTruncated", { n: state.options.length })}
+        </div>
+      ) : null}
+      {state?.status === "error" ? (
+        <div className="y-row y-wrap y-options-error">
+          <div className="y-field-error" role="alert" data-testid={`options-error-${name}`}>
+            {t("form.optionsError", { reason: state.reason })}
+            {state.retryAfter ? ` ${t("form.optionsRetryAfter", { seconds: state.retryAfter })}` : ""}
+          </div>
+          <button type="button" className="y-btn y-btn-small" onClick={live.retry} data-testid={`options-retry-${name}`}>
+            {t("form.optionsRetry")}
+          </button>
+        </div>
+      ) : null}
+      {notice ? (
+        <p className="y-note" role="status" data-testid={`options-notice-${name}`}>
+          {t("form.optionsCleared", { value: notice.values.map(show).join(", "), field: title })}
+        </p>
+      ) : null}
+    </>
+  );
+}
+
+function Field({ name, schema, value, onChange, error, disabled, required, id, live }: {
   name: string;
   schema: Schema;
   value: unknown;
@@ -92,6 +157,7 @@ function Field({ name, schema, value, onChange, error, disabled, required, id }:
   disabled?: boolean;
   required: boolean;
   id: string;
+  live?: Live;
 }) {
   const { t } = useI18n();
   const type = mainType(schema);
@@ -102,8 +168,24 @@ function Field({ name, schema, value, onChange, error, disabled, required, id }:
   // What every text-parsed input of this field shares (onChange is passed where the value is parsed).
   const parsedProps = { id, value, testId, invalid, disabled };
   let input;
+  const combo = { id, testId, invalid, labelId: `${id}-label` };
 
-  if (schema.enum) {
+  if (live) {
+    const state = live.state;
+    input = (
+      <Combobox
+        {...combo}
+        multiple={type === "array"}
+        choices={state?.status === "ready" ? state.options : []}
+        value={value}
+        disabled={disabled || state?.status !== "ready"}
+        onChange={(v) => onChange(v === undefined ? empty : v)}
+      />
+    );
+  } else if (schema.enum && schema.enum.filter((v) => v !== null).length > LONG_LIST) {
+    const options = schema.enum.filter((v) => v !== null);
+    input = <Combobox {...combo} choices={asChoices(schema, options)} value={value} disabled={disabled} onChange={(v) => onChange(v === undefined ? empty : v)} />;
+  } else if (schema.enum) {
     const options = schema.enum.filter((v) => v !== null);
     const index = options.findIndex((v) => JSON.stringify(v) === JSON.stringify(value));
     input = (
@@ -156,7 +238,9 @@ function Field({ name, schema, value, onChange, error, disabled, required, id }:
     );
   } else if (type === "array") {
     const opts = choices(schema);
-    if (opts) {
+    if (opts && opts.length > LONG_LIST) {
+      input = <Combobox {...combo} multiple choices={asChoices(schema, opts)} value={value} disabled={disabled} onChange={(v) => onChange(v === undefined ? empty : v)} />;
+    } else if (opts) {
       const selected = Array.isArray(value) ? value : [];
       input = (
         <div className="y-multi" role="group" aria-labelledby={`${id}-label`} data-testid={testId}>
@@ -274,6 +358,7 @@ function Field({ name, schema, value, onChange, error, disabled, required, id }:
         {schema.title && schema.title !== name ? <code className="y-muted y-small"> {name}</code> : null}
       </label>
       {input}
+      {live ? <LiveStatus name={name} title={schema.title ?? name} live={live} /> : null}
       {schema.description ? <div className="y-help">{schema.description}</div> : null}
       {schema.default !== undefined && !isSecret(schema) && typeof schema.default !== "object" ? (
         <div className="y-help">{t("form.default", { value: String(schema.default) })}</div>
@@ -284,11 +369,18 @@ function Field({ name, schema, value, onChange, error, disabled, required, id }:
 }
 
 /** A form generated from an object JSON schema (a script's params_schema or a DAG's params). */
-export function ParamForm({ schema, values, onChange, errors, disabled, idPrefix = "p" }: ParamFormProps) {
+export function ParamForm({ schema, values, onChange, errors, disabled, idPrefix = "p", dagId }: ParamFormProps) {
   const { t } = useI18n();
+  const live = useParamOptions(dagId, schema, values, onChange);
   const props = Object.entries(schema.properties ?? {});
   if (!props.length) return <p className="y-muted" data-testid="no-params">{t("form.noParams")}</p>;
   const required = new Set(schema.required ?? []);
+  const liveOf = (name: string, prop: Schema): Live | undefined => {
+    const spec = optionsSpec(prop);
+    if (!spec) return undefined;
+    const parents = Object.fromEntries(spec.depends_on.map((d) => [d, schema.properties?.[d]?.title ?? d]));
+    return { state: live.states[name], notice: live.notices[name], parents, retry: () => live.retry(name) };
+  };
   return (
     <div className="y-form-grid" data-testid="param-form">
       {props.map(([name, prop]) => (
@@ -301,7 +393,11 @@ export function ParamForm({ schema, values, onChange, errors, disabled, idPrefix
           required={required.has(name) && prop.default === undefined}
           error={errors[name]}
           disabled={disabled}
-          onChange={(v, p) => onChange(name, v, p)}
+          live={dagId ? liveOf(name, prop) : undefined}
+          onChange={(v, p) => {
+            live.dismiss(name);
+            onChange(name, v, p);
+          }}
         />
       ))}
     </div>

@@ -170,7 +170,7 @@ export function Run() {
                       void launch();
                     }}
                   >
-                    <ParamForm schema={schema} values={form.values} onChange={form.change} errors={errors} />
+                    <ParamForm schema={schema} values={form.values} onChange={form.change} errors={errors} dagId={dagId} />
                     {isBusy(runError) ? <BusyNote error={runError} /> : <ErrorBox error={runError} testId="run-error" />}
                     {form.attempted && Object.keys(problems).length ? <FieldError text={t("run.fixErrors")} testId="form-invalid" /> : null}
                     <DisabledNote show={rights !== undefined && !canRun} text={t("perm.noRun")} testId="run-permission" />

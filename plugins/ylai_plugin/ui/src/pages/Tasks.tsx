@@ -422,7 +422,7 @@ function TaskEditor({ id }: { id?: number }) {
             {!dagId ? <p className="y-muted">{t("run.pickFirst")}</p> : null}
             {dagId && !schema ? details.error ? <ErrorBox error={details.error} /> : <Loading /> : null}
             {skipped.length ? <p className="y-note">{t("tasks.secretsKept", { names: skipped.join(", ") })}</p> : null}
-            {schema ? <ParamForm schema={schema} values={form.values} onChange={form.change} errors={paramErrors} idPrefix="tp" /> : null}
+            {schema ? <ParamForm schema={schema} values={form.values} onChange={form.change} errors={paramErrors} idPrefix="tp" dagId={dagId} /> : null}
             <ErrorBox error={error} testId="task-save-error" />
             <div className="y-row">
               <button type="submit" className="y-btn y-btn-primary" disabled={busy || !canSave} data-testid="task-save">

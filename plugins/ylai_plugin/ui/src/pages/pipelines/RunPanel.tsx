@@ -63,7 +63,7 @@ export function useRunStates(following: Following | null): { tasks: Record<strin
 }
 
 /** The run form: the pipeline's params (the Run page's generated form), then POST /pipelines/{name}/run. */
-export function RunDialog({ name, schema, onStarted, onClose }: { name: string; schema: Schema; onStarted: (f: Following) => void; onClose: () => void }) {
+export function RunDialog({ name, dagId, schema, onStarted, onClose }: { name: string; dagId: string; schema: Schema; onStarted: (f: Following) => void; onClose: () => void }) {
   const { t } = useI18n();
   const st = useStudioText();
   const form = useParamForm(schema);
@@ -89,7 +89,7 @@ export function RunDialog({ name, schema, onStarted, onClose }: { name: string; 
   };
   return (
     <Card title={st("runTitle", { name })} testId="studio-run-dialog">
-      <ParamForm schema={schema} values={form.values} onChange={form.change} errors={form.errors} idPrefix="run" />
+      <ParamForm schema={schema} values={form.values} onChange={form.change} errors={form.errors} idPrefix="run" dagId={dagId} />
       <div className="y-field">
         <label className="y-label" htmlFor="y-run-note">
           {st("runNote")}

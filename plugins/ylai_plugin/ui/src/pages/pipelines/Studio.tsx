@@ -612,6 +612,7 @@ function Editor({ detail }: { detail: PipelineDetail | null }) {
       {runOpen && detail ? (
         <RunDialog
           name={detail.name}
+          dagId={detail.dag_id}
           schema={savedSchema ?? { type: "object", properties: {} }}
           onStarted={(f) => {
             setFollowing(f);
