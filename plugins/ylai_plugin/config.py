@@ -282,6 +282,48 @@ TRACE_URL_TEMPLATE = StrOption(
     example="http://localhost:16686/trace/{trace_id}",
 )
 
+USAGE_ENABLED = BoolOption(
+    "usage_enabled",
+    True,
+    "Whether ylai records usage statistics and click heatmaps (page-view beacon and server-side "
+    "feature use). Off: the beacon answers 202 with nothing recorded.",
+)
+USAGE_RETENTION_DAYS = IntOption(
+    "usage_retention_days",
+    90,
+    "Days raw usage events are kept; the daily aggregates (statistics, heatmaps) are kept.",
+)
+USAGE_RATE_PER_MINUTE = IntOption(
+    "usage_rate_per_minute", 30, "Beacon batches per minute each user may send (its own token bucket)."
+)
+USAGE_BURST = IntOption("usage_burst", 10, "Beacon batches a user may send at once before the rate applies.")
+USAGE_MAX_EVENTS_PER_USER_DAY = IntOption(
+    "usage_max_events_per_user_day",
+    2000,
+    "Beacon events recorded per user and day; the rest are dropped, so a bad client cannot flood the tables.",
+)
+FEEDBACK_SLACK_CHANNEL = StrOption(
+    "feedback_slack_channel",
+    "",
+    "Slack channel that receives every new feedback, through the alert channels' Slack connection "
+    "([ylai] alert_slack_conn_id); empty forwards none.",
+    example="#ylai-feedback",
+)
+FORM_OPTIONS_TIMEOUT = FloatOption(
+    "form_options_timeout",
+    2.0,
+    "Seconds a live options source of a run form (options_from: a query, an HTTP endpoint, a script) "
+    "may take; a slower one answers 503 with the reason, shown next to its field, and is abandoned.",
+    example="5",
+)
+FORM_OPTIONS_TTL = FloatOption(
+    "form_options_ttl",
+    30.0,
+    "Seconds the live options of a run form's field are kept (per DAG, field and the values of the "
+    "fields it depends on) before its source is asked again. 0 asks every time.",
+    example="300",
+)
+
 # The table, in the order Airflow lists the section.
 OPTIONS: tuple[Option[Any], ...] = (
     RATE_LIMIT_PER_MINUTE,
@@ -312,8 +354,16 @@ OPTIONS: tuple[Option[Any], ...] = (
     LOG_SEARCH_MAX_BYTES,
     LOG_SEARCH_MAX_SECONDS,
     TRACE_URL_TEMPLATE,
+    FORM_OPTIONS_TIMEOUT,
+    FORM_OPTIONS_TTL,
     SENSITIVE_REQUIRES_APPROVAL,
     SENSITIVE_APPROVERS,
+    USAGE_ENABLED,
+    USAGE_RETENTION_DAYS,
+    USAGE_RATE_PER_MINUTE,
+    USAGE_BURST,
+    USAGE_MAX_EVENTS_PER_USER_DAY,
+    FEEDBACK_SLACK_CHANNEL,
 )
 
 

@@ -6,8 +6,9 @@ create "ylai Tasks" & co. first. Idempotent; it only ever adds permissions.
 
 Default mapping: Viewer reads; User and Op also run and manage tasks, presets and alert
 rules, start exports, and create and edit pipelines;
-Admin can do everything, including creating scripts. Viewer and User also get
-``can_read`` on Plugins, without which Airflow's UI hides plugin menu entries.
+Admin can do everything, including creating scripts, and alone reads feedback and usage
+insights. Viewer and User also get ``can_read`` on Plugins, without which Airflow's UI hides
+plugin menu entries.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ RESOURCE_REPORTS = "ylai Reports"
 RESOURCE_PIPELINES = "ylai Pipelines"
 # can_read: see approval requests; can_edit: approve or reject one (the domain checks approvers).
 RESOURCE_APPROVALS = "ylai Approvals"
+# can_read: the feedback list; can_edit: mark handled, reply. Anyone signed in may give feedback.
+RESOURCE_FEEDBACK = "ylai Feedback"
+# can_read: usage statistics and click heatmaps. Anyone signed in sends the page-view beacon.
+RESOURCE_INSIGHTS = "ylai Insights"
 RESOURCES = (
     RESOURCE_TASKS,
     RESOURCE_SCRIPTS,
@@ -32,7 +37,11 @@ RESOURCES = (
     RESOURCE_REPORTS,
     RESOURCE_PIPELINES,
     RESOURCE_APPROVALS,
+    RESOURCE_FEEDBACK,
+    RESOURCE_INSIGHTS,
 )
+# What people say and do is for Admins only: Viewer, User and Op get nothing of these.
+ADMIN_ONLY = (RESOURCE_FEEDBACK, RESOURCE_INSIGHTS)
 ACTIONS = ("can_read", "can_create", "can_edit", "can_delete")
 MANAGE = ("can_read", "can_create", "can_edit", "can_delete")
 
@@ -50,7 +59,10 @@ _USER_GRANTS: dict[str, tuple[str, ...]] = {
     RESOURCE_APPROVALS: ("can_read", "can_edit"),
 }
 ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
-    "Viewer": {**dict.fromkeys(RESOURCES, ("can_read",)), "Plugins": ("can_read",)},
+    "Viewer": {
+        **dict.fromkeys((r for r in RESOURCES if r not in ADMIN_ONLY), ("can_read",)),
+        "Plugins": ("can_read",),
+    },
     "User": {**_USER_GRANTS, "Plugins": ("can_read",)},
     "Op": dict(_USER_GRANTS),
     "Admin": dict.fromkeys(RESOURCES, ACTIONS),

@@ -59,6 +59,7 @@ def create_app() -> FastAPI:
         approvals,
         audit,
         exports,
+        feedback,
         health,
         logs,
         me,
@@ -73,6 +74,7 @@ def create_app() -> FastAPI:
         static,
         swagger,
         tasks,
+        usage,
     )
     from ylai_plugin.api.routes import alerts as alerts_api
     from ylai_plugin.api.security import rate_limited_user
@@ -113,6 +115,8 @@ def create_app() -> FastAPI:
     v1.include_router(approvals.router)
     v1.include_router(audit.router)
     v1.include_router(access.router)
+    v1.include_router(feedback.router)
+    v1.include_router(usage.router)
 
     @v1.get("/openapi.json", include_in_schema=False)
     def openapi() -> dict[str, object]:

@@ -16,5 +16,6 @@ from ylai_plugin.db import alert_models as alert_models
 from ylai_plugin.db import breaker_models as breaker_models
 from ylai_plugin.db import export_models as export_models
 from ylai_plugin.db import models as models
+from ylai_plugin.db import usage_models as usage_models
 from ylai_plugin.db.base import Base as Base
 from ylai_plugin.db.base import metadata as metadata

@@ -74,6 +74,12 @@ class RunRequest(BaseModel):
 
     params: dict[str, Any] = Field(default_factory=dict, description="Merged over the task's saved params.")
     note: str | None = Field(default=None, max_length=1000)
+    preset_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="The preset the params came from, when the run starts from one (usage statistics only).",
+    )
 
 
 # Optional body: absent means no overrides. A default (not ``None``) keeps the documented

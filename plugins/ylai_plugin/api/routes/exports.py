@@ -23,6 +23,8 @@ from ylai_plugin.api.datamodels.exports import ExportJobIn, ExportJobOut, Export
 from ylai_plugin.api.errors import ApiError, ErrorResponse
 from ylai_plugin.api.listing import IdPath, Offset
 from ylai_plugin.api.security import UserDep, requires
+from ylai_plugin.api.usage_source import SourceDep
+from ylai_plugin.domain import usage
 from ylai_plugin.domain.errors import INVALID_INPUT, Text, text, validation_reason
 from ylai_plugin.permissions import RESOURCE_REPORTS
 from ylai_plugin.reports import exports
@@ -121,13 +123,16 @@ def list_export_jobs(
     dependencies=[Depends(requires(RESOURCE_REPORTS, "POST"))],
     responses={422: {"model": ErrorResponse}},
 )
-def create_export_job(body: ExportJobIn, request: Request, user: UserDep, session: SessionDep) -> ExportJobOut:
+def create_export_job(
+    body: ExportJobIn, request: Request, user: UserDep, session: SessionDep, source: SourceDep
+) -> ExportJobOut:
     """Queue an export; poll ``GET /exports/jobs/{id}`` for progress, then download it."""
     from ylai_plugin.reports.jobs import runner
 
     spec = exports.build_spec(user, body.kind, body.format, body.language, body.filters, "body.filters")
     job = exports.create_job(session, spec, body.filters, user.get_name())
     out = _job_out(job, request)
+    usage.record_feature(session, user, "export", body.kind, source)
     session.commit()
     runner.kick()
     return out
@@ -208,7 +213,7 @@ def export_summary(kind: Kind, request: Request, user: UserDep) -> ExportSummary
     responses=FILE_RESPONSES,
     description="Download an export directly: CSV streams any size, xlsx and PDF are limited in rows. " + QUERY_DOC,
 )
-def export_now(kind: Kind, request: Request, user: UserDep) -> Any:
+def export_now(kind: Kind, request: Request, user: UserDep, source: SourceDep) -> Any:
     """Download an export directly."""
     from ylai_plugin.reports.jobs import MEDIA_TYPES, file_name
 
@@ -216,6 +221,7 @@ def export_now(kind: Kind, request: Request, user: UserDep) -> Any:
     filters = query.filters()
     spec = exports.build_spec(user, kind, query.format, query.language, filters, "query")
     name = file_name(kind, query.format, filters)
+    usage.record_feature_now(user, "export", kind, source)
     if query.format == "csv":
         exports.audit_download(spec, user)
         return StreamingResponse(

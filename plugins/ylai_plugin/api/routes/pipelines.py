@@ -25,7 +25,8 @@ from ylai_plugin.api.datamodels.scripts import RestoreIn, VersionOut
 from ylai_plugin.api.errors import ErrorResponse
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, VersionPath, cached_read, pick_fields
 from ylai_plugin.api.security import UserDep, requires
-from ylai_plugin.domain import approvals, pipelines
+from ylai_plugin.api.usage_source import SourceDep
+from ylai_plugin.domain import approvals, pipelines, usage
 from ylai_plugin.domain import dags as dag_service
 from ylai_plugin.domain.errors import Invalid
 from ylai_plugin.permissions import RESOURCE_PIPELINES
@@ -163,7 +164,7 @@ def _versions_out(session: Any, pipeline: Any) -> DbPipelineOut:
     dependencies=[Depends(requires(RESOURCE_PIPELINES, "POST"))],
     responses=WRITE_ERRORS,
 )
-def create_pipeline(body: PipelineIn, user: UserDep, session: SessionDep) -> DbPipelineOut:
+def create_pipeline(body: PipelineIn, user: UserDep, session: SessionDep, source: SourceDep) -> DbPipelineOut:
     """Store a new database pipeline (version 1); it appears as ``pipeline__<name>`` within about 20 s.
 
     The spec is compiled as ``POST /pipelines/validate`` does; every problem is a detail of the
@@ -171,7 +172,9 @@ def create_pipeline(body: PipelineIn, user: UserDep, session: SessionDep) -> DbP
     repository or database pipeline has the name. Audited.
     """
     _check_alerts(body.spec)
-    return _versions_out(session, pipelines.create(session, user, body.spec, body.comment))
+    stored = _versions_out(session, pipelines.create(session, user, body.spec, body.comment))
+    usage.record_feature(session, user, "editor_save", stored.dag_id, source)
+    return stored
 
 
 @router.post(
@@ -181,13 +184,17 @@ def create_pipeline(body: PipelineIn, user: UserDep, session: SessionDep) -> DbP
     dependencies=[Depends(requires(RESOURCE_PIPELINES, "PATCH"))],
     responses=WRITE_ERRORS,
 )
-def add_pipeline_version(name: str, body: PipelineIn, user: UserDep, session: SessionDep) -> DbPipelineOut:
+def add_pipeline_version(
+    name: str, body: PipelineIn, user: UserDep, session: SessionDep, source: SourceDep
+) -> DbPipelineOut:
     """Store a new version of a database pipeline and make it current; ``spec.name`` must be ``{name}``.
 
     A repository pipeline is read-only (409): save a copy under another name. Audited.
     """
     _check_alerts(body.spec)
-    return _versions_out(session, pipelines.add_version(session, user, name, body.spec, body.comment))
+    stored = _versions_out(session, pipelines.add_version(session, user, name, body.spec, body.comment))
+    usage.record_feature(session, user, "editor_save", stored.dag_id, source)
+    return stored
 
 
 @router.get(
@@ -249,10 +256,11 @@ def delete_pipeline(name: str, user: UserDep, session: SessionDep) -> Response:
     dependencies=[Depends(requires(RESOURCE_PIPELINES))],
     responses={403: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
 )
-def run_pipeline(name: str, user: UserDep, session: SessionDep, body: RunBody) -> RunOut:
+def run_pipeline(name: str, user: UserDep, session: SessionDep, body: RunBody, source: SourceDep) -> RunOut:
     """Trigger ``pipeline__<name>`` with the given params (validated against the pipeline's params). Audited.
 
     Needs the right to run the DAG (DAG-level permissions), as a script's run does.
     """
     run = pipelines.trigger(session, user, name, body.params, body.note)
+    usage.record_run(session, user, run.dag_id, source, body.preset_id)
     return run_out(run, None, dag_service.secret_params([run.dag_id], session))

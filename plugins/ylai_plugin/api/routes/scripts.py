@@ -26,8 +26,9 @@ from ylai_plugin.api.datamodels.scripts import (
 from ylai_plugin.api.errors import ErrorResponse
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, VersionPath, cached_read, pick_fields
 from ylai_plugin.api.security import UserDep, requires
+from ylai_plugin.api.usage_source import SourceDep
 from ylai_plugin.domain import dags as dag_service
-from ylai_plugin.domain import script_versions, scripts
+from ylai_plugin.domain import script_versions, scripts, usage
 from ylai_plugin.permissions import RESOURCE_SCRIPTS
 
 router = APIRouter(prefix="/scripts", tags=["scripts"], responses={404: {"model": ErrorResponse}})
@@ -94,9 +95,10 @@ def get_script(request: Request, name: str, user: UserDep, runs: Annotated[int, 
     dependencies=[Depends(requires(RESOURCE_SCRIPTS))],
     responses={403: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
 )
-def run_script(name: str, user: UserDep, session: SessionDep, body: RunBody) -> RunOut:
+def run_script(name: str, user: UserDep, session: SessionDep, body: RunBody, source: SourceDep) -> RunOut:
     """Trigger ``script__<name>`` with the given params (validated against the manifest)."""
     run = scripts.trigger(session, user, name, body.params, body.note)
+    usage.record_run(session, user, run.dag_id, source, body.preset_id)
     return run_out(run, None, dag_service.secret_params([run.dag_id], session))
 
 
@@ -118,9 +120,10 @@ def _versions_out(session: Any, script: Any) -> DbScriptOut:
     dependencies=[Depends(requires(RESOURCE_SCRIPTS, "POST"))],
     responses={409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
 )
-def create_script(body: ScriptIn, user: UserDep, session: SessionDep) -> DbScriptOut:
+def create_script(body: ScriptIn, user: UserDep, session: SessionDep, source: SourceDep) -> DbScriptOut:
     """Store a new script (version 1); it appears as ``script__<name>`` within about 20 s. Audited."""
     script = scripts.create(session, user, body.name, body.runtime, body.content, body.manifest, body.comment)
+    usage.record_feature(session, user, "editor_save", script_dag_id(script.name), source)
     return _versions_out(session, script)
 
 
@@ -131,10 +134,13 @@ def create_script(body: ScriptIn, user: UserDep, session: SessionDep) -> DbScrip
     dependencies=[Depends(requires(RESOURCE_SCRIPTS, "PATCH"))],
     responses={422: {"model": ErrorResponse}},
 )
-def add_script_version(name: str, body: ScriptVersionIn, user: UserDep, session: SessionDep) -> DbScriptOut:
+def add_script_version(
+    name: str, body: ScriptVersionIn, user: UserDep, session: SessionDep, source: SourceDep
+) -> DbScriptOut:
     """Store a new version of a database script and make it current. Audited."""
     script = scripts.get_stored(session, user, name)
     scripts.add_version(session, user, script, body.content, body.manifest, body.comment)
+    usage.record_feature(session, user, "editor_save", script_dag_id(script.name), source)
     return _versions_out(session, script)
 
 

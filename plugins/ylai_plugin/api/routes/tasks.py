@@ -14,7 +14,8 @@ from ylai_plugin.api.datamodels.tasks import TaskIn, TaskKind, TaskOut, TaskPatc
 from ylai_plugin.api.errors import ErrorResponse
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, cached_read, pick_fields
 from ylai_plugin.api.security import UserDep, requires
-from ylai_plugin.domain import tasks
+from ylai_plugin.api.usage_source import SourceDep
+from ylai_plugin.domain import tasks, usage
 from ylai_plugin.domain.paging import PageQuery
 from ylai_plugin.permissions import RESOURCE_TASKS
 
@@ -110,13 +111,15 @@ def delete_task(task_id: IdPath, user: UserDep, session: SessionDep) -> Response
         429: {"model": ErrorResponse},
     },
 )
-def run_task(task_id: IdPath, user: UserDep, session: SessionDep, body: RunBody) -> RunOut:
+def run_task(task_id: IdPath, user: UserDep, session: SessionDep, body: RunBody, source: SourceDep) -> RunOut:
     """Validate the params against the script's schema and trigger a DAG run.
 
     A task with an ``approval`` starts a run of its own DAG, ``task__<id>``, which waits for the
     approval and then runs the target (409 until Airflow has parsed that DAG, just after saving).
     """
-    return RunOut(**tasks.run(session, user, task_id, body.params, body.note))
+    started = tasks.run(session, user, task_id, body.params, body.note)
+    usage.record_run(session, user, str(started["dag_id"]), source, body.preset_id)
+    return RunOut(**started)
 
 
 @router.get("/{task_id}/runs", response_model=Page[RunOut], dependencies=[Depends(requires(RESOURCE_TASKS))])
