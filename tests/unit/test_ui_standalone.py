@@ -153,6 +153,8 @@ def test_plugin_menu_and_standalone_view_share_pages_json() -> None:
         "approvals",
         "audit",
         "access",
+        "feedback",
+        "insights",
     ]
     assert tuple(p["id"] for p in pages) == standalone.PAGES
     assert tuple((p["menu"], f"ylai-{p['id']}") for p in pages) == plugin.UI_PAGES

@@ -2,7 +2,7 @@ import { defineConfig, type Plugin } from "vite";
 import { CSS } from "./src/styles";
 import en from "./src/i18n/en.json";
 import zh from "./src/i18n/zh-CN.json";
-import { PAGES } from "./src/lib/nav";
+import { PAGES, RESTRICTED_PAGES } from "./src/lib/nav";
 
 // The fast standalone view (/ylai/app/<page>, served by api/standalone.py): the same pages with
 // their own React (no host globals), as ES modules with content-hashed names under dist/app/.
@@ -10,7 +10,11 @@ import { PAGES } from "./src/lib/nav";
 
 const SHELL_KEYS = ["nav.label", ...PAGES.map((p) => `nav.${p}`), ...PAGES.map((p) => `${p}.title`), "apiDocs.link", "standalone.openInAirflow", "standalone.language", "standalone.dark"];
 
-/** shell.json: what the server needs to paint the page's final layout before any JS runs. */
+/**
+ * shell.json: what the server needs to paint the page's final layout before any JS runs. Its tabs
+ * leave out the pages only some users may open (RESTRICTED_PAGES): the page adds theirs once /me
+ * allows them, rather than a Viewer seeing tabs that then vanish.
+ */
 function shellAssets(): Plugin {
   const pick = (dict: Record<string, string>) => Object.fromEntries(SHELL_KEYS.map((k) => [k, dict[k] ?? (en as Record<string, string>)[k]]));
   return {
@@ -19,7 +23,7 @@ function shellAssets(): Plugin {
       this.emitFile({
         type: "asset",
         fileName: "shell.json",
-        source: JSON.stringify({ css: CSS, pages: PAGES, text: { en: pick(en), "zh-CN": pick(zh) } }),
+        source: JSON.stringify({ css: CSS, pages: PAGES.filter((p) => !(p in RESTRICTED_PAGES)), text: { en: pick(en), "zh-CN": pick(zh) } }),
       });
     },
   };

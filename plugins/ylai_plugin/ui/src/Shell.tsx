@@ -1,8 +1,11 @@
-import { useCallback, useEffect, useMemo, useState, type ComponentType } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type ComponentType, type RefObject } from "react";
 import { SERVER_URL } from "../generated/ylai";
 import { resolveUrl } from "./lib/api";
 import { MeProvider } from "./lib/me";
 import { OutageBanner } from "./components/OutageBanner";
+import { FeedbackButton } from "./components/Feedback";
+import { HeatmapOverlay, HeatmapToggle, useMaySeeHeatmap } from "./components/Heatmap";
+import { useUsageBeacon } from "./lib/usage";
 import { NavContext, hrefFor, isStandalonePath, pageFromPath, pagePath, standalonePath, type Nav, type PageId } from "./lib/nav";
 import { EnvProvider, useHostEnv, useI18n, type Env, type Lang } from "./i18n";
 import { Overview } from "./pages/Overview";
@@ -17,6 +20,8 @@ import { Pipelines } from "./pages/pipelines";
 import { Approvals } from "./pages/Approvals";
 import { Audit } from "./pages/Audit";
 import { Access } from "./pages/Access";
+import { Feedback } from "./pages/Feedback";
+import { Insights } from "./pages/Insights";
 
 // Kept free of react-router: the standalone bundle (src/standalone.tsx) imports this module only.
 
@@ -34,6 +39,8 @@ export const PAGE_COMPONENTS: Record<PageId, ComponentType> = {
   approvals: Approvals,
   audit: Audit,
   access: Access,
+  feedback: Feedback,
+  insights: Insights,
 };
 
 /**
@@ -122,22 +129,49 @@ function ViewLink({ page, search }: { page: PageId; search: string }) {
   );
 }
 
+/**
+ * The corner every page has (issue 20): the feedback button and, for users who may read the
+ * insights, the heatmap switch. The overlay itself covers the whole page (a child of the root).
+ */
+function Corner({ page, heatmap, onHeatmap }: { page: PageId; heatmap: boolean; onHeatmap: (on: boolean) => void }) {
+  const maySee = useMaySeeHeatmap();
+  return (
+    <div className="y-corner" data-ylai-region="aside" data-testid="ylai-corner">
+      {maySee ? <HeatmapToggle on={heatmap} onToggle={onHeatmap} /> : null}
+      <FeedbackButton page={page} />
+    </div>
+  );
+}
+
+function HeatmapLayer({ page, on, root }: { page: PageId; on: boolean; root: RefObject<HTMLDivElement | null> }) {
+  const maySee = useMaySeeHeatmap();
+  return on && maySee ? <HeatmapOverlay page={page} root={root} /> : null;
+}
+
 export function Shell({ pathname, search, go, standalone = false }: { pathname: string; search: string; go: (to: string) => void; standalone?: boolean }) {
   const env = useHostEnv();
   const page = pageFromPath(pathname) ?? "overview";
   const nav: Nav = useMemo(() => ({ page, search: new URLSearchParams(search), go, standalone }), [page, search, go, standalone]);
   const Page = PAGE_COMPONENTS[page];
   const cls = ["ylai", env.dark ? "ylai-dark" : "", standalone ? "ylai-standalone" : ""].filter(Boolean).join(" ");
+  const root = useRef<HTMLDivElement>(null);
+  const [heatmap, setHeatmap] = useState(false);
+  // Page views and clicks (page, region, position in it; nothing else) for the usage statistics.
+  useUsageBeacon(page, root);
   return (
     <EnvProvider env={env}>
       <NavContext.Provider value={nav}>
         <MeProvider>
-          <div className={cls} data-testid="ylai-root" data-page={page} data-lang={env.lang} lang={env.lang}>
+          <div className={cls} ref={root} data-testid="ylai-root" data-page={page} data-lang={env.lang} lang={env.lang}>
             {standalone ? <TopBar page={page} search={search} env={env} /> : <ViewLink page={page} search={search} />}
             {/* A dependency down (a 503 naming it): said once, above the page, until requests succeed again */}
             <OutageBanner />
-            {/* key: a fresh page (and its state) for each page and query */}
-            <Page key={`${page}?${search}`} />
+            {/* key: a fresh page (and its state) for each page and query; its PageHeader marks "header" and "nav" */}
+            <div data-ylai-region="main">
+              <Page key={`${page}?${search}`} />
+            </div>
+            <Corner page={page} heatmap={heatmap} onHeatmap={setHeatmap} />
+            <HeatmapLayer page={page} on={heatmap} root={root} />
           </div>
         </MeProvider>
       </NavContext.Provider>

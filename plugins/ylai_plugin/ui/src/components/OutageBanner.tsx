@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { ylai } from "../api/client";
 import { useI18n, type Key } from "../i18n";
+import { reportShownError } from "../lib/lastError";
 import { currentOutage, subscribeOutage, type Outage } from "../lib/outage";
 
 /** How each dependency a 503 names is called ("metadata_db" -> "The metadata database"). */
@@ -34,9 +35,10 @@ export function OutageBanner({ minPollMs = 2000, maxPollMs = 30000 }: { minPollM
     }, every);
     return () => window.clearInterval(timer);
   }, [outage, minPollMs, maxPollMs]);
+  const key = outage?.dependency ? NAMES[outage.dependency] : undefined;
+  const text = !outage ? "" : key ? t("outage.banner", { dependency: t(key) }) : t("outage.timeout");
+  useEffect(() => reportShownError(text), [text]);
   if (!outage) return null;
-  const key = outage.dependency ? NAMES[outage.dependency] : undefined;
-  const text = key ? t("outage.banner", { dependency: t(key) }) : t("outage.timeout");
   return (
     <div className="y-note" role="status" aria-live="polite" data-testid="outage-banner" data-dependency={outage.dependency ?? ""} title={outage.message}>
       {text}

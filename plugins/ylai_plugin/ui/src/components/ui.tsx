@@ -1,15 +1,19 @@
-import type { ReactNode } from "react";
+import { useEffect, type ReactNode } from "react";
 import { ApiError } from "../lib/api";
-import { PAGES, Link, pagePath, useNav } from "../lib/nav";
+import { reportShownError } from "../lib/lastError";
+import { useMe, type Resource } from "../lib/me";
+import { Link, pagePath, useNav, visiblePages } from "../lib/nav";
 import { useI18n, type Key } from "../i18n";
 
 export function PageHeader({ title, subtitle, actions }: { title: string; subtitle?: string; actions?: ReactNode }) {
   const { t } = useI18n();
   const { page } = useNav();
+  const me = useMe();
+  // data-ylai-region: the layout's regions the click beacon (lib/usage.ts) places clicks in.
   return (
-    <header className="y-header">
-      <nav className="y-tabs" aria-label={t("nav.label")}>
-        {PAGES.map((p) => (
+    <header className="y-header" data-ylai-region="header">
+      <nav className="y-tabs" aria-label={t("nav.label")} data-ylai-region="nav">
+        {visiblePages((r) => me.can(r as Resource, "read")).map((p) => (
           <Link key={p} to={pagePath(p)} className={p === page ? "y-tab y-tab-active" : "y-tab"} testId={`tab-${p}`}>
             {t(`nav.${p}` as Key)}
           </Link>
@@ -71,15 +75,17 @@ export function StateBadge({ state }: { state: string | null | undefined }) {
 
 export function ErrorBox({ error, testId }: { error: unknown; testId?: string }) {
   const { t } = useI18n();
-  if (!error) return null;
-  let text: string;
+  let text = "";
   if (error instanceof ApiError) {
     if (error.status === 403) text = t("error.forbidden", { message: error.message });
     else if (error.status === 401) text = t("error.unauthenticated");
     else text = t("error.api", { status: error.status, message: error.message });
-  } else {
+  } else if (error) {
     text = t("error.network", { message: error instanceof Error ? error.message : String(error) });
   }
+  // The feedback dialog offers to send the last error a page showed (lib/lastError.ts).
+  useEffect(() => reportShownError(text), [text]);
+  if (!error) return null;
   return (
     <div className="y-error" role="alert" data-testid={testId ?? "error"}>
       {text}

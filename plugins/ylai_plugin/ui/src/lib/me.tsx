@@ -2,7 +2,7 @@ import { createContext, useContext, useEffect, useState, type ReactNode } from "
 import { data, ylai, type Schemas } from "../api/client";
 import { ApiError } from "./api";
 
-export type Resource = "tasks" | "scripts" | "presets" | "monitor" | "alerts" | "reports" | "pipelines";
+export type Resource = "tasks" | "scripts" | "presets" | "monitor" | "alerts" | "reports" | "pipelines" | "feedback" | "insights";
 export type Action = "read" | "create" | "edit" | "delete";
 
 export type DagRights = Schemas["DagRights"];

@@ -14,6 +14,17 @@ export const PAGE_LIST: readonly PageInfo[] = pageList;
 export const PAGES: readonly string[] = PAGE_LIST.map((p) => p.id);
 export type PageId = string;
 
+/**
+ * Pages only some users may open, with the /me resource that must allow "read": their tabs show
+ * only for those users (the server's 403 protects the data either way).
+ */
+export const RESTRICTED_PAGES: Readonly<Record<string, string>> = { feedback: "feedback", insights: "insights" };
+
+/** The pages whose tabs a user sees: all but the restricted ones ``canRead`` does not allow. */
+export function visiblePages(canRead: (resource: string) => boolean): PageId[] {
+  return PAGES.filter((p) => !(p in RESTRICTED_PAGES) || canRead(RESTRICTED_PAGES[p]));
+}
+
 const PAGE_RE = `(${PAGES.join("|")})`;
 
 /**

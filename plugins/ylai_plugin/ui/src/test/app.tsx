@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, vi } from "vitest";
 import YlaiApp from "../App";
 import { resetMeCache } from "../lib/me";
+import { resetUsageBeacon } from "../lib/usage";
 import { flush, render, type Rendered } from "./render";
 import { ensureBase } from "./server";
 
@@ -19,6 +20,7 @@ export function pageTests(): (path: string) => Promise<HTMLElement> {
   afterEach(() => {
     mounted?.unmount();
     mounted = null;
+    resetUsageBeacon();
     vi.unstubAllGlobals();
     vi.restoreAllMocks();
     window.history.replaceState(null, "", "/");
