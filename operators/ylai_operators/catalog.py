@@ -33,8 +33,9 @@ Approvals (:mod:`ylai_operators.approval`)
     :data:`APPROVE_OPTION`, :data:`REJECT_OPTION`, :data:`APPROVAL_POLICY_VARIABLE` and
     :data:`APPROVAL_DIRECTORY_VARIABLE` (what the plugin publishes), :func:`eligible_usernames`;
     :class:`ApprovalSpec` (the ``approval:`` of a manifest, a pipeline spec or a saved task).
-Processes (:mod:`ylai_operators.process_tree`, :mod:`ylai_operators.preload`)
-    :func:`stop_processes`, :func:`warm_imports`.
+Processes (:mod:`ylai_operators.process_tree`, :mod:`ylai_operators.preload`, :mod:`ylai_operators.process_runner`)
+    :func:`stop_processes`, :func:`warm_imports`, :class:`ProcessRunner` and :func:`build_command`
+    (a script's argv, as its task starts it; a form's ``options_from: {source: script}`` runs one).
 
 Only :mod:`ylai_operators.naming` is imported with this module; every other name imports its
 module the first time it is used (PEP 562), as the plugin's function-level imports did, so
@@ -83,10 +84,12 @@ if TYPE_CHECKING:
     from ylai_operators.pipeline_spec import to_data as pipeline_data
     from ylai_operators.pipeline_spec import to_yaml as pipeline_yaml
     from ylai_operators.preload import warm_imports
+    from ylai_operators.process_runner import ProcessRunner
     from ylai_operators.process_tree import stop_processes
     from ylai_operators.registry import Registry, Script, SpecError, load_registry
     from ylai_operators.scheduled_tasks import VARIABLE as SCHEDULED_TASKS_VARIABLE
     from ylai_operators.scheduled_tasks import run_id_prefix
+    from ylai_operators.script_operator import build_command
 
 # public name -> (module, name in that module), imported on first use
 _LAZY: dict[str, tuple[str, str]] = {
@@ -122,6 +125,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "pipeline_yaml": ("ylai_operators.pipeline_spec", "to_yaml"),
     "warm_imports": ("ylai_operators.preload", "warm_imports"),
     "stop_processes": ("ylai_operators.process_tree", "stop_processes"),
+    "ProcessRunner": ("ylai_operators.process_runner", "ProcessRunner"),
+    "build_command": ("ylai_operators.script_operator", "build_command"),
     "Registry": ("ylai_operators.registry", "Registry"),
     "Script": ("ylai_operators.registry", "Script"),
     "SpecError": ("ylai_operators.registry", "SpecError"),
@@ -158,10 +163,12 @@ __all__ = [
     "ParamSpec",
     "Pipeline",
     "PipelineSpec",
+    "ProcessRunner",
     "Registry",
     "Script",
     "ScriptManifest",
     "SpecError",
+    "build_command",
     "check_pipeline",
     "check_schedule",
     "dag_id",

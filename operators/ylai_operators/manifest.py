@@ -12,8 +12,9 @@ the loader turns into ``<file>: params.rows.maximum: <reason>``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -59,8 +60,91 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class _OptionsSource(_Strict):
+    """Where a param's live options come from (frozen and strict: a misspelt key is an error)."""
+
+
+class ConnectionsOptions(_OptionsSource):
+    """``{source: connections, conn_type?}``: the ids of Airflow connections (of one type)."""
+
+    source: Literal["connections"]
+    conn_type: str | None = None
+
+
+class VariablesOptions(_OptionsSource):
+    """``{source: variables, prefix?}``: the keys of Airflow Variables (starting with ``prefix``)."""
+
+    source: Literal["variables"]
+    prefix: str | None = None
+
+
+class PoolsOptions(_OptionsSource):
+    """``{source: pools}``: the names of Airflow's pools."""
+
+    source: Literal["pools"]
+
+
+class DagsOptions(_OptionsSource):
+    """``{source: dags, tag?}``: the DAGs the caller may read (with ``tag``)."""
+
+    source: Literal["dags"]
+    tag: str | None = None
+
+
+class SqlOptions(_OptionsSource):
+    """``{source: sql, conn_id, query, database_param?}``: a read-only query through a connection.
+
+    The first column is the value, an optional second one the label. The values of the params
+    the query depends on are bound parameters (``%(name)s`` for Postgres), never text of the
+    query. ``database_param`` names a param whose value replaces the connection's database
+    (schema) for this query: a connection parameter, never SQL.
+    """
+
+    source: Literal["sql"]
+    conn_id: str = Field(min_length=1)
+    query: str = Field(min_length=1)
+    database_param: str | None = None
+
+
+class HttpOptions(_OptionsSource):
+    """``{source: http, conn_id, endpoint, values, labels?}``: a JSON answer of an HTTP connection.
+
+    ``values`` (and ``labels``) are dotted paths into the answer (``data.items.name``): a path
+    through a list collects that key of every element. The params the source depends on go as
+    query parameters.
+    """
+
+    source: Literal["http"]
+    conn_id: str = Field(min_length=1)
+    endpoint: str = ""
+    values: str = Field(min_length=1)
+    labels: str | None = None
+
+
+class ScriptOptions(_OptionsSource):
+    """``{source: script, script}``: a ylai script, given the params it depends on, prints the options as JSON.
+
+    It prints a JSON list: values, or ``{"value", "label"}`` objects.
+    """
+
+    source: Literal["script"]
+    script: str = Field(pattern=SLUG)
+
+
+OptionsFrom = Annotated[
+    ConnectionsOptions | VariablesOptions | PoolsOptions | DagsOptions | SqlOptions | HttpOptions | ScriptOptions,
+    Field(discriminator="source"),
+]
+OPTION_SOURCES = ("connections", "variables", "pools", "dags", "sql", "http", "script")
+
+
 class ParamSpec(_Strict):
-    """One script parameter."""
+    """One script parameter.
+
+    ``options_from`` offers live choices (connections, a query's rows, ...) instead of a static
+    ``enum``; ``depends_on`` names the other params of the same form whose values the source
+    needs, so a form fetches the options again when they change.
+    """
 
     type: ParamType = "string"
     title: str | None = None
@@ -79,6 +163,17 @@ class ParamSpec(_Strict):
     min_items: int | None = Field(default=None, alias="minItems", ge=0)
     max_items: int | None = Field(default=None, alias="maxItems", ge=0)
     secret: bool = False
+    options_from: OptionsFrom | None = None
+    depends_on: list[str] = Field(default_factory=list)
+
+    @property
+    def option_dependencies(self) -> list[str]:
+        """``depends_on``, and the ``database_param`` of a SQL source when it is not listed."""
+        found = list(self.depends_on)
+        database = getattr(self.options_from, "database_param", None)
+        if database and database not in found:
+            found.append(database)
+        return found
 
     @field_validator("default", mode="before")
     @classmethod
@@ -117,6 +212,10 @@ class ParamSpec(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> ParamSpec:
+        if self.options_from is not None and (self.enum is not None or self.type == "enum"):
+            raise ValueError("'options_from' replaces a static 'enum': give one or the other")
+        if self.depends_on and self.options_from is None:
+            raise ValueError("'depends_on' only applies to a parameter with 'options_from'")
         if self.type == "enum" and not self.enum:
             raise ValueError("type 'enum' needs a non-empty 'enum' list")
         if self.labels and not self.enum:
@@ -139,6 +238,40 @@ class ParamSpec(_Strict):
             if error:
                 raise ValueError(f"default {self.default!r} is invalid: {error}")
         return self
+
+
+def check_dependencies(params: Mapping[str, ParamSpec]) -> None:
+    """Check every param's ``depends_on`` (and SQL ``database_param``) against the others.
+
+    :raises ValueError: naming the field (``params.table.depends_on``): an unknown param, the
+        param itself, or a cycle (``a -> b -> a``).
+    """
+    for name, spec in params.items():
+        database = getattr(spec.options_from, "database_param", None)
+        if database is not None and database not in params:
+            raise ValueError(f"params.{name}.options_from.database_param: {database!r} is not a parameter of this form")
+        for other in spec.depends_on:
+            if other == name:
+                raise ValueError(f"params.{name}.depends_on: a parameter cannot depend on itself")
+            if other not in params:
+                raise ValueError(f"params.{name}.depends_on: {other!r} is not a parameter of this form")
+        if database == name:
+            raise ValueError(f"params.{name}.options_from.database_param: a parameter cannot depend on itself")
+    state: dict[str, int] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for other in params[name].option_dependencies:
+            if state.get(other) == 1:
+                cycle = [*path[path.index(other) :], other] if other in path else [name, other]
+                raise ValueError(f"params.{name}.depends_on: a cycle: {' -> '.join(cycle)}")
+            if other not in state:
+                visit(other, [*path, other])
+        state[name] = 2
+
+    for name in params:
+        if name not in state:
+            visit(name, [name])
 
 
 class OutputSpec(_Strict):
@@ -254,6 +387,12 @@ class ScriptManifest(_Strict):
         for key in value:
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$", key):
                 raise ValueError(f"name {key!r} must be letters, digits and underscores")
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _dependencies(cls, value: dict[str, ParamSpec]) -> dict[str, ParamSpec]:
+        check_dependencies(value)
         return value
 
     @model_validator(mode="wrap")

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 SECRET_KEYWORD = "x-ylai-secret"  # noqa: S105 - a JSON Schema keyword, not a secret
 """Marks a secret value in a schema; JSON Schema validation ignores unknown keywords."""
+OPTIONS_KEYWORD = "x-ylai-options"
+"""``{"source", "depends_on"}`` of a param with live options (never the query, URL or script)."""
+LIVE_OPTIONS_NOTE = "ylai's Run page offers the live choices for this field."
 
 
 class ParamLike(Protocol):
@@ -126,7 +129,24 @@ def to_json_schema(spec: ParamLike, *, nullable: bool | None = None) -> dict[str
         schema["description"] = spec.description
     if spec.labels:
         schema["values_display"] = dict(spec.labels)
+    live = options_of(spec)
+    if live is not None:
+        schema[OPTIONS_KEYWORD] = live
     return schema
+
+
+def options_of(spec: ParamLike) -> dict[str, Any] | None:
+    """The ``x-ylai-options`` of a param with ``options_from``: its source and what it depends on.
+
+    Only these two: the schema is shown by Airflow's UI and API, so a query, an endpoint or a
+    connection id stays in the manifest. Read with ``getattr``: a :class:`ParamLike` of an
+    older shape has no live options.
+    """
+    source = getattr(spec, "options_from", None)
+    if source is None:
+        return None
+    depends = getattr(spec, "option_dependencies", None) or getattr(spec, "depends_on", None) or []
+    return {"source": source.source, "depends_on": list(depends)}
 
 
 def validate_value(spec: ParamLike, value: Any) -> str | None:
@@ -149,6 +169,9 @@ def to_param(spec: ParamLike, *, secret: bool | None = None) -> Param:
 
     schema = to_json_schema(spec)
     description = schema.pop("description", None)
+    if OPTIONS_KEYWORD in schema:
+        # Airflow's trigger form shows a plain field: say where the choices are.
+        description = f"{description or ''} ({LIVE_OPTIONS_NOTE})".strip()
     if spec.secret if secret is None else secret:
         description = ((description or "") + " (secret: masked in task logs)").strip()
         # Unknown keywords are ignored by JSON Schema validation; ylai's API masks these values.

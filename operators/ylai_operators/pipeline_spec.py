@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ylai_operators.manifest import SLUG, ApprovalSpec, ParamSpec, iso_dates, parse_duration
+from ylai_operators.manifest import SLUG, ApprovalSpec, ParamSpec, check_dependencies, iso_dates, parse_duration
 from ylai_operators.param_schema import json_type, validate_value
 from ylai_operators.registry import Registry, SpecError, pydantic_errors, read_yaml
 from ylai_operators.spec_cache import SpecCache, digest
@@ -104,6 +104,12 @@ class PipelineSpec(_Strict):
     layout: dict[str, NodePosition] = Field(default_factory=dict)
     # Who must approve a run before its first node starts (none: its sensitive scripts decide).
     approval: ApprovalSpec | None = None
+
+    @field_validator("params")
+    @classmethod
+    def _dependencies(cls, value: dict[str, ParamSpec]) -> dict[str, ParamSpec]:
+        check_dependencies(value)
+        return value
 
     @field_validator("nodes")
     @classmethod

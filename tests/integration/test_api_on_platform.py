@@ -15,8 +15,11 @@ from tests.integration.running_platform import RunningPlatform, wait_until
 
 PASSWORD = "Rbac-test-pw-1"
 WRITE_METHODS = {"post", "patch", "put", "delete"}
-# Reads a Viewer may not make: the access matrix (Admin) and the audit trail (Airflow's audit log, Admin).
-ADMIN_READS = {"/api/v1/access", "/api/v1/audit"}
+# Reads a Viewer may not make: the access matrix (Admin), the audit trail (Airflow's audit log, Admin),
+# feedback (ylai Feedback) and usage insights (ylai Insights), Admin's only by default.
+ADMIN_READS = {"/api/v1/access", "/api/v1/audit", "/api/v1/feedback", "/api/v1/usage/stats", "/api/v1/usage/heatmap"}
+# Writes every signed-in user may make: giving feedback and sending the usage beacon (an empty body: 422).
+ANYONE_WRITES = {("post", "/api/v1/feedback"), ("post", "/api/v1/usage/events")}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -84,6 +87,7 @@ def fixtures(platform: RunningPlatform, tokens: dict[str, str]) -> Iterator[dict
     platform.wait_for_dag("script__disk_usage")
     platform.wait_for_dag("script__http_check")
     platform.wait_for_dag("pipeline__generate_and_profile")
+    platform.wait_for_dag("script__table_snapshot")  # its live form options (GET /forms/...)
     admin = tokens["admin"]
     # A database pipeline: its /versions routes answer 200 (a repository pipeline's answer 409).
     spec = {"name": "rbac_pipeline", "nodes": {"usage": {"script": "disk_usage", "params": {"top": 2}}}}
@@ -121,6 +125,10 @@ def fixtures(platform: RunningPlatform, tokens: dict[str, str]) -> Iterator[dict
     )
     assert script.status == 201, script.body[:300]
     approval_id = _waiting_approval(platform, admin)
+    feedback = platform.request(
+        "POST", "/ylai/api/v1/feedback", {"rating": 5, "comment": "", "page": "run", "app_version": "rbac"}, token=admin
+    )
+    assert feedback.status == 201, feedback.body[:300]
     platform.wait_for_dag("pipeline__rbac_pipeline")
     yield {
         "kind": "runs",
@@ -139,6 +147,7 @@ def fixtures(platform: RunningPlatform, tokens: dict[str, str]) -> Iterator[dict
         "approval_id": approval_id,
         "role": "Viewer",
         "db_script": "rbac_script",
+        "feedback_id": str(feedback.json()["id"]),
     }
     # Leave no run waiting for a decision on the shared platform: Op rejects it (the admin started it).
     rejected = platform.request(
@@ -226,6 +235,8 @@ def _fill(path: str, values: dict[str, str]) -> str:
         values = {**values, "name": values["pipeline"]}
     elif path.startswith("/api/v1/scripts/{name}/versions"):  # a database script's: a file script's history is git's
         values = {**values, "name": values["db_script"]}
+    elif path.startswith("/api/v1/forms/"):  # a param with live options: the example's pools need no connection
+        values = {**values, "dag_id": "script__table_snapshot", "param": "pool"}
     return "/ylai" + re.sub(r"\{(\w+)\}", lambda m: urllib.parse.quote(values[m.group(1)], safe=""), path)
 
 
@@ -245,7 +256,10 @@ def test_viewer_may_read_but_every_write_is_forbidden(
 ) -> None:
     for method, path in _routes(platform, tokens["admin"]):
         url = _fill(path, fixtures)
-        if method in WRITE_METHODS:
+        if (method, path) in ANYONE_WRITES:
+            resp = platform.request(method.upper(), url, {}, token=tokens["viewer"])
+            assert resp.status == 422, (method, path, resp.status, resp.body[:200])
+        elif method in WRITE_METHODS:
             resp = platform.request(method.upper(), url, {}, token=tokens["viewer"])
             assert resp.status == 403, (method, path, resp.status, resp.body[:200])
             assert resp.json()["error"]["code"] == "forbidden"
@@ -299,6 +313,12 @@ def test_dag_level_permissions_hide_tasks_presets_and_logs(
     assert logs.status == 200
     hidden = platform.request("GET", "/ylai/api/v1/runs/script__http_check/whatever/logs", token=token)
     assert hidden.status == 404
+    # A run form's live options need read access to its DAG.
+    options = platform.request("GET", "/ylai/api/v1/forms/script__table_snapshot/options/pool", token=token)
+    assert options.status == 403, options.body[:200]
+    assert platform.request(
+        "GET", "/ylai/api/v1/forms/script__table_snapshot/options/pool", token=tokens["admin"]
+    ).json()["options"]
 
 
 def _search_all(platform: RunningPlatform, token: str, query: str) -> list[dict[str, Any]]:
@@ -513,6 +533,8 @@ def test_me_reports_roles_and_permissions(platform: RunningPlatform, tokens: dic
         "reports": ["read"],
         "pipelines": ["read"],
         "approvals": ["read"],
+        "feedback": [],
+        "insights": [],
     }
     assert viewer["may_manage_access"] is False
     assert viewer["dags"]["script__disk_usage"] == {"read": True, "run": False, "logs": True}
@@ -524,3 +546,4 @@ def test_me_reports_roles_and_permissions(platform: RunningPlatform, tokens: dic
     admin = platform.request("GET", "/ylai/api/v1/me", token=tokens["admin"]).json()
     assert admin["permissions"]["scripts"] == ["read", "create", "edit", "delete"]
     assert admin["permissions"]["pipelines"] == ["read", "create", "edit", "delete"]
+    assert admin["permissions"]["feedback"] == admin["permissions"]["insights"] == ["read", "create", "edit", "delete"]

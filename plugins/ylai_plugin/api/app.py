@@ -60,6 +60,7 @@ def create_app() -> FastAPI:
         audit,
         exports,
         feedback,
+        forms,
         health,
         logs,
         me,
@@ -117,6 +118,7 @@ def create_app() -> FastAPI:
     v1.include_router(access.router)
     v1.include_router(feedback.router)
     v1.include_router(usage.router)
+    v1.include_router(forms.router)
 
     @v1.get("/openapi.json", include_in_schema=False)
     def openapi() -> dict[str, object]:

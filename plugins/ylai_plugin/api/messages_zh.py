@@ -107,6 +107,12 @@ MESSAGES: dict[str, str] = {
     "params.invalid": "参数无效",
     "params.unknown": "不是此 DAG 的参数",
     "dags.run_refused": "Airflow 拒绝创建运行：{reason}",
+    # ------------------------------------------------------------ live form options (options_from)
+    "access.dag_read": "你无权读取 DAG {dag_id!r}",
+    "form_options.needs_value": "需要先填写 {other}",
+    "form_options.unavailable": "{field} 的选项暂不可用：{reason}",
+    "form_options.no_options": "{dag_id!r} 没有带 options_from 的参数 {param!r}",
+    "form_options.not_live": "{value!r} 不在当前可选项中",
     # ------------------------------------------------------------ tasks, presets, scripts
     "approval.four_eyes": "这次运行是你发起的；须由其他人审批（四眼原则）",
     "approval.no_right": "你的角色无权审批（没有 ylai Approvals 的 can_edit 权限）",

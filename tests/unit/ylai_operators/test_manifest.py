@@ -376,6 +376,7 @@ class TestValidManifest:
             "http_check",
             "quality_gate",
             "rotate_token",
+            "table_snapshot",
             "traced_step",
         ]
         assert registry.scripts["disk_usage"].runtime == "bash"

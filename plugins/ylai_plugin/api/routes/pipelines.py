@@ -26,7 +26,7 @@ from ylai_plugin.api.errors import ErrorResponse
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, VersionPath, cached_read, pick_fields
 from ylai_plugin.api.security import UserDep, requires
 from ylai_plugin.api.usage_source import SourceDep
-from ylai_plugin.domain import approvals, pipelines, usage
+from ylai_plugin.domain import approvals, form_options, pipelines, usage
 from ylai_plugin.domain import dags as dag_service
 from ylai_plugin.domain.errors import Invalid
 from ylai_plugin.permissions import RESOURCE_PIPELINES
@@ -259,8 +259,11 @@ def delete_pipeline(name: str, user: UserDep, session: SessionDep) -> Response:
 def run_pipeline(name: str, user: UserDep, session: SessionDep, body: RunBody, source: SourceDep) -> RunOut:
     """Trigger ``pipeline__<name>`` with the given params (validated against the pipeline's params). Audited.
 
-    Needs the right to run the DAG (DAG-level permissions), as a script's run does.
+    Needs the right to run the DAG (DAG-level permissions), as a script's run does. A value of a
+    param with live options (``options_from``) must be one of them (422), checked against its
+    source at submit time (503 when the source is down).
     """
+    form_options.check_run(session, user, pipeline_dag_id(name), body.params)
     run = pipelines.trigger(session, user, name, body.params, body.note)
     usage.record_run(session, user, run.dag_id, source, body.preset_id)
     return run_out(run, None, dag_service.secret_params([run.dag_id], session))

@@ -28,7 +28,7 @@ from ylai_plugin.api.listing import FIELDS_DESCRIPTION, Offset, VersionPath, cac
 from ylai_plugin.api.security import UserDep, requires
 from ylai_plugin.api.usage_source import SourceDep
 from ylai_plugin.domain import dags as dag_service
-from ylai_plugin.domain import script_versions, scripts, usage
+from ylai_plugin.domain import form_options, script_versions, scripts, usage
 from ylai_plugin.permissions import RESOURCE_SCRIPTS
 
 router = APIRouter(prefix="/scripts", tags=["scripts"], responses={404: {"model": ErrorResponse}})
@@ -96,7 +96,12 @@ def get_script(request: Request, name: str, user: UserDep, runs: Annotated[int, 
     responses={403: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 429: {"model": ErrorResponse}},
 )
 def run_script(name: str, user: UserDep, session: SessionDep, body: RunBody, source: SourceDep) -> RunOut:
-    """Trigger ``script__<name>`` with the given params (validated against the manifest)."""
+    """Trigger ``script__<name>`` with the given params (validated against the manifest).
+
+    A value of a param with live options (``options_from``) must be one of them (422), checked
+    against its source at submit time (503 when the source is down).
+    """
+    form_options.check_run(session, user, script_dag_id(name), body.params)
     run = scripts.trigger(session, user, name, body.params, body.note)
     usage.record_run(session, user, run.dag_id, source, body.preset_id)
     return run_out(run, None, dag_service.secret_params([run.dag_id], session))

@@ -15,7 +15,7 @@ from ylai_plugin.api.errors import ErrorResponse
 from ylai_plugin.api.listing import FIELDS_DESCRIPTION, IdPath, Offset, cached_read, pick_fields
 from ylai_plugin.api.security import UserDep, requires
 from ylai_plugin.api.usage_source import SourceDep
-from ylai_plugin.domain import tasks, usage
+from ylai_plugin.domain import form_options, tasks, usage
 from ylai_plugin.domain.paging import PageQuery
 from ylai_plugin.permissions import RESOURCE_TASKS
 
@@ -116,7 +116,10 @@ def run_task(task_id: IdPath, user: UserDep, session: SessionDep, body: RunBody,
 
     A task with an ``approval`` starts a run of its own DAG, ``task__<id>``, which waits for the
     approval and then runs the target (409 until Airflow has parsed that DAG, just after saving).
+    A value of a param with live options (``options_from``) must be one of them (422), checked
+    against its source at submit time (503 when the source is down).
     """
+    form_options.check_task_run(session, user, task_id, body.params)
     started = tasks.run(session, user, task_id, body.params, body.note)
     usage.record_run(session, user, str(started["dag_id"]), source, body.preset_id)
     return RunOut(**started)
