@@ -6,6 +6,7 @@ trust auth, user ``postgres``, or ``YLAI_TEST_POSTGRES_URL``)::
     .venv/bin/python bench/api_load.py            # 15 s per endpoint, ~10-15 min with start-up and fill
     .venv/bin/python bench/api_load.py --quick    # 5 s per endpoint
     .venv/bin/python bench/api_load.py --runs 10000 --task-instances 100000   # smaller database
+    .venv/bin/python bench/api_load.py --quick --only options   # the ceiling and the rows named "...options..."
     .venv/bin/python bench/api_load.py --quick --env AIRFLOW__API__WORKERS=2
 
 What it does, in one run:
@@ -53,7 +54,8 @@ minimum every ylai route pays. It is measured first and last; the ratios use the
 mean of both.
 
 Targets: p90 < 100 ms on every endpoint; the cached monitor endpoints (``/monitor/tasks``,
-``/monitor/apis``, ``/monitor/system``) at >= 0.7x the ceiling's req/s; the list endpoints
+``/monitor/apis``, ``/monitor/system``) and the cached live options of a run form
+(``/forms/{dag_id}/options/{param}``) at >= 0.7x the ceiling's req/s; the list endpoints
 (``/tasks``, ``/presets``, ``/scripts``) at >= 2x Airflow's dagRuns list.
 
 Client and server share the machine (wrk takes a few % of a core), and on 2 cores
@@ -106,6 +108,24 @@ class Endpoint:
     # the list cache is per user, so this row pays one miss per user and TTL, as a team's
     # dashboards polling at once would, where one user's 16 connections share one entry.
     many_users: bool = False
+    # "post": every request is a usage beacon batch (POST /usage/events, BEACON_BODY); "mix": the
+    # ceiling's no-op, with one beacon batch per wrk thread and wall-clock second in between.
+    beacon: str = ""
+
+
+# A beacon batch as the UI sends it (up to 20 events per flush): page views and clicks.
+BEACON_BODY = {
+    "events": [
+        *({"type": "page_view", "page": page} for page in ("run", "monitor", "scripts", "tasks", "logs")),
+        *(
+            {"type": "click", "page": "run", "region": region, "x": (n % 10) / 10 + 0.05, "y": (n % 7) / 7 + 0.05}
+            for n, region in enumerate(["main"] * 9 + ["nav"] * 3 + ["header"] * 2 + ["aside"])
+        ),
+    ]
+}
+# Beacon batches per second the "mix" row sends (one per wrk thread and second): 16 users whose UI
+# flushes every 10 s would send 1.6 a second, so the row is a little harsher than that.
+BEACONS_PER_SECOND = WRK_THREADS
 
 
 CEILING = Endpoint("ceiling: GET /ping (no-op)", "/ylai/api/v1/ping", group="ceiling")
@@ -146,6 +166,20 @@ ENDPOINTS = [
     Endpoint("ylai GET /monitor/system", "/ylai/api/v1/monitor/system", group="monitor"),
     Endpoint(f"ylai GET /monitor/tasks, {USERS} users", "/ylai/api/v1/monitor/tasks", group="monitor", many_users=True),
     Endpoint("ylai GET /health", "/ylai/api/v1/health"),
+    # A run form's live options, cached ([ylai] form_options_ttl, 30 s): a metadata source and a
+    # query through an Airflow connection (ylai_example_pg, pointed at the benchmark's server).
+    Endpoint(
+        "ylai GET /forms/.../options/pool", "/ylai/api/v1/forms/script__table_snapshot/options/pool", group="options"
+    ),
+    Endpoint(
+        "ylai GET /forms/.../options/database",
+        "/ylai/api/v1/forms/script__table_snapshot/options/database",
+        group="options",
+    ),
+    # The page-view beacon: its own cost (every request a batch of 20 events), and what it takes
+    # from the ceiling when sent at a UI's rate while the API is saturated (target: < 2 %).
+    Endpoint("ylai POST /usage/events (beacon, 20 events)", "/ylai/api/v1/usage/events", 202, beacon="post"),
+    Endpoint("ceiling + beacon (2 batches/s)", "/ylai/api/v1/ping", group="beacon", beacon="mix"),
     Endpoint("airflow GET /api/v2/monitor/health", "/api/v2/monitor/health"),
     Endpoint("airflow GET dags/~/dagRuns?limit=50", "/api/v2/dags/~/dagRuns?limit=50", group="airflow-list"),
 ]
@@ -237,6 +271,31 @@ end
 )
 
 
+# Every request a beacon batch (BODY, a Lua string the script is prefixed with).
+WRK_BEACON_POST = """
+request = function()
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, BODY)
+end
+"""
+
+# The ceiling's GET, and once per thread and wall-clock second a beacon batch to /usage/events.
+WRK_BEACON_MIX = """
+local last = 0
+request = function()
+  local now = os.time()
+  if now ~= last then
+    last = now
+    return wrk.format("POST", "/ylai/api/v1/usage/events", {["Content-Type"] = "application/json"}, BODY)
+  end
+  return wrk.format(nil, wrk.path)
+end
+"""
+
+
+def _lua_body() -> str:
+    return "BODY = " + json.dumps(json.dumps(BEACON_BODY)) + "\n"
+
+
 def _lua_tokens(tokens: list[str]) -> str:
     return "TOKENS = {" + ", ".join(json.dumps(t) for t in tokens) + "}\n"
 
@@ -276,6 +335,8 @@ def _measure(
         f.write(WRK_REPORT + (WRK_BUST_CACHE if endpoint.get("bust_cache") else ""))
         if endpoint.get("many_users"):
             f.write(_lua_tokens(user_tokens) + WRK_MANY_USERS)
+        if endpoint.get("beacon"):
+            f.write(_lua_body() + (WRK_BEACON_POST if endpoint["beacon"] == "post" else WRK_BEACON_MIX))
     script = Path(f.name)
     try:
         url = base_url + endpoint["path"]
@@ -472,7 +533,7 @@ def report(results: dict[str, dict[str, Any]]) -> str:
     ]
     ceilings = [r["rps"] for k, r in results.items() if _endpoint(k).group == "ceiling"]
     ceiling = sum(ceilings) / len(ceilings)
-    dagruns = next(r["rps"] for k, r in results.items() if _endpoint(k).group == "airflow-list")
+    dagruns = next((r["rps"] for k, r in results.items() if _endpoint(k).group == "airflow-list"), float("nan"))
     out.append(
         f"ceiling (mean of {len(ceilings)} measurements: "
         f"{', '.join(f'{c:.0f}' for c in ceilings)}): {ceiling:.0f} req/s; Airflow dagRuns list: {dagruns:.0f} req/s"
@@ -489,7 +550,15 @@ def report(results: dict[str, dict[str, Any]]) -> str:
                 f" req/s / dagRuns list = {ratio:5.2f})"
             )
             continue
-        if group == "monitor":
+        if group == "beacon":
+            # The row's requests minus its beacon batches: what the API still served of the no-op.
+            served = r["rps"] - BEACONS_PER_SECOND
+            cost = 1 - _ratio(served, ceiling)
+            line += (
+                f"   ceiling req/s lost    = {cost * 100:5.2f} % with {BEACONS_PER_SECOND} beacon batches/s"
+                f" (< 2 %: {'yes' if cost < 0.02 else 'NO'})"
+            )
+        elif group in ("monitor", "options"):
             ratio = _ratio(r["rps"], ceiling)
             line += f"   req/s / ceiling       = {ratio:5.2f} (>= 0.7: {'yes' if ratio >= 0.7 else 'NO'})"
         elif group == "list":
@@ -595,6 +664,22 @@ def _path_values(url: str, logged_run: tuple[str, str]) -> dict[str, str]:
     }
 
 
+def example_connection(platform: Any, db_url: str) -> None:
+    """``ylai_example_pg``, the connection of the example form's SQL options, at the benchmark's server."""
+    parts = urllib.parse.urlsplit(db_url)
+    body = {
+        "connection_id": "ylai_example_pg",
+        "conn_type": "postgres",
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 5432,
+        "login": parts.username or "postgres",
+        "password": parts.password,
+        "schema": parts.path.lstrip("/") or "postgres",
+    }
+    resp = platform.request("POST", "/api/v2/connections", body)
+    assert resp.status in (201, 409), resp.body[:300]
+
+
 def bench_users(platform: Any, count: int) -> list[str]:
     """Tokens of ``count`` new users with the Admin role (FAB's REST API, then ``/auth/token``)."""
     tokens = []
@@ -637,6 +722,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--task-instances", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the AIRFLOW_HOME folder (logs)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="measure only the endpoints whose row name contains TEXT (repeatable; the ceiling always)",
+    )
     parser.add_argument(
         "--env",
         action="append",
@@ -682,6 +774,10 @@ def main(argv: list[str] | None = None) -> int:
                 "AIRFLOW__API__WORKERS": "1",
                 "AIRFLOW__YLAI__RATE_LIMIT_PER_MINUTE": "10000000",
                 "AIRFLOW__YLAI__RATE_LIMIT_BURST": "1000000",
+                # The beacon's own bucket and daily cap too: every batch is recorded, none refused.
+                "AIRFLOW__YLAI__USAGE_RATE_PER_MINUTE": "10000000",
+                "AIRFLOW__YLAI__USAGE_BURST": "1000000",
+                "AIRFLOW__YLAI__USAGE_MAX_EVENTS_PER_USER_DAY": "1000000000",
                 **extra_env,
             },
             say=_say,
@@ -701,10 +797,16 @@ def main(argv: list[str] | None = None) -> int:
             user_tokens = bench_users(platform, USERS)
             _say(f"{len(user_tokens)} users of the Admin role created, for the '{USERS} users' rows")
             values = _path_values(db_url, logged_run)
-            endpoints = [CEILING, *(replace(e, path=e.path.format(**values)) for e in ENDPOINTS), CEILING]
+            chosen = [e for e in ENDPOINTS if not args.only or any(text in e.key for text in args.only)]
+            endpoints = [CEILING, *(replace(e, path=e.path.format(**values)) for e in chosen), CEILING]
+            example_connection(platform, db_url)
             for e in endpoints:  # every endpoint answers as expected before any figure is taken
                 for t in user_tokens if e.many_users else [token]:
-                    resp = platform.request("GET", e.path, token=t)
+                    if e.beacon == "post":
+                        resp = platform.request("POST", e.path, BEACON_BODY, token=t)
+                        assert resp.json() == {"accepted": len(BEACON_BODY["events"])}, resp.body[:300]
+                    else:
+                        resp = platform.request("GET", e.path, token=t)
                     assert resp.status == e.expected_status, (e.path, resp.status, resp.body[:300])
             _say(f"load test ({_load_note()}):")
             server_pids = [p.pid for p in platform.descendants() if _is_api_server(p)]
