@@ -793,6 +793,103 @@ def _counted(fn: Callable[[Any, ExportSpec], list[tuple[Any, ...]]]) -> Callable
     return lambda session, spec: len(fn(session, spec))
 
 
+# ---------------------------------------------------------------- feedback
+FEEDBACK_COLUMNS = (
+    Column("col.id", 6, "int"),
+    Column("col.created_at", 20, "datetime"),
+    Column("col.user", 16),
+    Column("col.rating", 7, "int"),
+    Column("col.page", 14),
+    Column("col.app_version", 10),
+    Column("col.comment", 60),
+    Column("col.last_error", 40),
+    Column("col.handled", 9),
+    Column("col.reply_note", 40),
+    Column("col.handled_by", 16),
+    Column("col.handled_at", 20, "datetime"),
+)
+
+
+def _feedback_where(spec: ExportSpec) -> list[Any]:
+    from ylai_plugin.db.usage_models import Feedback
+
+    since, until = spec.filters.period()
+    where: list[Any] = [Feedback.created_at >= since, Feedback.created_at < until]
+    if spec.filters.user is not None:
+        where.append(Feedback.user == spec.filters.user)
+    states = set(spec.filters.state)
+    if states == {"open"}:
+        where.append(Feedback.handled.is_(False))
+    elif states == {"handled"}:
+        where.append(Feedback.handled.is_(True))
+    return where
+
+
+def feedback_rows(session: Any, spec: ExportSpec) -> Iterator[tuple[Any, ...]]:
+    """Feedback given in the period, oldest first (not tied to any DAG: readers need ``ylai Feedback``)."""
+    from ylai_plugin.db.usage_models import Feedback
+
+    stmt = select(
+        Feedback.id,
+        Feedback.created_at,
+        Feedback.user,
+        Feedback.rating,
+        Feedback.page,
+        Feedback.app_version,
+        Feedback.comment,
+        Feedback.last_error,
+        Feedback.handled,
+        Feedback.reply_note,
+        Feedback.handled_by,
+        Feedback.handled_at,
+    ).where(*_feedback_where(spec))
+    for r in stream(session, stmt.order_by(Feedback.created_at, Feedback.id)):
+        yield tuple(plain(v) for v in r)
+
+
+def feedback_count(session: Any, spec: ExportSpec) -> int:
+    """How many feedbacks match."""
+    from ylai_plugin.db.usage_models import Feedback
+
+    return count_where(session, Feedback.id, _feedback_where(spec))
+
+
+def feedback_summary(session: Any, spec: ExportSpec) -> Summary:
+    """Totals, the average rating, and feedback by rating and by page."""
+    from ylai_plugin.db.usage_models import Feedback
+
+    where = _feedback_where(spec)
+    ratings = dict(session.execute(select(Feedback.rating, func.count()).where(*where).group_by(Feedback.rating)).all())
+    pages = Counter(
+        dict(session.execute(select(Feedback.page, func.count()).where(*where).group_by(Feedback.page)).all())
+    )
+    handled = int(session.scalar(select(func.count()).where(*where, Feedback.handled.is_(True))) or 0)
+    total = sum(ratings.values())
+    average = round(sum(r * n for r, n in ratings.items()) / total, 2) if total else None
+    by_rating = [[r, ratings.get(r, 0)] for r in range(5, 0, -1)]
+    return Summary(
+        tables=[
+            Table(
+                "section.overview",
+                ["label.item", "label.value"],
+                [["label.total_feedback", total], ["label.average_rating", average], ["label.handled", handled]],
+            ),
+            Table("section.by_rating", ["col.rating", "label.count"], by_rating),
+            Table("section.by_page", ["col.page", "label.count"], [[k, v] for k, v in pages.most_common(25)]),
+        ],
+        charts=[
+            Chart(
+                "bar",
+                "section.by_rating",
+                [str(r) for r, _ in by_rating],
+                [("label.count", [float(n) for _, n in by_rating])],
+            )
+        ]
+        if total
+        else [],
+    )
+
+
 DATASETS: dict[str, Dataset] = {
     "runs": Dataset("runs", RUN_COLUMNS, runs_rows, runs_count, runs_summary),
     "tasks": Dataset("tasks", TASK_COLUMNS, tasks_rows, tasks_count, tasks_summary),
@@ -802,4 +899,5 @@ DATASETS: dict[str, Dataset] = {
     "audit": Dataset("audit", AUDIT_COLUMNS, audit_rows, audit_count, audit_summary),
     "monitor": Dataset("monitor", MONITOR_COLUMNS, monitor_rows, monitor_count, monitor_summary, "ylai Monitor"),
     "alerts": Dataset("alerts", ALERT_COLUMNS, alerts_rows, alerts_count, alerts_summary, "ylai Alerts"),
+    "feedback": Dataset("feedback", FEEDBACK_COLUMNS, feedback_rows, feedback_count, feedback_summary, "ylai Feedback"),
 }

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ylai_plugin.domain.errors import Text, text
 
-Kind = Literal["runs", "tasks", "scripts", "audit", "monitor", "alerts"]
-KINDS: tuple[str, ...] = ("runs", "tasks", "scripts", "audit", "monitor", "alerts")
+Kind = Literal["runs", "tasks", "scripts", "audit", "monitor", "alerts", "feedback"]
+KINDS: tuple[str, ...] = ("runs", "tasks", "scripts", "audit", "monitor", "alerts", "feedback")
 Format = Literal["csv", "xlsx", "pdf"]
 DEFAULT_DAYS = 30
 MAX_DAYS = 3660
@@ -34,9 +34,16 @@ TASK_STATES = (
     "deferred",
 )
 ALERT_STATES = ("firing", "resolved")
+# A feedback is open until an Admin marks it handled.
+FEEDBACK_STATES = ("open", "handled")
 #: Which filters each kind understands; any other given filter is a 422 naming it.
-STATES: dict[str, tuple[str, ...]] = {"runs": RUN_STATES, "tasks": TASK_STATES, "alerts": ALERT_STATES}
-USER_FILTER = {"runs", "tasks", "audit", "scripts"}
+STATES: dict[str, tuple[str, ...]] = {
+    "runs": RUN_STATES,
+    "tasks": TASK_STATES,
+    "alerts": ALERT_STATES,
+    "feedback": FEEDBACK_STATES,
+}
+USER_FILTER = {"runs", "tasks", "audit", "scripts", "feedback"}
 SCRIPT_FILTER = {"runs", "tasks", "audit", "scripts", "monitor", "alerts"}
 
 
@@ -74,12 +81,14 @@ class ExportFilters(BaseModel):
         + "|".join(TASK_STATES)
         + "; alerts "
         + "|".join(ALERT_STATES)
+        + "; feedback "
+        + "|".join(FEEDBACK_STATES)
         + ".",
     )
     user: str | None = Field(
         default=None,
         max_length=256,
-        description="Runs and tasks: who triggered the run; audit: who acted; scripts: the owner.",
+        description="Runs, tasks: who triggered the run; audit: who acted; scripts: the owner; feedback: who gave it.",
     )
     action: str | None = Field(
         default=None, max_length=128, description="Audit only: actions starting with this, e.g. `ylai.` or `ylai.task`."

@@ -7,6 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Postgres text cannot hold NUL characters: refused up front (422), not a 500 from the database.
+from ylai_plugin.api.datamodels.alerts import NO_NUL
+
 FeedbackSort = Literal["created_at", "-created_at", "rating", "-rating"]
 
 
@@ -21,10 +24,14 @@ class FeedbackIn(BaseModel):
     )
 
     rating: int = Field(ge=1, le=5, description="1 (bad) to 5 (great).")
-    comment: str = Field(default="", max_length=2000)
-    page: str = Field(min_length=1, max_length=200, description="The ylai page it was given on (its id, e.g. `run`).")
-    app_version: str = Field(min_length=1, max_length=64, description="The UI's version.")
-    last_error: str | None = Field(default=None, max_length=500, description="The last error the page showed, if any.")
+    comment: str = Field(default="", max_length=2000, pattern=NO_NUL)
+    page: str = Field(
+        min_length=1, max_length=200, pattern=NO_NUL, description="The ylai page it was given on (its id, e.g. `run`)."
+    )
+    app_version: str = Field(min_length=1, max_length=64, pattern=NO_NUL, description="The UI's version.")
+    last_error: str | None = Field(
+        default=None, max_length=500, pattern=NO_NUL, description="The last error the page showed, if any."
+    )
 
 
 class FeedbackPatch(BaseModel):
@@ -35,7 +42,7 @@ class FeedbackPatch(BaseModel):
     )
 
     handled: bool | None = None
-    reply_note: str | None = Field(default=None, max_length=2000)
+    reply_note: str | None = Field(default=None, max_length=2000, pattern=NO_NUL)
 
 
 class FeedbackOut(BaseModel):

@@ -12,6 +12,7 @@ from typing import Annotated
 from airflow.api_fastapi.common.db.common import SessionDep
 from fastapi import APIRouter, BackgroundTasks, Depends, Query
 
+from ylai_plugin.api.datamodels.alerts import NO_NUL
 from ylai_plugin.api.datamodels.common import Page
 from ylai_plugin.api.datamodels.feedback import FeedbackIn, FeedbackOut, FeedbackPatch, FeedbackSort
 from ylai_plugin.api.errors import ErrorResponse
@@ -47,7 +48,7 @@ def list_feedback(
     offset: Offset = 0,
     order_by: FeedbackSort = "-created_at",
     handled: bool | None = None,
-    page: Annotated[str | None, Query(max_length=200)] = None,
+    page: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
     rating: Annotated[int | None, Query(ge=1, le=5)] = None,
 ) -> Page[FeedbackOut]:
     """Feedback, newest first; filter by handled, page and rating. Needs ``ylai Feedback`` (read)."""

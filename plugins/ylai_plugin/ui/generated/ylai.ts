@@ -2984,7 +2984,7 @@ export interface components {
             since?: string | null;
             /**
              * State
-             * @description Only these states (repeatable): runs queued|running|success|failed; tasks none|scheduled|queued|running|success|restarting|failed|up_for_retry|up_for_reschedule|upstream_failed|skipped|removed|deferred; alerts firing|resolved.
+             * @description Only these states (repeatable): runs queued|running|success|failed; tasks none|scheduled|queued|running|success|restarting|failed|up_for_retry|up_for_reschedule|upstream_failed|skipped|removed|deferred; alerts firing|resolved; feedback open|handled.
              */
             state?: string[];
             /**
@@ -2994,7 +2994,7 @@ export interface components {
             until?: string | null;
             /**
              * User
-             * @description Runs and tasks: who triggered the run; audit: who acted; scripts: the owner.
+             * @description Runs, tasks: who triggered the run; audit: who acted; scripts: the owner; feedback: who gave it.
              */
             user?: string | null;
         };
@@ -3032,7 +3032,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "runs" | "tasks" | "scripts" | "audit" | "monitor" | "alerts";
+            kind: "runs" | "tasks" | "scripts" | "audit" | "monitor" | "alerts" | "feedback";
             /**
              * Language
              * @default en
@@ -9979,9 +9979,9 @@ export interface operations {
                 dag_id?: string[];
                 /** @description Only these scripts, i.e. DAGs script__<name> (repeatable). */
                 script?: string[];
-                /** @description Only these states (repeatable): runs queued|running|success|failed; tasks none|scheduled|queued|running|success|restarting|failed|up_for_retry|up_for_reschedule|upstream_failed|skipped|removed|deferred; alerts firing|resolved. */
+                /** @description Only these states (repeatable): runs queued|running|success|failed; tasks none|scheduled|queued|running|success|restarting|failed|up_for_retry|up_for_reschedule|upstream_failed|skipped|removed|deferred; alerts firing|resolved; feedback open|handled. */
                 state?: string[];
-                /** @description Runs and tasks: who triggered the run; audit: who acted; scripts: the owner. */
+                /** @description Runs, tasks: who triggered the run; audit: who acted; scripts: the owner; feedback: who gave it. */
                 user?: string | null;
                 /** @description Audit only: actions starting with this, e.g. `ylai.` or `ylai.task`. */
                 action?: string | null;
@@ -9994,7 +9994,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                kind: "runs" | "tasks" | "scripts" | "audit" | "monitor" | "alerts";
+                kind: "runs" | "tasks" | "scripts" | "audit" | "monitor" | "alerts" | "feedback";
             };
             cookie?: never;
         };
@@ -10093,9 +10093,9 @@ export interface operations {
                 dag_id?: string[];
                 /** @description Only these scripts, i.e. DAGs script__<name> (repeatable). */
                 script?: string[];
-                /** @description Only these states (repeatable): runs queued|running|success|failed; tasks none|scheduled|queued|running|success|restarting|failed|up_for_retry|up_for_reschedule|upstream_failed|skipped|removed|deferred; alerts firing|resolved. */
+                /** @description Only these states (repeatable): runs queued|running|success|failed; tasks none|scheduled|queued|running|success|restarting|failed|up_for_retry|up_for_reschedule|upstream_failed|skipped|removed|deferred; alerts firing|resolved; feedback open|handled. */
                 state?: string[];
-                /** @description Runs and tasks: who triggered the run; audit: who acted; scripts: the owner. */
+                /** @description Runs, tasks: who triggered the run; audit: who acted; scripts: the owner; feedback: who gave it. */
                 user?: string | null;
                 /** @description Audit only: actions starting with this, e.g. `ylai.` or `ylai.task`. */
                 action?: string | null;
@@ -10108,7 +10108,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                kind: "runs" | "tasks" | "scripts" | "audit" | "monitor" | "alerts";
+                kind: "runs" | "tasks" | "scripts" | "audit" | "monitor" | "alerts" | "feedback";
             };
             cookie?: never;
         };
@@ -14681,10 +14681,10 @@ export const pathsApiV1ApprovalsGetParametersQueryStateAnyOf0Values: ReadonlyArr
 export const pathsApiV1ExportsJobsGetParametersQueryStateAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/exports/jobs"]["get"]["parameters"]["query"]["state"]> = ["queued", "running", "success", "failed"];
 export const pathsApiV1ExportsKindGetParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/exports/{kind}"]["get"]["parameters"]["query"]["format"]> = ["csv", "xlsx", "pdf"];
 export const pathsApiV1ExportsKindGetParametersQueryLanguageValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/exports/{kind}"]["get"]["parameters"]["query"]["language"]> = ["en", "zh-CN"];
-export const pathsApiV1ExportsKindGetParametersPathKindValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/exports/{kind}"]["get"]["parameters"]["path"]["kind"]> = ["runs", "tasks", "scripts", "audit", "monitor", "alerts"];
+export const pathsApiV1ExportsKindGetParametersPathKindValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/exports/{kind}"]["get"]["parameters"]["path"]["kind"]> = ["runs", "tasks", "scripts", "audit", "monitor", "alerts", "feedback"];
 export const pathsApiV1ExportsKindSummaryGetParametersQueryFormatValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/exports/{kind}/summary"]["get"]["parameters"]["query"]["format"]> = ["csv", "xlsx", "pdf"];
 export const pathsApiV1ExportsKindSummaryGetParametersQueryLanguageValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/exports/{kind}/summary"]["get"]["parameters"]["query"]["language"]> = ["en", "zh-CN"];
-export const pathsApiV1ExportsKindSummaryGetParametersPathKindValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/exports/{kind}/summary"]["get"]["parameters"]["path"]["kind"]> = ["runs", "tasks", "scripts", "audit", "monitor", "alerts"];
+export const pathsApiV1ExportsKindSummaryGetParametersPathKindValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/exports/{kind}/summary"]["get"]["parameters"]["path"]["kind"]> = ["runs", "tasks", "scripts", "audit", "monitor", "alerts", "feedback"];
 export const pathsApiV1FeedbackGetParametersQueryOrder_byValues: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/feedback"]["get"]["parameters"]["query"]["order_by"]> = ["created_at", "-created_at", "rating", "-rating"];
 export const pathsApiV1LogsSearchGetParametersQueryLevelAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/logs/search"]["get"]["parameters"]["query"]["level"]> = ["debug", "info", "warning", "error", "critical"];
 export const pathsApiV1LogsSearchGetParametersQueryStateAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<paths>["/api/v1/logs/search"]["get"]["parameters"]["query"]["state"]> = ["queued", "running", "success", "failed"];
@@ -14721,7 +14721,7 @@ export const deliveryOutKindValues: ReadonlyArray<FlattenedDeepRequired<componen
 export const deliveryOutStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["DeliveryOut"]["status"]> = ["pending", "sent"];
 export const durationTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Duration"]["type"]> = ["duration"];
 export const exportJobInFormatValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ExportJobIn"]["format"]> = ["csv", "xlsx", "pdf"];
-export const exportJobInKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ExportJobIn"]["kind"]> = ["runs", "tasks", "scripts", "audit", "monitor", "alerts"];
+export const exportJobInKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ExportJobIn"]["kind"]> = ["runs", "tasks", "scripts", "audit", "monitor", "alerts", "feedback"];
 export const exportJobInLanguageValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ExportJobIn"]["language"]> = ["en", "zh-CN"];
 export const exportJobOutStateValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ExportJobOut"]["state"]> = ["queued", "running", "success", "failed"];
 export const failureRateTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FailureRate"]["type"]> = ["failure_rate"];

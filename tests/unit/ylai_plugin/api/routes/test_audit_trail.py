@@ -35,8 +35,14 @@ RULE = {
     "channels": [{"type": "slack", "target": "#data-alerts"}],
 }
 SCRIPT = {"name": "audited_echo", "runtime": "bash", "content": "echo hi", "manifest": {"title": "Echo"}}
-#: POSTs that store nothing: no entry, and the walk checks that none appears.
-READ_ONLY = {"validate_pipeline": "checks a pipeline spec and stores nothing"}
+#: POSTs that change nothing: no entry, and the walk checks that none appears.
+READ_ONLY = {
+    "validate_pipeline": "checks a pipeline spec and stores nothing",
+    # The usage beacon is telemetry, not a change: page views and clicks go to ylai's usage
+    # tables (bounded, expiring); an entry per batch would flood Airflow's log table.
+    "record_usage_events": "usage telemetry (page views, clicks), exempt from the audit trail",
+}
+FEEDBACK = {"rating": 4, "comment": "audited feedback", "page": "run", "app_version": "0.9.0"}
 
 
 @cache
@@ -243,6 +249,23 @@ EXAMPLES: dict[str, Callable[[TestClient, pytest.FixtureRequest], Call]] = {
     ),
     "create_export_job": lambda c, rq: Call(
         "/api/v1/exports/jobs", "ylai.export.create", {"kind": "audit", "format": "csv", "filters": {}}
+    ),
+    "create_feedback": lambda c, rq: Call("/api/v1/feedback", "ylai.feedback.create", FEEDBACK),
+    "update_feedback": lambda c, rq: Call(
+        f"/api/v1/feedback/{_made(c.post('/api/v1/feedback', json=FEEDBACK))['id']}",
+        "ylai.feedback.update",
+        {"handled": True, "reply_note": "thanks"},
+        extra={"changed": ["handled", "reply_note"]},
+    ),
+    "record_usage_events": lambda c, rq: Call(
+        "/api/v1/usage/events",
+        None,
+        {
+            "events": [
+                {"type": "page_view", "page": "run"},
+                {"type": "click", "page": "run", "region": "main", "x": 0.5, "y": 0.5},
+            ]
+        },
     ),
 }
 
