@@ -39,8 +39,8 @@ describe("placeCells", () => {
       { main: { left: 0, top: 100, width: 400, height: 200 }, nav: { left: 0, top: 0, width: 800, height: 40 } },
     );
     expect(cells).toEqual([
-      { key: "main-1-2", left: 100, top: 200, width: 100, height: 50, heat: 4 / 9, count: 4 },
-      { key: "nav-3-0", left: 600, top: 0, width: 200, height: 10, heat: 1 / 9, count: 1 },
+      { key: "main-1-2", left: 100, top: 200, width: 100, height: 50, region: "main", heat: 4 / 9, count: 4 },
+      { key: "nav-3-0", left: 600, top: 0, width: 200, height: 10, region: "nav", heat: 1 / 9, count: 1 },
     ]);
   });
 });

@@ -18,6 +18,7 @@ export interface DrawnCell {
   top: number;
   width: number;
   height: number;
+  region: string;
   heat: number;
   count: number;
 }
@@ -43,6 +44,7 @@ export function placeCells(map: HeatmapData, boxes: Record<string, Box>): DrawnC
       top: box.top + (c.y / n) * box.height,
       width: box.width / n,
       height: box.height / n,
+      region: c.region,
       heat: c.count / max,
       count: c.count,
     });
@@ -109,6 +111,7 @@ export function HeatmapOverlay({ page, root }: { page: string; root: RefObject<H
           style={{ left: c.left, top: c.top, width: c.width, height: c.height, opacity: 0.15 + 0.6 * c.heat }}
           title={t("heatmap.cell", { count: number(c.count) })}
           data-testid="heatmap-cell"
+          data-region={c.region}
           data-count={c.count}
         />
       ))}

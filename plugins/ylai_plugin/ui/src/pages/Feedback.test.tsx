@@ -121,16 +121,18 @@ describe("Feedback page", () => {
     });
     fakeServer(meHandler(ADMIN, ["Admin"]), feedbackServer([entry()]));
     const el = await open("/plugin/ylai-feedback");
-    type($(el, "feedback-filter-rating")!, "1");
+    type($(el, "feedback-filter-handled")!, "false");
     await flush();
     click($(el, "feedback-export-csv")!);
     expect(clicked[0]).toContain("/ylai/api/v1/exports/feedback?format=csv&language=en");
-    expect(clicked[0]).toContain("rating=1");
+    expect(clicked[0]).toContain("state=open");
   });
 
   it("builds its queries", () => {
     expect(feedbackQuery(NO_FILTERS, 50)).toEqual({ handled: undefined, rating: undefined, page: undefined, order_by: "-created_at", limit: 50, offset: 50 });
     expect(feedbackQuery({ handled: "true", rating: "5", page: "run" }, 0)).toMatchObject({ handled: true, rating: 5, page: "run" });
-    expect(feedbackExportFilters({ handled: "false", rating: "", page: "logs" })).toEqual({ handled: "false", rating: undefined, page: "logs" });
+    expect(feedbackExportFilters({ handled: "false", rating: "2", page: "logs" })).toEqual({ state: ["open"] });
+    expect(feedbackExportFilters({ handled: "true", rating: "", page: "" })).toEqual({ state: ["handled"] });
+    expect(feedbackExportFilters(NO_FILTERS)).toEqual({ state: undefined });
   });
 });

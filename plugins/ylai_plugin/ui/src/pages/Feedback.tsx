@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { data, ylai, type Schemas } from "../api/client";
-import type { ExportFilterValues, ExportKind } from "../api/models";
+import type { ExportFilterValues } from "../api/models";
 import { ExportButtons } from "../components/ExportButtons";
 import { DisabledNote, Empty, ErrorBox, Loading, PageHeader } from "../components/ui";
 import { usePoll } from "../lib/hooks";
@@ -36,9 +36,9 @@ export function feedbackQuery(f: FeedbackFilters, offset: number) {
   };
 }
 
-/** The same filters for the export of the "feedback" dataset. */
+/** The list's state filter for the export of the "feedback" kind (which filters by state, user and period only). */
 export function feedbackExportFilters(f: FeedbackFilters): ExportFilterValues {
-  return { handled: f.handled || undefined, rating: f.rating || undefined, page: f.page || undefined } as unknown as ExportFilterValues;
+  return { state: f.handled ? [f.handled === "true" ? "handled" : "open"] : undefined };
 }
 
 export function Feedback() {
@@ -55,7 +55,7 @@ export function Feedback() {
   const canEdit = me.can("feedback", "edit");
   return (
     <div data-testid="page-feedback">
-      <PageHeader title={t("feedback.title")} subtitle={t("feedback.subtitle")} actions={<ExportButtons kind={"feedback" as ExportKind} filters={feedbackExportFilters(filters)} testId="feedback-export" />} />
+      <PageHeader title={t("feedback.title")} subtitle={t("feedback.subtitle")} actions={<ExportButtons kind="feedback" filters={feedbackExportFilters(filters)} testId="feedback-export" />} />
       <div className="y-row y-wrap y-filters" data-testid="feedback-filters">
         <select className="y-input" aria-label={t("feedback.filter.handled")} value={filters.handled} onChange={(e) => set("handled", e.target.value as FeedbackFilters["handled"])} data-testid="feedback-filter-handled">
           <option value="">{t("feedback.filter.anyState")}</option>

@@ -242,6 +242,29 @@ describe("presets and earlier runs on the Run page", () => {
     expect(JSON.parse(text(el, "conf-preview"))).toEqual({ path: "/data/old.csv", top: 2 });
   });
 
+  it("names the preset a run's params came from (usage statistics count presets used)", async () => {
+    const server = fakeServer(
+      me(USER),
+      targets,
+      presets(preset(7, "big files", { path: "/data/big.csv", top: 50 })),
+      runs,
+      (c) => (c.method === "POST" && c.path === "/ylai/api/v1/scripts/csv_profiler/run" ? { status: 201, body: { dag_id: "script__csv_profiler", run_id: "manual__p", state: "queued" } } : undefined),
+    );
+    const el = await open("/plugin/ylai-run?dag_id=script__csv_profiler");
+    type($(el, "preset-select")!, "7");
+    await flush();
+    click($(el, "run-button")!);
+    await flush(8);
+    expect(sent(server.calls, "/ylai/api/v1/scripts/csv_profiler/run")).toEqual([{ params: { path: "/data/big.csv", top: 50 }, preset_id: 7 }]);
+    // values copied from an earlier run: no preset
+    type($(el, "previous-run-select")!, "manual__old");
+    await flush();
+    type($(el, "field-token")!, "t");
+    click($(el, "run-button")!);
+    await flush(8);
+    expect(sent(server.calls, "/ylai/api/v1/scripts/csv_profiler/run").at(-1)).not.toHaveProperty("preset_id");
+  });
+
   it("saves the form as a preset, shared with a role, and lists it", async () => {
     let saved: unknown[] = [];
     const server = fakeServer(

@@ -51,11 +51,14 @@ export function Run() {
   const [runError, setRunError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
+  // The preset the form's values came from: the run names it (usage statistics count presets used).
+  const [presetId, setPresetId] = useState<number | null>(null);
 
   useEffect(() => {
     form.reset();
     setRunError(null);
     setNotice(null);
+    setPresetId(null);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [dagId]);
 
@@ -63,8 +66,9 @@ export function Run() {
   const rights = useDagRights(dagId);
   const canRun = rights?.run ?? false;
 
-  const fill = (source: Record<string, unknown> | null | undefined, label: string) => {
+  const fill = (source: Record<string, unknown> | null | undefined, label: string, fromPreset: number | null = null) => {
     if (!schema) return;
+    setPresetId(fromPreset);
     const { values: loaded, skippedSecrets } = loadableValues(schema, source);
     form.load(loaded, Object.keys(loaded));
     setNotice(skippedSecrets.length ? t("run.loadedSkipped", { source: label, names: skippedSecrets.join(", ") }) : t("run.loaded", { source: label }));
@@ -80,7 +84,7 @@ export function Run() {
       let runId: string;
       let traceId: string | null | undefined;
       if (script) {
-        const run = await data(ylai.POST("/api/v1/scripts/{name}/run", { params: { path: { name: script.name } }, body: { params: conf } }));
+        const run = await data(ylai.POST("/api/v1/scripts/{name}/run", { params: { path: { name: script.name } }, body: { params: conf, ...(presetId ? { preset_id: presetId } : {}) } }));
         runId = run.run_id;
         traceId = run.trace_id ?? null;
       } else {
@@ -207,7 +211,7 @@ export function Run() {
 }
 
 /** Presets (load and save) and "copy params from a previous run". */
-function Helpers({ dagId, schema, conf, onFill }: { dagId: string; schema: Schema; conf: Record<string, unknown>; onFill: (v: Record<string, unknown>, label: string) => void }) {
+function Helpers({ dagId, schema, conf, onFill }: { dagId: string; schema: Schema; conf: Record<string, unknown>; onFill: (v: Record<string, unknown>, label: string, presetId?: number) => void }) {
   const { t, dateTime } = useI18n();
   const me = useMe();
   const presets = usePoll((signal) => data(ylai.GET("/api/v1/presets", { params: { query: { dag_id: dagId, limit: 200 } }, signal })), [dagId]);
@@ -259,7 +263,7 @@ function Helpers({ dagId, schema, conf, onFill }: { dagId: string; schema: Schem
           data-testid="preset-select"
           onChange={(e) => {
             const p = items.find((x) => String(x.id) === e.target.value);
-            if (p) onFill(p.params, t("preset.source", { name: p.name }));
+            if (p) onFill(p.params, t("preset.source", { name: p.name }), p.id);
           }}
         >
           <option value="">{items.length ? t("preset.choose", { n: items.length }) : t("preset.none")}</option>
