@@ -161,14 +161,14 @@ describe("live options", () => {
       table: {
         status: 503,
         headers: { "Retry-After": "5" },
-        body: { error: { code: "unavailable", message: "table: timed out after 2 s", details: { field: "table", source: "sql", reason: "timed out after 2 s" } } },
+        body: { error: { code: "unavailable", message: "The options of table are unavailable: timed out after 2 s", details: { field: "table", source: "sql", reason: "timed out after 2 s" } } },
       },
     };
     const server = fakeServer(optionsRoute(failures));
     const c = await mount();
     choose(c, "database", "SHOP");
     await settle();
-    expect($(c, "options-error-table")?.textContent).toBe("The choices could not be loaded: timed out after 2 s Try again in 5 s.");
+    expect($(c, "options-error-table")?.textContent).toBe("The choices could not be loaded: timed out after 2 s. Try again in 5 s.");
     expect($(c, "options-error-table")?.closest(".y-field")?.querySelector("label")?.textContent).toContain("Table");
     // the rest of the form stays usable
     expect(input(c, "database").disabled).toBe(false);
@@ -191,7 +191,7 @@ describe("live options", () => {
     const body = { error: { code: "invalid_input", message: "Invalid input", details: [{ field: "database", reason: "needs a value for region" }] } };
     fakeServer(optionsRoute({ database: { status: 422, body } }));
     const c = await mount();
-    expect($(c, "options-error-database")?.textContent).toBe("The choices could not be loaded: needs a value for region");
+    expect($(c, "options-error-database")?.textContent).toBe("The choices could not be loaded: needs a value for region.");
   });
 
   it("multi-select: searchable, keyboard operated, chips removable, items no longer offered dropped", async () => {
@@ -263,10 +263,10 @@ describe("live options", () => {
   });
 
   it("speaks Chinese", async () => {
-    fakeServer(optionsRoute({ database: { status: 503, body: { error: { code: "unavailable", message: "database: 2 秒后超时", details: { field: "database", source: "sql", reason: "2 秒后超时" } } } } }));
+    fakeServer(optionsRoute({ database: { status: 503, body: { error: { code: "unavailable", message: "database 的可选项不可用：2 秒后超时", details: { field: "database", source: "sql", reason: "2 秒后超时" } } } } }));
     const c = await mount("zh-CN");
     expect($(c, "options-waiting-table")?.textContent).toBe("等待 Database：请先选择它。");
-    expect($(c, "options-error-database")?.textContent).toBe("无法加载可选项：2 秒后超时");
+    expect($(c, "options-error-database")?.textContent).toBe("无法加载可选项：2 秒后超时。");
     expect($(c, "options-retry-database")?.textContent).toBe("重试");
   });
 

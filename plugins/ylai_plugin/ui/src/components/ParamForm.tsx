@@ -131,7 +131,7 @@ function LiveStatus({ name, title, live }: { name: string; title: string; live: 
       {state?.status === "error" ? (
         <div className="y-row y-wrap y-options-error">
           <div className="y-field-error" role="alert" data-testid={`options-error-${name}`}>
-            {t("form.optionsError", { reason: state.reason })}
+            {t("form.optionsError", { reason: state.reason.replace(/[.。]\s*$/, "") })}
             {state.retryAfter ? ` ${t("form.optionsRetryAfter", { seconds: state.retryAfter })}` : ""}
           </div>
           <button type="button" className="y-btn y-btn-small" onClick={live.retry} data-testid={`options-retry-${name}`}>

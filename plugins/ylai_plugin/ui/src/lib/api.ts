@@ -34,9 +34,11 @@ export function resolveUrl(path: string): string {
 }
 
 function asProblems(details: unknown): FieldProblem[] {
-  if (!Array.isArray(details)) return [];
+  // One problem may come alone: a 503 names the field whose live options failed ({"field", "source", "reason"}).
+  const single = !!details && typeof details === "object" && typeof (details as Record<string, unknown>).field === "string";
+  if (!Array.isArray(details) && !single) return [];
   const out: FieldProblem[] = [];
-  for (const d of details) {
+  for (const d of Array.isArray(details) ? details : [details]) {
     if (d && typeof d === "object") {
       const rec = d as Record<string, unknown>;
       if (typeof rec.field === "string") {
