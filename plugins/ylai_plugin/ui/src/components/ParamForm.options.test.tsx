@@ -187,6 +187,18 @@ describe("live options", () => {
     expect(offered(c, "table")).toEqual(["PEOPLE", "SALARIES"]);
   });
 
+  it("says when a list was cut, and clears a value beyond the cut like any other", async () => {
+    const cut: Handler = (c) =>
+      c.path.endsWith("/options/database") ? { body: { param: "database", options: [{ value: "shop", label: "shop" }], truncated: true, cached: true } } : undefined;
+    fakeServer(cut, optionsRoute());
+    const c = await mount();
+    expect($(c, "options-truncated-database")?.textContent).toBe("Only the first 1 choices came: type to search them.");
+    act(() => form.load({ database: "zoo" }));
+    await flush();
+    expect(form.values.database).toBeUndefined();
+    expect($(c, "options-notice-database")?.textContent).toContain("“zoo”");
+  });
+
   it("shows a 422's reason (a missing parent value on the server's side)", async () => {
     const body = { error: { code: "invalid_input", message: "Invalid input", details: [{ field: "database", reason: "needs a value for region" }] } };
     fakeServer(optionsRoute({ database: { status: 422, body } }));

@@ -182,11 +182,11 @@ export function useParamOptions(dagId: string | undefined, schema: Schema, value
   );
 
   // A ready list (for the parents' current values) that no longer offers the chosen value clears it.
-  // A cut list (truncated) may offer it beyond the cut: the server checks that one at run time.
+  // A cut list too: the server accepts only the options it lists, not those beyond the cut (docs/forms.md).
   useEffect(() => {
     for (const [name] of specs) {
       const state = states[name];
-      if (state?.status !== "ready" || state.key !== keys[name]?.key || state.truncated) continue;
+      if (state?.status !== "ready" || state.key !== keys[name]?.key) continue;
       const value = values[name];
       const gone = notOffered(value, state.options);
       if (!gone.length) continue;
