@@ -55,7 +55,7 @@ color:var(--y-fg);font-size:14px;line-height:1.45;padding:8px 4px 24px;max-width
 .y-combo{position:relative}.y-combo-row{gap:4px}.y-chips{display:flex;flex-wrap:wrap;gap:4px;list-style:none;margin:0 0 4px;padding:0}
 .y-chip-choice{display:inline-flex;gap:4px;align-items:center;font-size:12px;padding:1px 2px 1px 6px;margin:0}.y-chip-remove{border:0;background:none;color:inherit;cursor:pointer;padding:0 4px;font:inherit}
 .y-listbox{position:absolute;z-index:20;left:0;right:0;max-height:260px;overflow:auto;list-style:none;margin:2px 0 0;padding:2px 0;background:var(--y-bg);border:1px solid var(--y-border);border-radius:6px;box-shadow:0 4px 12px rgba(0,0,0,.15)}.y-listbox[hidden]{display:none}
-.y-option{padding:4px 8px;cursor:pointer;font-size:13px}.y-option-active{background:var(--y-subtle);outline:1px solid var(--y-accent)}.y-option[aria-selected=true]{font-weight:600}.y-options-error{gap:6px}
+.y-option{padding:4px 8px;cursor:pointer;font-size:13px}.y-option-active{background:var(--y-subtle);outline:1px solid var(--y-accent)}.y-option[aria-selected=true]{font-weight:600}.y-options-error{gap:6px}.y-live-status{display:flex;flex-direction:column;gap:4px}.y-live-status:empty{display:none}
 .y-split{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:12px;align-items:start}.y-col{min-width:0}
 .y-helpers{display:flex;flex-direction:column;gap:8px;margin-bottom:8px;padding-bottom:8px;border-bottom:1px solid var(--y-border)}
 .y-details{margin:8px 0}.y-details summary{cursor:pointer;color:var(--y-muted);font-size:13px}

@@ -27,6 +27,8 @@ export interface ComboboxProps {
   testId: string;
   /** The id of the field's visible label (the list is named by it too). */
   labelId: string;
+  /** The id of what the field says about its list (waiting, loading, an error, a cleared value). */
+  describedBy?: string;
 }
 
 /**
@@ -36,7 +38,7 @@ export interface ComboboxProps {
  * Written here rather than taken from a library: the pages' bundle keeps React external and no
  * select library is in package.json.
  */
-export function Combobox({ id, choices, value, multiple, onChange, disabled, invalid, placeholder, testId, labelId }: ComboboxProps) {
+export function Combobox({ id, choices, value, multiple, onChange, disabled, invalid, placeholder, testId, labelId, describedBy }: ComboboxProps) {
   const { t } = useI18n();
   const listId = useId();
   const [open, setOpen] = useState(false);
@@ -145,6 +147,7 @@ export function Combobox({ id, choices, value, multiple, onChange, disabled, inv
           aria-controls={listId}
           aria-activedescendant={open && shown.length ? optionId(current) : undefined}
           aria-invalid={invalid}
+          aria-describedby={describedBy}
           disabled={disabled}
           placeholder={placeholder ?? t("form.optionsSearch")}
           value={text}

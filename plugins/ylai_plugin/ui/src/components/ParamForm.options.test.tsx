@@ -170,6 +170,7 @@ describe("live options", () => {
     await settle();
     expect($(c, "options-error-table")?.textContent).toBe("The choices could not be loaded: timed out after 2 s. Try again in 5 s.");
     expect($(c, "options-error-table")?.closest(".y-field")?.querySelector("label")?.textContent).toContain("Table");
+    expect(document.getElementById(input(c, "table").getAttribute("aria-describedby")!)?.textContent).toContain("timed out after 2 s");
     // the rest of the form stays usable
     expect(input(c, "database").disabled).toBe(false);
     type($(c, "field-note")!, "still typing");

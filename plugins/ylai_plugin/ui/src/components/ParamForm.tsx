@@ -107,12 +107,12 @@ interface Live {
 }
 
 /** The status lines of a live field: waiting for a parent, loading, a cut list, a source's error, a cleared value. */
-function LiveStatus({ name, title, live }: { name: string; title: string; live: Live }) {
+function LiveStatus({ id, name, title, live }: { id: string; name: string; title: string; live: Live }) {
   const { t } = useI18n();
   const { state, notice } = live;
   const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
   return (
-    <>
+    <div id={id} className="y-live-status">
       {state?.status === "waiting" ? (
         <div className="y-help" data-testid={`options-waiting-${name}`}>
           {t("form.optionsWaiting", { names: state.missing.map((m) => live.parents[m] ?? m).join(", ") })}
@@ -144,7 +144,7 @@ function LiveStatus({ name, title, live }: { name: string; title: string; live: 
           {t("form.optionsCleared", { value: notice.values.map(show).join(", "), field: title })}
         </p>
       ) : null}
-    </>
+    </div>
   );
 }
 
@@ -178,6 +178,7 @@ function Field({ name, schema, value, onChange, error, disabled, required, id, l
         multiple={type === "array"}
         choices={state?.status === "ready" ? state.options : []}
         value={value}
+        describedBy={`${id}-live`}
         disabled={disabled || state?.status !== "ready"}
         onChange={(v) => onChange(v === undefined ? empty : v)}
       />
@@ -358,7 +359,7 @@ function Field({ name, schema, value, onChange, error, disabled, required, id, l
         {schema.title && schema.title !== name ? <code className="y-muted y-small"> {name}</code> : null}
       </label>
       {input}
-      {live ? <LiveStatus name={name} title={schema.title ?? name} live={live} /> : null}
+      {live ? <LiveStatus id={`${id}-live`} name={name} title={schema.title ?? name} live={live} /> : null}
       {schema.description ? <div className="y-help">{schema.description}</div> : null}
       {schema.default !== undefined && !isSecret(schema) && typeof schema.default !== "object" ? (
         <div className="y-help">{t("form.default", { value: String(schema.default) })}</div>
