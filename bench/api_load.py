@@ -274,7 +274,7 @@ end
 # Every request a beacon batch (BODY, a Lua string the script is prefixed with).
 WRK_BEACON_POST = """
 request = function()
-  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, BODY)
+  return wrk.format("POST", nil, json_headers(), BODY)
 end
 """
 
@@ -285,7 +285,7 @@ request = function()
   local now = os.time()
   if now ~= last then
     last = now
-    return wrk.format("POST", "/ylai/api/v1/usage/events", {["Content-Type"] = "application/json"}, BODY)
+    return wrk.format("POST", "/ylai/api/v1/usage/events", json_headers(), BODY)
   end
   return wrk.format(nil, wrk.path)
 end
@@ -293,7 +293,20 @@ end
 
 
 def _lua_body() -> str:
-    return "BODY = " + json.dumps(json.dumps(BEACON_BODY)) + "\n"
+    # wrk.format's headers replace wrk.headers (the Bearer token): copy them, then add the JSON type.
+    return (
+        "BODY = "
+        + json.dumps(json.dumps(BEACON_BODY))
+        + "\n"
+        + """
+json_headers = function()
+  local headers = {}
+  for k, v in pairs(wrk.headers) do headers[k] = v end
+  headers["Content-Type"] = "application/json"
+  return headers
+end
+"""
+    )
 
 
 def _lua_tokens(tokens: list[str]) -> str:
@@ -674,17 +687,7 @@ def _path_values(url: str, logged_run: tuple[str, str]) -> dict[str, str]:
 
 def example_connection(platform: Any, db_url: str) -> None:
     """``ylai_example_pg``, the connection of the example form's SQL options, at the benchmark's server."""
-    parts = urllib.parse.urlsplit(db_url)
-    body = {
-        "connection_id": "ylai_example_pg",
-        "conn_type": "postgres",
-        "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 5432,
-        "login": parts.username or "postgres",
-        "password": parts.password,
-        "schema": parts.path.lstrip("/") or "postgres",
-    }
-    resp = platform.request("POST", "/api/v2/connections", body)
+    resp = platform.create_postgres_connection("ylai_example_pg", db_url)
     assert resp.status in (201, 409), resp.body[:300]
 
 

@@ -248,6 +248,23 @@ class RunningPlatform:
             lambda: f"could not create {username}",
         )
 
+    def create_postgres_connection(self, conn_id: str, url: str) -> HTTPResult:
+        """An Airflow connection ``conn_id`` to the Postgres database at ``url`` (Airflow's REST API).
+
+        409 when it exists already; the answer is returned for the caller to check.
+        """
+        server = urlsplit(url)
+        body = {
+            "connection_id": conn_id,
+            "conn_type": "postgres",
+            "host": server.hostname or "127.0.0.1",
+            "port": server.port or 5432,
+            "login": server.username or "postgres",
+            "password": server.password,
+            "schema": server.path.lstrip("/") or "postgres",
+        }
+        return self.request("POST", "/api/v2/connections", body)
+
     def login(self, username: str, password: str) -> HTTPResult:
         return self.request("POST", "/auth/token", {"username": username, "password": password}, auth=False)
 

@@ -11,10 +11,11 @@ be used to bypass the form.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
@@ -32,7 +33,11 @@ if TYPE_CHECKING:
     from ylai_operators.catalog import ParamSpec
 
 PREFIX = "ylai:options:"
-_SPECS_SECONDS = 5.0  # how long a DAG's param specs are reused before the catalog is read again
+# How long a DAG's param specs, and a user's right to read a DAG, are reused before they are read
+# again: a cached answer then costs no query at all. FAB caches a user's permissions for 30 s anyway.
+_REUSE_SECONDS = 5.0
+Sessions = Callable[[], "Session"]
+"""Gives the session to use, opening one only when first called (a cached answer needs none)."""
 INVALID_PARAMS = text("params.invalid", "Invalid params")
 
 
@@ -73,15 +78,33 @@ class OptionsAnswer(BaseModel):
 
 _specs_lock = threading.Lock()
 _specs: dict[str, tuple[float, dict[str, ParamSpec]]] = {}
+_readers_of: dict[tuple[str, str, str], float] = {}  # (user type, user id, dag id) -> when read access was seen
 _cache: TtlCache | None = None
 
 
 def reset() -> None:
-    """Forget the cached options and param specs (tests, and after ``[ylai]`` changes)."""
+    """Forget the cached options, param specs and read rights (tests, and after ``[ylai]`` changes)."""
     global _cache
     _cache = None
     with _specs_lock:
         _specs.clear()
+        _readers_of.clear()
+
+
+@contextlib.contextmanager
+def _lazy_session() -> Iterator[Sessions]:
+    """A :data:`Sessions` that opens a session of its own on first use, closed when the block ends."""
+    with contextlib.ExitStack() as stack:
+        opened: list[Session] = []
+
+        def get() -> Session:
+            if not opened:
+                from airflow.utils.session import create_session
+
+                opened.append(stack.enter_context(create_session()))
+            return opened[0]
+
+        yield get
 
 
 def _options_cache() -> TtlCache | None:
@@ -95,16 +118,17 @@ def _options_cache() -> TtlCache | None:
     return _cache
 
 
-def param_specs(session: Session, dag_id: str) -> dict[str, ParamSpec]:
-    """The params of a script's or pipeline's DAG, by name.
+def param_specs(sessions: Sessions, dag_id: str) -> dict[str, ParamSpec]:
+    """The params of a script's or pipeline's DAG, by name (reused for a few seconds).
 
     :raises NotFound: ``dag_id`` is no script's or pipeline's DAG (only theirs have manifests).
     """
     now = time.monotonic()
     with _specs_lock:
         found = _specs.get(dag_id)
-        if found is not None and now - found[0] < _SPECS_SECONDS:
+        if found is not None and now - found[0] < _REUSE_SECONDS:
             return found[1]
+    session = sessions()
     parsed = parse_dag_id(dag_id)
     params: dict[str, ParamSpec] | None = None
     if parsed is not None and parsed.kind == DagKind.SCRIPT:
@@ -122,8 +146,8 @@ def param_specs(session: Session, dag_id: str) -> dict[str, ParamSpec]:
     return params
 
 
-def _readers(session: Session) -> dict[str, option_sources.Reader]:
-    catalog = scripts.all_scripts(session)
+def _readers(sessions: Sessions) -> dict[str, option_sources.Reader]:
+    catalog = scripts.all_scripts(sessions())
     return {**option_sources.READERS, "script": option_sources.script_source(catalog.get)}
 
 
@@ -178,12 +202,12 @@ def _unavailable(param: str, source: str, reason: str) -> Unavailable:
 
 
 def _compute(
-    session: Session, user: BaseUser, param: str, spec: ParamSpec, values: dict[str, Any], field: str
+    sessions: Sessions, user: BaseUser, param: str, spec: ParamSpec, values: dict[str, Any], field: str
 ) -> OptionsAnswer:
     source = spec.options_from
     assert source is not None
     try:
-        found = option_sources.read(source, values, user, config.FORM_OPTIONS_TIMEOUT.get(), _readers(session))
+        found = option_sources.read(source, values, user, config.FORM_OPTIONS_TIMEOUT.get(), _readers(sessions))
     except option_sources.SourceFailed as exc:
         raise _unavailable(field, source.source, exc.reason) from None
     shown = found[: option_sources.MAX_OPTIONS]
@@ -207,18 +231,29 @@ def live_options(
     :raises Unavailable: the source failed or timed out (``details``: field, source, reason).
     """
     _ensure_readable(user, dag_id)
-    return _live(session, user, dag_id, param, values, field)
+    return _live(lambda: session, user, dag_id, param, values, field)
 
 
 def _ensure_readable(user: BaseUser, dag_id: str) -> None:
+    """Forbidden unless ``user`` may read ``dag_id``; a grant is remembered for a few seconds, a refusal never."""
+    key = (type(user).__name__, str(user.get_id()), dag_id)
+    now = time.monotonic()
+    with _specs_lock:
+        seen = _readers_of.get(key)
+    if seen is not None and now - seen < _REUSE_SECONDS:
+        return
     if not access.can_access_dag(user, dag_id):
         raise Forbidden(text("access.dag_read", "You may not read DAG {dag_id!r}", dag_id=dag_id))
+    with _specs_lock:
+        if len(_readers_of) > 4096:
+            _readers_of.clear()
+        _readers_of[key] = now
 
 
 def _live(
-    session: Session, user: BaseUser, dag_id: str, param: str, values: Mapping[str, Any], field: str | None
+    sessions: Sessions, user: BaseUser, dag_id: str, param: str, values: Mapping[str, Any], field: str | None
 ) -> tuple[bytes, bool]:
-    specs = param_specs(session, dag_id)
+    specs = param_specs(sessions, dag_id)
     spec = specs.get(param)
     if spec is None or spec.options_from is None:
         raise NotFound(
@@ -232,7 +267,7 @@ def _live(
     needed = _needed(param, spec, values, field or param)
     cache = _options_cache()
     if cache is None:
-        return _compute(session, user, param, spec, needed, field or param).model_copy(
+        return _compute(sessions, user, param, spec, needed, field or param).model_copy(
             update={"cached": False}
         ).model_dump_json().encode(), False
     who = (type(user).__name__, user.get_id()) if spec.options_from.source == "dags" else ()
@@ -240,7 +275,7 @@ def _live(
     computed: list[OptionsAnswer] = []
 
     def compute() -> OptionsAnswer:
-        answer = _compute(session, user, param, spec, needed, field or param)
+        answer = _compute(sessions, user, param, spec, needed, field or param)
         computed.append(answer)
         return answer
 
@@ -250,13 +285,15 @@ def _live(
     return raw, True
 
 
-def options(
-    session: Session, user: BaseUser, dag_id: str, param: str, query: Iterable[tuple[str, str]]
-) -> tuple[bytes, bool]:
-    """:func:`live_options` with the other params' values from a query string (typed by their params)."""
+def options(user: BaseUser, dag_id: str, param: str, query: Iterable[tuple[str, str]]) -> tuple[bytes, bool]:
+    """:func:`live_options` with the other params' values from a query string (typed by their params).
+
+    Opens a session only when the answer is not cached: a cached answer costs no query.
+    """
     _ensure_readable(user, dag_id)
-    specs = param_specs(session, dag_id)
-    return _live(session, user, dag_id, param, query_values(specs, query), None)
+    with _lazy_session() as sessions:
+        specs = param_specs(sessions, dag_id)
+        return _live(sessions, user, dag_id, param, query_values(specs, query), None)
 
 
 def check_run(session: Session, user: BaseUser, dag_id: str, params: Mapping[str, Any]) -> None:
@@ -273,7 +310,7 @@ def check_run(session: Session, user: BaseUser, dag_id: str, params: Mapping[str
     if parsed is None or parsed.kind not in (DagKind.SCRIPT, DagKind.PIPELINE):
         return
     try:
-        specs = param_specs(session, dag_id)
+        specs = param_specs(lambda: session, dag_id)
     except NotFound:
         return  # not a catalog DAG: the run's own checks answer
     live = [name for name, spec in specs.items() if spec.options_from is not None and params.get(name) is not None]
@@ -283,7 +320,7 @@ def check_run(session: Session, user: BaseUser, dag_id: str, params: Mapping[str
     merged.update({k: v for k, v in params.items() if v is not None})
     problems: list[dict[str, str | Text]] = []
     for name in live:
-        raw, _ = _live(session, user, dag_id, name, merged, f"params.{name}")
+        raw, _ = _live(lambda: session, user, dag_id, name, merged, f"params.{name}")
         allowed = {json.dumps(o["value"], sort_keys=True) for o in json.loads(raw)["options"]}
         value = params[name]
         for item in value if isinstance(value, list) else [value]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.api_fastapi.common.db.common import SessionDep
 from fastapi import APIRouter, Request
 
 from ylai_plugin.api.datamodels.forms import OptionsAnswer
@@ -27,7 +26,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/{dag_id}/options/{param}", response_model=OptionsAnswer, responses=ERRORS)
-def get_options(dag_id: str, param: str, request: Request, user: UserDep, session: SessionDep) -> PreRenderedJSON:
+def get_options(dag_id: str, param: str, request: Request, user: UserDep) -> PreRenderedJSON:
     """The live options of ``param`` of a script's or pipeline's run form, for the other params' values.
 
     The values of the params it depends on (``depends_on``) go as query parameters
@@ -38,6 +37,7 @@ def get_options(dag_id: str, param: str, request: Request, user: UserDep, sessio
     ``[ylai] form_options_timeout`` seconds answers 503 with ``Retry-After`` and
     ``details: {"field", "source", "reason"}``, the reason a person can read.
     """
-    query = [(k, v) for k, v in request.query_params.multi_items()]
-    body, _ = form_options.options(session, user, dag_id, param, query)
+    query = request.query_params.multi_items()
+    # No session of the request's: the domain opens one only when the answer is not cached.
+    body, _ = form_options.options(user, dag_id, param, query)
     return PreRenderedJSON(body)
