@@ -388,3 +388,40 @@ def test_a_run_while_the_source_is_down_is_503(client: TestClient, shop: str) ->
         assert resp.json()["error"]["details"]["field"] == "params.database"
     finally:
         _set_connection("ylai_example_pg", "postgres", host="127.0.0.1", port=5432, login="postgres", schema="postgres")
+
+
+def test_a_pipeline_run_is_checked_against_its_params_live_options(client: TestClient) -> None:
+    from airflow.models.variable import Variable
+
+    Variable.set("forms_zone_a", "1")
+    name = _unique("zones")
+    spec = {
+        "name": name,
+        "params": {"zone": {"required": True, "options_from": {"source": "variables", "prefix": "forms_zone_"}}},
+        "nodes": {"usage": {"script": "disk_usage", "params": {"top": 2}}},
+    }
+    created = client.post("/api/v1/pipelines", json={"spec": spec})
+    assert created.status_code == 201, created.text
+    try:
+        options = client.get(f"/api/v1/forms/pipeline__{name}/options/zone").json()["options"]
+        assert options == [{"value": "forms_zone_a", "label": "forms_zone_a"}]
+        resp = client.post(f"/api/v1/pipelines/{name}/run", json={"params": {"zone": "forms_zone_b"}})
+        assert resp.status_code == 422, resp.text
+        assert resp.json()["error"]["details"] == [
+            {"field": "params.zone", "reason": "'forms_zone_b' is not one of the live options"}
+        ]
+    finally:
+        client.delete(f"/api/v1/pipelines/{name}")
+
+
+def test_a_long_list_is_cut_at_1000_and_says_so(client: TestClient) -> None:
+    options_from = {
+        "source": "sql",
+        "conn_id": "ylai_example_pg",
+        "query": "select n, 'row ' || n from generate_series(1, 1500) n",
+    }
+    dag_id = _db_script(client, _unique("long"), "echo hi\n", {"n": {"type": "integer", "options_from": options_from}})
+    answer = client.get(f"/api/v1/forms/{dag_id}/options/n").json()
+    assert answer["truncated"] is True
+    assert len(answer["options"]) == 1000
+    assert answer["options"][0] == {"value": 1, "label": "row 1"}
