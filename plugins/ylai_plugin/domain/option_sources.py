@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -108,10 +109,10 @@ def _connections(spec: Any, values: Mapping[str, Any], user: BaseUser, cancel: _
     from airflow.models.connection import Connection
     from sqlalchemy import select
 
-    query = select(Connection.conn_id, Connection.description).order_by(Connection.conn_id)
+    query = select(Connection.conn_id).order_by(Connection.conn_id)
     if spec.conn_type:
         query = query.where(Connection.conn_type == spec.conn_type)
-    return [_option(conn_id, conn_id) for conn_id, _ in _metadata_rows(query)]
+    return [_option(conn_id) for (conn_id,) in _metadata_rows(query)]
 
 
 def _variables(spec: Any, values: Mapping[str, Any], user: BaseUser, cancel: _Cancel, timeout: float) -> list[Option]:
@@ -157,7 +158,7 @@ def _sql(spec: Any, values: Mapping[str, Any], user: BaseUser, cancel: _Cancel, 
         database = values.get(spec.database_param)
         hook_params["database" if postgres else "schema"] = str(database)
     hook = conn.get_hook(hook_params=hook_params)  # type: ignore[no-untyped-call]
-    bound = {name: values[name] for name in values}
+    bound = dict(values)
     db = hook.get_conn()
     cancel.on_cancel(getattr(db, "cancel", db.close))
     try:
@@ -291,8 +292,6 @@ def script_source(resolve: Callable[[str], Script | None]) -> Reader:
 
 
 def _script_env(name: str, params_file: Path, workdir: str) -> dict[str, str]:
-    import os
-
     # What a script's task gets, less Airflow's own settings (no metadata DB URL for an options script).
     keep = ("PATH", "LANG", "LC_ALL", "HOME", "TZ", "PYTHONPATH")
     env = {k: v for k, v in os.environ.items() if k in keep}
@@ -367,7 +366,8 @@ def read(
     if isinstance(error, SourceFailed):
         raise error
     if error is not None:
-        log.warning("options source %s failed: %s", spec.source, type(error).__name__, exc_info=error)
+        # The kind only: a driver's message may quote a DSN with its password.
+        log.warning("options source %s failed: %s", spec.source, type(error).__name__)
         raise SourceFailed(describe_failure(error)) from None
     found: list[Option] = outcome["options"]
     return found
