@@ -31,9 +31,9 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import delete, distinct, func, insert, select, update
+from sqlalchemy import Table, delete, distinct, func, insert, select, update
 
 from ylai_plugin import config
 from ylai_plugin.db.usage_models import ClickDaily, UsageDaily, UsageEvent, UsageUser
@@ -66,6 +66,8 @@ ROLE_ORDER = ("Admin", "Op", "User", "Viewer")
 TS_PAST = timedelta(hours=24)
 TS_FUTURE = timedelta(minutes=5)
 PRUNE_EVERY_SECONDS = 3600.0
+# Core, not ORM, bulk insert of raw events: built once, compiled once.
+_RAW_INSERT = insert(cast(Table, UsageEvent.__table__))
 KEY_PREFIX = "ylai:usage:"
 # The ylai DAGs whose scheduled runs count: scripts, pipelines and saved tasks.
 RUN_PREFIXES = ("script__", "pipeline__", "task__")
@@ -183,39 +185,49 @@ def _quota(session: Session, name: str, today: date, wanted: int) -> int:
 def _add_counts(session: Session, model: Any, keys: Sequence[str], counts: dict[tuple[Any, ...], int]) -> None:
     """Add ``counts`` (key values -> n) to ``model``'s ``count`` column, inserting missing rows.
 
-    One multi-row ``INSERT ... ON CONFLICT DO UPDATE`` on SQLite and Postgres (``ON DUPLICATE
-    KEY UPDATE`` on MySQL); rows in key order, so concurrent writers lock in the same order.
+    One ``INSERT ... ON CONFLICT DO UPDATE`` (``ON DUPLICATE KEY UPDATE`` on MySQL) executed for
+    every row at once; the statement is built once per table and dialect, so SQLAlchemy compiles it
+    once (a multi-row ``VALUES`` literal would be compiled anew for every batch: most of a beacon's
+    CPU). Rows in key order, so concurrent writers lock in the same order.
     """
     if not counts:
         return
     rows = [{**dict(zip(keys, key, strict=True)), "count": n} for key, n in sorted(counts.items(), key=_sort_key)]
-    table = model.__table__
     dialect = session.get_bind().dialect.name
+    stmt = _upsert(model, tuple(keys), dialect)
+    if stmt is not None:
+        session.execute(stmt, rows)
+        return
+    table = model.__table__  # any other database: update, else insert (not atomic across processes)
+    for row in rows:
+        where = [table.c[k] == row[k] for k in keys]
+        done = session.execute(update(table).where(*where).values(count=table.c.count + row["count"]))
+        if not getattr(done, "rowcount", 0):
+            session.execute(insert(table).values(row))
+
+
+@cache
+def _upsert(model: Any, keys: tuple[str, ...], dialect: str) -> Any:
+    """The add-to-count upsert of ``model`` for ``dialect``, or ``None`` where there is none."""
+    table = model.__table__
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        lite = sqlite_insert(table).values(rows)
-        session.execute(
-            lite.on_conflict_do_update(index_elements=list(keys), set_={"count": table.c.count + lite.excluded.count})
+        lite = sqlite_insert(table)
+        return lite.on_conflict_do_update(
+            index_elements=list(keys), set_={"count": table.c.count + lite.excluded.count}
         )
-    elif dialect == "postgresql":
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        pg = pg_insert(table).values(rows)
-        session.execute(
-            pg.on_conflict_do_update(index_elements=list(keys), set_={"count": table.c.count + pg.excluded.count})
-        )
-    elif dialect == "mysql":
+        pg = pg_insert(table)
+        return pg.on_conflict_do_update(index_elements=list(keys), set_={"count": table.c.count + pg.excluded.count})
+    if dialect == "mysql":
         from sqlalchemy.dialects.mysql import insert as mysql_insert
 
-        my = mysql_insert(table).values(rows)
-        session.execute(my.on_duplicate_key_update(count=table.c.count + my.inserted.count))
-    else:  # any other database: update, else insert (not atomic across processes)
-        for row in rows:
-            where = [table.c[k] == row[k] for k in keys]
-            done = session.execute(update(table).where(*where).values(count=table.c.count + row["count"]))
-            if not getattr(done, "rowcount", 0):
-                session.execute(insert(table).values(row))
+        my = mysql_insert(table)
+        return my.on_duplicate_key_update(count=table.c.count + my.inserted.count)
+    return None
 
 
 def _sort_key(item: tuple[tuple[Any, ...], int]) -> tuple[str, ...]:
@@ -295,7 +307,7 @@ def record_events(
         else:
             cells[(event["page"], day_of(ts), event["region"], bucket(event["x"]), bucket(event["y"]))] += 1
     if raw:
-        session.execute(insert(UsageEvent), raw)
+        session.execute(_RAW_INSERT, raw)
     _add_counts(session, UsageDaily, ("day", "user", "kind", "key", "source"), daily)
     _add_counts(session, ClickDaily, ("page", "day", "region", "x", "y"), cells)
     _see_user(session, user, now, ran=False)
@@ -318,7 +330,7 @@ def record_feature(
     now = now or datetime.now(UTC)
     name = user.get_name()
     key = key[:250]
-    session.execute(insert(UsageEvent), [{"ts": now, "user": name, "kind": feature, "key": key, "source": source}])
+    session.execute(_RAW_INSERT, [{"ts": now, "user": name, "kind": feature, "key": key, "source": source}])
     _add_counts(
         session, UsageDaily, ("day", "user", "kind", "key", "source"), {(day_of(now), name, feature, key, source): 1}
     )
