@@ -117,17 +117,7 @@ def databases() -> Iterator[Databases]:
 @pytest.fixture(scope="module")
 def scripts(platform: RunningPlatform, databases: Databases) -> None:
     """The Postgres connection (Airflow's REST API) and the two scripts (ylai's API), their DAGs parsed."""
-    server = urllib.parse.urlsplit(POSTGRES_URL)
-    connection = {
-        "connection_id": CONN_ID,
-        "conn_type": "postgres",
-        "host": server.hostname or "127.0.0.1",
-        "port": server.port or 5432,
-        "login": server.username or "postgres",
-        "password": server.password,
-        "schema": server.path.lstrip("/") or "postgres",
-    }
-    created = platform.request("POST", "/api/v2/connections", connection)
+    created = platform.create_postgres_connection(CONN_ID, POSTGRES_URL)
     assert created.status == 201, created.body[:500]
     for name, manifest in ((NAME, MANIFEST), (SLOW, SLOW_MANIFEST)):
         body = {"name": name, "runtime": "bash", "content": CONTENT, "manifest": manifest, "comment": "e2e"}
