@@ -267,6 +267,7 @@ def _live(
     needed = _needed(param, spec, values, field or param)
     cache = _options_cache()
     if cache is None:
+        _check_database(sessions, user, dag_id, spec, specs, values, field or param)
         return _compute(sessions, user, param, spec, needed, field or param).model_copy(
             update={"cached": False}
         ).model_dump_json().encode(), False
@@ -275,6 +276,8 @@ def _live(
     computed: list[OptionsAnswer] = []
 
     def compute() -> OptionsAnswer:
+        # Only on a miss: an answer is stored only for a database that was offered.
+        _check_database(sessions, user, dag_id, spec, specs, values, field or param)
         answer = _compute(sessions, user, param, spec, needed, field or param)
         computed.append(answer)
         return answer
@@ -283,6 +286,40 @@ def _live(
     if computed:
         return computed[0].model_copy(update={"cached": False}).model_dump_json().encode(), False
     return raw, True
+
+
+def _offers(raw: bytes, value: Any) -> bool:
+    """Whether the options answer ``raw`` (JSON of :class:`OptionsAnswer`) offers ``value``."""
+    offered = {json.dumps(o["value"], sort_keys=True) for o in json.loads(raw)["options"]}
+    return json.dumps(option_sources.json_value(value), sort_keys=True) in offered
+
+
+def _not_live(value: Any) -> Text:
+    return text("form_options.not_live", "{value!r} is not one of the live options", value=value)
+
+
+def _check_database(
+    sessions: Sessions,
+    user: BaseUser,
+    dag_id: str,
+    spec: ParamSpec,
+    specs: Mapping[str, ParamSpec],
+    values: Mapping[str, Any],
+    field: str,
+) -> None:
+    """Refuse a SQL source's ``database_param`` value that its own param does not offer.
+
+    The value becomes the connection's database: unlike a bound value, it decides where the
+    query runs, so when that param has live options (the usual "a database, then its tables")
+    only one of them is used; a free-text param's value is used as given (the author's choice).
+    """
+    name = getattr(spec.options_from, "database_param", None)
+    if name is None or specs[name].options_from is None:
+        return
+    parent_field = f"params.{name}" if field.startswith("params.") else name
+    raw, _ = _live(sessions, user, dag_id, name, values, parent_field)
+    if not _offers(raw, values[name]):
+        raise Invalid.at(parent_field, _not_live(values[name]), INVALID_PARAMS)
 
 
 def options(user: BaseUser, dag_id: str, param: str, query: Iterable[tuple[str, str]]) -> tuple[bytes, bool]:
@@ -321,13 +358,10 @@ def check_run(session: Session, user: BaseUser, dag_id: str, params: Mapping[str
     problems: list[dict[str, str | Text]] = []
     for name in live:
         raw, _ = _live(lambda: session, user, dag_id, name, merged, f"params.{name}")
-        allowed = {json.dumps(o["value"], sort_keys=True) for o in json.loads(raw)["options"]}
         value = params[name]
-        for item in value if isinstance(value, list) else [value]:
-            if json.dumps(option_sources.json_value(item), sort_keys=True) not in allowed:
-                reason = text("form_options.not_live", "{value!r} is not one of the live options", value=item)
-                problems.append({"field": f"params.{name}", "reason": reason})
-                break
+        refused = [item for item in (value if isinstance(value, list) else [value]) if not _offers(raw, item)]
+        if refused:
+            problems.append({"field": f"params.{name}", "reason": _not_live(refused[0])})
     if problems:
         raise Invalid(problems, INVALID_PARAMS)
 
