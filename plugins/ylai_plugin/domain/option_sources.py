@@ -162,6 +162,9 @@ def _sql(spec: Any, values: Mapping[str, Any], user: BaseUser, cancel: _Cancel, 
     db = hook.get_conn()
     cancel.on_cancel(getattr(db, "cancel", db.close))
     try:
+        if postgres:
+            # A connection whose extra asks for autocommit would make SET TRANSACTION a no-op.
+            db.autocommit = False
         cursor = db.cursor()
         try:
             if postgres:
