@@ -335,6 +335,7 @@ def record_feature(
         session, UsageDaily, ("day", "user", "kind", "key", "source"), {(day_of(now), name, feature, key, source): 1}
     )
     _see_user(session, user, now, ran=feature == "run")
+    maybe_prune(session, now)
 
 
 def record_run(
