@@ -36,6 +36,10 @@ export default defineConfig(({ command }) => ({
     environment: "jsdom",
     include: ["src/**/*.test.{ts,tsx}"],
     restoreMocks: true,
+    // vitest's 5 s default failed tests that take 1 s on a quiet machine while CI's two cores also
+    // ran browsers and platforms (the 200-node layout, 50 random YAML round trips, ECharts pages);
+    // a test that really hangs still fails.
+    testTimeout: 30_000,
     // `npm test` (so `make test`) measures and enforces these; the per-file table lists only files
     // below 100 %, coverage/index.html has everything, coverage-summary.json feeds make test's summary.
     coverage: {
