@@ -2,6 +2,8 @@
 # Both create .venv if it is missing and install exactly what uv.lock pins.
 
 PYTHON ?= python3
+# Two pytest workers (pytest-xdist); tests that share a platform stay in one worker (tests/conftest.py).
+PYTEST_WORKERS ?= -n 2 --dist loadgroup --no-loadscope-reorder
 UV_VERSION := 0.13.9
 VENV := .venv
 UV := $(VENV)/bin/uv
@@ -50,7 +52,7 @@ test-deps:
 # once, and it is removed so that every report after it does not warn again.
 pytest: install ui test-deps
 	@rm -rf .coverage-data
-	@$(VENV)/bin/coverage run -m pytest -v; tests=$$?; \
+	@$(VENV)/bin/coverage run -m pytest -v $(PYTEST_WORKERS); tests=$$?; \
 	$(VENV)/bin/coverage combine --quiet; rm -f .coverage-data/.coverage.*; \
 	$(VENV)/bin/coverage html --quiet --fail-under=0; \
 	echo "Python coverage of plugins/ and operators/ (lines + branches; fully covered files not listed):"; \

@@ -93,3 +93,39 @@ def _fresh_monitor_cache() -> None:
         cache = getattr(sys.modules.get(name), "_cache", None)
         if cache is not None and cache.url is None:
             cache.clear()
+
+
+# Which tests share a platform (`make test` runs pytest on two xdist workers with --dist loadgroup):
+# a session platform is started once per worker that runs one of its tests, so all the tests on it
+# go to one worker; every other module is a group of its own (its module fixtures start once).
+PLATFORM_GROUPS = {"sqlite_platform": "sqlite-platform", "celery_platform": "celery-platform"}
+# test_api_on_platform.py picks its platform by parameter (request.getfixturevalue).
+PLATFORM_PARAMS = {"sqlite": "sqlite-platform", "postgres": "celery-platform"}
+
+
+# Groups handed out first (longest first), so that the long ones do not start last and leave one
+# worker idle at the end; every other group follows in collection order.
+FIRST_GROUPS = ("sqlite-platform", "celery-platform")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the marks into node ids
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    groups = {item: xdist_group(item) for item in items}
+    for item, group in groups.items():
+        item.add_marker(pytest.mark.xdist_group(group))
+    # A stable sort: the order within a group (which the directories' hooks refine) is kept.
+    first = {group: rank for rank, group in enumerate(FIRST_GROUPS)}
+    items.sort(key=lambda item: first.get(groups[item], len(FIRST_GROUPS)))
+
+
+def xdist_group(item: pytest.Item) -> str:
+    """The group of tests that must run in the same worker as ``item``."""
+    names = getattr(item, "fixturenames", ())
+    for fixture, group in PLATFORM_GROUPS.items():
+        if fixture in names:
+            return group
+    callspec = getattr(item, "callspec", None)
+    param = callspec.params.get("platform") if callspec is not None else None
+    if isinstance(param, str) and param in PLATFORM_PARAMS:
+        return PLATFORM_PARAMS[param]
+    return item.nodeid.split("::", 1)[0]
