@@ -3,6 +3,7 @@ import { SERVER_URL } from "../generated/ylai";
 import { resolveUrl } from "./lib/api";
 import { MeProvider } from "./lib/me";
 import { OutageBanner } from "./components/OutageBanner";
+import { HeaderExtra } from "./components/ui";
 import { FeedbackButton } from "./components/Feedback";
 import { HeatmapOverlay, HeatmapToggle, useMaySeeHeatmap } from "./components/Heatmap";
 import { useUsageBeacon } from "./lib/usage";
@@ -130,8 +131,9 @@ function ViewLink({ page, search }: { page: PageId; search: string }) {
 }
 
 /**
- * The corner every page has (issue 20): the feedback button and, for users who may read the
- * insights, the heatmap switch. The overlay itself covers the whole page (a child of the root).
+ * What every page's header ends with (issue 20): the feedback button and, for users who may read
+ * the insights, the heatmap switch; in the page's flow, so it never covers the page's controls.
+ * The overlay itself covers the whole page (a child of the root).
  */
 function Corner({ page, heatmap, onHeatmap }: { page: PageId; heatmap: boolean; onHeatmap: (on: boolean) => void }) {
   const maySee = useMaySeeHeatmap();
@@ -167,10 +169,11 @@ export function Shell({ pathname, search, go, standalone = false }: { pathname: 
             {/* A dependency down (a 503 naming it): said once, above the page, until requests succeed again */}
             <OutageBanner />
             {/* key: a fresh page (and its state) for each page and query; its PageHeader marks "header" and "nav" */}
-            <div data-ylai-region="main">
-              <Page key={`${page}?${search}`} />
-            </div>
-            <Corner page={page} heatmap={heatmap} onHeatmap={setHeatmap} />
+            <HeaderExtra.Provider value={<Corner page={page} heatmap={heatmap} onHeatmap={setHeatmap} />}>
+              <div data-ylai-region="main">
+                <Page key={`${page}?${search}`} />
+              </div>
+            </HeaderExtra.Provider>
             <HeatmapLayer page={page} on={heatmap} root={root} />
           </div>
         </MeProvider>

@@ -79,12 +79,12 @@ color:var(--y-fg);font-size:14px;line-height:1.45;padding:8px 4px 24px;max-width
 .ylai.ylai-standalone{margin:0 auto;padding:0 16px 24px}.ylai-standalone .y-viewlink{display:none}
 .y-topbar{display:flex;gap:12px;align-items:center;height:44px;border-bottom:1px solid var(--y-border);margin:0 -16px 4px;padding:0 16px;font-size:13px}
 .y-brand{font-weight:700;font-size:16px;margin-right:auto}.y-topbar .y-input{padding:3px 6px}
-.y-corner{position:fixed;right:16px;bottom:16px;z-index:30;display:flex;gap:6px;align-items:center}
+.y-corner{position:relative;display:flex;gap:6px;align-items:center}
 .y-corner .y-note{margin:0}
-.y-dialog{position:absolute;right:0;bottom:36px;width:380px;max-width:calc(100vw - 32px);margin:0;box-shadow:0 8px 24px rgba(0,0,0,.18)}
+.y-dialog{position:absolute;right:0;top:calc(100% + 6px);z-index:30;width:380px;max-width:calc(100vw - 32px);margin:0;box-shadow:0 8px 24px rgba(0,0,0,.18)}
 .y-heat{position:absolute;inset:0;pointer-events:none;z-index:25}
 .y-heat-cell{position:absolute;background:#ef4444;border-radius:3px}
-.y-heat-legend{position:fixed;right:16px;bottom:56px;pointer-events:auto;background:var(--y-panel);border:1px solid var(--y-border);border-radius:6px;padding:4px 8px}
+.y-heat-legend{position:fixed;right:16px;bottom:16px;background:var(--y-panel);border:1px solid var(--y-border);border-radius:6px;padding:4px 8px}
 `;
 
 let injected = false;

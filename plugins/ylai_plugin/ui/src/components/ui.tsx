@@ -1,14 +1,18 @@
-import { useEffect, type ReactNode } from "react";
+import { createContext, useContext, useEffect, type ReactNode } from "react";
 import { ApiError } from "../lib/api";
 import { reportShownError } from "../lib/lastError";
 import { useMe, type Resource } from "../lib/me";
 import { Link, pagePath, useNav, visiblePages } from "../lib/nav";
 import { useI18n, type Key } from "../i18n";
 
+/** What the shell adds to every page's header, after the page's own actions (the feedback corner). */
+export const HeaderExtra = createContext<ReactNode>(null);
+
 export function PageHeader({ title, subtitle, actions }: { title: string; subtitle?: string; actions?: ReactNode }) {
   const { t } = useI18n();
   const { page } = useNav();
   const me = useMe();
+  const extra = useContext(HeaderExtra);
   // data-ylai-region: the layout's regions the click beacon (lib/usage.ts) places clicks in.
   return (
     <header className="y-header" data-ylai-region="header">
@@ -24,7 +28,12 @@ export function PageHeader({ title, subtitle, actions }: { title: string; subtit
           <h1 className="y-title">{title}</h1>
           {subtitle ? <p className="y-muted">{subtitle}</p> : null}
         </div>
-        {actions ? <div className="y-actions">{actions}</div> : null}
+        {actions || extra ? (
+          <div className="y-actions">
+            {actions}
+            {extra}
+          </div>
+        ) : null}
       </div>
     </header>
   );

@@ -107,7 +107,7 @@ describe("the charts' data", () => {
     const features = charts.features as { xAxis: { data: string[] }; series: { name: string; data: number[]; stack: string }[] };
     expect(features.xAxis.data).toEqual(["导出", "运行"]);
     expect(features.series.map((s) => [s.name, s.data])).toEqual([
-      ["接口", [0, 12]],
+      ["接口调用", [0, 12]],
       ["调度", [0, 100]],
       ["页面", [4, 40]],
     ]);
