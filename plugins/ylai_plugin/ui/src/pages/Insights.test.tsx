@@ -112,5 +112,8 @@ describe("the charts' data", () => {
       ["页面", [4, 40]],
     ]);
     expect(features.series[0].stack).toBe("all");
+    expect((charts.daily as { series: { type: string }[] }).series[0].type).toBe("line");
+    const oneDay = insightCharts({ ...STATS, daily_active: [{ day: "2026-12-06", role: "User", users: 2 }] }, makeI18n("en"));
+    expect((oneDay.daily as { series: { type: string }[] }).series[0].type).toBe("bar");
   });
 });

@@ -80,7 +80,8 @@ export function insightCharts(stats: UsageStats, i18n: I18n) {
       features.series.map((s) => ({ ...s, name: tx(`insights.source.${s.name}`, s.name) })),
       true,
     ),
-    daily: lineOption(daily.keys, daily.series),
+    // A line needs two days to show; fewer are bars.
+    daily: daily.keys.length > 1 ? lineOption(daily.keys, daily.series) : barOption(daily.keys, daily.series),
     weekly: barOption(weekly.keys, weekly.series),
   };
 }
