@@ -3,7 +3,7 @@
 
 PYTHON ?= python3
 # Two pytest workers (pytest-xdist); tests that share a platform stay in one worker (tests/conftest.py).
-PYTEST_WORKERS ?= -n 2 --dist loadgroup --no-loadscope-reorder
+PYTEST_WORKERS ?= -n 2 --dist loadscope --no-loadscope-reorder
 UV_VERSION := 0.13.9
 VENV := .venv
 UV := $(VENV)/bin/uv

@@ -7,11 +7,14 @@ Integration tests start their own platforms with their own homes.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import socket
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -95,27 +98,19 @@ def _fresh_monitor_cache() -> None:
             cache.clear()
 
 
-# Which tests share a platform (`make test` runs pytest on two xdist workers with --dist loadgroup):
-# a session platform is started once per worker that runs one of its tests, so all the tests on it
-# go to one worker; every other module is a group of its own (its module fixtures start once).
+# Which tests share a platform. `make test` runs pytest on two xdist workers: a session platform
+# starts once in every worker that runs one of its tests, so all the tests on it go to one worker,
+# and every other module is a group of its own (its module fixtures start once). xdist's own
+# `--dist loadgroup` cannot carry this on pytest 9 (it rewrites a node id attribute pytest no longer
+# reads), so each worker writes the groups it collected to a file and the controller's scheduler
+# (a LoadScopeScheduling whose scope is that group) reads it.
 PLATFORM_GROUPS = {"sqlite_platform": "sqlite-platform", "celery_platform": "celery-platform"}
 # test_api_on_platform.py picks its platform by parameter (request.getfixturevalue).
 PLATFORM_PARAMS = {"sqlite": "sqlite-platform", "postgres": "celery-platform"}
-
-
-# Groups handed out first (longest first), so that the long ones do not start last and leave one
-# worker idle at the end; every other group follows in collection order.
+# Groups handed out first (the longest), so that they do not start last and leave one worker
+# idle at the end; every other group follows in collection order.
 FIRST_GROUPS = ("sqlite-platform", "celery-platform")
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the marks into node ids
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    groups = {item: xdist_group(item) for item in items}
-    for item, group in groups.items():
-        item.add_marker(pytest.mark.xdist_group(group))
-    # A stable sort: the order within a group (which the directories' hooks refine) is kept.
-    first = {group: rank for rank, group in enumerate(FIRST_GROUPS)}
-    items.sort(key=lambda item: first.get(groups[item], len(FIRST_GROUPS)))
+GROUPS_FILE = "ylai_test_groups"
 
 
 def xdist_group(item: pytest.Item) -> str:
@@ -129,3 +124,57 @@ def xdist_group(item: pytest.Item) -> str:
     if isinstance(param, str) and param in PLATFORM_PARAMS:
         return PLATFORM_PARAMS[param]
     return item.nodeid.split("::", 1)[0]
+
+
+@pytest.hookimpl(trylast=True)  # after the directories' own ordering, which the stable sort keeps per group
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    groups = {item.nodeid: xdist_group(item) for item in items}
+    first = {group: rank for rank, group in enumerate(FIRST_GROUPS)}
+    items.sort(key=lambda item: first.get(groups[item.nodeid], len(FIRST_GROUPS)))
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and GROUPS_FILE in workerinput:
+        path = Path(workerinput[GROUPS_FILE]) / f"{workerinput['workerid']}.json"
+        path.write_text(json.dumps(groups))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Tell each xdist worker where to write the groups of the tests it collected."""
+    node.workerinput[GROUPS_FILE] = str(_groups_dir(node.config))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With ``--dist loadscope``, schedule by :func:`xdist_group` instead of by module or class."""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    directory = _groups_dir(config)
+
+    class PlatformGroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:  # read once every worker has collected (schedule() runs then)
+                self.groups = {}
+                for found in directory.glob("*.json"):
+                    self.groups.update(json.loads(found.read_text()))
+            return self.groups.get(nodeid) or nodeid.split("::", 1)[0]
+
+    return PlatformGroupScheduling(config, log)
+
+
+def _groups_dir(config: pytest.Config) -> Path:
+    """The controller's directory for the workers' group files (made once per session)."""
+    found: Path | None = getattr(config, "_ylai_groups_dir", None)
+    if found is None:
+        found = Path(tempfile.mkdtemp(prefix="ylai-test-groups-"))
+        config._ylai_groups_dir = found  # type: ignore[attr-defined]
+    return found
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    found: Path | None = getattr(config, "_ylai_groups_dir", None)
+    if found is not None:
+        shutil.rmtree(found, ignore_errors=True)
