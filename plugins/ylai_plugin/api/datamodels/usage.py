@@ -87,9 +87,11 @@ class UsageBatch(BaseModel):
 class UsageAccepted(BaseModel):
     """How many events of the batch were recorded (0 when usage statistics are off or the day's cap is reached)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"accepted": 2}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"accepted": 2, "enabled": True}]})
 
     accepted: int
+    enabled: bool = True
+    """False when ``[ylai] usage_enabled`` is off: the beacon stops sending (0 accepted alone may be the cap)."""
 
 
 class PageViews(BaseModel):

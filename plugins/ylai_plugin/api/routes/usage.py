@@ -56,7 +56,7 @@ def record_usage_events(body: UsageBatch, user: UserDep, session: SessionDep) ->
     sent once the user's daily cap is reached. 429 with ``Retry-After`` when batches come too fast.
     """
     if not config.USAGE_ENABLED.get():
-        return UsageAccepted(accepted=0)
+        return UsageAccepted(accepted=0, enabled=False)
     wait = usage.take_beacon_token(user)
     if wait > 0:
         seconds = math.ceil(wait)

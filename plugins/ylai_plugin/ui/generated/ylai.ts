@@ -7641,12 +7641,18 @@ export interface components {
          * UsageAccepted
          * @description How many events of the batch were recorded (0 when usage statistics are off or the day's cap is reached).
          * @example {
-         *       "accepted": 2
+         *       "accepted": 2,
+         *       "enabled": true
          *     }
          */
         UsageAccepted: {
             /** Accepted */
             accepted: number;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled?: boolean;
         };
         /**
          * UsageBatch

@@ -163,7 +163,7 @@ export class UsageBeacon {
 export const sendToApi: Send = async (events, keepalive) => {
   try {
     const { data } = await ylai.POST("/api/v1/usage/events", { body: { events }, keepalive });
-    return (data as { enabled?: boolean } | undefined)?.enabled === false ? { disabled: true } : {};
+    return data?.enabled === false ? { disabled: true } : {};
   } catch (err) {
     if (err instanceof ApiError) {
       if (err.status === 429) return { retryAfter: err.retryAfter ?? 0 };

@@ -63,7 +63,7 @@ def test_a_batch_is_recorded_and_counted(client: TestClient) -> None:
     who = headers("user", "beacon_ben")
     resp = client.post("/api/v1/usage/events", json={"events": [VIEW, VIEW, CLICK]}, headers=who)
     assert resp.status_code == 202, resp.text
-    assert resp.json() == {"accepted": 3}
+    assert resp.json() == {"accepted": 3, "enabled": True}
     assert raw_count("beacon_ben") == 2  # page views only: clicks carry no user
     today = datetime.now(UTC).date()
     with session() as s:
@@ -117,7 +117,10 @@ def test_a_users_raw_events_per_day_are_capped(client: TestClient, monkeypatch: 
     assert raw_count("capped") == 5
     # A restarted process (or another worker) starts from what the database holds.
     usage.reset()
-    assert client.post("/api/v1/usage/events", json={"events": [VIEW]}, headers=who).json() == {"accepted": 0}
+    assert client.post("/api/v1/usage/events", json={"events": [VIEW]}, headers=who).json() == {
+        "accepted": 0,
+        "enabled": True,
+    }
     assert raw_count("capped") == 5
 
 
@@ -125,7 +128,7 @@ def test_switched_off_nothing_is_recorded(client: TestClient, monkeypatch: pytes
     monkeypatch.setenv("AIRFLOW__YLAI__USAGE_ENABLED", "False")
     who = headers("user", "quiet")
     resp = client.post("/api/v1/usage/events", json={"events": [VIEW, CLICK]}, headers=who)
-    assert (resp.status_code, resp.json()) == (202, {"accepted": 0})
+    assert (resp.status_code, resp.json()) == (202, {"accepted": 0, "enabled": False})
     assert raw_count("quiet") == 0
     with session() as s:
         usage.record_feature(s, person("quiet"), "run", "script__x", "ui")
