@@ -55,6 +55,8 @@ def test_react_pages_replace_the_iframe_once_the_ui_is_built(built_ui: Path) -> 
         "ylai-approvals",
         "ylai-audit",
         "ylai-access",
+        "ylai-feedback",
+        "ylai-insights",
     ]
     # Airflow 3.3 shows a plugin's menu names as given, whatever its UI language: both (docs/ui.md).
     assert apps[2].name == "ylai Monitor · 监控"
