@@ -128,11 +128,13 @@ def xdist_group(item: pytest.Item) -> str:
 
 @pytest.hookimpl(trylast=True)  # after the directories' own ordering, which the stable sort keeps per group
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is None:  # one process: the collection order stays
+        return
     groups = {item.nodeid: xdist_group(item) for item in items}
     first = {group: rank for rank, group in enumerate(FIRST_GROUPS)}
     items.sort(key=lambda item: first.get(groups[item.nodeid], len(FIRST_GROUPS)))
-    workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None and GROUPS_FILE in workerinput:
+    if GROUPS_FILE in workerinput:
         path = Path(workerinput[GROUPS_FILE]) / f"{workerinput['workerid']}.json"
         path.write_text(json.dumps(groups))
 
