@@ -2,11 +2,9 @@
 # Both create .venv if it is missing and install exactly what uv.lock pins.
 
 PYTHON ?= python3
-# pytest in one process by default. `make test PYTEST_WORKERS="-n 2 --dist loadscope --no-loadscope-reorder"`
-# runs two xdist workers (tests that share a platform stay in one worker, tests/conftest.py): 32 min
-# instead of ~55, but on CI's two cores the SQLite platforms then stalled for 60 s (a write lock held
-# by one request while every component waited), which fails runs; off until that is understood.
-PYTEST_WORKERS ?=
+# Two pytest workers (pytest-xdist): the tests that share a platform stay in one worker
+# (tests/conftest.py); 32 min instead of ~55 on CI's two cores. `make test PYTEST_WORKERS=` runs one process.
+PYTEST_WORKERS ?= -n 2 --dist loadscope --no-loadscope-reorder
 UV_VERSION := 0.13.9
 VENV := .venv
 UV := $(VENV)/bin/uv

@@ -50,6 +50,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app() -> FastAPI:
     """Build the ylai FastAPI app with every route behind Airflow's auth manager."""
+    from ylai_plugin.api.commit import commit_in_worker_thread
     from ylai_plugin.api.errors import install_error_handlers
     from ylai_plugin.api.middleware import CorrelationIdMiddleware
     from ylai_plugin.api.openapi import install_openapi, operation_id
@@ -142,6 +143,7 @@ def create_app() -> FastAPI:
     )
     app.add_middleware(CorrelationIdMiddleware)
     app.include_router(v1)
+    commit_in_worker_thread(app.routes)
     app.include_router(pages.router, dependencies=authenticated)
     app.include_router(static.router, dependencies=authenticated)
     # Each route checks the user itself: the HTML pages send anonymous browsers to the login page.
