@@ -63,11 +63,6 @@ def record_usage_events(body: UsageBatch, user: UserDep, session: SessionDep) ->
         message = text("rate_limited", "Too many requests; retry in {seconds} s", seconds=seconds)
         raise ApiError(429, message, {"retry_after": seconds}).with_headers({"Retry-After": str(seconds)})
     accepted = usage.record_events(session, user, [e.model_dump() for e in body.events])
-    # Commit here, in the worker thread, not in the session dependency's teardown: that runs only
-    # once the event loop schedules it, and on SQLite Airflow's action logging of another request
-    # (a trigger) blocks the event loop while it waits for the write lock this transaction holds:
-    # both waited out SQLite's 60 s busy timeout and the trigger failed.
-    session.commit()
     return UsageAccepted(accepted=accepted)
 
 
