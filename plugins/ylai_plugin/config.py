@@ -156,6 +156,14 @@ SENSITIVE_APPROVERS = StrOption(
     "Comma-separated roles or usernames that approve the runs of sensitive scripts without an approval of their own.",
     example="Op,alice",
 )
+APPROVAL_RESUME_SETTLE_SECONDS = FloatOption(
+    "approval_resume_settle_seconds",
+    10.0,
+    "An answer given within this many seconds of an approval task starting to wait resumes the task "
+    "only once that time has passed: until the scheduler has seen the waiting task's process exit, a "
+    "resumed try can be failed as 'killed externally' (apache/airflow#72716).",
+    example="20",
+)
 EXPORT_WORKERS = IntOption("export_workers", 2, "Export jobs running at once in each api-server process.")
 EXPORT_STALE_SECONDS = IntOption(
     "export_stale_seconds",
@@ -358,6 +366,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     FORM_OPTIONS_TTL,
     SENSITIVE_REQUIRES_APPROVAL,
     SENSITIVE_APPROVERS,
+    APPROVAL_RESUME_SETTLE_SECONDS,
     USAGE_ENABLED,
     USAGE_RETENTION_DAYS,
     USAGE_RATE_PER_MINUTE,

@@ -4,7 +4,8 @@ A run that needs approval starts with the gate task of :mod:`ylai_operators.appr
 Airflow human-in-the-loop request (``hitl_detail`` row, keyed by the task instance's id) and the
 XCom ``ylai_approval`` with what ylai shows (kind, target, approvers, who asked, timeout). This
 module reads both, applies ylai's rules (approvers, Admins, four eyes, comments) and answers a
-request the way Airflow's own HITL API does, so the waiting task resumes at once.
+request the way Airflow's own HITL API does, so the waiting task resumes at once (or, answered
+within seconds of starting to wait, once that is safe: :func:`resume_when_settled`).
 
 It also publishes what the gates read while parsing and running: the sensitive-script policy
 (``ylai_approval_policy``) and the users of each role (``ylai_approval_directory``), from which
@@ -273,9 +274,13 @@ def decide(session: Session, user: BaseUser, approval_id: str, approve: bool, co
     detail.chosen_options = [APPROVE_OPTION if approve else REJECT_OPTION]
     detail.params_input = {APPROVAL_COMMENT_PARAM: comment}
     session.add(detail)
+    resume_in = None
     if ti is not None and ti.state in (TaskInstanceState.AWAITING_INPUT, TaskInstanceState.DEFERRED):
-        event = TriggerEvent(detail.as_resume_event_payload())  # type: ignore[no-untyped-call]
-        handle_event_submit(event, task_instance=ti, session=session)
+        resume_in = _settle_remaining(ti, detail)
+        if resume_in <= 0:
+            event = TriggerEvent(detail.as_resume_event_payload())  # type: ignore[no-untyped-call]
+            handle_event_submit(event, task_instance=ti, session=session)
+            resume_in = None
     verb = "approve" if approve else "reject"
     if not approve:
         run = session.scalars(
@@ -293,7 +298,70 @@ def decide(session: Session, user: BaseUser, approval_id: str, approve: bool, co
         run_id=item["run_id"],
     )
     session.flush()
+    if resume_in is not None:
+        import threading
+
+        # Started now, the thread waits past the settle time, by which the route has committed.
+        threading.Thread(
+            target=resume_when_settled, args=(approval_id, resume_in), name="ylai-approval-resume", daemon=True
+        ).start()
     return read(session, user, approval_id)
+
+
+def _settle_remaining(ti: Any, detail: Any) -> float:
+    """Seconds until a task that started waiting for its answer may be resumed safely (<= 0: now).
+
+    The gate's process exits when the task starts waiting and its executor reports that exit as a
+    success of the same try. Resumed and queued again before the scheduler has read that report,
+    the new try is failed as "killed externally" (apache/airflow#72716), which fails the run of an
+    approval answered within a second or two, as an automated approver does.
+    """
+    from airflow._shared.timezones import timezone
+
+    since = max(t for t in (detail.created_at, ti.updated_at) if t is not None)
+    settle = config.APPROVAL_RESUME_SETTLE_SECONDS.get()
+    return float(settle - (timezone.utcnow() - since).total_seconds())
+
+
+def resume_when_settled(approval_id: str, delay: float, patience: float = 60.0) -> bool:
+    """Resume the waiting gate of an answered approval after ``delay`` seconds; True if resumed.
+
+    Runs in a thread started by :func:`decide`. It gives up when the answer is not in the database
+    within ``patience`` seconds (the answering request was rolled back), or the task no longer waits
+    (resumed through Airflow's own API, cleared, or the run ended). A process that stops before
+    then leaves the answer recorded: Airflow's scheduler resumes the task with it at the deadline.
+    """
+    import logging
+    import time
+
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance as TI
+    from airflow.models.trigger import handle_event_submit
+    from airflow.triggers.base import TriggerEvent
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+
+    time.sleep(max(delay, 0.0))
+    deadline = time.monotonic() + patience
+    ti_id = _parse_uuid(approval_id)
+    while True:
+        try:
+            with create_session() as session:
+                ti = session.get(TI, ti_id, with_for_update={"of": TI})
+                if ti is None or ti.state not in (TaskInstanceState.AWAITING_INPUT, TaskInstanceState.DEFERRED):
+                    return False
+                detail = session.scalars(
+                    select(HITLDetail).where(HITLDetail.ti_id == ti_id).with_for_update(of=HITLDetail)
+                ).one_or_none()
+                if detail is not None and detail.responded_at is not None:
+                    event = TriggerEvent(detail.as_resume_event_payload())  # type: ignore[no-untyped-call]
+                    handle_event_submit(event, task_instance=ti, session=session)
+                    return True
+        except Exception:  # a database blip: try again until patience runs out
+            logging.getLogger(__name__).exception("resuming the approval task %s failed", approval_id)
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(1.0)
 
 
 def for_runs(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:

@@ -54,8 +54,11 @@ def client(airflow_db: object) -> TestClient:
     return TestClient(create_app())
 
 
-def waiting_run(service: str = "billing") -> tuple[str, str]:
-    """A run of rotate_token started by bob whose gate waits: its (approval id, run id)."""
+def waiting_run(service: str = "billing", waiting_for: float = 3600.0) -> tuple[str, str]:
+    """A run of rotate_token started by bob whose gate has waited ``waiting_for`` s: its (approval id, run id)."""
+    from datetime import timedelta
+
+    from airflow._shared.timezones import timezone
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
     from airflow.models.hitl import HITLDetail
     from airflow.models.taskinstance import TaskInstance
@@ -75,10 +78,13 @@ def waiting_run(service: str = "billing") -> tuple[str, str]:
                 TaskInstance.dag_id == DAG, TaskInstance.run_id == run.run_id, TaskInstance.task_id == APPROVAL_TASK_ID
             )
         ).one()
+        since = timezone.utcnow() - timedelta(seconds=waiting_for)
         ti.state = TaskInstanceState.AWAITING_INPUT
         ti.next_method = "execute_complete"
+        ti.updated_at = since
         session.add(
             HITLDetail(
+                created_at=since,
                 ti_id=ti.id,
                 options=["Approve", "Reject"],
                 subject="Approve the run of script rotate_token?",
@@ -185,6 +191,55 @@ def test_approving_needs_the_required_comment_then_resumes_the_gate_and_is_audit
         assert entries[0].owner == "dave"
     again = client.post(f"{BASE}/{approval_id}/approve", json={"comment": "again"}, headers=ADMIN)
     assert again.status_code == 409
+
+
+def gate_state(run_id: str) -> str:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        ti = session.scalars(
+            select(TaskInstance).where(TaskInstance.run_id == run_id, TaskInstance.task_id == "approval")
+        ).one()
+        return str(ti.state)
+
+
+def test_an_answer_right_after_the_gate_starts_waiting_resumes_it_once_the_wait_has_settled(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resumed at once, the new try could be failed by the report of the waiting process's exit."""
+    import time
+
+    monkeypatch.setenv("AIRFLOW__YLAI__APPROVAL_RESUME_SETTLE_SECONDS", "3")
+    approval_id, run_id = waiting_run(waiting_for=0.0)
+    started = time.monotonic()
+    resp = client.post(f"{BASE}/{approval_id}/approve", json={"comment": "quick"}, headers=DAVE)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["state"] == "approved"
+    assert gate_state(run_id) == "awaiting_input"  # recorded, not resumed yet
+    while gate_state(run_id) == "awaiting_input" and time.monotonic() - started < 30:
+        time.sleep(0.2)
+    assert gate_state(run_id) == "scheduled"
+    assert time.monotonic() - started >= 2.5
+
+
+def test_a_settling_resume_leaves_a_gate_that_no_longer_waits_alone(client: TestClient) -> None:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    from ylai_plugin.domain import approvals
+
+    approval_id, run_id = waiting_run()
+    with create_session() as session:
+        session.execute(update(TaskInstance).where(TaskInstance.run_id == run_id).values(state="failed"))
+    assert approvals.resume_when_settled(approval_id, 0.0, patience=0.0) is False
+    assert gate_state(run_id) == "failed"
+    # Waiting, but the answer never reached the database (its request was rolled back): not resumed.
+    approval_id, run_id = waiting_run()
+    assert approvals.resume_when_settled(approval_id, 0.0, patience=0.0) is False
+    assert gate_state(run_id) == "awaiting_input"
 
 
 def test_a_rejection_needs_a_reason_and_writes_it_to_the_run_note(client: TestClient) -> None:
