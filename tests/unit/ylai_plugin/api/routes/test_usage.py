@@ -382,6 +382,23 @@ def test_runs_through_the_api_are_recorded_by_source(client: TestClient, monkeyp
     ]
 
 
+def test_a_download_link_followed_from_a_page_counts_as_ui(client: TestClient) -> None:
+    """A link the UI opens carries no header of ours; the browser's fetch metadata says where it was followed."""
+    who = headers("admin", "csv_source")
+    page = {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Dest": "document"}
+    typed = {**page, "Sec-Fetch-Site": "none"}  # the URL typed into the address bar
+    for extra in (page, typed, {}):
+        resp = client.get("/api/v1/exports/feedback", params={"format": "csv"}, headers={**who, **extra})
+        assert resp.status_code == 200, resp.text
+    with session() as s:
+        rows = s.execute(
+            select(UsageDaily.source, UsageDaily.count).where(
+                UsageDaily.user == "csv_source", UsageDaily.kind == "export"
+            )
+        ).all()
+    assert sorted(tuple(r) for r in rows) == [("api", 2), ("ui", 1)]
+
+
 def _fake_trigger(dag_id: str, conf: dict[str, Any], user: Any, session: Any, **kw: Any) -> Any:
     """A DagRun-like answer without starting anything (the usage recording is what is tested)."""
     from types import SimpleNamespace
