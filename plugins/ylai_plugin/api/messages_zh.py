@@ -163,6 +163,7 @@ MESSAGES: dict[str, str] = {
     "export.unknown_state": "未知的 {kind} 状态 {state!r}；可选：{states}",
     "export.no_user_filter": "{kind} 导出没有用户筛选",
     "export.audit_only_filter": "只有审计日志导出有 {name} 筛选",
+    "export.feedback_only_filter": "只有反馈导出有 {name} 筛选",
     "export.no_alert_history": "此安装中没有告警历史",
     "export.audit_forbidden": "你无权读取审计日志",
     "export.job_not_done": "导出作业 {job_id} 的状态为 {state}；请在其成功后再下载",

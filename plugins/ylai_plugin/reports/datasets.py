@@ -822,6 +822,11 @@ def _feedback_where(spec: ExportSpec) -> list[Any]:
         where.append(Feedback.handled.is_(False))
     elif states == {"handled"}:
         where.append(Feedback.handled.is_(True))
+    # The Feedback list's page filter is an exact match; its single rating becomes any of these.
+    if spec.filters.page is not None:
+        where.append(Feedback.page == spec.filters.page)
+    if spec.filters.rating:
+        where.append(Feedback.rating.in_(sorted(set(spec.filters.rating))))
     return where
 
 

@@ -79,6 +79,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "filter.user": ("User", "用户"),
     "filter.action": ("Action", "操作"),
     "filter.object": ("Object", "对象"),
+    "filter.rating": ("Rating", "评分"),
+    "filter.page": ("Page", "页面"),
     # Column headers
     "col.dag_id": ("DAG", "DAG"),
     "col.run_id": ("Run", "运行 ID"),

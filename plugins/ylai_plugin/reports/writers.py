@@ -104,9 +104,9 @@ def _cell_kind(table: Table, row: Sequence[Any], index: int) -> str:
 def filter_rows(described: dict[str, Any], language: str) -> list[list[str]]:
     """The filters as label/value pairs (unset ones say "all")."""
     out = []
-    # The audit log's own filters show only when given (no other kind has them).
-    audit_only = [key for key in ("action", "object") if described.get(key) is not None]
-    for key in ("since", "until", "dag_id", "script", "state", "user", *audit_only):
+    # The audit log's and feedback's own filters show only when given (no other kind has them).
+    kind_only = [key for key in ("action", "object", "rating", "page") if described.get(key) not in (None, [])]
+    for key in ("since", "until", "dag_id", "script", "state", "user", *kind_only):
         value = described.get(key)
         if isinstance(value, list):
             text = ", ".join(value) if value else t("label.all", language)

@@ -61,7 +61,7 @@ def _query(request: Request) -> ExportQuery:
     params: dict[str, Any] = {}
     for key in set(request.query_params.keys()):
         values = request.query_params.getlist(key)
-        if key in {"dag_id", "script", "state"}:
+        if key in {"dag_id", "script", "state", "rating"}:
             params[key] = [v.strip() for value in values for v in value.split(",") if v.strip()]
         else:
             params[key] = values[-1]
@@ -77,7 +77,8 @@ def _disposition(name: str) -> dict[str, str]:
 
 QUERY_DOC = (
     "Filters: `since`, `until` (ISO 8601) or `month` (YYYY-MM); `dag_id`, `script`, `state` "
-    "(repeatable or comma-separated); `user`. Plus `format` (csv|xlsx|pdf) and `language` (en|zh-CN)."
+    "(repeatable or comma-separated); `user`; audit only: `action`, `object`; feedback only: `rating` "
+    "(1-5, repeatable or comma-separated), `page`. Plus `format` (csv|xlsx|pdf) and `language` (en|zh-CN)."
 )
 
 

@@ -364,7 +364,7 @@ export interface paths {
         };
         /**
          * Export Now
-         * @description Download an export directly: CSV streams any size, xlsx and PDF are limited in rows. Filters: `since`, `until` (ISO 8601) or `month` (YYYY-MM); `dag_id`, `script`, `state` (repeatable or comma-separated); `user`. Plus `format` (csv|xlsx|pdf) and `language` (en|zh-CN).
+         * @description Download an export directly: CSV streams any size, xlsx and PDF are limited in rows. Filters: `since`, `until` (ISO 8601) or `month` (YYYY-MM); `dag_id`, `script`, `state` (repeatable or comma-separated); `user`; audit only: `action`, `object`; feedback only: `rating` (1-5, repeatable or comma-separated), `page`. Plus `format` (csv|xlsx|pdf) and `language` (en|zh-CN).
          */
         get: operations["export_now"];
         put?: never;
@@ -384,7 +384,7 @@ export interface paths {
         };
         /**
          * Export Summary
-         * @description The summary tables and chart data of an export, as JSON, translated. Filters: `since`, `until` (ISO 8601) or `month` (YYYY-MM); `dag_id`, `script`, `state` (repeatable or comma-separated); `user`. Plus `format` (csv|xlsx|pdf) and `language` (en|zh-CN).
+         * @description The summary tables and chart data of an export, as JSON, translated. Filters: `since`, `until` (ISO 8601) or `month` (YYYY-MM); `dag_id`, `script`, `state` (repeatable or comma-separated); `user`; audit only: `action`, `object`; feedback only: `rating` (1-5, repeatable or comma-separated), `page`. Plus `format` (csv|xlsx|pdf) and `language` (en|zh-CN).
          */
         get: operations["export_summary"];
         put?: never;
@@ -2972,6 +2972,16 @@ export interface components {
              * @description Audit only: `<kind>` (e.g. `task`) or `<kind>:<id or name>`.
              */
             object?: string | null;
+            /**
+             * Page
+             * @description Feedback only: the page it was given on, e.g. `run` (exact, as the Feedback list's filter).
+             */
+            page?: string | null;
+            /**
+             * Rating
+             * @description Feedback only: these ratings, 1 to 5 (repeatable or comma-separated).
+             */
+            rating?: number[];
             /**
              * Script
              * @description Only these scripts, i.e. DAGs script__<name> (repeatable).
@@ -9993,6 +10003,10 @@ export interface operations {
                 action?: string | null;
                 /** @description Audit only: `<kind>` (e.g. `task`) or `<kind>:<id or name>`. */
                 object?: string | null;
+                /** @description Feedback only: these ratings, 1 to 5 (repeatable or comma-separated). */
+                rating?: number[];
+                /** @description Feedback only: the page it was given on, e.g. `run` (exact, as the Feedback list's filter). */
+                page?: string | null;
                 /** @description csv (streamed), xlsx or pdf. */
                 format?: "csv" | "xlsx" | "pdf";
                 /** @description Language of headers, titles and labels. */
@@ -10107,6 +10121,10 @@ export interface operations {
                 action?: string | null;
                 /** @description Audit only: `<kind>` (e.g. `task`) or `<kind>:<id or name>`. */
                 object?: string | null;
+                /** @description Feedback only: these ratings, 1 to 5 (repeatable or comma-separated). */
+                rating?: number[];
+                /** @description Feedback only: the page it was given on, e.g. `run` (exact, as the Feedback list's filter). */
+                page?: string | null;
                 /** @description csv (streamed), xlsx or pdf. */
                 format?: "csv" | "xlsx" | "pdf";
                 /** @description Language of headers, titles and labels. */

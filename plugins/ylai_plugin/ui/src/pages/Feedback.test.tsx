@@ -122,17 +122,22 @@ describe("Feedback page", () => {
     fakeServer(meHandler(ADMIN, ["Admin"]), feedbackServer([entry()]));
     const el = await open("/plugin/ylai-feedback");
     type($(el, "feedback-filter-handled")!, "false");
+    type($(el, "feedback-filter-rating")!, "2");
+    type($(el, "feedback-filter-page")!, "logs");
     await flush();
     click($(el, "feedback-export-csv")!);
     expect(clicked[0]).toContain("/ylai/api/v1/exports/feedback?format=csv&language=en");
-    expect(clicked[0]).toContain("state=open");
+    const query = new URL(clicked[0]).searchParams;
+    expect(query.getAll("state")).toEqual(["open"]);
+    expect(query.getAll("rating")).toEqual(["2"]);
+    expect(query.getAll("page")).toEqual(["logs"]);
   });
 
   it("builds its queries", () => {
     expect(feedbackQuery(NO_FILTERS, 50)).toEqual({ handled: undefined, rating: undefined, page: undefined, order_by: "-created_at", limit: 50, offset: 50 });
     expect(feedbackQuery({ handled: "true", rating: "5", page: "run" }, 0)).toMatchObject({ handled: true, rating: 5, page: "run" });
-    expect(feedbackExportFilters({ handled: "false", rating: "2", page: "logs" })).toEqual({ state: ["open"] });
-    expect(feedbackExportFilters({ handled: "true", rating: "", page: "" })).toEqual({ state: ["handled"] });
-    expect(feedbackExportFilters(NO_FILTERS)).toEqual({ state: undefined });
+    expect(feedbackExportFilters({ handled: "false", rating: "2", page: "logs" })).toEqual({ state: ["open"], rating: [2], page: "logs" });
+    expect(feedbackExportFilters({ handled: "true", rating: "", page: "" })).toEqual({ state: ["handled"], rating: undefined, page: undefined });
+    expect(feedbackExportFilters(NO_FILTERS)).toEqual({ state: undefined, rating: undefined, page: undefined });
   });
 });

@@ -36,9 +36,13 @@ export function feedbackQuery(f: FeedbackFilters, offset: number) {
   };
 }
 
-/** The list's state filter for the export of the "feedback" kind (which filters by state, user and period only). */
+/** The list's filters for the export of the "feedback" kind: handled as its state, rating and page as they are. */
 export function feedbackExportFilters(f: FeedbackFilters): ExportFilterValues {
-  return { state: f.handled ? [f.handled === "true" ? "handled" : "open"] : undefined };
+  return {
+    state: f.handled ? [f.handled === "true" ? "handled" : "open"] : undefined,
+    rating: f.rating ? [Number(f.rating)] : undefined,
+    page: f.page || undefined,
+  };
 }
 
 export function Feedback() {

@@ -17,6 +17,7 @@ from tests.unit.api_client import headers, sync_repo_dags
 from ylai_plugin.api.app import create_app
 
 MONTH = "2025-10"
+ADMIN = headers("admin", "root")
 OP = headers("op", "alice")
 VIEWER = headers("viewer", "vera")
 ZHANG = "张三"
@@ -342,6 +343,12 @@ def test_summary_json(client: TestClient, runs: dict[str, str]) -> None:
         ("runs", {"format": "docx"}, "query.format"),
         ("runs", {"language": "fr"}, "query.language"),
         ("runs", {"colour": "red"}, "query.colour"),
+        ("runs", {"rating": "3"}, "query.rating"),
+        ("audit", {"page": "run"}, "query.page"),
+        ("feedback", {"rating": "7"}, "query.rating.0"),
+        ("feedback", {"rating": "4,0"}, "query.rating.1"),
+        ("feedback", {"rating": "x"}, "query.rating.0"),
+        ("feedback", {"page": "p" * 201}, "query.page"),
         ("nothing", {}, "path.kind"),
     ],
 )
@@ -363,6 +370,72 @@ def test_bad_job_body_is_422_naming_the_field(client: TestClient) -> None:
     assert resp.json()["error"]["details"][0]["field"] == "body.filters.month"
     resp = client.post("/api/v1/exports/jobs", json={"kind": "runs", "format": "doc"}, headers=OP)
     assert resp.json()["error"]["details"][0]["field"] == "body.format"
+    resp = client.post("/api/v1/exports/jobs", json={"kind": "runs", "filters": {"page": "run"}}, headers=OP)
+    assert resp.status_code == 422
+    assert resp.json()["error"]["details"][0]["field"] == "body.filters.page"
+    resp = client.post("/api/v1/exports/jobs", json={"kind": "feedback", "filters": {"rating": [6]}}, headers=OP)
+    assert resp.status_code == 422
+    assert resp.json()["error"]["details"][0]["field"] == "body.filters.rating.0"
+
+
+RATER = "rita_rates"
+
+
+@pytest.fixture(scope="module")
+def rated(client: TestClient) -> None:
+    """Feedback of one user (so other modules' feedback stays out): ratings 1, 2 and 5 on run, logs and run."""
+    for rating, page in [(1, "run"), (2, "logs"), (5, "run")]:
+        body = {"rating": rating, "comment": f"{rating} on {page}", "page": page, "app_version": "0.9.0"}
+        assert client.post("/api/v1/feedback", json=body, headers=headers("user", RATER)).status_code == 201
+
+
+def _feedback(client: TestClient, **params: Any) -> list[tuple[str, str]]:
+    rows = _csv(client.get("/api/v1/exports/feedback", params={"user": RATER, **params}, headers=ADMIN))
+    return [(r["Rating"], r["Page"]) for r in rows]
+
+
+def test_feedback_export_filters_by_rating_and_page_like_the_list(client: TestClient, rated: None) -> None:
+    assert _feedback(client) == [("1", "run"), ("2", "logs"), ("5", "run")]
+    assert _feedback(client, page="run") == [("1", "run"), ("5", "run")]
+    assert _feedback(client, rating="2") == [("2", "logs")]
+    assert _feedback(client, rating="1,2") == [("1", "run"), ("2", "logs")]
+    assert _feedback(client, rating=["5", "2"], page="run") == [("5", "run")]
+    assert _feedback(client, page="monitor") == []
+    listed = client.get("/api/v1/feedback", params={"page": "run", "rating": 5}, headers=ADMIN).json()["items"]
+    assert [(str(f["rating"]), f["page"]) for f in listed if f["user"] == RATER] == [("5", "run")]
+
+
+def test_feedback_job_shows_its_rating_and_page_filters_in_the_header(
+    client: TestClient, rated: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openpyxl import load_workbook
+
+    monkeypatch.setenv("AIRFLOW__YLAI__EXPORT_DIR", str(tmp_path / "exports"))
+    filters = {"user": RATER, "rating": [1, 5], "page": "run"}
+    resp = client.post(
+        "/api/v1/exports/jobs",
+        json={"kind": "feedback", "format": "xlsx", "language": "zh-CN", "filters": filters},
+        headers=ADMIN,
+    )
+    assert resp.status_code == 202, resp.text
+    job = _wait(client, resp.json()["id"], ADMIN)
+    assert job["state"] == "success", job
+    assert job["filters"] == filters
+    book = load_workbook(io.BytesIO(client.get(job["download_url"], headers=ADMIN).content))
+    assert _filters_section(book["摘要"], "筛选条件")[-2:] == [("评分", "1, 5"), ("页面", "run")]
+    assert [r[3] for r in book["明细"].iter_rows(min_row=2, values_only=True)] == [1, 5]
+    # Without them, the header has no rating or page line (as runs never do).
+    plain = client.get("/api/v1/exports/feedback", params={"user": RATER, "format": "xlsx"}, headers=ADMIN)
+    lines = _filters_section(load_workbook(io.BytesIO(plain.content))["Summary"], "Filters")
+    assert [name for name, _ in lines] == ["From", "Until", "DAG", "Script", "State", "User"]
+
+
+def _filters_section(sheet: Any, title: str) -> list[tuple[Any, Any]]:
+    """The (label, value) lines under the Summary sheet's filters title, up to the blank row after them."""
+    rows = list(sheet.iter_rows(values_only=True))
+    start = next(i for i, r in enumerate(rows) if r and r[0] == title) + 1
+    end = next(i for i in range(start, len(rows)) if not rows[i] or rows[i][0] is None)
+    return [(r[0], r[1]) for r in rows[start:end]]
 
 
 def _wait(client: TestClient, job_id: int, hdrs: dict[str, Any]) -> dict[str, Any]:
