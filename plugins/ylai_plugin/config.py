@@ -164,6 +164,14 @@ APPROVAL_RESUME_SETTLE_SECONDS = FloatOption(
     "resumed try can be failed as 'killed externally' (apache/airflow#72716).",
     example="20",
 )
+CATALOG_WATCH_SECONDS = FloatOption(
+    "catalog_watch_seconds",
+    2.0,
+    "How often the dag-processor looks for a changed catalog (files in the DAGs folder, scripts and "
+    "pipelines published by the API) and then parses ylai's DAG files at once; between changes they "
+    "are parsed every [dag_processor] min_file_process_interval only. 0 turns the watch off.",
+    example="5",
+)
 EXPORT_WORKERS = IntOption("export_workers", 2, "Export jobs running at once in each api-server process.")
 EXPORT_STALE_SECONDS = IntOption(
     "export_stale_seconds",
@@ -367,6 +375,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     SENSITIVE_REQUIRES_APPROVAL,
     SENSITIVE_APPROVERS,
     APPROVAL_RESUME_SETTLE_SECONDS,
+    CATALOG_WATCH_SECONDS,
     USAGE_ENABLED,
     USAGE_RETENTION_DAYS,
     USAGE_RATE_PER_MINUTE,

@@ -1,4 +1,8 @@
-"""Lifecycle listener: the scheduler samples its host (local executor) or the Celery broker's queues."""
+"""Lifecycle listener: the scheduler's samplers, the dag-processor's catalog watch, run and task events.
+
+The scheduler samples its host (local executor) or the Celery broker's queues; the dag-processor
+watches the catalog (:mod:`ylai_plugin.domain.dag_reparse`).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,18 @@ from airflow.listeners import hookimpl
 
 @hookimpl
 def on_starting(component: Any) -> None:
-    """Start the scheduler's sampler: its host when it executes tasks itself, else the Celery queues."""
+    """Start the scheduler's sampler, or the dag-processor's catalog watch.
+
+    The sampler reads the scheduler's host when it executes tasks itself, else the Celery queues.
+    """
     import sys
 
     # Called from Job.__init__, before the job type is set: the command line tells the component.
+    if sys.argv[1:2] == ["dag-processor"]:
+        from ylai_plugin.domain.dag_reparse import start_watcher
+
+        start_watcher()
+        return
     if sys.argv[1:2] != ["scheduler"]:
         return
     from airflow.configuration import conf

@@ -13,6 +13,9 @@ import pytest
 
 from tests.integration.running_platform import RunningPlatform, wait_until
 
+# What the dag-processor logs when a script published through the API asks for a parse.
+CATALOG_CHANGED = "variable ylai_db_scripts"
+
 PASSWORD = "Rbac-test-pw-1"
 WRITE_METHODS = {"post", "patch", "put", "delete"}
 # Reads a Viewer may not make: the access matrix (Admin), the audit trail (Airflow's audit log, Admin),
@@ -447,9 +450,12 @@ def test_script_created_through_the_api_becomes_a_runnable_dag(
     }
     for role in ("user", "op"):  # creating scripts is Admin-only
         assert platform.request("POST", "/ylai/api/v1/scripts", body, token=tokens[role]).status == 403
+    seen = platform.output().count(CATALOG_CHANGED)
     created = platform.request("POST", "/ylai/api/v1/scripts", body, token=tokens["admin"])
     assert created.status == 201, created.body[:300]
     platform.wait_for_dag("script__api_greeter", timeout=120)
+    # Parsed because the dag-processor's catalog watch saw the script published, not by the timer.
+    wait_until(lambda: platform.output().count(CATALOG_CHANGED) > seen or None, 60, platform.tail)
     params = platform.request("GET", "/api/v2/dags/script__api_greeter/details").json()["params"]
     assert params["who"]["value"] == "world"
     run = platform.request(
