@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: The layout regions a click may name (the UI tags its layout with them).
-REGIONS = ("nav", "header", "main", "aside", "footer", "dialog")
+REGIONS = ("topbar", "nav", "header", "main", "aside", "footer", "dialog")
 #: What the beacon may send.
 EVENT_TYPES = ("page_view", "click")
 #: Feature uses recorded from API calls, and where a call came from.

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ylai_plugin.domain import usage
 from ylai_plugin.domain.errors import text
 
-Region = Literal["nav", "header", "main", "aside", "footer", "dialog"]
+Region = Literal["topbar", "nav", "header", "main", "aside", "footer", "dialog"]
 EventType = Literal["page_view", "click"]
 
 

@@ -3539,7 +3539,7 @@ export interface components {
              * Region
              * @enum {string}
              */
-            region: "nav" | "header" | "main" | "aside" | "footer" | "dialog";
+            region: "topbar" | "nav" | "header" | "main" | "aside" | "footer" | "dialog";
             /** X */
             x: number;
             /** Y */
@@ -7708,7 +7708,7 @@ export interface components {
              * Region
              * @description Clicks only: the layout region clicked.
              */
-            region?: ("nav" | "header" | "main" | "aside" | "footer" | "dialog") | null;
+            region?: ("topbar" | "nav" | "header" | "main" | "aside" | "footer" | "dialog") | null;
             /**
              * Ts
              * @description When it happened; the server's time is used when missing or not within 24 h.
@@ -14752,7 +14752,7 @@ export const failureRateTypeValues: ReadonlyArray<FlattenedDeepRequired<componen
 export const featureUseFeatureValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FeatureUse"]["feature"]> = ["run", "preset", "export", "editor_save"];
 export const featureUseSourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["FeatureUse"]["source"]> = ["ui", "api", "schedule"];
 export const healthResponseStatusValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["HealthResponse"]["status"]> = ["healthy", "unhealthy"];
-export const heatmapCellRegionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["HeatmapCell"]["region"]> = ["nav", "header", "main", "aside", "footer", "dialog"];
+export const heatmapCellRegionValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["HeatmapCell"]["region"]> = ["topbar", "nav", "header", "main", "aside", "footer", "dialog"];
 export const logSearchPageStopped_byAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["LogSearchPage"]["stopped_by"]> = ["page", "scan_limit", "time_limit"];
 export const mePermissionsValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["Me"]["permissions"]> = ["read", "create", "edit", "delete"];
 export const pipelineDetailSourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["PipelineDetail"]["source"]> = ["repository", "database"];
@@ -14773,7 +14773,7 @@ export const scriptInRuntimeValues: ReadonlyArray<FlattenedDeepRequired<componen
 export const scriptOutSourceValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["ScriptOut"]["source"]> = ["repository", "database"];
 export const taskFailedTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TaskFailed"]["type"]> = ["task_failed"];
 export const taskOutKindValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["TaskOut"]["kind"]> = ["script", "pipeline", "dag"];
-export const usageEventInRegionAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["UsageEventIn"]["region"]> = ["nav", "header", "main", "aside", "footer", "dialog"];
+export const usageEventInRegionAnyOf0Values: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["UsageEventIn"]["region"]> = ["topbar", "nav", "header", "main", "aside", "footer", "dialog"];
 export const usageEventInTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["UsageEventIn"]["type"]> = ["page_view", "click"];
 export const workerHeartbeatTypeValues: ReadonlyArray<FlattenedDeepRequired<components>["schemas"]["WorkerHeartbeat"]["type"]> = ["worker_heartbeat"];
 

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { $, flush, render, type Rendered } from "./test/render";
 import { pageFromPath } from "./lib/nav";
 import { resetMeCache } from "./lib/me";
+import { regionElement } from "./lib/usage";
 import YlaiApp from "./App";
 import { HistoryApp, PAGE_COMPONENTS } from "./Shell";
 import { PAGE_LIST } from "./lib/nav";
@@ -191,6 +192,8 @@ describe("standalone view (/ylai/app/<page>)", () => {
     expect(href("open-in-airflow")).toBe("/plugin/ylai-overview");
     expect(href("api-docs-link")).toBe("/ylai/api/v1/swagger");
     expect($(r.container, "open-standalone")).toBeNull();
+    // A click on the top bar lands in a heatmap region of its own (lib/usage.ts).
+    expect(regionElement($(r.container, "open-in-airflow"))?.getAttribute("data-ylai-region")).toBe("topbar");
     ($(r.container, "tab-tasks") as HTMLAnchorElement).click();
     await flush();
     expect(window.location.pathname).toBe("/ylai/app/tasks");
@@ -238,5 +241,6 @@ describe("standalone view (/ylai/app/<page>)", () => {
     expect(href("api-docs-link")).toBe("/ylai/api/v1/swagger");
     expect(($(r.container, "api-docs-link") as HTMLAnchorElement).target).toBe("_blank");
     expect($(r.container, "standalone-bar")).toBeNull();
+    expect(regionElement($(r.container, "open-standalone"))?.getAttribute("data-ylai-region")).toBe("topbar");
   });
 });

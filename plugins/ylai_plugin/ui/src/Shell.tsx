@@ -90,7 +90,7 @@ function ApiDocsLink() {
 function TopBar({ page, search, env }: { page: PageId; search: string; env: Env }) {
   const { t } = useI18n();
   return (
-    <div className="y-topbar" data-testid="standalone-bar">
+    <div className="y-topbar" data-testid="standalone-bar" data-ylai-region="topbar">
       <span className="y-brand">ylai</span>
       <ApiDocsLink />
       <a href={resolveUrl(pagePath(page, search))} title={t("standalone.openInAirflowHint")} data-testid="open-in-airflow">
@@ -121,7 +121,7 @@ function TopBar({ page, search, env }: { page: PageId; search: string; env: Env 
 function ViewLink({ page, search }: { page: PageId; search: string }) {
   const { t } = useI18n();
   return (
-    <span className="y-viewlink">
+    <span className="y-viewlink" data-ylai-region="topbar">
       <ApiDocsLink />
       <a href={resolveUrl(standalonePath(page, search))} title={t("standalone.fastViewHint")} data-testid="open-standalone">
         {t("standalone.fastView")}

@@ -8,7 +8,7 @@ import { ylai } from "../api/client";
 import { ApiError } from "./api";
 
 /** The layout's main regions (the API's enum). */
-export const REGIONS = ["nav", "header", "main", "aside", "footer", "dialog"] as const;
+export const REGIONS = ["topbar", "nav", "header", "main", "aside", "footer", "dialog"] as const;
 export type Region = (typeof REGIONS)[number];
 export const REGION_ATTR = "data-ylai-region";
 
