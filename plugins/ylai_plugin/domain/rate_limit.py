@@ -108,6 +108,7 @@ class RedisBucket:
         self.rate = rate
         self.burst = burst
         self.prefix = prefix
+        self.client = client  # other per-user counters of the same Redis (the beacon's daily cap)
         self._script = client.register_script(TAKE_SCRIPT)
 
     def take(self, key: str, now: float | None = None) -> float:
@@ -171,12 +172,12 @@ class RateLimiter:
         """Take a token of ``key``; 0 when allowed, else the seconds until one is available."""
         if self.redis is not None and self.breaker is not None:
             try:
-                with self.breaker.guard(counts=_is_redis_error):
+                with self.breaker.guard(counts=is_redis_error):
                     wait = self.redis.take(key)
             except breakers.BreakerOpen:
                 pass  # Redis is known to be away: straight to the in-process bucket
             except Exception as exc:
-                if not _is_redis_error(exc):
+                if not is_redis_error(exc):
                     raise
                 self._degrade(exc)
             else:
@@ -198,7 +199,8 @@ class RateLimiter:
             log.warning("ylai: rate limit buckets back in Redis")
 
 
-def _is_redis_error(exc: BaseException) -> bool:
+def is_redis_error(exc: BaseException) -> bool:
+    """Whether ``exc`` says Redis did not answer (the caller degrades), not a bug of ours."""
     import redis
 
     return isinstance(exc, redis.RedisError | OSError)

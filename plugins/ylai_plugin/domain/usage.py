@@ -14,9 +14,11 @@ day, page, region and position bucket, with no user at all. No text, no input va
 a page id and a region from fixed vocabularies and a position in 0..1, nothing else.
 
 Cheap on purpose: a beacon batch costs one bulk insert and two multi-row upserts (counts are
-summed in Python first); the per-user daily cap is counted in process (started from the
-database once per user and day); pruning runs at most once an hour per process, on a write.
-With ``N`` api-server processes a user may reach ``N`` times the cap: the bound stays a bound.
+summed in Python first); the per-user daily cap is counted in Redis when ``[ylai] cache_url`` is
+set, shared by every api-server process, else (or while Redis is away) in process; either count
+starts from the database once per user and day. Pruning runs at most once an hour per process,
+on a write. Counted in process, ``N`` api-server processes let a user reach ``N`` times the cap:
+the bound stays a bound.
 """
 
 from __future__ import annotations
@@ -156,22 +158,68 @@ def take_beacon_token(user: BaseUser) -> float:
     return limiter().take(f"{type(user).__name__}:{user.get_id()}")
 
 
+# The daily cap's counter in Redis: KEYS[1] the user's counter of the day; ARGV: wanted, cap, and
+# the count to start from when the key is missing ('' asks the caller to read it: -1).
+QUOTA_SCRIPT = """
+local have = redis.call('GET', KEYS[1])
+if not have then
+  if ARGV[3] == '' then return -1 end
+  have = ARGV[3]
+end
+have = tonumber(have)
+local allowed = math.max(0, math.min(tonumber(ARGV[1]), tonumber(ARGV[2]) - have))
+redis.call('SET', KEYS[1], have + allowed, 'EX', 172800)
+return allowed
+"""
+
+
+def _recorded_today(session: Session, name: str, today: date) -> int:
+    """The user's raw events of ``today`` in the database (what other processes or a restart recorded)."""
+    start = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    query = select(func.count()).select_from(UsageEvent).where(UsageEvent.user == name, UsageEvent.ts >= start)
+    return int(session.scalar(query) or 0)
+
+
+def _shared_quota(session: Session, name: str, today: date, wanted: int, cap: int) -> int | None:
+    """:func:`_quota` counted in Redis, shared by every process; None when Redis is not configured or away."""
+    from ylai_plugin.domain import breakers
+
+    bucket = limiter()
+    if bucket.redis is None or bucket.breaker is None:
+        return None
+    key = f"{KEY_PREFIX}cap:{today.isoformat()}:{name}"
+    script = bucket.redis.client.register_script(QUOTA_SCRIPT)
+    try:
+        with bucket.breaker.guard(counts=rate_limit.is_redis_error):
+            allowed = int(script(keys=[key], args=[wanted, cap, ""]))
+            if allowed < 0:
+                seed = _recorded_today(session, name, today)
+                allowed = int(script(keys=[key], args=[wanted, cap, seed]))
+    except breakers.BreakerOpen:
+        return None
+    except Exception as exc:
+        if not rate_limit.is_redis_error(exc):
+            raise
+        log.warning(
+            "ylai: the usage cap's counter in Redis is unavailable (%s); counting in process", type(exc).__name__
+        )
+        return None
+    return allowed
+
+
 def _quota(session: Session, name: str, today: date, wanted: int) -> int:
     """How many of ``wanted`` events the user may still record today; counts them as recorded."""
     cap = max(config.USAGE_MAX_EVENTS_PER_USER_DAY.get(), 0)
+    shared = _shared_quota(session, name, today, wanted, cap)
+    if shared is not None:
+        return shared
     with _state.lock:
         if _state.day != today:
             _state.day, _state.counts = today, {}
         known = _state.counts.get(name)
     if known is None:
         # Once per user and day and process: what other processes (or a restart) recorded already.
-        start = datetime(today.year, today.month, today.day, tzinfo=UTC)
-        known = int(
-            session.scalar(
-                select(func.count()).select_from(UsageEvent).where(UsageEvent.user == name, UsageEvent.ts >= start)
-            )
-            or 0
-        )
+        known = _recorded_today(session, name, today)
     with _state.lock:
         have = max(_state.counts.get(name, 0), known)
         allowed = max(0, min(wanted, cap - have))

@@ -124,6 +124,34 @@ def test_a_users_raw_events_per_day_are_capped(client: TestClient, monkeypatch: 
     assert raw_count("capped") == 5
 
 
+def test_the_daily_cap_is_shared_by_every_process_through_redis(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, redis_url: str
+) -> None:
+    """With [ylai] cache_url, a second api-server process does not get a cap of its own."""
+    import uuid
+
+    monkeypatch.setenv("AIRFLOW__YLAI__USAGE_MAX_EVENTS_PER_USER_DAY", "5")
+    monkeypatch.setenv("AIRFLOW__YLAI__CACHE_URL", redis_url)
+    name = f"shared_cap_{uuid.uuid4().hex[:8]}"  # the counter in Redis outlives the test
+    who = headers("user", name)
+    usage.reset()
+    first = usage._state  # process A
+    assert client.post("/api/v1/usage/events", json={"events": [VIEW] * 4}, headers=who).json()["accepted"] == 4
+    usage.reset()  # process B: nothing counted in it yet
+    assert usage.limiter().backend == "redis"
+    assert client.post("/api/v1/usage/events", json={"events": [VIEW]}, headers=who).json()["accepted"] == 1
+    # Back in A: counted in process it would still see room for 1 (its count says 4).
+    monkeypatch.setattr(usage, "_state", first)
+    assert client.post("/api/v1/usage/events", json={"events": [VIEW] * 4}, headers=who).json()["accepted"] == 0
+    assert raw_count(name) == 5
+    # Redis away: the in-process count takes over, started from the database (the bound holds).
+    monkeypatch.setenv("AIRFLOW__YLAI__CACHE_URL", "redis://127.0.0.1:1/0")
+    usage.reset()
+    assert client.post("/api/v1/usage/events", json={"events": [VIEW] * 4}, headers=who).json()["accepted"] == 0
+    assert raw_count(name) == 5
+    usage.reset()
+
+
 def test_switched_off_nothing_is_recorded(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW__YLAI__USAGE_ENABLED", "False")
     who = headers("user", "quiet")
