@@ -7,6 +7,7 @@ Run from the repository root::
     .venv/bin/python bench/pipeline_latency.py --candidates    # + 7 candidate tunings, ~20 min
     .venv/bin/python bench/pipeline_latency.py --configs ylai,idle=0.1 --rounds 2 --runs 2
     .venv/bin/python bench/pipeline_latency.py --configs ylai,traced --rounds 2 --runs 2   # tracing cost
+    .venv/bin/python bench/pipeline_latency.py --executor celery   # Postgres + Redis + a Celery worker
 
 Each configuration starts the real platform -- ``python -m ylai_plugin.cli run`` through
 ``tests/integration/running_platform.RunningPlatform`` (own ``AIRFLOW_HOME``, free ports,
@@ -20,6 +21,15 @@ bash script ``chain_step`` (``value + 1``) and the pipeline ``chain20``: 20 node
 scripts and 50 pipelines of ``bench/dag_parse_time.py`` to the folder (every task of the
 pipeline then imports its ``ylai_pipelines_<i>.py`` with the larger catalog when it starts).
 
+``--executor celery`` runs the platform in its Celery mode instead: ``YLAI_DATABASE_URL`` is a
+fresh database ``ylai_bench_latency_<random>`` on the machine's Postgres server (127.0.0.1:5432,
+user ``postgres``, trust auth, or ``YLAI_TEST_POSTGRES_URL``), created for the benchmark run and
+dropped at its end (on an error or Ctrl-C too); ``YLAI_BROKER_URL`` is the machine's Redis,
+database 7, which the tests do not use (or ``YLAI_TEST_REDIS_URL``); and
+``AIRFLOW__OPERATORS__DEFAULT_QUEUE`` is a queue of the benchmark run's own, so no other Celery
+worker on the machine takes its tasks. ``ylai run`` then also starts a Celery worker, whose idle
+CPU (with its pool processes) is a component of its own.
+
 Configurations (each an environment overlay on top of the platform's defaults):
 
 * ``ylai``: the platform defaults (``platform_env.airflow_environment``).
@@ -28,6 +38,10 @@ Configurations (each an environment overlay on top of the platform's defaults):
   ``[dag_processor] refresh_interval=300``, ``min_file_process_interval=30``,
   ``[core] parallelism=32``, ``dags_are_paused_at_creation=True`` (the DAG is then unpaused
   through the REST API). ``load_examples`` stays ``False`` in both, so both parse the same DAGs.
+  With ``--executor celery`` it also puts back Airflow's Celery defaults ylai changes
+  (``STOCK_CELERY``): ``[celery] worker_concurrency=16``, ``celery_config_options`` (Airflow's
+  ``DEFAULT_CELERY_CONFIG``, without ylai's broker-outage retries and resource sampler) and
+  ``task_publish_max_retries=3``.
 * ``traced``: the platform defaults with tracing on (issue 18): ``OTEL_EXPORTER_OTLP_ENDPOINT``
   points at a real OTLP/HTTP receiver in this process (``tests/otlp_receiver.py``, decoding every
   export), so every component exports its spans (the scheduler's ``dag_run``, the execution
@@ -37,7 +51,8 @@ Configurations (each an environment overlay on top of the platform's defaults):
 * candidates (``--candidates``, or by name in ``--configs``): see ``CANDIDATES``.
 
 Configurations run one after the other (never two platforms at once on 2 cores), sharing one
-``AIRFLOW_HOME`` so that only the first pays the fresh database migration. Per configuration:
+``AIRFLOW_HOME`` (and with Celery one Postgres database) so that only the first pays the fresh
+database migration. Per configuration:
 start, wait for the banner and the DAG, one warm-up run (not counted: the first task after a
 start waits seconds for the cold execution API), then ``--runs`` runs; ``--rounds 2`` goes
 through the configurations twice (A, B, A, B) to spread slow drifts of a shared machine.
@@ -47,7 +62,9 @@ successful time is printed too) and, from the task instances, the mean task dura
 (``start_date -> end_date``: task-runner start, DAG-file parse, script, state/XCom calls) and
 the mean gap between a task's upstream ending and the task starting (scheduler loop, queueing,
 executor hand-off, supervisor fork). After the runs it measures, over ``--idle-seconds``, the
-CPU each component uses while nothing runs (a shorter scheduler sleep is not free on 2 cores).
+CPU each component uses while nothing runs (a shorter scheduler sleep is not free on 2 cores):
+each process ``ylai run`` started, with its live and reaped descendants (the LocalExecutor's
+workers under the scheduler, the Celery worker's pool processes under the worker).
 Every platform is stopped with SIGTERM and, if anything survives, killed.
 
 Bytecode is cached in a temporary ``PYTHONPYCACHEPREFIX`` as in an installed venv, even if
@@ -67,6 +84,8 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -88,7 +107,7 @@ from _common import (  # bench/ is sys.path[0]
 
 sys.path.insert(0, str(REPO_ROOT))
 import tests.conftest  # imported by running_platform anyway; it makes a throw-away AIRFLOW_HOME
-from tests.integration.running_platform import RunningPlatform
+from tests.integration.running_platform import RunningPlatform, postgres_database
 
 shutil.rmtree(tests.conftest._HOME, ignore_errors=True)  # not used here: each platform gets its own home
 
@@ -100,6 +119,12 @@ ADMIN_PASSWORD = "bench-admin-password"  # noqa: S105 - a throw-away platform on
 _S = "AIRFLOW__SCHEDULER__"
 _DP = "AIRFLOW__DAG_PROCESSOR__"
 _CORE = "AIRFLOW__CORE__"
+_CELERY = "AIRFLOW__CELERY__"
+
+POSTGRES_URL = os.environ.get("YLAI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# Database 7: the tests use 0 (YLAI_TEST_REDIS_URL's default), run_storm.py 9.
+REDIS_URL = os.environ.get("YLAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+EXECUTORS = {"local": "LocalExecutor + SQLite", "celery": "CeleryExecutor + Postgres + Redis"}
 
 STOCK = {
     f"{_S}SCHEDULER_IDLE_SLEEP_TIME": "1",
@@ -107,6 +132,18 @@ STOCK = {
     f"{_DP}MIN_FILE_PROCESS_INTERVAL": "30",
     f"{_CORE}PARALLELISM": "32",
     f"{_CORE}DAGS_ARE_PAUSED_AT_CREATION": "True",
+}
+# With --executor celery, "stock" also gets back Airflow's defaults (the celery provider's
+# config) of the [celery] settings ylai run changes (platform_env.airflow_environment). The
+# broker, result backend, visibility_timeout (Airflow's own default, only said out loud) and
+# ylai's monitor cache are not performance settings Airflow has a different default for.
+STOCK_CELERY = {
+    # ylai runs 4 pool processes on a small machine; Airflow forks 16, each idling in the worker.
+    f"{_CELERY}WORKER_CONCURRENCY": "16",
+    # ylai's config is Airflow's plus broker-outage retries and a resource sampler in the worker.
+    f"{_CELERY}CELERY_CONFIG_OPTIONS": "airflow.providers.celery.executors.default_celery.DEFAULT_CELERY_CONFIG",
+    # ylai retries a publish that timed out 300 times (riding out a broker outage); Airflow 3 times.
+    f"{_CELERY}TASK_PUBLISH_MAX_RETRIES": "3",
 }
 CANDIDATES: dict[str, dict[str, str]] = {
     # The scheduler sleeps this long after a loop that neither queued a task nor saw one
@@ -126,6 +163,16 @@ CANDIDATES: dict[str, dict[str, str]] = {
 # The endpoint is filled in by main() once the receiver listens.
 TRACED: dict[str, str] = {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}
 CONFIGS: dict[str, dict[str, str]] = {"ylai": {}, "stock": STOCK, "traced": TRACED, **CANDIDATES}
+
+
+def configs_for(executor: str) -> dict[str, dict[str, str]]:
+    """Each configuration's overlay for ``executor``: with Celery, stock also has ``STOCK_CELERY``."""
+    if executor != "celery":
+        return CONFIGS
+    return CONFIGS | {
+        "stock": STOCK | STOCK_CELERY,
+        "stock+parallelism=8": CONFIGS["stock+parallelism=8"] | STOCK_CELERY,
+    }
 
 
 def chain_pipeline(nodes: int) -> dict[str, Any]:
@@ -237,22 +284,34 @@ def _stop(platform: RunningPlatform) -> str:
 
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+# The Celery worker (``airflow celery worker``) retitles itself "[celeryd: ...] (celery worker)";
+# its prefork pool processes are its children, counted with it.
+CELERY_WORKER = "celery-worker"
+_MARKERS = {**{c: (c,) for c in COMPONENTS}, CELERY_WORKER: ("celery worker", "celeryd")}
 
 
-def _component_cpu(platform: RunningPlatform) -> dict[str, float]:
+def components_for(executor: str) -> tuple[str, ...]:
+    """The components whose idle CPU is measured: with Celery, the worker too."""
+    return (*COMPONENTS, CELERY_WORKER) if executor == "celery" else COMPONENTS
+
+
+def _component_name(cmdline: str, components: tuple[str, ...]) -> str | None:
+    return next((c for c in components if any(m in cmdline for m in _MARKERS[c])), None)
+
+
+def _component_cpu(platform: RunningPlatform, components: tuple[str, ...]) -> dict[str, float]:
     """CPU seconds used so far by each component, including its live and reaped descendants."""
     import psutil
 
     assert platform.proc is not None
-    totals = dict.fromkeys(COMPONENTS, 0.0)
+    totals = dict.fromkeys(components, 0.0)
     try:
-        components = psutil.Process(platform.proc.pid).children()
+        children = psutil.Process(platform.proc.pid).children()
     except psutil.NoSuchProcess:
         return totals
-    for comp in components:
+    for comp in children:
         try:
-            cmdline = " ".join(comp.cmdline())
-            name = next((c for c in COMPONENTS if c in cmdline), None)
+            name = _component_name(" ".join(comp.cmdline()), components)
             if name is None:
                 continue
             t = comp.cpu_times()
@@ -267,30 +326,38 @@ def _component_cpu(platform: RunningPlatform) -> dict[str, float]:
     return totals
 
 
-def _idle_cpu(platform: RunningPlatform, seconds: float) -> dict[str, float]:
+def _idle_cpu(platform: RunningPlatform, seconds: float, components: tuple[str, ...]) -> dict[str, float]:
     """Percent of one core each component uses while nothing runs, over ``seconds``."""
-    before, started = _component_cpu(platform), time.monotonic()
+    before, started = _component_cpu(platform, components), time.monotonic()
     time.sleep(seconds)
-    after, elapsed = _component_cpu(platform), time.monotonic() - started
-    usage = {name: 100 * max(0.0, after[name] - before[name]) / elapsed for name in COMPONENTS}
+    after, elapsed = _component_cpu(platform, components), time.monotonic() - started
+    usage = {name: 100 * max(0.0, after[name] - before[name]) / elapsed for name in components}
     usage["all"] = sum(usage.values())
     return usage
 
 
-def _measure_config(
-    result: ConfigResult,
-    home: Path,
-    dags: Path,
-    runs: int,
-    warmup: bool,
-    timeout: float,
-    bytecode_cache: bool,
-    idle_seconds: float,
-) -> None:
+@dataclass(frozen=True)
+class Setup:
+    """What every configuration of one benchmark run shares."""
+
+    home: Path
+    dags: Path
+    runs: int
+    warmup: bool
+    timeout: float
+    bytecode_cache: bool
+    idle_seconds: float
+    components: tuple[str, ...]
+    executor_env: dict[str, str]  # Celery: the database, broker and queue; empty for LocalExecutor
+
+
+def _measure_config(result: ConfigResult, setup: Setup) -> None:
     name, overrides = result.name, result.overrides
+    home, runs, timeout, idle_seconds = setup.home, setup.runs, setup.timeout, setup.idle_seconds
     env = {
-        **bytecode_env(home.parent, bytecode_cache),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        **bytecode_env(home.parent, setup.bytecode_cache),
+        **setup.executor_env,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(setup.dags),
         "YLAI_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "YLAI_ARTIFACTS_ROOT": str(home.parent / "artifacts"),
         **overrides,
@@ -307,7 +374,7 @@ def _measure_config(
             resp = platform.request("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
             assert resp.status == 200, resp.body[:300]
         print(f"  [{name}] platform up and DAG parsed after {time.monotonic() - began:.0f} s", flush=True)
-        for attempt in range(2 if warmup else 0):
+        for attempt in range(2 if setup.warmup else 0):
             try:
                 first = _run_once(platform, timeout)
             except RuntimeError as exc:  # on a busy machine the cold first task can time out
@@ -326,7 +393,7 @@ def _measure_config(
             )
         if idle_seconds > 0:
             time.sleep(2)  # let the last run's processes exit
-            usage = _idle_cpu(platform, idle_seconds)
+            usage = _idle_cpu(platform, idle_seconds, setup.components)
             result.idle_cpu.append(usage)
             print(f"  [{name}] idle CPU over {idle_seconds:.0f} s: {_fmt_cpu(usage)}", flush=True)
     except Exception as exc:  # report and go on with the next configuration
@@ -342,9 +409,14 @@ def _fmt_cpu(usage: dict[str, float]) -> str:
     return ", ".join(f"{name} {value:.0f}%" for name, value in usage.items())
 
 
-def _report(results: list[ConfigResult], nodes: int) -> None:
+def _idle(r: ConfigResult, component: str) -> str:
+    return f"{median([u[component] for u in r.idle_cpu]):.0f}%" if r.idle_cpu else "-"
+
+
+def _report(results: list[ConfigResult], nodes: int, executor: str) -> None:
+    celery = executor == "celery"
     headers = [
-        "config",
+        f"config ({'CeleryExecutor' if celery else 'LocalExecutor'})",
         "runs",
         "median total",
         "client",
@@ -354,37 +426,43 @@ def _report(results: list[ConfigResult], nodes: int) -> None:
         "of which react",
         "queued->start",
         "idle CPU sched",
+        *(["idle CPU worker"] if celery else []),
         "idle CPU all",
     ]
     rows = []
     for r in results:
         if not r.runs:
-            rows.append([r.name, "0", "failed", "", "", "", "", "", "", "", ""])
+            rows.append([r.name, "0", "failed", *[""] * (len(headers) - 3)])
             continue
-        total = median([x.server_seconds for x in r.runs])
+        seconds = median([x.server_seconds for x in r.runs])
         tasks = r.runs[0].task_count
         rows.append(
             [
                 r.name,
                 str(len(r.runs)),
-                f"{total:.1f} s",
+                f"{seconds:.1f} s",
                 f"{median([x.client_seconds for x in r.runs]):.1f} s",
-                f"{total / tasks:.2f} s",
+                f"{seconds / tasks:.2f} s",
                 f"{median([x.mean_task_seconds for x in r.runs]):.2f} s",
                 f"{median([x.mean_gap_seconds for x in r.runs]):.2f} s",
                 f"{median([x.mean_react_seconds for x in r.runs]):.2f} s",
                 f"{median([x.mean_queued_to_start for x in r.runs]):.2f} s",
-                f"{median([u['scheduler'] for u in r.idle_cpu]):.0f}%" if r.idle_cpu else "-",
-                f"{median([u['all'] for u in r.idle_cpu]):.0f}%" if r.idle_cpu else "-",
+                _idle(r, "scheduler"),
+                *([_idle(r, CELERY_WORKER)] if celery else []),
+                _idle(r, "all"),
             ]
         )
-    print(f"\n{nodes}-node chain + collect_outputs, trigger -> success (server: run end_date - queued_at):")
+    print(
+        f"\n{nodes}-node chain + collect_outputs on {EXECUTORS[executor]}, trigger -> success "
+        "(server: run end_date - queued_at):"
+    )
     print(table(headers, rows))
     print(
         "(per task = total / task instances; task run = mean TI start->end; gap = mean upstream end -> "
         "TI start; react = mean upstream end -> TI scheduled_when, the scheduler noticing (what "
         "scheduler_idle_sleep_time drives); queued->start = mean TI queued_when -> start_date;\nidle CPU = % of "
-        "one core used by the scheduler / all components while no DAG runs)"
+        f"one core used by the scheduler / {'the Celery worker with its pool / ' if celery else ''}all "
+        "components while no DAG runs)"
     )
     for r in results:
         print(f"  {r.name}: {', '.join(f'{k}={v}' for k, v in r.overrides.items()) or 'platform defaults'}")
@@ -413,6 +491,46 @@ def _report(results: list[ConfigResult], nodes: int) -> None:
                 print(f"  {r.name}: {speed:.2f}x the speed of ylai defaults ({other:.1f} s vs {ylai:.1f} s)")
 
 
+@contextlib.contextmanager
+def celery_environment() -> Iterator[dict[str, str]]:
+    """The Celery mode's platform environment: a fresh database, the machine's Redis, a queue of its own.
+
+    One database for the whole benchmark run, shared by its configurations as the ``AIRFLOW_HOME``
+    (and its SQLite file) is with LocalExecutor: only the first start pays the migration, and
+    both executors compare configurations under the same conditions. The few dozen runs the
+    configurations leave behind are too few rows to slow the ones after them, and ``--rounds 2``
+    (A, B, A, B) spreads what they do. One queue for the whole run too: each task's queue is
+    stored in the serialized DAG, which the next configuration reads until it re-parses the file.
+    The database is dropped on the way out, whatever happened (an error, Ctrl-C).
+    """
+    queue = f"ylai-bench-latency-{uuid.uuid4().hex[:8]}"
+    with postgres_database(POSTGRES_URL, "ylai_bench_latency") as db_url:
+        name = urllib.parse.urlsplit(db_url).path[1:]
+        print(f"Celery mode: database {name}, broker {REDIS_URL}, queue {queue}", flush=True)
+        try:
+            yield {
+                "YLAI_DATABASE_URL": db_url,
+                "YLAI_BROKER_URL": REDIS_URL,
+                "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
+            }
+        finally:
+            _forget_queue(queue)
+    print(f"dropped database {name}", flush=True)
+
+
+def _forget_queue(queue: str) -> None:
+    """Remove what kombu keeps in Redis for ``queue`` (its list and binding), best effort."""
+    import redis
+
+    with contextlib.suppress(redis.RedisError), redis.Redis.from_url(REDIS_URL) as client:
+        client.delete(queue, f"_kombu.binding.{queue}")
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    # SystemExit unwinds like Ctrl-C: every platform is stopped and the database dropped.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 run per configuration and no warm-up run")
@@ -422,11 +540,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-warmup", action="store_true", help="skip the uncounted first run")
     parser.add_argument("--configs", default="ylai,stock", help=f"comma-separated, from: {', '.join(CONFIGS)}")
+    parser.add_argument(
+        "--executor",
+        choices=sorted(EXECUTORS),
+        default="local",
+        help="local: SQLite + LocalExecutor; celery: a fresh Postgres database, Redis and a Celery worker",
+    )
     parser.add_argument("--candidates", action="store_true", help="also run every candidate tuning")
     parser.add_argument("--nodes", type=int, default=20, help="pipeline length (default 20)")
     parser.add_argument("--big-catalog", action="store_true", help="add 200 scripts + 50 pipelines to the folder")
     parser.add_argument("--run-timeout", type=float, default=600, help="seconds to wait for one run")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, DB)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, SQLite DB)")
     parser.add_argument("--no-bytecode-cache", action="store_true", help="keep the caller's PYTHONDONTWRITEBYTECODE")
     parser.add_argument(
         "--idle-seconds", type=float, default=20, help="measure idle CPU this long after the runs (0: skip)"
@@ -440,11 +564,13 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown configuration(s) {unknown}; known: {', '.join(CONFIGS)}")
 
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     work = Path(tempfile.mkdtemp(prefix="ylai-bench-latency-"))
     dags = work / "dags"
     write_dags_folder(dags, args.nodes, args.big_catalog)
     print(
-        f"{args.nodes}-node pipeline, configs {names} x {args.rounds} round(s), {runs} run(s) per start"
+        f"{args.nodes}-node pipeline on {EXECUTORS[args.executor]}, configs {names} x {args.rounds} round(s), "
+        f"{runs} run(s) per start"
         f"{'' if args.quick or args.no_warmup else ' after a warm-up run'}; "
         f"{machine_note()}; "
         f"{bytecode_note(not args.no_bytecode_cache)}; tmp: {work}",
@@ -456,17 +582,27 @@ def main(argv: list[str] | None = None) -> int:
 
         receiver = OtlpReceiver().start()
         TRACED["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
-    results = {name: ConfigResult(name, CONFIGS[name]) for name in names}
+    overlays = configs_for(args.executor)
+    results = {name: ConfigResult(name, overlays[name]) for name in names}
     began = time.monotonic()
     try:
-        for _ in range(args.rounds):
-            for name in names:
-                warmup = not (args.quick or args.no_warmup)
-                bytecode = not args.no_bytecode_cache
-                _measure_config(
-                    results[name], work / "home", dags, runs, warmup, args.run_timeout, bytecode, args.idle_seconds
-                )
-        _report(list(results.values()), args.nodes)
+        with contextlib.ExitStack() as stack:
+            executor_env = stack.enter_context(celery_environment()) if args.executor == "celery" else {}
+            setup = Setup(
+                home=work / "home",
+                dags=dags,
+                runs=runs,
+                warmup=not (args.quick or args.no_warmup),
+                timeout=args.run_timeout,
+                bytecode_cache=not args.no_bytecode_cache,
+                idle_seconds=args.idle_seconds,
+                components=components_for(args.executor),
+                executor_env=executor_env,
+            )
+            for _ in range(args.rounds):
+                for name in names:
+                    _measure_config(results[name], setup)
+        _report(list(results.values()), args.nodes, args.executor)
         print(
             f"total wall time {time.monotonic() - began:.0f} s; load average now "
             f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
