@@ -284,10 +284,15 @@ def _stop(platform: RunningPlatform) -> str:
 
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-# The Celery worker (``airflow celery worker``) retitles itself "[celeryd: ...] (celery worker)";
-# its prefork pool processes are its children, counted with it.
+# How each component's process shows in ps. The api-server retitles itself
+# "airflow api_server -- host:... port:..." (its uvicorn workers are its children), the Celery
+# worker (``airflow celery worker``) "[celeryd: ...] (celery worker)" (its prefork pool too).
 CELERY_WORKER = "celery-worker"
-_MARKERS = {**{c: (c,) for c in COMPONENTS}, CELERY_WORKER: ("celery worker", "celeryd")}
+_MARKERS = {
+    **{c: (c,) for c in COMPONENTS},
+    "api-server": ("api-server", "api_server"),
+    CELERY_WORKER: ("celery worker", "celeryd"),
+}
 
 
 def components_for(executor: str) -> tuple[str, ...]:
