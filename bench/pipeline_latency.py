@@ -176,6 +176,8 @@ CANDIDATES: dict[str, dict[str, str]] = {
     "idle=0.05": {f"{_S}SCHEDULER_IDLE_SLEEP_TIME": "0.05"},
     # Re-parsing the DAG files every 10 s costs CPU on 2 cores while tasks run.
     "min_file=30": {f"{_DP}MIN_FILE_PROCESS_INTERVAL": "30"},
+    # With the catalog watch, the per-file timer is only a safety net: how long may it be?
+    "min_file=300": {f"{_DP}MIN_FILE_PROCESS_INTERVAL": "300"},
     "idle=0.1+min_file=30": {f"{_S}SCHEDULER_IDLE_SLEEP_TIME": "0.1", f"{_DP}MIN_FILE_PROCESS_INTERVAL": "30"},
     # One parsing process instead of two leaves a core for the task runner.
     "idle=0.1+parsing_processes=1": {f"{_S}SCHEDULER_IDLE_SLEEP_TIME": "0.1", f"{_DP}PARSING_PROCESSES": "1"},
