@@ -113,13 +113,24 @@ class CatalogWatcher:
     def __init__(self, bundles: list[Bundle]) -> None:
         self.bundles = bundles
         self.seen: dict[str, str] = {}
+        self.looked: dict[str, str] = {}
 
-    def look(self, session: Session) -> int:
-        """One look: the number of parse requests made (0 on the first look, which only notes)."""
+    def confirm(self) -> None:
+        """Take the last look's digests as seen (once its requests are committed)."""
+        self.seen = self.looked
+
+    def look(self, session: Session, *, confirm: bool = True) -> int:
+        """One look: the number of parse requests made (0 on the first look, which only notes).
+
+        :param confirm: take what was seen as the new state at once; :func:`watch` confirms only
+            after the requests are committed, so that a look whose commit failed is looked at again.
+        """
         current = {f"folder {b.name}": files_digest(b.path) for b in self.bundles}
         current.update({f"variable {k}": v for k, v in variables_digests(session).items()})
         first, previous = not self.seen, self.seen
-        self.seen = current
+        self.looked = current
+        if confirm:
+            self.confirm()
         changed = sorted(k for k in current.keys() | previous.keys() if current.get(k) != previous.get(k))
         if first or not changed:
             return 0
@@ -161,7 +172,8 @@ def watch(stop: threading.Event, interval: float | None = None) -> None:
     while not stop.is_set():
         try:
             with create_session() as session:
-                watcher.look(session)
+                watcher.look(session, confirm=False)
+            watcher.confirm()  # committed: a failed commit leaves the change to be seen again
         except Exception:
             log.warning("looking at the catalog failed; trying again in %.0f s", every, exc_info=True)
         stop.wait(every)

@@ -107,6 +107,19 @@ def test_the_dags_folder_is_the_local_bundle(airflow_db: object) -> None:
     assert Path(conf.get("core", "dags_folder")).resolve() in {b.path.resolve() for b in bundles}
 
 
+def test_a_change_whose_requests_were_not_committed_is_seen_again(folder: Path, session: Any) -> None:
+    watcher = CatalogWatcher([Bundle(BUNDLE, folder)])
+    watcher.look(session)
+    touch_later(folder / "scripts" / "hello" / "manifest.yaml")
+    assert watcher.look(session, confirm=False) == 2
+    session.rollback()  # the commit failed: nothing was asked for
+    assert requested(session) == []
+    assert watcher.look(session, confirm=False) == 2  # still a change against what was last confirmed
+    watcher.confirm()
+    assert requested(session) == ["ylai_pipelines_0.py", "ylai_scripts_0.py"]
+    assert watcher.look(session) == 0
+
+
 def test_the_watch_survives_a_failed_look_and_stops_when_told(
     folder: Path, airflow_db: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -114,7 +127,7 @@ def test_the_watch_survives_a_failed_look_and_stops_when_told(
 
     looks: list[int] = []
 
-    def look(self: CatalogWatcher, session: Any) -> int:
+    def look(self: CatalogWatcher, session: Any, *, confirm: bool = True) -> int:
         looks.append(1)
         if len(looks) == 1:
             raise OSError("database is down")
