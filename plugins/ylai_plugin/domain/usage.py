@@ -129,6 +129,7 @@ class _State:
         self.users: dict[str, tuple[str, bool]] = {}
         self.last_prune = 0.0
         self.limiter: rate_limit.RateLimiter | None = None
+        self.quota_script: Any = None  # the daily cap's Lua script on the limiter's Redis client
 
 
 _state = _State()
@@ -188,7 +189,10 @@ def _shared_quota(session: Session, name: str, today: date, wanted: int, cap: in
     if bucket.redis is None or bucket.breaker is None:
         return None
     key = f"{KEY_PREFIX}cap:{today.isoformat()}:{name}"
-    script = bucket.redis.client.register_script(QUOTA_SCRIPT)
+    with _state.lock:  # registered once per limiter (per configuration), not on every batch
+        if _state.quota_script is None:
+            _state.quota_script = bucket.redis.client.register_script(QUOTA_SCRIPT)
+        script = _state.quota_script
     try:
         with bucket.breaker.guard(counts=rate_limit.is_redis_error):
             allowed = int(script(keys=[key], args=[wanted, cap, ""]))
