@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 import yaml
@@ -153,7 +153,15 @@ def remove_unless_kept(work: Path, keep: bool) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def write_step_script(dags: Path, name: str, description: str, retries: int) -> list[Path]:
+def write_step_script(
+    dags: Path,
+    name: str,
+    description: str,
+    retries: int,
+    *,
+    body: str = STEP_SCRIPT,
+    extra_params: dict[str, Any] | None = None,
+) -> list[Path]:
     """Write :data:`STEP_SCRIPT` as the bash script ``name`` with its manifest into ``dags/scripts``.
 
     The script takes an integer ``value`` and outputs ``value`` + 1, so a pipeline can chain it.
@@ -162,12 +170,14 @@ def write_step_script(dags: Path, name: str, description: str, retries: int) -> 
     :param name: the script's name (``<name>.sh`` and ``<name>.yaml``).
     :param description: the manifest's description.
     :param retries: the manifest's retries.
+    :param body: the script (another one that outputs ``value`` + 1, e.g. after a sleep).
+    :param extra_params: params the body takes besides ``value``, for the manifest.
     :return: the files written (script, manifest).
     """
     scripts = dags / "scripts"
     scripts.mkdir(parents=True, exist_ok=True)
     script = scripts / f"{name}.sh"
-    script.write_text(STEP_SCRIPT)
+    script.write_text(body)
     script.chmod(0o755)
     manifest = {
         "name": name,
@@ -176,7 +186,7 @@ def write_step_script(dags: Path, name: str, description: str, retries: int) -> 
         "tags": ["bench"],
         "runtime": "bash",
         "retries": retries,
-        "params": {"value": {"type": "integer", "default": 0, "minimum": 0}},
+        "params": {"value": {"type": "integer", "default": 0, "minimum": 0}, **(extra_params or {})},
         "outputs": {"value": {"type": "integer"}},
     }
     manifest_path = scripts / f"{name}.yaml"

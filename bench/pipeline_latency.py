@@ -240,23 +240,9 @@ def fanout_pipeline(width: int = FANOUT_WIDTH, seconds: int = FANOUT_SLEEP) -> d
 
 def write_sleep_script(dags: Path) -> None:
     """The ``sleep_step`` bash script of the fan-out's branches, with its manifest."""
-    scripts = dags / "scripts"
-    (scripts / "sleep_step.sh").write_text(SLEEP_SCRIPT)
-    (scripts / "sleep_step.sh").chmod(0o755)
-    manifest = {
-        "name": "sleep_step",
-        "description": "Sleeps, then adds one to value (pipeline latency benchmark's fan-out).",
-        "owner": "bench",
-        "tags": ["bench"],
-        "runtime": "bash",
-        "retries": 0,
-        "params": {
-            "value": {"type": "integer", "default": 0, "minimum": 0},
-            "seconds": {"type": "integer", "default": 0, "minimum": 0},
-        },
-        "outputs": {"value": {"type": "integer"}},
-    }
-    (scripts / "sleep_step.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    description = "Sleeps, then adds one to value (pipeline latency benchmark's fan-out)."
+    seconds = {"seconds": {"type": "integer", "default": 0, "minimum": 0}}
+    write_step_script(dags, "sleep_step", description, retries=0, body=SLEEP_SCRIPT, extra_params=seconds)
 
 
 def write_dags_folder(dags: Path, nodes: int, big_catalog: bool) -> None:
