@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ylai_operators.pipeline_dags import PIPELINE_DAG_PREFIX, build_pipeline_dag
-from ylai_operators.pipeline_spec import Pipeline, load_pipelines
+from ylai_operators.pipeline_spec import Pipeline, check_pipeline, find_spec, load_pipelines
 from ylai_operators.registry import Registry, SpecError, load_registry
 from ylai_operators.script_dags import SCRIPT_DAG_PREFIX, build_script_dag, script_dag_id
 
@@ -110,7 +110,9 @@ def script_dags(dags_folder: Path, shard: tuple[int, int] = (0, 1)) -> dict[str,
             return script_dag_id(name) == wanted
         return shard_of(name, count) == index
 
-    registry = load_registry(dags_folder / SCRIPTS_DIR)
+    # A task runner needs one script: the spec cache knows its file (see load_registry's `names`).
+    only = None if wanted is None else [wanted[len(SCRIPT_DAG_PREFIX) :]]
+    registry = load_registry(dags_folder / SCRIPTS_DIR, names=only)
     scripts = [s for s in registry.scripts.values() if mine(s.name)]
     if wanted is None or not scripts:  # API-created scripts (a repository script keeps its name)
         db_scripts, db_errors = load_db_scripts()
@@ -131,6 +133,22 @@ def script_dags(dags_folder: Path, shard: tuple[int, int] = (0, 1)) -> dict[str,
     return dags
 
 
+def _one_pipeline(dags_folder: Path, name: str) -> tuple[Pipeline, Registry] | None:
+    """Pipeline ``name`` checked against only its own scripts, read from the files the spec cache knows.
+
+    A task runner builds one pipeline's DAG at the start of every task: reading one spec and
+    the manifests of its scripts instead of the whole catalog keeps a large catalog from
+    slowing every task (issue 21). ``None`` (not cached, or not valid): load the folders.
+    """
+    found = find_spec(dags_folder / PIPELINES_DIR, name)
+    if found is None:
+        return None
+    path, spec = found
+    registry = load_registry(dags_folder / SCRIPTS_DIR, names={node.script for node in spec.nodes.values()})
+    checked = check_pipeline(spec, path, registry)
+    return None if isinstance(checked, list) else (checked, registry)
+
+
 def pipeline_dags(dags_folder: Path, shard: tuple[int, int] = (0, 1)) -> dict[str, DAG]:
     """One DAG per valid pipeline of file ``shard = (index, count)``: the repository's, then the API's.
 
@@ -149,8 +167,12 @@ def pipeline_dags(dags_folder: Path, shard: tuple[int, int] = (0, 1)) -> dict[st
             return PIPELINE_DAG_PREFIX + name == wanted
         return shard_of(name, count) == index
 
-    registry = load_registry(dags_folder / SCRIPTS_DIR)
-    pipelines, _ = load_pipelines(dags_folder / PIPELINES_DIR, registry, select=mine)
+    one = _one_pipeline(dags_folder, wanted[len(PIPELINE_DAG_PREFIX) :]) if wanted is not None else None
+    if one is not None:
+        pipelines, registry = {one[0].name: one[0]}, one[1]
+    else:
+        registry = load_registry(dags_folder / SCRIPTS_DIR)
+        pipelines, _ = load_pipelines(dags_folder / PIPELINES_DIR, registry, select=mine)
     built = [(p, registry) for p in pipelines.values()]
     if wanted is None or not pipelines:  # API-created pipelines (a repository pipeline keeps its name)
         db_pipelines, db_registry, db_errors = load_db_pipelines(

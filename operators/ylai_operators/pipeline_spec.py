@@ -421,7 +421,7 @@ def read_spec(path: Path, cache: SpecCache | None = None) -> PipelineSpec | list
                 return cached  # type: ignore[no-any-return]
     spec = _validate_spec(path, raw)
     if cache is not None and raw is not None and isinstance(spec, PipelineSpec):
-        cache.put(path, key, spec)
+        cache.put(path, key, spec, name=spec.name)
     return spec
 
 
@@ -431,6 +431,24 @@ def load_pipeline(path: Path, registry: Registry) -> Pipeline | list[SpecError]:
     if isinstance(spec, list):
         return spec
     return check_pipeline(spec, path, registry)
+
+
+def find_spec(folder: Path, name: str) -> tuple[Path, PipelineSpec] | None:
+    """The spec of pipeline ``name`` from the file the cache last saw it in, or ``None``.
+
+    For the task runner, which builds one pipeline's DAG: it reads one file instead of the
+    folder. ``None`` (not cached, moved, broken, renamed) means: load the folder.
+    """
+    if not folder.is_dir():
+        return None
+    cache = SpecCache("pipelines", folder)
+    paths = cache.paths_named(name)
+    if not paths:
+        return None
+    spec = read_spec(paths[0], cache)
+    if isinstance(spec, list) or spec.name != name:
+        return None
+    return paths[0], spec
 
 
 def load_pipelines(

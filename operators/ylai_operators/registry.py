@@ -6,6 +6,7 @@ plus one :class:`SpecError` per problem, each naming the file and the field.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,7 +166,7 @@ def load_manifest(
     if manifest is None:
         manifest = _validate_manifest(manifest_path, raw)
         if cache is not None and raw is not None and isinstance(manifest, ScriptManifest):
-            cache.put(manifest_path, key, manifest)
+            cache.put(manifest_path, key, manifest, name=manifest.name)
     if isinstance(manifest, list):
         return manifest
     script_path = _find_entrypoint(manifest_path, manifest.entrypoint, root or manifest_path.parent, siblings)
@@ -182,21 +183,28 @@ def list_tree(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file())
 
 
-def load_registry(folder: Path, *, use_cache: bool = True) -> Registry:
+def load_registry(folder: Path, *, use_cache: bool = True, names: Collection[str] | None = None) -> Registry:
     """Load every manifest under ``folder``; broken ones become errors, the rest load.
 
     :param use_cache: reuse manifests validated by earlier loads (:mod:`ylai_operators.spec_cache`).
+    :param names: only these scripts are needed (building one DAG): when the cache knows the
+        file of each, only those files are read and the registry holds only them, without
+        errors; else (a new or renamed script) the whole folder is loaded.
     """
     registry = Registry()
     if not folder.is_dir():
         return registry
+    cache = SpecCache("manifests", folder) if use_cache else None
+    if cache is not None and names is not None:
+        found = _load_named(folder, cache, names)
+        if found is not None:
+            return found
     files = list_tree(folder)
     manifests = [p for p in files if p.suffix in MANIFEST_SUFFIXES]
     by_stem: dict[tuple[Path, str], list[Path]] = {}
     for p in files:
         if p.suffix not in MANIFEST_SUFFIXES:
             by_stem.setdefault((p.parent, p.stem), []).append(p)
-    cache = SpecCache("manifests", folder) if use_cache else None
     for manifest_path in manifests:
         siblings = by_stem.get((manifest_path.parent, manifest_path.stem), [])
         loaded = load_manifest(manifest_path, folder, siblings=siblings, cache=cache)
@@ -210,4 +218,25 @@ def load_registry(folder: Path, *, use_cache: bool = True) -> Registry:
         registry.scripts[loaded.name] = loaded
     if cache is not None:
         cache.save()
+    return registry
+
+
+def _load_named(folder: Path, cache: SpecCache, names: Collection[str]) -> Registry | None:
+    """The scripts ``names`` from the files the cache last saw them in, or ``None`` if one is not there.
+
+    Each file is read and its digest checked as in a full load, so an edited manifest is
+    validated again; a file that moved, broke or now names another script means a full load.
+    Like the full load, the first file (sorted) with a name wins. A file added since the
+    cache was written is not seen here: the dag-processor's next parse (which the catalog
+    watch asks for within seconds) caches it.
+    """
+    registry = Registry()
+    for name in names:
+        paths = cache.paths_named(name)
+        if not paths:
+            return None
+        loaded = load_manifest(paths[0], folder, cache=cache)
+        if isinstance(loaded, list) or loaded.name != name:
+            return None
+        registry.scripts[name] = loaded
     return registry

@@ -40,7 +40,7 @@ def find_script(name: str, scripts_folder: str | os.PathLike[str]) -> Script:
 
     :raises UnknownScriptError: no such script (the message lists the known ones).
     """
-    registry = load_registry(Path(scripts_folder))
+    registry = load_registry(Path(scripts_folder), names=[name])  # its file only, when the cache knows it
     script = registry.scripts.get(name)
     if script is not None:
         return script

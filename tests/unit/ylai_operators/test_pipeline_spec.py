@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO_ROOT
+from ylai_operators import dag_factory as dag_factory_module
+from ylai_operators import registry as registry_module
 from ylai_operators.dag_factory import PIPELINE_SHARDS, SCRIPT_SHARDS, pipeline_dags, script_dags, shard_of
 from ylai_operators.param_schema import to_param
 from ylai_operators.pipeline_spec import (
@@ -1213,3 +1215,96 @@ def test_plugin_preloads_what_tasks_import() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+class TestLoadingOnlyWhatOneDagUses:
+    """The task runner reads the spec and manifests of its DAG, not the catalog (issue 21)."""
+
+    def test_only_the_named_scripts_are_read_once_the_cache_knows_their_files(self, tmp_path: Path) -> None:
+        folder = tmp_path / "scripts"
+        for name in ("a", "b", "c"):
+            write(folder, f"{name}.py", "")
+            write(folder, f"{name}.yaml", f"name: {name}\nretries: 1\n")
+        assert set(load_registry(folder, names=["a"]).scripts) == {"a", "b", "c"}  # nothing cached yet
+        write(folder, "c.yaml", "name: c\nretries: [not, a, number]\n")  # broken, but not needed
+        write(folder, "a.yaml", "name: a\nretries: 4\n")  # edited since it was cached: validated again
+        partial = load_registry(folder, names=["a", "b"])
+        assert set(partial.scripts) == {"a", "b"}
+        assert partial.errors == []
+        assert partial.scripts["a"].manifest.retries == 4
+        assert partial.scripts["a"].path == folder / "a.py"
+        assert [e.path.name for e in load_registry(folder).errors] == ["c.yaml"]  # a full load still sees c
+        assert set(load_registry(folder, names=["a"]).scripts) == {"a"}  # the partial load kept the cache whole
+
+    @pytest.mark.parametrize(
+        "change",
+        ["moved", "renamed inside", "broken", "unknown name"],
+    )
+    def test_a_script_not_where_the_cache_saw_it_means_a_full_load(self, tmp_path: Path, change: str) -> None:
+        folder = tmp_path / "scripts"
+        for name in ("a", "b"):
+            write(folder, f"{name}.py", "")
+            write(folder, f"{name}.yaml", f"name: {name}\n")
+        load_registry(folder)
+        wanted = "a"
+        if change == "moved":
+            write(folder, "sub/a.yaml", "name: a\n")
+            write(folder, "sub/a.py", "")
+            (folder / "a.yaml").unlink()
+            (folder / "a.py").unlink()
+        elif change == "renamed inside":
+            write(folder, "a.yaml", "name: z\n")
+            wanted = "z"
+        elif change == "broken":
+            write(folder, "a.yaml", "name: [a\n")
+        else:
+            wanted = "nope"
+        registry = load_registry(folder, names=[wanted])
+        assert "b" in registry.scripts  # the whole folder was loaded
+        if change == "moved":
+            assert registry.scripts["a"].manifest_path == folder / "sub" / "a.yaml"
+        if change == "renamed inside":
+            assert registry.scripts["z"].manifest_path == folder / "a.yaml"
+        if change == "broken":
+            assert [e.path.name for e in registry.errors] == ["a.yaml"]
+
+    def test_the_first_file_of_a_duplicated_name_wins_as_in_a_full_load(self, tmp_path: Path) -> None:
+        folder = tmp_path / "scripts"
+        for stem in ("x1", "x2"):
+            write(folder, f"{stem}.py", "")
+            write(folder, f"{stem}.yaml", "name: x\n")
+        full = load_registry(folder)
+        assert [e.where for e in full.errors] == ["name"]
+        assert load_registry(folder, names=["x"]).scripts["x"].manifest_path == full.scripts["x"].manifest_path
+
+    def test_a_pipeline_task_reads_only_its_spec_and_scripts(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from airflow.sdk.definitions.context import _AIRFLOW_PARSING_CONTEXT_DAG_ID
+
+        folder = make_dags_folder(
+            tmp_path / "dags",
+            {
+                "scripts/team/notify.sh": "#!/usr/bin/env bash\n",
+                "scripts/team/notify.yaml": NOTIFY,
+                "pipelines/custom.yaml": CUSTOM_PIPELINE,
+            },
+        )
+        shard = shard_of("custom", PIPELINE_SHARDS)
+        full = pipeline_dags(folder, (shard, PIPELINE_SHARDS))  # the dag-processor's parse fills the cache
+
+        def no_folder_load(*args: object, **kwargs: object) -> None:
+            raise AssertionError("the task runner loaded a whole folder")
+
+        monkeypatch.setattr(registry_module, "list_tree", no_folder_load)
+        monkeypatch.setattr(dag_factory_module, "load_pipelines", no_folder_load)
+        monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, "pipeline__custom")
+        dags = pipeline_dags(folder, (shard, PIPELINE_SHARDS))
+        assert list(dags) == ["pipeline__custom"]
+        assert set(dags["pipeline__custom"].task_dict) == set(full["pipeline__custom"].task_dict)
+        # An edit of the pipeline is seen at once (its file is read and its digest checked).
+        spec = (folder / "pipelines" / "custom.yaml").read_text()
+        (folder / "pipelines" / "custom.yaml").write_text(
+            spec.replace("description: Checks, then measures; notifies in parallel.", "description: edited")
+        )
+        assert pipeline_dags(folder, (shard, PIPELINE_SHARDS))["pipeline__custom"].description == "edited"
