@@ -244,9 +244,6 @@ def decide(session: Session, user: BaseUser, approval_id: str, approve: bool, co
     from airflow.models import DagRun
     from airflow.models.hitl import HITLDetail
     from airflow.models.taskinstance import TaskInstance as TI
-    from airflow.models.trigger import handle_event_submit
-    from airflow.triggers.base import TriggerEvent
-    from airflow.utils.state import TaskInstanceState
 
     item = read(session, user, approval_id)
     block = decision_block(user, item)
@@ -275,11 +272,10 @@ def decide(session: Session, user: BaseUser, approval_id: str, approve: bool, co
     detail.params_input = {APPROVAL_COMMENT_PARAM: comment}
     session.add(detail)
     resume_in = None
-    if ti is not None and ti.state in (TaskInstanceState.AWAITING_INPUT, TaskInstanceState.DEFERRED):
+    if _waits(ti):
         resume_in = _settle_remaining(ti, detail)
         if resume_in <= 0:
-            event = TriggerEvent(detail.as_resume_event_payload())  # type: ignore[no-untyped-call]
-            handle_event_submit(event, task_instance=ti, session=session)
+            _resume(session, ti, detail)
             resume_in = None
     verb = "approve" if approve else "reject"
     if not approve:
@@ -306,6 +302,22 @@ def decide(session: Session, user: BaseUser, approval_id: str, approve: bool, co
             target=resume_when_settled, args=(approval_id, resume_in), name="ylai-approval-resume", daemon=True
         ).start()
     return read(session, user, approval_id)
+
+
+def _waits(ti: Any) -> bool:
+    """Whether the gate task ``ti`` is waiting for its answer (and may be resumed)."""
+    from airflow.utils.state import TaskInstanceState
+
+    return ti is not None and ti.state in (TaskInstanceState.AWAITING_INPUT, TaskInstanceState.DEFERRED)
+
+
+def _resume(session: Session, ti: Any, detail: Any) -> None:
+    """Hand the recorded answer to the waiting task, as Airflow's own HITL route does."""
+    from airflow.models.trigger import handle_event_submit
+    from airflow.triggers.base import TriggerEvent
+
+    event = TriggerEvent(detail.as_resume_event_payload())  # type: ignore[no-untyped-call]
+    handle_event_submit(event, task_instance=ti, session=session)
 
 
 def _settle_remaining(ti: Any, detail: Any) -> float:
@@ -336,10 +348,7 @@ def resume_when_settled(approval_id: str, delay: float, patience: float = 60.0) 
 
     from airflow.models.hitl import HITLDetail
     from airflow.models.taskinstance import TaskInstance as TI
-    from airflow.models.trigger import handle_event_submit
-    from airflow.triggers.base import TriggerEvent
     from airflow.utils.session import create_session
-    from airflow.utils.state import TaskInstanceState
 
     time.sleep(max(delay, 0.0))
     deadline = time.monotonic() + patience
@@ -348,14 +357,13 @@ def resume_when_settled(approval_id: str, delay: float, patience: float = 60.0) 
         try:
             with create_session() as session:
                 ti = session.get(TI, ti_id, with_for_update={"of": TI})
-                if ti is None or ti.state not in (TaskInstanceState.AWAITING_INPUT, TaskInstanceState.DEFERRED):
+                if not _waits(ti):
                     return False
                 detail = session.scalars(
                     select(HITLDetail).where(HITLDetail.ti_id == ti_id).with_for_update(of=HITLDetail)
                 ).one_or_none()
                 if detail is not None and detail.responded_at is not None:
-                    event = TriggerEvent(detail.as_resume_event_payload())  # type: ignore[no-untyped-call]
-                    handle_event_submit(event, task_instance=ti, session=session)
+                    _resume(session, ti, detail)
                     return True
         except Exception:  # a database blip: try again until patience runs out
             logging.getLogger(__name__).exception("resuming the approval task %s failed", approval_id)

@@ -20,11 +20,14 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 from ylai_plugin import config
 from ylai_plugin.domain import breakers
 from ylai_plugin.domain.breakers import Breaker
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -170,26 +173,36 @@ class RateLimiter:
 
     def take(self, key: str) -> float:
         """Take a token of ``key``; 0 when allowed, else the seconds until one is available."""
-        if self.redis is not None and self.breaker is not None:
-            try:
-                with self.breaker.guard(counts=is_redis_error):
-                    wait = self.redis.take(key)
-            except breakers.BreakerOpen:
-                pass  # Redis is known to be away: straight to the in-process bucket
-            except Exception as exc:
-                if not is_redis_error(exc):
-                    raise
-                self._degrade(exc)
-            else:
-                self._recover()
-                return wait
-        return self.memory.take(key)
+        wait = self.through_redis(lambda bucket: bucket.take(key))
+        return self.memory.take(key) if wait is None else wait
+
+    def through_redis(self, call: Callable[[RedisBucket], T]) -> T | None:
+        """``call(redis bucket)`` through the breaker; ``None`` when Redis is not configured or away.
+
+        For every counter that is shared in Redis and kept per process while Redis is away (the
+        buckets, the usage beacon's daily cap): one breaker and one log line per outage for all.
+        """
+        if self.redis is None or self.breaker is None:
+            return None
+        try:
+            with self.breaker.guard(counts=is_redis_error):
+                result = call(self.redis)
+        except breakers.BreakerOpen:
+            return None  # Redis is known to be away: no socket timeout paid per call
+        except Exception as exc:
+            if not is_redis_error(exc):
+                raise
+            self._degrade(exc)
+            return None
+        self._recover()
+        return result
 
     def _degrade(self, exc: BaseException) -> None:
         if not self._degraded:  # once per outage, not once per request
             self._degraded = True
             log.warning(
-                "ylai: rate limit buckets in Redis unavailable (%s); using per-process buckets until Redis answers",
+                "ylai: rate limit buckets in Redis unavailable (%s); using per-process buckets (and per-process "
+                "usage caps) until Redis answers",
                 type(exc).__name__,
             )
 

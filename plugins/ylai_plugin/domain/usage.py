@@ -183,32 +183,22 @@ def _recorded_today(session: Session, name: str, today: date) -> int:
 
 def _shared_quota(session: Session, name: str, today: date, wanted: int, cap: int) -> int | None:
     """:func:`_quota` counted in Redis, shared by every process; None when Redis is not configured or away."""
-    from ylai_plugin.domain import breakers
-
     bucket = limiter()
-    if bucket.redis is None or bucket.breaker is None:
+    if bucket.redis is None:
         return None
     key = f"{KEY_PREFIX}cap:{today.isoformat()}:{name}"
     with _state.lock:  # registered once per limiter (per configuration), not on every batch
         if _state.quota_script is None:
             _state.quota_script = bucket.redis.client.register_script(QUOTA_SCRIPT)
         script = _state.quota_script
-    try:
-        with bucket.breaker.guard(counts=rate_limit.is_redis_error):
-            allowed = int(script(keys=[key], args=[wanted, cap, ""]))
-            if allowed < 0:
-                seed = _recorded_today(session, name, today)
-                allowed = int(script(keys=[key], args=[wanted, cap, seed]))
-    except breakers.BreakerOpen:
-        return None
-    except Exception as exc:
-        if not rate_limit.is_redis_error(exc):
-            raise
-        log.warning(
-            "ylai: the usage cap's counter in Redis is unavailable (%s); counting in process", type(exc).__name__
-        )
-        return None
-    return allowed
+
+    def count(_redis: rate_limit.RedisBucket) -> int:
+        allowed = int(script(keys=[key], args=[wanted, cap, ""]))
+        if allowed < 0:  # the day's first event in Redis: seeded with what the database has
+            allowed = int(script(keys=[key], args=[wanted, cap, _recorded_today(session, name, today)]))
+        return allowed
+
+    return bucket.through_redis(count)
 
 
 def _quota(session: Session, name: str, today: date, wanted: int) -> int:
