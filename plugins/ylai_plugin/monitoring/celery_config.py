@@ -2,8 +2,9 @@
 
 Selected with ``[celery] celery_config_options =
 ylai_plugin.monitoring.celery_config.CELERY_CONFIG`` (``ylai run``, Compose and the Helm values
-set it). Importing this module also registers the ``worker_ready`` hook; in the scheduler, which
-imports it too, the hook never fires.
+set it). Importing this module also registers the ``worker_init`` hook (ylai's imports, before
+the pool forks) and the ``worker_ready`` hook (the resource sampler); in the scheduler, which
+imports it too, they never fire.
 
 Broker outages (docs/resilience.md, "Dependency outages"): the worker reconnects forever, at
 start-up too, instead of exiting after Celery's 100 attempts; every socket to Redis has a
@@ -16,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
-from celery.signals import worker_ready
+from celery.signals import worker_init, worker_ready
 
 # Redis transport options (kombu): seconds. The read timeout must exceed kombu's blocking pop
 # (1 s) and the health check pings idle connections before Redis' own idle timeout could drop them.
@@ -45,6 +46,15 @@ if str(CELERY_CONFIG.get("broker_url") or "").startswith(("redis://", "rediss://
     CELERY_CONFIG["broker_transport_options"] = REDIS_TRANSPORT_OPTIONS | dict(
         CELERY_CONFIG.get("broker_transport_options") or {}
     )
+
+
+@worker_init.connect  # type: ignore[untyped-decorator]
+def _warm_imports(**_: Any) -> None:
+    # Before the pool forks: every task's supervisor and task runner are forks of a pool process,
+    # so what is imported here is not imported again by each task (issue 21).
+    from ylai_operators.preload import warm_imports
+
+    warm_imports()
 
 
 @worker_ready.connect  # type: ignore[untyped-decorator]

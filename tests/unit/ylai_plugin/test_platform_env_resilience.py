@@ -133,6 +133,21 @@ class TestCeleryConfig:
         # A publish to a broker that refuses connections retries until operation_timeout cuts it.
         assert config["task_publish_retry_policy"]["max_retries"] is None
 
+    def test_the_worker_imports_what_tasks_import_before_its_pool_forks(self) -> None:
+        import subprocess
+        import sys
+
+        # A fresh interpreter, as `airflow celery worker` is: Celery sends worker_init before it
+        # starts the pool, whose processes fork every task's supervisor and task runner.
+        code = (
+            "import sys; from celery.signals import worker_init; "
+            "import ylai_plugin.monitoring.celery_config; from ylai_operators.preload import MODULES; "
+            "before = sorted(m for m in MODULES if m not in sys.modules); worker_init.send(sender=None); "
+            "print(bool(before), sorted(m for m in MODULES if m not in sys.modules))"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+        assert out.stdout.strip().splitlines()[-1] == "True []"
+
     def test_queued_tasks_wait_out_a_broker_outage(self, tmp_path: Path) -> None:
         s = resolve_settings({"YLAI_DATABASE_URL": PG, "YLAI_BROKER_URL": REDIS}, tmp_path)
         retries = int(airflow_environment(s, {})["AIRFLOW__CELERY__TASK_PUBLISH_MAX_RETRIES"])
