@@ -10,6 +10,9 @@ Broker outages (docs/resilience.md, "Dependency outages"): the worker reconnects
 start-up too, instead of exiting after Celery's 100 attempts; every socket to Redis has a
 connect and a read timeout and TCP keepalives, so a broker that vanished without closing the
 connection (a host crash, a dropped network) is noticed within seconds rather than never.
+
+A ``db+...`` result backend becomes :class:`~ylai_plugin.monitoring.celery_results.PooledDatabaseBackend`
+(same database): the scheduler reuses its connection instead of opening one on every loop.
 """
 
 from __future__ import annotations
@@ -46,6 +49,15 @@ if str(CELERY_CONFIG.get("broker_url") or "").startswith(("redis://", "rediss://
     CELERY_CONFIG["broker_transport_options"] = REDIS_TRANSPORT_OPTIONS | dict(
         CELERY_CONFIG.get("broker_transport_options") or {}
     )
+
+
+# A database result backend keeps its connections pooled in the scheduler too (Celery pools them
+# only in forked processes): see ylai_plugin.monitoring.celery_results.
+RESULTS_BACKEND_CLASS = "ylai_plugin.monitoring.celery_results:PooledDatabaseBackend"
+_results_url = str(CELERY_CONFIG.get("result_backend") or "")
+if _results_url.startswith("db+"):
+    CELERY_CONFIG["result_backend"] = RESULTS_BACKEND_CLASS
+    CELERY_CONFIG["database_url"] = _results_url.removeprefix("db+")
 
 
 @worker_init.connect  # type: ignore[untyped-decorator]

@@ -119,9 +119,13 @@ class TestDatabaseTimeouts:
 class TestCeleryConfig:
     def test_the_worker_retries_the_broker_forever_with_socket_timeouts(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("AIRFLOW__CELERY__BROKER_URL", REDIS)
+        monkeypatch.setenv("AIRFLOW__CELERY__RESULT_BACKEND", "db+" + PG)
         from ylai_plugin.monitoring import celery_config
 
         config = importlib.reload(celery_config).CELERY_CONFIG
+        # The same database, through the backend that keeps the scheduler's connection (issue 21).
+        assert config["result_backend"] == "ylai_plugin.monitoring.celery_results:PooledDatabaseBackend"
+        assert config["database_url"] == PG
         assert config["broker_connection_retry_on_startup"] is True
         assert config["broker_connection_max_retries"] is None
         assert config["task_acks_late"] is True  # Airflow's default, relied upon in docs/resilience.md
