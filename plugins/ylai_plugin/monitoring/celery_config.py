@@ -64,7 +64,7 @@ if _results_url.startswith("db+"):
 def _warm_imports(**_: Any) -> None:
     # Before the pool forks: every task's supervisor and task runner are forks of a pool process,
     # so what is imported here is not imported again by each task (issue 21).
-    from ylai_operators.preload import warm_imports
+    from ylai_operators.catalog import warm_imports
 
     warm_imports()
 
