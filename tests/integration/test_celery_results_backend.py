@@ -36,6 +36,10 @@ with psycopg2.connect(os.environ["ADMIN_URL"]) as admin, admin.cursor() as cur:
     cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
                 (os.environ["DB_NAME"],))
     open_connections = cur.fetchone()[0]
+    # The database drops the connection (a restart, an idle timeout): the next loop gets a new one.
+    cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                "AND pid <> pg_backend_pid()", (os.environ["DB_NAME"],))
+after_drop = fetcher.get_many(asked)["done-task"][0]
 pid = os.fork()
 if pid == 0:  # a forked child (the executor's send pool) asks, then exits normally
     ok = fetcher.get_many(asked)["done-task"][0] == "SUCCESS"
@@ -47,6 +51,7 @@ print(json.dumps({
     "states": {k: v[0] for k, v in states.items()},
     "engines": len(backend.session_manager._engines),
     "open_connections": open_connections,
+    "after_drop": after_drop,
     "child_exit": os.waitstatus_to_exitcode(status),
     "parent_after_fork": after_fork,
 }))
@@ -76,5 +81,6 @@ def test_the_scheduler_keeps_one_pooled_connection_to_the_result_backend(results
     assert found["states"] == {"done-task": "SUCCESS", "unknown-task": "PENDING"}
     assert found["engines"] == 1
     assert found["open_connections"] == 1  # kept between loops (Celery's own backend: 0, one per ask)
+    assert found["after_drop"] == "SUCCESS"  # a dropped connection is replaced (pre-ping), not an error
     assert found["child_exit"] == 0  # the child opened its own connection...
     assert found["parent_after_fork"] == "SUCCESS"  # ...and did not close the parent's

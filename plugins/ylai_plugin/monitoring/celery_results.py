@@ -9,8 +9,9 @@ on Celery + Postgres (py-spy: ~15 % of its CPU) and what held a chain of tasks t
 Airflow's speed (``bench/pipeline_latency.py --executor celery``, issue 21).
 
 Selected by :mod:`ylai_plugin.monitoring.celery_config` for a ``db+...`` result backend, with the
-same URL and engine options (``pool_pre_ping``, ``pool_recycle`` and Airflow's ``connect_args``);
-on a retryable database error Celery drops the engine as before (``invalidate``). A forked child
+same URL and engine options (Airflow's ``connect_args``), plus ``pool_pre_ping`` so that a
+connection that died with a database restart is replaced before use; on a retryable database
+error Celery drops the engine as before (``invalidate``). A forked child
 never uses its parent's pooled connections: SQLAlchemy's ``dispose(close=False)`` after the fork.
 """
 
@@ -31,6 +32,9 @@ class PooledSessionManager(SessionManager):  # type: ignore[misc]
         """The engine of ``dburi``, created (with its pool) on first use in this process."""
         engine = self._engines.get(dburi)
         if engine is None:
+            # A kept connection may have died with a database restart: checked before each use
+            # (Celery's own NullPool never kept one; Airflow's engine options set no pre-ping).
+            kwargs.setdefault("pool_pre_ping", True)
             engine = self._engines[dburi] = create_engine(dburi, **kwargs)
             # A child must open its own connections, and must not close the parent's either.
             os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
