@@ -81,6 +81,6 @@ def test_the_scheduler_keeps_one_pooled_connection_to_the_result_backend(results
     assert found["states"] == {"done-task": "SUCCESS", "unknown-task": "PENDING"}
     assert found["engines"] == 1
     assert found["open_connections"] == 1  # kept between loops (Celery's own backend: 0, one per ask)
-    assert found["after_drop"] == "SUCCESS"  # a dropped connection is replaced (pre-ping), not an error
+    assert found["after_drop"] == "SUCCESS"  # a dropped connection is replaced, not an error for the scheduler
     assert found["child_exit"] == 0  # the child opened its own connection...
     assert found["parent_after_fork"] == "SUCCESS"  # ...and did not close the parent's
