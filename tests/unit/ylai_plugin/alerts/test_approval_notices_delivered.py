@@ -84,6 +84,8 @@ def run_until_notified(notify: list[dict[str, Any]], arrived: Callable[[], bool]
     dag = build_script_dag(script)
     seen: list[str] = []
 
+    finished = threading.Event()
+
     def watch() -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -98,14 +100,20 @@ def run_until_notified(notify: list[dict[str, Any]], arrived: Callable[[], bool]
                     ti.state = "failed"
                     return
             time.sleep(0.5)
-        with create_session() as session:
-            for ti in session.query(TaskInstance).filter_by(dag_id=dag.dag_id):
-                if str(ti.state) not in ("success", "failed", "skipped", "upstream_failed"):
-                    ti.state = "failed"
+        # Past the deadline, end every task that is not finished until dag.test returns: a task
+        # that reaches its wait only now (a slow machine) must not park the run forever.
+        while not finished.wait(0.5):
+            with create_session() as session:
+                for ti in session.query(TaskInstance).filter_by(dag_id=dag.dag_id):
+                    if str(ti.state) not in ("success", "failed", "skipped", "upstream_failed"):
+                        ti.state = "failed"
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    dag.test(run_conf={"token": SECRET})
+    try:
+        dag.test(run_conf={"token": SECRET})
+    finally:
+        finished.set()
     watcher.join(5)
     return seen[0] if seen else "never waited with the notices sent"
 

@@ -12,9 +12,15 @@ from ylai_plugin.api import gc_tuning
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
+    # No automatic collection meanwhile (other threads of the test process allocate too): it
+    # could collect the test's garbage before the test's own gc.collect() counts it.
+    enabled = gc.isenabled()
+    gc.disable()
     gc.unfreeze()
     yield
     gc.unfreeze()
+    if enabled:
+        gc.enable()
 
 
 class _Cycle:
