@@ -9,8 +9,8 @@ of ``manifest.py``, ``pipeline_spec.py`` and ``param_schema.py`` plus the Python
 
 Each entry is pickled on its own and records the spec's name, so that the task runner, which
 builds one DAG, finds the few specs it needs by name and unpickles only those
-(:meth:`SpecCache.paths_named`): with a 200-script catalog that is the difference between ~55 ms
-and ~5 ms at the start of every task (``bench/pipeline_latency.py``, issue 21).
+(:meth:`SpecCache.paths_named`): a 200-script catalog made the start of every task ~55 ms
+slower than the default catalog's, and now does not (``bench/pipeline_latency.py``, issue 21).
 
 Where: ``$YLAI_SPEC_CACHE_DIR`` or ``$AIRFLOW_HOME/ylai-cache`` (``~/airflow/ylai-cache``),
 one pickle per kind of spec and folder. ``AIRFLOW_HOME`` is trusted like the DAGs folder

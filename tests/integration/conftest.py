@@ -58,6 +58,14 @@ def fresh_postgres_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def empty_postgres() -> Iterator[str]:
+    """A brand-new, empty Postgres database for one test, dropped afterwards."""
+    require_service("PostgreSQL", POSTGRES_URL)
+    with postgres_database(POSTGRES_URL, "ylai_empty") as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def sqlite_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
     """``ylai run`` with nothing configured (SQLite + LocalExecutor), shared by the modules that need it."""

@@ -11,13 +11,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 
-import pytest
-
-from tests.conftest import require_service
 from tests.integration.conftest import POSTGRES_URL
-from tests.integration.running_platform import postgres_database
 
 SCRIPT = r"""
 import json, os, sys
@@ -58,21 +53,14 @@ print(json.dumps({
 """
 
 
-@pytest.fixture
-def results_database() -> Iterator[str]:
-    require_service("PostgreSQL", POSTGRES_URL)
-    with postgres_database(POSTGRES_URL, "ylai_results") as url:
-        yield url
-
-
-def test_the_scheduler_keeps_one_pooled_connection_to_the_result_backend(results_database: str) -> None:
+def test_the_scheduler_keeps_one_pooled_connection_to_the_result_backend(empty_postgres: str) -> None:
     env = {
         **os.environ,
-        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + results_database.replace("postgresql://", "postgresql+psycopg://"),
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + empty_postgres.replace("postgresql://", "postgresql+psycopg://"),
         "AIRFLOW__CELERY__BROKER_URL": "redis://127.0.0.1:6379/7",
         "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "ylai_plugin.monitoring.celery_config.CELERY_CONFIG",
         "ADMIN_URL": POSTGRES_URL,
-        "DB_NAME": results_database.rsplit("/", 1)[1],
+        "DB_NAME": empty_postgres.rsplit("/", 1)[1],
     }
     out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -2,21 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from tests.conftest import require_service
-from tests.integration.conftest import POSTGRES_URL
-from tests.integration.running_platform import postgres_database
 from tests.unit.ylai_plugin.db.test_migrations import upgrade_with_migration_files
-
-
-@pytest.fixture
-def empty_postgres() -> Iterator[str]:
-    require_service("PostgreSQL", POSTGRES_URL)
-    with postgres_database(POSTGRES_URL, "ylai_mig") as url:
-        yield url
 
 
 def test_migrations_match_the_orm_on_postgres(empty_postgres: str) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 from celery.backends.database import DatabaseBackend
 from celery.backends.database.session import SessionManager
 from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
 
 
 class PooledSessionManager(SessionManager):  # type: ignore[misc]
@@ -44,8 +45,6 @@ class PooledSessionManager(SessionManager):  # type: ignore[misc]
         """``(engine, session factory)`` of ``dburi``, both reused (as Celery does in a forked process)."""
         engine = self.get_engine(dburi, **kwargs)
         if short_lived_sessions or dburi not in self._sessions:
-            from sqlalchemy.orm import sessionmaker
-
             self._sessions[dburi] = sessionmaker(bind=engine)
         return engine, self._sessions[dburi]
 
